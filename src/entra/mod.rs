@@ -1,0 +1,1 @@
+//! Everything that talks to Entra ID and Microsoft Graph over HTTP.
