@@ -40,6 +40,11 @@ pub const FORMAT_VERSION: u32 = 1;
 #[serde(rename_all = "camelCase")]
 pub struct Directory {
     pub format_version: u32,
+    /// The authority this directory was last served at (`https://127.0.0.1:8443`). FIC issuers
+    /// that name this sandbox are rebased when it is served elsewhere (see
+    /// [`Directory::rebase_authority`]).
+    #[serde(default)]
+    pub authority: Option<String>,
     pub tenants: Vec<Tenant>,
     /// The machine the MSI listener pretends to be.
     pub host: EmulatedHost,
@@ -80,6 +85,28 @@ impl Directory {
         for tenant in &mut self.tenants {
             tenant.reindex();
         }
+    }
+
+    /// Makes FIC issuers that pointed at this sandbox's previous authority point at `new`, so a
+    /// state file keeps working when the sandbox moves to another port. Issuers of anything
+    /// else are left alone.
+    pub fn rebase_authority(&mut self, new: &str) {
+        let new = new.trim_end_matches('/');
+        if let Some(old) = self.authority.clone()
+            && old != new
+        {
+            let old_prefix = format!("{old}/");
+            for tenant in &mut self.tenants {
+                for app in tenant.applications.values_mut() {
+                    for fic in &mut app.federated_identity_credentials {
+                        if let Some(rest) = fic.issuer.strip_prefix(&old_prefix) {
+                            fic.issuer = format!("{new}/{rest}");
+                        }
+                    }
+                }
+            }
+        }
+        self.authority = Some(new.to_string());
     }
 
     /// The tenant of the emulated host (where its identities live).

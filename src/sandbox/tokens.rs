@@ -452,6 +452,7 @@ pub const AZURE_CLI_GRAPH_SCP: &str = "Application.ReadWrite.All AppRoleAssignme
 pub enum DeviceFlowStatus {
     Pending,
     Approved {
+        tenant: Uuid,
         user: Uuid,
     },
     Declined,
@@ -461,7 +462,8 @@ pub enum DeviceFlowStatus {
 
 #[derive(Debug, Clone)]
 pub struct DeviceFlow {
-    pub tenant_id: Uuid,
+    /// `None` when started on `/common` or `/organizations`: the approving user's tenant.
+    pub tenant_id: Option<Uuid>,
     pub client_id: String,
     /// Requested scopes, as sent (space-separated items).
     pub scopes: Vec<String>,
