@@ -18,4 +18,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Run the local Entra sandbox (token service, Graph, managed identity endpoints).
+    Sandbox(crate::sandbox::serve::SandboxArgs),
+}
