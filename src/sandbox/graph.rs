@@ -24,6 +24,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::LazyLock;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -1710,12 +1711,64 @@ impl Serialize for Guid {
 struct Time(Timestamp);
 
 impl Serialize for Time {
+    /// `2026-11-25T21:30:15Z`, formatted on the stack (a page holds thousands of these).
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0.to_graph_string())
+        let t = self.0.0.to_offset(time::UtcOffset::UTC);
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            return s.serialize_str(&self.0.to_graph_string());
+        }
+        let mut buf = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, value: u32, width: usize| {
+            let mut v = value;
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, year.unsigned_abs(), 4);
+        put(5, u32::from(u8::from(t.month())), 2);
+        put(8, u32::from(t.day()), 2);
+        put(11, u32::from(t.hour()), 2);
+        put(14, u32::from(t.minute()), 2);
+        put(17, u32::from(t.second()), 2);
+        s.serialize_str(std::str::from_utf8(&buf).unwrap_or_default())
     }
 }
 
 const EMPTY: [(); 0] = [];
+
+// Sub-objects of an application the sandbox does not model: built once, serialized per app
+// without allocating.
+static API_DEFAULT: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::json!({
+        "acceptMappedClaims": null,
+        "knownClientApplications": [],
+        "requestedAccessTokenVersion": null,
+        "oauth2PermissionScopes": [],
+        "preAuthorizedApplications": []
+    })
+});
+static PARENTAL_CONTROL_DEFAULT: LazyLock<Value> = LazyLock::new(
+    || serde_json::json!({"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"}),
+);
+static REDIRECT_URIS_DEFAULT: LazyLock<Value> =
+    LazyLock::new(|| serde_json::json!({"redirectUris": []}));
+static VERIFIED_PUBLISHER_DEFAULT: LazyLock<Value> = LazyLock::new(
+    || serde_json::json!({"displayName": null, "verifiedPublisherId": null, "addedDateTime": null}),
+);
+static WEB_DEFAULT: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::json!({
+        "homePageUrl": null,
+        "logoutUrl": null,
+        "redirectUris": [],
+        "implicitGrantSettings": {
+            "enableAccessTokenIssuance": false,
+            "enableIdTokenIssuance": false
+        },
+        "redirectUriSettings": []
+    })
+});
 
 /// The properties to write, in order: the `$select` list, or the schema's.
 fn properties<'q>(query: &'q Query, schema: &'static EntitySchema) -> &'q [&'static str] {
@@ -1756,47 +1809,20 @@ impl Serialize for AppJson<'_> {
                 "publisherDomain" => m.serialize_entry(property, &app.publisher_domain)?,
                 "signInAudience" => m.serialize_entry(property, &app.sign_in_audience)?,
                 "tags" => m.serialize_entry(property, &EMPTY)?,
-                "api" => m.serialize_entry(
-                    property,
-                    &serde_json::json!({
-                        "acceptMappedClaims": null,
-                        "knownClientApplications": [],
-                        "requestedAccessTokenVersion": null,
-                        "oauth2PermissionScopes": [],
-                        "preAuthorizedApplications": []
-                    }),
-                )?,
+                "api" => m.serialize_entry(property, &*API_DEFAULT)?,
                 "appRoles" => m.serialize_entry(property, &AppRolesJson(&app.app_roles))?,
                 "info" => m.serialize_entry(property, &InfoJson)?,
                 "keyCredentials" => m.serialize_entry(property, &KeyCredentialsJson(app))?,
                 "passwordCredentials" => {
                     m.serialize_entry(property, &PasswordCredentialsJson(app))?
                 }
-                "parentalControlSettings" => m.serialize_entry(
-                    property,
-                    &serde_json::json!({"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"}),
-                )?,
-                "publicClient" | "spa" => {
-                    m.serialize_entry(property, &serde_json::json!({"redirectUris": []}))?
+                "parentalControlSettings" => {
+                    m.serialize_entry(property, &*PARENTAL_CONTROL_DEFAULT)?
                 }
+                "publicClient" | "spa" => m.serialize_entry(property, &*REDIRECT_URIS_DEFAULT)?,
                 "requiredResourceAccess" => m.serialize_entry(property, &EMPTY)?,
-                "verifiedPublisher" => m.serialize_entry(
-                    property,
-                    &serde_json::json!({"displayName": null, "verifiedPublisherId": null, "addedDateTime": null}),
-                )?,
-                "web" => m.serialize_entry(
-                    property,
-                    &serde_json::json!({
-                        "homePageUrl": null,
-                        "logoutUrl": null,
-                        "redirectUris": [],
-                        "implicitGrantSettings": {
-                            "enableAccessTokenIssuance": false,
-                            "enableIdTokenIssuance": false
-                        },
-                        "redirectUriSettings": []
-                    }),
-                )?,
+                "verifiedPublisher" => m.serialize_entry(property, &*VERIFIED_PUBLISHER_DEFAULT)?,
+                "web" => m.serialize_entry(property, &*WEB_DEFAULT)?,
                 // Real properties the sandbox does not model: Graph's value for an app that
                 // never set them.
                 _ => m.serialize_entry(property, &Value::Null)?,
@@ -1852,21 +1878,35 @@ impl Serialize for InfoJson {
 
 struct KeyCredentialsJson<'a>(&'a Application);
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyCredentialJson<'a> {
+    custom_key_identifier: &'a str,
+    display_name: &'a Option<String>,
+    end_date_time: Time,
+    key: Option<()>,
+    key_id: Guid,
+    start_date_time: Time,
+    #[serde(rename = "type")]
+    key_type: &'a str,
+    usage: &'a str,
+}
+
 impl Serialize for KeyCredentialsJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let creds = &self.0.key_credentials;
         let mut seq = s.serialize_seq(Some(creds.len()))?;
         for k in creds {
-            seq.serialize_element(&serde_json::json!({
-                "customKeyIdentifier": k.custom_key_identifier,
-                "displayName": k.display_name,
-                "endDateTime": k.end_date_time.to_graph_string(),
-                "key": null,
-                "keyId": k.key_id,
-                "startDateTime": k.start_date_time.to_graph_string(),
-                "type": k.key_type,
-                "usage": k.usage,
-            }))?;
+            seq.serialize_element(&KeyCredentialJson {
+                custom_key_identifier: &k.custom_key_identifier,
+                display_name: &k.display_name,
+                end_date_time: Time(k.end_date_time),
+                key: None,
+                key_id: Guid(k.key_id),
+                start_date_time: Time(k.start_date_time),
+                key_type: &k.key_type,
+                usage: &k.usage,
+            })?;
         }
         seq.end()
     }
@@ -1874,21 +1914,33 @@ impl Serialize for KeyCredentialsJson<'_> {
 
 struct PasswordCredentialsJson<'a>(&'a Application);
 
+/// Graph never returns the secret after creation: `secretText` is null.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PasswordCredentialJson<'a> {
+    custom_key_identifier: Option<()>,
+    display_name: &'a Option<String>,
+    end_date_time: Time,
+    hint: &'a str,
+    key_id: Guid,
+    secret_text: Option<()>,
+    start_date_time: Time,
+}
+
 impl Serialize for PasswordCredentialsJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let creds = &self.0.password_credentials;
         let mut seq = s.serialize_seq(Some(creds.len()))?;
         for p in creds {
-            // Graph never returns the secret after creation: `secretText` is null.
-            seq.serialize_element(&serde_json::json!({
-                "customKeyIdentifier": null,
-                "displayName": p.display_name,
-                "endDateTime": p.end_date_time.to_graph_string(),
-                "hint": p.hint,
-                "keyId": p.key_id,
-                "secretText": null,
-                "startDateTime": p.start_date_time.to_graph_string(),
-            }))?;
+            seq.serialize_element(&PasswordCredentialJson {
+                custom_key_identifier: None,
+                display_name: &p.display_name,
+                end_date_time: Time(p.end_date_time),
+                hint: &p.hint,
+                key_id: Guid(p.key_id),
+                secret_text: None,
+                start_date_time: Time(p.start_date_time),
+            })?;
         }
         seq.end()
     }
@@ -1996,16 +2048,18 @@ impl Serialize for SpJson<'_> {
                     };
                     m.serialize_entry(property, tags)?
                 }
-                "notificationEmailAddresses" | "replyUrls" | "addIns" | "appRoles"
-                | "keyCredentials" | "oauth2PermissionScopes" | "passwordCredentials"
+                "notificationEmailAddresses"
+                | "replyUrls"
+                | "addIns"
+                | "appRoles"
+                | "keyCredentials"
+                | "oauth2PermissionScopes"
+                | "passwordCredentials"
                 | "resourceSpecificApplicationPermissions" => {
                     m.serialize_entry(property, &EMPTY)?
                 }
                 "info" => m.serialize_entry(property, &InfoJson)?,
-                "verifiedPublisher" => m.serialize_entry(
-                    property,
-                    &serde_json::json!({"displayName": null, "verifiedPublisherId": null, "addedDateTime": null}),
-                )?,
+                "verifiedPublisher" => m.serialize_entry(property, &*VERIFIED_PUBLISHER_DEFAULT)?,
                 _ => m.serialize_entry(property, &Value::Null)?,
             }
         }
@@ -2136,7 +2190,7 @@ impl<'t> DirectoryObject<'t> {
     }
 }
 
-static ALL_PROPERTIES: std::sync::LazyLock<Query> = std::sync::LazyLock::new(Query::default);
+static ALL_PROPERTIES: LazyLock<Query> = LazyLock::new(Query::default);
 
 struct DirectoryObjectJson<'a> {
     object: DirectoryObject<'a>,
@@ -2207,6 +2261,16 @@ mod tests {
             assert_eq!(e.code, "BadRequest", "{bad}");
         }
         assert!(single_key(&[("name".into(), "x".into())], "appId", "s").is_err());
+    }
+
+    #[test]
+    fn times_render_like_graph_without_allocating() {
+        let t = Timestamp(time::macros::datetime!(2026-03-04 05:06:07.890 +02:00));
+        assert_eq!(
+            serde_json::to_string(&Time(t)).expect("serializes"),
+            format!("\"{}\"", t.to_graph_string())
+        );
+        assert_eq!(t.to_graph_string(), "2026-03-04T03:06:07Z");
     }
 
     #[test]
