@@ -297,6 +297,86 @@ async fn missing_or_bad_tokens_are_401_with_the_client_request_id_echoed() {
     assert_graph_error(&a, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
 }
 
+#[tokio::test]
+async fn expired_tokens_are_401() {
+    let env = env().await;
+    let state = env.sandbox.state();
+    let tenant_id = ficus::sandbox::seed::tenant_id("contoso");
+    let key = state.keys.get(tenant_id).expect("contoso key");
+    let signer = ficus::sandbox::tokens::Signer {
+        authority: &state.authority,
+        tenant_id,
+        key: &key,
+    };
+    let admin_claims = ficus::jwt::decode(&env.admin)
+        .expect("admin token decodes")
+        .claims;
+    let mut claims = admin_claims.clone();
+    let long_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 7200;
+    claims.insert("iat".into(), json!(long_ago - 3600));
+    claims.insert("nbf".into(), json!(long_ago - 3600));
+    claims.insert("exp".into(), json!(long_ago));
+    let expired = signer.sign(&claims, true);
+    let a = env.get_as(&expired, "/me", false).await;
+    assert_graph_error(&a, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
+    assert!(a.error_message().contains("expired"), "{}", short(&a.text));
+    // The same claims, still valid, pass: it is the expiry that was refused.
+    let fresh = signer.sign(&admin_claims, true);
+    assert_eq!(
+        env.get_as(&fresh, "/me", false).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn each_tenant_sees_its_own_directory() {
+    let env = env().await;
+    let fabrikam = env
+        .sandbox
+        .sign_in(
+            "fabrikam",
+            "admin@fabrikam.onmicrosoft.com",
+            AZURE_CLI,
+            &[GRAPH_DEFAULT],
+        )
+        .expect("fabrikam sign-in")
+        .access_token
+        .expose()
+        .clone();
+    let org = env.get_as(&fabrikam, "/organization", false).await;
+    assert_eq!(
+        org.values()[0]["displayName"],
+        "Fabrikam",
+        "{}",
+        short(&org.text)
+    );
+    let sps = env
+        .get_as(
+            &fabrikam,
+            "/servicePrincipals?$filter=displayName eq 'partner-sync'",
+            false,
+        )
+        .await;
+    assert_eq!(sps.names(), ["partner-sync"], "{}", short(&sps.text));
+    let apps = env
+        .get_as(
+            &fabrikam,
+            "/applications?$filter=displayName eq 'payments-api'",
+            false,
+        )
+        .await;
+    assert_eq!(apps.status, StatusCode::OK);
+    assert!(
+        apps.values().is_empty(),
+        "contoso's apps are not fabrikam's"
+    );
+    let (payments, _) = env.app_id_of("payments-api").await;
+    let a = env
+        .get_as(&fabrikam, &format!("/applications/{payments}"), false)
+        .await;
+    assert_graph_error(&a, StatusCode::NOT_FOUND, "Request_ResourceNotFound");
+}
+
 // --- /applications: listing, OData -------------------------------------------------------
 
 #[tokio::test]

@@ -2273,6 +2273,75 @@ mod tests {
         assert_eq!(t.to_graph_string(), "2026-03-04T03:06:07Z");
     }
 
+    fn named(names: &[&str]) -> BTreeMap<Uuid, FederatedIdentityCredential> {
+        names
+            .iter()
+            .map(|n| {
+                let f = fic(n, "i", "s", &["a"]);
+                (f.id, f)
+            })
+            .collect()
+    }
+
+    /// Pages through `all` one item at a time with `raw` options; returns names in order.
+    fn page_through(all: &BTreeMap<Uuid, FederatedIdentityCredential>, raw: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut query = odata::parse(Some(raw), true, &odata::APPLICATION).expect("query");
+        for _ in 0..=all.len() {
+            let page = paginate(all, None, &query, |f| f.id, |f| f.name.as_str()).expect("page");
+            assert!(page.items.len() <= 1);
+            names.extend(page.items.iter().map(|f| f.name.clone()));
+            match page.next {
+                Some(cursor) => query.skiptoken = Some(cursor),
+                None => return names,
+            }
+        }
+        panic!("paging did not terminate");
+    }
+
+    #[test]
+    fn paging_visits_everything_once_in_every_order() {
+        let all = named(&["b", "A", "c", "a", "B", "a"]);
+        let by_id = page_through(&all, "$top=1");
+        assert_eq!(by_id.len(), 6);
+        let ids: Vec<String> = all.values().map(|f| f.name.clone()).collect();
+        assert_eq!(by_id, ids, "id order");
+        let ascending = page_through(&all, "$top=1&$orderby=displayName");
+        let mut lower: Vec<String> = ascending.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(
+            lower,
+            ["a", "a", "a", "b", "b", "c"],
+            "ties are broken by id"
+        );
+        let descending = page_through(&all, "$top=1&$orderby=displayName desc");
+        lower = descending.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(lower, ["c", "b", "b", "a", "a", "a"]);
+        let mut sorted_a = ascending.clone();
+        sorted_a.sort();
+        let mut sorted_d = descending.clone();
+        sorted_d.sort();
+        assert_eq!(sorted_a, sorted_d, "same items either way");
+    }
+
+    #[test]
+    fn a_cursor_from_another_order_is_refused() {
+        let all = named(&["a", "b", "c"]);
+        let mut query = odata::parse(Some("$top=1"), true, &odata::APPLICATION).expect("query");
+        let page = paginate(&all, None, &query, |f| f.id, |f| f.name.as_str()).expect("page");
+        let id_cursor = page.next.expect("more");
+        query = odata::parse(
+            Some("$top=1&$orderby=displayName"),
+            true,
+            &odata::APPLICATION,
+        )
+        .expect("query");
+        query.skiptoken = Some(id_cursor);
+        let e = paginate(&all, None, &query, |f| f.id, |f| f.name.as_str())
+            .err()
+            .expect("refused");
+        assert_eq!(e.code, odata::ErrorCode::RequestBadRequest);
+    }
+
     #[test]
     fn percent_decoding() {
         assert_eq!(
