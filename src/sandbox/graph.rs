@@ -16,11 +16,11 @@
 //! key syntax (`applications(appId='…')`, `federatedIdentityCredentials(name='…')`) does not
 //! fit a router's segment patterns.
 //
-// NEEDS FROM CORE:
-// - `pub mod odata;` in src/sandbox/mod.rs. Meanwhile graph.rs includes it as `graph::odata`
-//   through a `#[path]` attribute (remove that line when mod.rs declares it).
-// - The server should merge `graph::router()` at the root and NOT apply the `latency` fault to
-//   `/v1.0/...` itself: this router applies latency and throttling to Graph requests.
+// NEEDS FROM CORE: nothing outstanding.
+// - `odata.rs` is compiled as `graph::odata` through the `#[path]` attribute below, so
+//   src/sandbox/mod.rs need not declare it (if it ever does, drop the `#[path]` module here).
+// - The server skips its latency middleware for `/v1.0` because this router applies the
+//   latency and throttle faults to Graph itself (agreed with sandbox-core).
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -706,10 +706,10 @@ impl Request<'_> {
 
     // --- federated identity credentials ----------------------------------------------------
 
-    fn fic_context(&self, app: &Application, entity: bool) -> String {
+    fn fic_context(&self, app_object_id: Uuid, entity: bool) -> String {
         self.ctx.context(&format!(
             "applications('{}')/federatedIdentityCredentials{}",
-            app.id,
+            app_object_id,
             if entity { "/$entity" } else { "" }
         ))
     }
@@ -720,7 +720,7 @@ impl Request<'_> {
         let next_base = format!("{}{}", self.ctx.origin, self.ctx.path);
         let body = self.read(|tenant| {
             let app = Self::find_app(tenant, key)?;
-            let context = self.fic_context(app, false);
+            let context = self.fic_context(app.id, false);
             let matching: Vec<&FederatedIdentityCredential> = app
                 .federated_identity_credentials
                 .iter()
@@ -773,7 +773,7 @@ impl Request<'_> {
         let body = self.read(|tenant| {
             let app = Self::find_app(tenant, key)?;
             let fic = find_fic(app, fic_key)?;
-            let context = self.fic_context(app, true);
+            let context = self.fic_context(app.id, true);
             to_json(&FicJson {
                 fic,
                 query: Some(&query),
@@ -828,10 +828,10 @@ impl Request<'_> {
 
     fn created(
         &self,
-        app: &Application,
+        app_object_id: Uuid,
         fic: &FederatedIdentityCredential,
     ) -> Result<Response, GraphError> {
-        let context = self.fic_context(app, true);
+        let context = self.fic_context(app_object_id, true);
         let body = to_json(&FicJson {
             fic,
             query: None,
@@ -840,7 +840,7 @@ impl Request<'_> {
         let mut response = self.ctx.json(StatusCode::CREATED, body);
         let location = format!(
             "{}/v1.0/applications/{}/federatedIdentityCredentials/{}",
-            self.ctx.origin, app.id, fic.id
+            self.ctx.origin, app_object_id, fic.id
         );
         if let Ok(v) = HeaderValue::from_str(&location) {
             response.headers_mut().insert(header::LOCATION, v);
@@ -855,9 +855,9 @@ impl Request<'_> {
         let (app, fic) = self.write(key, |app| {
             let fic = input.create(app, None)?;
             app.federated_identity_credentials.push(fic.clone());
-            Ok((app.clone(), fic))
+            Ok((app.id, fic))
         })?;
-        self.created(&app, &fic)
+        self.created(app, &fic)
     }
 
     fn update_fic(&self, key: AppKey, fic_key: &FicKey) -> Result<Response, GraphError> {
@@ -884,12 +884,12 @@ impl Request<'_> {
                     };
                     let fic = input.create(app, Some(name))?;
                     app.federated_identity_credentials.push(fic.clone());
-                    Ok(Some((app.clone(), fic)))
+                    Ok(Some((app.id, fic)))
                 }
             }
         })?;
         match outcome {
-            Some((app, fic)) => self.created(&app, &fic),
+            Some((app, fic)) => self.created(app, &fic),
             None => Ok(self.ctx.no_content()),
         }
     }
