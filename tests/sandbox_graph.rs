@@ -796,6 +796,12 @@ async fn fic_lifecycle_create_get_list_update_delete() {
         gone.error_message(),
         "FederatedIdentityCredential with name deploy-1 not found."
     );
+    let gone = env.get(&format!("{base}/deploy-1")).await;
+    assert_graph_error(&gone, StatusCode::NOT_FOUND, "Request_ResourceNotFound");
+    assert_eq!(
+        gone.error_message(),
+        "FederatedIdentityCredential with name deploy-1 not found."
+    );
     let again = env.delete(&format!("{base}/{fic_id}")).await;
     assert_graph_error(&again, StatusCode::NOT_FOUND, "Request_ResourceNotFound");
 }

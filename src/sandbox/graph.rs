@@ -1173,17 +1173,8 @@ fn find_fic<'a>(
     key: &FicKey,
 ) -> Result<&'a FederatedIdentityCredential, GraphError> {
     let fics = &app.federated_identity_credentials;
-    match key {
-        FicKey::IdOrName(text) => {
-            let by_id = Uuid::parse_str(text)
-                .ok()
-                .and_then(|id| fics.iter().find(|f| f.id == id));
-            by_id
-                .or_else(|| fics.iter().find(|f| f.name.eq_ignore_ascii_case(text)))
-                .ok_or_else(|| GraphError::not_found(text))
-        }
-        FicKey::Name(name) => fics
-            .iter()
+    let by_name = |name: &str| {
+        fics.iter()
             .find(|f| f.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 GraphError::new(
@@ -1191,7 +1182,20 @@ fn find_fic<'a>(
                     "Request_ResourceNotFound",
                     format!("FederatedIdentityCredential with name {name} not found."),
                 )
-            }),
+            })
+    };
+    match key {
+        // A GUID is an id; anything else is the name (the alternate key).
+        FicKey::IdOrName(text) => match Uuid::parse_str(text) {
+            // A name may itself look like a GUID.
+            Ok(id) => fics
+                .iter()
+                .find(|f| f.id == id)
+                .or_else(|| fics.iter().find(|f| f.name.eq_ignore_ascii_case(text)))
+                .ok_or_else(|| GraphError::not_found(text)),
+            Err(_) => by_name(text),
+        },
+        FicKey::Name(name) => by_name(name),
     }
 }
 
