@@ -4,12 +4,14 @@
 pub mod autofill;
 pub mod diagnose;
 pub mod explain;
+pub mod export;
 pub mod guid;
 pub mod model;
 pub mod rules;
 
 pub use autofill::managed_identity_fic;
 pub use diagnose::{Diagnosis, Difference, FicComparison, FieldComparison, Presented, diagnose};
+pub use export::{ExportFormat, GraphRequest, export};
 pub use guid::{GuidKind, GuidMatch, Known, resolve_guid};
 pub use explain::{Explanation, Mentioned, explain, explain_code, explain_with_context};
 pub use model::{
