@@ -3,7 +3,7 @@
 
 use ficus::cloud::Cloud;
 use ficus::fic::rules::sanitize_name;
-use ficus::fic::{Field, Fic, Identity, IdentityKind, RuleContext, diagnose, explain, validate};
+use ficus::fic::{Fic, Field, Identity, IdentityKind, RuleContext, diagnose, explain, validate};
 use ficus::jwt::{b64url, decode};
 use proptest::prelude::*;
 
@@ -12,7 +12,10 @@ fn text() -> impl Strategy<Value = String> {
         ".{0,80}",
         "\\PC{0,700}",
         "[ \t\n]{0,2}[A-Za-z0-9:/._*-]{0,60}[ \t\n/]{0,2}",
-        Just("https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/".to_string()),
+        Just(
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/"
+                .to_string()
+        ),
         Just("https://login.microsoftonline.us//v2.0".to_string()),
         Just("https://login.microsoftonline.com/".to_string()),
         Just("api://AzureADTokenExchangeChina".to_string()),

@@ -11,7 +11,9 @@ fn segment() -> impl Strategy<Value = String> {
         proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| b64url(&b)),
         "\\PC{0,20}".prop_map(|s| b64url(s.as_bytes())),
         Just(b64url(b"{}")),
-        Just(b64url(br#"{"iss":"x","aud":[1,"a"],"exp":"soon","xms_mirid":5}"#)),
+        Just(b64url(
+            br#"{"iss":"x","aud":[1,"a"],"exp":"soon","xms_mirid":5}"#
+        )),
         Just(b64url(b"[]")),
         Just(b64url(b"null")),
         Just(b64url(b"{\"a\":")),
@@ -69,7 +71,13 @@ proptest! {
 fn huge_inputs_are_refused_quickly() {
     for len in [MAX_TOKEN_LEN + 1, 10 * 1024 * 1024] {
         let huge = "e".repeat(len);
-        assert_eq!(decode(&huge), Err(JwtError::TooLarge { len, max: MAX_TOKEN_LEN }));
+        assert_eq!(
+            decode(&huge),
+            Err(JwtError::TooLarge {
+                len,
+                max: MAX_TOKEN_LEN
+            })
+        );
     }
     // Just under the limit but a single part.
     let big = "e".repeat(MAX_TOKEN_LEN - 1);
@@ -77,7 +85,12 @@ fn huge_inputs_are_refused_quickly() {
     // Deeply nested JSON inside a valid-looking token: serde_json's recursion limit refuses it.
     let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let claims = format!("{{\"a\":{nested}}}");
-    let token = format!("{}.{}.{}", b64url(b"{}"), b64url(claims.as_bytes()), b64url(b"s"));
+    let token = format!(
+        "{}.{}.{}",
+        b64url(b"{}"),
+        b64url(claims.as_bytes()),
+        b64url(b"s")
+    );
     assert!(token.len() < MAX_TOKEN_LEN);
     assert!(matches!(decode(&token), Err(JwtError::NotJson { .. })));
 }
