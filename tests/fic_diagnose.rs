@@ -555,3 +555,23 @@ fn resolves_every_kind_of_guid() {
         "managed identity principal id of id-inventory (letter case differs)"
     );
 }
+
+#[test]
+fn msal_result_printed_as_a_python_dict() {
+    let text = "{'error': 'invalid_client', 'error_description': \"AADSTS70025: The client 'Payments API' has no configured federated identity credentials.\", 'error_codes': [70025]}";
+    let e = explain(text).expect("explained");
+    assert_eq!(e.code, 70025);
+    assert_eq!(e.error.as_deref(), Some("invalid_client"));
+    let message = e.entra_message.expect("message");
+    assert_eq!(
+        message,
+        "The client 'Payments API' has no configured federated identity credentials."
+    );
+
+    let text = "{'error': 'invalid_client', 'error_description': 'AADSTS700027: Client assertion failed signature validation.', 'error_codes': [700027]}";
+    let e = explain(text).expect("explained");
+    assert_eq!(
+        e.entra_message.as_deref(),
+        Some("Client assertion failed signature validation.")
+    );
+}
