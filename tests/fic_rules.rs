@@ -620,3 +620,22 @@ fn name_helpers() {
         120
     );
 }
+
+#[test]
+fn unknown_tenant_still_checks_form_but_offers_no_made_up_issuer() {
+    let cloud = Cloud::global();
+    let id = identity();
+    let ctx = RuleContext::new(&cloud, "").with_identity(&id);
+    let mut fic = good(&cloud);
+    assert_eq!(validate(&fic, &ctx), vec![]);
+    fic.issuer = format!("{}/", cloud.issuer(TENANT));
+    let f = validate(&fic, &ctx);
+    assert_eq!(fix_value(&f, Field::Issuer), Some(cloud.issuer(TENANT)));
+    fic.issuer = "https://token.actions.githubusercontent.com".into();
+    let f = validate(&fic, &ctx);
+    assert_eq!(errors_on(&f, Field::Issuer).len(), 1);
+    assert_eq!(fix_value(&f, Field::Issuer), None);
+    fic.issuer = String::new();
+    let f = validate(&fic, &ctx);
+    assert_eq!(fix_value(&f, Field::Issuer), None);
+}
