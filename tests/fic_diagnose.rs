@@ -575,3 +575,14 @@ fn msal_result_printed_as_a_python_dict() {
         Some("Client assertion failed signature validation.")
     );
 }
+
+#[test]
+fn v1_issuer_form_in_the_fic() {
+    let (diff, text, code) = single_miss(
+        with(|f| f.issuer = format!("https://sts.windows.net/{TENANT}/")),
+        &mi_token(json!({})),
+    );
+    assert_eq!(diff, Difference::IssuerForm);
+    assert!(text.contains("v1 form"), "{text}");
+    assert_eq!(code, Some(700211));
+}

@@ -226,3 +226,19 @@ fn scopes_and_roles_as_lists() {
     assert_eq!(jwt.scopes(), vec!["User.Read", "Mail.Send"]);
     assert_eq!(jwt.roles(), vec!["A", "B"]);
 }
+
+#[test]
+fn claim_lines_in_reading_order_with_meanings_and_times() {
+    let now = 1_700_000_000;
+    let jwt = token(
+        json!({"zzz": [1, 2], "exp": now + 3_600, "sub": "s", "iss": "i", "aud": "a", "custom": "c"}),
+    );
+    let lines = ficus::jwt::claim_lines(&jwt, now);
+    let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, vec!["iss", "aud", "sub", "exp", "custom", "zzz"]);
+    assert_eq!(lines[3].when.as_deref(), Some("expires in 1 h"));
+    assert_eq!(lines[3].value, (now + 3_600).to_string());
+    assert!(lines[0].meaning.is_some());
+    assert_eq!(lines[4].meaning, None);
+    assert_eq!(lines[5].value, "[1,2]");
+}

@@ -34,7 +34,7 @@
 //! `nearest_miss()`, `expected_error_code() -> Option<u32>` (the AADSTS code Entra answers
 //! with), `summary() -> String`. Each [`FicComparison`] has `fields: Vec<FieldComparison>`
 //! (issuer, subject, audience) with a [`Difference`] (`Same`, `CaseOnly{position}`,
-//! `Whitespace`, `TrailingSlash{in_fic}`, `ClientIdAsSubject`, `DifferentGuid`,
+//! `Whitespace`, `TrailingSlash{in_fic}`, `ClientIdAsSubject`, `IssuerForm`, `DifferentGuid`,
 //! `OtherTenant{..}`, `OtherCloud{..}`, `OtherCloudAudience{..}`, `GuidAudience`,
 //! `Different{position}`) and an `explanation` sentence.
 //!
@@ -57,7 +57,7 @@
 //! `url(&Cloud)` and `to_http(&Cloud)`, and the quoting helpers `shell_quote`,
 //! `powershell_quote`, `bicep_string`, `hcl_string`.
 //!
-//! Related, outside `fic/`: `jwt::claim_meaning`, `jwt::describe_time`,
+//! Related, outside `fic/`: `jwt::claim_meaning`, `jwt::claim_lines`, `jwt::describe_time`,
 //! `jwt::human_duration`, `jwt::classify -> TokenKind`, `Cloud::recognise_entra_issuer`,
 //! `cloud::exchange_audience_cloud`.
 
