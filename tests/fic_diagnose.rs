@@ -586,3 +586,43 @@ fn v1_issuer_form_in_the_fic() {
     assert!(text.contains("v1 form"), "{text}");
     assert_eq!(code, Some(700211));
 }
+
+#[test]
+fn context_for_70021() {
+    let token = mi_token(json!({}));
+    // All three fields match a credential: the advice is to wait for replication.
+    let e = explain_with_context(
+        &explain_code(70021),
+        Some(&token),
+        &[good_fic()],
+        &[],
+        &Cloud::global(),
+    );
+    assert!(e.fix.contains("replication"), "{}", e.fix);
+    // Nothing known about the assertion: the generic advice stays.
+    let e = explain_with_context(
+        &explain_code(70021),
+        None,
+        &[good_fic()],
+        &[],
+        &Cloud::global(),
+    );
+    assert_eq!(e.fix, explain_code(70021).fix);
+    // Two faults at once are both named.
+    let fics = vec![with(|f| {
+        f.subject = CLIENT_ID.into();
+        f.audiences = vec!["api://AzureADTokenExchangeChina".into()];
+    })];
+    let e = explain_with_context(
+        &explain_code(70021),
+        Some(&token),
+        &fics,
+        &[identity()],
+        &Cloud::global(),
+    );
+    assert!(
+        e.fix.contains("set the subject to") && e.fix.contains("set the audience to"),
+        "{}",
+        e.fix
+    );
+}

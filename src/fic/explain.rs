@@ -516,7 +516,9 @@ fn matching_fix(
         fics.iter().collect()
     };
     let mut sentences = Vec::new();
+    let mut compared = 0;
     for field in fields.into_iter().filter(|f| known(*f)) {
+        compared += 1;
         let token_value = match field {
             Field::Issuer => presented.issuer.clone(),
             Field::Subject => presented.subject.clone(),
@@ -587,7 +589,8 @@ fn matching_fix(
         sentences.push(sentence);
     }
     if sentences.is_empty() {
-        if explanation.code == 70021 {
+        // Every field Entra could have meant matches: most likely replication delay.
+        if explanation.code == 70021 && compared == 3 {
             return Some(
                 "The credential matches the token now; if it was created in the last few minutes, wait for replication and retry.".into(),
             );
