@@ -445,3 +445,36 @@ fn awkward_names_survive_every_format() {
         }
     }
 }
+
+#[test]
+fn body_text_keeps_graphs_field_order_and_is_the_same_json() {
+    use ficus::fic::export::graph_body_text;
+    for text in AWKWARD {
+        let mut f = fic(text);
+        f.audiences.push(format!("second {text}"));
+        for pretty in [false, true] {
+            let body = graph_body_text(&f, pretty);
+            let parsed: serde_json::Value = serde_json::from_str(&body).expect("valid json");
+            assert_eq!(parsed, graph_body(&f));
+            let order: Vec<usize> = [
+                "\"name\"",
+                "\"issuer\"",
+                "\"subject\"",
+                "\"audiences\"",
+                "\"description\"",
+            ]
+            .iter()
+            .map(|k| body.find(k).expect("key"))
+            .collect();
+            assert!(order.windows(2).all(|w| w[0] < w[1]), "{body}");
+            assert_eq!(body.contains('\n'), pretty);
+        }
+    }
+    let mut empty = fic("x");
+    empty.audiences.clear();
+    empty.description = None;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&graph_body_text(&empty, true)).expect("json"),
+        graph_body(&empty)
+    );
+}
