@@ -53,8 +53,9 @@
 //! cloud: &Cloud) -> String` for `ExportFormat::{AzCli, GraphPowerShell, Bicep, Terraform,
 //! GraphRequest}` (`ExportFormat::ALL`, `label()`); the individual `export::az_cli`,
 //! `graph_powershell`, `bicep`, `terraform` (each `(&Fic, &AppRecord) -> String`),
-//! `export::graph_request(&Fic, &AppRecord) -> GraphRequest {method, path, body, body_text}` with
-//! `url(&Cloud)` and `to_http(&Cloud)`, `export::graph_body_text(&Fic, pretty) -> String` (Graph's field order), and the quoting helpers `shell_quote`,
+//! `export::graph_request(&Fic, &AppRecord) -> GraphRequest {method, path, body,
+//! body_text}` with `url(&Cloud)` and `to_http(&Cloud)`, `export::graph_body_text(&Fic,
+//! pretty: bool) -> String` (Graph's field order), and the quoting helpers `shell_quote`,
 //! `powershell_quote`, `bicep_string`, `hcl_string`.
 //!
 //! Related, outside `fic/`: `jwt::claim_meaning`, `jwt::claim_lines`, `jwt::describe_time`,
