@@ -563,11 +563,7 @@ fn applying_every_fix_clears_the_classic_mistakes() {
         description: None,
     };
     let findings = check(&fic);
-    for finding in &findings {
-        if let Some(fix) = &finding.fix {
-            fix.apply(&mut fic);
-        }
-    }
+    fic = ficus::fic::rules::apply_fixes(&fic, &findings);
     assert_eq!(check(&fic), vec![], "{fic:?}");
     assert_eq!(fic.name, "my-credential");
 }

@@ -18,7 +18,7 @@
 //! - `Finding { severity: Severity::{Error, Warning}, field: Field, message: String,
 //!   fix: Option<Fix> }`; `Fix { field, value, label }` and `Fix::apply(&self, &mut Fic)`.
 //! - Helpers: `rules::sanitize_name`, `rules::unique_name`, `rules::graph_len`,
-//!   `rules::truncate_graph`, and the limits `NAME_MIN`, `NAME_MAX`, `VALUE_MAX`,
+//!   `rules::truncate_graph`, `rules::apply_fixes(&Fic, &[Finding]) -> Fic`, and the limits `NAME_MIN`, `NAME_MAX`, `VALUE_MAX`,
 //!   `MAX_FICS_PER_APP`. Severity policy: see the [`rules`] module docs.
 //!
 //! **Auto-fill** ([`autofill`]):

@@ -102,6 +102,16 @@ impl Finding {
     }
 }
 
+/// `draft` with every fix of `findings` applied, in order (a later fix to the same field wins).
+/// Re-validate the result: a fix can reveal a finding its field was hiding.
+pub fn apply_fixes(draft: &Fic, findings: &[Finding]) -> Fic {
+    let mut fixed = draft.clone();
+    for fix in findings.iter().filter_map(|f| f.fix.as_ref()) {
+        fix.apply(&mut fixed);
+    }
+    fixed
+}
+
 /// True when any finding is an error (the FIC must not be saved as is).
 pub fn has_errors(findings: &[Finding]) -> bool {
     findings.iter().any(Finding::is_error)
