@@ -122,7 +122,8 @@ pub struct SignedIn {
     pub id_token: Secret<String>,
 }
 
-/// A running sandbox. Drop without `shutdown()` stops accepting but skips the final save.
+/// A running sandbox. Dropping it without [`Sandbox::shutdown`] stops both listeners at once
+/// and skips the final save.
 pub struct Sandbox {
     pub info: SandboxInfo,
     state: AppState,
@@ -342,6 +343,17 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         tasks: vec![main_task, msi_task],
         saver,
     })
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for handle in &self.handles {
+            handle.shutdown();
+        }
+        if let Some(saver) = self.saver.take() {
+            saver.abort();
+        }
+    }
 }
 
 impl Sandbox {
