@@ -64,19 +64,21 @@ pub fn load(path: &Path) -> Result<Option<Directory>, StateError> {
             });
         }
     };
-    // Check the version first, so an old file says "version" rather than "corrupt".
-    let probe: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+    // Check the version first, so an old file says "version" rather than "corrupt". The probe
+    // skips everything else without building it.
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Probe {
+        format_version: Option<u64>,
+    }
+    let corrupt = |detail: String| StateError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let probe: Probe = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     let found = probe
-        .get("formatVersion")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| StateError::Corrupt {
-            path: path.to_path_buf(),
-            detail: "no formatVersion field: not a ficus sandbox state file".into(),
-        })?;
+        .format_version
+        .ok_or_else(|| corrupt("no formatVersion field: not a ficus sandbox state file".into()))?;
     if found != u64::from(FORMAT_VERSION) {
         return Err(StateError::Version {
             path: path.to_path_buf(),
@@ -85,10 +87,7 @@ pub fn load(path: &Path) -> Result<Option<Directory>, StateError> {
         });
     }
     let mut directory: Directory =
-        serde_json::from_value(probe).map_err(|e| StateError::Corrupt {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     directory.reindex();
     Ok(Some(directory))
 }
