@@ -100,3 +100,38 @@ fn exchange_over_http(bencher: Bencher) {
         });
     f.runtime.block_on(f.sandbox.shutdown());
 }
+
+/// The floor: one RS256 signature with a tenant key (every exchange mints one token).
+#[divan::bench]
+fn rs256_sign_only(bencher: Bencher) {
+    let material = ficus::sandbox::keys::generate_material().expect("key");
+    let key = ficus::sandbox::keys::TenantKey::from_material(uuid::Uuid::nil(), &material)
+        .expect("key parses");
+    let input = vec![b'a'; 1200];
+    bencher
+        .counter(divan::counter::ItemsCount::new(1usize))
+        .bench(|| divan::black_box(key.sign(&input)));
+}
+
+/// Exchanges over HTTP from two client threads at once (the machine has two cores).
+#[divan::bench(threads = 2)]
+fn exchange_over_http_two_clients(bencher: Bencher) {
+    let f = fixture();
+    let client = f.sandbox.http_client().expect("client");
+    let url = format!("{}/{CONTOSO}/oauth2/v2.0/token", f.sandbox.info.authority);
+    bencher
+        .counter(divan::counter::ItemsCount::new(1usize))
+        .bench(|| {
+            f.runtime.block_on(async {
+                let response = client
+                    .post(&url)
+                    .form(&f.form)
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(response.status(), 200);
+                divan::black_box(response.bytes().await.expect("body"));
+            })
+        });
+    f.runtime.block_on(f.sandbox.shutdown());
+}

@@ -218,4 +218,22 @@ async fn tls_serves_with_the_generated_ca() {
     // The MSI endpoints stay plain HTTP.
     assert!(sb.info.imds.starts_with("http://"));
     sb.shutdown().await;
+
+    // A restart on the same state keeps the CA, so clients that trust it keep working.
+    let sb = start(SandboxConfig {
+        tls: true,
+        ..config(&path)
+    })
+    .await;
+    assert_eq!(sb.info.ca_pem.as_deref(), Some(pem.as_str()));
+    let response = trusted
+        .get(format!(
+            "{}/contoso/v2.0/.well-known/openid-configuration",
+            sb.info.authority
+        ))
+        .send()
+        .await
+        .expect("the old CA still verifies the new leaf");
+    assert_eq!(response.status(), 200);
+    sb.shutdown().await;
 }

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::Notify;
@@ -64,19 +65,21 @@ pub fn load(path: &Path) -> Result<Option<Directory>, StateError> {
             });
         }
     };
-    // Check the version first, so an old file says "version" rather than "corrupt".
-    let probe: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+    // Check the version first, so an old file says "version" rather than "corrupt". The probe
+    // skips everything else without building it.
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Probe {
+        format_version: Option<u64>,
+    }
+    let corrupt = |detail: String| StateError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let probe: Probe = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     let found = probe
-        .get("formatVersion")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| StateError::Corrupt {
-            path: path.to_path_buf(),
-            detail: "no formatVersion field: not a ficus sandbox state file".into(),
-        })?;
+        .format_version
+        .ok_or_else(|| corrupt("no formatVersion field: not a ficus sandbox state file".into()))?;
     if found != u64::from(FORMAT_VERSION) {
         return Err(StateError::Version {
             path: path.to_path_buf(),
@@ -85,10 +88,7 @@ pub fn load(path: &Path) -> Result<Option<Directory>, StateError> {
         });
     }
     let mut directory: Directory =
-        serde_json::from_value(probe).map_err(|e| StateError::Corrupt {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     directory.reindex();
     Ok(Some(directory))
 }
@@ -164,6 +164,8 @@ pub struct Shared {
     pub auto_approve: Option<String>,
     state_file: Option<PathBuf>,
     dirty: Notify,
+    /// Changed since the last save.
+    unsaved: AtomicBool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -208,6 +210,7 @@ impl AppState {
             auto_approve: options.auto_approve,
             state_file: options.state_file,
             dirty: Notify::new(),
+            unsaved: AtomicBool::new(false),
         })))
     }
 
@@ -223,6 +226,7 @@ impl AppState {
             let mut guard = self.0.directory.write().unwrap_or_else(|e| e.into_inner());
             f(&mut guard)
         };
+        self.0.unsaved.store(true, Ordering::SeqCst);
         self.0.dirty.notify_one();
         result
     }
@@ -236,12 +240,15 @@ impl AppState {
         self.0.state_file.as_deref()
     }
 
-    /// Writes the state file now (no-op when in memory only). Serializes under the read lock,
-    /// writes outside it.
+    /// Writes the state file now if anything changed since the last save (no-op when in memory
+    /// only). Serializes under the read lock, writes outside it.
     pub fn save_now(&self) -> Result<(), StateError> {
         let Some(path) = self.0.state_file.clone() else {
             return Ok(());
         };
+        if !self.0.unsaved.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
         // Serialize under the read lock (writers wait, readers do not), write outside it.
         let bytes = self
             .read(serde_json::to_vec)
@@ -249,7 +256,12 @@ impl AppState {
                 path: path.clone(),
                 source: std::io::Error::other(e),
             })?;
-        save_bytes(&path, &bytes)
+        let result = save_bytes(&path, &bytes);
+        if result.is_err() {
+            // Try again on the next change or at shutdown.
+            self.0.unsaved.store(true, Ordering::SeqCst);
+        }
+        result
     }
 
     /// Waits until something changed (see [`AppState::update`]).
