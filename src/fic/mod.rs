@@ -1,6 +1,13 @@
 //! The FIC domain: model, validation rules, Managed Identity auto-fill, diagnosis, AADSTS
 //! explanations and export. Pure: no I/O, nothing from `entra/`, `tui/` or `sandbox/`.
 
+pub mod autofill;
 pub mod model;
+pub mod rules;
 
-pub use model::{ArmId, Fic, Identity, IdentityKind};
+pub use autofill::managed_identity_fic;
+pub use model::{
+    AppRecord, AppRef, ArmId, Field, Fic, Identity, IdentityKind, ServicePrincipalRecord,
+    TenantRecord, is_guid,
+};
+pub use rules::{Finding, Fix, RuleContext, Severity, has_errors, validate};
