@@ -2,10 +2,16 @@
 //! explanations and export. Pure: no I/O, nothing from `entra/`, `tui/` or `sandbox/`.
 
 pub mod autofill;
+pub mod diagnose;
+pub mod explain;
+pub mod guid;
 pub mod model;
 pub mod rules;
 
 pub use autofill::managed_identity_fic;
+pub use diagnose::{Diagnosis, Difference, FicComparison, FieldComparison, Presented, diagnose};
+pub use guid::{GuidKind, GuidMatch, Known, resolve_guid};
+pub use explain::{Explanation, Mentioned, explain, explain_code, explain_with_context};
 pub use model::{
     AppRecord, AppRef, ArmId, Field, Fic, Identity, IdentityKind, ServicePrincipalRecord,
     TenantRecord, is_guid,
