@@ -279,13 +279,19 @@ pub fn claim_meaning(name: &str) -> Option<&'static str> {
         "tid" => "tenant id the token was issued in",
         "azp" => "authorized party (v2): the client id of the app or identity that asked for it",
         "appid" => "application id (v1): the client id of the app or identity that asked for it",
-        "appidacr" => "how the client authenticated (v1): 0 public, 1 secret, 2 certificate or assertion",
-        "azpacr" => "how the client authenticated (v2): 0 public, 1 secret, 2 certificate or assertion",
+        "appidacr" => {
+            "how the client authenticated (v1): 0 public, 1 secret, 2 certificate or assertion"
+        }
+        "azpacr" => {
+            "how the client authenticated (v2): 0 public, 1 secret, 2 certificate or assertion"
+        }
         "idtyp" => "identity type: `app` for app-only tokens, `user` for delegated ones",
         "roles" => "application permissions (app roles) granted to the caller",
         "scp" => "delegated permissions (scopes) the user consented to, space-separated",
         "xms_mirid" => "managed identity resource id: the ARM id of the identity (or of its host)",
-        "xms_az_rid" => "ARM id of the Azure resource the managed identity token was requested from",
+        "xms_az_rid" => {
+            "ARM id of the Azure resource the managed identity token was requested from"
+        }
         "xms_tcdt" => "tenant creation time (unix seconds)",
         "ver" => "token version: `1.0` (sts.windows.net issuer) or `2.0` (login host issuer)",
         "iat" => "issued at (unix seconds)",
@@ -314,7 +320,9 @@ pub fn claim_meaning(name: &str) -> Option<&'static str> {
         "onprem_sid" => "on-premises security identifier of a synced user",
         "sid" => "session id",
         "deviceid" => "id of the device the user signed in from",
-        "xms_cc" => "client capabilities the app declared (e.g. CP1 for continuous access evaluation)",
+        "xms_cc" => {
+            "client capabilities the app declared (e.g. CP1 for continuous access evaluation)"
+        }
         "xms_idrel" => "Entra-internal relation of the caller to the tenant; opaque",
         "xms_ftd" => "Entra-internal token data; opaque",
         "login_hint" => "opaque hint to sign the same user in again",
@@ -329,7 +337,9 @@ pub fn claim_meaning(name: &str) -> Option<&'static str> {
         "event_name" => "GitHub Actions: the event that triggered the workflow",
         "run_id" => "GitHub Actions: the workflow run id",
         "actor" => "GitHub Actions: the user who triggered the run",
-        "kubernetes.io" => "Kubernetes: the namespace, service account and pod the token was projected for",
+        "kubernetes.io" => {
+            "Kubernetes: the namespace, service account and pod the token was projected for"
+        }
         _ => return None,
     })
 }
@@ -380,7 +390,8 @@ pub fn describe_time(claim: &str, at: i64, now: i64) -> String {
 impl Jwt {
     /// [`describe_time`] for one of this token's time claims, `None` when absent.
     pub fn describe_time(&self, claim: &str, now: i64) -> Option<String> {
-        self.time_claim(claim).map(|at| describe_time(claim, at, now))
+        self.time_claim(claim)
+            .map(|at| describe_time(claim, at, now))
     }
 
     /// Expired at `now` (unix seconds); `false` without an `exp`.
@@ -472,7 +483,10 @@ fn issuer_host(issuer: &str) -> String {
         .trim()
         .split_once("://")
         .map_or(issuer.trim(), |(_, r)| r);
-    rest.split(['/', ':']).next().unwrap_or("").to_ascii_lowercase()
+    rest.split(['/', ':'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// Kubernetes OIDC issuers: AKS (`*.oic.prod-aks.azure.com`), EKS (`oidc.eks.*`), GKE
@@ -480,8 +494,7 @@ fn issuer_host(issuer: &str) -> String {
 fn is_kubernetes(jwt: &Jwt, host: &str) -> bool {
     jwt.claims.contains_key("kubernetes.io")
         || host.ends_with(".oic.prod-aks.azure.com")
-        || host.contains(".oic.")
-            && (host.ends_with(".azure.com") || host.ends_with(".azure.us"))
+        || host.contains(".oic.") && (host.ends_with(".azure.com") || host.ends_with(".azure.us"))
         || host.starts_with("oidc.eks.")
         || host == "container.googleapis.com"
         || jwt
@@ -498,9 +511,8 @@ fn is_entra(jwt: &Jwt, issuer: &str) -> bool {
     {
         return true;
     }
-    jwt.str_claim("tid").is_some_and(|tid| {
-        !tid.is_empty() && issuer.split('/').any(|segment| segment == tid)
-    })
+    jwt.str_claim("tid")
+        .is_some_and(|tid| !tid.is_empty() && issuer.split('/').any(|segment| segment == tid))
 }
 
 /// Classifies a token by issuer, then (for Entra tokens) by `xms_mirid`, `idtyp`, `scp` and
@@ -508,7 +520,9 @@ fn is_entra(jwt: &Jwt, issuer: &str) -> bool {
 pub fn classify(jwt: &Jwt) -> TokenKind {
     let issuer = jwt.str_claim("iss").unwrap_or("").to_string();
     let host = issuer_host(&issuer);
-    if host == "token.actions.githubusercontent.com" || host.ends_with(".actions.githubusercontent.com") {
+    if host == "token.actions.githubusercontent.com"
+        || host.ends_with(".actions.githubusercontent.com")
+    {
         return TokenKind::GitHubActions;
     }
     if is_kubernetes(jwt, &host) {

@@ -3,13 +3,18 @@
 
 use ficus::cloud::Cloud;
 use ficus::fic::autofill::{description_for, fic_name_for};
-use ficus::fic::{AppRef, Fic, Identity, IdentityKind, RuleContext, has_errors, managed_identity_fic, validate};
+use ficus::fic::{
+    AppRef, Fic, Identity, IdentityKind, RuleContext, has_errors, managed_identity_fic, validate,
+};
 use proptest::prelude::*;
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
 fn app() -> AppRef {
-    AppRef { app_id: "11111111-2222-3333-4444-555555555555".into(), display_name: "Payments API".into() }
+    AppRef {
+        app_id: "11111111-2222-3333-4444-555555555555".into(),
+        display_name: "Payments API".into(),
+    }
 }
 
 fn identity(name: &str) -> Identity {
@@ -18,7 +23,9 @@ fn identity(name: &str) -> Identity {
         kind: IdentityKind::UserAssigned,
         client_id: "a1b2c3d4-0000-4000-8000-00000000c11d".into(),
         principal_id: "5f0c9e2a-7b1d-4c3e-9f00-00000000b0b1".into(),
-        arm_id: Some(format!("/subscriptions/s1/resourcegroups/rg-pay/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}")),
+        arm_id: Some(format!(
+            "/subscriptions/s1/resourcegroups/rg-pay/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+        )),
         subscription: Some("s1".into()),
         resource_group: None,
         tenant_id: Some(TENANT.into()),
@@ -37,7 +44,9 @@ fn assert_autofill(cloud: &Cloud, issuer: &str, audience: &str) {
     assert!(description.contains("id-payments"), "{description}");
     assert!(description.contains("rg-pay"), "{description}");
     assert!(description.contains("Payments API"), "{description}");
-    let ctx = RuleContext::new(cloud, TENANT).with_identity(&id).with_app_id("11111111-2222-3333-4444-555555555555");
+    let ctx = RuleContext::new(cloud, TENANT)
+        .with_identity(&id)
+        .with_app_id("11111111-2222-3333-4444-555555555555");
     assert_eq!(validate(&fic, &ctx), vec![]);
 }
 
@@ -71,23 +80,42 @@ fn china_cloud_uses_the_partner_issuer_host() {
 #[test]
 fn sandbox_cloud() {
     let sandbox = Cloud::custom("https://localhost:8443/", "https://localhost:8443/v1.0");
-    assert_autofill(&sandbox, &format!("https://localhost:8443/{TENANT}/v2.0"), "api://AzureADTokenExchange");
+    assert_autofill(
+        &sandbox,
+        &format!("https://localhost:8443/{TENANT}/v2.0"),
+        "api://AzureADTokenExchange",
+    );
 }
 
 #[test]
 fn name_is_made_unique_against_existing_names() {
     let existing = vec![
-        Fic { name: "mi-id-payments".into(), ..Fic::default() },
-        Fic { name: "mi-id-payments-2".into(), ..Fic::default() },
+        Fic {
+            name: "mi-id-payments".into(),
+            ..Fic::default()
+        },
+        Fic {
+            name: "mi-id-payments-2".into(),
+            ..Fic::default()
+        },
     ];
-    assert_eq!(fic_name_for(&identity("id-payments"), &existing), "mi-id-payments-3");
+    assert_eq!(
+        fic_name_for(&identity("id-payments"), &existing),
+        "mi-id-payments-3"
+    );
 }
 
 #[test]
 fn awkward_names_are_sanitised() {
-    assert_eq!(fic_name_for(&identity("id payments (prod)"), &[]), "mi-id-payments-prod");
+    assert_eq!(
+        fic_name_for(&identity("id payments (prod)"), &[]),
+        "mi-id-payments-prod"
+    );
     // Nothing usable: the principal id stands in.
-    assert_eq!(fic_name_for(&identity("日本語"), &[]), "mi-5f0c9e2a-7b1d-4c3e-9f00-00000000b0b1");
+    assert_eq!(
+        fic_name_for(&identity("日本語"), &[]),
+        "mi-5f0c9e2a-7b1d-4c3e-9f00-00000000b0b1"
+    );
     assert_eq!(fic_name_for(&identity(&"x".repeat(500)), &[]).len(), 120);
 }
 

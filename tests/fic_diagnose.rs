@@ -4,8 +4,9 @@
 use ficus::cloud::{Cloud, TOKEN_EXCHANGE_APP_ID};
 use ficus::fic::explain::known_codes;
 use ficus::fic::{
-    AppRecord, Difference, Field, Fic, GuidKind, Identity, IdentityKind, Known, ServicePrincipalRecord,
-    TenantRecord, diagnose, explain, explain_code, explain_with_context, resolve_guid,
+    AppRecord, Difference, Fic, Field, GuidKind, Identity, IdentityKind, Known,
+    ServicePrincipalRecord, TenantRecord, diagnose, explain, explain_code, explain_with_context,
+    resolve_guid,
 };
 use ficus::jwt::{Jwt, b64url, decode};
 use serde_json::json;
@@ -80,7 +81,10 @@ fn the_guid_audience_matches_the_uri_in_the_fic() {
     let d = diagnose(&mi_token(json!({})), &[good_fic()], &Cloud::global());
     assert_eq!(d.matched, Some(0));
     assert_eq!(d.expected_error_code(), None);
-    assert_eq!(d.presented.effective_audiences, vec!["api://AzureADTokenExchange"]);
+    assert_eq!(
+        d.presented.effective_audiences,
+        vec!["api://AzureADTokenExchange"]
+    );
     assert!(d.summary().contains("mi-id-inventory"));
 }
 
@@ -98,14 +102,22 @@ fn single_miss(fic: Fic, token: &Jwt) -> (Difference, String, Option<u32>) {
     let miss = d.nearest_miss().expect("a miss");
     let wrong: Vec<_> = miss.mismatches().collect();
     assert_eq!(wrong.len(), 1, "{wrong:?}");
-    (wrong[0].difference.clone(), wrong[0].explanation.clone(), d.expected_error_code())
+    (
+        wrong[0].difference.clone(),
+        wrong[0].explanation.clone(),
+        d.expected_error_code(),
+    )
 }
 
 #[test]
 fn client_id_as_subject() {
-    let (diff, text, code) = single_miss(with(|f| f.subject = CLIENT_ID.into()), &mi_token(json!({})));
+    let (diff, text, code) =
+        single_miss(with(|f| f.subject = CLIENT_ID.into()), &mi_token(json!({})));
     assert_eq!(diff, Difference::ClientIdAsSubject);
-    assert!(text.contains("client id") && text.contains("azp") && text.contains(PRINCIPAL_ID), "{text}");
+    assert!(
+        text.contains("client id") && text.contains("azp") && text.contains(PRINCIPAL_ID),
+        "{text}"
+    );
     assert_eq!(code, Some(700213));
 }
 
@@ -126,7 +138,12 @@ fn other_cloud_audience() {
         with(|f| f.audiences = vec!["api://AzureADTokenExchangeUSGov".into()]),
         &mi_token(json!({})),
     );
-    assert_eq!(diff, Difference::OtherCloudAudience { fic_cloud: ficus::cloud::CloudKind::UsGov });
+    assert_eq!(
+        diff,
+        Difference::OtherCloudAudience {
+            fic_cloud: ficus::cloud::CloudKind::UsGov
+        }
+    );
     assert!(text.contains("usgov"), "{text}");
     assert_eq!(code, Some(700212));
 }
@@ -142,9 +159,15 @@ fn guid_audience_in_the_fic() {
 
 #[test]
 fn case_only_subject() {
-    let (diff, text, code) = single_miss(with(|f| f.subject = PRINCIPAL_ID.to_uppercase()), &mi_token(json!({})));
+    let (diff, text, code) = single_miss(
+        with(|f| f.subject = PRINCIPAL_ID.to_uppercase()),
+        &mi_token(json!({})),
+    );
     assert_eq!(diff, Difference::CaseOnly { position: 2 });
-    assert!(text.contains("letter case") && text.contains("'F'") && text.contains("'f'"), "{text}");
+    assert!(
+        text.contains("letter case") && text.contains("'F'") && text.contains("'f'"),
+        "{text}"
+    );
     assert_eq!(code, Some(7002138));
 }
 
@@ -181,7 +204,10 @@ fn different_guid_and_unrelated_values() {
         &mi_token(json!({})),
     );
     assert_eq!(diff, Difference::DifferentGuid);
-    let (diff, text, _) = single_miss(with(|f| f.subject = "5f0c-nonsense".into()), &mi_token(json!({})));
+    let (diff, text, _) = single_miss(
+        with(|f| f.subject = "5f0c-nonsense".into()),
+        &mi_token(json!({})),
+    );
     assert_eq!(diff, Difference::Different { position: 5 });
     assert!(text.contains("character 5"), "{text}");
 }
@@ -235,8 +261,8 @@ fn a_token_with_an_array_audience_and_a_github_issuer() {
 #[test]
 fn every_catalogued_code_is_explained() {
     let required = [
-        70021, 700211, 700212, 700213, 7002138, 7002137, 700024, 700016, 70025, 700027, 700222, 700229,
-        700236, 500011, 90002, 7000215, 7000218, 1002012, 65002, 50027, 900144, 700238,
+        70021, 700211, 700212, 700213, 7002138, 7002137, 700024, 700016, 70025, 700027, 700222,
+        700229, 700236, 500011, 90002, 7000215, 7000218, 1002012, 65002, 50027, 900144, 700238,
     ];
     let known = known_codes();
     for code in required {
@@ -249,7 +275,10 @@ fn every_catalogued_code_is_explained() {
         assert!(e.title.ends_with('.'), "{code}: {}", e.title);
         assert!(e.fix.ends_with('.'), "{code}: {}", e.fix);
         assert!(e.title.len() > 20 && e.fix.len() > 20);
-        assert_eq!(explain(&format!("AADSTS{code}")).expect("prefixed").code, code);
+        assert_eq!(
+            explain(&format!("AADSTS{code}")).expect("prefixed").code,
+            code
+        );
     }
 }
 
@@ -307,28 +336,52 @@ fn azure_identity_error_text() {
 
 #[test]
 fn older_70021_message_quotes_all_three_values() {
-    let text = format!("AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://login.microsoftonline.com/{TENANT}/v2.0'. Assertion Subject: '{PRINCIPAL_ID}'. Assertion Audience: '{TOKEN_EXCHANGE_APP_ID}'. https://docs.microsoft.com/x\r\nTrace ID: z");
+    let text = format!(
+        "AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://login.microsoftonline.com/{TENANT}/v2.0'. Assertion Subject: '{PRINCIPAL_ID}'. Assertion Audience: '{TOKEN_EXCHANGE_APP_ID}'. https://docs.microsoft.com/x\r\nTrace ID: z"
+    );
     let e = explain(&text).expect("explained");
     assert_eq!(e.code, 70021);
     assert_eq!(e.mentioned.subject.as_deref(), Some(PRINCIPAL_ID));
     assert_eq!(e.mentioned.audience.as_deref(), Some(TOKEN_EXCHANGE_APP_ID));
-    assert!(e.entra_message.expect("message").ends_with("https://docs.microsoft.com/x"));
+    assert!(
+        e.entra_message
+            .expect("message")
+            .ends_with("https://docs.microsoft.com/x")
+    );
 }
 
 #[test]
 fn context_makes_the_subject_fix_concrete() {
     let fics = vec![with(|f| f.subject = CLIENT_ID.into())];
     let token = mi_token(json!({}));
-    let e = explain_with_context(&explain_code(700213), Some(&token), &fics, &[identity()], &Cloud::global());
-    assert!(e.fix.contains(&format!("set the subject to {PRINCIPAL_ID} (principal id of id-inventory)")), "{}", e.fix);
-    assert!(e.fix.contains("it is now the client id of id-inventory"), "{}", e.fix);
+    let e = explain_with_context(
+        &explain_code(700213),
+        Some(&token),
+        &fics,
+        &[identity()],
+        &Cloud::global(),
+    );
+    assert!(
+        e.fix.contains(&format!(
+            "set the subject to {PRINCIPAL_ID} (principal id of id-inventory)"
+        )),
+        "{}",
+        e.fix
+    );
+    assert!(
+        e.fix.contains("it is now the client id of id-inventory"),
+        "{}",
+        e.fix
+    );
     assert!(e.fix.contains("'broken'"));
 }
 
 #[test]
 fn context_from_the_message_alone() {
     let fics = vec![with(|f| f.subject = PRINCIPAL_ID.to_uppercase())];
-    let text = format!("AADSTS7002138: No matching federated identity record found for presented assertion subject '{PRINCIPAL_ID}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison.");
+    let text = format!(
+        "AADSTS7002138: No matching federated identity record found for presented assertion subject '{PRINCIPAL_ID}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison."
+    );
     let e = explain(&text).expect("explained");
     let e = explain_with_context(&e, None, &fics, &[identity()], &Cloud::global());
     assert!(e.fix.contains("differs only in letter case"), "{}", e.fix);
@@ -337,41 +390,97 @@ fn context_from_the_message_alone() {
 
 #[test]
 fn context_for_7002137_uses_the_expected_subject() {
-    let text = format!("AADSTS7002137: No matching federated identity record found for presented assertion subject 'x'. Please make sure the federated identity credential Subject is '{PRINCIPAL_ID}'.");
+    let text = format!(
+        "AADSTS7002137: No matching federated identity record found for presented assertion subject 'x'. Please make sure the federated identity credential Subject is '{PRINCIPAL_ID}'."
+    );
     let e = explain(&text).expect("explained");
     assert_eq!(e.mentioned.expected_subject.as_deref(), Some(PRINCIPAL_ID));
     let e = explain_with_context(&e, None, &[good_fic()], &[identity()], &Cloud::global());
-    assert_eq!(e.fix, format!("Set the credential's subject to {PRINCIPAL_ID} (principal id of id-inventory)."));
+    assert_eq!(
+        e.fix,
+        format!("Set the credential's subject to {PRINCIPAL_ID} (principal id of id-inventory).")
+    );
 }
 
 #[test]
 fn context_for_issuer_and_audience() {
     let token = mi_token(json!({}));
     let slash = vec![with(|f| f.issuer = format!("{}/", f.issuer))];
-    let e = explain_with_context(&explain_code(700211), Some(&token), &slash, &[], &Cloud::global());
+    let e = explain_with_context(
+        &explain_code(700211),
+        Some(&token),
+        &slash,
+        &[],
+        &Cloud::global(),
+    );
     assert!(e.fix.contains("remove the slash"), "{}", e.fix);
-    let gov = vec![with(|f| f.audiences = vec!["api://AzureADTokenExchangeUSGov".into()])];
-    let e = explain_with_context(&explain_code(700212), Some(&token), &gov, &[], &Cloud::global());
-    assert!(e.fix.contains("set the audience to api://AzureADTokenExchange"), "{}", e.fix);
+    let gov = vec![with(|f| {
+        f.audiences = vec!["api://AzureADTokenExchangeUSGov".into()]
+    })];
+    let e = explain_with_context(
+        &explain_code(700212),
+        Some(&token),
+        &gov,
+        &[],
+        &Cloud::global(),
+    );
+    assert!(
+        e.fix
+            .contains("set the audience to api://AzureADTokenExchange"),
+        "{}",
+        e.fix
+    );
     assert!(e.fix.contains("exchange app's id"), "{}", e.fix);
 }
 
 #[test]
 fn context_for_no_fics_time_and_token_kind() {
     let token = mi_token(json!({}));
-    let e = explain_with_context(&explain_code(70025), Some(&token), &[], &[identity()], &Cloud::global());
-    assert!(e.fix.contains("for id-inventory") && e.fix.contains(PRINCIPAL_ID), "{}", e.fix);
+    let e = explain_with_context(
+        &explain_code(70025),
+        Some(&token),
+        &[],
+        &[identity()],
+        &Cloud::global(),
+    );
+    assert!(
+        e.fix.contains("for id-inventory") && e.fix.contains(PRINCIPAL_ID),
+        "{}",
+        e.fix
+    );
 
-    let e = explain_with_context(&explain_code(700024), Some(&token), &[], &[], &Cloud::global());
+    let e = explain_with_context(
+        &explain_code(700024),
+        Some(&token),
+        &[],
+        &[],
+        &Cloud::global(),
+    );
     assert!(e.fix.contains("2023-11-15T22:13:20Z"), "{}", e.fix);
 
     let user = mi_token(json!({"xms_mirid": null, "idtyp": "user", "scp": "User.Read"}));
-    let e = explain_with_context(&explain_code(700229), Some(&user), &[], &[], &Cloud::global());
+    let e = explain_with_context(
+        &explain_code(700229),
+        Some(&user),
+        &[],
+        &[],
+        &Cloud::global(),
+    );
     assert!(e.fix.contains("user (delegated)"), "{}", e.fix);
 
     let other_tenant = mi_token(json!({"tid": "0c7bd1a0-3f57-4d4e-9a11-7c1a9a3b6f01"}));
-    let e = explain_with_context(&explain_code(700236), Some(&other_tenant), &[], &[identity()], &Cloud::global());
-    assert!(e.fix.contains("0c7bd1a0-3f57-4d4e-9a11-7c1a9a3b6f01") && e.fix.contains("id-inventory"), "{}", e.fix);
+    let e = explain_with_context(
+        &explain_code(700236),
+        Some(&other_tenant),
+        &[],
+        &[identity()],
+        &Cloud::global(),
+    );
+    assert!(
+        e.fix.contains("0c7bd1a0-3f57-4d4e-9a11-7c1a9a3b6f01") && e.fix.contains("id-inventory"),
+        "{}",
+        e.fix
+    );
 }
 
 #[test]
@@ -403,13 +512,35 @@ fn resolves_every_kind_of_guid() {
             display_name: "id-inventory".into(),
         },
     ];
-    let tenants = vec![TenantRecord { id: TENANT.into(), display_name: "Contoso".into() }];
+    let tenants = vec![TenantRecord {
+        id: TENANT.into(),
+        display_name: "Contoso".into(),
+    }];
     let ids = vec![identity()];
-    let known = Known { apps: &apps, service_principals: &sps, identities: &ids, tenants: &tenants };
-    let kind = |g: &str| resolve_guid(g, &known).iter().map(|m| m.kind).collect::<Vec<_>>();
-    assert_eq!(kind("00000000-0000-4000-8000-0000000000a1"), vec![GuidKind::AppObjectId]);
-    assert_eq!(kind("00000000-0000-4000-8000-0000000000a2"), vec![GuidKind::AppId]);
-    assert_eq!(kind("00000000-0000-4000-8000-0000000000a3"), vec![GuidKind::ServicePrincipalId]);
+    let known = Known {
+        apps: &apps,
+        service_principals: &sps,
+        identities: &ids,
+        tenants: &tenants,
+    };
+    let kind = |g: &str| {
+        resolve_guid(g, &known)
+            .iter()
+            .map(|m| m.kind)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kind("00000000-0000-4000-8000-0000000000a1"),
+        vec![GuidKind::AppObjectId]
+    );
+    assert_eq!(
+        kind("00000000-0000-4000-8000-0000000000a2"),
+        vec![GuidKind::AppId]
+    );
+    assert_eq!(
+        kind("00000000-0000-4000-8000-0000000000a3"),
+        vec![GuidKind::ServicePrincipalId]
+    );
     assert_eq!(kind(CLIENT_ID), vec![GuidKind::IdentityClientId]);
     assert_eq!(kind(PRINCIPAL_ID), vec![GuidKind::IdentityPrincipalId]);
     assert_eq!(kind(TENANT), vec![GuidKind::TenantId]);
@@ -419,5 +550,8 @@ fn resolves_every_kind_of_guid() {
     let upper = resolve_guid(&format!(" {} ", PRINCIPAL_ID.to_uppercase()), &known);
     assert_eq!(upper.len(), 1);
     assert!(!upper[0].exact_case);
-    assert_eq!(upper[0].describe(), "managed identity principal id of id-inventory (letter case differs)");
+    assert_eq!(
+        upper[0].describe(),
+        "managed identity principal id of id-inventory (letter case differs)"
+    );
 }

@@ -2,7 +2,7 @@
 
 use ficus::cloud::Cloud;
 use ficus::fic::rules::{Severity, sanitize_name, unique_name};
-use ficus::fic::{Field, Fic, Finding, Identity, IdentityKind, RuleContext, has_errors, validate};
+use ficus::fic::{Fic, Field, Finding, Identity, IdentityKind, RuleContext, has_errors, validate};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const OTHER_TENANT: &str = "0c7bd1a0-3f57-4d4e-9a11-7c1a9a3b6f01";
@@ -61,7 +61,9 @@ fn fix_value(findings: &[Finding], field: Field) -> Option<String> {
 fn a_correct_managed_identity_fic_has_no_findings() {
     for cloud in [Cloud::global(), Cloud::us_gov(), Cloud::china()] {
         let id = identity();
-        let ctx = RuleContext::new(&cloud, TENANT).with_identity(&id).with_app_id(APP_ID);
+        let ctx = RuleContext::new(&cloud, TENANT)
+            .with_identity(&id)
+            .with_app_id(APP_ID);
         assert_eq!(validate(&good(&cloud), &ctx), vec![], "{:?}", cloud.kind);
     }
 }
@@ -87,17 +89,27 @@ fn name_too_short_too_long_bad_chars_and_first_char() {
 
     fic.name = "-leading".into();
     let f = check(&fic);
-    assert!(errors_on(&f, Field::Name).iter().any(|x| x.message.contains("start with a letter")));
+    assert!(
+        errors_on(&f, Field::Name)
+            .iter()
+            .any(|x| x.message.contains("start with a letter"))
+    );
     assert_eq!(fix_value(&f, Field::Name).as_deref(), Some("leading"));
 
     fic.name = "  mi-id-inventory ".into();
     let f = check(&fic);
     assert!(errors_on(&f, Field::Name)[0].message.contains("whitespace"));
-    assert_eq!(fix_value(&f, Field::Name).as_deref(), Some("mi-id-inventory"));
+    assert_eq!(
+        fix_value(&f, Field::Name).as_deref(),
+        Some("mi-id-inventory")
+    );
 
     fic.name = String::new();
     let f = check(&fic);
-    assert_eq!(fix_value(&f, Field::Name).as_deref(), Some("mi-id-inventory"));
+    assert_eq!(
+        fix_value(&f, Field::Name).as_deref(),
+        Some("mi-id-inventory")
+    );
 }
 
 #[test]
@@ -114,13 +126,19 @@ fn name_must_be_unique_but_an_edit_is_not_compared_with_itself() {
     let draft = good(&cloud);
     let f = validate(&draft, &ctx);
     assert_eq!(errors_on(&f, Field::Name).len(), 1);
-    assert_eq!(fix_value(&f, Field::Name).as_deref(), Some("mi-id-inventory-2"));
+    assert_eq!(
+        fix_value(&f, Field::Name).as_deref(),
+        Some("mi-id-inventory-2")
+    );
 
     let mut upper = draft.clone();
     upper.name = "MI-ID-INVENTORY".into();
     let f = validate(&upper, &ctx);
     assert!(errors_on(&f, Field::Name).is_empty());
-    assert!(f.iter().any(|x| x.field == Field::Name && x.severity == Severity::Warning));
+    assert!(
+        f.iter()
+            .any(|x| x.field == Field::Name && x.severity == Severity::Warning)
+    );
 
     let mut edit = saved.clone();
     edit.subject = PRINCIPAL_ID.into();
@@ -142,12 +160,20 @@ fn description_over_600_utf16_units_is_cut() {
 fn lengths_over_600_are_errors() {
     let mut fic = good(&Cloud::global());
     fic.subject = "x".repeat(601);
-    assert!(errors_on(&check(&fic), Field::Subject).iter().any(|f| f.message.contains("601")));
+    assert!(
+        errors_on(&check(&fic), Field::Subject)
+            .iter()
+            .any(|f| f.message.contains("601"))
+    );
     let mut fic = good(&Cloud::global());
     fic.issuer = format!("https://example.com/{}", "x".repeat(600));
     let cloud = Cloud::global();
     let f = validate(&fic, &RuleContext::new(&cloud, TENANT));
-    assert!(errors_on(&f, Field::Issuer).iter().any(|f| f.message.contains("at most 600")));
+    assert!(
+        errors_on(&f, Field::Issuer)
+            .iter()
+            .any(|f| f.message.contains("at most 600"))
+    );
     let mut fic = good(&Cloud::global());
     fic.audiences = vec!["y".repeat(700)];
     let f = validate(&fic, &RuleContext::new(&cloud, TENANT));
@@ -159,11 +185,21 @@ fn exactly_one_audience() {
     let mut fic = good(&Cloud::global());
     fic.audiences = vec![];
     let f = check(&fic);
-    assert_eq!(fix_value(&f, Field::Audiences).as_deref(), Some("api://AzureADTokenExchange"));
+    assert_eq!(
+        fix_value(&f, Field::Audiences).as_deref(),
+        Some("api://AzureADTokenExchange")
+    );
     fic.audiences = vec!["api://other".into(), "api://AzureADTokenExchange".into()];
     let f = check(&fic);
-    assert!(errors_on(&f, Field::Audiences)[0].message.contains("exactly one"));
-    assert_eq!(fix_value(&f, Field::Audiences).as_deref(), Some("api://AzureADTokenExchange"));
+    assert!(
+        errors_on(&f, Field::Audiences)[0]
+            .message
+            .contains("exactly one")
+    );
+    assert_eq!(
+        fix_value(&f, Field::Audiences).as_deref(),
+        Some("api://AzureADTokenExchange")
+    );
 }
 
 #[test]
@@ -192,7 +228,11 @@ fn at_most_twenty_per_app_and_unique_issuer_subject() {
     twin.id = None;
     twin.name = "another".into();
     let f = validate(&twin, &ctx);
-    assert!(errors_on(&f, Field::Subject).iter().any(|x| x.message.contains("fic-4")));
+    assert!(
+        errors_on(&f, Field::Subject)
+            .iter()
+            .any(|x| x.message.contains("fic-4"))
+    );
 }
 
 #[test]
@@ -205,7 +245,10 @@ fn whitespace_at_the_ends_is_an_error_with_a_trimmed_fix() {
     let f = check(&fic);
     assert_eq!(fix_value(&f, Field::Issuer), Some(cloud.issuer(TENANT)));
     assert_eq!(fix_value(&f, Field::Subject).as_deref(), Some(PRINCIPAL_ID));
-    assert_eq!(fix_value(&f, Field::Audiences).as_deref(), Some("api://AzureADTokenExchange"));
+    assert_eq!(
+        fix_value(&f, Field::Audiences).as_deref(),
+        Some("api://AzureADTokenExchange")
+    );
     for field in [Field::Issuer, Field::Subject, Field::Audiences] {
         assert_eq!(errors_on(&f, field).len(), 1, "{field}: {f:?}");
     }
@@ -216,7 +259,11 @@ fn invisible_characters_are_errors() {
     let mut fic = good(&Cloud::global());
     fic.subject = format!("{PRINCIPAL_ID}\u{200B}");
     let f = check(&fic);
-    assert!(errors_on(&f, Field::Subject)[0].message.contains("invisible"));
+    assert!(
+        errors_on(&f, Field::Subject)[0]
+            .message
+            .contains("invisible")
+    );
     assert_eq!(fix_value(&f, Field::Subject).as_deref(), Some(PRINCIPAL_ID));
 }
 
@@ -228,11 +275,19 @@ fn wildcards_are_errors() {
     fic.issuer = "https://token.actions.githubusercontent.com".into();
     fic.name = "gh".into();
     let f = validate(&fic, &RuleContext::new(&cloud, TENANT));
-    assert!(errors_on(&f, Field::Subject).iter().any(|x| x.message.contains("wildcard")));
+    assert!(
+        errors_on(&f, Field::Subject)
+            .iter()
+            .any(|x| x.message.contains("wildcard"))
+    );
     let mut fic = good(&cloud);
     fic.issuer = "https://login.microsoftonline.com/*/v2.0".into();
     let f = check(&fic);
-    assert!(errors_on(&f, Field::Issuer).iter().any(|x| x.message.contains("wildcard")));
+    assert!(
+        errors_on(&f, Field::Issuer)
+            .iter()
+            .any(|x| x.message.contains("wildcard"))
+    );
     assert_eq!(fix_value(&f, Field::Issuer), Some(cloud.issuer(TENANT)));
 }
 
@@ -254,12 +309,20 @@ fn issuer_of_another_tenant_or_cloud_or_v1_form() {
     let mut fic = good(&cloud);
     fic.issuer = cloud.issuer(OTHER_TENANT);
     let f = check(&fic);
-    assert!(errors_on(&f, Field::Issuer)[0].message.contains(OTHER_TENANT));
+    assert!(
+        errors_on(&f, Field::Issuer)[0]
+            .message
+            .contains(OTHER_TENANT)
+    );
     assert_eq!(fix_value(&f, Field::Issuer), Some(cloud.issuer(TENANT)));
 
     fic.issuer = Cloud::us_gov().issuer(TENANT);
     let f = check(&fic);
-    assert!(errors_on(&f, Field::Issuer)[0].message.contains("usgov cloud"));
+    assert!(
+        errors_on(&f, Field::Issuer)[0]
+            .message
+            .contains("usgov cloud")
+    );
     assert_eq!(fix_value(&f, Field::Issuer), Some(cloud.issuer(TENANT)));
 
     fic.issuer = format!("https://sts.windows.net/{TENANT}/");
@@ -272,11 +335,19 @@ fn issuer_of_another_tenant_or_cloud_or_v1_form() {
 
     fic.issuer = "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0".into();
     let f = check(&fic);
-    assert!(errors_on(&f, Field::Issuer)[0].message.contains("contoso.onmicrosoft.com"));
+    assert!(
+        errors_on(&f, Field::Issuer)[0]
+            .message
+            .contains("contoso.onmicrosoft.com")
+    );
 
     fic.issuer = "https://token.actions.githubusercontent.com".into();
     let f = check(&fic);
-    assert!(errors_on(&f, Field::Issuer)[0].message.contains("managed identity"));
+    assert!(
+        errors_on(&f, Field::Issuer)[0]
+            .message
+            .contains("managed identity")
+    );
 }
 
 #[test]
@@ -286,7 +357,10 @@ fn audience_of_another_cloud_guid_form_or_case() {
     fic.audiences = vec!["api://AzureADTokenExchangeUSGov".into()];
     let f = check(&fic);
     assert!(errors_on(&f, Field::Audiences)[0].message.contains("usgov"));
-    assert_eq!(fix_value(&f, Field::Audiences).as_deref(), Some("api://AzureADTokenExchange"));
+    assert_eq!(
+        fix_value(&f, Field::Audiences).as_deref(),
+        Some("api://AzureADTokenExchange")
+    );
 
     fic.audiences = vec![ficus::cloud::TOKEN_EXCHANGE_APP_ID.into()];
     let f = check(&fic);
@@ -306,7 +380,10 @@ fn audience_of_another_cloud_guid_form_or_case() {
     fic.audiences = vec!["api://AzureADTokenExchange".into()];
     let id = identity();
     let f = validate(&fic, &RuleContext::new(&china, TENANT).with_identity(&id));
-    assert_eq!(fix_value(&f, Field::Audiences).as_deref(), Some("api://AzureADTokenExchangeChina"));
+    assert_eq!(
+        fix_value(&f, Field::Audiences).as_deref(),
+        Some("api://AzureADTokenExchangeChina")
+    );
 }
 
 #[test]
@@ -346,15 +423,34 @@ fn subject_is_another_known_identitys_client_id() {
     let all = vec![identity(), other.clone()];
     let mut fic = good(&cloud);
     fic.subject = other.client_id.clone();
-    let f = validate(&fic, &RuleContext::new(&cloud, TENANT).with_identities(&all));
-    assert!(errors_on(&f, Field::Subject)[0].message.contains("id-payments"));
-    assert_eq!(fix_value(&f, Field::Subject), Some(other.principal_id.clone()));
+    let f = validate(
+        &fic,
+        &RuleContext::new(&cloud, TENANT).with_identities(&all),
+    );
+    assert!(
+        errors_on(&f, Field::Subject)[0]
+            .message
+            .contains("id-payments")
+    );
+    assert_eq!(
+        fix_value(&f, Field::Subject),
+        Some(other.principal_id.clone())
+    );
 
     // Chosen id-inventory but the subject is id-payments' principal id.
     fic.subject = other.principal_id.clone();
     let id = identity();
-    let f = validate(&fic, &RuleContext::new(&cloud, TENANT).with_identity(&id).with_identities(&all));
-    assert!(errors_on(&f, Field::Subject)[0].message.contains("not of the chosen identity"));
+    let f = validate(
+        &fic,
+        &RuleContext::new(&cloud, TENANT)
+            .with_identity(&id)
+            .with_identities(&all),
+    );
+    assert!(
+        errors_on(&f, Field::Subject)[0]
+            .message
+            .contains("not of the chosen identity")
+    );
 }
 
 #[test]
@@ -362,7 +458,11 @@ fn subject_is_the_apps_own_id() {
     let mut fic = good(&Cloud::global());
     fic.subject = APP_ID.into();
     let f = check(&fic);
-    assert!(errors_on(&f, Field::Subject)[0].message.contains("app's own id"));
+    assert!(
+        errors_on(&f, Field::Subject)[0]
+            .message
+            .contains("app's own id")
+    );
     assert_eq!(fix_value(&f, Field::Subject).as_deref(), Some(PRINCIPAL_ID));
 }
 
@@ -391,7 +491,11 @@ fn another_guid_than_the_chosen_principal() {
     let mut fic = good(&Cloud::global());
     fic.subject = "99999999-0000-4000-8000-000000000009".into();
     let f = check(&fic);
-    assert!(errors_on(&f, Field::Subject)[0].message.contains("not the principal id"));
+    assert!(
+        errors_on(&f, Field::Subject)[0]
+            .message
+            .contains("not the principal id")
+    );
 }
 
 #[test]
@@ -399,12 +503,22 @@ fn system_assigned_and_cross_tenant_identities() {
     let cloud = Cloud::global();
     let mut id = identity();
     id.kind = IdentityKind::SystemAssigned;
-    let f = validate(&good(&cloud), &RuleContext::new(&cloud, TENANT).with_identity(&id));
-    assert!(errors_on(&f, Field::Identity)[0].message.contains("system-assigned"));
+    let f = validate(
+        &good(&cloud),
+        &RuleContext::new(&cloud, TENANT).with_identity(&id),
+    );
+    assert!(
+        errors_on(&f, Field::Identity)[0]
+            .message
+            .contains("system-assigned")
+    );
 
     let mut id = identity();
     id.tenant_id = Some(OTHER_TENANT.into());
-    let f = validate(&good(&cloud), &RuleContext::new(&cloud, TENANT).with_identity(&id));
+    let f = validate(
+        &good(&cloud),
+        &RuleContext::new(&cloud, TENANT).with_identity(&id),
+    );
     assert!(errors_on(&f, Field::Identity)[0].message.contains("700236"));
 }
 
@@ -470,7 +584,11 @@ fn every_message_says_what_to_do() {
     fic.description = Some("d".repeat(700));
     for f in check(&fic) {
         assert!(f.message.ends_with('.'), "{}", f.message);
-        assert!(f.message.matches(['.', ';', ':']).count() >= 2, "{}", f.message);
+        assert!(
+            f.message.matches(['.', ';', ':']).count() >= 2,
+            "{}",
+            f.message
+        );
     }
 }
 
@@ -479,7 +597,26 @@ fn name_helpers() {
     assert_eq!(sanitize_name("id payments (prod)"), "id-payments-prod");
     assert_eq!(sanitize_name("__x"), "x-fic");
     assert_eq!(sanitize_name("日本"), "fic");
-    let existing = vec![Fic { name: "abc".into(), ..Fic::default() }, Fic { name: "ABC-2".into(), ..Fic::default() }];
+    let existing = vec![
+        Fic {
+            name: "abc".into(),
+            ..Fic::default()
+        },
+        Fic {
+            name: "ABC-2".into(),
+            ..Fic::default()
+        },
+    ];
     assert_eq!(unique_name("abc", &existing), "abc-3");
-    assert_eq!(unique_name(&"a".repeat(120), &[Fic { name: "a".repeat(120), ..Fic::default() }]).len(), 120);
+    assert_eq!(
+        unique_name(
+            &"a".repeat(120),
+            &[Fic {
+                name: "a".repeat(120),
+                ..Fic::default()
+            }]
+        )
+        .len(),
+        120
+    );
 }

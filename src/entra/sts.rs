@@ -12,7 +12,7 @@ use super::http::{Http, Retry};
 use super::msi::{self, IdentitySelector, MsiSource};
 use super::signin::TokenSet;
 use crate::cloud::Cloud;
-use crate::fic::Fic;
+use crate::fic::{self, Fic, Identity};
 use crate::jwt::Jwt;
 use crate::secret::Secret;
 
@@ -112,12 +112,9 @@ pub struct ExchangeRequest {
     pub identity: IdentitySelector,
     /// The app's FICs, for the diagnosis (empty when unknown).
     pub app_fics: Vec<Fic>,
+    /// Identities ficus knows (the chosen one at least), to make fixes concrete.
+    pub identities: Vec<Identity>,
 }
-
-/// Decides what the failure means; `diagnose` is supplied by the caller so the FIC domain's
-/// rules stay in `fic/`. It receives the token service's error, the decoded assertion and the
-/// app's FICs.
-pub type Diagnose = dyn Fn(&StsError, Option<&Jwt>, &[Fic]) -> Option<Diagnosis> + Send + Sync;
 
 /// Runs the exchange. Never returns early with an error: every failure is a step in the report.
 pub async fn exchange(
@@ -125,7 +122,6 @@ pub async fn exchange(
     msi_http: &Http,
     cloud: &Cloud,
     request: &ExchangeRequest,
-    diagnose: &Diagnose,
 ) -> ExchangeReport {
     let mut report = ExchangeReport {
         app_client_id: request.app_client_id.clone(),
@@ -218,18 +214,13 @@ pub async fn exchange(
             });
             report.app_token = crate::jwt::decode(tokens.access_token.expose()).ok();
             report.app_token_raw = Some(tokens.access_token);
-            // Which FIC matched: the one whose issuer and subject equal the assertion's.
+            // Which FIC matched, as Entra matches them.
             if let Some(a) = &report.assertion {
-                let iss = a.str_claim("iss").unwrap_or_default();
-                let sub = a.str_claim("sub").unwrap_or_default();
-                if let Some(f) = request
-                    .app_fics
-                    .iter()
-                    .find(|f| f.issuer == iss && f.subject == sub)
-                {
+                let verdict = fic::diagnose(a, &request.app_fics, cloud);
+                if let Some(f) = verdict.matched_fic(&request.app_fics) {
                     report.diagnosis = Some(Diagnosis {
                         code: None,
-                        summary: format!("the assertion matched FIC '{}'", f.name),
+                        summary: format!("the assertion matched the credential '{}'", f.name),
                         field: None,
                         fix: None,
                         fic_name: Some(f.name.clone()),
@@ -246,16 +237,13 @@ pub async fn exchange(
             });
             match e {
                 EntraError::Sts(sts) => {
-                    report.diagnosis = diagnose(&sts, report.assertion.as_ref(), &request.app_fics)
-                        .or_else(|| {
-                            Some(Diagnosis {
-                                code: sts.aadsts(),
-                                summary: sts.to_string(),
-                                field: None,
-                                fix: None,
-                                fic_name: None,
-                            })
-                        });
+                    report.diagnosis = Some(diagnose_refusal(
+                        &sts,
+                        report.assertion.as_ref(),
+                        &request.app_fics,
+                        &request.identities,
+                        cloud,
+                    ));
                     report.failure = Some(sts.to_string());
                     report.error = Some(*sts);
                 }
@@ -264,6 +252,45 @@ pub async fn exchange(
         }
     }
     report
+}
+
+/// Explains a refusal with `fic::explain` made concrete by the assertion, the app's FICs and
+/// the known identities; names the nearest FIC from `fic::diagnose`.
+pub fn diagnose_refusal(
+    sts: &StsError,
+    assertion: Option<&Jwt>,
+    fics: &[Fic],
+    identities: &[Identity],
+    cloud: &Cloud,
+) -> Diagnosis {
+    let body = serde_json::json!({
+        "error": sts.error,
+        "error_description": sts.description,
+        "error_codes": sts.codes,
+    })
+    .to_string();
+    let Some(base) = fic::explain(&body) else {
+        return Diagnosis {
+            code: None,
+            summary: sts.to_string(),
+            field: None,
+            fix: None,
+            fic_name: None,
+        };
+    };
+    let explained = fic::explain_with_context(&base, assertion, fics, identities, cloud);
+    let nearest = assertion.and_then(|a| {
+        fic::diagnose(a, fics, cloud)
+            .nearest_miss()
+            .map(|c| c.name.clone())
+    });
+    Diagnosis {
+        code: Some(explained.code),
+        summary: explained.title,
+        field: explained.field_at_fault.map(|f| f.label().to_string()),
+        fix: Some(explained.fix),
+        fic_name: nearest,
+    }
 }
 
 /// `grant_type=client_credentials` with a `client_assertion` (the FIC exchange).

@@ -8,7 +8,7 @@
 //! miss first.
 
 use crate::cloud::{Cloud, CloudKind, exchange_audience_cloud};
-use crate::fic::model::{Field, Fic, is_guid};
+use crate::fic::model::{Fic, Field, is_guid};
 use crate::jwt::Jwt;
 
 /// What the assertion presents, as Entra reads it.
@@ -57,26 +57,40 @@ pub fn effective_audience(aud: &str, cloud: &Cloud) -> String {
 pub enum Difference {
     Same,
     /// Equal but for letter case; `position` is the first differing character (1-based).
-    CaseOnly { position: usize },
+    CaseOnly {
+        position: usize,
+    },
     /// Equal once whitespace or invisible characters around or inside the FIC's value go.
     Whitespace,
     /// Equal but for a trailing `/`; `in_fic` says which side has it.
-    TrailingSlash { in_fic: bool },
+    TrailingSlash {
+        in_fic: bool,
+    },
     /// The FIC's subject is the token's `azp`/`appid` (the identity's client id), while the
     /// token's `sub` is its principal id.
     ClientIdAsSubject,
     /// Both are GUIDs, different ones.
     DifferentGuid,
     /// Both are Entra issuers of the same cloud, for different tenants.
-    OtherTenant { fic_tenant: String, token_tenant: String },
+    OtherTenant {
+        fic_tenant: String,
+        token_tenant: String,
+    },
     /// Both are Entra issuers, of different clouds.
-    OtherCloud { fic_cloud: CloudKind, token_cloud: CloudKind },
+    OtherCloud {
+        fic_cloud: CloudKind,
+        token_cloud: CloudKind,
+    },
     /// The FIC lists another cloud's exchange audience.
-    OtherCloudAudience { fic_cloud: CloudKind },
+    OtherCloudAudience {
+        fic_cloud: CloudKind,
+    },
     /// The FIC lists the exchange app's GUID; Entra compares the URI form.
     GuidAudience,
     /// Anything else; `position` is the first differing character (1-based).
-    Different { position: usize },
+    Different {
+        position: usize,
+    },
 }
 
 impl Difference {
@@ -189,7 +203,10 @@ impl Diagnosis {
         if same_issuer.is_empty() {
             return Some(700211);
         }
-        let subject_ok = |c: &&FicComparison| c.field(Field::Subject).is_some_and(FieldComparison::matches);
+        let subject_ok = |c: &&FicComparison| {
+            c.field(Field::Subject)
+                .is_some_and(FieldComparison::matches)
+        };
         if !same_issuer.iter().any(subject_ok) {
             let case_only = same_issuer.iter().any(|c| {
                 c.field(Field::Subject)
@@ -206,14 +223,18 @@ impl Diagnosis {
             return format!("matches the credential '{}'", first.name);
         }
         match self.nearest_miss() {
-            None => "the app has no federated credentials: create one for this issuer and subject".into(),
+            None => "the app has no federated credentials: create one for this issuer and subject"
+                .into(),
             Some(miss) => {
                 let fault = miss
                     .mismatches()
                     .next()
                     .map(|f| format!("{}: {}", f.field, f.explanation))
                     .unwrap_or_default();
-                format!("no credential matches; nearest is '{}' ({fault})", miss.name)
+                format!(
+                    "no credential matches; nearest is '{}' ({fault})",
+                    miss.name
+                )
             }
         }
     }
@@ -397,7 +418,9 @@ fn describe(
         };
         return (
             Difference::DifferentGuid,
-            format!("a different GUID: the credential has {fic}, the token {token}{hint}: set it to {token}"),
+            format!(
+                "a different GUID: the credential has {fic}, the token {token}{hint}: set it to {token}"
+            ),
         );
     }
     let position = first_difference(fic, token, false);
@@ -435,7 +458,8 @@ fn compare_audiences(fic: &Fic, presented: &Presented, cloud: &Cloud) -> FieldCo
             }
         }
     }
-    let mut best = best.unwrap_or_else(|| compare_field(Field::Audiences, "", "", presented, cloud));
+    let mut best =
+        best.unwrap_or_else(|| compare_field(Field::Audiences, "", "", presented, cloud));
     if !best.matches()
         && best.fic_value == cloud.exchange_audience
         && presented.audiences.iter().any(|a| is_guid(a))
@@ -454,8 +478,20 @@ pub fn compare_fic(index: usize, fic: &Fic, presented: &Presented, cloud: &Cloud
         index,
         name: fic.name.clone(),
         fields: vec![
-            compare_field(Field::Issuer, &fic.issuer, &presented.issuer, presented, cloud),
-            compare_field(Field::Subject, &fic.subject, &presented.subject, presented, cloud),
+            compare_field(
+                Field::Issuer,
+                &fic.issuer,
+                &presented.issuer,
+                presented,
+                cloud,
+            ),
+            compare_field(
+                Field::Subject,
+                &fic.subject,
+                &presented.subject,
+                presented,
+                cloud,
+            ),
             compare_audiences(fic, presented, cloud),
         ],
     }
@@ -474,7 +510,10 @@ pub fn diagnose_presented(presented: Presented, fics: &[Fic], cloud: &Cloud) -> 
         .map(|(i, fic)| compare_fic(i, fic, &presented, cloud))
         .collect();
     comparisons.sort_by_key(FicComparison::rank);
-    let matched = comparisons.first().filter(|c| c.is_match()).map(|c| c.index);
+    let matched = comparisons
+        .first()
+        .filter(|c| c.is_match())
+        .map(|c| c.index);
     Diagnosis {
         presented,
         matched,

@@ -9,7 +9,7 @@
 
 use crate::cloud::Cloud;
 use crate::fic::diagnose::{Difference, Presented, compare_field, effective_audience};
-use crate::fic::model::{Field, Fic, Identity};
+use crate::fic::model::{Fic, Field, Identity};
 use crate::jwt::{Jwt, TokenKind, classify};
 
 /// Values an AADSTS message quotes, taken out of `entra_message`.
@@ -240,7 +240,9 @@ pub fn explain_code(code: u32) -> Explanation {
         None => Explanation {
             code,
             error: None,
-            title: format!("AADSTS{code} is not one of the federated credential errors ficus knows."),
+            title: format!(
+                "AADSTS{code} is not one of the federated credential errors ficus knows."
+            ),
             field_at_fault: None,
             fix: format!(
                 "Read Entra's message, and look the code up at https://login.microsoftonline.com/error?code={code}."
@@ -276,7 +278,14 @@ fn message_after(text: &str, end_of_code: usize) -> Option<String> {
     let rest = text.get(end_of_code..)?;
     let rest = rest.strip_prefix(':').unwrap_or(rest).trim_start();
     let mut end = rest.len();
-    for marker in ["Trace ID:", "\r\n", "\n", "\\r\\n", "Correlation ID:", "Timestamp:"] {
+    for marker in [
+        "Trace ID:",
+        "\r\n",
+        "\n",
+        "\\r\\n",
+        "Correlation ID:",
+        "Timestamp:",
+    ] {
         if let Some(i) = rest.find(marker) {
             end = end.min(i);
         }
@@ -368,7 +377,10 @@ pub fn explain(input: &str) -> Option<Explanation> {
     }
     let mut explanation = explain_code(code);
     explanation.error = error;
-    explanation.mentioned = entra_message.as_deref().map(mentioned_in).unwrap_or_default();
+    explanation.mentioned = entra_message
+        .as_deref()
+        .map(mentioned_in)
+        .unwrap_or_default();
     explanation.entra_message = entra_message;
     Some(explanation)
 }
@@ -484,8 +496,15 @@ fn matching_fix(
     };
     // Entra looks for the subject (and audience) only among FICs with the right issuer.
     let candidates: Vec<&Fic> = if fields != [Field::Issuer] && !presented.issuer.is_empty() {
-        let same: Vec<&Fic> = fics.iter().filter(|f| f.issuer == presented.issuer).collect();
-        if same.is_empty() { fics.iter().collect() } else { same }
+        let same: Vec<&Fic> = fics
+            .iter()
+            .filter(|f| f.issuer == presented.issuer)
+            .collect();
+        if same.is_empty() {
+            fics.iter().collect()
+        } else {
+            same
+        }
     } else {
         fics.iter().collect()
     };
@@ -494,7 +513,11 @@ fn matching_fix(
         let token_value = match field {
             Field::Issuer => presented.issuer.clone(),
             Field::Subject => presented.subject.clone(),
-            _ => presented.effective_audiences.first().cloned().unwrap_or_default(),
+            _ => presented
+                .effective_audiences
+                .first()
+                .cloned()
+                .unwrap_or_default(),
         };
         let nearest = candidates
             .iter()
@@ -504,7 +527,10 @@ fn matching_fix(
                     Field::Subject => fic.subject.clone(),
                     _ => fic.audiences.first().cloned().unwrap_or_default(),
                 };
-                (fic, compare_field(field, &fic_value, &token_value, presented, cloud))
+                (
+                    fic,
+                    compare_field(field, &fic_value, &token_value, presented, cloud),
+                )
             })
             .min_by_key(|(_, c)| c.difference.distance());
         let Some((fic, comparison)) = nearest else {
@@ -523,7 +549,10 @@ fn matching_fix(
             if let Some(owner) = identity_by_principal(identities, &token_value) {
                 sentence.push_str(&format!(" (principal id of {})", owner.name));
             }
-            match (&comparison.difference, identity_by_client(identities, &comparison.fic_value)) {
+            match (
+                &comparison.difference,
+                identity_by_client(identities, &comparison.fic_value),
+            ) {
                 (_, Some(owner)) => {
                     sentence.push_str(&format!("; it is now the client id of {}", owner.name))
                 }

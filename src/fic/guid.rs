@@ -60,23 +60,44 @@ pub struct GuidMatch {
 impl GuidMatch {
     /// `managed identity client id of id-inventory`.
     pub fn describe(&self) -> String {
-        let case = if self.exact_case { "" } else { " (letter case differs)" };
+        let case = if self.exact_case {
+            ""
+        } else {
+            " (letter case differs)"
+        };
         format!("{} of {}{case}", self.kind.label(), self.name)
     }
 }
 
 const WELL_KNOWN: &[(&str, &str)] = &[
-    (crate::cloud::TOKEN_EXCHANGE_APP_ID, "AAD Token Exchange Endpoint (the MI token's aud)"),
-    ("04b07795-8ddb-461a-bbee-02f9e1bf7b46", "Microsoft Azure CLI"),
-    ("14d82eec-204b-4c2f-b7e8-296a70dab67e", "Microsoft Graph Command Line Tools"),
+    (
+        crate::cloud::TOKEN_EXCHANGE_APP_ID,
+        "AAD Token Exchange Endpoint (the MI token's aud)",
+    ),
+    (
+        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+        "Microsoft Azure CLI",
+    ),
+    (
+        "14d82eec-204b-4c2f-b7e8-296a70dab67e",
+        "Microsoft Graph Command Line Tools",
+    ),
     ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
-    ("797f4846-ba00-4fd7-ba43-dac1f8f63013", "Azure Resource Manager"),
-    ("1950a258-227b-4e31-a9cf-717495945fc2", "Microsoft Azure PowerShell"),
+    (
+        "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+        "Azure Resource Manager",
+    ),
+    (
+        "1950a258-227b-4e31-a9cf-717495945fc2",
+        "Microsoft Azure PowerShell",
+    ),
 ];
 
 /// Everything `guid` is among what is known, exact-case matches first. Empty when unknown.
 pub fn resolve_guid(guid: &str, known: &Known<'_>) -> Vec<GuidMatch> {
-    let guid = guid.trim().trim_matches(|c| c == '{' || c == '}' || c == '"' || c == '\'');
+    let guid = guid
+        .trim()
+        .trim_matches(|c| c == '{' || c == '}' || c == '"' || c == '\'');
     let mut found = Vec::new();
     let mut check = |candidate: &str, kind: GuidKind, name: &str| {
         let candidate = candidate.trim();
@@ -97,17 +118,30 @@ pub fn resolve_guid(guid: &str, known: &Known<'_>) -> Vec<GuidMatch> {
         check(&app.app_id, GuidKind::AppId, &app.display_name);
     }
     for identity in known.identities {
-        check(&identity.client_id, GuidKind::IdentityClientId, &identity.name);
-        check(&identity.principal_id, GuidKind::IdentityPrincipalId, &identity.name);
+        check(
+            &identity.client_id,
+            GuidKind::IdentityClientId,
+            &identity.name,
+        );
+        check(
+            &identity.principal_id,
+            GuidKind::IdentityPrincipalId,
+            &identity.name,
+        );
     }
     for sp in known.service_principals {
         // A managed identity's service principal is already named above.
-        let is_identity = known
-            .identities
-            .iter()
-            .any(|i| i.principal_id.trim().eq_ignore_ascii_case(sp.object_id.trim()));
+        let is_identity = known.identities.iter().any(|i| {
+            i.principal_id
+                .trim()
+                .eq_ignore_ascii_case(sp.object_id.trim())
+        });
         if !is_identity {
-            check(&sp.object_id, GuidKind::ServicePrincipalId, &sp.display_name);
+            check(
+                &sp.object_id,
+                GuidKind::ServicePrincipalId,
+                &sp.display_name,
+            );
             check(&sp.app_id, GuidKind::AppId, &sp.display_name);
         }
     }

@@ -21,7 +21,7 @@
 //! domain name when the tenant id is not known.
 
 use crate::cloud::{Cloud, CloudKind, exchange_audience_cloud};
-use crate::fic::model::{Field, Fic, Identity, IdentityKind, is_guid};
+use crate::fic::model::{Fic, Field, Identity, IdentityKind, is_guid};
 
 /// Graph's limit on name length.
 pub const NAME_MIN: usize = 3;
@@ -334,7 +334,11 @@ fn check_name(draft: &Fic, others: &[&Fic], ctx: &RuleContext<'_>, out: &mut Vec
         out.push(Finding::error(
             Field::Name,
             format!("The name has {len} characters; Graph allows at most {NAME_MAX}. Shorten it."),
-            Some(Fix::new(Field::Name, value.clone(), "shorten to 120 characters")),
+            Some(Fix::new(
+                Field::Name,
+                value.clone(),
+                "shorten to 120 characters",
+            )),
         ));
     }
     if let Some(same) = others.iter().find(|f| f.name == name) {
@@ -634,7 +638,11 @@ fn check_subject(draft: &Fic, ctx: &RuleContext<'_>, issuer: IssuerKind, out: &m
             ),
             None => "The subject is this app's own id. It must name the workload that signs in: for a managed identity, its principal (object) id.".to_string(),
         };
-        out.push(Finding::error(Field::Subject, message, fix_principal("use")));
+        out.push(Finding::error(
+            Field::Subject,
+            message,
+            fix_principal("use"),
+        ));
         return;
     }
     if let Some(principal) = principal {
@@ -688,12 +696,7 @@ fn check_subject(draft: &Fic, ctx: &RuleContext<'_>, issuer: IssuerKind, out: &m
     }
 }
 
-fn check_audiences(
-    draft: &Fic,
-    ctx: &RuleContext<'_>,
-    issuer: IssuerKind,
-    out: &mut Vec<Finding>,
-) {
+fn check_audiences(draft: &Fic, ctx: &RuleContext<'_>, issuer: IssuerKind, out: &mut Vec<Finding>) {
     let expected = ctx.cloud.exchange_audience.as_str();
     let fix_expected = || {
         Some(Fix::new(
@@ -722,7 +725,10 @@ fn check_audiences(
                 .unwrap_or_default();
             out.push(Finding::error(
                 Field::Audiences,
-                format!("There are {n} audiences; Graph accepts exactly one. Keep {}.", short(&keep)),
+                format!(
+                    "There are {n} audiences; Graph accepts exactly one. Keep {}.",
+                    short(&keep)
+                ),
                 Some(Fix::new(
                     Field::Audiences,
                     keep.clone(),
@@ -758,7 +764,11 @@ fn check_audiences(
             out.push(Finding::error(Field::Audiences, message, fix_expected()));
             continue;
         }
-        if ctx.cloud.exchange_app_id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(&audience))
+        if ctx
+            .cloud
+            .exchange_app_id
+            .as_deref()
+            .is_some_and(|id| id.eq_ignore_ascii_case(&audience))
             || audience.eq_ignore_ascii_case(crate::cloud::TOKEN_EXCHANGE_APP_ID)
         {
             out.push(Finding::error(
