@@ -986,6 +986,10 @@ pub async fn run(cli: Cli) -> std::process::ExitCode {
     let _ = stdout.flush();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader went away (`ficus apps | head`): stop quietly, like other Unix tools.
+        Err(CommandError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             // A reported failure already printed its result; JSON callers still get the error.
             if !matches!(e, CommandError::Reported(_)) || as_json {
@@ -1053,16 +1057,81 @@ pub async fn run_to(
     }
 }
 
-/// The in-process sandbox (demo seed) and a session signed in as its demo admin.
-pub async fn start_sandbox(_global: &GlobalArgs) -> Result<(Context, SandboxHandle), CommandError> {
-    Err(CommandError::Sandbox(
-        "this build has no embedded sandbox yet; use --sandbox-url with a running sandbox".into(),
-    ))
+/// A session on a running in-process sandbox, signed in as `upn` of its `contoso` tenant, with
+/// exchanges using the sandbox's IMDS.
+pub fn sandbox_context(
+    sandbox: &crate::sandbox::Sandbox,
+    upn: &str,
+    json: bool,
+    read_only: bool,
+) -> Result<Context, CommandError> {
+    let info = &sandbox.info;
+    let tenant = info
+        .tenants
+        .iter()
+        .find(|t| t.name == crate::sandbox::seed::CONTOSO)
+        .or(info.tenants.first())
+        .ok_or_else(|| CommandError::Sandbox("the sandbox has no tenant".into()))?;
+    let cloud = Cloud::custom(&info.authority, &info.graph);
+    let mut config = SessionConfig::new(cloud, tenant.id.clone());
+    config.ca_pem = info.ca_pem.clone();
+    config.read_only = read_only;
+    let scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
+    let signed = sandbox
+        .sign_in(&tenant.id, upn, &config.client_id, &scopes)
+        .map_err(|e| CommandError::Sandbox(e.to_string()))?;
+    let tokens = signin::TokenSet {
+        access_token: signed.access_token,
+        refresh_token: Some(signed.refresh_token).filter(|t| !t.expose().is_empty()),
+        id_token: Some(signed.id_token).filter(|t| !t.expose().is_empty()),
+        expires_at: time::OffsetDateTime::now_utc().unix_timestamp()
+            + i64::try_from(signed.expires_in).unwrap_or(0),
+        scope: Some(config.scopes.join(" ")),
+    };
+    let renewal = Renewal::RefreshToken {
+        token_endpoint: config.cloud.token_endpoint(&config.tenant),
+        client_id: config.client_id.clone(),
+        scopes: config.scopes.clone(),
+        cache: None,
+    };
+    let session = Session::new(config, Credentials::new(tokens, renewal))?;
+    Ok(Context {
+        session,
+        json,
+        msi_source: Some(MsiSource::Imds {
+            base: info.imds.clone(),
+        }),
+        msi_http: msi::msi_http(crate::entra::RetryPolicy::default())?,
+        signed_in_via: "sandbox (in-process)".into(),
+    })
 }
 
-/// Keeps the in-process sandbox alive while a command runs.
-pub struct SandboxHandle;
-
-impl SandboxHandle {
-    pub async fn shutdown(self) {}
+/// Starts the in-process sandbox (demo seed, HTTPS with its own CA) signed in as the demo admin.
+pub async fn start_sandbox(
+    global: &GlobalArgs,
+) -> Result<(Context, crate::sandbox::Sandbox), CommandError> {
+    let faults = match &global.sandbox_faults {
+        Some(spec) => crate::sandbox::Faults::parse(spec)
+            .map_err(|e| CommandError::Usage(format!("--sandbox-faults: {e}")))?,
+        None => crate::sandbox::Faults::default(),
+    };
+    let sandbox = crate::sandbox::start(crate::sandbox::SandboxConfig {
+        tls: true,
+        faults,
+        ..crate::sandbox::SandboxConfig::default()
+    })
+    .await
+    .map_err(|e| CommandError::Sandbox(e.to_string()))?;
+    match sandbox_context(
+        &sandbox,
+        crate::sandbox::seed::DEMO_ADMIN,
+        global.json,
+        global.read_only,
+    ) {
+        Ok(ctx) => Ok((ctx, sandbox)),
+        Err(e) => {
+            sandbox.shutdown().await;
+            Err(e)
+        }
+    }
 }

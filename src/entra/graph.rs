@@ -313,7 +313,7 @@ impl GraphClient {
     /// The first URL of the app list.
     pub fn apps_url(&self) -> String {
         self.url(&format!(
-            "applications?$select={APP_LIST_SELECT}&$top={PAGE_SIZE}&$expand=federatedIdentityCredentials($select=id)"
+            "applications?$select={APP_LIST_SELECT}&$top={PAGE_SIZE}&$expand=federatedIdentityCredentials"
         ))
     }
 
