@@ -264,18 +264,22 @@ async fn whois(ctx: &Context, guid: &str, out: &mut dyn Write) -> Result<(), Com
         .resolve_guid(guid, tenant_id.as_deref())
         .await?;
     if ctx.json {
-        return emit_json(out, &json!({ "guid": guid.trim(), "matches": matches }));
-    }
-    if matches.is_empty() {
+        emit_json(out, &json!({ "guid": guid.trim(), "matches": matches }))?;
+    } else if matches.is_empty() {
         writeln!(
             out,
             "{} names nothing in this tenant (not an app, service principal, managed identity, user or the tenant)",
             guid.trim()
         )?;
+    }
+    if matches.is_empty() {
         return Err(CommandError::Reported(format!(
-            "{} is unknown in this tenant",
+            "{} is unknown in this tenant; check the tenant (--tenant) or that it is a GUID of this directory",
             guid.trim()
         )));
+    }
+    if ctx.json {
+        return Ok(());
     }
     for m in &matches {
         writeln!(
