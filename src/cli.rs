@@ -56,6 +56,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "SPEC", requires = "sandbox")]
     pub sandbox_faults: Option<String>,
 
+    /// Seed of the embedded sandbox: demo (default), empty or large:N.
+    #[arg(long, global = true, value_name = "SEED", requires = "sandbox")]
+    pub sandbox_seed: Option<String>,
+
     /// Public client id to sign in with (default: Microsoft Graph Command Line Tools).
     #[arg(long, global = true, value_name = "GUID")]
     pub client_id: Option<String>,

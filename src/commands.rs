@@ -1119,8 +1119,15 @@ pub async fn start_sandbox(
             .map_err(|e| CommandError::Usage(format!("--sandbox-faults: {e}")))?,
         None => crate::sandbox::Faults::default(),
     };
+    let seed = match &global.sandbox_seed {
+        Some(spec) => spec
+            .parse::<crate::sandbox::Seed>()
+            .map_err(|e| CommandError::Usage(format!("--sandbox-seed: {e}")))?,
+        None => crate::sandbox::Seed::Demo,
+    };
     let sandbox = crate::sandbox::start(crate::sandbox::SandboxConfig {
         tls: true,
+        seed,
         faults,
         ..crate::sandbox::SandboxConfig::default()
     })
