@@ -539,3 +539,194 @@ async fn whoami_decode_verify_and_explain() {
     assert!(err.to_string().contains("no AADSTS code"), "{err}");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn managed_identity_sources_of_the_sandbox() {
+    use ficus::entra::msi::{self, IdentitySelector, MsiSource};
+    let (sb, ctx) = demo().await;
+    let ids = ctx
+        .session
+        .graph()
+        .list_managed_identities()
+        .await
+        .expect("ids");
+    let by = |n: &str| ids.iter().find(|i| i.name == n).expect("identity").clone();
+    let payments = by("id-payments");
+    let orphan = by("id-orphan");
+
+    let imds = MsiSource::Imds {
+        base: sb.info.imds.clone(),
+    };
+    let app_service = MsiSource::AppService {
+        endpoint: sb.info.app_service.endpoint.clone(),
+        header: Secret::new(sb.info.app_service.header.clone()),
+    };
+    for source in [&imds, &app_service] {
+        let t = msi::acquire(
+            &ctx.msi_http,
+            source,
+            &IdentitySelector::ClientId(payments.client_id.clone()),
+            "api://AzureADTokenExchange",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", source.label()));
+        let jwt = ficus::jwt::decode(t.token.expose()).expect("jwt");
+        assert_eq!(jwt.str_claim("sub"), Some(payments.principal_id.as_str()));
+        assert!(t.expires_on.expect("expiry") > time::OffsetDateTime::now_utc().unix_timestamp());
+        // Also by principal id.
+        msi::acquire(
+            &ctx.msi_http,
+            source,
+            &IdentitySelector::PrincipalId(payments.principal_id.clone()),
+            "api://AzureADTokenExchange",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{} by principal id: {e}", source.label()));
+        // An identity not attached to the host is refused with the endpoint's reason.
+        let err = msi::acquire(
+            &ctx.msi_http,
+            source,
+            &IdentitySelector::ClientId(orphan.client_id.clone()),
+            "api://AzureADTokenExchange",
+        )
+        .await
+        .expect_err("not attached");
+        assert!(matches!(err, EntraError::Msi(_)), "{err:?}");
+        assert!(err.to_string().contains("attached"), "{err}");
+    }
+    // A wrong App Service header is refused.
+    let bad = MsiSource::AppService {
+        endpoint: sb.info.app_service.endpoint.clone(),
+        header: Secret::new("wrong".into()),
+    };
+    assert!(
+        msi::acquire(
+            &ctx.msi_http,
+            &bad,
+            &IdentitySelector::SystemAssigned,
+            "api://AzureADTokenExchange"
+        )
+        .await
+        .is_err()
+    );
+    // Detection finds the sandbox's IMDS through the pod-identity override.
+    let env = msi::MsiEnv {
+        imds_authority: Some(sb.info.imds.clone()),
+        ..msi::MsiEnv::default()
+    };
+    assert_eq!(msi::detect(&env).await.expect("detected"), imds);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn reverse_lookup_update_and_a_token_file_exchange() {
+    use ficus::entra::FicPatch;
+    let (sb, ctx) = demo().await;
+    let graph = ctx.session.graph();
+    let ids = graph.list_managed_identities().await.expect("ids");
+    let by = |n: &str| ids.iter().find(|i| i.name == n).expect("identity").clone();
+    let payments = by("id-payments");
+    let inventory = by("id-inventory");
+
+    // payments-api and gov-exporter both trust id-payments (the latter with the wrong cloud).
+    let trusting = graph
+        .apps_trusting(&payments.principal_id)
+        .await
+        .expect("advanced query");
+    let mut names: Vec<&str> = trusting
+        .iter()
+        .map(|t| t.app.display_name.as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["gov-exporter", "payments-api"]);
+    assert!(trusting.iter().all(|t| !t.fics.is_empty()));
+
+    // Fix inventory-sync's subject (client id → principal id); the exchange then succeeds.
+    let app = ficus::entra::resolve::resolve_app(&graph, "inventory-sync")
+        .await
+        .expect("app");
+    let fic = graph.list_fics(&app.id).await.expect("fics").remove(0);
+    let fixed = graph
+        .update_fic(
+            &app.id,
+            fic.id.as_deref().expect("id"),
+            &FicPatch {
+                subject: Some(inventory.principal_id.clone()),
+                ..FicPatch::default()
+            },
+        )
+        .await
+        .expect("updated and verified");
+    assert_eq!(fixed.subject, inventory.principal_id);
+
+    // The assertion from a token file instead of IMDS.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_path = dir.path().join("mi.jwt");
+    let token = sb
+        .managed_identity_token(
+            &sb.info.tenants[0].id,
+            &inventory.client_id,
+            "api://AzureADTokenExchange",
+        )
+        .expect("token");
+    std::fs::write(&token_path, token.expose()).expect("write");
+    let args = ExchangeArgs {
+        app: app.app_id.clone(),
+        identity: inventory.principal_id.clone(),
+        scope: None,
+        resource_tenant: None,
+        token_file: Some(token_path.display().to_string()),
+    };
+    let report = run(&ctx, Command::Exchange(args))
+        .await
+        .expect("exchange succeeds now");
+    assert_eq!(report["diagnosis"]["fic_name"], "mi-id-inventory");
+    assert!(
+        report["source"]
+            .as_str()
+            .expect("source")
+            .contains("token file")
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_fic_not_yet_replicated_is_explained() {
+    let sb = start(SandboxConfig {
+        faults: Faults::parse("replication=60").expect("faults"),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let ctx = commands::sandbox_context(&sb, sandbox::seed::DEMO_ADMIN, true, false).expect("ctx");
+    run(
+        &ctx,
+        Command::Fic(FicCommand::Add {
+            app: "billing-worker".into(),
+            identity: "id-reporting".into(),
+            name: None,
+            description: None,
+            dry_run: false,
+            force: true,
+        }),
+    )
+    .await
+    .expect("created");
+    let args = ExchangeArgs {
+        app: "billing-worker".into(),
+        identity: "id-reporting".into(),
+        scope: None,
+        resource_tenant: None,
+        token_file: None,
+    };
+    let (_, out) = run(&ctx, Command::Exchange(args))
+        .await
+        .expect_err("not replicated");
+    let report: Value = serde_json::from_str(&out).expect("report");
+    assert_eq!(report["error"]["codes"][0], 70021, "{report}");
+    let fix = report["diagnosis"]["fix"]
+        .as_str()
+        .expect("fix")
+        .to_ascii_lowercase();
+    assert!(fix.contains("replicat") || fix.contains("wait"), "{fix}");
+    sb.shutdown().await;
+}
