@@ -1146,3 +1146,70 @@ pub async fn start_sandbox(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn global() -> GlobalArgs {
+        GlobalArgs {
+            cloud: "global".into(),
+            ..GlobalArgs::default()
+        }
+    }
+
+    #[test]
+    fn clean_removes_terminal_control_sequences() {
+        assert_eq!(clean("app\u{1b}[31mred\u{7}"), "app\u{FFFD}[31mred\u{FFFD}");
+        assert_eq!(clean("plain-name ü"), "plain-name ü");
+    }
+
+    #[test]
+    fn session_config_needs_a_tenant_and_knows_the_clouds() {
+        let err = session_config(&global()).expect_err("no tenant");
+        assert!(err.to_string().contains("--tenant"), "{err}");
+
+        let cfg = session_config(&GlobalArgs {
+            cloud: "usgov".into(),
+            tenant: Some("contoso.onmicrosoft.us".into()),
+            read_only: true,
+            ..global()
+        })
+        .expect("config");
+        assert_eq!(cfg.cloud.login, "https://login.microsoftonline.us");
+        assert!(cfg.read_only);
+        assert_eq!(cfg.client_id, signin::DEFAULT_CLIENT_ID);
+
+        let err = session_config(&GlobalArgs {
+            cloud: "mars".into(),
+            tenant: Some("t".into()),
+            ..global()
+        })
+        .expect_err("unknown cloud");
+        assert!(err.to_string().contains("global, usgov or china"), "{err}");
+
+        let cfg = session_config(&GlobalArgs {
+            sandbox_url: Some("https://localhost:8443/".into()),
+            ..global()
+        })
+        .expect("sandbox url");
+        assert_eq!(cfg.tenant, "contoso.onmicrosoft.com");
+        assert_eq!(cfg.cloud.graph_v1(), "https://localhost:8443/v1.0");
+        assert!(cfg.http_config().no_proxy);
+    }
+
+    #[test]
+    fn default_scope_follows_the_cloud() {
+        assert_eq!(
+            default_scope(&Cloud::china()),
+            "https://microsoftgraph.chinacloudapi.cn/.default"
+        );
+        assert_eq!(
+            default_scope(&Cloud::custom(
+                "https://127.0.0.1:1",
+                "https://127.0.0.1:1/v1.0"
+            )),
+            "https://graph.microsoft.com/.default"
+        );
+    }
+}

@@ -249,3 +249,35 @@ async fn use_az_cli_reuses_the_azure_cli_token() {
     assert_eq!(ids.as_array().expect("array").len(), 5);
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn decode_reads_a_token_from_stdin() {
+    use base64::Engine;
+    use tokio::io::AsyncWriteExt;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let token = format!(
+        "{}.{}.{}",
+        b64(&serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "k1"})),
+        b64(&serde_json::json!({"sub": "s-123", "iss": "https://example.invalid/t/v2.0"})),
+        "c2ln"
+    );
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["--json", "decode", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(format!("{token}\n").as_bytes())
+        .await
+        .expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("output");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let decoded: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(decoded["claims"]["sub"], "s-123");
+    assert_eq!(decoded["header"]["kid"], "k1");
+    assert!(decoded.get("verified").is_none());
+}
