@@ -429,23 +429,38 @@ async fn fic_add(
         "description": draft.description,
     });
     if opts.dry_run {
+        let record = fic::AppRecord {
+            object_id: app.id.clone(),
+            app_id: app.app_id.clone(),
+            display_name: app.display_name.clone(),
+            unique_name: None,
+        };
+        let exports: Vec<(fic::export::ExportFormat, String)> = fic::export::ExportFormat::ALL
+            .into_iter()
+            .filter(|f| *f != fic::export::ExportFormat::GraphRequest)
+            .map(|f| (f, fic::export::export(f, &draft, &record, cloud)))
+            .collect();
         if ctx.json {
+            let exports_json: serde_json::Map<String, Value> = exports
+                .iter()
+                .map(|(f, text)| (f.label().to_string(), Value::String(text.clone())))
+                .collect();
             return emit_json(
                 out,
                 &json!({
                     "dryRun": true,
                     "request": { "method": "POST", "url": url, "body": body },
                     "findings": findings_json,
+                    "exports": exports_json,
                 }),
             );
         }
-        writeln!(out, "Dry run: nothing was changed. The request would be:")?;
-        writeln!(out, "POST {url}")?;
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&body).unwrap_or_default()
-        )?;
+        let request = fic::export::graph_request(&draft, &record);
+        writeln!(out, "Dry run: nothing was changed. The request would be:\n")?;
+        writeln!(out, "{}", request.to_http(cloud))?;
+        for (format, text) in &exports {
+            writeln!(out, "# {}\n{}\n", format.label(), text.trim_end())?;
+        }
         return Ok(());
     }
     if warnings > 0 && !opts.force {
@@ -966,18 +981,8 @@ pub fn report_error(e: &CommandError, as_json: bool, err: &mut dyn Write) {
         let _ = serde_json::to_writer(&mut *err, &json!({ "error": e.to_json() }));
         let _ = writeln!(err);
     } else {
+        // Refusals already printed their findings with the result.
         let _ = writeln!(err, "error: {e}");
-        if let CommandError::Refused { findings, .. } = e {
-            for f in findings {
-                let _ = writeln!(
-                    err,
-                    "  {} [{}] {}",
-                    f["severity"].as_str().unwrap_or(""),
-                    f["field"].as_str().unwrap_or(""),
-                    f["message"].as_str().unwrap_or("")
-                );
-            }
-        }
     }
 }
 

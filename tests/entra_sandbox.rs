@@ -202,6 +202,14 @@ async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
     let body = &dry["request"]["body"];
     assert_eq!(body["audiences"][0], "api://AzureADTokenExchange");
     assert!(body["issuer"].as_str().expect("issuer").ends_with("/v2.0"));
+    let az = dry["exports"]["Azure CLI"].as_str().expect("az export");
+    assert!(az.contains("az ad app federated-credential create"), "{az}");
+    assert!(
+        dry["exports"]["Terraform"]
+            .as_str()
+            .expect("tf")
+            .contains("azuread_application_federated_identity_credential")
+    );
     let empty = run(
         &ctx,
         Command::Fic(FicCommand::List {
