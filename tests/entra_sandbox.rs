@@ -738,3 +738,51 @@ async fn a_fic_not_yet_replicated_is_explained() {
     assert!(fix.contains("replicat") || fix.contains("wait"), "{fix}");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_ambiguous_app_name_is_refused_with_the_candidates() {
+    let (sb, ctx) = demo().await;
+    let twin_id = uuid::Uuid::new_v4();
+    let twin_app_id = uuid::Uuid::new_v4();
+    sb.state().update(|dir| {
+        let contoso = dir.tenant_mut(sandbox::seed::CONTOSO).expect("contoso");
+        let original = contoso
+            .applications
+            .values()
+            .find(|a| a.display_name == "payments-api")
+            .expect("payments-api")
+            .clone();
+        let mut twin = original;
+        twin.id = twin_id;
+        twin.app_id = twin_app_id;
+        contoso.insert_application(twin);
+    });
+    let (err, _) = run(
+        &ctx,
+        Command::Fic(FicCommand::List {
+            app: "payments-api".into(),
+        }),
+    )
+    .await
+    .expect_err("ambiguous");
+    match &err {
+        CommandError::Entra(EntraError::Ambiguous { candidates, .. }) => {
+            assert_eq!(candidates.len(), 2, "{candidates:?}");
+            assert!(
+                candidates
+                    .iter()
+                    .any(|c| c.contains(&twin_app_id.to_string()))
+            );
+        }
+        other => panic!("expected ambiguity, got {other:?}"),
+    }
+    assert!(err.to_string().contains("use one of their ids"), "{err}");
+    // By app id or object id it is unambiguous.
+    for id in [twin_app_id.to_string(), twin_id.to_string()] {
+        let listed = run(&ctx, Command::Fic(FicCommand::List { app: id }))
+            .await
+            .expect("by id");
+        assert_eq!(listed["app"]["id"], twin_id.to_string());
+    }
+    sb.shutdown().await;
+}

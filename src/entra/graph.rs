@@ -50,8 +50,9 @@ struct AppRow {
     sign_in_audience: Option<String>,
     #[serde(default)]
     created_date_time: Option<String>,
+    /// Only counted: skipped without building values.
     #[serde(default)]
-    federated_identity_credentials: Option<Vec<serde_json::Value>>,
+    federated_identity_credentials: Option<Vec<serde::de::IgnoredAny>>,
 }
 
 impl From<AppRow> for AppSummary {

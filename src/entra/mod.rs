@@ -9,6 +9,9 @@
 //! Session::new(config, credentials) -> Result<Session>        (pub cloud, tenant, http, credentials, read_only)
 //! Session::from_cache(config) -> Result<Session>               silent start from the token cache
 //! Session::graph() -> GraphClient                              (cheap clone)
+//!   The console gets its Session from `commands::connect(&GlobalArgs, prompt_out)` (cache or
+//!   az cli) or, for --sandbox, `commands::start_sandbox(&GlobalArgs)` / `sandbox_context(..)`
+//!   -> commands::Context { session, msi_source, msi_http, .. }
 //! Session::cache_key() / token_cache()
 //!
 //! signin::start_device_code(&http, &cloud, tenant, client_id, &scopes) -> DeviceCodeFlow
@@ -32,10 +35,17 @@
 //!
 //! msi::detect(&MsiEnv) -> MsiSource { AppService | Imds | WorkloadIdentityFile | Explicit }
 //! msi::acquire(&http, &source, &IdentitySelector, resource) -> MsiToken
-//! sts::exchange(&http, &msi_http, &cloud, &ExchangeRequest, &diagnose) -> ExchangeReport
-//!   { steps: Vec<Step { name, endpoint, duration, outcome }>, assertion: Option<Jwt>,
-//!     app_token: Option<Jwt>, error: Option<StsError>, failure, diagnosis: Option<Diagnosis> }
-//! sts::fetch_jwks(&http, issuer) -> Jwks
+//! msi::msi_http(RetryPolicy) -> Http                          (never proxied)
+//! sts::exchange(&http, &msi_http, &cloud, &ExchangeRequest) -> ExchangeReport   (never fails:
+//!   every failure is a step)  ExchangeRequest { app_client_id, resource_tenant, scope,
+//!   source: MsiSource, identity: IdentitySelector, app_fics, identities }
+//!   ExchangeReport { steps: Vec<Step { name, endpoint, duration, outcome: Outcome }>,
+//!     assertion: Option<Jwt>, app_token: Option<Jwt>, app_token_raw: Option<Secret>,
+//!     error: Option<StsError>, failure: Option<String>,
+//!     diagnosis: Option<Diagnosis { code, summary, field, fix, fic_name }> }  .succeeded()
+//! sts::diagnose_refusal(&StsError, assertion, fics, identities, &cloud) -> Diagnosis
+//! sts::client_assertion_token(&http, token_endpoint, client_id, scope, &assertion) -> TokenSet
+//! sts::fetch_jwks(&http, issuer) -> Jwks                      (discovery, then jwks_uri)
 //!
 //! Errors: EntraError { Graph(GraphError{status,code,message,request_id,client_request_id,date}),
 //!   Sts(StsError{status,error,description,codes,trace_id,correlation_id,timestamp,..}),
