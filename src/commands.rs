@@ -138,6 +138,9 @@ pub async fn execute(
         Command::Login | Command::Logout => Err(CommandError::Usage(
             "login and logout do not run inside a session".into(),
         )),
+        Command::Sandbox(_) => Err(CommandError::Usage(
+            "`ficus sandbox` runs the sandbox server; it is not a session command".into(),
+        )),
     }
 }
 

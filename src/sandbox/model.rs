@@ -635,6 +635,25 @@ mod tests {
     }
 
     #[test]
+    fn rebasing_moves_only_issuers_that_named_the_sandbox() {
+        let mut d =
+            crate::sandbox::seed::build(crate::sandbox::seed::Seed::Demo, "https://127.0.0.1:8443")
+                .expect("seed");
+        d.rebase_authority("https://127.0.0.1:9443");
+        let contoso = d.tenant("contoso").expect("contoso");
+        let issuers: Vec<&str> = contoso
+            .applications
+            .values()
+            .flat_map(|a| a.federated_identity_credentials.iter())
+            .map(|f| f.issuer.as_str())
+            .collect();
+        assert!(issuers.iter().all(|i| !i.contains(":8443")));
+        assert!(issuers.contains(&format!("https://127.0.0.1:9443/{}/v2.0/", contoso.id).as_str()));
+        assert!(issuers.contains(&"https://token.actions.githubusercontent.com"));
+        assert_eq!(d.authority.as_deref(), Some("https://127.0.0.1:9443"));
+    }
+
+    #[test]
     fn timestamps_render_like_graph() {
         let t = Timestamp(time::macros::datetime!(2026-11-25 21:30:15.123 UTC));
         assert_eq!(t.to_graph_string(), "2026-11-25T21:30:15Z");

@@ -122,7 +122,8 @@ pub struct SignedIn {
     pub id_token: Secret<String>,
 }
 
-/// A running sandbox. Drop without `shutdown()` stops accepting but skips the final save.
+/// A running sandbox. Dropping it without [`Sandbox::shutdown`] stops both listeners at once
+/// and skips the final save.
 pub struct Sandbox {
     pub info: SandboxInfo,
     state: AppState,
@@ -268,9 +269,14 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
             ip if ip.is_unspecified() || ip.is_loopback() => Vec::new(),
             ip => vec![ip.to_string()],
         };
-        let material = tls::generate(&extra)?;
         let path = tls::ca_path(config.state_file.as_deref(), local.port());
-        tls::write_ca(&path, &material.ca_pem)?;
+        let material = if config.state_file.is_some() {
+            tls::generate_persistent(&path, &extra)?
+        } else {
+            let material = tls::generate(&extra)?;
+            tls::write_ca(&path, &material.ca_pem)?;
+            material
+        };
         ca_file = Some(path);
         ca_pem = Some(material.ca_pem.clone());
         let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
@@ -342,6 +348,17 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         tasks: vec![main_task, msi_task],
         saver,
     })
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for handle in &self.handles {
+            handle.shutdown();
+        }
+        if let Some(saver) = self.saver.take() {
+            saver.abort();
+        }
+    }
 }
 
 impl Sandbox {

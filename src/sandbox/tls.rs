@@ -29,24 +29,29 @@ pub struct TlsMaterial {
     pub leaf_key_pem: crate::secret::Secret<String>,
 }
 
-/// Generates a CA and a leaf for `localhost`, `127.0.0.1`, `::1` and any `extra_hosts`.
-pub fn generate(extra_hosts: &[String]) -> Result<TlsMaterial, TlsError> {
+fn ca_params() -> Result<CertificateParams, TlsError> {
     let now = time::OffsetDateTime::now_utc();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    let mut ca_name = DistinguishedName::new();
-    ca_name.push(DnType::CommonName, "ficus sandbox local CA");
-    ca_name.push(DnType::OrganizationName, "ficus sandbox");
-    ca_params.distinguished_name = ca_name;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params.key_usages = vec![
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, "ficus sandbox local CA");
+    name.push(DnType::OrganizationName, "ficus sandbox");
+    params.distinguished_name = name;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    ca_params.not_before = now - time::Duration::days(1);
-    ca_params.not_after = now + time::Duration::days(365);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(3650);
+    Ok(params)
+}
 
+fn leaf(
+    extra_hosts: &[String],
+    issuer: &rcgen::Issuer<'_, KeyPair>,
+) -> Result<(String, String), TlsError> {
+    let now = time::OffsetDateTime::now_utc();
     let mut names = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
@@ -57,25 +62,95 @@ pub fn generate(extra_hosts: &[String]) -> Result<TlsMaterial, TlsError> {
             names.push(h.clone());
         }
     }
-    let mut leaf_params = CertificateParams::new(names)?;
-    let mut leaf_name = DistinguishedName::new();
-    leaf_name.push(DnType::CommonName, "localhost");
-    leaf_params.distinguished_name = leaf_name;
-    leaf_params.key_usages = vec![
+    let mut params = CertificateParams::new(names)?;
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, "localhost");
+    params.distinguished_name = name;
+    params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
     ];
-    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf_params.use_authority_key_identifier_extension = true;
-    leaf_params.not_before = now - time::Duration::days(1);
-    leaf_params.not_after = now + time::Duration::days(90);
-    let leaf_key = KeyPair::generate()?;
-    let leaf = leaf_params.signed_by(&leaf_key, &ca)?;
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(90);
+    let key = KeyPair::generate()?;
+    let cert = params.signed_by(&key, issuer)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// Generates a CA and a leaf for `localhost`, `127.0.0.1`, `::1` and any `extra_hosts`.
+pub fn generate(extra_hosts: &[String]) -> Result<TlsMaterial, TlsError> {
+    let ca = CertifiedIssuer::self_signed(ca_params()?, KeyPair::generate()?)?;
+    let (leaf_pem, leaf_key) = leaf(extra_hosts, &ca)?;
     Ok(TlsMaterial {
         ca_pem: ca.pem(),
-        leaf_chain_pem: format!("{}{}", leaf.pem(), ca.pem()),
-        leaf_key_pem: crate::secret::Secret::new(leaf_key.serialize_pem()),
+        leaf_chain_pem: format!("{leaf_pem}{}", ca.pem()),
+        leaf_key_pem: crate::secret::Secret::new(leaf_key),
     })
+}
+
+/// The CA's private key file next to its certificate (`sandbox-ca.pem` → `sandbox-ca.key`).
+pub fn ca_key_path(ca_cert: &Path) -> PathBuf {
+    ca_cert.with_extension("key")
+}
+
+/// Like [`generate`], but keeps the CA across runs: when `ca_cert` and its key file exist, the
+/// CA is reused (so a client that trusts it once keeps trusting it) and only the leaf is new;
+/// otherwise a new CA is made and both files are written (the key 0600).
+pub fn generate_persistent(
+    ca_cert: &Path,
+    extra_hosts: &[String],
+) -> Result<TlsMaterial, TlsError> {
+    let key_path = ca_key_path(ca_cert);
+    let existing = std::fs::read_to_string(ca_cert)
+        .ok()
+        .zip(std::fs::read_to_string(&key_path).ok())
+        .filter(|(cert, _)| cert.starts_with("-----BEGIN CERTIFICATE-----"))
+        .and_then(|(cert, key)| KeyPair::from_pem(&key).ok().map(|k| (cert, k)));
+    if let Some((ca_pem, ca_key)) = existing {
+        // Same subject and key as the stored certificate, so leaves chain to it.
+        let issuer = rcgen::Issuer::new(ca_params()?, ca_key);
+        let (leaf_pem, leaf_key) = leaf(extra_hosts, &issuer)?;
+        return Ok(TlsMaterial {
+            leaf_chain_pem: format!("{leaf_pem}{ca_pem}"),
+            ca_pem,
+            leaf_key_pem: crate::secret::Secret::new(leaf_key),
+        });
+    }
+    let ca_key = KeyPair::generate()?;
+    let ca_key_pem = ca_key.serialize_pem();
+    let ca = CertifiedIssuer::self_signed(ca_params()?, ca_key)?;
+    let (leaf_pem, leaf_key) = leaf(extra_hosts, &ca)?;
+    write_private(&key_path, &ca_key_pem)?;
+    write_ca(ca_cert, &ca.pem())?;
+    Ok(TlsMaterial {
+        ca_pem: ca.pem(),
+        leaf_chain_pem: format!("{leaf_pem}{}", ca.pem()),
+        leaf_key_pem: crate::secret::Secret::new(leaf_key),
+    })
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), TlsError> {
+    let err = |source| TlsError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = options.open(path).map_err(err)?;
+    file.write_all(text.as_bytes()).map_err(err)
 }
 
 /// Where the CA goes: next to the state file (`<stem>-ca.pem`), else in the temp directory

@@ -701,3 +701,41 @@ pub fn authenticate_graph_token(
 pub fn is_managed_identity(sp: &ServicePrincipal, kind: ManagedIdentityKind) -> bool {
     sp.managed_identity.as_ref().map(|m| m.kind) == Some(kind)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::seed::{self, CONTOSO, Seed};
+
+    #[test]
+    fn resources_resolve_like_entra() {
+        let directory = seed::build(Seed::Demo, "https://127.0.0.1:8443").expect("seed");
+        let tenant = directory.tenant(CONTOSO).expect("contoso");
+        let graph = resolve_resource(tenant, "https://graph.microsoft.com/").expect("graph");
+        assert!(graph.is_graph());
+        assert_eq!(graph.version, 1);
+        assert_eq!(graph.audience, "https://graph.microsoft.com/");
+        let by_id = resolve_resource(tenant, "00000003-0000-0000-c000-000000000000").expect("id");
+        assert!(by_id.is_graph());
+        for exchange in [EXCHANGE_AUDIENCE, TOKEN_EXCHANGE_APP_ID] {
+            let r = resolve_resource(tenant, exchange).expect("exchange");
+            assert!(r.is_exchange());
+            assert_eq!(r.version, 2);
+        }
+        // The US Gov exchange audience is not a resource of this (global) sandbox.
+        assert!(resolve_resource(tenant, "api://AzureADTokenExchangeUSGov").is_none());
+        let payments = seed::app_ids(CONTOSO, "payments-api").1;
+        let own = resolve_resource(tenant, &format!("api://{payments}")).expect("identifier uri");
+        assert_eq!(own.audience, payments.to_string());
+        assert!(resolve_resource(tenant, "api://nope").is_none());
+        assert!(resolve_resource(tenant, "").is_none());
+    }
+
+    #[test]
+    fn client_info_is_base64url_json() {
+        let info = client_info(Uuid::nil(), Uuid::max());
+        let jwt = crate::jwt::decode(&format!("e30.{info}.c2ln")).expect("decodes");
+        assert_eq!(jwt.claims["uid"], Uuid::nil().to_string());
+        assert_eq!(jwt.claims["utid"], Uuid::max().to_string());
+    }
+}
