@@ -35,8 +35,9 @@ pub struct SandboxArgs {
     /// Faults: throttle=N,latency=MS,replication=SECS.
     #[arg(long, value_name = "SPEC", default_value = "")]
     pub faults: Faults,
-    /// Print one JSON line with the endpoints when ready, nothing else on stdout.
-    #[arg(long)]
+    /// Print one JSON line with the endpoints when ready, nothing else on stdout. Set from the
+    /// global `--json` flag (a second `--json` here would clash with it).
+    #[arg(skip)]
     pub json: bool,
 }
 
