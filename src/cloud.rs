@@ -190,6 +190,117 @@ impl Cloud {
     }
 }
 
+/// An issuer recognised as Entra's, however it was spelled (see
+/// [`Cloud::recognise_entra_issuer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntraIssuer {
+    /// The cloud whose Entra issues it: a national cloud, or `Custom` for the cloud asked.
+    pub cloud: CloudKind,
+    /// The tenant segment as written (an id, or a domain name such as `contoso.onmicrosoft.com`).
+    pub tenant: String,
+    /// The v1 (`sts.windows.net`-style) form, without `/v2.0`.
+    pub v1: bool,
+    /// Ends with `/` after `v2.0` (or after the tenant in the v1 form, where it belongs).
+    pub trailing_slash: bool,
+    /// Exactly the v2 issuer that cloud's tokens carry for this tenant segment.
+    pub canonical: bool,
+}
+
+/// Hosts (without scheme) whose tokens name an Entra issuer, per national cloud. The first is
+/// the v2 issuer host; the rest are aliases people paste (v1, old login hosts).
+fn entra_issuer_hosts(kind: CloudKind) -> &'static [&'static str] {
+    match kind {
+        CloudKind::Global => &[
+            "login.microsoftonline.com",
+            "sts.windows.net",
+            "login.windows.net",
+            "login.microsoft.com",
+        ],
+        CloudKind::UsGov => &[
+            "login.microsoftonline.us",
+            "login.usgovcloudapi.net",
+            "login-us.microsoftonline.com",
+        ],
+        CloudKind::China => &["login.partner.microsoftonline.cn", "login.chinacloudapi.cn"],
+        CloudKind::Custom => &[],
+    }
+}
+
+fn strip_scheme(text: &str) -> &str {
+    for scheme in ["https://", "http://"] {
+        if text.len() >= scheme.len() && text[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return &text[scheme.len()..];
+        }
+    }
+    text
+}
+
+/// The national cloud whose token-exchange audience `aud` is, compared leniently (surrounding
+/// whitespace, case, a trailing slash), so a near miss is still attributed to its cloud.
+pub fn exchange_audience_cloud(aud: &str) -> Option<CloudKind> {
+    let aud = aud.trim().trim_end_matches('/');
+    Cloud::national()
+        .into_iter()
+        .find(|c| c.exchange_audience.eq_ignore_ascii_case(aud))
+        .map(|c| c.kind)
+}
+
+impl Cloud {
+    /// Recognises an Entra-issued issuer of this cloud or of any national cloud, tolerating
+    /// what Entra would not: surrounding whitespace, host case, `http://`, a trailing slash,
+    /// the v1 form, login-host aliases. `None` for anything else (GitHub, Kubernetes, ...).
+    pub fn recognise_entra_issuer(&self, issuer: &str) -> Option<EntraIssuer> {
+        let trimmed = issuer.trim();
+        let rest = strip_scheme(trimmed);
+        let own_base = strip_scheme(&self.issuer_base).to_ascii_lowercase();
+        let own_login = strip_scheme(&self.login).to_ascii_lowercase();
+        let mut candidates: Vec<(CloudKind, String)> = Vec::new();
+        if self.kind == CloudKind::Custom {
+            candidates.push((CloudKind::Custom, own_base));
+            candidates.push((CloudKind::Custom, own_login));
+        }
+        for kind in [CloudKind::Global, CloudKind::UsGov, CloudKind::China] {
+            for host in entra_issuer_hosts(kind) {
+                candidates.push((kind, (*host).to_string()));
+            }
+        }
+        let lower = rest.to_ascii_lowercase();
+        let (kind, base_len) = candidates.iter().find_map(|(kind, base)| {
+            let after = lower.strip_prefix(base.as_str())?;
+            after.starts_with('/').then_some((*kind, base.len()))
+        })?;
+        let path = &rest[base_len + 1..];
+        let trailing_slash = path.ends_with('/');
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        let (tenant, v1) = match segments.as_slice() {
+            [tenant] => (*tenant, true),
+            [tenant, version] if version.eq_ignore_ascii_case("v2.0") => (*tenant, false),
+            _ => return None,
+        };
+        if tenant.is_empty() || tenant.contains(char::is_whitespace) {
+            return None;
+        }
+        let expected = match kind {
+            CloudKind::Custom => self.issuer(tenant),
+            other => Cloud::for_kind(other)
+                .map(|c| c.issuer(tenant))
+                .unwrap_or_default(),
+        };
+        Some(EntraIssuer {
+            cloud: kind,
+            tenant: tenant.to_string(),
+            v1,
+            trailing_slash,
+            canonical: issuer == expected,
+        })
+    }
+
+    /// A cloud by kind, with `self` standing in for the custom one.
+    pub fn resolve_kind(&self, kind: CloudKind) -> Cloud {
+        Cloud::for_kind(kind).unwrap_or_else(|| self.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +347,67 @@ mod tests {
             Some("t1")
         );
         assert_eq!(c.tenant_of_issuer("https://localhost:8443/t1/v2.0/"), None);
+    }
+
+    #[test]
+    fn recognises_entra_issuers_however_spelled() {
+        let t = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        let g = Cloud::global();
+        let exact = g.recognise_entra_issuer(&g.issuer(t)).expect("global");
+        assert_eq!(exact.cloud, CloudKind::Global);
+        assert_eq!(exact.tenant, t);
+        assert!(exact.canonical && !exact.v1 && !exact.trailing_slash);
+
+        let slash = g
+            .recognise_entra_issuer(&format!("https://login.microsoftonline.com/{t}/v2.0/"))
+            .expect("slash");
+        assert!(slash.trailing_slash && !slash.canonical);
+
+        let v1 = g
+            .recognise_entra_issuer(&format!("https://sts.windows.net/{t}/"))
+            .expect("v1");
+        assert!(v1.v1 && v1.cloud == CloudKind::Global);
+
+        let gov = g
+            .recognise_entra_issuer(&format!("HTTPS://Login.MicrosoftOnline.us/{t}/v2.0"))
+            .expect("gov");
+        assert_eq!(gov.cloud, CloudKind::UsGov);
+        assert!(!gov.canonical);
+
+        let china = g
+            .recognise_entra_issuer(&Cloud::china().issuer(t))
+            .expect("china");
+        assert_eq!(china.cloud, CloudKind::China);
+        assert!(china.canonical);
+
+        let sandbox = Cloud::custom("https://localhost:8443", "https://localhost:8443");
+        let own = sandbox
+            .recognise_entra_issuer(&sandbox.issuer("t1"))
+            .expect("sandbox");
+        assert_eq!(own.cloud, CloudKind::Custom);
+        assert!(own.canonical);
+
+        assert_eq!(
+            g.recognise_entra_issuer("https://token.actions.githubusercontent.com"),
+            None
+        );
+        assert_eq!(
+            g.recognise_entra_issuer("https://login.microsoftonline.com/t/oauth2/v2.0/token"),
+            None
+        );
+    }
+
+    #[test]
+    fn attributes_exchange_audiences_to_clouds() {
+        assert_eq!(
+            exchange_audience_cloud("api://AzureADTokenExchangeUSGov"),
+            Some(CloudKind::UsGov)
+        );
+        assert_eq!(
+            exchange_audience_cloud(" api://azureadtokenexchange/ "),
+            Some(CloudKind::Global)
+        );
+        assert_eq!(exchange_audience_cloud("api://something-else"), None);
     }
 
     #[test]

@@ -268,6 +268,293 @@ pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// What a claim Entra (or a common external issuer) puts in a token means, in one line.
+/// `None` for claims ficus does not know.
+pub fn claim_meaning(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "aud" => "audience: who the token is for (a URI, or the app id of the resource)",
+        "iss" => "issuer: who issued the token; a FIC's issuer must equal it exactly",
+        "sub" => "subject: whom the token is about; a FIC's subject must equal it exactly",
+        "oid" => "object id of the caller in the tenant (for a managed identity: its principal id)",
+        "tid" => "tenant id the token was issued in",
+        "azp" => "authorized party (v2): the client id of the app or identity that asked for it",
+        "appid" => "application id (v1): the client id of the app or identity that asked for it",
+        "appidacr" => {
+            "how the client authenticated (v1): 0 public, 1 secret, 2 certificate or assertion"
+        }
+        "azpacr" => {
+            "how the client authenticated (v2): 0 public, 1 secret, 2 certificate or assertion"
+        }
+        "idtyp" => "identity type: `app` for app-only tokens, `user` for delegated ones",
+        "roles" => "application permissions (app roles) granted to the caller",
+        "scp" => "delegated permissions (scopes) the user consented to, space-separated",
+        "xms_mirid" => "managed identity resource id: the ARM id of the identity (or of its host)",
+        "xms_az_rid" => {
+            "ARM id of the Azure resource the managed identity token was requested from"
+        }
+        "xms_tcdt" => "tenant creation time (unix seconds)",
+        "ver" => "token version: `1.0` (sts.windows.net issuer) or `2.0` (login host issuer)",
+        "iat" => "issued at (unix seconds)",
+        "nbf" => "not valid before (unix seconds)",
+        "exp" => "expires at (unix seconds)",
+        "uti" => "unique token id Entra uses internally (a token identifier)",
+        "jti" => "unique token id",
+        "rh" => "Entra-internal refresh hint; opaque",
+        "aio" => "Entra-internal data; opaque",
+        "name" => "display name of the signed-in user",
+        "preferred_username" => "the user's sign-in name (often an email); not a stable key",
+        "upn" => "user principal name (v1 user tokens)",
+        "unique_name" => "a human-readable name of the user (v1); not a stable key",
+        "email" => "the user's email address, when known",
+        "given_name" => "the user's first name",
+        "family_name" => "the user's last name",
+        "idp" => "identity provider that authenticated the caller, when not the token's issuer",
+        "amr" => "authentication methods used (pwd, mfa, ...)",
+        "acr" => "authentication context class (v1)",
+        "acrs" => "authentication context class references satisfied",
+        "nonce" => "value echoed from the sign-in request, to tie the token to it",
+        "wids" => "directory role template ids the user holds",
+        "groups" => "group object ids the caller is a member of",
+        "hasgroups" => "the caller is in too many groups to list; ask Graph",
+        "ipaddr" => "client IP address seen at sign-in",
+        "onprem_sid" => "on-premises security identifier of a synced user",
+        "sid" => "session id",
+        "deviceid" => "id of the device the user signed in from",
+        "xms_cc" => {
+            "client capabilities the app declared (e.g. CP1 for continuous access evaluation)"
+        }
+        "xms_idrel" => "Entra-internal relation of the caller to the tenant; opaque",
+        "xms_ftd" => "Entra-internal token data; opaque",
+        "login_hint" => "opaque hint to sign the same user in again",
+        "ctry" => "the user's country or region",
+        "tenant_region_scope" => "region of the tenant",
+        "repository" => "GitHub Actions: the owner/repo the workflow runs in",
+        "repository_owner" => "GitHub Actions: the organisation or user owning the repository",
+        "ref" => "GitHub Actions: the git ref the workflow runs on",
+        "environment" => "GitHub Actions: the deployment environment of the job",
+        "job_workflow_ref" => "GitHub Actions: the workflow file and ref that issued the job",
+        "workflow" => "GitHub Actions: the workflow name",
+        "event_name" => "GitHub Actions: the event that triggered the workflow",
+        "run_id" => "GitHub Actions: the workflow run id",
+        "actor" => "GitHub Actions: the user who triggered the run",
+        "kubernetes.io" => {
+            "Kubernetes: the namespace, service account and pod the token was projected for"
+        }
+        _ => return None,
+    })
+}
+
+/// The claims that hold a unix time, in the order a person wants to read them.
+pub const TIME_CLAIMS: [&str; 3] = ["iat", "nbf", "exp"];
+
+/// A duration in the largest unit that keeps it readable: `45 s`, `59 min`, `3 h`, `2 d`.
+/// Rounds down, as a countdown does.
+pub fn human_duration(seconds: i64) -> String {
+    let s = seconds.unsigned_abs();
+    match s {
+        0..60 => format!("{s} s"),
+        60..3_600 => format!("{} min", s / 60),
+        3_600..86_400 => {
+            let hours = s / 3_600;
+            let minutes = (s % 3_600) / 60;
+            if hours < 3 && minutes > 0 {
+                format!("{hours} h {minutes} min")
+            } else {
+                format!("{hours} h")
+            }
+        }
+        _ => format!("{} d", s / 86_400),
+    }
+}
+
+/// A time claim relative to `now` (unix seconds), in words: `expires in 59 min`,
+/// `expired 3 h ago`, `issued 2 min ago`, `valid from in 5 min`, `valid since 1 h ago`.
+/// Other claim names read `in …` / `… ago`.
+pub fn describe_time(claim: &str, at: i64, now: i64) -> String {
+    let delta = at.saturating_sub(now);
+    let span = human_duration(delta);
+    let future = delta > 0;
+    match (claim, future) {
+        ("exp", true) => format!("expires in {span}"),
+        ("exp", false) if delta == 0 => "expires now".to_string(),
+        ("exp", false) => format!("expired {span} ago"),
+        ("iat", true) => format!("issued in {span} (clock skew?)"),
+        ("iat", false) => format!("issued {span} ago"),
+        ("nbf", true) => format!("valid from in {span}"),
+        ("nbf", false) => format!("valid since {span} ago"),
+        (_, true) => format!("in {span}"),
+        (_, false) => format!("{span} ago"),
+    }
+}
+
+impl Jwt {
+    /// [`describe_time`] for one of this token's time claims, `None` when absent.
+    pub fn describe_time(&self, claim: &str, now: i64) -> Option<String> {
+        self.time_claim(claim)
+            .map(|at| describe_time(claim, at, now))
+    }
+
+    /// Expired at `now` (unix seconds); `false` without an `exp`.
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.time_claim("exp").is_some_and(|exp| exp <= now)
+    }
+
+    /// Space-separated `scp` as a list.
+    pub fn scopes(&self) -> Vec<String> {
+        self.str_claim("scp")
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// `roles` as a list.
+    pub fn roles(&self) -> Vec<String> {
+        match self.claims.get("roles") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The client id of whoever asked for the token: `azp` (v2) or `appid` (v1).
+    pub fn client_id(&self) -> Option<&str> {
+        self.str_claim("azp").or_else(|| self.str_claim("appid"))
+    }
+}
+
+/// What kind of token this is, from its claims alone (nothing is verified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An Entra token for a managed identity (it carries `xms_mirid`).
+    ManagedIdentity {
+        /// `xms_mirid` names a `Microsoft.ManagedIdentity/userAssignedIdentities` resource.
+        user_assigned: bool,
+        /// The ARM id in `xms_mirid`: the identity's own id (user-assigned) or its host's.
+        resource_id: Option<String>,
+    },
+    /// An Entra app-only token (client credentials).
+    App,
+    /// An Entra delegated token (a signed-in user).
+    User,
+    /// A GitHub Actions OIDC token.
+    GitHubActions,
+    /// A Kubernetes service account token (AKS or any cluster's OIDC issuer).
+    Kubernetes,
+    /// Any other issuer (empty when the token names none).
+    OtherExternal { issuer: String },
+}
+
+impl TokenKind {
+    /// A short label for screens: `managed identity (user-assigned)`, `GitHub Actions`, ...
+    pub fn label(&self) -> String {
+        match self {
+            TokenKind::ManagedIdentity {
+                user_assigned: true,
+                ..
+            } => "managed identity (user-assigned)".into(),
+            TokenKind::ManagedIdentity {
+                user_assigned: false,
+                ..
+            } => "managed identity (system-assigned)".into(),
+            TokenKind::App => "Entra app-only token".into(),
+            TokenKind::User => "Entra user (delegated) token".into(),
+            TokenKind::GitHubActions => "GitHub Actions OIDC token".into(),
+            TokenKind::Kubernetes => "Kubernetes service account token".into(),
+            TokenKind::OtherExternal { issuer } if issuer.is_empty() => {
+                "token without an issuer".into()
+            }
+            TokenKind::OtherExternal { issuer } => format!("external token from {issuer}"),
+        }
+    }
+
+    /// Entra issued it (as opposed to an external identity provider).
+    pub fn is_entra(&self) -> bool {
+        matches!(
+            self,
+            TokenKind::ManagedIdentity { .. } | TokenKind::App | TokenKind::User
+        )
+    }
+}
+
+fn issuer_host(issuer: &str) -> String {
+    let rest = issuer
+        .trim()
+        .split_once("://")
+        .map_or(issuer.trim(), |(_, r)| r);
+    rest.split(['/', ':'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Kubernetes OIDC issuers: AKS (`*.oic.prod-aks.azure.com`), EKS (`oidc.eks.*`), GKE
+/// (`container.googleapis.com`), and any token with the `kubernetes.io` claim.
+fn is_kubernetes(jwt: &Jwt, host: &str) -> bool {
+    jwt.claims.contains_key("kubernetes.io")
+        || host.ends_with(".oic.prod-aks.azure.com")
+        || host.contains(".oic.") && (host.ends_with(".azure.com") || host.ends_with(".azure.us"))
+        || host.starts_with("oidc.eks.")
+        || host == "container.googleapis.com"
+        || jwt
+            .str_claim("sub")
+            .is_some_and(|s| s.starts_with("system:serviceaccount:"))
+}
+
+/// Entra-issued: the issuer is a national cloud's Entra host, or (for custom clouds such as
+/// the sandbox) the token names its tenant in both `tid` and the issuer path.
+fn is_entra(jwt: &Jwt, issuer: &str) -> bool {
+    if crate::cloud::Cloud::global()
+        .recognise_entra_issuer(issuer)
+        .is_some()
+    {
+        return true;
+    }
+    jwt.str_claim("tid")
+        .is_some_and(|tid| !tid.is_empty() && issuer.split('/').any(|segment| segment == tid))
+}
+
+/// Classifies a token by issuer, then (for Entra tokens) by `xms_mirid`, `idtyp`, `scp` and
+/// `roles`.
+pub fn classify(jwt: &Jwt) -> TokenKind {
+    let issuer = jwt.str_claim("iss").unwrap_or("").to_string();
+    let host = issuer_host(&issuer);
+    if host == "token.actions.githubusercontent.com"
+        || host.ends_with(".actions.githubusercontent.com")
+    {
+        return TokenKind::GitHubActions;
+    }
+    if is_kubernetes(jwt, &host) {
+        return TokenKind::Kubernetes;
+    }
+    if !is_entra(jwt, &issuer) {
+        return TokenKind::OtherExternal { issuer };
+    }
+    if let Some(mirid) = jwt.str_claim("xms_mirid") {
+        let user_assigned = mirid
+            .to_ascii_lowercase()
+            .contains("microsoft.managedidentity/userassignedidentities");
+        return TokenKind::ManagedIdentity {
+            user_assigned,
+            resource_id: Some(mirid.to_string()),
+        };
+    }
+    match jwt.str_claim("idtyp") {
+        Some("user") => return TokenKind::User,
+        Some("app") => return TokenKind::App,
+        _ => {}
+    }
+    let delegated = jwt.claims.contains_key("scp")
+        || jwt.claims.contains_key("upn")
+        || jwt.claims.contains_key("preferred_username");
+    if delegated {
+        TokenKind::User
+    } else {
+        TokenKind::App
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

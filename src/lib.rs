@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod cloud;
+pub mod commands;
 pub mod entra;
 pub mod fic;
 pub mod jwt;

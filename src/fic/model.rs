@@ -90,6 +90,116 @@ impl ArmId {
     }
 }
 
+/// The app registration a FIC belongs to, as the wizard and auto-fill need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRef {
+    /// The application (client) id.
+    pub app_id: String,
+    pub display_name: String,
+}
+
+/// An app registration with every key an export or the GUID resolver needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRecord {
+    /// The application object's `id`: what Graph URLs and Graph PowerShell take.
+    pub object_id: String,
+    /// The application (client) id: what `az ad app` and token requests take.
+    pub app_id: String,
+    pub display_name: String,
+    /// Graph's `uniqueName` alternate key, used by Bicep; `None` when the app has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_name: Option<String>,
+}
+
+impl AppRecord {
+    pub fn app_ref(&self) -> AppRef {
+        AppRef {
+            app_id: self.app_id.clone(),
+            display_name: self.display_name.clone(),
+        }
+    }
+}
+
+/// A service principal as the GUID resolver knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePrincipalRecord {
+    /// The service principal's object id.
+    pub object_id: String,
+    pub app_id: String,
+    pub display_name: String,
+}
+
+/// A tenant as the GUID resolver knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantRecord {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// The parts of a FIC a finding or a fix is about. `App` and `Identity` are the context the
+/// FIC is created in (the app registration, the managed identity it trusts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Field {
+    Name,
+    Issuer,
+    Subject,
+    Audiences,
+    Description,
+    App,
+    Identity,
+}
+
+impl Field {
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Issuer => "issuer",
+            Field::Subject => "subject",
+            Field::Audiences => "audience",
+            Field::Description => "description",
+            Field::App => "app",
+            Field::Identity => "identity",
+        }
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl Fic {
+    /// The value of one FIC field as text (`App`/`Identity` have none). Audiences are joined
+    /// with `, `.
+    pub fn field_value(&self, field: Field) -> Option<String> {
+        match field {
+            Field::Name => Some(self.name.clone()),
+            Field::Issuer => Some(self.issuer.clone()),
+            Field::Subject => Some(self.subject.clone()),
+            Field::Audiences => Some(self.audiences.join(", ")),
+            Field::Description => self.description.clone(),
+            Field::App | Field::Identity => None,
+        }
+    }
+}
+
+/// True for the canonical 8-4-4-4-12 hex form Entra uses for every object and app id
+/// (either case; braces and whitespace are not accepted).
+pub fn is_guid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +218,16 @@ mod tests {
     fn refuses_what_is_not_an_arm_id() {
         assert_eq!(ArmId::parse("id-payments"), None);
         assert_eq!(ArmId::parse("/subscriptions/"), None);
+    }
+
+    #[test]
+    fn recognises_guids() {
+        assert!(is_guid("fb60f99c-7a34-4190-8149-302f77469936"));
+        assert!(is_guid("FB60F99C-7A34-4190-8149-302F77469936"));
+        assert!(!is_guid("fb60f99c7a344190814930 2f77469936"));
+        assert!(!is_guid("{fb60f99c-7a34-4190-8149-302f77469936}"));
+        assert!(!is_guid("gb60f99c-7a34-4190-8149-302f77469936"));
+        assert!(!is_guid(""));
     }
 
     #[test]

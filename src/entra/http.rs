@@ -1,0 +1,524 @@
+//! The one HTTP layer: a single rustls `reqwest` client with timeouts, a `client-request-id`
+//! on every call, retries for 429 / 503 / 504 and dropped connections that honour
+//! `Retry-After` (seconds or HTTP date) with capped, jittered exponential backoff, and the
+//! mapping of failures to typed errors. Creates are never blindly retried: a lost answer to a
+//! create is resolved by the caller reading back.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+
+use super::error::{EntraError, GraphError, NetworkError, NetworkErrorKind, StsError};
+
+/// Retry schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Total attempts including the first.
+    pub max_attempts: u32,
+    /// First backoff when the service gives no `Retry-After`.
+    pub base_delay: Duration,
+    /// No single wait is longer than this (a longer `Retry-After` is capped).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all (probes).
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The wait before attempt `attempt + 1` (attempt counts from 1): the service's
+    /// `Retry-After` if given (capped), else `base * 2^(attempt-1)` capped, with "equal jitter"
+    /// (half fixed, half random) so many clients do not retry in lockstep.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(wait) = retry_after {
+            return wait.min(self.max_delay);
+        }
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exp.min(self.max_delay);
+        let half = capped / 2;
+        half + half.mul_f64(jitter_fraction())
+    }
+}
+
+/// A number in [0, 1) from the OS random source behind uuid v4 (no extra dependency).
+fn jitter_fraction() -> f64 {
+    let bits = (uuid::Uuid::new_v4().as_u128() >> 75) as u64; // 53 random bits
+    bits as f64 / (1u64 << 53) as f64
+}
+
+/// How the client is built.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub connect_timeout: Duration,
+    /// Whole-request timeout (connect + send + read).
+    pub request_timeout: Duration,
+    /// Extra root CA (PEM), e.g. the sandbox's. When set, only this CA is trusted.
+    pub ca_pem: Option<String>,
+    /// Bypass any `HTTP(S)_PROXY`: for loopback (sandbox) and link-local (IMDS) endpoints.
+    pub no_proxy: bool,
+    pub retry: RetryPolicy,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            ca_pem: None,
+            no_proxy: false,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Whether a failed request may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads, deletes, PATCHes, token requests: retried on 429/503/504 and dropped connections.
+    Idempotent,
+    /// POSTs that create: retried only when the service certainly did not act (429, or the
+    /// connection was never made). A dropped connection or a 503/504 is returned to the caller,
+    /// who reads back to learn whether the object exists.
+    Create,
+    /// Never retried (probes).
+    Never,
+}
+
+/// A complete answer: status, headers, body, and how long it took (all attempts).
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub client_request_id: String,
+    pub elapsed: Duration,
+    pub attempts: u32,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    pub fn json<T: serde::de::DeserializeOwned>(&self, service: &str) -> Result<T, EntraError> {
+        serde_json::from_slice(&self.body).map_err(|e| EntraError::Protocol {
+            service: service.to_string(),
+            detail: format!("unexpected JSON: {e}"),
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A Graph error from this (non-success) answer; falls back to the status line.
+    pub fn graph_error(&self) -> GraphError {
+        #[derive(serde::Deserialize)]
+        struct Outer {
+            error: Inner,
+        }
+        #[derive(serde::Deserialize)]
+        struct Inner {
+            #[serde(default)]
+            code: String,
+            #[serde(default)]
+            message: String,
+            #[serde(default, rename = "innerError")]
+            inner: Option<InnerError>,
+        }
+        #[derive(serde::Deserialize)]
+        struct InnerError {
+            #[serde(default)]
+            date: Option<String>,
+            #[serde(default, rename = "request-id")]
+            request_id: Option<String>,
+        }
+        let parsed: Option<Outer> = serde_json::from_slice(&self.body).ok();
+        let (code, message, date, request_id) = match parsed {
+            Some(o) => {
+                let inner = o.error.inner;
+                (
+                    o.error.code,
+                    o.error.message,
+                    inner.as_ref().and_then(|i| i.date.clone()),
+                    inner.and_then(|i| i.request_id),
+                )
+            }
+            None => (
+                self.status
+                    .canonical_reason()
+                    .unwrap_or("HTTP error")
+                    .to_string(),
+                String::from_utf8_lossy(&self.body)
+                    .chars()
+                    .take(300)
+                    .collect(),
+                None,
+                None,
+            ),
+        };
+        GraphError {
+            status: self.status.as_u16(),
+            code,
+            message,
+            request_id: request_id.or_else(|| self.header("request-id").map(str::to_string)),
+            client_request_id: Some(self.client_request_id.clone()),
+            date: date.or_else(|| self.header("date").map(str::to_string)),
+        }
+    }
+
+    /// A token-service error from this (non-success) answer.
+    pub fn sts_error(&self, endpoint: &str) -> StsError {
+        StsError::from_body(self.status.as_u16(), endpoint, &self.body).unwrap_or_else(|| {
+            StsError {
+                status: self.status.as_u16(),
+                error: self
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("http_error")
+                    .to_string(),
+                description: String::from_utf8_lossy(&self.body)
+                    .chars()
+                    .take(300)
+                    .collect(),
+                codes: Vec::new(),
+                trace_id: None,
+                correlation_id: None,
+                timestamp: None,
+                error_uri: None,
+                endpoint: endpoint.to_string(),
+            }
+        })
+    }
+}
+
+/// The shared HTTP client. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Http {
+    client: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+impl Http {
+    pub fn new(config: &HttpConfig) -> Result<Http, EntraError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            // oauth2 advice (SSRF) and Graph never needs redirects for what ficus calls.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ficus/", env!("CARGO_PKG_VERSION")));
+        if config.no_proxy {
+            builder = builder.no_proxy();
+        }
+        if let Some(pem) = &config.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+                EntraError::Invalid(format!(
+                    "the CA certificate is not valid PEM ({e}); pass the sandbox's ca.pem"
+                ))
+            })?;
+            if certs.is_empty() {
+                return Err(EntraError::Invalid(
+                    "the CA file holds no certificate; pass the sandbox's ca.pem".into(),
+                ));
+            }
+            builder = builder.tls_certs_only(certs);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| EntraError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Http {
+            client,
+            retry: config.retry.clone(),
+        })
+    }
+
+    /// The underlying client (for the oauth2 adapter).
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// Sends a request built by `build` (called again for each attempt), retrying per `retry`.
+    /// Adds `client-request-id` and `return-client-request-id`. Returns the final answer
+    /// whatever its status; only transport failures are errors.
+    pub async fn send(
+        &self,
+        retry: Retry,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Response, NetworkError> {
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let started = Instant::now();
+        let max_attempts = match retry {
+            Retry::Never => 1,
+            _ => self.retry.max_attempts.max(1),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let request = build(&self.client)
+                .header("client-request-id", client_request_id.as_str())
+                .header("return-client-request-id", "true")
+                .build();
+            let request = match request {
+                Ok(r) => r,
+                Err(e) => return Err(network_error(&e, attempt, &client_request_id)),
+            };
+            let url = safe_url(request.url());
+            tracing::debug!(method = %request.method(), %url, attempt, %client_request_id, "http request");
+            let outcome = match self.client.execute(request).await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(body) => Ok((status, headers, body.to_vec())),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok((status, headers, body)) => {
+                    let retryable = matches!(
+                        (retry, status.as_u16()),
+                        (Retry::Idempotent, 429 | 503 | 504) | (Retry::Create, 429)
+                    );
+                    if retryable && attempt < max_attempts {
+                        let wait = self
+                            .retry
+                            .delay(attempt, parse_retry_after(headers.get("retry-after")));
+                        tracing::info!(%status, %url, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Ok(Response {
+                        status,
+                        headers,
+                        body,
+                        client_request_id,
+                        elapsed: started.elapsed(),
+                        attempts: attempt,
+                    });
+                }
+                Err(e) => {
+                    let error = network_error(&e, attempt, &client_request_id);
+                    let never_sent = e.is_connect();
+                    let retryable = match retry {
+                        Retry::Idempotent => matches!(
+                            error.kind,
+                            NetworkErrorKind::Connect
+                                | NetworkErrorKind::ConnectionReset
+                                | NetworkErrorKind::Timeout
+                                | NetworkErrorKind::Body
+                        ),
+                        Retry::Create => never_sent,
+                        Retry::Never => false,
+                    };
+                    if retryable && attempt < max_attempts {
+                        let wait = self.retry.delay(attempt, None);
+                        tracing::info!(kind = ?error.kind, %url, attempt, "retrying after network error");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// GET with the given bearer token and headers, retried as idempotent.
+    pub async fn get_json(
+        &self,
+        url: &str,
+        bearer: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Result<Response, NetworkError> {
+        self.send(Retry::Idempotent, |c| {
+            let mut rb = c.request(Method::GET, url);
+            if let Some(token) = bearer {
+                rb = rb.bearer_auth(token);
+            }
+            for (k, v) in extra {
+                rb = rb.header(*k, *v);
+            }
+            rb
+        })
+        .await
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date (IMF-fixdate); dates in the past mean "now".
+pub fn parse_retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
+    let text = value?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = text.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Some(Duration::from_secs_f64(secs));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let when = time::PrimitiveDateTime::parse(text, &format)
+        .ok()?
+        .assume_utc();
+    let now = time::OffsetDateTime::now_utc();
+    let wait = when - now;
+    Some(if wait.is_negative() {
+        Duration::ZERO
+    } else {
+        wait.unsigned_abs()
+    })
+}
+
+/// The URL without its query (safe to show and log).
+pub fn safe_url(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+fn network_error(e: &reqwest::Error, attempts: u32, client_request_id: &str) -> NetworkError {
+    let kind = classify(e);
+    let url = e.url().map(safe_url).unwrap_or_else(|| "(unknown)".into());
+    NetworkError {
+        kind,
+        url,
+        detail: error_chain(e),
+        attempts,
+        client_request_id: Some(client_request_id.to_string()),
+    }
+}
+
+fn classify(e: &reqwest::Error) -> NetworkErrorKind {
+    let chain = error_chain(e).to_ascii_lowercase();
+    if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
+        return NetworkErrorKind::Tls;
+    }
+    if e.is_timeout() {
+        return NetworkErrorKind::Timeout;
+    }
+    if e.is_connect() {
+        return NetworkErrorKind::Connect;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            ) {
+                return NetworkErrorKind::ConnectionReset;
+            }
+        }
+        source = err.source();
+    }
+    if chain.contains("connection closed")
+        || chain.contains("incomplete message")
+        || chain.contains("connection reset")
+    {
+        return NetworkErrorKind::ConnectionReset;
+    }
+    if e.is_body() || e.is_decode() {
+        return NetworkErrorKind::Body;
+    }
+    if e.is_request() {
+        return NetworkErrorKind::ConnectionReset;
+    }
+    NetworkErrorKind::Other
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(err) = source {
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = err.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let v = HeaderValue::from_static("3");
+        assert_eq!(parse_retry_after(Some(&v)), Some(Duration::from_secs(3)));
+        let past = HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(parse_retry_after(Some(&past)), Some(Duration::ZERO));
+        let future = time::OffsetDateTime::now_utc() + time::Duration::seconds(120);
+        let format = time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        );
+        let text = future.format(&format).expect("formats");
+        let v = HeaderValue::from_str(&text).expect("header");
+        let wait = parse_retry_after(Some(&v)).expect("parses");
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
+        assert_eq!(
+            parse_retry_after(Some(&HeaderValue::from_static("soon"))),
+            None
+        );
+        assert_eq!(parse_retry_after(None), None);
+    }
+
+    #[test]
+    fn backoff_is_capped_jittered_and_honours_retry_after() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        for attempt in 1..10 {
+            let d = p.delay(attempt, None);
+            let full = (Duration::from_millis(100) * (1 << (attempt - 1).min(16))).min(p.max_delay);
+            assert!(
+                d >= full / 2 && d <= full,
+                "attempt {attempt}: {d:?} vs {full:?}"
+            );
+        }
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(2))),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            p.delay(3, Some(Duration::from_millis(10))),
+            Duration::from_millis(10)
+        );
+    }
+
+    #[test]
+    fn safe_url_drops_query() {
+        let u = reqwest::Url::parse("https://h/p?$skiptoken=abc&x=1").expect("url");
+        assert_eq!(safe_url(&u), "https://h/p");
+    }
+}
