@@ -1,0 +1,366 @@
+//! Every export format with awkward names and descriptions: quotes, `$`, `${`, `%{`, backticks,
+//! backslashes, newlines, tabs, control characters and unicode must come back unchanged.
+//! Shell quoting is checked by a real `sh`; HCL by `terraform` when it is installed and by an
+//! independent decoder always; PowerShell and Bicep by decoders written from their grammars.
+
+use std::process::Command;
+
+use ficus::cloud::Cloud;
+use ficus::fic::export::{
+    az_cli, bicep, bicep_string, graph_body, graph_powershell, graph_request, hcl_string,
+    powershell_quote, shell_quote, terraform, terraform_label,
+};
+use ficus::fic::{AppRecord, ExportFormat, Fic, export};
+
+const AWKWARD: &[&str] = &[
+    "plain",
+    "it's",
+    "two '' quotes",
+    r#"double "quoted""#,
+    "dollar $HOME and ${env} and $(whoami) and `backtick`",
+    "percent %{ if x } and %s",
+    r"back\slash \n not a newline \\",
+    "line one\nline two\r\n\ttabbed",
+    "bell\u{7} escape\u{1b}[31m",
+    "unicode: é ü 日本語 😀 ‘curly’ ‚low‛",
+    "",
+];
+
+fn app() -> AppRecord {
+    AppRecord {
+        object_id: "00000000-0000-4000-8000-0000000000a1".into(),
+        app_id: "00000000-0000-4000-8000-0000000000a2".into(),
+        display_name: "Payments 'API'\nsecond line".into(),
+        unique_name: Some("payments-api".into()),
+    }
+}
+
+fn fic(description: &str) -> Fic {
+    Fic {
+        id: Some("read-only-id".into()),
+        name: "mi-id-payments".into(),
+        issuer: "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0".into(),
+        subject: "5f0c9e2a-7b1d-4c3e-9f00-00000000b0b1".into(),
+        audiences: vec!["api://AzureADTokenExchange".into()],
+        description: Some(description.into()),
+    }
+}
+
+// ---- shell ----
+
+fn sh_echo(word: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf %s {word}"))
+        .output()
+        .expect("sh runs");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[test]
+fn shell_quoting_round_trips_through_sh() {
+    for text in AWKWARD.iter().filter(|t| !t.contains('\u{7}')) {
+        assert_eq!(sh_echo(&shell_quote(text)), *text, "{text:?}");
+    }
+}
+
+#[test]
+fn az_cli_parameters_are_the_graph_body() {
+    for text in AWKWARD {
+        let f = fic(text);
+        let command = az_cli(&f, &app());
+        let prefix = "az ad app federated-credential create --id '00000000-0000-4000-8000-0000000000a2' --parameters ";
+        assert!(command.starts_with(prefix), "{command}");
+        let word = &command[prefix.len()..];
+        let json: serde_json::Value = serde_json::from_str(&sh_echo(word)).expect("json");
+        assert_eq!(json, graph_body(&f));
+        assert_eq!(json["description"], *text);
+        assert!(json.get("id").is_none());
+    }
+}
+
+// ---- PowerShell ----
+
+/// Reads one PowerShell single-quoted string at the start of `s`; returns it and the rest.
+fn ps_unquote(s: &str) -> (String, &str) {
+    let is_quote = |c: char| matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}');
+    let mut chars = s.char_indices().peekable();
+    let (_, first) = chars.next().expect("open quote");
+    assert!(is_quote(first));
+    let mut out = String::new();
+    while let Some((i, c)) = chars.next() {
+        if is_quote(c) {
+            match chars.peek() {
+                Some((_, n)) if is_quote(*n) => {
+                    out.push(c);
+                    chars.next();
+                }
+                _ => return (out, &s[i + c.len_utf8()..]),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    panic!("unterminated PowerShell string in {s:?}");
+}
+
+#[test]
+fn powershell_quoting_round_trips() {
+    for text in AWKWARD {
+        let quoted = powershell_quote(text);
+        let (back, rest) = ps_unquote(&quoted);
+        assert_eq!(back, *text);
+        assert_eq!(rest, "");
+    }
+}
+
+#[test]
+fn graph_powershell_command_shape() {
+    let f = fic("it's $x `y`\nz");
+    let out = graph_powershell(&f, &app());
+    assert!(out.starts_with(
+        "New-MgApplicationFederatedIdentityCredential -ApplicationId '00000000-0000-4000-8000-0000000000a1' -BodyParameter @{\n"
+    ));
+    assert!(out.contains("    audiences   = @('api://AzureADTokenExchange')\n"));
+    let at = out.find("description = ").expect("description") + "description = ".len();
+    let (back, rest) = ps_unquote(&out[at..]);
+    assert_eq!(back, "it's $x `y`\nz");
+    assert_eq!(rest, "\n}");
+}
+
+// ---- Bicep ----
+
+fn bicep_unquote(s: &str) -> (String, &str) {
+    let mut chars = s.char_indices();
+    assert_eq!(chars.next().map(|(_, c)| c), Some('\''));
+    let mut out = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\'' => return (out, &s[i + 1..]),
+            '$' => {
+                let next = s[i + 1..].chars().next();
+                assert_ne!(next, Some('{'), "unescaped interpolation in {s:?}");
+                out.push('$');
+            }
+            '\\' => match chars.next().map(|(_, c)| c) {
+                Some('\\') => out.push('\\'),
+                Some('\'') => out.push('\''),
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                Some('$') => out.push('$'),
+                Some('u') => {
+                    assert_eq!(chars.next().map(|(_, c)| c), Some('{'));
+                    let hex: String = chars.by_ref().map(|(_, c)| c).take_while(|c| *c != '}').collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("char"));
+                }
+                other => panic!("invalid Bicep escape {other:?}"),
+            },
+            c => {
+                assert!(!c.is_control(), "raw control character in a Bicep string");
+                out.push(c);
+            }
+        }
+    }
+    panic!("unterminated Bicep string");
+}
+
+#[test]
+fn bicep_quoting_round_trips() {
+    for text in AWKWARD {
+        let quoted = bicep_string(text);
+        let (back, rest) = bicep_unquote(&quoted);
+        assert_eq!(back, *text);
+        assert_eq!(rest, "");
+    }
+}
+
+#[test]
+fn bicep_uses_the_graph_extension_and_the_unique_name() {
+    let f = fic("a ${b} 'c'\nd");
+    let out = bicep(&f, &app());
+    assert!(out.starts_with("extension microsoftGraphV1\n"));
+    assert!(out.contains("param appUniqueName string = 'payments-api'\n"));
+    assert!(out.contains(
+        "resource federatedCredential 'Microsoft.Graph/applications/federatedIdentityCredentials@v1.0' = {\n  name: '${appUniqueName}/mi-id-payments'\n"
+    ));
+    assert!(out.contains("  audiences: [\n    'api://AzureADTokenExchange'\n  ]\n"));
+    let at = out.find("description: ").expect("description") + "description: ".len();
+    let (back, rest) = bicep_unquote(&out[at..]);
+    assert_eq!(back, "a ${b} 'c'\nd");
+    assert_eq!(rest, "\n}\n");
+    // The app's display name lands in a comment: one line, nothing that ends it early.
+    let comment = out.lines().find(|l| l.starts_with("//")).expect("comment");
+    assert!(comment.contains("Payments 'API' second line"));
+
+    let mut no_unique = app();
+    no_unique.unique_name = None;
+    assert!(bicep(&f, &no_unique).contains("param appUniqueName string\n"));
+}
+
+// ---- Terraform ----
+
+fn hcl_unquote(s: &str) -> (String, &str) {
+    let mut chars = s.char_indices().peekable();
+    assert_eq!(chars.next().map(|(_, c)| c), Some('"'));
+    let mut out = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return (out, &s[i + 1..]),
+            '$' | '%' if chars.peek().map(|(_, n)| *n) == Some('{') => {
+                panic!("unescaped template sequence in {s:?}")
+            }
+            '$' | '%' if chars.peek().map(|(_, n)| *n) == Some(c) => {
+                // `$${` / `%%{` are the escapes for `${` / `%{`; `$$` alone is two dollars.
+                let rest = &s[i + 2..];
+                if rest.starts_with('{') {
+                    chars.next();
+                }
+                out.push(c);
+            }
+            '\\' => match chars.next().map(|(_, c)| c) {
+                Some('\\') => out.push('\\'),
+                Some('"') => out.push('"'),
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                Some('u') => {
+                    let hex: String = chars.by_ref().take(4).map(|(_, c)| c).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("char"));
+                }
+                other => panic!("invalid HCL escape {other:?}"),
+            },
+            c => {
+                assert!(!c.is_control(), "raw control character in an HCL string");
+                out.push(c);
+            }
+        }
+    }
+    panic!("unterminated HCL string");
+}
+
+#[test]
+fn hcl_quoting_round_trips() {
+    let mut cases: Vec<&str> = AWKWARD.to_vec();
+    cases.extend(["$${already}", "%%{x}", "$", "%", "a$", "${", "$$"]);
+    for text in cases {
+        let quoted = hcl_string(text);
+        let (back, rest) = hcl_unquote(&quoted);
+        assert_eq!(back, text);
+        assert_eq!(rest, "");
+    }
+}
+
+fn terraform_installed() -> bool {
+    Command::new("terraform").arg("version").output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn hcl_strings_evaluate_to_the_original_in_terraform() {
+    if !terraform_installed() {
+        eprintln!("terraform not installed: checked by the HCL decoder only");
+        return;
+    }
+    use base64::Engine;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cases: Vec<&str> = AWKWARD.to_vec();
+    cases.extend(["$${already}", "%%{x}", "a$", "$$"]);
+    // A piped console prints only the last result, so evaluate all cases in one expression.
+    let list: Vec<String> = cases.iter().map(|t| hcl_string(t)).collect();
+    let input = format!("base64encode(jsonencode([{}]))\n", list.join(", "));
+    let mut child = Command::new("terraform")
+        .arg("console")
+        .current_dir(dir.path())
+        .env("TF_CLI_CONFIG_FILE", "/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("terraform console");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write");
+    }
+    let out = child.wait_with_output().expect("output");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim().trim_matches('"'))
+        .expect("base64");
+    let decoded: Vec<String> = serde_json::from_slice(&bytes).expect("json list");
+    let expected: Vec<String> = cases.iter().map(|s| s.to_string()).collect();
+    assert_eq!(decoded, expected);
+}
+
+#[test]
+fn terraform_resource_shape_and_syntax() {
+    let f = fic("a ${b} %{c} \"d\"\ne");
+    let out = terraform(&f, &app());
+    assert!(out.contains("resource \"azuread_application_federated_identity_credential\" \"mi-id-payments\" {\n"));
+    assert!(out.contains("  application_id = \"/applications/00000000-0000-4000-8000-0000000000a1\"\n"));
+    assert!(out.contains("  display_name   = \"mi-id-payments\"\n"));
+    assert!(out.contains("  audiences      = [\"api://AzureADTokenExchange\"]\n"));
+    let at = out.find("description    = ").expect("description") + "description    = ".len();
+    let (back, _) = hcl_unquote(&out[at..]);
+    assert_eq!(back, "a ${b} %{c} \"d\"\ne");
+    assert_eq!(terraform_label("9 lives"), "fic_9_lives");
+
+    if terraform_installed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("main.tf"), &out).expect("write");
+        let status = Command::new("terraform")
+            .args(["fmt", "-check", "-diff", "main.tf"])
+            .current_dir(dir.path())
+            .env("TF_CLI_CONFIG_FILE", "/dev/null")
+            .output()
+            .expect("terraform fmt");
+        // Exit 0: parses and is already formatted; 3 would be a formatting difference and
+        // 2 a syntax error.
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stdout));
+    }
+}
+
+// ---- Graph request ----
+
+#[test]
+fn graph_request_on_each_cloud() {
+    let f = fic("x");
+    let request = graph_request(&f, &app());
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/v1.0/applications/00000000-0000-4000-8000-0000000000a1/federatedIdentityCredentials");
+    assert_eq!(
+        request.url(&Cloud::us_gov()),
+        "https://graph.microsoft.us/v1.0/applications/00000000-0000-4000-8000-0000000000a1/federatedIdentityCredentials"
+    );
+    let http = request.to_http(&Cloud::global());
+    let (head, body) = http.split_once("\n\n").expect("blank line");
+    assert_eq!(
+        head,
+        "POST https://graph.microsoft.com/v1.0/applications/00000000-0000-4000-8000-0000000000a1/federatedIdentityCredentials\nContent-Type: application/json"
+    );
+    let json: serde_json::Value = serde_json::from_str(body).expect("json body");
+    assert_eq!(json, serde_json::json!({
+        "name": "mi-id-payments",
+        "issuer": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+        "subject": "5f0c9e2a-7b1d-4c3e-9f00-00000000b0b1",
+        "audiences": ["api://AzureADTokenExchange"],
+        "description": "x",
+    }));
+    let mut odd = app();
+    odd.object_id = "a/b c".into();
+    assert_eq!(graph_request(&f, &odd).path, "/v1.0/applications/a%2Fb%20c/federatedIdentityCredentials");
+    let mut none = fic("x");
+    none.description = None;
+    assert!(graph_body(&none).get("description").is_none());
+}
+
+#[test]
+fn every_format_through_one_entry_point() {
+    let f = fic("d");
+    for format in ExportFormat::ALL {
+        let text = export(format, &f, &app(), &Cloud::global());
+        assert!(text.contains("mi-id-payments"), "{}", format.label());
+        assert!(!text.contains("read-only-id"), "{}", format.label());
+    }
+}
