@@ -1,12 +1,228 @@
+use std::process::ExitCode;
+use std::time::Instant;
+
 use clap::Parser;
 use ficus::cli::Cli;
 
-fn main() -> anyhow::Result<std::process::ExitCode> {
+fn main() -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
     ficus::install_crypto_provider();
     let cli = Cli::parse();
-    if cli.command.is_none() {
-        anyhow::bail!("the console is not built yet; see README.md");
-    }
     let runtime = tokio::runtime::Runtime::new()?;
+    if cli.command.is_none() {
+        // No subcommand: the full-screen console.
+        runtime.block_on(console::run(cli, started))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     Ok(runtime.block_on(ficus::commands::run(cli)))
+}
+
+/// Starting the console: configuration, logging, and how it signs in. The console itself is
+/// `ficus::tui`; only this glue knows about the sandbox (`tui/` must not).
+mod console {
+    use std::path::PathBuf;
+    use std::time::Instant;
+
+    use anyhow::Context as _;
+    use ficus::cli::Cli;
+    use ficus::cloud::Cloud;
+    use ficus::entra::{self, Credentials, Renewal, SessionConfig, TokenSet};
+    use ficus::tui::keymap::Keymap;
+    use ficus::tui::theme::{Themes, initial_theme_name};
+    use ficus::tui::{Connected, Connector, ConsoleOptions, GraphDirectory, Session};
+
+    const SANDBOX_TENANT: &str = "contoso";
+    const SANDBOX_ADMIN: &str = "admin@contoso.onmicrosoft.com";
+
+    pub async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
+        let dirs = directories::ProjectDirs::from("", "", "ficus");
+        let _log_guard = init_logging(dirs.as_ref());
+        let config_dir = config_dir(dirs.as_ref());
+        let mut notices = Vec::new();
+
+        let mut keymap = Keymap::default();
+        if let Some(dir) = &config_dir {
+            let path = dir.join("keymap.toml");
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                match Keymap::default().with_overrides(&text) {
+                    Ok(custom) => keymap = custom,
+                    Err(error) => notices.push(format!("{} (using the default keys)", error)),
+                }
+            }
+        }
+        let mut themes = Themes::built_in();
+        let mut configured_theme = None;
+        if let Some(dir) = &config_dir {
+            notices.extend(themes.load_user_dir(&dir.join("themes")));
+            configured_theme = read_theme_setting(&config_path(dir));
+        }
+        let theme = initial_theme_name(
+            std::env::var("NO_COLOR").ok().as_deref(),
+            configured_theme.as_deref(),
+        );
+
+        let (connector, connecting) = if cli.sandbox {
+            (
+                Connector::Session(Box::pin(sandbox_session(cli.global.read_only))),
+                "Starting the embedded sandbox (demo tenant Contoso, no network)…".to_string(),
+            )
+        } else if cli.global.use_az_cli {
+            let global = cli.global.clone();
+            (
+                Connector::Session(Box::pin(async move { az_cli_session(global).await })),
+                "Signing in with the Azure CLI's account…".to_string(),
+            )
+        } else {
+            let config = ficus::commands::session_config(&cli.global).map_err(|error| {
+                anyhow::anyhow!("{error}\n(or try the console offline first: ficus --sandbox)")
+            })?;
+            (
+                Connector::DeviceCode(Box::new(config)),
+                "Signing in from the token cache…".to_string(),
+            )
+        };
+        let directory = std::sync::Arc::new(GraphDirectory::new(connector));
+        let options = ConsoleOptions {
+            connecting,
+            keymap,
+            themes,
+            theme,
+            notices,
+            started,
+        };
+        ficus::tui::run(directory, options)
+            .await
+            .context("the console stopped")?;
+        Ok(())
+    }
+
+    fn config_dir(dirs: Option<&directories::ProjectDirs>) -> Option<PathBuf> {
+        if let Some(file) = std::env::var_os("FICUS_CONFIG") {
+            return PathBuf::from(file).parent().map(PathBuf::from);
+        }
+        dirs.map(|d| d.config_dir().to_path_buf())
+    }
+
+    fn config_path(dir: &std::path::Path) -> PathBuf {
+        std::env::var_os("FICUS_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.join("config.toml"))
+    }
+
+    /// `theme = "dark"` in config.toml.
+    fn read_theme_setting(path: &std::path::Path) -> Option<String> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let table: toml::Table = toml::from_str(&text).ok()?;
+        table.get("theme")?.as_str().map(str::to_string)
+    }
+
+    /// Logs go to `<state dir>/ficus.log`, never to the screen. Without a usable directory
+    /// there is simply no log.
+    fn init_logging(
+        dirs: Option<&directories::ProjectDirs>,
+    ) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+        let dir = dirs.and_then(|d| {
+            d.state_dir()
+                .map(PathBuf::from)
+                .or_else(|| Some(d.data_local_dir().to_path_buf()))
+        })?;
+        std::fs::create_dir_all(&dir).ok()?;
+        let appender = tracing_appender::rolling::never(&dir, "ficus.log");
+        let (writer, guard) = tracing_appender::non_blocking(appender);
+        let filter = tracing_subscriber::EnvFilter::try_from_env("FICUS_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_ansi(false)
+            .with_env_filter(filter)
+            .try_init()
+            .ok()?;
+        Some(guard)
+    }
+
+    /// The embedded sandbox with the demo seed, signed in as the demo admin.
+    async fn sandbox_session(read_only: bool) -> Result<Connected, String> {
+        let sandbox = ficus::sandbox::start(ficus::sandbox::SandboxConfig::default())
+            .await
+            .map_err(|e| format!("the sandbox could not start: {e}"))?;
+        let info = sandbox.info.clone();
+        let tenant = info
+            .tenants
+            .iter()
+            .find(|t| t.name == SANDBOX_TENANT)
+            .or_else(|| info.tenants.first())
+            .cloned()
+            .ok_or("the sandbox has no tenant; its seed is broken")?;
+        let cloud = Cloud::custom(&info.authority, &info.graph);
+        let mut config = SessionConfig::new(cloud.clone(), tenant.id.clone());
+        config.ca_pem = info.ca_pem.clone();
+        config.read_only = read_only;
+        config.cache_dir = None;
+        let scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
+        let signed = sandbox
+            .sign_in(&tenant.id, SANDBOX_ADMIN, &config.client_id, &scopes)
+            .map_err(|e| format!("the sandbox refused the demo sign-in: {e}"))?;
+        let tokens = TokenSet {
+            access_token: signed.access_token,
+            refresh_token: Some(signed.refresh_token),
+            id_token: Some(signed.id_token),
+            expires_at: time::OffsetDateTime::now_utc().unix_timestamp() + signed.expires_in as i64,
+            scope: None,
+        };
+        let renewal = Renewal::RefreshToken {
+            token_endpoint: cloud.token_endpoint(&tenant.id),
+            client_id: config.client_id.clone(),
+            scopes: config.scopes.clone(),
+            cache: None,
+        };
+        let session = entra::Session::new(config, Credentials::new(tokens, renewal))
+            .map_err(|e| e.to_string())?;
+        let info = Session {
+            tenant: format!("{} ({})", tenant.name, tenant.domain),
+            tenant_id: tenant.id.clone(),
+            cloud: "sandbox".into(),
+            user: SANDBOX_ADMIN.into(),
+            read_only,
+            graph_base: cloud.graph_v1(),
+            cloud_endpoints: cloud,
+        };
+        Ok(Connected {
+            session,
+            info,
+            keep_alive: Box::new(sandbox),
+        })
+    }
+
+    /// The Azure CLI's account (for tenants whose Conditional Access blocks device code).
+    async fn az_cli_session(global: ficus::cli::GlobalArgs) -> Result<Connected, String> {
+        let config = ficus::commands::session_config(&global).map_err(|e| e.to_string())?;
+        let tenant = Some(config.tenant.clone());
+        let tokens = entra::signin::az_cli_token(&config.cloud, tenant.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+        let renewal = Renewal::AzCli {
+            cloud: config.cloud.clone(),
+            tenant,
+        };
+        let session = entra::Session::new(config, Credentials::new(tokens, renewal))
+            .map_err(|e| e.to_string())?;
+        let account = session.credentials.account().await;
+        let info = Session {
+            tenant: session.tenant.clone(),
+            tenant_id: account.tenant_id.clone().unwrap_or_default(),
+            cloud: ficus::tui::directory::cloud_label(&session.cloud).into(),
+            user: account
+                .username
+                .clone()
+                .unwrap_or_else(|| "Azure CLI account".into()),
+            read_only: session.read_only,
+            graph_base: session.cloud.graph_v1(),
+            cloud_endpoints: session.cloud.clone(),
+        };
+        Ok(Connected {
+            session,
+            info,
+            keep_alive: Box::new(()),
+        })
+    }
 }

@@ -39,7 +39,8 @@ fn fic(description: &str) -> Fic {
     Fic {
         id: Some("read-only-id".into()),
         name: "mi-id-payments".into(),
-        issuer: "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0".into(),
+        issuer: "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+            .into(),
         subject: "5f0c9e2a-7b1d-4c3e-9f00-00000000b0b1".into(),
         audiences: vec!["api://AzureADTokenExchange".into()],
         description: Some(description.into()),
@@ -152,8 +153,14 @@ fn bicep_unquote(s: &str) -> (String, &str) {
                 Some('$') => out.push('$'),
                 Some('u') => {
                     assert_eq!(chars.next().map(|(_, c)| c), Some('{'));
-                    let hex: String = chars.by_ref().map(|(_, c)| c).take_while(|c| *c != '}').collect();
-                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("char"));
+                    let hex: String = chars
+                        .by_ref()
+                        .map(|(_, c)| c)
+                        .take_while(|c| *c != '}')
+                        .collect();
+                    out.push(
+                        char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("char"),
+                    );
                 }
                 other => panic!("invalid Bicep escape {other:?}"),
             },
@@ -227,7 +234,9 @@ fn hcl_unquote(s: &str) -> (String, &str) {
                 Some('t') => out.push('\t'),
                 Some('u') => {
                     let hex: String = chars.by_ref().take(4).map(|(_, c)| c).collect();
-                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("char"));
+                    out.push(
+                        char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("char"),
+                    );
                 }
                 other => panic!("invalid HCL escape {other:?}"),
             },
@@ -253,7 +262,10 @@ fn hcl_quoting_round_trips() {
 }
 
 fn terraform_installed() -> bool {
-    Command::new("terraform").arg("version").output().is_ok_and(|o| o.status.success())
+    Command::new("terraform")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -297,8 +309,12 @@ fn hcl_strings_evaluate_to_the_original_in_terraform() {
 fn terraform_resource_shape_and_syntax() {
     let f = fic("a ${b} %{c} \"d\"\ne");
     let out = terraform(&f, &app());
-    assert!(out.contains("resource \"azuread_application_federated_identity_credential\" \"mi-id-payments\" {\n"));
-    assert!(out.contains("  application_id = \"/applications/00000000-0000-4000-8000-0000000000a1\"\n"));
+    assert!(out.contains(
+        "resource \"azuread_application_federated_identity_credential\" \"mi-id-payments\" {\n"
+    ));
+    assert!(
+        out.contains("  application_id = \"/applications/00000000-0000-4000-8000-0000000000a1\"\n")
+    );
     assert!(out.contains("  display_name   = \"mi-id-payments\"\n"));
     assert!(out.contains("  audiences      = [\"api://AzureADTokenExchange\"]\n"));
     let at = out.find("description    = ").expect("description") + "description    = ".len();
@@ -317,7 +333,11 @@ fn terraform_resource_shape_and_syntax() {
             .expect("terraform fmt");
         // Exit 0: parses and is already formatted; 3 would be a formatting difference and
         // 2 a syntax error.
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stdout));
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stdout)
+        );
     }
 }
 
@@ -328,7 +348,10 @@ fn graph_request_on_each_cloud() {
     let f = fic("x");
     let request = graph_request(&f, &app());
     assert_eq!(request.method, "POST");
-    assert_eq!(request.path, "/v1.0/applications/00000000-0000-4000-8000-0000000000a1/federatedIdentityCredentials");
+    assert_eq!(
+        request.path,
+        "/v1.0/applications/00000000-0000-4000-8000-0000000000a1/federatedIdentityCredentials"
+    );
     assert_eq!(
         request.url(&Cloud::us_gov()),
         "https://graph.microsoft.us/v1.0/applications/00000000-0000-4000-8000-0000000000a1/federatedIdentityCredentials"
@@ -340,16 +363,22 @@ fn graph_request_on_each_cloud() {
         "POST https://graph.microsoft.com/v1.0/applications/00000000-0000-4000-8000-0000000000a1/federatedIdentityCredentials\nContent-Type: application/json"
     );
     let json: serde_json::Value = serde_json::from_str(body).expect("json body");
-    assert_eq!(json, serde_json::json!({
-        "name": "mi-id-payments",
-        "issuer": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
-        "subject": "5f0c9e2a-7b1d-4c3e-9f00-00000000b0b1",
-        "audiences": ["api://AzureADTokenExchange"],
-        "description": "x",
-    }));
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "name": "mi-id-payments",
+            "issuer": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+            "subject": "5f0c9e2a-7b1d-4c3e-9f00-00000000b0b1",
+            "audiences": ["api://AzureADTokenExchange"],
+            "description": "x",
+        })
+    );
     let mut odd = app();
     odd.object_id = "a/b c".into();
-    assert_eq!(graph_request(&f, &odd).path, "/v1.0/applications/a%2Fb%20c/federatedIdentityCredentials");
+    assert_eq!(
+        graph_request(&f, &odd).path,
+        "/v1.0/applications/a%2Fb%20c/federatedIdentityCredentials"
+    );
     let mut none = fic("x");
     none.description = None;
     assert!(graph_body(&none).get("description").is_none());

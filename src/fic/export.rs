@@ -108,9 +108,18 @@ pub fn graph_powershell(fic: &Fic, app: &AppRecord) -> String {
         "New-MgApplicationFederatedIdentityCredential -ApplicationId {} -BodyParameter @{{\n",
         powershell_quote(&app.object_id)
     );
-    out.push_str(&format!("    name        = {}\n", powershell_quote(&fic.name)));
-    out.push_str(&format!("    issuer      = {}\n", powershell_quote(&fic.issuer)));
-    out.push_str(&format!("    subject     = {}\n", powershell_quote(&fic.subject)));
+    out.push_str(&format!(
+        "    name        = {}\n",
+        powershell_quote(&fic.name)
+    ));
+    out.push_str(&format!(
+        "    issuer      = {}\n",
+        powershell_quote(&fic.issuer)
+    ));
+    out.push_str(&format!(
+        "    subject     = {}\n",
+        powershell_quote(&fic.subject)
+    ));
     out.push_str(&format!("    audiences   = @({})\n", audiences.join(", ")));
     if let Some(description) = &fic.description {
         out.push_str(&format!(
@@ -268,7 +277,10 @@ pub fn terraform(fic: &Fic, app: &AppRecord) -> String {
     }
     out.push_str(&format!("  audiences      = [{}]\n", audiences.join(", ")));
     out.push_str(&format!("  issuer         = {}\n", hcl_string(&fic.issuer)));
-    out.push_str(&format!("  subject        = {}\n", hcl_string(&fic.subject)));
+    out.push_str(&format!(
+        "  subject        = {}\n",
+        hcl_string(&fic.subject)
+    ));
     out.push_str("}\n");
     out
 }

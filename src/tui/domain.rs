@@ -87,18 +87,47 @@ pub fn decode_token(input: &str) -> Vec<String> {
     lines
 }
 
-/// An AADSTS code in words.
-pub fn explain(code: &str) -> Vec<String> {
-    // WIP: wired to fic's AADSTS catalogue when the fic branch lands.
-    vec![format!(
-        "{} — explanations arrive with the fic module",
-        sanitize(code)
-    )]
+/// An AADSTS code (or a pasted error message) in words, from `fic::explain`.
+pub fn explain(input: &str) -> Vec<String> {
+    let Some(explanation) = crate::fic::explain(input) else {
+        return vec![
+            format!("No AADSTS code found in `{}`.", sanitize(input)),
+            "Paste the code (e.g. AADSTS700213) or the whole error message an SDK printed.".into(),
+        ];
+    };
+    let mut lines = vec![format!("AADSTS{}: {}", explanation.code, explanation.title)];
+    if let Some(field) = explanation.field_at_fault {
+        lines.push(format!("field at fault: {}", field.label()));
+    }
+    lines.push(format!("what to do: {}", explanation.fix));
+    if let Some(message) = &explanation.entra_message {
+        lines.push(format!("Entra said: {}", sanitize(message)));
+    }
+    if !explanation.known {
+        lines.push("(This code is not in ficus' catalogue; the advice above is general.)".into());
+    }
+    lines
 }
 
-/// One FIC as the commands and templates that would create it.
-pub fn export_snippets(app: &AppRow, fic: &crate::fic::Fic) -> Vec<(String, String)> {
-    // WIP: wired to fic's export when the fic branch lands.
-    let _ = (app, fic);
-    Vec::new()
+/// One FIC as the commands and templates that would create it, from `fic::export`.
+pub fn export_snippets(
+    app: &AppRow,
+    fic: &crate::fic::Fic,
+    cloud: &crate::cloud::Cloud,
+) -> Vec<(String, String)> {
+    let record = crate::fic::AppRecord {
+        object_id: app.object_id.clone(),
+        app_id: app.app_id.clone(),
+        display_name: app.name.clone(),
+        unique_name: None,
+    };
+    crate::fic::ExportFormat::ALL
+        .iter()
+        .map(|format| {
+            (
+                format.label().to_string(),
+                crate::fic::export(*format, fic, &record, cloud),
+            )
+        })
+        .collect()
 }

@@ -20,6 +20,9 @@ pub struct Page<T> {
 
 /// What the console needs from a directory. Errors are sentences that say what to do next.
 pub trait Directory: Send + Sync + 'static {
+    /// Signs in (from a cache, a prepared session or the device code flow) and reports each
+    /// step as `Msg::SignIn`; ends with `Done` or `Failed`.
+    fn sign_in(&self, tx: UnboundedSender<Msg>) -> impl Future<Output = ()> + Send;
     fn apps_page(
         &self,
         next: Option<String>,
@@ -136,7 +139,10 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 let _ = tx.send(Msg::FicDeleted { request, result });
             });
         }
-        Cmd::Copy(_) | Cmd::Quit | Cmd::StartSignIn => {}
+        Cmd::StartSignIn => {
+            tokio::spawn(async move { directory.sign_in(tx).await });
+        }
+        Cmd::Copy(_) | Cmd::Quit => {}
     }
 }
 
@@ -144,6 +150,8 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
 /// cut like Graph's.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryDirectory {
+    /// Who `sign_in` reports as signed in.
+    pub session: Option<super::msg::Session>,
     pub apps: Vec<AppDetail>,
     pub identities: Vec<IdentityDetail>,
     pub page_size: usize,
@@ -171,6 +179,17 @@ impl MemoryDirectory {
 }
 
 impl Directory for std::sync::Mutex<MemoryDirectory> {
+    async fn sign_in(&self, tx: UnboundedSender<Msg>) {
+        let session = self.lock().ok().and_then(|d| d.session.clone());
+        let event = match session {
+            Some(session) => super::msg::SignInEvent::Done(session),
+            None => super::msg::SignInEvent::Failed(super::msg::SignInFailure::Other {
+                detail: "this directory has no account to sign in with".into(),
+            }),
+        };
+        let _ = tx.send(Msg::SignIn(event));
+    }
+
     async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, String> {
         let directory = self
             .lock()

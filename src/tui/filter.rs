@@ -186,7 +186,8 @@ impl<T: Row> Listing<T> {
             visible: Vec::new(),
             cursor: 0,
             offset: Cell::new(0),
-            sort: None,
+            // By name: what people scan for first.
+            sort: Some((0, false)),
             raw_query: String::new(),
             query: Query::default(),
             narrowable_from: Some(String::new()),
@@ -610,7 +611,6 @@ mod tests {
     fn streaming_pages_respects_filter_and_sort() {
         let mut listing = Listing::new();
         listing.set_query("sync", NOW);
-        listing.sort_by(0, NOW);
         listing.extend(vec![app("zeta-sync", 0, None, Audience::Single)], NOW);
         listing.extend(
             vec![

@@ -10,6 +10,7 @@
 //! keys as a `Context` in `keymap.rs` (with descriptions: they become hints and help), its
 //! transitions in `update.rs`, and its drawing in `views/`.
 
+pub mod directory;
 pub mod domain;
 pub mod effects;
 pub mod filter;
@@ -23,6 +24,7 @@ pub mod theme;
 pub mod update;
 pub mod views;
 
+pub use directory::{Connected, Connector, GraphDirectory};
 pub use effects::{Directory, MemoryDirectory, Page};
 pub use msg::{Cmd, Msg, Session};
 pub use run::{ConsoleError, ConsoleOptions, run};

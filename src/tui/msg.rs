@@ -21,6 +21,8 @@ pub struct Session {
     pub read_only: bool,
     /// Graph root with version, e.g. `https://graph.microsoft.com/v1.0`; shown in confirmations.
     pub graph_base: String,
+    /// The cloud's endpoints (exports name its Graph host and issuer).
+    pub cloud_endpoints: crate::cloud::Cloud,
 }
 
 /// Why a sign-in did not finish, so the screen can say what to do.

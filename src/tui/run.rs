@@ -16,20 +16,19 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::effects::{self, Directory};
 use super::keymap::Keymap;
-use super::msg::{Cmd, Msg, Session};
+use super::msg::{Cmd, Msg};
 use super::state::{Phase, SignInScreen, State, ToastLevel};
 use super::terminal;
 use super::theme::Themes;
-use super::update::{start_console, update};
+use super::update::update;
 use super::views;
 
 const FRAME: Duration = Duration::from_millis(16);
 
 /// How the console starts.
 pub struct ConsoleOptions {
-    /// Signed in already (the sandbox, or a silent sign-in from the cache); `None` shows the
-    /// sign-in screen.
-    pub session: Option<Session>,
+    /// What the first frame says while signing in ("Starting the sandbox…").
+    pub connecting: String,
     pub keymap: Keymap,
     pub themes: Themes,
     pub theme: String,
@@ -77,16 +76,11 @@ async fn run_inner<D: Directory>(
     if let Ok(size) = terminal.size() {
         state.size = (size.width, size.height);
     }
-    let first_commands = match options.session {
-        Some(session) => {
-            state.session = Some(session);
-            start_console(&mut state)
-        }
-        None => {
-            state.phase = Phase::SigningIn(SignInScreen::default());
-            vec![Cmd::StartSignIn]
-        }
-    };
+    state.phase = Phase::SigningIn(SignInScreen {
+        status: Some(options.connecting),
+        ..SignInScreen::default()
+    });
+    let first_commands = vec![Cmd::StartSignIn];
     if let Some(notice) = options.notices.first() {
         state.toast(ToastLevel::Warning, notice.clone());
     }
@@ -168,15 +162,6 @@ fn execute_cmd<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<
             if let Err(error) = terminal::copy_to_clipboard(&text) {
                 tracing::warn!(%error, "OSC 52 copy failed");
             }
-            false
-        }
-        Cmd::StartSignIn => {
-            // Device-code sign-in is driven by the Graph-backed directory when one is wired.
-            let _ = tx.send(Msg::SignIn(super::msg::SignInEvent::Failed(
-                super::msg::SignInFailure::Other {
-                    detail: "Interactive sign-in is not available in this build.".into(),
-                },
-            )));
             false
         }
         other => {

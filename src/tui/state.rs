@@ -50,6 +50,8 @@ pub enum Screen {
 /// The sign-in phase before the console (not used with `--sandbox`, which starts signed in).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SignInScreen {
+    /// What is happening before a code is shown ("Starting the sandbox…").
+    pub status: Option<String>,
     pub verification_uri: Option<String>,
     pub user_code: Option<String>,
     pub expires_at: Option<OffsetDateTime>,

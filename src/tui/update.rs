@@ -12,7 +12,8 @@ use super::model::{AppRow, IdentityKind, IdentityRow, sanitize};
 use super::msg::{Cmd, Msg, SignInEvent};
 use super::state::{
     AppDetailScreen, ConfirmDelete, DetailPane, ExportScreen, IdentityDetailScreen, ListKind,
-    Overlay, PaletteScreen, PaletteTarget, Phase, Screen, State, Suggestion, TextPanel, ToastLevel,
+    Overlay, PaletteScreen, PaletteTarget, Phase, Screen, SignInScreen, State, Suggestion,
+    TextPanel, ToastLevel,
 };
 
 /// How many suggestions the palette shows.
@@ -178,9 +179,8 @@ fn on_sign_in(state: &mut State, event: SignInEvent) -> Vec<Cmd> {
             ] {
                 *field = sanitize(field).into_owned();
             }
-            let user = session.user.clone();
+            // The header names the user; the footer keeps its hints for a first look.
             state.session = Some(session);
-            state.toast(ToastLevel::Success, format!("Signed in as {user}."));
             start_console(state)
         }
         SignInEvent::Failed(failure) => {
@@ -431,7 +431,10 @@ fn move_cursor(state: &mut State, delta: isize) -> Vec<Cmd> {
 fn open_selected(state: &mut State) -> Vec<Cmd> {
     if let Phase::SigningIn(screen) = &mut state.phase {
         if screen.failure.is_some() {
-            *screen = Default::default();
+            *screen = SignInScreen {
+                status: Some("Signing in again…".into()),
+                ..SignInScreen::default()
+            };
             return vec![Cmd::StartSignIn];
         }
         return Vec::new();
@@ -657,11 +660,15 @@ fn ask_delete(state: &mut State) -> Vec<Cmd> {
 }
 
 fn export(state: &mut State) -> Vec<Cmd> {
+    let cloud = state
+        .session
+        .as_ref()
+        .map_or_else(crate::cloud::Cloud::global, |s| s.cloud_endpoints.clone());
     let snippets = match selected_fic(state) {
         Some((screen, fic)) => screen.detail.as_ref().map(|detail| {
             (
                 fic.fic.name.clone(),
-                domain::export_snippets(&detail.app, &fic.fic),
+                domain::export_snippets(&detail.app, &fic.fic, &cloud),
             )
         }),
         None => None,

@@ -68,6 +68,10 @@ fn session(read_only: bool) -> Session {
         user: "admin@contoso.onmicrosoft.com".into(),
         read_only,
         graph_base: "https://127.0.0.1:8443/v1.0".into(),
+        cloud_endpoints: crate::cloud::Cloud::custom(
+            "https://127.0.0.1:8443",
+            "https://127.0.0.1:8443/v1.0",
+        ),
     }
 }
 
@@ -131,6 +135,7 @@ fn detail_for(name: &str) -> AppDetail {
 }
 
 fn open_payments(state: &mut State) -> u64 {
+    assert!(state.apps.select_where(|a| a.name == "payments-api"));
     let commands = update(state, key(KeyCode::Enter));
     match commands.as_slice() {
         [Cmd::LoadAppDetail { request, object_id }] => {
@@ -378,6 +383,7 @@ fn tab_switches_lists_and_identity_detail_loads() {
 #[test]
 fn copy_uses_osc52_command() {
     let mut state = console(false);
+    assert!(state.apps.select_where(|a| a.name == "payments-api"));
     assert_eq!(
         update(&mut state, char_key('Y')),
         vec![Cmd::Copy("app-payments-api".into())]
@@ -418,6 +424,47 @@ fn palette_switches_theme_and_views() {
         panic!("decode answers in a panel");
     };
     assert!(panel.lines[0].starts_with("Cannot decode"));
+}
+
+#[test]
+fn export_offers_every_format_and_copies_the_current_one() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    update(&mut state, char_key('e'));
+    let Some(Overlay::Export(export)) = &state.overlay else {
+        panic!("export overlay expected");
+    };
+    let labels: Vec<&str> = export.snippets.iter().map(|(l, _)| l.as_str()).collect();
+    assert!(
+        labels.contains(&"Azure CLI") && labels.contains(&"Bicep") && labels.contains(&"Terraform")
+    );
+    assert!(export.snippets[0].1.contains("mi-id-payments"));
+    update(&mut state, key(KeyCode::Tab));
+    let commands = update(&mut state, char_key('y'));
+    let [Cmd::Copy(text)] = commands.as_slice() else {
+        panic!("copy expected");
+    };
+    assert!(text.contains("mi-id-payments"));
+}
+
+#[test]
+fn explain_uses_the_catalogue() {
+    let mut state = console(false);
+    update(&mut state, char_key(':'));
+    typed(&mut state, "explain AADSTS700213");
+    update(&mut state, key(KeyCode::Enter));
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("explain answers in a panel");
+    };
+    assert!(panel.lines[0].starts_with("AADSTS700213"));
+    assert!(panel.lines.iter().any(|l| l.contains("subject")));
 }
 
 #[test]
