@@ -58,7 +58,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
                 .findings
                 .iter()
                 .take(4)
-                .map(|finding| (finding.message.chars().count() + finding.field.len() + 12).div_ceil(width))
+                .map(|finding| {
+                    (finding.message.chars().count() + finding.field.len() + 12).div_ceil(width)
+                })
                 .sum();
             lines.clamp(1, 8) as u16 + 1
         })

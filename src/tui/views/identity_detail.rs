@@ -27,7 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &IdentityDetai
     let lines = vec![
         Line::from(Span::styled(identity.name.clone(), theme.title)),
         Line::from(vec![
-            Span::styled(format!("{:<14}", "kind"), theme.muted),
+            Span::styled(format!("{:<16}", "kind"), theme.muted),
             kind,
         ]),
         field(

@@ -23,7 +23,7 @@ pub fn draw_apps(frame: &mut Frame, area: Rect, state: &State) {
     let wide = area.width >= WIDE;
     let id_width = if wide { 36 } else { 9 };
     let widths = [
-        Constraint::Min(16),
+        Constraint::Fill(1),
         Constraint::Length(id_width),
         Constraint::Length(4),
         Constraint::Length(if wide { 30 } else { 22 }),
@@ -77,7 +77,7 @@ pub fn draw_identities(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
     let wide = area.width >= WIDE;
     let widths = [
-        Constraint::Min(18),
+        Constraint::Fill(1),
         Constraint::Length(if wide { 36 } else { 9 }),
         Constraint::Length(if wide { 36 } else { 9 }),
         Constraint::Length(if wide { 16 } else { 12 }),
@@ -95,7 +95,14 @@ pub fn draw_identities(frame: &mut Frame, area: Rect, state: &State) {
                 IdentityKind::UserAssigned => Line::from(identity.name.clone()),
                 IdentityKind::SystemAssigned => Line::from(vec![
                     Span::styled(identity.name.clone(), theme.muted),
-                    Span::styled(" (system-assigned: not usable for FICs)", theme.muted),
+                    Span::styled(
+                        if wide {
+                            " (system-assigned: not usable for FICs)"
+                        } else {
+                            " ✗ system-assigned"
+                        },
+                        theme.muted,
+                    ),
                 ]),
             };
             let optional = |value: &Option<String>| value.clone().unwrap_or_else(|| "—".into());

@@ -59,24 +59,43 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
                 spans.push(Span::raw(" "));
             }
             spans.push(Span::styled(session.tenant.clone(), theme.accent));
-            spans.push(Span::styled(format!(" · {} · ", session.cloud), theme.muted));
+            spans.push(Span::styled(
+                format!(" · {} · ", session.cloud),
+                theme.muted,
+            ));
             spans.push(Span::raw(session.user.clone()));
         }
         None => spans.push(Span::styled("not signed in", theme.muted)),
     }
-    let tabs_width: u16 = if matches!(state.phase, Phase::Console) { 34 } else { 0 };
-    let fits = |spans: &Vec<Span>| spans.iter().map(|s| s.width() as u16).sum::<u16>() + tabs_width <= area.width;
+    let tabs_width: u16 = if matches!(state.phase, Phase::Console) {
+        34
+    } else {
+        0
+    };
+    let fits = |spans: &Vec<Span>| {
+        spans.iter().map(|s| s.width() as u16).sum::<u16>() + tabs_width <= area.width
+    };
     if !fits(&spans) && state.session.is_some() {
         spans.pop();
         if let Some(last) = spans.last_mut() {
-            *last = Span::styled(last.content.trim_end_matches(" · ").to_string(), theme.muted);
+            *last = Span::styled(
+                last.content.trim_end_matches(" · ").to_string(),
+                theme.muted,
+            );
         }
     }
     if !fits(&spans)
         && let Some(session) = &state.session
-        && let Some(tenant) = spans.iter_mut().find(|s| s.content == session.tenant.as_str())
+        && let Some(tenant) = spans
+            .iter_mut()
+            .find(|s| s.content == session.tenant.as_str())
     {
-        let short = session.tenant.split(" (").next().unwrap_or_default().to_string();
+        let short = session
+            .tenant
+            .split(" (")
+            .next()
+            .unwrap_or_default()
+            .to_string();
         *tenant = Span::styled(short, theme.accent);
     }
     if matches!(state.phase, Phase::Console) {
