@@ -283,7 +283,7 @@ impl Default for Keymap {
             (List, &["ctrl-d", "pagedown"], HalfPageDown, "half a page down", None),
             (List, &["ctrl-u", "pageup"], HalfPageUp, "half a page up", None),
             (List, &["enter"], Open, "open the selected row", Some("open")),
-            (List, &["/"], Filter, "filter as you type (fuzzy name, fic:0, expired…)", Some("filter")),
+            (List, &["/"], Filter, "new filter, as you type (fuzzy name, fic:0, expired…)", Some("filter")),
             (List, &["tab"], NextPane, "switch between apps and identities", Some("apps/identities")),
             (List, &["s"], Sort, "sort by the next column (again: reverse)", Some("sort")),
             (List, &["y"], Copy, "copy the name", None),

@@ -22,7 +22,12 @@ pub fn draw_apps(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
     let wide = area.width >= WIDE;
     let id_width = if wide { 36 } else { 9 };
-    let fixed = [id_width, 4, if wide { 30 } else { 25 }, if wide { 16 } else { 13 }];
+    let fixed = [
+        id_width,
+        4,
+        if wide { 30 } else { 25 },
+        if wide { 16 } else { 13 },
+    ];
     let widths = with_name_column(area.width, &fixed);
     draw_listing(
         frame,
