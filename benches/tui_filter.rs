@@ -21,9 +21,32 @@ const APPS: usize = 100_000;
 const PAGE: usize = 999;
 
 const WORDS: &[&str] = &[
-    "payments", "billing", "inventory", "reporting", "orders", "catalog", "search", "ledger",
-    "shipping", "identity", "partner", "gateway", "worker", "portal", "sync", "api", "export",
-    "analytics", "mobile", "backend", "frontend", "legacy", "crm", "hr", "audit", "vault",
+    "payments",
+    "billing",
+    "inventory",
+    "reporting",
+    "orders",
+    "catalog",
+    "search",
+    "ledger",
+    "shipping",
+    "identity",
+    "partner",
+    "gateway",
+    "worker",
+    "portal",
+    "sync",
+    "api",
+    "export",
+    "analytics",
+    "mobile",
+    "backend",
+    "frontend",
+    "legacy",
+    "crm",
+    "hr",
+    "audit",
+    "vault",
 ];
 
 fn synthetic_apps(now: OffsetDateTime) -> Vec<AppRow> {
@@ -39,13 +62,21 @@ fn synthetic_apps(now: OffsetDateTime) -> Vec<AppRow> {
                 fic_count: Some(i % 4),
                 credentials: (0..(i % 3))
                     .map(|k| Credential {
-                        kind: if k == 0 { CredentialKind::Secret } else { CredentialKind::Certificate },
+                        kind: if k == 0 {
+                            CredentialKind::Secret
+                        } else {
+                            CredentialKind::Certificate
+                        },
                         name: format!("cred-{k}"),
                         key_id: format!("{:08x}-2222-4000-8000-{:012x}", i, k),
                         expires: Some(now + Duration::days((i % 800) as i64 - 100)),
                     })
                     .collect(),
-                audience: if i % 10 == 0 { Audience::Multi } else { Audience::Single },
+                audience: if i % 10 == 0 {
+                    Audience::Multi
+                } else {
+                    Audience::Single
+                },
             }
         })
         .collect()

@@ -37,7 +37,9 @@ mod console {
     pub async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
         let dirs = directories::ProjectDirs::from("", "", "ficus");
         let _log_guard = init_logging(dirs.as_ref());
-        let ms = |label: &str| tracing::debug!(at_ms = started.elapsed().as_secs_f64() * 1000.0, "{label}");
+        let ms = |label: &str| {
+            tracing::debug!(at_ms = started.elapsed().as_secs_f64() * 1000.0, "{label}")
+        };
         ms("logging ready");
         let config_dir = config_dir(dirs.as_ref());
         let mut notices = Vec::new();

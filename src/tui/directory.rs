@@ -106,7 +106,7 @@ impl GraphDirectory {
                 session,
                 account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
             );
-            send(SignInEvent::Done(info));
+            send(SignInEvent::Done(Box::new(info)));
             return;
         }
         let http = match entra::Http::new(&config.http_config()) {
@@ -172,7 +172,7 @@ impl GraphDirectory {
             session,
             account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
         );
-        send(SignInEvent::Done(info));
+        send(SignInEvent::Done(Box::new(info)));
     }
 }
 
@@ -314,7 +314,7 @@ impl Directory for GraphDirectory {
                         *keep = Some(connected.keep_alive);
                     }
                     self.finish_sign_in(connected.session, tenant_id);
-                    let _ = tx.send(Msg::SignIn(SignInEvent::Done(connected.info)));
+                    let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(connected.info))));
                 }
                 Err(detail) => {
                     let _ = tx.send(Msg::SignIn(SignInEvent::Failed(SignInFailure::Other {
