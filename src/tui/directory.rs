@@ -379,9 +379,16 @@ impl Directory for GraphDirectory {
                 if let Some(identity) = identity {
                     context = context.with_identity(identity);
                 }
+                // A subject that is an identity's client id is the classic mistake: name it so.
+                let subject_name = identity.map(|i| i.name.clone()).or_else(|| {
+                    identities
+                        .iter()
+                        .find(|i| i.client_id == fic.subject)
+                        .map(|i| format!("✗ client id of {}", i.name))
+                });
                 FicRow {
                     fic: fic.clone(),
-                    subject_name: identity.map(|i| i.name.clone()),
+                    subject_name,
                     findings: findings(fic, &context),
                 }
             })
