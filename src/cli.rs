@@ -93,6 +93,8 @@ pub enum Command {
     Logout,
     /// Show who is signed in.
     Whoami,
+    /// Run the local Entra sandbox (token service, Graph, managed identity endpoints).
+    Sandbox(crate::sandbox::serve::SandboxArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -138,6 +138,9 @@ pub async fn execute(
         Command::Login | Command::Logout => Err(CommandError::Usage(
             "login and logout do not run inside a session".into(),
         )),
+        Command::Sandbox(_) => Err(CommandError::Usage(
+            "`ficus sandbox` runs on its own: start it without other flags".into(),
+        )),
     }
 }
 

@@ -8,6 +8,10 @@ fn main() -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     ficus::install_crypto_provider();
     let cli = Cli::parse();
+    if let Some(ficus::cli::Command::Sandbox(args)) = cli.command {
+        ficus::sandbox::serve::run_blocking(args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     if cli.command.is_none() {
         // No subcommand: the full-screen console.
