@@ -1,21 +1,220 @@
+use std::process::ExitCode;
+use std::time::Instant;
+
 use clap::Parser;
 use ficus::cli::{Cli, Command};
 
-fn main() -> anyhow::Result<std::process::ExitCode> {
+fn main() -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
     ficus::install_crypto_provider();
     let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Sandbox(mut args)) => {
-            args.json = cli.global.json;
-            ficus::sandbox::serve::run_blocking(args)?;
-            Ok(std::process::ExitCode::SUCCESS)
+    if let Some(Command::Sandbox(mut args)) = cli.command {
+        args.json = cli.global.json;
+        ficus::sandbox::serve::run_blocking(args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    if cli.command.is_none() {
+        // No subcommand: the full-screen console.
+        runtime.block_on(console::run(cli, started))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(runtime.block_on(ficus::commands::run(cli)))
+}
+
+/// Starting the console: configuration, logging, and how it signs in. The console itself is
+/// `ficus::tui`; only this glue knows about the sandbox (`tui/` must not).
+mod console {
+    use std::path::PathBuf;
+    use std::time::Instant;
+
+    use anyhow::Context as _;
+    use ficus::cli::Cli;
+    use ficus::cloud::Cloud;
+    use ficus::entra::{self, Credentials, Renewal};
+    use ficus::tui::keymap::Keymap;
+    use ficus::tui::theme::{Themes, initial_theme_name};
+    use ficus::tui::{Connected, Connector, ConsoleOptions, GraphDirectory, Session};
+
+    const SANDBOX_TENANT: &str = "contoso";
+    const SANDBOX_ADMIN: &str = "admin@contoso.onmicrosoft.com";
+
+    pub async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
+        let dirs = directories::ProjectDirs::from("", "", "ficus");
+        let _log_guard = init_logging(dirs.as_ref());
+        let ms = |label: &str| {
+            tracing::debug!(at_ms = started.elapsed().as_secs_f64() * 1000.0, "{label}")
+        };
+        ms("logging ready");
+        let config_dir = config_dir(dirs.as_ref());
+        let mut notices = Vec::new();
+
+        let mut keymap = Keymap::default();
+        if let Some(dir) = &config_dir {
+            let path = dir.join("keymap.toml");
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                match Keymap::default().with_overrides(&text) {
+                    Ok(custom) => keymap = custom,
+                    Err(error) => notices.push(format!("{} (using the default keys)", error)),
+                }
+            }
         }
-        None => {
-            anyhow::bail!("the console is not built yet; see README.md");
+        let mut themes = Themes::built_in();
+        let mut configured_theme = None;
+        if let Some(dir) = &config_dir {
+            notices.extend(themes.load_user_dir(&dir.join("themes")));
+            configured_theme = read_theme_setting(&config_path(dir));
         }
-        Some(_) => {
-            let runtime = tokio::runtime::Runtime::new()?;
-            Ok(runtime.block_on(ficus::commands::run(cli)))
+        let theme = initial_theme_name(
+            std::env::var("NO_COLOR").ok().as_deref(),
+            configured_theme.as_deref(),
+        );
+
+        ms("keymap and themes loaded");
+        let (connector, connecting) = if cli.sandbox {
+            (
+                Connector::Session(Box::pin(sandbox_session(cli.global.clone()))),
+                "Starting the embedded sandbox (demo tenant Contoso, no network)…".to_string(),
+            )
+        } else if cli.global.use_az_cli {
+            let global = cli.global.clone();
+            (
+                Connector::Session(Box::pin(async move { az_cli_session(global).await })),
+                "Signing in with the Azure CLI's account…".to_string(),
+            )
+        } else {
+            let config = ficus::commands::session_config(&cli.global).map_err(|error| {
+                anyhow::anyhow!("{error}\n(or try the console offline first: ficus --sandbox)")
+            })?;
+            (
+                Connector::DeviceCode(Box::new(config)),
+                "Signing in from the token cache…".to_string(),
+            )
+        };
+        let directory = std::sync::Arc::new(GraphDirectory::new(connector));
+        let options = ConsoleOptions {
+            connecting,
+            keymap,
+            themes,
+            theme,
+            notices,
+            started,
+        };
+        ficus::tui::run(directory, options)
+            .await
+            .context("the console stopped")?;
+        Ok(())
+    }
+
+    fn config_dir(dirs: Option<&directories::ProjectDirs>) -> Option<PathBuf> {
+        if let Some(file) = std::env::var_os("FICUS_CONFIG") {
+            return PathBuf::from(file).parent().map(PathBuf::from);
         }
+        dirs.map(|d| d.config_dir().to_path_buf())
+    }
+
+    fn config_path(dir: &std::path::Path) -> PathBuf {
+        std::env::var_os("FICUS_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.join("config.toml"))
+    }
+
+    /// `theme = "dark"` in config.toml.
+    fn read_theme_setting(path: &std::path::Path) -> Option<String> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let table: toml::Table = toml::from_str(&text).ok()?;
+        table.get("theme")?.as_str().map(str::to_string)
+    }
+
+    /// Logs go to `<state dir>/ficus.log`, never to the screen. Without a usable directory
+    /// there is simply no log.
+    fn init_logging(
+        dirs: Option<&directories::ProjectDirs>,
+    ) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+        let dir = dirs.and_then(|d| {
+            d.state_dir()
+                .map(PathBuf::from)
+                .or_else(|| Some(d.data_local_dir().to_path_buf()))
+        })?;
+        std::fs::create_dir_all(&dir).ok()?;
+        let appender = tracing_appender::rolling::never(&dir, "ficus.log");
+        let (writer, guard) = tracing_appender::non_blocking(appender);
+        // A level, not an EnvFilter: its regex engine costs ~40 ms at start in a debug build.
+        let level = std::env::var("FICUS_LOG")
+            .ok()
+            .and_then(|v| v.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+            .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+        tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_ansi(false)
+            .with_max_level(level)
+            .try_init()
+            .ok()?;
+        Some(guard)
+    }
+
+    /// The embedded sandbox (demo seed unless --sandbox-seed), signed in as the demo admin,
+    /// through the same `commands::start_sandbox` the headless commands use.
+    async fn sandbox_session(global: ficus::cli::GlobalArgs) -> Result<Connected, String> {
+        let (context, sandbox) = ficus::commands::start_sandbox(&global)
+            .await
+            .map_err(|e| e.to_string())?;
+        let session = context.session;
+        let tenant = sandbox
+            .info
+            .tenants
+            .iter()
+            .find(|t| t.name == SANDBOX_TENANT)
+            .or_else(|| sandbox.info.tenants.first())
+            .cloned()
+            .ok_or("the sandbox has no tenant; its seed is broken")?;
+        let cloud: Cloud = session.cloud.clone();
+        let info = Session {
+            tenant: format!("{} ({})", tenant.name, tenant.domain),
+            tenant_id: tenant.id.clone(),
+            cloud: "sandbox".into(),
+            user: SANDBOX_ADMIN.into(),
+            read_only: session.read_only,
+            graph_base: cloud.graph_v1(),
+            cloud_endpoints: cloud,
+        };
+        Ok(Connected {
+            session,
+            info,
+            keep_alive: Box::new(sandbox),
+        })
+    }
+
+    /// The Azure CLI's account (for tenants whose Conditional Access blocks device code).
+    async fn az_cli_session(global: ficus::cli::GlobalArgs) -> Result<Connected, String> {
+        let config = ficus::commands::session_config(&global).map_err(|e| e.to_string())?;
+        let tenant = Some(config.tenant.clone());
+        let tokens = entra::signin::az_cli_token(&config.cloud, tenant.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+        let renewal = Renewal::AzCli {
+            cloud: config.cloud.clone(),
+            tenant,
+        };
+        let session = entra::Session::new(config, Credentials::new(tokens, renewal))
+            .map_err(|e| e.to_string())?;
+        let account = session.credentials.account().await;
+        let info = Session {
+            tenant: session.tenant.clone(),
+            tenant_id: account.tenant_id.clone().unwrap_or_default(),
+            cloud: ficus::tui::directory::cloud_label(&session.cloud).into(),
+            user: account
+                .username
+                .clone()
+                .unwrap_or_else(|| "Azure CLI account".into()),
+            read_only: session.read_only,
+            graph_base: session.cloud.graph_v1(),
+            cloud_endpoints: session.cloud.clone(),
+        };
+        Ok(Connected {
+            session,
+            info,
+            keep_alive: Box::new(()),
+        })
     }
 }

@@ -846,6 +846,60 @@ fn path_seg(s: &str) -> String {
     urlencode(s)
 }
 
+// ---------------------------------------------------------------------------------------------
+// The console's app list (added for tui/): the list columns plus credential metadata, one page
+// at a time so the view streams.
+
+/// Columns of the console's app list: the summary's plus credentials and identifier URIs.
+pub const APP_CONSOLE_SELECT: &str = "id,appId,displayName,signInAudience,createdDateTime,passwordCredentials,keyCredentials,identifierUris";
+
+/// One app of the console's list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppListItem {
+    pub id: String,
+    #[serde(default)]
+    pub app_id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub sign_in_audience: Option<String>,
+    #[serde(default)]
+    pub password_credentials: Vec<PasswordCredential>,
+    #[serde(default)]
+    pub key_credentials: Vec<KeyCredential>,
+    #[serde(default)]
+    pub identifier_uris: Vec<String>,
+    #[serde(default)]
+    pub federated_identity_credentials: Option<Vec<serde_json::Value>>,
+}
+
+impl GraphClient {
+    /// One page of the console's app list; `next` is the previous page's `@odata.nextLink`
+    /// (`None` for the first page). Returns the apps and the next link.
+    pub async fn console_apps_page(
+        &self,
+        next: Option<String>,
+    ) -> Result<(Vec<AppListItem>, Option<String>), EntraError> {
+        let url = next.unwrap_or_else(|| {
+            self.url(&format!(
+                "applications?$select={APP_CONSOLE_SELECT}&$top={PAGE_SIZE}&$expand=federatedIdentityCredentials"
+            ))
+        });
+        let page: Page<AppListItem> = self.get_ok(&url, &[]).await?.json("Graph")?;
+        Ok((page.value, page.next_link))
+    }
+
+    /// One app with the console's columns.
+    pub async fn console_app(&self, object_id: &str) -> Result<AppListItem, EntraError> {
+        let url = self.url(&format!(
+            "applications/{}?$select={APP_CONSOLE_SELECT}",
+            urlencode(object_id)
+        ));
+        self.get_ok(&url, &[]).await?.json("Graph")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

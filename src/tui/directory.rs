@@ -1,0 +1,453 @@
+//! The Graph-backed [`Directory`]: the one place in the console that knows `entra/`'s types. It
+//! signs in (or receives a session already made, as with `--sandbox`), then converts Graph's
+//! apps, identities and FICs into the console's rows, with `fic::rules` findings attached.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{OnceCell, RwLock};
+
+use super::effects::{Directory, Page};
+use super::model::{
+    AppDetail, AppRow, Audience, Credential, CredentialKind, FicRow, Finding, IdentityDetail,
+    IdentityRow, Severity, TrustRow,
+};
+use super::msg::{Msg, Session as SessionInfo, SignInEvent, SignInFailure};
+use crate::cloud::{Cloud, CloudKind};
+use crate::entra::graph::AppListItem;
+use crate::entra::{self, EntraError, GraphClient, SessionConfig};
+use crate::fic::{self, Fic, Identity};
+
+/// A session made elsewhere (the sandbox in `main`, or the Azure CLI): the entra session, what
+/// the header shows, and anything that must stay alive while the console runs.
+pub struct Connected {
+    pub session: entra::Session,
+    pub info: SessionInfo,
+    pub keep_alive: Box<dyn std::any::Any + Send + Sync>,
+}
+
+pub type ConnectFuture = Pin<Box<dyn Future<Output = Result<Connected, String>> + Send>>;
+
+/// How the console gets signed in.
+pub enum Connector {
+    /// A future that yields a session (sandbox, Azure CLI).
+    Session(ConnectFuture),
+    /// The token cache, else the device code flow on the sign-in screen.
+    DeviceCode(Box<SessionConfig>),
+}
+
+struct Signed {
+    graph: GraphClient,
+    cloud: Cloud,
+    tenant_id: String,
+}
+
+pub struct GraphDirectory {
+    connector: Mutex<Option<Connector>>,
+    /// The device-code config, kept to retry a failed sign-in.
+    config: Mutex<Option<SessionConfig>>,
+    signed: OnceCell<Signed>,
+    keep_alive: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
+    /// Every managed identity, for findings and subject names.
+    identities: RwLock<Option<Vec<Identity>>>,
+}
+
+impl GraphDirectory {
+    pub fn new(connector: Connector) -> GraphDirectory {
+        GraphDirectory {
+            connector: Mutex::new(Some(connector)),
+            config: Mutex::new(None),
+            signed: OnceCell::new(),
+            keep_alive: Mutex::new(None),
+            identities: RwLock::new(None),
+        }
+    }
+
+    fn signed(&self) -> Result<&Signed, String> {
+        self.signed
+            .get()
+            .ok_or_else(|| "not signed in yet; wait for the sign-in to finish".to_string())
+    }
+
+    async fn all_identities(&self) -> Result<Vec<Identity>, String> {
+        if let Some(known) = self.identities.read().await.as_ref() {
+            return Ok(known.clone());
+        }
+        let identities = self
+            .signed()?
+            .graph
+            .list_managed_identities()
+            .await
+            .map_err(|e| say(&e))?;
+        *self.identities.write().await = Some(identities.clone());
+        Ok(identities)
+    }
+
+    fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
+        let _ = self.signed.set(Signed {
+            graph: session.graph(),
+            cloud: session.cloud.clone(),
+            tenant_id,
+        });
+    }
+
+    async fn device_code(&self, config: SessionConfig, tx: &UnboundedSender<Msg>) {
+        let send = |event| {
+            let _ = tx.send(Msg::SignIn(event));
+        };
+        if let Ok(session) = entra::Session::from_cache(config.clone()) {
+            let account = session.credentials.account().await;
+            let info = session_info(&config, &account, CloudLabel::Real);
+            self.finish_sign_in(
+                session,
+                account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
+            );
+            send(SignInEvent::Done(Box::new(info)));
+            return;
+        }
+        let http = match entra::Http::new(&config.http_config()) {
+            Ok(http) => http,
+            Err(error) => return send(SignInEvent::Failed(classify(&error))),
+        };
+        let flow = match entra::signin::start_device_code(
+            &http,
+            &config.cloud,
+            &config.tenant,
+            &config.client_id,
+            &config.scopes,
+        )
+        .await
+        {
+            Ok(flow) => flow,
+            Err(error) => return send(SignInEvent::Failed(classify(&error))),
+        };
+        let prompt = flow.prompt().clone();
+        let expires_at =
+            OffsetDateTime::now_utc() + time::Duration::seconds(prompt.expires_in.as_secs() as i64);
+        send(SignInEvent::Code {
+            verification_uri: prompt.verification_uri.clone(),
+            user_code: prompt.user_code.clone(),
+            expires_at,
+        });
+        let tokens = match flow.finish().await {
+            Ok(tokens) => tokens,
+            Err(error) => return send(SignInEvent::Failed(classify(&error))),
+        };
+        let account = entra::Account::from_tokens(&tokens);
+        if let Some(dir) = &config.cache_dir {
+            let stored = entra::TokenCache::open(dir.clone()).and_then(|cache| {
+                cache.store(&entra::CachedLogin {
+                    key: config.cache_key(),
+                    scopes: config.scopes.clone(),
+                    account: account.clone(),
+                    tokens: tokens.clone(),
+                })
+            });
+            if let Err(error) = stored {
+                tracing::warn!(%error, "could not cache the sign-in");
+            }
+        }
+        let session = match entra::Session::from_cache(config.clone()) {
+            Ok(session) => session,
+            Err(_) => {
+                let renewal = entra::Renewal::RefreshToken {
+                    token_endpoint: config.cloud.token_endpoint(&config.tenant),
+                    client_id: config.client_id.clone(),
+                    scopes: config.scopes.clone(),
+                    cache: None,
+                };
+                match entra::Session::new(config.clone(), entra::Credentials::new(tokens, renewal))
+                {
+                    Ok(session) => session,
+                    Err(error) => return send(SignInEvent::Failed(classify(&error))),
+                }
+            }
+        };
+        let info = session_info(&config, &account, CloudLabel::Real);
+        self.finish_sign_in(
+            session,
+            account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
+        );
+        send(SignInEvent::Done(Box::new(info)));
+    }
+}
+
+enum CloudLabel {
+    Real,
+}
+
+fn session_info(
+    config: &SessionConfig,
+    account: &entra::Account,
+    _label: CloudLabel,
+) -> SessionInfo {
+    SessionInfo {
+        tenant: config.tenant.clone(),
+        tenant_id: account.tenant_id.clone().unwrap_or_default(),
+        cloud: cloud_label(&config.cloud).to_string(),
+        user: account
+            .username
+            .clone()
+            .or_else(|| account.name.clone())
+            .unwrap_or_else(|| "signed-in user".into()),
+        read_only: config.read_only,
+        graph_base: config.cloud.graph_v1(),
+        cloud_endpoints: config.cloud.clone(),
+    }
+}
+
+pub fn cloud_label(cloud: &Cloud) -> &'static str {
+    match cloud.kind {
+        CloudKind::Custom => "sandbox",
+        other => other.label(),
+    }
+}
+
+/// An entra error as one sentence for a toast or a screen (entra's messages already say what
+/// to do next).
+fn say(error: &EntraError) -> String {
+    error.to_string()
+}
+
+/// Which sign-in failure the screen should explain.
+fn classify(error: &EntraError) -> SignInFailure {
+    if let EntraError::Sts(sts) = error {
+        if sts.error == "authorization_declined" {
+            return SignInFailure::Declined;
+        }
+        if sts.error == "expired_token" || sts.codes.contains(&70020) {
+            return SignInFailure::Expired;
+        }
+        // 53000-53004: device not compliant / blocked by Conditional Access; 50097: device
+        // authentication required.
+        if sts
+            .codes
+            .iter()
+            .any(|c| (53000..=53004).contains(c) || *c == 50097 || *c == 530033)
+        {
+            return SignInFailure::ConditionalAccess {
+                detail: sts
+                    .description
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+        }
+    }
+    if let EntraError::SignInExpired { .. } = error {
+        return SignInFailure::Expired;
+    }
+    SignInFailure::Other { detail: say(error) }
+}
+
+fn parse_time(text: Option<&str>) -> Option<OffsetDateTime> {
+    text.and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+}
+
+fn app_row(item: &AppListItem) -> AppRow {
+    let secrets = item.password_credentials.iter().map(|c| Credential {
+        kind: CredentialKind::Secret,
+        name: c
+            .display_name
+            .clone()
+            .unwrap_or_else(|| "(no description)".into()),
+        key_id: c.key_id.clone().unwrap_or_default(),
+        expires: parse_time(c.end_date_time.as_deref()),
+    });
+    let certificates = item.key_credentials.iter().map(|c| Credential {
+        kind: CredentialKind::Certificate,
+        name: c.display_name.clone().unwrap_or_else(|| "(no name)".into()),
+        key_id: c.key_id.clone().unwrap_or_default(),
+        expires: parse_time(c.end_date_time.as_deref()),
+    });
+    AppRow {
+        object_id: item.id.clone(),
+        app_id: item.app_id.clone(),
+        name: item.display_name.clone().unwrap_or_default(),
+        fic_count: item.federated_identity_credentials.as_ref().map(Vec::len),
+        credentials: secrets.chain(certificates).collect(),
+        audience: Audience::from_graph(item.sign_in_audience.as_deref().unwrap_or("AzureADMyOrg")),
+    }
+}
+
+fn findings(fic: &Fic, context: &fic::RuleContext<'_>) -> Vec<Finding> {
+    fic::validate(fic, context)
+        .into_iter()
+        .map(|finding| Finding {
+            severity: match finding.severity {
+                fic::Severity::Error => Severity::Error,
+                fic::Severity::Warning => Severity::Warning,
+            },
+            field: finding.field.label().to_string(),
+            message: finding.message,
+        })
+        .collect()
+}
+
+impl Directory for GraphDirectory {
+    async fn sign_in(&self, tx: UnboundedSender<Msg>) {
+        let connector = self.connector.lock().ok().and_then(|mut c| c.take());
+        let connector = match connector {
+            Some(connector) => connector,
+            None => {
+                match self.config.lock().ok().and_then(|c| c.clone()) {
+                    Some(config) => Connector::DeviceCode(Box::new(config)),
+                    None => {
+                        let _ = tx.send(Msg::SignIn(SignInEvent::Failed(SignInFailure::Other {
+                        detail: "the sign-in cannot be retried from here; quit and start ficus again".into(),
+                    })));
+                        return;
+                    }
+                }
+            }
+        };
+        match connector {
+            Connector::Session(future) => match future.await {
+                Ok(connected) => {
+                    let tenant_id = connected.info.tenant_id.clone();
+                    if let Ok(mut keep) = self.keep_alive.lock() {
+                        *keep = Some(connected.keep_alive);
+                    }
+                    self.finish_sign_in(connected.session, tenant_id);
+                    let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(connected.info))));
+                }
+                Err(detail) => {
+                    let _ = tx.send(Msg::SignIn(SignInEvent::Failed(SignInFailure::Other {
+                        detail,
+                    })));
+                }
+            },
+            Connector::DeviceCode(config) => {
+                if let Ok(mut kept) = self.config.lock() {
+                    *kept = Some((*config).clone());
+                }
+                self.device_code(*config, &tx).await;
+            }
+        }
+    }
+
+    async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, String> {
+        let (items, next) = self
+            .signed()?
+            .graph
+            .console_apps_page(next)
+            .await
+            .map_err(|e| say(&e))?;
+        Ok(Page {
+            rows: items.iter().map(app_row).collect(),
+            next,
+        })
+    }
+
+    async fn identities_page(&self, next: Option<String>) -> Result<Page<IdentityRow>, String> {
+        if next.is_some() {
+            return Ok(Page {
+                rows: Vec::new(),
+                next: None,
+            });
+        }
+        let identities = self.all_identities().await?;
+        Ok(Page {
+            rows: identities.iter().map(IdentityRow::from_identity).collect(),
+            next: None,
+        })
+    }
+
+    async fn app_detail(&self, object_id: String) -> Result<AppDetail, String> {
+        let signed = self.signed()?;
+        let (item, fics) = tokio::try_join!(
+            signed.graph.console_app(&object_id),
+            signed.graph.list_fics(&object_id)
+        )
+        .map_err(|e| say(&e))?;
+        let identities = self.all_identities().await.unwrap_or_default();
+        let mut app = app_row(&item);
+        app.fic_count = Some(fics.len());
+        let rows = fics
+            .iter()
+            .map(|fic| {
+                let identity = identities.iter().find(|i| i.principal_id == fic.subject);
+                let mut context = fic::RuleContext::new(&signed.cloud, &signed.tenant_id)
+                    .with_app_id(&item.app_id)
+                    .with_existing(&fics)
+                    .with_identities(&identities);
+                if let Some(identity) = identity {
+                    context = context.with_identity(identity);
+                }
+                // A subject that is an identity's client id is the classic mistake: name it so.
+                let subject_name = identity.map(|i| i.name.clone()).or_else(|| {
+                    identities
+                        .iter()
+                        .find(|i| i.client_id == fic.subject)
+                        .map(|i| format!("✗ client id of {}", i.name))
+                });
+                FicRow {
+                    fic: fic.clone(),
+                    subject_name,
+                    findings: findings(fic, &context),
+                }
+            })
+            .collect();
+        Ok(AppDetail {
+            app,
+            fics: rows,
+            identifier_uris: item.identifier_uris.clone(),
+        })
+    }
+
+    async fn identity_detail(&self, identity: IdentityRow) -> Result<IdentityDetail, String> {
+        let signed = self.signed()?;
+        let identities = self.all_identities().await.unwrap_or_default();
+        let known = identities
+            .iter()
+            .find(|i| i.principal_id == identity.principal_id)
+            .cloned();
+        // FICs that name the principal id (right) and the client id (a classic mistake).
+        let mut trusting = signed
+            .graph
+            .apps_trusting(&identity.principal_id)
+            .await
+            .map_err(|e| say(&e))?;
+        if identity.client_id != identity.principal_id
+            && let Ok(by_client_id) = signed.graph.apps_trusting(&identity.client_id).await
+        {
+            trusting.extend(by_client_id);
+        }
+        let mut trusted_by = Vec::new();
+        for trusting_app in &trusting {
+            let existing = &trusting_app.fics;
+            for fic in existing {
+                let mut context = fic::RuleContext::new(&signed.cloud, &signed.tenant_id)
+                    .with_app_id(&trusting_app.app.app_id)
+                    .with_identities(&identities);
+                if let Some(known) = &known {
+                    context = context.with_identity(known);
+                }
+                trusted_by.push(TrustRow {
+                    app_name: trusting_app.app.display_name.clone(),
+                    app_object_id: trusting_app.app.id.clone(),
+                    app_id: trusting_app.app.app_id.clone(),
+                    fic_name: fic.name.clone(),
+                    findings: findings(fic, &context),
+                });
+            }
+        }
+        Ok(IdentityDetail {
+            identity,
+            trusted_by,
+        })
+    }
+
+    async fn delete_fic(&self, app_object_id: String, fic_id: String) -> Result<(), String> {
+        self.signed()?
+            .graph
+            .delete_fic(&app_object_id, &fic_id)
+            .await
+            .map_err(|e| say(&e))
+    }
+}

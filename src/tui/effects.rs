@@ -1,0 +1,260 @@
+//! The effects runner: executes each `Cmd` on tokio and sends the answer back as a `Msg`
+//! tagged with the request id. The console reaches the directory only through [`Directory`],
+//! so `update`, the views and their tests never depend on the Graph client's exact types; the
+//! Graph-backed implementation converts entra's types into the console's rows.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::model::{AppDetail, AppRow, IdentityDetail, IdentityRow, TrustRow};
+use super::msg::{Cmd, Msg};
+
+/// One page of a list and the link to the next, as Graph pages (`@odata.nextLink`).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// What the console needs from a directory. Errors are sentences that say what to do next.
+pub trait Directory: Send + Sync + 'static {
+    /// Signs in (from a cache, a prepared session or the device code flow) and reports each
+    /// step as `Msg::SignIn`; ends with `Done` or `Failed`.
+    fn sign_in(&self, tx: UnboundedSender<Msg>) -> impl Future<Output = ()> + Send;
+    fn apps_page(
+        &self,
+        next: Option<String>,
+    ) -> impl Future<Output = Result<Page<AppRow>, String>> + Send;
+    fn identities_page(
+        &self,
+        next: Option<String>,
+    ) -> impl Future<Output = Result<Page<IdentityRow>, String>> + Send;
+    fn app_detail(
+        &self,
+        object_id: String,
+    ) -> impl Future<Output = Result<AppDetail, String>> + Send;
+    fn identity_detail(
+        &self,
+        identity: IdentityRow,
+    ) -> impl Future<Output = Result<IdentityDetail, String>> + Send;
+    fn delete_fic(
+        &self,
+        app_object_id: String,
+        fic_id: String,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// Runs one command in the background. `Copy` and `Quit` belong to the terminal loop and are
+/// not handled here.
+pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Msg>) {
+    let directory = Arc::clone(directory);
+    let tx = tx.clone();
+    match cmd {
+        Cmd::LoadApps { request } => {
+            tokio::spawn(async move {
+                let mut next = None;
+                let mut page = 0;
+                loop {
+                    match directory.apps_page(next.take()).await {
+                        Ok(Page { rows, next: link }) => {
+                            page += 1;
+                            let done = link.is_none();
+                            if tx
+                                .send(Msg::AppsPage {
+                                    request,
+                                    rows,
+                                    page,
+                                    done,
+                                })
+                                .is_err()
+                                || done
+                            {
+                                break;
+                            }
+                            next = link;
+                        }
+                        Err(error) => {
+                            tracing::warn!(request, %error, "loading apps failed");
+                            let _ = tx.send(Msg::AppsFailed { request, error });
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        Cmd::LoadIdentities { request } => {
+            tokio::spawn(async move {
+                let mut next = None;
+                let mut page = 0;
+                loop {
+                    match directory.identities_page(next.take()).await {
+                        Ok(Page { rows, next: link }) => {
+                            page += 1;
+                            let done = link.is_none();
+                            if tx
+                                .send(Msg::IdentitiesPage {
+                                    request,
+                                    rows,
+                                    page,
+                                    done,
+                                })
+                                .is_err()
+                                || done
+                            {
+                                break;
+                            }
+                            next = link;
+                        }
+                        Err(error) => {
+                            tracing::warn!(request, %error, "loading identities failed");
+                            let _ = tx.send(Msg::IdentitiesFailed { request, error });
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        Cmd::LoadAppDetail { request, object_id } => {
+            tokio::spawn(async move {
+                let result = directory.app_detail(object_id).await.map(Box::new);
+                let _ = tx.send(Msg::AppDetailLoaded { request, result });
+            });
+        }
+        Cmd::LoadIdentityDetail { request, identity } => {
+            tokio::spawn(async move {
+                let result = directory.identity_detail(*identity).await.map(Box::new);
+                let _ = tx.send(Msg::IdentityDetailLoaded { request, result });
+            });
+        }
+        Cmd::DeleteFic {
+            request,
+            app_object_id,
+            fic_id,
+        } => {
+            tokio::spawn(async move {
+                tracing::info!(request, %app_object_id, %fic_id, "deleting FIC");
+                let result = directory.delete_fic(app_object_id, fic_id).await;
+                let _ = tx.send(Msg::FicDeleted { request, result });
+            });
+        }
+        Cmd::StartSignIn => {
+            tokio::spawn(async move { directory.sign_in(tx).await });
+        }
+        Cmd::Copy(_) | Cmd::Quit => {}
+    }
+}
+
+/// A directory held in memory: for tests, benchmarks and the screens' snapshots. Pages are
+/// cut like Graph's.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryDirectory {
+    /// Who `sign_in` reports as signed in.
+    pub session: Option<super::msg::Session>,
+    pub apps: Vec<AppDetail>,
+    pub identities: Vec<IdentityDetail>,
+    pub page_size: usize,
+}
+
+impl MemoryDirectory {
+    fn page<T: Clone>(
+        items: &[T],
+        next: Option<String>,
+        page_size: usize,
+    ) -> Result<Page<T>, String> {
+        let start: usize = match next {
+            Some(link) => link
+                .parse()
+                .map_err(|_| format!("bad page link {link}; press r to reload from the start"))?,
+            None => 0,
+        };
+        let size = page_size.max(1);
+        let end = (start + size).min(items.len());
+        Ok(Page {
+            rows: items.get(start..end).unwrap_or_default().to_vec(),
+            next: (end < items.len()).then(|| end.to_string()),
+        })
+    }
+}
+
+impl Directory for std::sync::Mutex<MemoryDirectory> {
+    async fn sign_in(&self, tx: UnboundedSender<Msg>) {
+        let session = self.lock().ok().and_then(|d| d.session.clone());
+        let event = match session {
+            Some(session) => super::msg::SignInEvent::Done(Box::new(session)),
+            None => super::msg::SignInEvent::Failed(super::msg::SignInFailure::Other {
+                detail: "this directory has no account to sign in with".into(),
+            }),
+        };
+        let _ = tx.send(Msg::SignIn(event));
+    }
+
+    async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, String> {
+        let directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let rows: Vec<AppRow> = directory.apps.iter().map(|d| d.app.clone()).collect();
+        MemoryDirectory::page(&rows, next, directory.page_size)
+    }
+
+    async fn identities_page(&self, next: Option<String>) -> Result<Page<IdentityRow>, String> {
+        let directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let rows: Vec<IdentityRow> = directory
+            .identities
+            .iter()
+            .map(|d| d.identity.clone())
+            .collect();
+        MemoryDirectory::page(&rows, next, directory.page_size)
+    }
+
+    async fn app_detail(&self, object_id: String) -> Result<AppDetail, String> {
+        let directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        directory
+            .apps
+            .iter()
+            .find(|d| d.app.object_id == object_id)
+            .cloned()
+            .ok_or_else(|| {
+                "this app no longer exists; press Esc and r to reload the list".to_string()
+            })
+    }
+
+    async fn identity_detail(&self, identity: IdentityRow) -> Result<IdentityDetail, String> {
+        let directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        Ok(directory
+            .identities
+            .iter()
+            .find(|d| d.identity.principal_id == identity.principal_id)
+            .cloned()
+            .unwrap_or(IdentityDetail {
+                identity,
+                trusted_by: Vec::<TrustRow>::new(),
+            }))
+    }
+
+    async fn delete_fic(&self, app_object_id: String, fic_id: String) -> Result<(), String> {
+        let mut directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let app = directory
+            .apps
+            .iter_mut()
+            .find(|d| d.app.object_id == app_object_id)
+            .ok_or_else(|| "this app no longer exists; press Esc and r to reload".to_string())?;
+        let before = app.fics.len();
+        app.fics
+            .retain(|f| f.fic.id.as_deref() != Some(fic_id.as_str()));
+        if app.fics.len() == before {
+            return Err("that FIC is already gone; press r to reload".into());
+        }
+        app.app.fic_count = Some(app.fics.len());
+        Ok(())
+    }
+}

@@ -1,0 +1,710 @@
+//! Lists that can be filtered as you type: a fuzzy match on the name (nucleo-matcher, names
+//! converted to `Utf32String` once when they arrive) plus `key:value` facets, sorting by any
+//! column, and streaming page by page. One keystroke that extends the previous text only
+//! re-checks the rows that matched before.
+
+use std::cell::Cell;
+use std::cmp::Ordering;
+
+use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher, Utf32String};
+use time::{Duration, OffsetDateTime};
+
+use super::model::{AppRow, IdentityKind, IdentityRow};
+
+/// A row type that can live in a [`Listing`].
+pub trait Row {
+    /// What the fuzzy text matches against.
+    fn name(&self) -> &str;
+    /// `Some(true/false)` when the facet applies to this kind of row, `None` when it does not.
+    fn matches_facet(&self, facet: &Facet, now: OffsetDateTime) -> Option<bool>;
+    /// Column titles, in order; sorting refers to them by index.
+    fn columns() -> &'static [&'static str];
+    fn compare(&self, other: &Self, column: usize, now: OffsetDateTime) -> Ordering;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Equal(usize),
+    Greater(usize),
+    Less(usize),
+}
+
+impl Comparison {
+    fn holds(self, value: usize) -> bool {
+        match self {
+            Comparison::Equal(n) => value == n,
+            Comparison::Greater(n) => value > n,
+            Comparison::Less(n) => value < n,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Facet {
+    /// `fic:0`, `fic:>0`, `fic:<3`
+    FicCount(Comparison),
+    /// `expires:<30d`: a credential not yet expired ends within this long.
+    ExpiresWithin(Duration),
+    /// `expired`: at least one credential has expired.
+    Expired,
+    /// `audience:multi` / `audience:single`
+    Multitenant(bool),
+    /// `kind:user` / `kind:system` (identities)
+    Kind(IdentityKind),
+}
+
+/// What the admin typed, split into fuzzy text and facets; `problems` say what was not
+/// understood and how to write it instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pub text: String,
+    pub facets: Vec<Facet>,
+    pub problems: Vec<String>,
+}
+
+pub const FACET_HELP: &str =
+    "filters: fic:0 fic:>0 expires:<30d expired audience:multi|single kind:user|system";
+
+pub fn parse_query(raw: &str) -> Query {
+    let mut query = Query::default();
+    let mut words = Vec::new();
+    for word in raw.split_whitespace() {
+        match parse_facet(word) {
+            Some(Ok(facet)) => query.facets.push(facet),
+            Some(Err(problem)) => query.problems.push(problem),
+            None => words.push(word),
+        }
+    }
+    query.text = words.join(" ");
+    query
+}
+
+fn parse_facet(word: &str) -> Option<Result<Facet, String>> {
+    let lower = word.to_ascii_lowercase();
+    if lower == "expired" || lower == "is:expired" {
+        return Some(Ok(Facet::Expired));
+    }
+    let (key, value) = lower.split_once(':')?;
+    let facet = match key {
+        "fic" | "fics" => parse_comparison(value)
+            .map(Facet::FicCount)
+            .ok_or_else(|| format!("`{word}`: write fic:0, fic:>0 or fic:<2")),
+        "expires" | "exp" => parse_within(value)
+            .map(Facet::ExpiresWithin)
+            .ok_or_else(|| format!("`{word}`: write expires:<30d (days) or expires:<12h (hours)")),
+        "audience" | "aud" => match value {
+            "multi" | "multitenant" => Ok(Facet::Multitenant(true)),
+            "single" | "singletenant" => Ok(Facet::Multitenant(false)),
+            _ => Err(format!("`{word}`: write audience:multi or audience:single")),
+        },
+        "kind" => match value {
+            "user" | "user-assigned" | "uami" => Ok(Facet::Kind(IdentityKind::UserAssigned)),
+            "system" | "system-assigned" => Ok(Facet::Kind(IdentityKind::SystemAssigned)),
+            _ => Err(format!("`{word}`: write kind:user or kind:system")),
+        },
+        // Not a facet key: treat it as text (names may hold a colon).
+        _ => return None,
+    };
+    Some(facet)
+}
+
+fn parse_comparison(value: &str) -> Option<Comparison> {
+    let (make, digits): (fn(usize) -> Comparison, &str) =
+        if let Some(rest) = value.strip_prefix('>') {
+            (Comparison::Greater, rest)
+        } else if let Some(rest) = value.strip_prefix('<') {
+            (Comparison::Less, rest)
+        } else {
+            (Comparison::Equal, value.strip_prefix('=').unwrap_or(value))
+        };
+    digits.parse().ok().map(make)
+}
+
+fn parse_within(value: &str) -> Option<Duration> {
+    let value = value.strip_prefix('<').unwrap_or(value);
+    let (number, unit) = value.split_at(value.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        "d" | "day" | "days" => Some(Duration::days(n)),
+        "h" | "hour" | "hours" => Some(Duration::hours(n)),
+        "w" | "week" | "weeks" => Some(Duration::weeks(n)),
+        _ => None,
+    }
+}
+
+/// How far a list has loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Load {
+    /// Not asked for yet.
+    Idle,
+    Loading {
+        pages: usize,
+    },
+    Done,
+    /// Loading stopped; what was loaded stays usable.
+    Failed(String),
+}
+
+/// A list of rows with its filter, sort, cursor and scroll position.
+pub struct Listing<T> {
+    items: Vec<T>,
+    haystacks: Vec<Utf32String>,
+    /// All item indices in sort order.
+    order: Vec<u32>,
+    /// Position of each item in `order`.
+    rank: Vec<u32>,
+    /// The rows that match the query: in `order`, or best match first with fuzzy text.
+    visible: Vec<u32>,
+    /// Position of the cursor in `visible`.
+    cursor: usize,
+    /// First visible row on screen; a view concern, adjusted while drawing.
+    pub offset: Cell<usize>,
+    /// Column index and descending flag; `None` is the order rows arrived in.
+    sort: Option<(usize, bool)>,
+    raw_query: String,
+    query: Query,
+    /// The fuzzy text `visible` was computed for, when it can be narrowed from.
+    narrowable_from: Option<String>,
+    pattern: Option<Pattern>,
+    matcher: Matcher,
+    pub load: Load,
+    /// The request whose pages are being streamed in; older answers are dropped.
+    pub request: u64,
+}
+
+impl<T: Row> Default for Listing<T> {
+    fn default() -> Self {
+        Listing::new()
+    }
+}
+
+impl<T: Row> Listing<T> {
+    pub fn new() -> Self {
+        Listing {
+            items: Vec::new(),
+            haystacks: Vec::new(),
+            order: Vec::new(),
+            rank: Vec::new(),
+            visible: Vec::new(),
+            cursor: 0,
+            offset: Cell::new(0),
+            // By name: what people scan for first.
+            sort: Some((0, false)),
+            raw_query: String::new(),
+            query: Query::default(),
+            narrowable_from: Some(String::new()),
+            pattern: None,
+            matcher: Matcher::new(Config::DEFAULT),
+            load: Load::Idle,
+            request: 0,
+        }
+    }
+
+    pub fn items(&self) -> &[T] {
+        &self.items
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn visible_len(&self) -> usize {
+        self.visible.len()
+    }
+
+    /// The rows from `start`, at most `count`, in display order.
+    pub fn visible_rows(&self, start: usize, count: usize) -> impl Iterator<Item = &T> + '_ {
+        self.visible
+            .iter()
+            .skip(start)
+            .take(count)
+            .map(|&i| &self.items[i as usize])
+    }
+
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    pub fn selected(&self) -> Option<&T> {
+        self.visible
+            .get(self.cursor)
+            .map(|&i| &self.items[i as usize])
+    }
+
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+
+    pub fn raw_query(&self) -> &str {
+        &self.raw_query
+    }
+
+    pub fn sort(&self) -> Option<(usize, bool)> {
+        self.sort
+    }
+
+    /// Forgets every row (a refresh), keeping the query and the sort.
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.haystacks.clear();
+        self.order.clear();
+        self.rank.clear();
+        self.visible.clear();
+        self.cursor = 0;
+        self.offset.set(0);
+    }
+
+    /// Adds one page of rows as they stream in; the cursor stays on the row it was on.
+    pub fn extend(&mut self, rows: Vec<T>, now: OffsetDateTime) {
+        let first = self.items.len() as u32;
+        self.haystacks
+            .extend(rows.iter().map(|row| Utf32String::from(row.name())));
+        self.items.extend(rows);
+        let last = self.items.len() as u32;
+        match self.sort {
+            None if self.pattern.is_none() => {
+                self.order.extend(first..last);
+                self.rank.extend(first..last);
+                let mut matching: Vec<u32> = (first..last).collect();
+                self.retain_matching(&mut matching, now);
+                self.visible.extend(matching);
+            }
+            _ => {
+                let selected = self.selected_index();
+                self.order.extend(first..last);
+                self.sort_order(now);
+                self.refilter_all(now);
+                self.restore_cursor(selected);
+            }
+        }
+    }
+
+    /// Sets the filter text; narrows the previous matches when the text only grew. The cursor
+    /// goes to the best match (the first row), as in any fuzzy finder.
+    pub fn set_query(&mut self, raw: &str, now: OffsetDateTime) {
+        if raw == self.raw_query {
+            return;
+        }
+        let query = parse_query(raw);
+        let narrowing = query.facets == self.query.facets
+            && !query.text.contains('!')
+            && self
+                .narrowable_from
+                .as_deref()
+                .is_some_and(|before| query.text.starts_with(before));
+        self.pattern = (!query.text.is_empty())
+            .then(|| Pattern::parse(&query.text, CaseMatching::Smart, Normalization::Smart));
+        self.raw_query = raw.to_string();
+        self.query = query;
+        if narrowing {
+            let mut visible = std::mem::take(&mut self.visible);
+            self.retain_matching(&mut visible, now);
+            self.visible = visible;
+        } else {
+            self.refilter_all(now);
+        }
+        self.narrowable_from = Some(self.query.text.clone());
+        self.cursor = 0;
+        self.offset.set(0);
+    }
+
+    /// Sorts by `column`; the same column again flips the direction.
+    pub fn sort_by(&mut self, column: usize, now: OffsetDateTime) {
+        let selected = self.selected_index();
+        self.sort = match self.sort {
+            Some((current, descending)) if current == column => Some((column, !descending)),
+            _ => Some((column, false)),
+        };
+        self.sort_order(now);
+        self.refilter_all(now);
+        self.restore_cursor(selected);
+    }
+
+    /// Moves the cursor by `delta` rows, clamped to the list.
+    pub fn move_cursor(&mut self, delta: isize) {
+        if self.visible.is_empty() {
+            self.cursor = 0;
+            return;
+        }
+        let max = self.visible.len() - 1;
+        self.cursor = self.cursor.saturating_add_signed(delta).min(max);
+    }
+
+    pub fn cursor_to_start(&mut self) {
+        self.cursor = 0;
+    }
+
+    pub fn cursor_to_end(&mut self) {
+        self.cursor = self.visible.len().saturating_sub(1);
+    }
+
+    /// Puts the cursor on the first visible row for which `pick` holds; false if none.
+    pub fn select_where(&mut self, pick: impl Fn(&T) -> bool) -> bool {
+        match self
+            .visible
+            .iter()
+            .position(|&i| pick(&self.items[i as usize]))
+        {
+            Some(position) => {
+                self.cursor = position;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Finds a row among all loaded ones, filtered out or not.
+    pub fn find(&self, pick: impl Fn(&T) -> bool) -> Option<&T> {
+        self.items.iter().find(|row| pick(row))
+    }
+
+    /// Keeps `offset` such that the cursor row is within `height` rows on screen.
+    pub fn scroll_for(&self, height: usize) -> usize {
+        let height = height.max(1);
+        let mut offset = self.offset.get().min(self.visible.len().saturating_sub(1));
+        if self.cursor < offset {
+            offset = self.cursor;
+        } else if self.cursor >= offset + height {
+            offset = self.cursor + 1 - height;
+        }
+        self.offset.set(offset);
+        offset
+    }
+
+    fn selected_index(&self) -> Option<u32> {
+        self.visible.get(self.cursor).copied()
+    }
+
+    fn restore_cursor(&mut self, selected: Option<u32>) {
+        self.cursor = selected
+            .and_then(|wanted| self.visible.iter().position(|&i| i == wanted))
+            .unwrap_or(0);
+    }
+
+    fn sort_order(&mut self, now: OffsetDateTime) {
+        let items = &self.items;
+        match self.sort {
+            None => self.order.sort_unstable(),
+            Some((column, descending)) => self.order.sort_by(|&a, &b| {
+                let ordering = items[a as usize].compare(&items[b as usize], column, now);
+                let ordering = if descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                };
+                // Ties keep arrival order, so the list does not shuffle between pages.
+                ordering.then(a.cmp(&b))
+            }),
+        }
+        self.rank.resize(self.items.len(), 0);
+        for (position, &i) in self.order.iter().enumerate() {
+            self.rank[i as usize] = position as u32;
+        }
+    }
+
+    fn refilter_all(&mut self, now: OffsetDateTime) {
+        let mut visible = self.order.clone();
+        self.retain_matching(&mut visible, now);
+        self.visible = visible;
+    }
+
+    /// Keeps the indices that match; with fuzzy text, orders them best match first (ties in
+    /// the list's sort order).
+    fn retain_matching(&mut self, indices: &mut Vec<u32>, now: OffsetDateTime) {
+        let items = &self.items;
+        let facets = &self.query.facets;
+        let facets_hold = |i: u32| {
+            let row = &items[i as usize];
+            facets
+                .iter()
+                .all(|facet| row.matches_facet(facet, now).unwrap_or(false))
+        };
+        let Some(pattern) = self.pattern.as_ref() else {
+            indices.retain(|&i| facets_hold(i));
+            return;
+        };
+        let haystacks = &self.haystacks;
+        let matcher = &mut self.matcher;
+        let rank = &self.rank;
+        let mut scored: Vec<(u32, u32)> = indices
+            .iter()
+            .filter(|&&i| facets_hold(i))
+            .filter_map(|&i| {
+                pattern
+                    .score(haystacks[i as usize].slice(..), matcher)
+                    .map(|score| (score, i))
+            })
+            .collect();
+        scored.sort_unstable_by_key(|&(score, i)| (std::cmp::Reverse(score), rank[i as usize]));
+        indices.clear();
+        indices.extend(scored.into_iter().map(|(_, i)| i));
+    }
+}
+
+impl Row for AppRow {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn matches_facet(&self, facet: &Facet, now: OffsetDateTime) -> Option<bool> {
+        Some(match facet {
+            Facet::FicCount(comparison) => self.fic_count.is_some_and(|n| comparison.holds(n)),
+            Facet::ExpiresWithin(within) => self
+                .credentials
+                .iter()
+                .filter_map(|c| c.expires)
+                .any(|at| at > now && at - now <= *within),
+            Facet::Expired => self
+                .credentials
+                .iter()
+                .filter_map(|c| c.expires)
+                .any(|at| at <= now),
+            Facet::Multitenant(multi) => self.audience.is_multitenant() == *multi,
+            Facet::Kind(_) => return None,
+        })
+    }
+
+    fn columns() -> &'static [&'static str] {
+        &["name", "app id", "FICs", "credentials", "audience"]
+    }
+
+    fn compare(&self, other: &Self, column: usize, _now: OffsetDateTime) -> Ordering {
+        match column {
+            0 => compare_names(&self.name, &other.name),
+            1 => self.app_id.cmp(&other.app_id),
+            2 => self.fic_count.cmp(&other.fic_count),
+            // Soonest expiry first; apps without credentials last.
+            3 => {
+                let a = self.nearest_expiry().and_then(|c| c.expires);
+                let b = other.nearest_expiry().and_then(|c| c.expires);
+                match (a, b) {
+                    (Some(a), Some(b)) => a.cmp(&b),
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                }
+            }
+            _ => self.audience.cmp(&other.audience),
+        }
+    }
+}
+
+impl Row for IdentityRow {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn matches_facet(&self, facet: &Facet, _now: OffsetDateTime) -> Option<bool> {
+        match facet {
+            Facet::Kind(kind) => Some(self.kind == *kind),
+            _ => None,
+        }
+    }
+
+    fn columns() -> &'static [&'static str] {
+        &[
+            "name",
+            "client id",
+            "principal id",
+            "resource group",
+            "subscription",
+        ]
+    }
+
+    fn compare(&self, other: &Self, column: usize, _now: OffsetDateTime) -> Ordering {
+        match column {
+            0 => compare_names(&self.name, &other.name),
+            1 => self.client_id.cmp(&other.client_id),
+            2 => self.principal_id.cmp(&other.principal_id),
+            3 => self.resource_group.cmp(&other.resource_group),
+            _ => self.subscription.cmp(&other.subscription),
+        }
+    }
+}
+
+fn compare_names(a: &str, b: &str) -> Ordering {
+    a.bytes()
+        .map(|b| b.to_ascii_lowercase())
+        .cmp(b.bytes().map(|b| b.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::model::{Audience, Credential, CredentialKind};
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-06-01 00:00 UTC);
+
+    fn app(name: &str, fics: usize, expires_in_days: Option<i64>, audience: Audience) -> AppRow {
+        AppRow {
+            object_id: format!("obj-{name}"),
+            app_id: format!("app-{name}"),
+            name: name.into(),
+            fic_count: Some(fics),
+            credentials: expires_in_days
+                .map(|days| Credential {
+                    kind: CredentialKind::Secret,
+                    name: "s".into(),
+                    key_id: "k".into(),
+                    expires: Some(NOW + Duration::days(days)),
+                })
+                .into_iter()
+                .collect(),
+            audience,
+        }
+    }
+
+    fn names(listing: &Listing<AppRow>) -> Vec<&str> {
+        listing
+            .visible_rows(0, usize::MAX)
+            .map(|row| row.name.as_str())
+            .collect()
+    }
+
+    fn sample() -> Listing<AppRow> {
+        let mut listing = Listing::new();
+        listing.extend(
+            vec![
+                app("payments-api", 1, Some(10), Audience::Single),
+                app("inventory-sync", 1, None, Audience::Single),
+                app("billing-worker", 0, Some(-3), Audience::Single),
+                app("partner-sync", 0, Some(300), Audience::Multi),
+            ],
+            NOW,
+        );
+        listing
+    }
+
+    #[test]
+    fn parses_text_and_facets() {
+        let query = parse_query("pay fic:>0 expires:<30d audience:multi expired");
+        assert_eq!(query.text, "pay");
+        assert_eq!(
+            query.facets,
+            vec![
+                Facet::FicCount(Comparison::Greater(0)),
+                Facet::ExpiresWithin(Duration::days(30)),
+                Facet::Multitenant(true),
+                Facet::Expired
+            ]
+        );
+        assert!(query.problems.is_empty());
+        let bad = parse_query("fic:lots audience:galaxy");
+        assert_eq!(bad.problems.len(), 2);
+        assert!(bad.problems[0].contains("fic:0"));
+        assert_eq!(parse_query("api://thing").text, "api://thing");
+    }
+
+    #[test]
+    fn fuzzy_text_and_facets_filter_rows() {
+        let mut listing = sample();
+        listing.set_query("sync", NOW);
+        assert_eq!(names(&listing), ["inventory-sync", "partner-sync"]);
+        listing.set_query("sync fic:0", NOW);
+        assert_eq!(names(&listing), ["partner-sync"]);
+        listing.set_query("expired", NOW);
+        assert_eq!(names(&listing), ["billing-worker"]);
+        listing.set_query("expires:<30d", NOW);
+        assert_eq!(names(&listing), ["payments-api"]);
+        listing.set_query("audience:multi", NOW);
+        assert_eq!(names(&listing), ["partner-sync"]);
+        listing.set_query("", NOW);
+        assert_eq!(listing.visible_len(), 4);
+    }
+
+    #[test]
+    fn best_fuzzy_match_comes_first() {
+        let mut listing = sample();
+        listing.set_query("pay", NOW);
+        assert_eq!(names(&listing), ["payments-api", "partner-sync"]);
+        let mut portals = Listing::new();
+        portals.extend(
+            vec![
+                app("recruiting-portal", 0, None, Audience::Single),
+                app("reporting-portal", 0, None, Audience::Single),
+            ],
+            NOW,
+        );
+        for raw in ["r", "re", "rep", "repo", "repor", "report"] {
+            portals.set_query(raw, NOW);
+        }
+        assert_eq!(names(&portals)[0], "reporting-portal");
+        listing.set_query("", NOW);
+        assert_eq!(names(&listing)[0], "billing-worker", "back to sort order");
+    }
+
+    #[test]
+    fn narrowing_and_widening_agree_with_a_fresh_filter() {
+        let mut listing = sample();
+        for raw in ["p", "pa", "pay", "pa", "", "s", "sy", "syn"] {
+            listing.set_query(raw, NOW);
+            let mut fresh = sample();
+            fresh.set_query(raw, NOW);
+            assert_eq!(names(&listing), names(&fresh), "query {raw:?}");
+        }
+    }
+
+    #[test]
+    fn streaming_pages_respects_filter_and_sort() {
+        let mut listing = Listing::new();
+        listing.set_query("sync", NOW);
+        listing.extend(vec![app("zeta-sync", 0, None, Audience::Single)], NOW);
+        listing.extend(
+            vec![
+                app("alpha-sync", 0, None, Audience::Single),
+                app("payments-api", 0, None, Audience::Single),
+            ],
+            NOW,
+        );
+        assert_eq!(names(&listing), ["alpha-sync", "zeta-sync"]);
+        listing.sort_by(0, NOW);
+        assert_eq!(names(&listing), ["zeta-sync", "alpha-sync"]);
+    }
+
+    #[test]
+    fn cursor_goes_to_the_best_match_and_stays_on_its_row_when_sorting() {
+        let mut listing = sample();
+        assert!(listing.select_where(|row| row.name == "partner-sync"));
+        listing.sort_by(3, NOW);
+        assert_eq!(
+            listing.selected().map(|r| r.name.as_str()),
+            Some("partner-sync")
+        );
+        listing.set_query("sync", NOW);
+        assert_eq!(listing.cursor(), 0);
+        listing.move_cursor(-5);
+        assert_eq!(listing.cursor(), 0);
+        listing.move_cursor(5);
+        assert_eq!(listing.cursor(), 1);
+    }
+
+    #[test]
+    fn sorts_by_nearest_expiry() {
+        let mut listing = sample();
+        listing.sort_by(3, NOW);
+        assert_eq!(
+            names(&listing),
+            [
+                "billing-worker",
+                "payments-api",
+                "partner-sync",
+                "inventory-sync"
+            ]
+        );
+    }
+
+    #[test]
+    fn scroll_keeps_the_cursor_on_screen() {
+        let mut listing = sample();
+        listing.move_cursor(3);
+        assert_eq!(listing.scroll_for(2), 2);
+        listing.cursor_to_start();
+        assert_eq!(listing.scroll_for(2), 0);
+    }
+}

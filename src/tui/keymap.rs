@@ -1,0 +1,571 @@
+//! The one table of key bindings: dispatch, the footer hints and the `?` help are all read from
+//! it, so a binding cannot exist without its description. `keymap.toml` in the config directory
+//! can rebind any action by name.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where a binding applies. `Global` bindings apply everywhere unless a screen binds the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    Global,
+    /// The Apps and Identities lists.
+    List,
+    AppDetail,
+    IdentityDetail,
+    SignIn,
+}
+
+impl Context {
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "everywhere",
+            Context::List => "lists",
+            Context::AppDetail => "app detail",
+            Context::IdentityDetail => "identity detail",
+            Context::SignIn => "sign-in",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Quit,
+    Up,
+    Down,
+    Top,
+    Bottom,
+    HalfPageDown,
+    HalfPageUp,
+    Open,
+    Back,
+    Filter,
+    Palette,
+    Help,
+    NextPane,
+    Copy,
+    CopyId,
+    Refresh,
+    Sort,
+    ShowApps,
+    ShowIdentities,
+    DeleteFic,
+    Export,
+    AddFic,
+    TestExchange,
+    CycleTheme,
+}
+
+impl Action {
+    /// The name used in `keymap.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::HalfPageDown => "half-page-down",
+            Action::HalfPageUp => "half-page-up",
+            Action::Open => "open",
+            Action::Back => "back",
+            Action::Filter => "filter",
+            Action::Palette => "palette",
+            Action::Help => "help",
+            Action::NextPane => "next-pane",
+            Action::Copy => "copy",
+            Action::CopyId => "copy-id",
+            Action::Refresh => "refresh",
+            Action::Sort => "sort",
+            Action::ShowApps => "show-apps",
+            Action::ShowIdentities => "show-identities",
+            Action::DeleteFic => "delete-fic",
+            Action::Export => "export",
+            Action::AddFic => "add-fic",
+            Action::TestExchange => "test-exchange",
+            Action::CycleTheme => "cycle-theme",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Action> {
+        ALL_ACTIONS.iter().copied().find(|a| a.name() == name)
+    }
+}
+
+const ALL_ACTIONS: &[Action] = &[
+    Action::Quit,
+    Action::Up,
+    Action::Down,
+    Action::Top,
+    Action::Bottom,
+    Action::HalfPageDown,
+    Action::HalfPageUp,
+    Action::Open,
+    Action::Back,
+    Action::Filter,
+    Action::Palette,
+    Action::Help,
+    Action::NextPane,
+    Action::Copy,
+    Action::CopyId,
+    Action::Refresh,
+    Action::Sort,
+    Action::ShowApps,
+    Action::ShowIdentities,
+    Action::DeleteFic,
+    Action::Export,
+    Action::AddFic,
+    Action::TestExchange,
+    Action::CycleTheme,
+];
+
+/// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Chord {
+    pub code: KeyCode,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+impl Chord {
+    pub fn from_event(event: &KeyEvent) -> Chord {
+        Chord {
+            code: event.code,
+            ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
+            alt: event.modifiers.contains(KeyModifiers::ALT),
+        }
+    }
+
+    /// Parses `q`, `G`, `ctrl-d`, `enter`, `esc`, `tab`, `up`, `?`, `space`…
+    pub fn parse(text: &str) -> Result<Chord, String> {
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut rest = text;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if let Some(stripped) = lower.strip_prefix("ctrl-").or(lower.strip_prefix("c-")) {
+                ctrl = true;
+                rest = &rest[rest.len() - stripped.len()..];
+            } else if let Some(stripped) = lower.strip_prefix("alt-").or(lower.strip_prefix("m-")) {
+                alt = true;
+                rest = &rest[rest.len() - stripped.len()..];
+            } else {
+                break;
+            }
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "backtab" | "shift-tab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pageup" => KeyCode::PageUp,
+            "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            _ => {
+                let mut chars = rest.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c }),
+                    _ => {
+                        return Err(format!(
+                            "`{text}` is not a key; write e.g. q, G, ctrl-d, enter, esc, tab, up"
+                        ));
+                    }
+                }
+            }
+        };
+        Ok(Chord { code, ctrl, alt })
+    }
+}
+
+impl fmt::Display for Chord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("Ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("Alt-")?;
+        }
+        match self.code {
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::BackTab => f.write_str("Shift-Tab"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::Home => f.write_str("Home"),
+            KeyCode::End => f.write_str("End"),
+            KeyCode::Backspace => f.write_str("Backspace"),
+            KeyCode::Delete => f.write_str("Del"),
+            KeyCode::Char(' ') => f.write_str("Space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// A key or a short sequence of keys (`g g`).
+pub type Keys = Vec<Chord>;
+
+pub fn keys_label(keys: &[Chord]) -> String {
+    keys.iter()
+        .map(Chord::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub context: Context,
+    pub keys: Vec<Keys>,
+    pub action: Action,
+    pub description: &'static str,
+    /// The footer's short label, for the few bindings a newcomer needs.
+    pub hint: Option<&'static str>,
+}
+
+/// What a key press means, given the keys pressed before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Action(Action),
+    /// The start of a sequence (`g` of `g g`): wait for the next key.
+    Pending,
+    Unbound,
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: Vec<Binding>,
+}
+
+fn chords(list: &[&str]) -> Vec<Keys> {
+    list.iter()
+        .map(|sequence| {
+            sequence
+                .split(' ')
+                .map(|k| Chord::parse(k).unwrap_or_else(|e| panic!("built-in keymap: {e}")))
+                .collect()
+        })
+        .collect()
+}
+
+/// context, keys, action, description, footer label
+type BindingSpec = (
+    Context,
+    &'static [&'static str],
+    Action,
+    &'static str,
+    Option<&'static str>,
+);
+
+impl Default for Keymap {
+    fn default() -> Self {
+        use Action::*;
+        use Context::*;
+        #[rustfmt::skip]
+        let table: &[BindingSpec] = &[
+            (Global, &["q"], Quit, "quit ficus", Some("quit")),
+            (Global, &["ctrl-c"], Quit, "quit ficus", None),
+            (Global, &["?"], Help, "show every key of this screen", Some("help")),
+            (Global, &[":"], Palette, "command palette: jump, whois, explain, decode, theme", Some("palette")),
+            (Global, &["esc"], Back, "close, clear the filter, or go back", None),
+            (Global, &["1"], ShowApps, "show app registrations", None),
+            (Global, &["2"], ShowIdentities, "show managed identities", None),
+            (Global, &["t"], CycleTheme, "next colour theme", None),
+            (List, &["j", "down"], Down, "next row", None),
+            (List, &["k", "up"], Up, "previous row", None),
+            (List, &["g g", "home"], Top, "first row", None),
+            (List, &["G", "end"], Bottom, "last row", None),
+            (List, &["ctrl-d", "pagedown"], HalfPageDown, "half a page down", None),
+            (List, &["ctrl-u", "pageup"], HalfPageUp, "half a page up", None),
+            (List, &["enter"], Open, "open the selected row", Some("open")),
+            (List, &["/"], Filter, "new filter, as you type (fuzzy name, fic:0, expired…)", Some("filter")),
+            (List, &["tab"], NextPane, "switch between apps and identities", Some("apps/identities")),
+            (List, &["s"], Sort, "sort by the next column (again: reverse)", Some("sort")),
+            (List, &["y"], Copy, "copy the name", None),
+            (List, &["Y"], CopyId, "copy the app id / client id", None),
+            (List, &["r"], Refresh, "reload from the directory", None),
+            (AppDetail, &["j", "down"], Down, "next FIC or credential", None),
+            (AppDetail, &["k", "up"], Up, "previous FIC or credential", None),
+            (AppDetail, &["tab"], NextPane, "switch between FICs and credentials", Some("FICs/secrets")),
+            (AppDetail, &["a"], AddFic, "add a Managed Identity FIC (wizard)", Some("add FIC")),
+            (AppDetail, &["x"], TestExchange, "test the exchange for this app", Some("test")),
+            (AppDetail, &["e"], Export, "export the FIC as CLI / Bicep / Terraform", Some("export")),
+            (AppDetail, &["D"], DeleteFic, "delete the selected FIC (asks first)", Some("delete FIC")),
+            (AppDetail, &["y"], Copy, "copy the selected value", None),
+            (AppDetail, &["Y"], CopyId, "copy the app id", None),
+            (AppDetail, &["r"], Refresh, "reload this app", None),
+            (IdentityDetail, &["j", "down"], Down, "next trusting app", None),
+            (IdentityDetail, &["k", "up"], Up, "previous trusting app", None),
+            (IdentityDetail, &["enter"], Open, "open the selected app", Some("open app")),
+            (IdentityDetail, &["y"], Copy, "copy the principal id (a FIC's subject)", Some("copy principal id")),
+            (IdentityDetail, &["Y"], CopyId, "copy the client id", None),
+            (IdentityDetail, &["r"], Refresh, "reload this identity", None),
+            (SignIn, &["y"], Copy, "copy the code", Some("copy code")),
+            (SignIn, &["enter"], Open, "ask for a new code after a failure", None),
+        ];
+        Keymap {
+            bindings: table
+                .iter()
+                .map(|(context, keys, action, description, hint)| Binding {
+                    context: *context,
+                    keys: chords(keys),
+                    action: *action,
+                    description,
+                    hint: *hint,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `keymap.toml`: `action-name = "key"` or `["key", "g g"]`, at the top level (every screen
+/// where the action is bound) or under a `[context]` table (`[lists]`, `[app-detail]`…).
+#[derive(Debug, thiserror::Error)]
+pub enum KeymapError {
+    #[error("keymap.toml is not valid TOML ({0}); fix it or delete it to use the defaults")]
+    Toml(String),
+    #[error("keymap.toml: {0}")]
+    Entry(String),
+}
+
+impl Keymap {
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    /// Applies the user's remapping on top of the defaults.
+    pub fn with_overrides(mut self, text: &str) -> Result<Keymap, KeymapError> {
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| KeymapError::Toml(e.to_string()))?;
+        for (key, value) in &table {
+            match value {
+                toml::Value::Table(inner) => {
+                    let context = context_from_name(key).ok_or_else(|| {
+                        KeymapError::Entry(format!(
+                            "[{key}] is not a screen; use global, lists, app-detail, identity-detail or sign-in"
+                        ))
+                    })?;
+                    for (action, keys) in inner {
+                        self.rebind(Some(context), action, keys)?;
+                    }
+                }
+                keys => self.rebind(None, key, keys)?,
+            }
+        }
+        Ok(self)
+    }
+
+    fn rebind(
+        &mut self,
+        context: Option<Context>,
+        action_name: &str,
+        value: &toml::Value,
+    ) -> Result<(), KeymapError> {
+        let action = Action::from_name(action_name).ok_or_else(|| {
+            KeymapError::Entry(format!(
+                "`{action_name}` is not an action; `?` in ficus lists them, e.g. quit, filter, delete-fic"
+            ))
+        })?;
+        let texts: Vec<&str> = match value {
+            toml::Value::String(s) => vec![s.as_str()],
+            toml::Value::Array(items) => items.iter().filter_map(toml::Value::as_str).collect(),
+            _ => {
+                return Err(KeymapError::Entry(format!(
+                    "`{action_name}` needs a key like \"q\" or a list like [\"q\", \"ctrl-c\"]"
+                )));
+            }
+        };
+        let mut keys = Vec::new();
+        for text in texts {
+            let sequence: Result<Keys, String> = text.split(' ').map(Chord::parse).collect();
+            keys.push(sequence.map_err(KeymapError::Entry)?);
+        }
+        let mut found = false;
+        for binding in &mut self.bindings {
+            if binding.action == action && context.is_none_or(|c| c == binding.context) {
+                binding.keys = keys.clone();
+                found = true;
+            }
+        }
+        if !found {
+            return Err(KeymapError::Entry(format!(
+                "`{action_name}` is not bound on that screen"
+            )));
+        }
+        Ok(())
+    }
+
+    /// What `pending` followed by `key` means on a screen of `context`.
+    pub fn lookup(&self, context: Context, pending: &[Chord], key: Chord) -> Lookup {
+        let mut typed: Keys = pending.to_vec();
+        typed.push(key);
+        let mut is_prefix = false;
+        // The screen's own bindings win over global ones.
+        for scope in [context, Context::Global] {
+            for binding in self.bindings.iter().filter(|b| b.context == scope) {
+                for keys in &binding.keys {
+                    if *keys == typed {
+                        return Lookup::Action(binding.action);
+                    }
+                    if keys.len() > typed.len() && keys.starts_with(&typed) {
+                        is_prefix = true;
+                    }
+                }
+            }
+        }
+        if is_prefix {
+            Lookup::Pending
+        } else {
+            Lookup::Unbound
+        }
+    }
+
+    /// The bindings a screen responds to: its own, then the global ones it does not shadow.
+    pub fn for_context(&self, context: Context) -> Vec<&Binding> {
+        let own: Vec<&Binding> = self
+            .bindings
+            .iter()
+            .filter(|b| b.context == context)
+            .collect();
+        let global = self.bindings.iter().filter(|b| {
+            b.context == Context::Global
+                && context != Context::Global
+                && !own
+                    .iter()
+                    .any(|o| o.keys.iter().any(|k| b.keys.contains(k)))
+        });
+        own.iter().copied().chain(global).collect()
+    }
+
+    /// The footer's hints: `key label` pairs.
+    pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
+        let mut seen = BTreeMap::new();
+        let mut hints = Vec::new();
+        for binding in self.for_context(context) {
+            if let Some(label) = binding.hint
+                && seen.insert(binding.action, ()).is_none()
+                && let Some(keys) = binding.keys.first()
+            {
+                hints.push((keys_label(keys), label));
+            }
+        }
+        hints
+    }
+}
+
+fn context_from_name(name: &str) -> Option<Context> {
+    match name {
+        "global" => Some(Context::Global),
+        "lists" | "list" => Some(Context::List),
+        "app-detail" => Some(Context::AppDetail),
+        "identity-detail" => Some(Context::IdentityDetail),
+        "sign-in" | "signin" => Some(Context::SignIn),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str) -> Chord {
+        Chord::parse(text).expect("valid key")
+    }
+
+    #[test]
+    fn dispatches_single_keys_and_sequences() {
+        let keymap = Keymap::default();
+        assert_eq!(
+            keymap.lookup(Context::List, &[], key("j")),
+            Lookup::Action(Action::Down)
+        );
+        assert_eq!(keymap.lookup(Context::List, &[], key("g")), Lookup::Pending);
+        assert_eq!(
+            keymap.lookup(Context::List, &[key("g")], key("g")),
+            Lookup::Action(Action::Top)
+        );
+        assert_eq!(
+            keymap.lookup(Context::List, &[], key("G")),
+            Lookup::Action(Action::Bottom)
+        );
+        assert_eq!(
+            keymap.lookup(Context::AppDetail, &[], key("q")),
+            Lookup::Action(Action::Quit)
+        );
+        assert_eq!(keymap.lookup(Context::List, &[], key("D")), Lookup::Unbound);
+        assert_eq!(
+            keymap.lookup(Context::AppDetail, &[], key("D")),
+            Lookup::Action(Action::DeleteFic)
+        );
+    }
+
+    #[test]
+    fn every_action_has_a_description_and_a_name_that_round_trips() {
+        let keymap = Keymap::default();
+        for binding in keymap.bindings() {
+            assert!(!binding.description.is_empty());
+            assert_eq!(
+                Action::from_name(binding.action.name()),
+                Some(binding.action)
+            );
+        }
+    }
+
+    #[test]
+    fn keymap_toml_rebinds_actions() {
+        let keymap = Keymap::default()
+            .with_overrides("quit = [\"x\", \"ctrl-q\"]\n[lists]\nfilter = \"f\"\n")
+            .expect("valid overrides");
+        assert_eq!(
+            keymap.lookup(Context::List, &[], key("x")),
+            Lookup::Action(Action::Quit)
+        );
+        assert_eq!(keymap.lookup(Context::List, &[], key("q")), Lookup::Unbound);
+        assert_eq!(
+            keymap.lookup(Context::List, &[], key("f")),
+            Lookup::Action(Action::Filter)
+        );
+        assert_eq!(
+            keymap.lookup(Context::List, &[], key("ctrl-q")),
+            Lookup::Action(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn bad_keymap_toml_says_what_to_write() {
+        let error = Keymap::default()
+            .with_overrides("fly = \"z\"")
+            .expect_err("unknown action");
+        assert!(error.to_string().contains("not an action"));
+        let error = Keymap::default()
+            .with_overrides("quit = \"ctrl-\"")
+            .expect_err("bad key");
+        assert!(error.to_string().contains("not a key"));
+        assert!(Keymap::default().with_overrides("quit = ").is_err());
+    }
+
+    #[test]
+    fn hints_come_from_the_table() {
+        let hints = Keymap::default().hints(Context::AppDetail);
+        assert!(
+            hints
+                .iter()
+                .any(|(k, d)| k == "D" && d.starts_with("delete"))
+        );
+        assert!(hints.iter().any(|(k, _)| k == "q"));
+    }
+}

@@ -1,0 +1,128 @@
+//! What flows through the loop: `Msg` in (terminal events and effect results, one channel),
+//! `Cmd` out (work for the effects runner). Every effect result carries the request id it
+//! answers, so `update` can drop answers nobody is waiting for any more.
+
+use ratatui::crossterm::event::KeyEvent;
+use time::OffsetDateTime;
+
+use super::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
+
+pub type RequestId = u64;
+
+/// Who is signed in where; shown in the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Display name or domain of the tenant.
+    pub tenant: String,
+    pub tenant_id: String,
+    /// `global`, `usgov`, `china` or `sandbox`.
+    pub cloud: String,
+    pub user: String,
+    pub read_only: bool,
+    /// Graph root with version, e.g. `https://graph.microsoft.com/v1.0`; shown in confirmations.
+    pub graph_base: String,
+    /// The cloud's endpoints (exports name its Graph host and issuer).
+    pub cloud_endpoints: crate::cloud::Cloud,
+}
+
+/// Why a sign-in did not finish, so the screen can say what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInFailure {
+    /// The user pressed "No" / cancelled on the sign-in page.
+    Declined,
+    /// Nobody entered the code in time.
+    Expired,
+    /// A Conditional Access policy blocked this device-code sign-in.
+    ConditionalAccess {
+        detail: String,
+    },
+    Other {
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInEvent {
+    /// A device code to show.
+    Code {
+        verification_uri: String,
+        user_code: String,
+        expires_at: OffsetDateTime,
+    },
+    Done(Box<Session>),
+    Failed(SignInFailure),
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// Bracketed paste: the whole pasted text at once.
+    Paste(String),
+    Resize(u16, u16),
+    /// Once a second, only while a countdown is on screen.
+    Tick(OffsetDateTime),
+    /// SIGTERM / SIGHUP: leave now, restoring the terminal.
+    Terminate,
+    AppsPage {
+        request: RequestId,
+        rows: Vec<AppRow>,
+        /// How many pages arrived so far, this one included.
+        page: usize,
+        done: bool,
+    },
+    AppsFailed {
+        request: RequestId,
+        error: String,
+    },
+    IdentitiesPage {
+        request: RequestId,
+        rows: Vec<IdentityRow>,
+        page: usize,
+        done: bool,
+    },
+    IdentitiesFailed {
+        request: RequestId,
+        error: String,
+    },
+    AppDetailLoaded {
+        request: RequestId,
+        result: Result<Box<AppDetail>, String>,
+    },
+    IdentityDetailLoaded {
+        request: RequestId,
+        result: Result<Box<IdentityDetail>, String>,
+    },
+    FicDeleted {
+        request: RequestId,
+        result: Result<(), String>,
+    },
+    SignIn(SignInEvent),
+}
+
+/// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cmd {
+    LoadApps {
+        request: RequestId,
+    },
+    LoadIdentities {
+        request: RequestId,
+    },
+    LoadAppDetail {
+        request: RequestId,
+        object_id: String,
+    },
+    LoadIdentityDetail {
+        request: RequestId,
+        identity: Box<IdentityRow>,
+    },
+    DeleteFic {
+        request: RequestId,
+        app_object_id: String,
+        fic_id: String,
+    },
+    /// Put text on the clipboard with OSC 52.
+    Copy(String),
+    StartSignIn,
+    Quit,
+}

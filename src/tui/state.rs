@@ -1,0 +1,226 @@
+//! Everything the console knows, owned by one task and changed only by `update`.
+
+use time::OffsetDateTime;
+use tui_input::Input;
+
+use super::filter::Listing;
+use super::keymap::{Chord, Context, Keymap};
+use super::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
+use super::msg::{RequestId, Session, SignInFailure};
+use super::theme::{Theme, Themes};
+
+/// The list at the bottom of the screen stack; `Tab` switches between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Apps,
+    Identities,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailPane {
+    Fics,
+    Credentials,
+}
+
+pub struct AppDetailScreen {
+    pub object_id: String,
+    /// Known from the list row before the detail arrives.
+    pub name: String,
+    pub request: RequestId,
+    pub detail: Option<AppDetail>,
+    pub error: Option<String>,
+    pub pane: DetailPane,
+    pub fic_cursor: usize,
+    pub credential_cursor: usize,
+}
+
+pub struct IdentityDetailScreen {
+    pub identity: IdentityRow,
+    pub request: RequestId,
+    pub detail: Option<IdentityDetail>,
+    pub error: Option<String>,
+    pub cursor: usize,
+}
+
+pub enum Screen {
+    AppDetail(Box<AppDetailScreen>),
+    IdentityDetail(Box<IdentityDetailScreen>),
+}
+
+/// The sign-in phase before the console (not used with `--sandbox`, which starts signed in).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SignInScreen {
+    /// What is happening before a code is shown ("Starting the sandbox…").
+    pub status: Option<String>,
+    pub verification_uri: Option<String>,
+    pub user_code: Option<String>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub failure: Option<SignInFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaletteTarget {
+    App(String),
+    Identity(String),
+    Command(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub label: String,
+    pub detail: String,
+    pub target: PaletteTarget,
+}
+
+#[derive(Default)]
+pub struct PaletteScreen {
+    pub input: Input,
+    pub suggestions: Vec<Suggestion>,
+    pub selected: usize,
+}
+
+/// A delete that waits for `y`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmDelete {
+    pub app_object_id: String,
+    pub app_name: String,
+    pub fic_id: String,
+    pub fic_name: String,
+    /// The exact request that will be sent.
+    pub request_line: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportScreen {
+    pub fic_name: String,
+    /// (label, text) per format.
+    pub snippets: Vec<(String, String)>,
+    pub tab: usize,
+}
+
+/// A read-only text panel: palette results such as `whois`, `explain` and `decode`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextPanel {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub scroll: u16,
+}
+
+/// Layers over the current screen; `Esc` closes the top one first.
+pub enum Overlay {
+    Help { scroll: u16 },
+    Palette(PaletteScreen),
+    ConfirmDelete(ConfirmDelete),
+    Export(ExportScreen),
+    Text(TextPanel),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastLevel {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+/// A one-line message at the bottom; stays until the next key so it is never missed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub level: ToastLevel,
+    pub text: String,
+}
+
+pub enum Phase {
+    SigningIn(SignInScreen),
+    Console,
+}
+
+pub struct State {
+    pub phase: Phase,
+    pub session: Option<Session>,
+    pub list: ListKind,
+    pub apps: Listing<AppRow>,
+    pub identities: Listing<IdentityRow>,
+    /// The filter being typed, per list; `editing_filter` says whether keys go to it.
+    pub apps_filter: Input,
+    pub identities_filter: Input,
+    pub editing_filter: bool,
+    /// Detail screens above the list.
+    pub stack: Vec<Screen>,
+    pub overlay: Option<Overlay>,
+    pub toast: Option<Toast>,
+    pub keymap: Keymap,
+    pub themes: Themes,
+    pub theme: Theme,
+    /// Keys typed so far of a multi-key binding (`g` of `g g`).
+    pub pending: Vec<Chord>,
+    pub size: (u16, u16),
+    /// The clock the views compare expiry dates with; moved on by data and ticks.
+    pub now: OffsetDateTime,
+    next_request: RequestId,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(keymap: Keymap, themes: Themes, theme_name: &str, now: OffsetDateTime) -> State {
+        let theme = themes.get(theme_name).cloned().unwrap_or_else(Theme::mono);
+        State {
+            phase: Phase::Console,
+            session: None,
+            list: ListKind::Apps,
+            apps: Listing::new(),
+            identities: Listing::new(),
+            apps_filter: Input::default(),
+            identities_filter: Input::default(),
+            editing_filter: false,
+            stack: Vec::new(),
+            overlay: None,
+            toast: None,
+            keymap,
+            themes,
+            theme,
+            pending: Vec::new(),
+            size: (80, 24),
+            now,
+            next_request: 0,
+            quit: false,
+        }
+    }
+
+    pub fn new_request(&mut self) -> RequestId {
+        self.next_request += 1;
+        self.next_request
+    }
+
+    /// Which bindings apply right now.
+    pub fn context(&self) -> Context {
+        match (&self.phase, self.stack.last()) {
+            (Phase::SigningIn(_), _) => Context::SignIn,
+            (_, Some(Screen::AppDetail(_))) => Context::AppDetail,
+            (_, Some(Screen::IdentityDetail(_))) => Context::IdentityDetail,
+            (_, None) => Context::List,
+        }
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.read_only)
+    }
+
+    /// A countdown is on screen: the loop then ticks once a second, and only then.
+    pub fn needs_tick(&self) -> bool {
+        matches!(&self.phase, Phase::SigningIn(s) if s.expires_at.is_some() && s.failure.is_none())
+    }
+
+    /// Rows available to a list on screen (the whole height minus header, column titles,
+    /// filter line and footer).
+    pub fn list_height(&self) -> usize {
+        self.size.1.saturating_sub(5) as usize
+    }
+
+    pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
+        self.toast = Some(Toast {
+            level,
+            text: text.into(),
+        });
+    }
+}

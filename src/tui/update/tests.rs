@@ -1,0 +1,537 @@
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::*;
+use crate::fic::Fic;
+use crate::tui::keymap::Keymap;
+use crate::tui::model::{AppDetail, Audience, Credential, CredentialKind, FicRow};
+use crate::tui::msg::{Session, SignInFailure};
+use crate::tui::state::State;
+use crate::tui::theme::Themes;
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn char_key(c: char) -> Msg {
+    let modifiers = if c.is_ascii_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), modifiers))
+}
+
+fn typed(state: &mut State, text: &str) -> Vec<Cmd> {
+    text.chars()
+        .flat_map(|c| update(state, char_key(c)))
+        .collect()
+}
+
+fn app(name: &str, fics: usize) -> AppRow {
+    AppRow {
+        object_id: format!("obj-{name}"),
+        app_id: format!("app-{name}"),
+        name: name.into(),
+        fic_count: Some(fics),
+        credentials: vec![Credential {
+            kind: CredentialKind::Secret,
+            name: "ci".into(),
+            key_id: format!("key-{name}"),
+            expires: Some(NOW + Duration::days(10)),
+        }],
+        audience: Audience::Single,
+    }
+}
+
+fn identity(name: &str, kind: IdentityKind) -> IdentityRow {
+    IdentityRow {
+        name: name.into(),
+        kind,
+        client_id: format!("client-{name}"),
+        principal_id: format!("principal-{name}"),
+        resource_group: Some("rg".into()),
+        subscription: Some("sub".into()),
+        arm_id: None,
+        tenant_id: None,
+    }
+}
+
+fn session(read_only: bool) -> Session {
+    Session {
+        tenant: "contoso".into(),
+        tenant_id: "11111111-1111-1111-1111-111111111111".into(),
+        cloud: "sandbox".into(),
+        user: "admin@contoso.onmicrosoft.com".into(),
+        read_only,
+        graph_base: "https://127.0.0.1:8443/v1.0".into(),
+        cloud_endpoints: crate::cloud::Cloud::custom(
+            "https://127.0.0.1:8443",
+            "https://127.0.0.1:8443/v1.0",
+        ),
+    }
+}
+
+/// A signed-in console with both lists loaded.
+fn console(read_only: bool) -> State {
+    let mut state = State::new(Keymap::default(), Themes::built_in(), "default", NOW);
+    state.session = Some(session(read_only));
+    let commands = start_console(&mut state);
+    assert_eq!(commands.len(), 2);
+    let (apps, identities) = (state.apps.request, state.identities.request);
+    update(
+        &mut state,
+        Msg::AppsPage {
+            request: apps,
+            rows: vec![app("payments-api", 1), app("inventory-sync", 1)],
+            page: 1,
+            done: false,
+        },
+    );
+    update(
+        &mut state,
+        Msg::AppsPage {
+            request: apps,
+            rows: vec![app("billing-worker", 0)],
+            page: 2,
+            done: true,
+        },
+    );
+    update(
+        &mut state,
+        Msg::IdentitiesPage {
+            request: identities,
+            rows: vec![
+                identity("id-payments", IdentityKind::UserAssigned),
+                identity("vm-legacy", IdentityKind::SystemAssigned),
+            ],
+            page: 1,
+            done: true,
+        },
+    );
+    state
+}
+
+fn detail_for(name: &str) -> AppDetail {
+    AppDetail {
+        app: app(name, 1),
+        fics: vec![FicRow {
+            fic: Fic {
+                id: Some("fic-1".into()),
+                name: "mi-id-payments".into(),
+                issuer: "https://login.microsoftonline.com/t/v2.0".into(),
+                subject: "principal-id-payments".into(),
+                audiences: vec!["api://AzureADTokenExchange".into()],
+                description: None,
+            },
+            subject_name: Some("id-payments".into()),
+            findings: Vec::new(),
+        }],
+        identifier_uris: Vec::new(),
+    }
+}
+
+fn open_payments(state: &mut State) -> u64 {
+    assert!(state.apps.select_where(|a| a.name == "payments-api"));
+    let commands = update(state, key(KeyCode::Enter));
+    match commands.as_slice() {
+        [Cmd::LoadAppDetail { request, object_id }] => {
+            assert_eq!(object_id, "obj-payments-api");
+            *request
+        }
+        other => panic!("expected one detail load, got {other:?}"),
+    }
+}
+
+#[test]
+fn starting_loads_both_lists_and_pages_stream_in() {
+    let state = console(false);
+    assert_eq!(state.apps.len(), 3);
+    assert_eq!(state.apps.load, Load::Done);
+    assert_eq!(state.identities.len(), 2);
+}
+
+#[test]
+fn stale_pages_are_dropped() {
+    let mut state = console(false);
+    let stale = state.apps.request;
+    update(&mut state, char_key('r'));
+    assert_ne!(state.apps.request, stale);
+    assert_eq!(state.apps.len(), 0);
+    update(
+        &mut state,
+        Msg::AppsPage {
+            request: stale,
+            rows: vec![app("ghost", 0)],
+            page: 1,
+            done: true,
+        },
+    );
+    assert_eq!(
+        state.apps.len(),
+        0,
+        "an answer to an old request must not land"
+    );
+}
+
+#[test]
+fn filter_as_you_type_and_escape_layers() {
+    let mut state = console(false);
+    update(&mut state, char_key('/'));
+    assert!(state.editing_filter);
+    typed(&mut state, "pay");
+    assert_eq!(state.apps.visible_len(), 1);
+    assert_eq!(
+        state.apps.selected().map(|a| a.name.as_str()),
+        Some("payments-api")
+    );
+    // `q` while typing is text, not quit.
+    typed(&mut state, "q");
+    assert!(!state.quit);
+    update(&mut state, key(KeyCode::Backspace));
+    assert_eq!(state.apps_filter.value(), "pay");
+    // Esc closes the input but keeps the filter; a second Esc clears it.
+    update(&mut state, key(KeyCode::Esc));
+    assert!(!state.editing_filter);
+    assert_eq!(state.apps.visible_len(), 1);
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.apps.visible_len(), 3);
+    assert_eq!(state.apps_filter.value(), "");
+}
+
+#[test]
+fn facets_in_the_filter() {
+    let mut state = console(false);
+    update(&mut state, char_key('/'));
+    typed(&mut state, "fic:0");
+    assert_eq!(state.apps.visible_len(), 1);
+    assert_eq!(
+        state.apps.selected().map(|a| a.name.as_str()),
+        Some("billing-worker")
+    );
+}
+
+#[test]
+fn paste_goes_into_the_filter_as_text() {
+    let mut state = console(false);
+    update(&mut state, char_key('/'));
+    update(&mut state, Msg::Paste("inv\u{1b}[31m\n".into()));
+    assert_eq!(state.apps_filter.value(), "inv");
+    assert_eq!(state.apps.visible_len(), 1);
+}
+
+#[test]
+fn pasting_a_guid_outside_inputs_opens_whois() {
+    let mut state = console(false);
+    update(
+        &mut state,
+        Msg::Paste(format!(" {} ", crate::cloud::TOKEN_EXCHANGE_APP_ID)),
+    );
+    let Some(Overlay::Palette(palette)) = &state.overlay else {
+        panic!("palette should open");
+    };
+    assert!(palette.input.value().starts_with("whois fb60f99c"));
+    update(&mut state, key(KeyCode::Enter));
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("whois answers in a panel");
+    };
+    assert!(panel.lines.iter().any(|l| l.contains("Token Exchange")));
+}
+
+#[test]
+fn navigation_keys_and_gg() {
+    let mut state = console(false);
+    update(&mut state, char_key('G'));
+    assert_eq!(state.apps.cursor(), 2);
+    update(&mut state, char_key('g'));
+    assert_eq!(state.pending.len(), 1);
+    update(&mut state, char_key('g'));
+    assert_eq!(state.apps.cursor(), 0);
+    assert!(state.pending.is_empty());
+    update(&mut state, char_key('j'));
+    assert_eq!(state.apps.cursor(), 1);
+    update(&mut state, key(KeyCode::Up));
+    assert_eq!(state.apps.cursor(), 0);
+}
+
+#[test]
+fn open_app_detail_and_drop_stale_answers() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request: request + 100,
+            result: Ok(Box::new(detail_for("wrong"))),
+        },
+    );
+    let Some(Screen::AppDetail(screen)) = state.stack.last() else {
+        panic!("detail open");
+    };
+    assert!(screen.detail.is_none());
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    let Some(Screen::AppDetail(screen)) = state.stack.last() else {
+        panic!("detail open");
+    };
+    assert_eq!(screen.detail.as_ref().map(|d| d.fics.len()), Some(1));
+    update(&mut state, key(KeyCode::Esc));
+    assert!(state.stack.is_empty());
+}
+
+#[test]
+fn delete_asks_first_shows_the_request_and_reloads() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    // lower-case d does nothing: destructive actions are on capitals.
+    assert!(update(&mut state, char_key('d')).is_empty());
+    assert!(update(&mut state, char_key('D')).is_empty());
+    let Some(Overlay::ConfirmDelete(confirm)) = &state.overlay else {
+        panic!("confirmation expected");
+    };
+    assert_eq!(
+        confirm.request_line,
+        "DELETE https://127.0.0.1:8443/v1.0/applications/obj-payments-api/federatedIdentityCredentials/fic-1"
+    );
+    // Anything but y keeps it.
+    assert!(update(&mut state, char_key('n')).is_empty());
+    assert!(state.overlay.is_none());
+    update(&mut state, char_key('D'));
+    let commands = update(&mut state, char_key('y'));
+    let [
+        Cmd::DeleteFic {
+            request,
+            app_object_id,
+            fic_id,
+        },
+    ] = commands.as_slice()
+    else {
+        panic!("delete expected, got {commands:?}");
+    };
+    assert_eq!(
+        (app_object_id.as_str(), fic_id.as_str()),
+        ("obj-payments-api", "fic-1")
+    );
+    let commands = update(
+        &mut state,
+        Msg::FicDeleted {
+            request: *request,
+            result: Ok(()),
+        },
+    );
+    assert!(matches!(commands.as_slice(), [Cmd::LoadAppDetail { .. }]));
+    assert_eq!(
+        state.toast.as_ref().map(|t| t.level),
+        Some(ToastLevel::Success)
+    );
+}
+
+#[test]
+fn read_only_refuses_delete_with_the_way_out() {
+    let mut state = console(true);
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    update(&mut state, char_key('D'));
+    assert!(state.overlay.is_none());
+    let toast = state.toast.as_ref().expect("a toast explains");
+    assert!(toast.text.contains("--read-only"));
+}
+
+#[test]
+fn wizard_and_exchange_entry_points_name_their_issue() {
+    let mut state = console(false);
+    open_payments(&mut state);
+    update(&mut state, char_key('a'));
+    assert!(state.toast.as_ref().is_some_and(|t| t.text.contains("#6")));
+    update(&mut state, char_key('x'));
+    assert!(state.toast.as_ref().is_some_and(|t| t.text.contains("#7")));
+}
+
+#[test]
+fn tab_switches_lists_and_identity_detail_loads() {
+    let mut state = console(false);
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(state.list, ListKind::Identities);
+    let commands = update(&mut state, key(KeyCode::Enter));
+    assert!(matches!(
+        commands.as_slice(),
+        [Cmd::LoadIdentityDetail { identity, .. }] if identity.name == "id-payments"
+    ));
+}
+
+#[test]
+fn copy_uses_osc52_command() {
+    let mut state = console(false);
+    assert!(state.apps.select_where(|a| a.name == "payments-api"));
+    assert_eq!(
+        update(&mut state, char_key('Y')),
+        vec![Cmd::Copy("app-payments-api".into())]
+    );
+    assert_eq!(
+        update(&mut state, char_key('y')),
+        vec![Cmd::Copy("payments-api".into())]
+    );
+}
+
+#[test]
+fn palette_jumps_to_an_app_by_name() {
+    let mut state = console(false);
+    update(&mut state, char_key(':'));
+    typed(&mut state, "billing");
+    let commands = update(&mut state, key(KeyCode::Enter));
+    assert!(matches!(
+        commands.as_slice(),
+        [Cmd::LoadAppDetail { object_id, .. }] if object_id == "obj-billing-worker"
+    ));
+}
+
+#[test]
+fn palette_switches_theme_and_views() {
+    let mut state = console(false);
+    update(&mut state, char_key(':'));
+    typed(&mut state, "theme mono");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(state.theme.name, "mono");
+    update(&mut state, char_key(':'));
+    typed(&mut state, "identities");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(state.list, ListKind::Identities);
+    update(&mut state, char_key(':'));
+    typed(&mut state, "decode not-a-token");
+    update(&mut state, key(KeyCode::Enter));
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("decode answers in a panel");
+    };
+    assert!(panel.lines[0].starts_with("Cannot decode"));
+}
+
+#[test]
+fn export_offers_every_format_and_copies_the_current_one() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    update(&mut state, char_key('e'));
+    let Some(Overlay::Export(export)) = &state.overlay else {
+        panic!("export overlay expected");
+    };
+    let labels: Vec<&str> = export.snippets.iter().map(|(l, _)| l.as_str()).collect();
+    assert!(
+        labels.contains(&"Azure CLI") && labels.contains(&"Bicep") && labels.contains(&"Terraform")
+    );
+    assert!(export.snippets[0].1.contains("mi-id-payments"));
+    update(&mut state, key(KeyCode::Tab));
+    let commands = update(&mut state, char_key('y'));
+    let [Cmd::Copy(text)] = commands.as_slice() else {
+        panic!("copy expected");
+    };
+    assert!(text.contains("mi-id-payments"));
+}
+
+#[test]
+fn explain_uses_the_catalogue() {
+    let mut state = console(false);
+    update(&mut state, char_key(':'));
+    typed(&mut state, "explain AADSTS700213");
+    update(&mut state, key(KeyCode::Enter));
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("explain answers in a panel");
+    };
+    assert!(panel.lines[0].starts_with("AADSTS700213"));
+    assert!(panel.lines.iter().any(|l| l.contains("subject")));
+}
+
+#[test]
+fn help_opens_and_closes() {
+    let mut state = console(false);
+    update(&mut state, char_key('?'));
+    assert!(matches!(state.overlay, Some(Overlay::Help { .. })));
+    update(&mut state, key(KeyCode::Esc));
+    assert!(state.overlay.is_none());
+    update(&mut state, char_key('q'));
+    assert!(state.quit);
+}
+
+#[test]
+fn tenant_strings_are_sanitized_on_arrival() {
+    let mut state = console(false);
+    let request = state.new_request();
+    state.apps.request = request;
+    update(
+        &mut state,
+        Msg::AppsPage {
+            request,
+            rows: vec![app("evil\u{1b}]52;c;AAAA\u{7}-app", 0)],
+            page: 1,
+            done: true,
+        },
+    );
+    assert!(state.apps.items().iter().any(|a| a.name == "evil-app"));
+}
+
+#[test]
+fn sign_in_failures_and_retry() {
+    let mut state = State::new(Keymap::default(), Themes::built_in(), "default", NOW);
+    state.phase = Phase::SigningIn(Default::default());
+    update(
+        &mut state,
+        Msg::SignIn(SignInEvent::Code {
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            user_code: "ABCD-EFGH".into(),
+            expires_at: NOW + Duration::minutes(15),
+        }),
+    );
+    assert!(state.needs_tick());
+    assert_eq!(
+        update(&mut state, char_key('y')),
+        vec![Cmd::Copy("ABCD-EFGH".into())]
+    );
+    update(
+        &mut state,
+        Msg::SignIn(SignInEvent::Failed(SignInFailure::Expired)),
+    );
+    assert!(!state.needs_tick(), "no ticking once nothing counts down");
+    assert_eq!(
+        update(&mut state, key(KeyCode::Enter)),
+        vec![Cmd::StartSignIn]
+    );
+    let commands = update(
+        &mut state,
+        Msg::SignIn(SignInEvent::Done(Box::new(session(false)))),
+    );
+    assert_eq!(commands.len(), 2);
+    assert!(matches!(state.phase, Phase::Console));
+}
+
+#[test]
+fn terminate_quits() {
+    let mut state = console(false);
+    assert_eq!(update(&mut state, Msg::Terminate), vec![Cmd::Quit]);
+    assert!(state.quit);
+}
