@@ -16,6 +16,10 @@ pub enum Context {
     AppDetail,
     IdentityDetail,
     SignIn,
+    /// The live test exchange (#7).
+    Exchange,
+    /// The token inspector (#7).
+    Inspector,
 }
 
 impl Context {
@@ -26,6 +30,8 @@ impl Context {
             Context::AppDetail => "app detail",
             Context::IdentityDetail => "identity detail",
             Context::SignIn => "sign-in",
+            Context::Exchange => "test exchange",
+            Context::Inspector => "token inspector",
         }
     }
 }
@@ -56,6 +62,15 @@ pub enum Action {
     AddFic,
     TestExchange,
     CycleTheme,
+    // The exchange screen and the token inspector (#7).
+    RunExchange,
+    Reveal,
+    PasteToken,
+    TokenFromFile,
+    FixInWizard,
+    Inspect,
+    VerifySignature,
+    PickApp,
 }
 
 impl Action {
@@ -86,6 +101,14 @@ impl Action {
             Action::AddFic => "add-fic",
             Action::TestExchange => "test-exchange",
             Action::CycleTheme => "cycle-theme",
+            Action::RunExchange => "run-exchange",
+            Action::Reveal => "reveal",
+            Action::PasteToken => "paste-token",
+            Action::TokenFromFile => "token-file",
+            Action::FixInWizard => "fix-in-wizard",
+            Action::Inspect => "inspect",
+            Action::VerifySignature => "verify-signature",
+            Action::PickApp => "pick-app",
         }
     }
 
@@ -119,6 +142,14 @@ const ALL_ACTIONS: &[Action] = &[
     Action::AddFic,
     Action::TestExchange,
     Action::CycleTheme,
+    Action::RunExchange,
+    Action::Reveal,
+    Action::PasteToken,
+    Action::TokenFromFile,
+    Action::FixInWizard,
+    Action::Inspect,
+    Action::VerifySignature,
+    Action::PickApp,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -337,6 +368,13 @@ impl Default for Keymap {
             (List, &["Y"], CopyId, "copy the app id / client id", false),
             (List, &["r"], Refresh, "reload from the directory", false),
             (
+                List,
+                &["x"],
+                TestExchange,
+                "test the exchange for the selected app or identity",
+                false,
+            ),
+            (
                 AppDetail,
                 &["j", "down"],
                 Down,
@@ -419,12 +457,144 @@ impl Default for Keymap {
             (IdentityDetail, &["Y"], CopyId, "copy the client id", false),
             (
                 IdentityDetail,
+                &["x"],
+                TestExchange,
+                "test the exchange for this identity and the selected app",
+                true,
+            ),
+            (
+                IdentityDetail,
                 &["r"],
                 Refresh,
                 "reload this identity",
                 false,
             ),
             (SignIn, &["y"], Copy, "copy the code", true),
+            // The live test exchange (#7).
+            (Exchange, &["x"], RunExchange, "run the exchange", true),
+            (Exchange, &["r"], Refresh, "run the exchange again", false),
+            (
+                Exchange,
+                &["enter"],
+                Open,
+                "choose the app, identity, tenant or scope",
+                true,
+            ),
+            (Exchange, &["tab"], NextPane, "next field", false),
+            (
+                Exchange,
+                &["j", "down"],
+                Down,
+                "next field, or scroll the result",
+                false,
+            ),
+            (
+                Exchange,
+                &["k", "up"],
+                Up,
+                "previous field, or scroll the result",
+                false,
+            ),
+            (
+                Exchange,
+                &["ctrl-d", "pagedown"],
+                HalfPageDown,
+                "scroll down",
+                false,
+            ),
+            (
+                Exchange,
+                &["ctrl-u", "pageup"],
+                HalfPageUp,
+                "scroll up",
+                false,
+            ),
+            (Exchange, &["g g", "home"], Top, "back to the top", false),
+            (
+                Exchange,
+                &["F"],
+                FixInWizard,
+                "fix the FIC at fault in the wizard (corrected value filled in)",
+                true,
+            ),
+            (Exchange, &["v"], Reveal, "show or mask the tokens", true),
+            (Exchange, &["y"], Copy, "copy the app token (OSC 52)", false),
+            (
+                Exchange,
+                &["Y"],
+                CopyId,
+                "copy the managed identity token (OSC 52)",
+                false,
+            ),
+            (
+                Exchange,
+                &["p"],
+                PasteToken,
+                "paste an assertion instead of the host's (again: drop it)",
+                true,
+            ),
+            (
+                Exchange,
+                &["f"],
+                TokenFromFile,
+                "read the assertion from a file",
+                false,
+            ),
+            (
+                Exchange,
+                &["i"],
+                Inspect,
+                "open the token in the inspector",
+                false,
+            ),
+            // The token inspector (#7).
+            (
+                Inspector,
+                &["p"],
+                PasteToken,
+                "paste a token (the terminal's paste)",
+                true,
+            ),
+            (
+                Inspector,
+                &["f"],
+                TokenFromFile,
+                "read a token from a file",
+                true,
+            ),
+            (
+                Inspector,
+                &["s"],
+                VerifySignature,
+                "check the signature with the issuer's published keys",
+                true,
+            ),
+            (
+                Inspector,
+                &["a"],
+                PickApp,
+                "choose an app: which of its FICs this token satisfies",
+                true,
+            ),
+            (Inspector, &["v"], Reveal, "show or mask the token", false),
+            (Inspector, &["y"], Copy, "copy the token (OSC 52)", false),
+            (Inspector, &["j", "down"], Down, "scroll down", false),
+            (Inspector, &["k", "up"], Up, "scroll up", false),
+            (
+                Inspector,
+                &["ctrl-d", "pagedown"],
+                HalfPageDown,
+                "scroll down",
+                false,
+            ),
+            (
+                Inspector,
+                &["ctrl-u", "pageup"],
+                HalfPageUp,
+                "scroll up",
+                false,
+            ),
+            (Inspector, &["g g", "home"], Top, "back to the top", false),
             (
                 SignIn,
                 &["enter"],
@@ -597,6 +767,8 @@ fn context_from_name(name: &str) -> Option<Context> {
         "app-detail" => Some(Context::AppDetail),
         "identity-detail" => Some(Context::IdentityDetail),
         "sign-in" | "signin" => Some(Context::SignIn),
+        "exchange" => Some(Context::Exchange),
+        "inspector" => Some(Context::Inspector),
         _ => None,
     }
 }
