@@ -676,6 +676,8 @@ fn step_view(step: &entra::Step) -> StepView {
 /// Entra's message without its `AADSTS…:` prefix and trailing trace lines.
 fn strip_code(description: &str) -> String {
     let first = description.lines().next().unwrap_or_default();
+    // The trace and correlation ids are shown on their own line.
+    let first = first.split(" Trace ID:").next().unwrap_or(first);
     let without = match first.split_once(": ") {
         Some((code, rest)) if code.starts_with("AADSTS") => rest,
         _ => first,
