@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ficus::cloud::Cloud;
 use ficus::entra::{self, Credentials, Renewal, SessionConfig, TokenSet};
 use ficus::sandbox::{Faults, SandboxConfig};
-use ficus::tui::exchange::{AppChoice, ExchangeEntry, ExchangeScreen};
+use ficus::tui::exchange::{AppChoice, ExchangeEntry, ExchangeScreen, SourceState};
 use ficus::tui::keymap::Keymap;
 use ficus::tui::msg::{Cmd, Msg, Session};
 use ficus::tui::state::{Screen, State};
@@ -186,8 +186,11 @@ impl Console {
             ..ExchangeEntry::default()
         };
         self.send(Msg::OpenExchange(Box::new(entry)));
-        self.pump(|s| matches!(s.stack.last(), Some(Screen::Exchange(x)) if x.result().is_some()))
-            .await;
+        self.pump(|s| {
+            matches!(s.stack.last(), Some(Screen::Exchange(x))
+                if x.result().is_some() && x.source != SourceState::Detecting)
+        })
+        .await;
         // Times in words are measured from the assertion's issue time: stable snapshots.
         let iat = self
             .screen()
@@ -318,9 +321,11 @@ fn redact(text: &str, dynamic: &[String]) -> String {
             }
             let number: String = chars[i..j].iter().collect();
             let rest: String = chars[j..chars.len().min(j + 6)].iter().collect();
-            let timed = [" ms", " s ", " s)", " s,", " min", " h", " d ", " d)", " left"]
-                .iter()
-                .any(|u| rest.starts_with(u))
+            let timed = [
+                " ms", " s ", " s)", " s,", " min", " h", " d ", " d)", " left",
+            ]
+            .iter()
+            .any(|u| rest.starts_with(u))
                 || rest == " s"
                 || number.contains(':')
                 || number.len() == 10;
@@ -393,10 +398,13 @@ async fn in_progress_fills_step_by_step() {
     let entry = ExchangeEntry {
         app: Some(console.app("payments-api")),
         identity: Some(console.identity("id-payments")),
-        run: true,
         ..ExchangeEntry::default()
     };
     console.send(Msg::OpenExchange(Box::new(entry)));
+    console
+        .pump(|s| matches!(s.stack.last(), Some(Screen::Exchange(x)) if x.source != SourceState::Detecting))
+        .await;
+    console.key(KeyCode::Char('x'));
     // Before any answer: every step waits, the first one runs.
     let before = console.render(100, 30);
     assert!(before.contains("… managed identity token"), "{before}");
@@ -468,7 +476,10 @@ async fn identity_not_attached_to_the_host() {
     let result = console.screen().result().expect("result");
     assert!(result.refusal.is_none());
     assert!(result.failure.is_some());
-    assert!(screen.contains("Is id-orphan attached to this host?"), "{screen}");
+    assert!(
+        screen.contains("Is id-orphan attached to this host?"),
+        "{screen}"
+    );
     insta::assert_snapshot!("exchange_failure_id_orphan", screen);
 }
 

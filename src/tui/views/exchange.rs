@@ -361,7 +361,7 @@ pub(crate) fn token_lines<'a>(
         };
         lines.push(Line::from(vec![
             Span::styled(marker, theme.accent),
-            Span::styled(format!("{:<9}", claim.name), name_style),
+            Span::styled(format!("{:<10}", claim.name), name_style),
             Span::styled(
                 sanitize(&claim.value).into_owned(),
                 if link.is_some() {
@@ -373,12 +373,12 @@ pub(crate) fn token_lines<'a>(
         ]));
         if let Some((_, why)) = link {
             lines.push(Line::from(Span::styled(
-                format!("           {why}"),
+                format!("            {why}"),
                 theme.accent,
             )));
         }
         if let Some(when) = &claim.when {
-            let mut text = format!("           {when}");
+            let mut text = format!("            {when}");
             if claim.name == "exp"
                 && let Some(exp) = jwt.time_claim("exp")
             {
@@ -388,7 +388,7 @@ pub(crate) fn token_lines<'a>(
         }
         if let Some(meaning) = claim.meaning {
             lines.push(Line::from(Span::styled(
-                format!("           {meaning}"),
+                format!("            {meaning}"),
                 theme.muted,
             )));
         }
