@@ -264,8 +264,8 @@ pub struct Binding {
     pub keys: Vec<Keys>,
     pub action: Action,
     pub description: &'static str,
-    /// Shown in the footer (the few that a newcomer needs).
-    pub hint: bool,
+    /// The footer's short label, for the few bindings a newcomer needs.
+    pub hint: Option<&'static str>,
 }
 
 /// What a key press means, given the keys pressed before it.
@@ -297,311 +297,77 @@ impl Default for Keymap {
     fn default() -> Self {
         use Action::*;
         use Context::*;
-        let table: &[(Context, &[&str], Action, &'static str, bool)] = &[
-            (Global, &["q"], Quit, "quit ficus", true),
-            (Global, &["ctrl-c"], Quit, "quit ficus", false),
-            (Global, &["?"], Help, "show every key of this screen", true),
-            (
-                Global,
-                &[":"],
-                Palette,
-                "command palette: jump, whois, explain, decode, theme",
-                true,
-            ),
-            (
-                Global,
-                &["esc"],
-                Back,
-                "close, clear the filter, or go back",
-                false,
-            ),
-            (Global, &["1"], ShowApps, "show app registrations", false),
-            (
-                Global,
-                &["2"],
-                ShowIdentities,
-                "show managed identities",
-                false,
-            ),
-            (Global, &["t"], CycleTheme, "next colour theme", false),
-            (List, &["j", "down"], Down, "next row", false),
-            (List, &["k", "up"], Up, "previous row", false),
-            (List, &["g g", "home"], Top, "first row", false),
-            (List, &["G", "end"], Bottom, "last row", false),
-            (
-                List,
-                &["ctrl-d", "pagedown"],
-                HalfPageDown,
-                "half a page down",
-                false,
-            ),
-            (
-                List,
-                &["ctrl-u", "pageup"],
-                HalfPageUp,
-                "half a page up",
-                false,
-            ),
-            (List, &["enter"], Open, "open the selected row", true),
-            (
-                List,
-                &["/"],
-                Filter,
-                "filter as you type (fuzzy name, fic:0, expired…)",
-                true,
-            ),
-            (
-                List,
-                &["tab"],
-                NextPane,
-                "switch between apps and identities",
-                true,
-            ),
-            (
-                List,
-                &["s"],
-                Sort,
-                "sort by the next column (again: reverse)",
-                true,
-            ),
-            (List, &["y"], Copy, "copy the name", false),
-            (List, &["Y"], CopyId, "copy the app id / client id", false),
-            (List, &["r"], Refresh, "reload from the directory", false),
-            (
-                List,
-                &["x"],
-                TestExchange,
-                "test the exchange for the selected app or identity",
-                false,
-            ),
-            (
-                AppDetail,
-                &["j", "down"],
-                Down,
-                "next FIC or credential",
-                false,
-            ),
-            (
-                AppDetail,
-                &["k", "up"],
-                Up,
-                "previous FIC or credential",
-                false,
-            ),
-            (
-                AppDetail,
-                &["tab"],
-                NextPane,
-                "switch between FICs and credentials",
-                true,
-            ),
-            (
-                AppDetail,
-                &["a"],
-                AddFic,
-                "add a Managed Identity FIC (wizard)",
-                true,
-            ),
-            (
-                AppDetail,
-                &["x"],
-                TestExchange,
-                "test the exchange for this app",
-                true,
-            ),
-            (
-                AppDetail,
-                &["e"],
-                Export,
-                "export the FIC as CLI / Bicep / Terraform",
-                true,
-            ),
-            (
-                AppDetail,
-                &["D"],
-                DeleteFic,
-                "delete the selected FIC (asks first)",
-                true,
-            ),
-            (AppDetail, &["y"], Copy, "copy the selected value", false),
-            (AppDetail, &["Y"], CopyId, "copy the app id", false),
-            (AppDetail, &["r"], Refresh, "reload this app", false),
-            (
-                IdentityDetail,
-                &["j", "down"],
-                Down,
-                "next trusting app",
-                false,
-            ),
-            (
-                IdentityDetail,
-                &["k", "up"],
-                Up,
-                "previous trusting app",
-                false,
-            ),
-            (
-                IdentityDetail,
-                &["enter"],
-                Open,
-                "open the selected app",
-                true,
-            ),
-            (
-                IdentityDetail,
-                &["y"],
-                Copy,
-                "copy the principal id (a FIC's subject)",
-                true,
-            ),
-            (IdentityDetail, &["Y"], CopyId, "copy the client id", false),
-            (
-                IdentityDetail,
-                &["x"],
-                TestExchange,
-                "test the exchange for this identity and the selected app",
-                true,
-            ),
-            (
-                IdentityDetail,
-                &["r"],
-                Refresh,
-                "reload this identity",
-                false,
-            ),
-            (SignIn, &["y"], Copy, "copy the code", true),
+        #[rustfmt::skip]
+        let table: &[(Context, &[&str], Action, &'static str, Option<&'static str>)] = &[
+            (Global, &["q"], Quit, "quit ficus", Some("quit")),
+            (Global, &["ctrl-c"], Quit, "quit ficus", None),
+            (Global, &["?"], Help, "show every key of this screen", Some("help")),
+            (Global, &[":"], Palette, "command palette: jump, whois, explain, decode, theme", Some("palette")),
+            (Global, &["esc"], Back, "close, clear the filter, or go back", None),
+            (Global, &["1"], ShowApps, "show app registrations", None),
+            (Global, &["2"], ShowIdentities, "show managed identities", None),
+            (Global, &["t"], CycleTheme, "next colour theme", None),
+            (List, &["j", "down"], Down, "next row", None),
+            (List, &["k", "up"], Up, "previous row", None),
+            (List, &["g g", "home"], Top, "first row", None),
+            (List, &["G", "end"], Bottom, "last row", None),
+            (List, &["ctrl-d", "pagedown"], HalfPageDown, "half a page down", None),
+            (List, &["ctrl-u", "pageup"], HalfPageUp, "half a page up", None),
+            (List, &["enter"], Open, "open the selected row", Some("open")),
+            (List, &["/"], Filter, "new filter, as you type (fuzzy name, fic:0, expired…)", Some("filter")),
+            (List, &["tab"], NextPane, "switch between apps and identities", Some("apps/identities")),
+            (List, &["s"], Sort, "sort by the next column (again: reverse)", Some("sort")),
+            (List, &["y"], Copy, "copy the name", None),
+            (List, &["Y"], CopyId, "copy the app id / client id", None),
+            (List, &["r"], Refresh, "reload from the directory", None),
+            (AppDetail, &["j", "down"], Down, "next FIC or credential", None),
+            (AppDetail, &["k", "up"], Up, "previous FIC or credential", None),
+            (AppDetail, &["tab"], NextPane, "switch between FICs and credentials", Some("FICs/secrets")),
+            (AppDetail, &["a"], AddFic, "add a Managed Identity FIC (wizard)", Some("add FIC")),
+            (AppDetail, &["x"], TestExchange, "test the exchange for this app", Some("test")),
+            (AppDetail, &["e"], Export, "export the FIC as CLI / Bicep / Terraform", Some("export")),
+            (AppDetail, &["D"], DeleteFic, "delete the selected FIC (asks first)", Some("delete FIC")),
+            (AppDetail, &["y"], Copy, "copy the selected value", None),
+            (AppDetail, &["Y"], CopyId, "copy the app id", None),
+            (AppDetail, &["r"], Refresh, "reload this app", None),
+            (IdentityDetail, &["j", "down"], Down, "next trusting app", None),
+            (IdentityDetail, &["k", "up"], Up, "previous trusting app", None),
+            (IdentityDetail, &["enter"], Open, "open the selected app", Some("open app")),
+            (IdentityDetail, &["y"], Copy, "copy the principal id (a FIC's subject)", Some("copy principal id")),
+            (IdentityDetail, &["Y"], CopyId, "copy the client id", None),
+            (IdentityDetail, &["r"], Refresh, "reload this identity", None),
+            (SignIn, &["y"], Copy, "copy the code", Some("copy code")),
+            (SignIn, &["enter"], Open, "ask for a new code after a failure", None),
+            (IdentityDetail, &["x"], TestExchange, "test the exchange for this identity and the selected app", Some("test")),
             // The live test exchange (#7).
-            (Exchange, &["x"], RunExchange, "run the exchange", true),
-            (Exchange, &["r"], Refresh, "run the exchange again", false),
-            (
-                Exchange,
-                &["enter"],
-                Open,
-                "choose the app, identity, tenant or scope",
-                true,
-            ),
-            (Exchange, &["tab"], NextPane, "next field", false),
-            (
-                Exchange,
-                &["j", "down"],
-                Down,
-                "next field, or scroll the result",
-                false,
-            ),
-            (
-                Exchange,
-                &["k", "up"],
-                Up,
-                "previous field, or scroll the result",
-                false,
-            ),
-            (
-                Exchange,
-                &["ctrl-d", "pagedown"],
-                HalfPageDown,
-                "scroll down",
-                false,
-            ),
-            (
-                Exchange,
-                &["ctrl-u", "pageup"],
-                HalfPageUp,
-                "scroll up",
-                false,
-            ),
-            (Exchange, &["g g", "home"], Top, "back to the top", false),
-            (
-                Exchange,
-                &["F"],
-                FixInWizard,
-                "fix the FIC at fault in the wizard (corrected value filled in)",
-                true,
-            ),
-            (Exchange, &["v"], Reveal, "show or mask the tokens", true),
-            (Exchange, &["y"], Copy, "copy the app token (OSC 52)", false),
-            (
-                Exchange,
-                &["Y"],
-                CopyId,
-                "copy the managed identity token (OSC 52)",
-                false,
-            ),
-            (
-                Exchange,
-                &["p"],
-                PasteToken,
-                "paste an assertion instead of the host's (again: drop it)",
-                true,
-            ),
-            (
-                Exchange,
-                &["f"],
-                TokenFromFile,
-                "read the assertion from a file",
-                false,
-            ),
-            (
-                Exchange,
-                &["i"],
-                Inspect,
-                "open the token in the inspector",
-                false,
-            ),
+            (Exchange, &["x"], RunExchange, "run the exchange", Some("run")),
+            (Exchange, &["r"], Refresh, "run the exchange again", None),
+            (Exchange, &["enter"], Open, "choose the app, identity, tenant or scope", Some("choose")),
+            (Exchange, &["tab"], NextPane, "next field", None),
+            (Exchange, &["j", "down"], Down, "next field, or scroll the result", None),
+            (Exchange, &["k", "up"], Up, "previous field, or scroll the result", None),
+            (Exchange, &["ctrl-d", "pagedown"], HalfPageDown, "scroll down", None),
+            (Exchange, &["ctrl-u", "pageup"], HalfPageUp, "scroll up", None),
+            (Exchange, &["g g", "home"], Top, "back to the top", None),
+            (Exchange, &["F"], FixInWizard, "fix the FIC at fault in the wizard (corrected value filled in)", Some("fix")),
+            (Exchange, &["v"], Reveal, "show or mask the tokens", Some("reveal")),
+            (Exchange, &["y"], Copy, "copy the app token (OSC 52)", None),
+            (Exchange, &["Y"], CopyId, "copy the managed identity token (OSC 52)", None),
+            (Exchange, &["p"], PasteToken, "paste an assertion instead of the host's (again: drop it)", Some("paste token")),
+            (Exchange, &["f"], TokenFromFile, "read the assertion from a file", None),
+            (Exchange, &["i"], Inspect, "open the token in the inspector", None),
             // The token inspector (#7).
-            (
-                Inspector,
-                &["p"],
-                PasteToken,
-                "paste a token (the terminal's paste)",
-                true,
-            ),
-            (
-                Inspector,
-                &["f"],
-                TokenFromFile,
-                "read a token from a file",
-                true,
-            ),
-            (
-                Inspector,
-                &["s"],
-                VerifySignature,
-                "check the signature with the issuer's published keys",
-                true,
-            ),
-            (
-                Inspector,
-                &["a"],
-                PickApp,
-                "choose an app: which of its FICs this token satisfies",
-                true,
-            ),
-            (Inspector, &["v"], Reveal, "show or mask the token", false),
-            (Inspector, &["y"], Copy, "copy the token (OSC 52)", false),
-            (Inspector, &["j", "down"], Down, "scroll down", false),
-            (Inspector, &["k", "up"], Up, "scroll up", false),
-            (
-                Inspector,
-                &["ctrl-d", "pagedown"],
-                HalfPageDown,
-                "scroll down",
-                false,
-            ),
-            (
-                Inspector,
-                &["ctrl-u", "pageup"],
-                HalfPageUp,
-                "scroll up",
-                false,
-            ),
-            (Inspector, &["g g", "home"], Top, "back to the top", false),
-            (
-                SignIn,
-                &["enter"],
-                Open,
-                "ask for a new code after a failure",
-                false,
-            ),
+            (Inspector, &["p"], PasteToken, "paste a token (the terminal's paste)", Some("paste")),
+            (Inspector, &["f"], TokenFromFile, "read a token from a file", Some("file")),
+            (Inspector, &["s"], VerifySignature, "check the signature with the issuer's published keys", Some("signature")),
+            (Inspector, &["a"], PickApp, "choose an app: which of its FICs this token satisfies", Some("match app")),
+            (Inspector, &["v"], Reveal, "show or mask the token", None),
+            (Inspector, &["y"], Copy, "copy the token (OSC 52)", None),
+            (Inspector, &["j", "down"], Down, "scroll down", None),
+            (Inspector, &["k", "up"], Up, "scroll up", None),
+            (Inspector, &["ctrl-d", "pagedown"], HalfPageDown, "scroll down", None),
+            (Inspector, &["ctrl-u", "pageup"], HalfPageUp, "scroll up", None),
+            (Inspector, &["g g", "home"], Top, "back to the top", None),
         ];
         Keymap {
             bindings: table
@@ -737,27 +503,20 @@ impl Keymap {
         own.iter().copied().chain(global).collect()
     }
 
-    /// The footer's hints: `key description` pairs, shortest description form.
+    /// The footer's hints: `key label` pairs.
     pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
         let mut seen = BTreeMap::new();
         let mut hints = Vec::new();
         for binding in self.for_context(context) {
-            if binding.hint
+            if let Some(label) = binding.hint
                 && seen.insert(binding.action, ()).is_none()
                 && let Some(keys) = binding.keys.first()
             {
-                hints.push((keys_label(keys), short(binding.description)));
+                hints.push((keys_label(keys), label));
             }
         }
         hints
     }
-}
-
-fn short(description: &'static str) -> &'static str {
-    let cut = description
-        .find([':', '(', ','])
-        .unwrap_or(description.len());
-    description[..cut].trim_end()
 }
 
 fn context_from_name(name: &str) -> Option<Context> {
