@@ -1089,21 +1089,17 @@ fn choose(state: &mut State, field: Option<FormField>, value: String) {
         return;
     };
     match field {
-        Some(FormField::App) => {
-            if app.is_some() {
-                screen.app = app;
-                screen.focus = FormField::Identity;
-            }
+        Some(FormField::App) if app.is_some() => {
+            screen.app = app;
+            screen.focus = FormField::Identity;
         }
-        Some(FormField::Identity) => {
-            if identity.is_some() {
-                screen.identity = identity;
-                screen.focus = FormField::Scope;
-            }
+        Some(FormField::Identity) if identity.is_some() => {
+            screen.identity = identity;
+            screen.focus = FormField::Scope;
         }
         Some(FormField::Tenant) => screen.tenant = value,
         Some(FormField::Scope) => screen.scope = value,
-        None => {}
+        _ => {}
     }
 }
 
@@ -1232,8 +1228,11 @@ pub fn read_token_file(path: &str) -> Result<Secret<String>, String> {
     Ok(Secret::new(token.to_string()))
 }
 
+/// Runs of text, each marked whether it differs from the other side.
+pub type DiffRuns = Vec<(String, bool)>;
+
 /// A character-level diff of two values: each side as runs of (text, differs).
-pub fn char_diff(left: &str, right: &str) -> (Vec<(String, bool)>, Vec<(String, bool)>) {
+pub fn char_diff(left: &str, right: &str) -> (DiffRuns, DiffRuns) {
     let a: Vec<char> = left.chars().collect();
     let b: Vec<char> = right.chars().collect();
     // Values compared here are short (issuers, GUIDs, URIs); past this, mark everything.
@@ -1271,7 +1270,7 @@ pub fn char_diff(left: &str, right: &str) -> (Vec<(String, bool)>, Vec<(String, 
     (runs(&a, &keep_a), runs(&b, &keep_b))
 }
 
-fn runs(chars: &[char], keep: &[bool]) -> Vec<(String, bool)> {
+fn runs(chars: &[char], keep: &[bool]) -> DiffRuns {
     let mut out: Vec<(String, bool)> = Vec::new();
     for (c, kept) in chars.iter().zip(keep) {
         let differs = !kept;

@@ -416,31 +416,29 @@ pub fn on_msg(state: &mut State, msg: ExchangeMsg) -> Vec<Cmd> {
         return Vec::new();
     };
     match msg {
-        ExchangeMsg::TokenVerified { request, result } => {
-            if screen.verify == VerifyState::Checking(request) {
-                screen.verify = match result {
-                    Ok(kid) => VerifyState::Verified(sanitize(&kid).into_owned()),
-                    Err(why) => VerifyState::Failed(sanitize(&why).into_owned()),
-                };
-            }
+        ExchangeMsg::TokenVerified { request, result }
+            if screen.verify == VerifyState::Checking(request) =>
+        {
+            screen.verify = match result {
+                Ok(kid) => VerifyState::Verified(sanitize(&kid).into_owned()),
+                Err(why) => VerifyState::Failed(sanitize(&why).into_owned()),
+            };
         }
-        ExchangeMsg::AppFicsLoaded { request, result } => {
-            if screen.fics_request == request {
-                match result {
-                    Ok(mut fics) => {
-                        for f in &mut fics {
-                            for value in [&mut f.name, &mut f.issuer, &mut f.subject] {
-                                *value = sanitize(value).into_owned();
-                            }
-                            for a in &mut f.audiences {
-                                *a = sanitize(a).into_owned();
-                            }
+        ExchangeMsg::AppFicsLoaded { request, result } if screen.fics_request == request => {
+            match result {
+                Ok(mut fics) => {
+                    for f in &mut fics {
+                        for value in [&mut f.name, &mut f.issuer, &mut f.subject] {
+                            *value = sanitize(value).into_owned();
                         }
-                        screen.fics = fics;
-                        screen.fics_error = None;
+                        for a in &mut f.audiences {
+                            *a = sanitize(a).into_owned();
+                        }
                     }
-                    Err(error) => screen.fics_error = Some(sanitize(&error).into_owned()),
+                    screen.fics = fics;
+                    screen.fics_error = None;
                 }
+                Err(error) => screen.fics_error = Some(sanitize(&error).into_owned()),
             }
         }
         _ => {}
