@@ -237,6 +237,8 @@ impl Console {
                 for name in ["kid", "x5t"] {
                     if let Some(v) = jwt.header.get(name).and_then(|v| v.as_str()) {
                         values.push(v.to_string());
+                        // The screen shortens key ids: `1a2b3c4d…`.
+                        values.push(format!("{}…", v.chars().take(8).collect::<String>()));
                     }
                 }
                 for name in ["aio", "rh", "uti", "jti"] {
