@@ -177,19 +177,14 @@ mod console {
             graph_base: cloud.graph_v1(),
             cloud_endpoints: cloud,
         };
-        // The test exchange asks the sandbox's emulated host (its IMDS) for identity tokens.
-        let msi_host = ficus::tui::directory::MsiHost {
-            label: "the sandbox's emulated host".into(),
-            env: entra::msi::MsiEnv {
-                imds_authority: Some(sandbox.info.imds.clone()),
-                ..entra::msi::MsiEnv::default()
-            },
-        };
+        let msi_source = Some(entra::msi::MsiSource::Imds {
+            base: sandbox.info.imds.clone(),
+        });
         Ok(Connected {
             session,
             info,
             keep_alive: Box::new(sandbox),
-            msi_host: Some(msi_host),
+            msi_source,
         })
     }
 
@@ -223,7 +218,7 @@ mod console {
             session,
             info,
             keep_alive: Box::new(()),
-            msi_host: None,
+            msi_source: None,
         })
     }
 }

@@ -68,13 +68,6 @@ async fn connect(faults: Faults) -> Result<Connected, String> {
     };
     let session = entra::Session::new(config, Credentials::new(tokens, renewal))
         .map_err(|e| e.to_string())?;
-    let msi_host = ficus::tui::directory::MsiHost {
-        label: "the sandbox's emulated host".into(),
-        env: entra::msi::MsiEnv {
-            imds_authority: Some(info.imds.clone()),
-            ..entra::msi::MsiEnv::default()
-        },
-    };
     Ok(Connected {
         session,
         info: Session {
@@ -87,7 +80,9 @@ async fn connect(faults: Faults) -> Result<Connected, String> {
             cloud_endpoints: cloud,
         },
         keep_alive: Box::new(sandbox),
-        msi_host: Some(msi_host),
+        msi_source: Some(entra::msi::MsiSource::Imds {
+            base: info.imds.clone(),
+        }),
     })
 }
 
