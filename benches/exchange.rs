@@ -142,13 +142,18 @@ fn console_exchange(bencher: Bencher) {
         graph_base: setup.cloud.graph_v1(),
         cloud_endpoints: setup.cloud.clone(),
     };
+    let msi_host = ficus::tui::directory::MsiHost {
+        label: "the sandbox's emulated host".into(),
+        env: entra::msi::MsiEnv {
+            imds_authority: Some(setup.imds.clone()),
+            ..entra::msi::MsiEnv::default()
+        },
+    };
     let connected = Connected {
         session: setup.session.clone(),
         info,
         keep_alive: Box::new(sandbox),
-        msi_source: Some(MsiSource::Imds {
-            base: setup.imds.clone(),
-        }),
+        msi_host: Some(msi_host),
     };
     let directory = Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },

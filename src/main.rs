@@ -177,14 +177,19 @@ mod console {
             graph_base: cloud.graph_v1(),
             cloud_endpoints: cloud,
         };
-        let msi_source = Some(entra::msi::MsiSource::Imds {
-            base: sandbox.info.imds.clone(),
-        });
+        // The test exchange asks the sandbox's emulated host (its IMDS) for identity tokens.
+        let msi_host = ficus::tui::directory::MsiHost {
+            label: "the sandbox's emulated host".into(),
+            env: entra::msi::MsiEnv {
+                imds_authority: Some(sandbox.info.imds.clone()),
+                ..entra::msi::MsiEnv::default()
+            },
+        };
         Ok(Connected {
             session,
             info,
             keep_alive: Box::new(sandbox),
-            msi_source,
+            msi_host: Some(msi_host),
         })
     }
 
@@ -218,7 +223,7 @@ mod console {
             session,
             info,
             keep_alive: Box::new(()),
-            msi_source: None,
+            msi_host: None,
         })
     }
 }

@@ -68,6 +68,13 @@ async fn connect(faults: Faults) -> Result<Connected, String> {
     };
     let session = entra::Session::new(config, Credentials::new(tokens, renewal))
         .map_err(|e| e.to_string())?;
+    let msi_host = ficus::tui::directory::MsiHost {
+        label: "the sandbox's emulated host".into(),
+        env: entra::msi::MsiEnv {
+            imds_authority: Some(info.imds.clone()),
+            ..entra::msi::MsiEnv::default()
+        },
+    };
     Ok(Connected {
         session,
         info: Session {
@@ -80,9 +87,7 @@ async fn connect(faults: Faults) -> Result<Connected, String> {
             cloud_endpoints: cloud,
         },
         keep_alive: Box::new(sandbox),
-        msi_source: Some(entra::msi::MsiSource::Imds {
-            base: info.imds.clone(),
-        }),
+        msi_host: Some(msi_host),
     })
 }
 

@@ -32,9 +32,18 @@ pub struct Connected {
     pub session: entra::Session,
     pub info: SessionInfo,
     pub keep_alive: Box<dyn std::any::Any + Send + Sync>,
-    /// Where test exchanges get their managed identity token (the sandbox's IMDS); `None`:
-    /// detected from the environment when an exchange runs.
-    pub msi_source: Option<entra::msi::MsiSource>,
+    /// Where the test exchange gets managed identity tokens; `None`: detect from this
+    /// process's environment (App Service, workload identity file, IMDS).
+    pub msi_host: Option<MsiHost>,
+}
+
+/// A managed identity host other than this machine's environment (the sandbox's emulated
+/// host), for the test exchange (#7).
+#[derive(Debug, Clone)]
+pub struct MsiHost {
+    /// How the exchange screen names it: "the sandbox's emulated host".
+    pub label: String,
+    pub env: entra::msi::MsiEnv,
 }
 
 pub type ConnectFuture = Pin<Box<dyn Future<Output = Result<Connected, String>> + Send>>;
@@ -49,10 +58,10 @@ pub enum Connector {
 
 struct Signed {
     graph: GraphClient,
-    http: entra::Http,
     cloud: Cloud,
     tenant_id: String,
-    msi_source: Option<entra::msi::MsiSource>,
+    /// The session's HTTP client (its CA, its proxy rules) for the token endpoint.
+    http: entra::Http,
 }
 
 pub struct GraphDirectory {
@@ -63,6 +72,7 @@ pub struct GraphDirectory {
     keep_alive: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
     /// Every managed identity, for findings and subject names.
     identities: RwLock<Option<Vec<Identity>>>,
+    msi_host: Mutex<Option<MsiHost>>,
 }
 
 impl GraphDirectory {
@@ -73,6 +83,7 @@ impl GraphDirectory {
             signed: OnceCell::new(),
             keep_alive: Mutex::new(None),
             identities: RwLock::new(None),
+            msi_host: Mutex::new(None),
         }
     }
 
@@ -96,18 +107,12 @@ impl GraphDirectory {
         Ok(identities)
     }
 
-    fn finish_sign_in(
-        &self,
-        session: entra::Session,
-        tenant_id: String,
-        msi_source: Option<entra::msi::MsiSource>,
-    ) {
+    fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
         let _ = self.signed.set(Signed {
             graph: session.graph(),
-            http: session.http.clone(),
             cloud: session.cloud.clone(),
             tenant_id,
-            msi_source,
+            http: session.http.clone(),
         });
     }
 
@@ -121,7 +126,6 @@ impl GraphDirectory {
             self.finish_sign_in(
                 session,
                 account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
-                None,
             );
             send(SignInEvent::Done(Box::new(info)));
             return;
@@ -188,7 +192,6 @@ impl GraphDirectory {
         self.finish_sign_in(
             session,
             account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
-            None,
         );
         send(SignInEvent::Done(Box::new(info)));
     }
@@ -331,7 +334,10 @@ impl Directory for GraphDirectory {
                     if let Ok(mut keep) = self.keep_alive.lock() {
                         *keep = Some(connected.keep_alive);
                     }
-                    self.finish_sign_in(connected.session, tenant_id, connected.msi_source);
+                    if let Ok(mut host) = self.msi_host.lock() {
+                        *host = connected.msi_host;
+                    }
+                    self.finish_sign_in(connected.session, tenant_id);
                     let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(connected.info))));
                 }
                 Err(detail) => {
@@ -470,13 +476,11 @@ impl Directory for GraphDirectory {
     }
 
     async fn msi_source(&self) -> Result<ExchangeSourceInfo, String> {
-        let (source, configured) = self.detect_msi().await?;
+        let (source, host) = self.detect_msi().await?;
         Ok(ExchangeSourceInfo {
-            // Only `--sandbox` configures a source: it is the sandbox's emulated host.
-            label: if configured {
-                format!("the sandbox's emulated host — {}", source.label())
-            } else {
-                source.label()
+            label: match host {
+                Some(host) => format!("{} — {}", host.label, source.label()),
+                None => source.label(),
             },
             endpoint: source.endpoint(),
         })
@@ -646,14 +650,15 @@ impl Directory for GraphDirectory {
 }
 
 impl GraphDirectory {
-    /// The managed identity source: the configured one (the sandbox's), else this machine's
-    /// (`true` when configured).
-    async fn detect_msi(&self) -> Result<(entra::msi::MsiSource, bool), String> {
-        if let Some(source) = self.signed()?.msi_source.clone() {
-            return Ok((source, true));
-        }
-        match entra::msi::detect(&entra::msi::MsiEnv::from_process()).await {
-            Ok(source) => Ok((source, false)),
+    /// The managed identity source: the configured host (the sandbox's), else this machine's.
+    async fn detect_msi(&self) -> Result<(entra::msi::MsiSource, Option<MsiHost>), String> {
+        let host = self.msi_host.lock().ok().and_then(|h| h.clone());
+        let env = host
+            .as_ref()
+            .map(|h| h.env.clone())
+            .unwrap_or_else(entra::msi::MsiEnv::from_process);
+        match entra::msi::detect(&env).await {
+            Ok(source) => Ok((source, host)),
             Err(EntraError::Msi(entra::MsiError::NoSource { imds, probe_ms })) => Err(format!(
                 "This machine is not an Azure host: no App Service endpoint (IDENTITY_ENDPOINT), no workload identity token file (AZURE_FEDERATED_TOKEN_FILE), and nothing answered at IMDS {imds} within {probe_ms} ms"
             )),

@@ -63,14 +63,11 @@ pub async fn demo_directory(read_only: bool) -> Arc<GraphDirectory> {
         graph_base: cloud.graph_v1(),
         cloud_endpoints: cloud,
     };
-    let msi_source = Some(entra::msi::MsiSource::Imds {
-        base: sandbox.info.imds.clone(),
-    });
     let connected = Connected {
         session,
         info,
         keep_alive: Box::new(sandbox),
-        msi_source,
+        msi_host: None,
     };
     Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },
