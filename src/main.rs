@@ -178,10 +178,19 @@ mod console {
             graph_base: cloud.graph_v1(),
             cloud_endpoints: cloud,
         };
+        // The test exchange asks the sandbox's emulated host (its IMDS) for identity tokens.
+        let msi_host = ficus::tui::directory::MsiHost {
+            label: "the sandbox's emulated host".into(),
+            env: entra::msi::MsiEnv {
+                imds_authority: Some(sandbox.info.imds.clone()),
+                ..entra::msi::MsiEnv::default()
+            },
+        };
         Ok(Connected {
             session,
             info,
             keep_alive: Box::new(sandbox),
+            msi_host: Some(msi_host),
         })
     }
 
@@ -215,6 +224,7 @@ mod console {
             session,
             info,
             keep_alive: Box::new(()),
+            msi_host: None,
         })
     }
 }

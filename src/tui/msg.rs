@@ -97,6 +97,13 @@ pub enum Msg {
         result: Result<(), String>,
     },
     SignIn(SignInEvent),
+    /// The exchange screen's and token inspector's answers (#7).
+    Exchange(super::exchange::ExchangeMsg),
+    /// Open the live test exchange (from the wizard's last step, a detail screen…).
+    OpenExchange(Box<super::exchange::ExchangeEntry>),
+    /// Open a FIC in the wizard with one field corrected (the exchange's `F`). Until the
+    /// wizard handles it, the console says what to change.
+    EditFic(Box<super::exchange::FicFix>),
 }
 
 /// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
@@ -125,4 +132,6 @@ pub enum Cmd {
     Copy(String),
     StartSignIn,
     Quit,
+    /// The exchange screen's and token inspector's work (#7).
+    Exchange(super::exchange::ExchangeCmd),
 }

@@ -133,6 +133,23 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
         }
         Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
         Msg::SignIn(event) => on_sign_in(state, event),
+        Msg::Exchange(msg) => super::exchange::on_msg(state, msg),
+        Msg::OpenExchange(entry) => super::exchange::open(state, *entry),
+        Msg::EditFic(fix) => {
+            // Until the wizard (#6) opens the FIC here, say exactly what to change.
+            let fix = *fix;
+            state.toast(
+                ToastLevel::Info,
+                format!(
+                    "In the wizard: set {} of FIC '{}' (app {}) to {} — meanwhile e in the app's detail exports it to edit.",
+                    fix.field.label(),
+                    sanitize(&fix.fic.name),
+                    sanitize(&fix.app.name),
+                    sanitize(&fix.corrected)
+                ),
+            );
+            Vec::new()
+        }
     }
 }
 
@@ -241,6 +258,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
     if state.editing_filter {
         return on_filter_key(state, key);
     }
+    if super::exchange::captures_keys(state) {
+        return super::exchange::on_raw_key(state, key);
+    }
+    if super::inspector::captures_keys(state) {
+        return super::inspector::on_raw_key(state, key);
+    }
     let chord = Chord::from_event(&key);
     let context = state.context();
     let pending = std::mem::take(&mut state.pending);
@@ -260,6 +283,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
 }
 
 fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
+    // The exchange screen and the inspector handle their own keys first (#7).
+    if let Some(cmds) =
+        super::exchange::perform(state, action).or_else(|| super::inspector::perform(state, action))
+    {
+        return cmds;
+    }
     let half_page = (state.list_height() / 2).max(1) as isize;
     match action {
         Action::Quit => {
@@ -316,7 +345,9 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
                 };
                 Vec::new()
             }
-            Some(Screen::IdentityDetail(_)) => Vec::new(),
+            Some(Screen::IdentityDetail(_) | Screen::Exchange(_) | Screen::Inspector(_)) => {
+                Vec::new()
+            }
         },
         Action::Sort => {
             let now = state.now;
@@ -357,14 +388,61 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
             );
             Vec::new()
         }
-        Action::TestExchange => {
-            state.toast(
-                ToastLevel::Info,
-                "The live test exchange comes with issue #7 (not in this build); the FIC findings above already flag the classic mistakes.",
-            );
-            Vec::new()
-        }
+        Action::TestExchange => test_exchange(state),
+        // Bound only on the exchange and inspector screens, which handled them above.
+        Action::RunExchange
+        | Action::Reveal
+        | Action::PasteToken
+        | Action::TokenFromFile
+        | Action::FixInWizard
+        | Action::Inspect
+        | Action::VerifySignature
+        | Action::PickApp => Vec::new(),
     }
+}
+
+/// `x`: the live test exchange for what is selected — an app (with the selected FIC's
+/// identity), an identity (with the selected trusting app), or the list's row.
+fn test_exchange(state: &mut State) -> Vec<Cmd> {
+    use super::exchange::{AppChoice, ExchangeEntry};
+    let mut entry = ExchangeEntry::default();
+    match state.stack.last() {
+        None => match state.list {
+            ListKind::Apps => entry.app = state.apps.selected().map(AppChoice::from),
+            ListKind::Identities => entry.identity = state.identities.selected().cloned(),
+        },
+        Some(Screen::AppDetail(screen)) => {
+            if let Some(detail) = &screen.detail {
+                entry.app = Some(AppChoice::from(&detail.app));
+                let subject = detail
+                    .fics
+                    .get(screen.fic_cursor)
+                    .map(|f| f.fic.subject.clone());
+                entry.identity =
+                    subject.and_then(|s| super::exchange::identity_for_subject(state, &s));
+            } else {
+                // The detail is still loading: the list's row knows the app id.
+                entry.app = state
+                    .apps
+                    .find(|a| a.object_id == screen.object_id)
+                    .map(AppChoice::from);
+            }
+        }
+        Some(Screen::IdentityDetail(screen)) => {
+            entry.identity = Some(screen.identity.clone());
+            let trust = screen
+                .detail
+                .as_ref()
+                .and_then(|d| d.trusted_by.get(screen.cursor));
+            entry.app = trust.map(|t| AppChoice {
+                object_id: t.app_object_id.clone(),
+                app_id: t.app_id.clone(),
+                name: t.app_name.clone(),
+            });
+        }
+        Some(Screen::Exchange(_) | Screen::Inspector(_)) => return Vec::new(),
+    }
+    super::exchange::open(state, entry)
 }
 
 fn cycle_sort<T: Row>(listing: &mut Listing<T>, now: time::OffsetDateTime) {
@@ -426,6 +504,7 @@ fn move_cursor(state: &mut State, delta: isize) -> Vec<Cmd> {
                 .saturating_add_signed(delta)
                 .min(len.saturating_sub(1));
         }
+        Some(Screen::Exchange(_) | Screen::Inspector(_)) => {}
     }
     Vec::new()
 }
@@ -463,7 +542,7 @@ fn open_selected(state: &mut State) -> Vec<Cmd> {
                 None => Vec::new(),
             }
         }
-        Some(Screen::AppDetail(_)) => Vec::new(),
+        Some(Screen::AppDetail(_) | Screen::Exchange(_) | Screen::Inspector(_)) => Vec::new(),
     }
 }
 
@@ -551,6 +630,7 @@ fn refresh(state: &mut State) -> Vec<Cmd> {
                 identity: Box::new(screen.identity.clone()),
             }]
         }
+        Some(Screen::Exchange(_) | Screen::Inspector(_)) => Vec::new(),
     }
 }
 
@@ -593,6 +673,7 @@ fn copy(state: &mut State, id: bool) -> Vec<Cmd> {
         } else {
             ("the principal id", screen.identity.principal_id.clone())
         }),
+        (_, Some(Screen::Exchange(_) | Screen::Inspector(_))) => None,
     };
     match picked {
         Some((what, text)) => {
@@ -833,6 +914,20 @@ fn set_filter(state: &mut State, value: String) {
 /// Pasted text: into the input that has focus, else the palette opens with it (a GUID becomes
 /// `whois`, a token `decode`).
 fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
+    // Tokens go to the exchange screen or the inspector as pasted (#7); an enormous paste
+    // never goes through the palette's input (one character at a time).
+    if state.overlay.is_none() {
+        match state.stack.last() {
+            Some(Screen::Exchange(_)) => return super::exchange::on_paste(state, text),
+            Some(Screen::Inspector(_)) => return super::inspector::on_paste(state, text),
+            _ if text.len() > crate::jwt::MAX_TOKEN_LEN
+                && matches!(state.phase, Phase::Console) =>
+            {
+                return super::inspector::open(state, text);
+            }
+            _ => {}
+        }
+    }
     let clean = sanitize(text.trim()).into_owned();
     if let Some(Overlay::Palette(palette)) = &mut state.overlay {
         for c in clean.chars() {
@@ -884,7 +979,11 @@ pub const PALETTE_COMMANDS: &[(&str, &str)] = &[
         "what a GUID is: app, identity, tenant, well-known id",
     ),
     ("explain ", "what an AADSTS error means and how to fix it"),
-    ("decode ", "decode a pasted token (header and claims)"),
+    (
+        "decode ",
+        "token inspector: decode, verify, match against an app's FICs",
+    ),
+    ("exchange ", "test the exchange: exchange [app] [identity]"),
     ("theme ", "switch colour theme"),
     ("help", "every key of this screen"),
 ];
@@ -1025,11 +1124,8 @@ fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Ve
             show_panel(state, format!("explain {argument}"), lines);
             Vec::new()
         }
-        "decode" => {
-            let lines = domain::decode_token(&argument);
-            show_panel(state, "decoded token (not verified)".into(), lines);
-            Vec::new()
-        }
+        "decode" | "inspect" => super::inspector::open(state, &argument),
+        "exchange" | "test" => super::exchange::open_from_palette(state, &argument),
         _ => match chosen {
             Some(Suggestion {
                 target: PaletteTarget::App(object_id),

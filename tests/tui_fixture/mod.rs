@@ -67,6 +67,7 @@ pub async fn demo_directory(read_only: bool) -> Arc<GraphDirectory> {
         session,
         info,
         keep_alive: Box::new(sandbox),
+        msi_host: None,
     };
     Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },
@@ -163,6 +164,10 @@ fn is_final(msg: &Msg) -> bool {
         | Msg::IdentityDetailLoaded { .. }
         | Msg::FicDeleted { .. } => true,
         Msg::SignIn(SignInEvent::Done(_) | SignInEvent::Failed(_)) => true,
+        // The exchange screen's answers (#7): each command ends with one message, except a
+        // run, whose steps come before its `Finished`.
+        Msg::Exchange(ficus::tui::exchange::ExchangeMsg::Step { .. }) => false,
+        Msg::Exchange(_) => true,
         _ => false,
     }
 }

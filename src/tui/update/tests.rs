@@ -364,8 +364,18 @@ fn wizard_and_exchange_entry_points_name_their_issue() {
     open_payments(&mut state);
     update(&mut state, char_key('a'));
     assert!(state.toast.as_ref().is_some_and(|t| t.text.contains("#6")));
-    update(&mut state, char_key('x'));
-    assert!(state.toast.as_ref().is_some_and(|t| t.text.contains("#7")));
+    // x opens the live test exchange (#7) for this app and detects the token source.
+    let commands = update(&mut state, char_key('x'));
+    assert!(matches!(
+        state.stack.last(),
+        Some(Screen::Exchange(screen)) if screen.app.as_ref().is_some_and(|a| a.name == "payments-api")
+    ));
+    assert!(matches!(
+        commands.as_slice(),
+        [Cmd::Exchange(
+            crate::tui::exchange::ExchangeCmd::DetectSource { .. }
+        )]
+    ));
 }
 
 #[test]
@@ -420,10 +430,16 @@ fn palette_switches_theme_and_views() {
     update(&mut state, char_key(':'));
     typed(&mut state, "decode not-a-token");
     update(&mut state, key(KeyCode::Enter));
-    let Some(Overlay::Text(panel)) = &state.overlay else {
-        panic!("decode answers in a panel");
+    // decode opens the token inspector (#7), which says what is wrong with the paste.
+    let Some(Screen::Inspector(inspector)) = state.stack.last() else {
+        panic!("decode opens the inspector");
     };
-    assert!(panel.lines[0].starts_with("Cannot decode"));
+    assert!(
+        inspector
+            .token
+            .as_ref()
+            .is_err_and(|e| e.contains("Cannot read this as a token"))
+    );
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! screen. Nothing here decides anything; it only shows what `update` left.
 
 mod app_detail;
+mod exchange;
 mod identity_detail;
+mod inspector;
 mod lists;
 mod overlays;
 mod signin;
@@ -39,6 +41,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
             Some(Screen::IdentityDetail(screen)) => {
                 identity_detail::draw(frame, body, state, screen)
             }
+            Some(Screen::Exchange(screen)) => exchange::draw(frame, body, state, screen),
+            Some(Screen::Inspector(screen)) => inspector::draw(frame, body, state, screen),
         },
     }
     draw_status(frame, status, state);
@@ -143,6 +147,8 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
                     .as_ref()
                     .map_or(s.name.clone(), |d| d.app.name.clone()),
                 Screen::IdentityDetail(s) => s.identity.name.clone(),
+                Screen::Exchange(_) => "test exchange".to_string(),
+                Screen::Inspector(_) => "token inspector".to_string(),
             }
         }))
         .collect();
