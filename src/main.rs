@@ -186,10 +186,14 @@ mod console {
             graph_base: cloud.graph_v1(),
             cloud_endpoints: cloud,
         };
+        let msi_source = Some(entra::msi::MsiSource::Imds {
+            base: sandbox.info.imds.clone(),
+        });
         Ok(Connected {
             session,
             info,
             keep_alive: Box::new(sandbox),
+            msi_source,
         })
     }
 
@@ -223,6 +227,7 @@ mod console {
             session,
             info,
             keep_alive: Box::new(()),
+            msi_source: None,
         })
     }
 }

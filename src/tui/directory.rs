@@ -28,6 +28,9 @@ pub struct Connected {
     pub session: entra::Session,
     pub info: SessionInfo,
     pub keep_alive: Box<dyn std::any::Any + Send + Sync>,
+    /// Where test exchanges get their managed identity token (the sandbox's IMDS); `None`:
+    /// detected from the environment when an exchange runs.
+    pub msi_source: Option<entra::msi::MsiSource>,
 }
 
 pub type ConnectFuture = Pin<Box<dyn Future<Output = Result<Connected, String>> + Send>>;
@@ -42,8 +45,10 @@ pub enum Connector {
 
 struct Signed {
     graph: GraphClient,
+    http: entra::Http,
     cloud: Cloud,
     tenant_id: String,
+    msi_source: Option<entra::msi::MsiSource>,
 }
 
 pub struct GraphDirectory {
@@ -87,11 +92,18 @@ impl GraphDirectory {
         Ok(identities)
     }
 
-    fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
+    fn finish_sign_in(
+        &self,
+        session: entra::Session,
+        tenant_id: String,
+        msi_source: Option<entra::msi::MsiSource>,
+    ) {
         let _ = self.signed.set(Signed {
             graph: session.graph(),
+            http: session.http.clone(),
             cloud: session.cloud.clone(),
             tenant_id,
+            msi_source,
         });
     }
 
@@ -105,6 +117,7 @@ impl GraphDirectory {
             self.finish_sign_in(
                 session,
                 account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
+                None,
             );
             send(SignInEvent::Done(info));
             return;
@@ -171,6 +184,7 @@ impl GraphDirectory {
         self.finish_sign_in(
             session,
             account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
+            None,
         );
         send(SignInEvent::Done(info));
     }
@@ -313,7 +327,7 @@ impl Directory for GraphDirectory {
                     if let Ok(mut keep) = self.keep_alive.lock() {
                         *keep = Some(connected.keep_alive);
                     }
-                    self.finish_sign_in(connected.session, tenant_id);
+                    self.finish_sign_in(connected.session, tenant_id, connected.msi_source);
                     let _ = tx.send(Msg::SignIn(SignInEvent::Done(connected.info)));
                 }
                 Err(detail) => {
@@ -442,5 +456,154 @@ impl Directory for GraphDirectory {
             .delete_fic(&app_object_id, &fic_id)
             .await
             .map_err(|e| say(&e))
+    }
+
+    async fn create_fic(&self, app_object_id: String, fic: Fic) -> Result<Fic, String> {
+        self.signed()?
+            .graph
+            .create_fic(&app_object_id, &fic)
+            .await
+            .map_err(|e| plain_write_error(&e, "created"))
+    }
+
+    async fn update_fic(
+        &self,
+        app_object_id: String,
+        fic_id: String,
+        fic: Fic,
+    ) -> Result<Fic, String> {
+        let patch = entra::FicPatch {
+            issuer: Some(fic.issuer),
+            subject: Some(fic.subject),
+            audiences: Some(fic.audiences),
+            description: fic.description,
+        };
+        self.signed()?
+            .graph
+            .update_fic(&app_object_id, &fic_id, &patch)
+            .await
+            .map_err(|e| plain_write_error(&e, "changed"))
+    }
+
+    async fn test_exchange(
+        &self,
+        app_id: String,
+        identity: IdentityRow,
+        fics: Vec<Fic>,
+    ) -> Result<crate::tui::wizard::ExchangeVerdict, String> {
+        use entra::msi;
+        let signed = self.signed()?;
+        let source = match &signed.msi_source {
+            Some(source) => source.clone(),
+            None => msi::detect(&msi::MsiEnv::from_process())
+                .await
+                .map_err(|e| say(&e))?,
+        };
+        let msi_http = msi::msi_http(entra::RetryPolicy::default()).map_err(|e| say(&e))?;
+        let identities = self.all_identities().await.unwrap_or_default();
+        let request = entra::ExchangeRequest {
+            app_client_id: app_id,
+            resource_tenant: signed.tenant_id.clone(),
+            scope: crate::commands::default_scope(&signed.cloud),
+            source,
+            identity: msi::IdentitySelector::ClientId(identity.client_id.clone()),
+            app_fics: fics,
+            identities,
+        };
+        let report = entra::sts::exchange(&signed.http, &msi_http, &signed.cloud, &request).await;
+        Ok(verdict(&report))
+    }
+}
+
+/// A failed create or update in plain words: what happened, that nothing changed (or might
+/// have), and what to do. The wizard keeps every field, so "retry" is one key.
+fn plain_write_error(error: &EntraError, verb: &str) -> String {
+    match error {
+        EntraError::Graph(graph) => {
+            let what = match graph.status {
+                429 => format!(
+                    "Graph is throttling this tenant (429 Too Many Requests) and still was after ficus' retries; nothing was {verb}. Wait a minute, then press r to retry."
+                ),
+                403 => format!(
+                    "Graph refused: you lack the right to change this app (403 {}). You need to be an owner of the app or an Application Administrator; nothing was {verb}.",
+                    graph.code
+                ),
+                404 => format!(
+                    "Graph does not find this app any more (404); it may have been deleted. Nothing was {verb}; press Esc and reload."
+                ),
+                409 => format!(
+                    "Graph refused: a FIC with this name or this issuer and subject already exists on the app (409 {}). Change the name, or edit the existing one.",
+                    graph.code
+                ),
+                400 => format!(
+                    "Graph refused the FIC as invalid (400 {}): {}. Nothing was {verb}; correct the field it names.",
+                    graph.code, graph.message
+                ),
+                status if status >= 500 => format!(
+                    "Graph failed on its side ({status} {}); nothing is known to be {verb}. Press r to retry.",
+                    graph.code
+                ),
+                status => format!(
+                    "Graph answered {status} {}: {}. Nothing was {verb}.",
+                    graph.code, graph.message
+                ),
+            };
+            match &graph.request_id {
+                Some(id) => format!("{what} (request-id {id} for a support case)"),
+                None => what,
+            }
+        }
+        EntraError::ReadOnly { .. } => {
+            "ficus runs with --read-only, so nothing can be saved; restart it without --read-only."
+                .to_string()
+        }
+        other => say(other),
+    }
+}
+
+/// The console's summary of an exchange report.
+fn verdict(report: &entra::ExchangeReport) -> crate::tui::wizard::ExchangeVerdict {
+    let steps = report
+        .steps
+        .iter()
+        .map(|step| {
+            let (mark, detail) = match &step.outcome {
+                entra::Outcome::Ok(d) => ("✓", d),
+                entra::Outcome::Failed(d) => ("✗", d),
+                entra::Outcome::Skipped(d) => ("-", d),
+            };
+            format!(
+                "{mark} {} ({} ms): {detail}",
+                step.name,
+                step.duration.as_millis()
+            )
+        })
+        .collect();
+    let code = report.error.as_ref().and_then(|e| e.aadsts());
+    let success = report.succeeded();
+    let headline = if success {
+        match report.diagnosis.as_ref() {
+            Some(d) => format!("The app got its token for {}: {}.", report.scope, d.summary),
+            None => format!("The app got its token for {}.", report.scope),
+        }
+    } else {
+        report
+            .diagnosis
+            .as_ref()
+            .map(|d| d.summary.clone())
+            .or_else(|| report.failure.clone())
+            .unwrap_or_else(|| "the exchange failed".into())
+    };
+    let advice = if success {
+        None
+    } else {
+        report.diagnosis.as_ref().and_then(|d| d.fix.clone())
+    };
+    crate::tui::wizard::ExchangeVerdict {
+        success,
+        headline,
+        steps,
+        code,
+        advice,
     }
 }

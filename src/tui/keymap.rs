@@ -16,6 +16,8 @@ pub enum Context {
     AppDetail,
     IdentityDetail,
     SignIn,
+    /// The Managed Identity FIC wizard.
+    Wizard,
 }
 
 impl Context {
@@ -26,6 +28,7 @@ impl Context {
             Context::AppDetail => "app detail",
             Context::IdentityDetail => "identity detail",
             Context::SignIn => "sign-in",
+            Context::Wizard => "FIC wizard",
         }
     }
 }
@@ -56,6 +59,11 @@ pub enum Action {
     AddFic,
     TestExchange,
     CycleTheme,
+    EditFic,
+    FixFic,
+    EditField,
+    ApplyFix,
+    AcknowledgeWarnings,
 }
 
 impl Action {
@@ -86,6 +94,11 @@ impl Action {
             Action::AddFic => "add-fic",
             Action::TestExchange => "test-exchange",
             Action::CycleTheme => "cycle-theme",
+            Action::EditFic => "edit-fic",
+            Action::FixFic => "fix-fic",
+            Action::EditField => "edit-field",
+            Action::ApplyFix => "apply-fix",
+            Action::AcknowledgeWarnings => "accept-warnings",
         }
     }
 
@@ -119,6 +132,11 @@ const ALL_ACTIONS: &[Action] = &[
     Action::AddFic,
     Action::TestExchange,
     Action::CycleTheme,
+    Action::EditFic,
+    Action::FixFic,
+    Action::EditField,
+    Action::ApplyFix,
+    Action::AcknowledgeWarnings,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -424,6 +442,91 @@ impl Default for Keymap {
                 "reload this identity",
                 false,
             ),
+            (
+                List,
+                &["a"],
+                AddFic,
+                "add a Managed Identity FIC for the selected app or identity (wizard)",
+                false,
+            ),
+            (
+                AppDetail,
+                &["c"],
+                EditFic,
+                "change the selected FIC (wizard; the name stays)",
+                false,
+            ),
+            (
+                AppDetail,
+                &["f"],
+                FixFic,
+                "fix the selected FIC: its finding's corrected value in one key",
+                false,
+            ),
+            (
+                IdentityDetail,
+                &["a"],
+                AddFic,
+                "let an app trust this identity (FIC wizard)",
+                true,
+            ),
+            (
+                Wizard,
+                &["enter"],
+                Open,
+                "next step: choose, review, save",
+                true,
+            ),
+            (
+                Wizard,
+                &["esc"],
+                Back,
+                "back one step (nothing is lost)",
+                true,
+            ),
+            (Wizard, &["j", "down"], Down, "next row or field", false),
+            (Wizard, &["k", "up"], Up, "previous row or field", false),
+            (Wizard, &["g g", "home"], Top, "first row", false),
+            (Wizard, &["G", "end"], Bottom, "last row", false),
+            (Wizard, &["/"], Filter, "filter the list as you type", true),
+            (
+                Wizard,
+                &["e"],
+                EditField,
+                "edit the selected field (Enter or Esc when done)",
+                true,
+            ),
+            (Wizard, &["f"], ApplyFix, "apply the suggested fix", true),
+            (
+                Wizard,
+                &["w"],
+                AcknowledgeWarnings,
+                "accept the warnings shown and go on",
+                true,
+            ),
+            (
+                Wizard,
+                &["tab"],
+                NextPane,
+                "next field or export format",
+                false,
+            ),
+            (
+                Wizard,
+                &["y"],
+                Copy,
+                "copy the request or snippet shown (OSC 52)",
+                true,
+            ),
+            (Wizard, &["x"], TestExchange, "run the test exchange", true),
+            (
+                Wizard,
+                &["c"],
+                EditFic,
+                "change the existing FIC instead",
+                false,
+            ),
+            (Wizard, &["r"], Refresh, "retry after a failure", false),
             (SignIn, &["y"], Copy, "copy the code", true),
             (
                 SignIn,
@@ -597,6 +700,7 @@ fn context_from_name(name: &str) -> Option<Context> {
         "app-detail" => Some(Context::AppDetail),
         "identity-detail" => Some(Context::IdentityDetail),
         "sign-in" | "signin" => Some(Context::SignIn),
+        "wizard" => Some(Context::Wizard),
         _ => None,
     }
 }

@@ -97,6 +97,8 @@ pub enum Msg {
         result: Result<(), String>,
     },
     SignIn(SignInEvent),
+    /// Answers to the FIC wizard's effects.
+    Wizard(super::wizard::WizardMsg),
 }
 
 /// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
@@ -125,4 +127,6 @@ pub enum Cmd {
     Copy(String),
     StartSignIn,
     Quit,
+    /// The FIC wizard's effects (run by `wizard::spawn`).
+    Wizard(super::wizard::WizardCmd),
 }

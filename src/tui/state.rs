@@ -45,6 +45,7 @@ pub struct IdentityDetailScreen {
 pub enum Screen {
     AppDetail(Box<AppDetailScreen>),
     IdentityDetail(Box<IdentityDetailScreen>),
+    Wizard(Box<super::wizard::Wizard>),
 }
 
 /// The sign-in phase before the console (not used with `--sandbox`, which starts signed in).
@@ -198,6 +199,7 @@ impl State {
             (Phase::SigningIn(_), _) => Context::SignIn,
             (_, Some(Screen::AppDetail(_))) => Context::AppDetail,
             (_, Some(Screen::IdentityDetail(_))) => Context::IdentityDetail,
+            (_, Some(Screen::Wizard(_))) => Context::Wizard,
             (_, None) => Context::List,
         }
     }

@@ -133,6 +133,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
         }
         Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
         Msg::SignIn(event) => on_sign_in(state, event),
+        Msg::Wizard(msg) => super::wizard::on_msg(state, msg),
     }
 }
 
@@ -230,6 +231,9 @@ fn on_fic_deleted(state: &mut State, request: u64, result: Result<(), String>) -
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
+    if let Some(cmds) = super::wizard::intercept(state, &key) {
+        return cmds;
+    }
     state.toast = None;
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         state.quit = true;
@@ -314,7 +318,7 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
                 };
                 Vec::new()
             }
-            Some(Screen::IdentityDetail(_)) => Vec::new(),
+            Some(Screen::IdentityDetail(_)) | Some(Screen::Wizard(_)) => Vec::new(),
         },
         Action::Sort => {
             let now = state.now;
@@ -348,13 +352,11 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::CopyId => copy(state, true),
         Action::DeleteFic => ask_delete(state),
         Action::Export => export(state),
-        Action::AddFic => {
-            state.toast(
-                ToastLevel::Info,
-                "The Managed Identity FIC wizard comes with issue #6 (not in this build); meanwhile e exports a FIC as az/Bicep/Terraform to adapt.",
-            );
-            Vec::new()
-        }
+        Action::AddFic => super::wizard::start(state),
+        Action::EditFic => super::wizard::start_edit(state),
+        Action::FixFic => super::wizard::start_fix(state),
+        // The wizard dispatches its own keys (wizard::on_key).
+        Action::EditField | Action::ApplyFix | Action::AcknowledgeWarnings => Vec::new(),
         Action::TestExchange => {
             state.toast(
                 ToastLevel::Info,
@@ -424,6 +426,7 @@ fn move_cursor(state: &mut State, delta: isize) -> Vec<Cmd> {
                 .saturating_add_signed(delta)
                 .min(len.saturating_sub(1));
         }
+        Some(Screen::Wizard(_)) => {}
     }
     Vec::new()
 }
@@ -461,7 +464,7 @@ fn open_selected(state: &mut State) -> Vec<Cmd> {
                 None => Vec::new(),
             }
         }
-        Some(Screen::AppDetail(_)) => Vec::new(),
+        Some(Screen::AppDetail(_)) | Some(Screen::Wizard(_)) => Vec::new(),
     }
 }
 
@@ -549,6 +552,7 @@ fn refresh(state: &mut State) -> Vec<Cmd> {
                 identity: Box::new(screen.identity.clone()),
             }]
         }
+        Some(Screen::Wizard(_)) => Vec::new(),
     }
 }
 
@@ -591,6 +595,7 @@ fn copy(state: &mut State, id: bool) -> Vec<Cmd> {
         } else {
             ("the principal id", screen.identity.principal_id.clone())
         }),
+        (_, Some(Screen::Wizard(_))) => None,
     };
     match picked {
         Some((what, text)) => {
@@ -831,6 +836,9 @@ fn set_filter(state: &mut State, value: String) {
 /// Pasted text: into the input that has focus, else the palette opens with it (a GUID becomes
 /// `whois`, a token `decode`).
 fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
+    if let Some(cmds) = super::wizard::on_paste(state, text) {
+        return cmds;
+    }
     let clean = sanitize(text.trim()).into_owned();
     if let Some(Overlay::Palette(palette)) = &mut state.overlay {
         for c in clean.chars() {

@@ -6,6 +6,7 @@ mod identity_detail;
 mod lists;
 mod overlays;
 mod signin;
+pub mod wizard;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -39,6 +40,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
             Some(Screen::IdentityDetail(screen)) => {
                 identity_detail::draw(frame, body, state, screen)
             }
+            Some(Screen::Wizard(wizard)) => wizard::draw(frame, body, state, wizard),
         },
     }
     draw_status(frame, status, state);
@@ -112,6 +114,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
                     .as_ref()
                     .map_or(s.name.clone(), |d| d.app.name.clone()),
                 Screen::IdentityDetail(s) => s.identity.name.clone(),
+                Screen::Wizard(w) => wizard::crumb(w),
             }
         }))
         .collect();
