@@ -193,6 +193,8 @@ pub struct Wizard {
     /// Warnings the admin accepted (by message); new warnings need a new OK.
     pub acknowledged: Vec<String>,
     pub review_tab: usize,
+    /// Lines scrolled in the review's text.
+    pub review_scroll: u16,
     pub exchange: Option<ExchangeState>,
     /// `q` was pressed: waiting for `y` to leave ficus.
     pub confirm_quit: bool,
@@ -240,6 +242,7 @@ impl Wizard {
             findings: Vec::new(),
             acknowledged: Vec::new(),
             review_tab: 0,
+            review_scroll: 0,
             exchange: None,
             confirm_quit: false,
             cloud,
@@ -392,7 +395,7 @@ impl Wizard {
             (
                 FieldId::Issuer,
                 filled.issuer.clone(),
-                "auto: the tenant's authority (v2 issuer of managed identity tokens)".to_string(),
+                "auto: the tenant's authority, as its tokens name it".to_string(),
             ),
             (
                 FieldId::Subject,
@@ -971,8 +974,9 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::AcknowledgeWarnings => acknowledge(state),
         Action::NextPane => {
             if let Some(wizard) = wizard_mut(state) {
-                if wizard.step == Step::Review {
+                if matches!(wizard.step, Step::Review | Step::Failed { .. }) {
                     wizard.review_tab = (wizard.review_tab + 1) % REVIEW_TABS.len();
+                    wizard.review_scroll = 0;
                 } else if wizard.step == Step::Fields {
                     wizard.focus = (wizard.focus + 1) % FieldId::ALL.len();
                 }
@@ -1134,9 +1138,7 @@ fn move_cursor(state: &mut State, delta: isize) -> Vec<Cmd> {
                 .min(FieldId::ALL.len() - 1);
         }
         Step::Review => {
-            let tabs = REVIEW_TABS.len() as isize;
-            wizard.review_tab =
-                (wizard.review_tab as isize + delta.signum()).rem_euclid(tabs) as usize;
+            wizard.review_scroll = (wizard.review_scroll as isize + delta).clamp(0, 200) as u16;
         }
         _ => {}
     }

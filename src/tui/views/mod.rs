@@ -196,7 +196,9 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         return;
     }
     let mut spans = vec![Span::raw(" ")];
-    let hints = if state.editing_filter {
+    let hints = if let Some(Screen::Wizard(w)) = state.stack.last() {
+        wizard::hints(state, w)
+    } else if state.editing_filter {
         vec![
             ("Enter".to_string(), "keep filter"),
             ("Esc".to_string(), "close"),

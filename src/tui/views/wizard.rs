@@ -118,10 +118,20 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, si
     ])
     .areas(area);
     let question = match side {
-        Side::Identity => {
-            "Which user-assigned managed identity should sign in as this app? (Enter chooses)"
-        }
-        Side::App => "Which app registration should trust this identity? (Enter chooses)",
+        Side::Identity => format!(
+            "Which user-assigned managed identity will sign in as {}?",
+            wizard
+                .app
+                .as_ref()
+                .map_or("the app", |a| a.row.name.as_str())
+        ),
+        Side::App => format!(
+            "Which app registration should trust {}?",
+            wizard
+                .identity
+                .as_ref()
+                .map_or("the identity", |i| i.name.as_str())
+        ),
     };
     frame.render_widget(
         Paragraph::new(Span::styled(question, theme.text)).wrap(Wrap { trim: true }),
@@ -269,18 +279,27 @@ fn kv<'a>(label: &str, value: String, theme: &Theme) -> Line<'a> {
     ])
 }
 
+/// `text` cut into rows of `width` characters (values are URLs and GUIDs: every character
+/// must stay visible, so no word wrapping).
+fn chunks(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() || width == 0 {
+        return vec![String::new()];
+    }
+    chars.chunks(width).map(|c| c.iter().collect()).collect()
+}
+
 fn draw_fields(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard) {
     let theme = &state.theme;
-    let fields_height = (FieldId::ALL.len() * 2) as u16;
-    let [fields_area, findings_area] =
-        Layout::vertical([Constraint::Length(fields_height), Constraint::Min(2)]).areas(area);
-    let label_width = 13u16;
+    const LABEL: u16 = 15;
+    let value_width = area.width.saturating_sub(LABEL) as usize;
+    // Each field: its value (up to two rows; a longer one is cut with …), then where it came
+    // from.
+    let mut rows: Vec<Line> = Vec::new();
+    let mut cursor = None;
     for (index, id) in FieldId::ALL.iter().enumerate() {
-        let y = fields_area.y + (index as u16) * 2;
-        if y + 1 >= fields_area.bottom() + 1 {
-            break;
-        }
         let focused = wizard.focus == index;
+        let editing = focused && wizard.editing;
         let field = wizard.field(*id);
         let worst = wizard
             .findings
@@ -293,82 +312,85 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard) {
             Some(false) => Span::styled("!", theme.warn),
             None => Span::styled("✓", theme.ok),
         };
-        let pointer = if focused { "▶" } else { " " };
         let label_style = if focused {
             theme.selection
         } else {
             theme.muted
         };
-        let value_area = Rect {
-            x: fields_area.x + label_width + 3,
-            y,
-            width: fields_area.width.saturating_sub(label_width + 3),
-            height: 1,
-        };
-        let mut value = field.input.value().to_string();
-        let editing = focused && wizard.editing;
-        let scroll = if editing {
-            field
-                .input
-                .visual_scroll(value_area.width.saturating_sub(1) as usize)
-        } else {
-            0
-        };
-        if scroll > 0 {
-            value = value.chars().skip(scroll).collect();
-        }
-        let mut value_spans = vec![Span::styled(
-            value,
-            if editing { theme.selection } else { theme.text },
-        )];
-        if *id == FieldId::Subject
-            && let Some(identity) = &wizard.identity
-            && field.input.value().trim() == identity.principal_id
-        {
-            value_spans.push(Span::styled(format!("  ({})", identity.name), theme.accent));
-        }
-        if !wizard.editable(*id) {
-            value_spans.push(Span::styled("  (fixed)", theme.muted));
-        }
-        let label = Line::from(vec![
-            Span::styled(pointer, theme.accent),
+        let label = vec![
+            Span::styled(if focused { "▶" } else { " " }, theme.accent),
             mark,
             Span::raw(" "),
-            Span::styled(
-                format!("{:<width$}", id.label(), width = label_width as usize),
-                label_style,
-            ),
-        ]);
-        frame.render_widget(
-            Paragraph::new(label),
-            Rect {
-                x: fields_area.x,
-                y,
-                width: label_width + 3,
-                height: 1,
-            },
-        );
-        frame.render_widget(Paragraph::new(Line::from(value_spans)), value_area);
-        if editing {
-            let x = value_area.x + (field.input.visual_cursor().saturating_sub(scroll)) as u16;
-            if x < value_area.right() {
-                frame.set_cursor_position((x, y));
+            Span::styled(format!("{:<12}", id.label()), label_style),
+        ];
+        let value_style = if editing { theme.selection } else { theme.text };
+        let mut value_rows: Vec<Vec<Span>> = if editing {
+            // One scrolling row while typing, the cursor kept in view.
+            let scroll = field.input.visual_scroll(value_width.saturating_sub(1));
+            let shown: String = field.input.value().chars().skip(scroll).collect();
+            cursor = Some((
+                area.x + LABEL + field.input.visual_cursor().saturating_sub(scroll) as u16,
+                area.y + rows.len() as u16,
+            ));
+            vec![vec![Span::styled(shown, value_style)]]
+        } else {
+            let mut parts = chunks(field.input.value(), value_width);
+            if parts.len() > 2 {
+                parts.truncate(2);
+                if let Some(last) = parts.last_mut() {
+                    last.pop();
+                    last.push('…');
+                }
+            }
+            parts
+                .into_iter()
+                .map(|p| vec![Span::styled(p, value_style)])
+                .collect()
+        };
+        if let Some(last) = value_rows.last_mut() {
+            let used: usize = last.iter().map(|s| s.content.chars().count()).sum();
+            let mut extra = String::new();
+            if *id == FieldId::Subject
+                && let Some(identity) = &wizard.identity
+                && field.input.value().trim() == identity.principal_id
+            {
+                extra = format!("  ({})", identity.name);
+            }
+            if !wizard.editable(*id) {
+                extra.push_str("  (cannot change)");
+            }
+            if !extra.is_empty() && used + extra.chars().count() <= value_width {
+                last.push(Span::styled(extra, theme.accent));
             }
         }
+        for (row, spans) in value_rows.into_iter().enumerate() {
+            let mut line = if row == 0 {
+                label.clone()
+            } else {
+                vec![Span::raw(" ".repeat(LABEL as usize))]
+            };
+            line.extend(spans);
+            rows.push(Line::from(line));
+        }
         let provenance = if editing {
-            "editing: Enter or Esc when done (both keep it) · Tab next field".to_string()
+            "typing: Enter or Esc when done (both keep it) · Tab next field".to_string()
         } else {
             field.provenance()
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(provenance, theme.muted)),
-            Rect {
-                x: value_area.x,
-                y: y + 1,
-                width: value_area.width,
-                height: 1,
-            },
-        );
+        rows.push(Line::from(vec![
+            Span::raw(" ".repeat(LABEL as usize)),
+            Span::styled(provenance, theme.muted),
+        ]));
+    }
+    let fields_height = rows.len() as u16;
+    let [fields_area, findings_area] =
+        Layout::vertical([Constraint::Length(fields_height), Constraint::Min(2)]).areas(area);
+    frame.render_widget(Paragraph::new(rows), fields_area);
+    if let Some((x, y)) = cursor
+        && x < fields_area.right()
+        && y < fields_area.bottom()
+    {
+        frame.set_cursor_position((x, y));
     }
     // Findings, errors first.
     let mut lines = Vec::new();
@@ -450,15 +472,27 @@ fn draw_review(
         .get(wizard.review_tab)
         .map(|(_, text)| text.clone())
         .unwrap_or_default();
+    // Cut at the width, not at words: the text is meant to be copied exactly.
+    let width = body.width.max(1) as usize;
     let lines: Vec<Line> = text
         .lines()
-        .map(|l| Line::from(Span::styled(l.to_string(), theme.text)))
+        .flat_map(|l| chunks(l, width))
+        .map(|l| Line::from(Span::styled(l, theme.text)))
         .collect();
+    let wrapped = lines.len() as u16;
+    let visible = body.height.saturating_sub(1);
+    let scroll = wizard.review_scroll.min(wrapped.saturating_sub(visible));
+    let more = if wrapped > visible + scroll {
+        format!(" ↓ more: j scrolls ({}/{wrapped}) ", scroll + visible)
+    } else {
+        String::new()
+    };
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Paragraph::new(lines).scroll((scroll, 0)).block(
             Block::new()
                 .borders(Borders::TOP)
-                .border_style(theme.border),
+                .border_style(theme.border)
+                .title(Span::styled(more, theme.muted)),
         ),
         body,
     );
@@ -607,4 +641,85 @@ fn exchange_lines<'a>(wizard: &Wizard, theme: &Theme, just_created: bool) -> Vec
         }
     }
     lines
+}
+
+/// The footer's hints for the step on screen (keys as bound in the keymap).
+pub fn hints(state: &State, wizard: &Wizard) -> Vec<(String, &'static str)> {
+    use crate::tui::keymap::{Action, Context, keys_label};
+    let key = |action: Action, fallback: &str| {
+        state
+            .keymap
+            .for_context(Context::Wizard)
+            .into_iter()
+            .find(|b| b.action == action)
+            .and_then(|b| b.keys.first().map(|k| keys_label(k)))
+            .unwrap_or_else(|| fallback.to_string())
+    };
+    if wizard.confirm_quit {
+        return vec![("y".into(), "quit ficus"), ("any key".into(), "stay")];
+    }
+    if wizard.editing {
+        return vec![
+            ("Enter/Esc".into(), "done (keeps it)"),
+            ("Tab".into(), "next field"),
+        ];
+    }
+    if wizard.picker_editing {
+        return vec![
+            ("Enter".into(), "choose"),
+            ("Esc".into(), "stop filtering"),
+            ("↑↓".into(), "move"),
+        ];
+    }
+    let enter = key(Action::Open, "Enter");
+    let back = key(Action::Back, "Esc");
+    let mut hints = Vec::new();
+    match &wizard.step {
+        Step::Pick(_) => {
+            hints.push((enter, "choose"));
+            hints.push((key(Action::Filter, "/"), "filter"));
+            hints.push(("j/k".to_string(), "move"));
+            hints.push((back, "back"));
+        }
+        Step::Loading | Step::Full => hints.push((back, "back")),
+        Step::AlreadyTrusted { .. } => {
+            hints.push((key(Action::TestExchange, "x"), "test it"));
+            hints.push((key(Action::EditFic, "c"), "change it"));
+            hints.push((back, "pick another"));
+        }
+        Step::Fields => {
+            hints.push((key(Action::EditField, "e"), "edit field"));
+            if wizard.next_fix().is_some() {
+                hints.push((key(Action::ApplyFix, "f"), "apply fix"));
+            }
+            if !wizard.warnings_acknowledged() {
+                hints.push((key(Action::AcknowledgeWarnings, "w"), "accept warnings"));
+            }
+            hints.push((enter, "review"));
+            hints.push(("j/k".to_string(), "field"));
+            hints.push((back, "back"));
+        }
+        Step::Review => {
+            if !state.read_only() {
+                hints.push((enter, if wizard.is_edit() { "save" } else { "create" }));
+            }
+            hints.push((key(Action::Copy, "y"), "copy"));
+            hints.push((key(Action::NextPane, "Tab"), "format"));
+            hints.push(("j/k".to_string(), "scroll"));
+            hints.push((back, "fields"));
+        }
+        Step::Saving { .. } => hints.push(("…".to_string(), "waiting for Graph")),
+        Step::Failed { .. } => {
+            hints.push((key(Action::Refresh, "r"), "retry"));
+            hints.push((back, "review"));
+            hints.push((key(Action::Copy, "y"), "copy request"));
+        }
+        Step::Done { .. } => {
+            hints.push((key(Action::TestExchange, "x"), "test exchange"));
+            hints.push((enter, "back to the app"));
+            hints.push((key(Action::Copy, "y"), "copy id"));
+        }
+    }
+    hints.push((key(Action::Help, "?"), "help"));
+    hints
 }
