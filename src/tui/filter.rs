@@ -152,7 +152,9 @@ pub struct Listing<T> {
     haystacks: Vec<Utf32String>,
     /// All item indices in sort order.
     order: Vec<u32>,
-    /// The subsequence of `order` that matches the query.
+    /// Position of each item in `order`.
+    rank: Vec<u32>,
+    /// The rows that match the query: in `order`, or best match first with fuzzy text.
     visible: Vec<u32>,
     /// Position of the cursor in `visible`.
     cursor: usize,
@@ -183,6 +185,7 @@ impl<T: Row> Listing<T> {
             items: Vec::new(),
             haystacks: Vec::new(),
             order: Vec::new(),
+            rank: Vec::new(),
             visible: Vec::new(),
             cursor: 0,
             offset: Cell::new(0),
@@ -250,6 +253,7 @@ impl<T: Row> Listing<T> {
         self.items.clear();
         self.haystacks.clear();
         self.order.clear();
+        self.rank.clear();
         self.visible.clear();
         self.cursor = 0;
         self.offset.set(0);
@@ -263,13 +267,14 @@ impl<T: Row> Listing<T> {
         self.items.extend(rows);
         let last = self.items.len() as u32;
         match self.sort {
-            None => {
+            None if self.pattern.is_none() => {
                 self.order.extend(first..last);
+                self.rank.extend(first..last);
                 let mut matching: Vec<u32> = (first..last).collect();
                 self.retain_matching(&mut matching, now);
                 self.visible.extend(matching);
             }
-            Some(_) => {
+            _ => {
                 let selected = self.selected_index();
                 self.order.extend(first..last);
                 self.sort_order(now);
@@ -279,12 +284,12 @@ impl<T: Row> Listing<T> {
         }
     }
 
-    /// Sets the filter text; narrows the previous matches when the text only grew.
+    /// Sets the filter text; narrows the previous matches when the text only grew. The cursor
+    /// goes to the best match (the first row), as in any fuzzy finder.
     pub fn set_query(&mut self, raw: &str, now: OffsetDateTime) {
         if raw == self.raw_query {
             return;
         }
-        let selected = self.selected_index();
         let query = parse_query(raw);
         let narrowing = query.facets == self.query.facets
             && !query.text.contains('!')
@@ -304,7 +309,8 @@ impl<T: Row> Listing<T> {
             self.refilter_all(now);
         }
         self.narrowable_from = Some(self.query.text.clone());
-        self.restore_cursor(selected);
+        self.cursor = 0;
+        self.offset.set(0);
     }
 
     /// Sorts by `column`; the same column again flips the direction.
@@ -395,6 +401,10 @@ impl<T: Row> Listing<T> {
                 ordering.then(a.cmp(&b))
             }),
         }
+        self.rank.resize(self.items.len(), 0);
+        for (position, &i) in self.order.iter().enumerate() {
+            self.rank[i as usize] = position as u32;
+        }
     }
 
     fn refilter_all(&mut self, now: OffsetDateTime) {
@@ -403,24 +413,36 @@ impl<T: Row> Listing<T> {
         self.visible = visible;
     }
 
+    /// Keeps the indices that match; with fuzzy text, orders them best match first (ties in
+    /// the list's sort order).
     fn retain_matching(&mut self, indices: &mut Vec<u32>, now: OffsetDateTime) {
         let items = &self.items;
-        let haystacks = &self.haystacks;
         let facets = &self.query.facets;
-        let matcher = &mut self.matcher;
-        let pattern = self.pattern.as_ref();
-        indices.retain(|&i| {
+        let facets_hold = |i: u32| {
             let row = &items[i as usize];
-            let facets_hold = facets
+            facets
                 .iter()
-                .all(|facet| row.matches_facet(facet, now).unwrap_or(false));
-            facets_hold
-                && pattern.is_none_or(|pattern| {
-                    pattern
-                        .score(haystacks[i as usize].slice(..), matcher)
-                        .is_some()
-                })
-        });
+                .all(|facet| row.matches_facet(facet, now).unwrap_or(false))
+        };
+        let Some(pattern) = self.pattern.as_ref() else {
+            indices.retain(|&i| facets_hold(i));
+            return;
+        };
+        let haystacks = &self.haystacks;
+        let matcher = &mut self.matcher;
+        let rank = &self.rank;
+        let mut scored: Vec<(u32, u32)> = indices
+            .iter()
+            .filter(|&&i| facets_hold(i))
+            .filter_map(|&i| {
+                pattern
+                    .score(haystacks[i as usize].slice(..), matcher)
+                    .map(|score| (score, i))
+            })
+            .collect();
+        scored.sort_unstable_by_key(|&(score, i)| (std::cmp::Reverse(score), rank[i as usize]));
+        indices.clear();
+        indices.extend(scored.into_iter().map(|(_, i)| i));
     }
 }
 
@@ -597,6 +619,27 @@ mod tests {
     }
 
     #[test]
+    fn best_fuzzy_match_comes_first() {
+        let mut listing = sample();
+        listing.set_query("pay", NOW);
+        assert_eq!(names(&listing), ["payments-api", "partner-sync"]);
+        let mut portals = Listing::new();
+        portals.extend(
+            vec![
+                app("recruiting-portal", 0, None, Audience::Single),
+                app("reporting-portal", 0, None, Audience::Single),
+            ],
+            NOW,
+        );
+        for raw in ["r", "re", "rep", "repo", "repor", "report"] {
+            portals.set_query(raw, NOW);
+        }
+        assert_eq!(names(&portals)[0], "reporting-portal");
+        listing.set_query("", NOW);
+        assert_eq!(names(&listing)[0], "billing-worker", "back to sort order");
+    }
+
+    #[test]
     fn narrowing_and_widening_agree_with_a_fresh_filter() {
         let mut listing = sample();
         for raw in ["p", "pa", "pay", "pa", "", "s", "sy", "syn"] {
@@ -625,14 +668,16 @@ mod tests {
     }
 
     #[test]
-    fn cursor_stays_on_its_row_when_the_filter_changes() {
+    fn cursor_goes_to_the_best_match_and_stays_on_its_row_when_sorting() {
         let mut listing = sample();
         assert!(listing.select_where(|row| row.name == "partner-sync"));
-        listing.set_query("sync", NOW);
+        listing.sort_by(3, NOW);
         assert_eq!(
             listing.selected().map(|r| r.name.as_str()),
             Some("partner-sync")
         );
+        listing.set_query("sync", NOW);
+        assert_eq!(listing.cursor(), 0);
         listing.move_cursor(-5);
         assert_eq!(listing.cursor(), 0);
         listing.move_cursor(5);

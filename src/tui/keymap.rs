@@ -251,8 +251,8 @@ pub struct Binding {
     pub keys: Vec<Keys>,
     pub action: Action,
     pub description: &'static str,
-    /// Shown in the footer (the few that a newcomer needs).
-    pub hint: bool,
+    /// The footer's short label, for the few bindings a newcomer needs.
+    pub hint: Option<&'static str>,
 }
 
 /// What a key press means, given the keys pressed before it.
@@ -284,257 +284,66 @@ impl Default for Keymap {
     fn default() -> Self {
         use Action::*;
         use Context::*;
-        let table: &[(Context, &[&str], Action, &'static str, bool)] = &[
-            (Global, &["q"], Quit, "quit ficus", true),
-            (Global, &["ctrl-c"], Quit, "quit ficus", false),
-            (Global, &["?"], Help, "show every key of this screen", true),
-            (
-                Global,
-                &[":"],
-                Palette,
-                "command palette: jump, whois, explain, decode, theme",
-                true,
-            ),
-            (
-                Global,
-                &["esc"],
-                Back,
-                "close, clear the filter, or go back",
-                false,
-            ),
-            (Global, &["1"], ShowApps, "show app registrations", false),
-            (
-                Global,
-                &["2"],
-                ShowIdentities,
-                "show managed identities",
-                false,
-            ),
-            (Global, &["t"], CycleTheme, "next colour theme", false),
-            (List, &["j", "down"], Down, "next row", false),
-            (List, &["k", "up"], Up, "previous row", false),
-            (List, &["g g", "home"], Top, "first row", false),
-            (List, &["G", "end"], Bottom, "last row", false),
-            (
-                List,
-                &["ctrl-d", "pagedown"],
-                HalfPageDown,
-                "half a page down",
-                false,
-            ),
-            (
-                List,
-                &["ctrl-u", "pageup"],
-                HalfPageUp,
-                "half a page up",
-                false,
-            ),
-            (List, &["enter"], Open, "open the selected row", true),
-            (
-                List,
-                &["/"],
-                Filter,
-                "filter as you type (fuzzy name, fic:0, expired…)",
-                true,
-            ),
-            (
-                List,
-                &["tab"],
-                NextPane,
-                "switch between apps and identities",
-                true,
-            ),
-            (
-                List,
-                &["s"],
-                Sort,
-                "sort by the next column (again: reverse)",
-                true,
-            ),
-            (List, &["y"], Copy, "copy the name", false),
-            (List, &["Y"], CopyId, "copy the app id / client id", false),
-            (List, &["r"], Refresh, "reload from the directory", false),
-            (
-                AppDetail,
-                &["j", "down"],
-                Down,
-                "next FIC or credential",
-                false,
-            ),
-            (
-                AppDetail,
-                &["k", "up"],
-                Up,
-                "previous FIC or credential",
-                false,
-            ),
-            (
-                AppDetail,
-                &["tab"],
-                NextPane,
-                "switch between FICs and credentials",
-                true,
-            ),
-            (
-                AppDetail,
-                &["a"],
-                AddFic,
-                "add a Managed Identity FIC (wizard)",
-                true,
-            ),
-            (
-                AppDetail,
-                &["x"],
-                TestExchange,
-                "test the exchange for this app",
-                true,
-            ),
-            (
-                AppDetail,
-                &["e"],
-                Export,
-                "export the FIC as CLI / Bicep / Terraform",
-                true,
-            ),
-            (
-                AppDetail,
-                &["D"],
-                DeleteFic,
-                "delete the selected FIC (asks first)",
-                true,
-            ),
-            (AppDetail, &["y"], Copy, "copy the selected value", false),
-            (AppDetail, &["Y"], CopyId, "copy the app id", false),
-            (AppDetail, &["r"], Refresh, "reload this app", false),
-            (
-                IdentityDetail,
-                &["j", "down"],
-                Down,
-                "next trusting app",
-                false,
-            ),
-            (
-                IdentityDetail,
-                &["k", "up"],
-                Up,
-                "previous trusting app",
-                false,
-            ),
-            (
-                IdentityDetail,
-                &["enter"],
-                Open,
-                "open the selected app",
-                true,
-            ),
-            (
-                IdentityDetail,
-                &["y"],
-                Copy,
-                "copy the principal id (a FIC's subject)",
-                true,
-            ),
-            (IdentityDetail, &["Y"], CopyId, "copy the client id", false),
-            (
-                IdentityDetail,
-                &["r"],
-                Refresh,
-                "reload this identity",
-                false,
-            ),
-            (
-                List,
-                &["a"],
-                AddFic,
-                "add a Managed Identity FIC for the selected app or identity (wizard)",
-                false,
-            ),
-            (
-                AppDetail,
-                &["c"],
-                EditFic,
-                "change the selected FIC (wizard; the name stays)",
-                false,
-            ),
-            (
-                AppDetail,
-                &["f"],
-                FixFic,
-                "fix the selected FIC: its finding's corrected value in one key",
-                false,
-            ),
-            (
-                IdentityDetail,
-                &["a"],
-                AddFic,
-                "let an app trust this identity (FIC wizard)",
-                true,
-            ),
-            (
-                Wizard,
-                &["enter"],
-                Open,
-                "next step: choose, review, save",
-                true,
-            ),
-            (
-                Wizard,
-                &["esc"],
-                Back,
-                "back one step (nothing is lost)",
-                true,
-            ),
-            (Wizard, &["j", "down"], Down, "next row or field", false),
-            (Wizard, &["k", "up"], Up, "previous row or field", false),
-            (Wizard, &["g g", "home"], Top, "first row", false),
-            (Wizard, &["G", "end"], Bottom, "last row", false),
-            (Wizard, &["/"], Filter, "filter the list as you type", true),
-            (
-                Wizard,
-                &["e"],
-                EditField,
-                "edit the selected field (Enter or Esc when done)",
-                true,
-            ),
-            (Wizard, &["f"], ApplyFix, "apply the suggested fix", true),
-            (
-                Wizard,
-                &["w"],
-                AcknowledgeWarnings,
-                "accept the warnings shown and go on",
-                true,
-            ),
-            (
-                Wizard,
-                &["tab"],
-                NextPane,
-                "next field or export format",
-                false,
-            ),
-            (
-                Wizard,
-                &["y"],
-                Copy,
-                "copy the request or snippet shown (OSC 52)",
-                true,
-            ),
-            (Wizard, &["x"], TestExchange, "run the test exchange", true),
-            (
-                Wizard,
-                &["c"],
-                EditFic,
-                "change the existing FIC instead",
-                false,
-            ),
-            (Wizard, &["r"], Refresh, "retry after a failure", false),
-            (SignIn, &["y"], Copy, "copy the code", true),
-            (
-                SignIn,
-                &["enter"],
-                Open,
-                "ask for a new code after a failure",
-                false,
-            ),
+        #[rustfmt::skip]
+        let table: &[(Context, &[&str], Action, &'static str, Option<&'static str>)] = &[
+            (Global, &["q"], Quit, "quit ficus", Some("quit")),
+            (Global, &["ctrl-c"], Quit, "quit ficus", None),
+            (Global, &["?"], Help, "show every key of this screen", Some("help")),
+            (Global, &[":"], Palette, "command palette: jump, whois, explain, decode, theme", Some("palette")),
+            (Global, &["esc"], Back, "close, clear the filter, or go back", None),
+            (Global, &["1"], ShowApps, "show app registrations", None),
+            (Global, &["2"], ShowIdentities, "show managed identities", None),
+            (Global, &["t"], CycleTheme, "next colour theme", None),
+            (List, &["j", "down"], Down, "next row", None),
+            (List, &["k", "up"], Up, "previous row", None),
+            (List, &["g g", "home"], Top, "first row", None),
+            (List, &["G", "end"], Bottom, "last row", None),
+            (List, &["ctrl-d", "pagedown"], HalfPageDown, "half a page down", None),
+            (List, &["ctrl-u", "pageup"], HalfPageUp, "half a page up", None),
+            (List, &["enter"], Open, "open the selected row", Some("open")),
+            (List, &["/"], Filter, "new filter, as you type (fuzzy name, fic:0, expired…)", Some("filter")),
+            (List, &["tab"], NextPane, "switch between apps and identities", Some("apps/identities")),
+            (List, &["s"], Sort, "sort by the next column (again: reverse)", Some("sort")),
+            (List, &["y"], Copy, "copy the name", None),
+            (List, &["Y"], CopyId, "copy the app id / client id", None),
+            (List, &["r"], Refresh, "reload from the directory", None),
+            (AppDetail, &["j", "down"], Down, "next FIC or credential", None),
+            (AppDetail, &["k", "up"], Up, "previous FIC or credential", None),
+            (AppDetail, &["tab"], NextPane, "switch between FICs and credentials", Some("FICs/secrets")),
+            (AppDetail, &["a"], AddFic, "add a Managed Identity FIC (wizard)", Some("add FIC")),
+            (AppDetail, &["x"], TestExchange, "test the exchange for this app", Some("test")),
+            (AppDetail, &["e"], Export, "export the FIC as CLI / Bicep / Terraform", Some("export")),
+            (AppDetail, &["D"], DeleteFic, "delete the selected FIC (asks first)", Some("delete FIC")),
+            (AppDetail, &["y"], Copy, "copy the selected value", None),
+            (AppDetail, &["Y"], CopyId, "copy the app id", None),
+            (AppDetail, &["r"], Refresh, "reload this app", None),
+            (IdentityDetail, &["j", "down"], Down, "next trusting app", None),
+            (IdentityDetail, &["k", "up"], Up, "previous trusting app", None),
+            (IdentityDetail, &["enter"], Open, "open the selected app", Some("open app")),
+            (IdentityDetail, &["y"], Copy, "copy the principal id (a FIC's subject)", Some("copy principal id")),
+            (IdentityDetail, &["Y"], CopyId, "copy the client id", None),
+            (IdentityDetail, &["r"], Refresh, "reload this identity", None),
+            (List, &["a"], AddFic, "add a Managed Identity FIC for it (wizard)", None),
+            (AppDetail, &["c"], EditFic, "change the selected FIC (wizard; the name stays)", None),
+            (AppDetail, &["f"], FixFic, "fix the selected FIC: its finding's corrected value in one key", None),
+            (IdentityDetail, &["a"], AddFic, "let an app trust this identity (FIC wizard)", None),
+            (Wizard, &["enter"], Open, "next step: choose, review, save", Some("next")),
+            (Wizard, &["esc"], Back, "back one step (nothing is lost)", Some("back")),
+            (Wizard, &["j", "down"], Down, "next row or field; scroll the review", None),
+            (Wizard, &["k", "up"], Up, "previous row or field; scroll the review", None),
+            (Wizard, &["g g", "home"], Top, "first row", None),
+            (Wizard, &["G", "end"], Bottom, "last row", None),
+            (Wizard, &["/"], Filter, "filter the list as you type", Some("filter")),
+            (Wizard, &["e"], EditField, "edit the selected field (Enter or Esc when done)", Some("edit")),
+            (Wizard, &["f"], ApplyFix, "apply the suggested fix", Some("fix")),
+            (Wizard, &["w"], AcknowledgeWarnings, "accept the warnings shown and go on", Some("accept warnings")),
+            (Wizard, &["tab"], NextPane, "next field or export format", None),
+            (Wizard, &["y"], Copy, "copy the request or snippet shown (OSC 52)", Some("copy")),
+            (Wizard, &["x"], TestExchange, "run the test exchange", Some("test")),
+            (Wizard, &["c"], EditFic, "change the existing FIC instead", None),
+            (Wizard, &["r"], Refresh, "retry after a failure", None),
+            (SignIn, &["y"], Copy, "copy the code", Some("copy code")),
+            (SignIn, &["enter"], Open, "ask for a new code after a failure", None),
         ];
         Keymap {
             bindings: table
@@ -670,27 +479,20 @@ impl Keymap {
         own.iter().copied().chain(global).collect()
     }
 
-    /// The footer's hints: `key description` pairs, shortest description form.
+    /// The footer's hints: `key label` pairs.
     pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
         let mut seen = BTreeMap::new();
         let mut hints = Vec::new();
         for binding in self.for_context(context) {
-            if binding.hint
+            if let Some(label) = binding.hint
                 && seen.insert(binding.action, ()).is_none()
                 && let Some(keys) = binding.keys.first()
             {
-                hints.push((keys_label(keys), short(binding.description)));
+                hints.push((keys_label(keys), label));
             }
         }
         hints
     }
-}
-
-fn short(description: &'static str) -> &'static str {
-    let cut = description
-        .find([':', '(', ','])
-        .unwrap_or(description.len());
-    description[..cut].trim_end()
 }
 
 fn context_from_name(name: &str) -> Option<Context> {

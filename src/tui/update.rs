@@ -298,7 +298,9 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::Top => move_cursor(state, isize::MIN / 2),
         Action::Bottom => move_cursor(state, isize::MAX / 2),
         Action::Filter => {
+            // `/` starts a new filter, as a new search in less or vim.
             if matches!(state.phase, Phase::Console) && state.stack.is_empty() {
+                set_filter(state, String::new());
                 state.editing_filter = true;
             }
             Vec::new()

@@ -51,7 +51,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
     }
     let selected_fic = detail.fics.get(screen.fic_cursor);
     let findings_height = if screen.pane == DetailPane::Fics {
-        selected_fic.map_or(0, |f| f.findings.len().min(4) as u16 + 2)
+        // Each finding wraps over as many lines as its words need.
+        let width = area.width.max(20) as usize;
+        selected_fic.map_or(0, |f| {
+            let lines: usize = f
+                .findings
+                .iter()
+                .take(4)
+                .map(|finding| {
+                    (finding.message.chars().count() + finding.field.len() + 12).div_ceil(width)
+                })
+                .sum();
+            lines.clamp(1, 8) as u16 + 1
+        })
     } else {
         0
     };
@@ -160,6 +172,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
                 ])
             })
             .collect();
+        if fic.findings.is_empty() {
+            lines.push(Line::from(vec![
+                Span::styled("✓ no findings: ", theme.ok),
+                Span::raw("issuer, subject and audience follow the rules for this identity."),
+            ]));
+        }
         if fic.findings.len() > 4 {
             lines.push(Line::from(Span::styled(
                 format!("… and {} more", fic.findings.len() - 4),

@@ -27,7 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &IdentityDetai
     let lines = vec![
         Line::from(Span::styled(identity.name.clone(), theme.title)),
         Line::from(vec![
-            Span::styled(format!("{:<14}", "kind"), theme.muted),
+            Span::styled(format!("{:<16}", "kind"), theme.muted),
             kind,
         ]),
         field(
@@ -61,8 +61,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &IdentityDetai
             theme.text,
         ),
     ];
+    // The ARM id is long and wraps; give it the lines it needs.
+    let width = area.width.saturating_sub(2).max(20) as usize;
+    let arm_lines = identity
+        .arm_id
+        .as_ref()
+        .map_or(1, |arm| (arm.chars().count() + 16).div_ceil(width));
     let [top, bottom] = Layout::vertical([
-        Constraint::Length(lines.len() as u16 + 1),
+        Constraint::Length(lines.len() as u16 + arm_lines as u16),
         Constraint::Min(3),
     ])
     .areas(area);

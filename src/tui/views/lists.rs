@@ -22,13 +22,13 @@ pub fn draw_apps(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
     let wide = area.width >= WIDE;
     let id_width = if wide { 36 } else { 9 };
-    let widths = [
-        Constraint::Min(16),
-        Constraint::Length(id_width),
-        Constraint::Length(4),
-        Constraint::Length(if wide { 30 } else { 22 }),
-        Constraint::Length(if wide { 16 } else { 12 }),
+    let fixed = [
+        id_width,
+        4,
+        if wide { 30 } else { 25 },
+        if wide { 16 } else { 13 },
     ];
+    let widths = with_name_column(area.width, &fixed);
     draw_listing(
         frame,
         area,
@@ -76,13 +76,13 @@ fn credentials_cell(app: &AppRow, now: time::OffsetDateTime, theme: &Theme) -> L
 pub fn draw_identities(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
     let wide = area.width >= WIDE;
-    let widths = [
-        Constraint::Min(18),
-        Constraint::Length(if wide { 36 } else { 9 }),
-        Constraint::Length(if wide { 36 } else { 9 }),
-        Constraint::Length(if wide { 16 } else { 12 }),
-        Constraint::Length(if wide { 12 } else { 9 }),
+    let fixed = [
+        if wide { 36 } else { 9 },
+        if wide { 36 } else { 9 },
+        if wide { 16 } else { 14 },
+        if wide { 12 } else { 9 },
     ];
+    let widths = with_name_column(area.width, &fixed);
     draw_listing(
         frame,
         area,
@@ -95,7 +95,14 @@ pub fn draw_identities(frame: &mut Frame, area: Rect, state: &State) {
                 IdentityKind::UserAssigned => Line::from(identity.name.clone()),
                 IdentityKind::SystemAssigned => Line::from(vec![
                     Span::styled(identity.name.clone(), theme.muted),
-                    Span::styled(" (system-assigned: not usable for FICs)", theme.muted),
+                    Span::styled(
+                        if wide {
+                            " (system-assigned: not usable for FICs)"
+                        } else {
+                            " ✗ system-assigned"
+                        },
+                        theme.muted,
+                    ),
                 ]),
             };
             let optional = |value: &Option<String>| value.clone().unwrap_or_else(|| "—".into());
@@ -121,6 +128,14 @@ pub fn draw_identities(frame: &mut Frame, area: Rect, state: &State) {
             ])
         },
     );
+}
+
+/// Exact widths: the name takes what the fixed columns, the gaps and the cursor mark leave.
+fn with_name_column(total: u16, fixed: &[u16]) -> Vec<Constraint> {
+    let used: u16 = fixed.iter().sum::<u16>() + fixed.len() as u16 + 2;
+    std::iter::once(Constraint::Length(total.saturating_sub(used).max(10)))
+        .chain(fixed.iter().map(|w| Constraint::Length(*w)))
+        .collect()
 }
 
 fn draw_listing<T: Row>(

@@ -52,22 +52,53 @@ pub fn draw(frame: &mut Frame, state: &State) {
 
 fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
-    let mut spans = vec![Span::styled(" ficus ", theme.header)];
+    // Most important first; what does not fit is left out (user, then domain), never cut.
+    let mut spans = vec![Span::styled(" ficus ", theme.header), Span::raw(" ")];
     match &state.session {
         Some(session) => {
-            spans.push(Span::raw(" "));
+            if session.read_only {
+                spans.push(Span::styled(" READ-ONLY ", theme.badge));
+                spans.push(Span::raw(" "));
+            }
             spans.push(Span::styled(session.tenant.clone(), theme.accent));
             spans.push(Span::styled(
                 format!(" · {} · ", session.cloud),
                 theme.muted,
             ));
             spans.push(Span::raw(session.user.clone()));
-            if session.read_only {
-                spans.push(Span::raw(" "));
-                spans.push(Span::styled(" READ-ONLY ", theme.badge));
-            }
         }
-        None => spans.push(Span::styled(" not signed in", theme.muted)),
+        None => spans.push(Span::styled("not signed in", theme.muted)),
+    }
+    let tabs_width: u16 = if matches!(state.phase, Phase::Console) {
+        34
+    } else {
+        0
+    };
+    let fits = |spans: &Vec<Span>| {
+        spans.iter().map(|s| s.width() as u16).sum::<u16>() + tabs_width <= area.width
+    };
+    if !fits(&spans) && state.session.is_some() {
+        spans.pop();
+        if let Some(last) = spans.last_mut() {
+            *last = Span::styled(
+                last.content.trim_end_matches(" · ").to_string(),
+                theme.muted,
+            );
+        }
+    }
+    if !fits(&spans)
+        && let Some(session) = &state.session
+        && let Some(tenant) = spans
+            .iter_mut()
+            .find(|s| s.content == session.tenant.as_str())
+    {
+        let short = session
+            .tenant
+            .split(" (")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        *tenant = Span::styled(short, theme.accent);
     }
     if matches!(state.phase, Phase::Console) {
         let tab = |label: String, active: bool| {
@@ -228,7 +259,7 @@ pub(crate) fn field<'a>(
     value_style: Style,
 ) -> Line<'a> {
     Line::from(vec![
-        Span::styled(format!("{label:<14}"), label_style),
+        Span::styled(format!("{label:<16}"), label_style),
         Span::styled(value, value_style),
     ])
 }

@@ -1,0 +1,136 @@
+//! The real binary in a real pseudo-terminal (tmux, 120×60 so the whole demo list fits):
+//! `ficus --sandbox` shows `payments-api`,
+//! filters, opens it, quits, and leaves the terminal as it found it (normal screen, cooked
+//! mode, no bracketed paste, no mouse reporting, cursor shown).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            self.run(&["send-keys", "-t", "e2e", key]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{text}` did not appear; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+#[test]
+fn sandbox_console_filters_opens_and_restores_the_terminal() {
+    let dirs = tempfile::tempdir().expect("tempdir");
+    let binary = env!("CARGO_BIN_EXE_ficus");
+    let script = format!(
+        "env XDG_STATE_HOME={d}/state XDG_CONFIG_HOME={d}/config XDG_DATA_HOME={d}/data XDG_CACHE_HOME={d}/cache {binary} --sandbox; echo ficus-exit=$?; exec cat -v",
+        d = dirs.path().display()
+    );
+    let tmux = Tmux {
+        socket: format!("ficus-e2e-{}", std::process::id()),
+    };
+    tmux.run(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "60",
+        &script,
+    ]);
+
+    tmux.wait_for("payments-api");
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "e2e", "#{alternate_on}"])
+            .trim(),
+        "1"
+    );
+
+    tmux.keys(&["/", "payments"]);
+    let screen = tmux.wait_for("/ payments");
+    let first_row = screen.lines().nth(2).unwrap_or_default();
+    assert!(
+        first_row.contains("payments-api"),
+        "best match first:\n{screen}"
+    );
+
+    tmux.keys(&["Enter", "Enter"]);
+    let screen = tmux.wait_for("mi-id-payments");
+    assert!(screen.contains("Federated credentials"), "{screen}");
+    assert!(screen.contains("✓ ok"), "{screen}");
+
+    tmux.keys(&["q"]);
+    tmux.wait_for("ficus-exit=0");
+    let modes = tmux.run(&[
+        "display",
+        "-p",
+        "-t",
+        "e2e",
+        "#{alternate_on} #{mouse_any_flag} #{cursor_flag}",
+    ]);
+    assert_eq!(
+        modes.trim(),
+        "0 0 1",
+        "alternate screen, mouse, cursor after quit"
+    );
+
+    // Bracketed paste off and cooked mode back: a paste arrives as plain text, echoed by the
+    // terminal and printed again by `cat -v` without ESC [200~ markers.
+    tmux.run(&["set-buffer", "-b", "probe", "pasted-probe"]);
+    tmux.run(&["paste-buffer", "-p", "-b", "probe", "-t", "e2e"]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("pasted-probe");
+    std::thread::sleep(Duration::from_millis(300));
+    let screen_after = tmux.screen();
+    assert!(
+        !screen_after.contains("[200~"),
+        "bracketed paste left on:\n{screen_after}"
+    );
+    assert_eq!(
+        screen_after.matches("pasted-probe").count(),
+        2,
+        "echo (cooked mode) and cat's copy expected:\n{screen}"
+    );
+}

@@ -1,0 +1,181 @@
+//! Shared by the console's tests: the in-process sandbox (demo seed) signed in as the demo
+//! admin, wired to the real Graph-backed directory, and a driver that runs `update` with the
+//! real effects runner until every request has been answered.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ficus::cloud::Cloud;
+use ficus::entra::{self, Credentials, Renewal, SessionConfig, TokenSet};
+use ficus::tui::effects::{self, Directory};
+use ficus::tui::keymap::Keymap;
+use ficus::tui::msg::{Cmd, Msg, SignInEvent};
+use ficus::tui::theme::Themes;
+use ficus::tui::{Connected, Connector, GraphDirectory, Session, State, update};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc;
+
+pub const ADMIN: &str = "admin@contoso.onmicrosoft.com";
+
+/// Starts the demo sandbox and returns a directory already connected to it.
+pub async fn demo_directory(read_only: bool) -> Arc<GraphDirectory> {
+    demo_directory_with(ficus::sandbox::SandboxConfig::default(), read_only).await
+}
+
+/// The same with a sandbox configured by the test (faults, for one).
+pub async fn demo_directory_with(
+    sandbox_config: ficus::sandbox::SandboxConfig,
+    read_only: bool,
+) -> Arc<GraphDirectory> {
+    ficus::install_crypto_provider();
+    let sandbox = ficus::sandbox::start(sandbox_config)
+        .await
+        .expect("sandbox starts");
+    let info = sandbox.info.clone();
+    let tenant = info
+        .tenants
+        .iter()
+        .find(|t| t.name == "contoso")
+        .cloned()
+        .expect("demo tenant");
+    let cloud = Cloud::custom(&info.authority, &info.graph);
+    let mut config = SessionConfig::new(cloud.clone(), tenant.id.clone());
+    config.ca_pem = info.ca_pem.clone();
+    config.read_only = read_only;
+    let scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
+    let signed = sandbox
+        .sign_in(&tenant.id, ADMIN, &config.client_id, &scopes)
+        .expect("demo sign-in");
+    let tokens = TokenSet {
+        access_token: signed.access_token,
+        refresh_token: Some(signed.refresh_token),
+        id_token: Some(signed.id_token),
+        expires_at: time::OffsetDateTime::now_utc().unix_timestamp() + signed.expires_in as i64,
+        scope: None,
+    };
+    let renewal = Renewal::RefreshToken {
+        token_endpoint: cloud.token_endpoint(&tenant.id),
+        client_id: config.client_id.clone(),
+        scopes: config.scopes.clone(),
+        cache: None,
+    };
+    let session = entra::Session::new(config, Credentials::new(tokens, renewal)).expect("session");
+    let info = Session {
+        tenant: format!("{} ({})", tenant.name, tenant.domain),
+        tenant_id: tenant.id.clone(),
+        cloud: "sandbox".into(),
+        user: ADMIN.into(),
+        read_only,
+        graph_base: cloud.graph_v1(),
+        cloud_endpoints: cloud,
+    };
+    let msi_source = Some(entra::msi::MsiSource::Imds {
+        base: sandbox.info.imds.clone(),
+    });
+    let connected = Connected {
+        session,
+        info,
+        keep_alive: Box::new(sandbox),
+        msi_source,
+    };
+    Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
+        async move { Ok(connected) },
+    ))))
+}
+
+/// The console's state and a way to run messages through `update` and the effects runner.
+pub struct Driver<D: Directory> {
+    pub state: State,
+    pub directory: Arc<D>,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    outstanding: usize,
+}
+
+impl<D: Directory> Driver<D> {
+    pub fn new(directory: Arc<D>, theme: &str) -> Driver<D> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let state = State::new(
+            Keymap::default(),
+            Themes::built_in(),
+            theme,
+            time::OffsetDateTime::now_utc(),
+        );
+        Driver {
+            state,
+            directory,
+            tx,
+            rx,
+            outstanding: 0,
+        }
+    }
+
+    /// Signs in and waits for both lists to load.
+    pub async fn start(&mut self) {
+        self.run(vec![Cmd::StartSignIn]).await;
+    }
+
+    /// Sends one message and waits until every request it caused has been answered.
+    pub async fn send(&mut self, msg: Msg) {
+        let commands = update(&mut self.state, msg);
+        self.run(commands).await;
+    }
+
+    pub async fn key(&mut self, code: KeyCode) {
+        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            .await;
+    }
+
+    pub async fn keys(&mut self, text: &str) {
+        for c in text.chars() {
+            let modifiers = if c.is_ascii_uppercase() {
+                KeyModifiers::SHIFT
+            } else {
+                KeyModifiers::NONE
+            };
+            self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), modifiers)))
+                .await;
+        }
+    }
+
+    async fn run(&mut self, commands: Vec<Cmd>) {
+        self.spawn_all(commands);
+        while self.outstanding > 0 {
+            let msg = tokio::time::timeout(Duration::from_secs(20), self.rx.recv())
+                .await
+                .expect("the directory answers within 20 s")
+                .expect("channel open");
+            if is_final(&msg) {
+                self.outstanding -= 1;
+            }
+            let commands = update(&mut self.state, msg);
+            self.spawn_all(commands);
+        }
+    }
+
+    fn spawn_all(&mut self, commands: Vec<Cmd>) {
+        for cmd in commands {
+            if matches!(cmd, Cmd::Copy(_) | Cmd::Quit) {
+                continue;
+            }
+            self.outstanding += 1;
+            effects::spawn(&self.directory, cmd, &self.tx);
+        }
+    }
+}
+
+fn is_final(msg: &Msg) -> bool {
+    match msg {
+        Msg::AppsPage { done, .. } | Msg::IdentitiesPage { done, .. } => *done,
+        Msg::AppsFailed { .. }
+        | Msg::IdentitiesFailed { .. }
+        | Msg::AppDetailLoaded { .. }
+        | Msg::IdentityDetailLoaded { .. }
+        | Msg::FicDeleted { .. } => true,
+        Msg::SignIn(SignInEvent::Done(_) | SignInEvent::Failed(_)) => true,
+        Msg::Wizard(_) => true,
+        _ => false,
+    }
+}

@@ -1,0 +1,140 @@
+//! Screens of the console on the sandbox's demo tenant, drawn into ratatui's `TestBackend` at
+//! 80×24 and 120×40 and compared with the committed snapshots. GUIDs (whole or shortened) and
+//! relative times are redacted, so the snapshots hold across runs and days.
+
+mod tui_fixture;
+
+use ficus::tui::msg::{Msg, SignInEvent, SignInFailure};
+use ficus::tui::state::{Phase, SignInScreen};
+use ficus::tui::views;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::KeyCode;
+use tui_fixture::{Driver, demo_directory};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn render(state: &ficus::tui::State, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|frame| views::draw(frame, state))
+        .expect("draws");
+    terminal.backend().to_string()
+}
+
+fn check(name: &str, state: &mut ficus::tui::State) {
+    for (width, height) in SIZES {
+        state.size = (width, height);
+        let screen = render(state, width, height);
+        insta::with_settings!({
+            snapshot_suffix => format!("{width}x{height}"),
+            filters => vec![
+                (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[guid]"),
+                (r"[0-9a-f]{8}…", "[id]…"),
+                (r"\b(in )?\d+ (second|minute|hour|day|month|year)s?( ago)?", "[time]"),
+                (r"127\.0\.0\.1:\d+", "[sandbox]"),
+            ],
+        }, {
+            insta::assert_snapshot!(name, screen);
+        });
+    }
+}
+
+#[tokio::test]
+async fn console_screens_on_the_demo_tenant() {
+    let mut driver = Driver::new(demo_directory(false).await, "default");
+    driver.start().await;
+    assert!(
+        driver
+            .state
+            .apps
+            .find(|a| a.name == "payments-api")
+            .is_some()
+    );
+    check("apps", &mut driver.state);
+
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("fic:>0").await;
+    check("apps_filtered_by_facet", &mut driver.state);
+    driver.key(KeyCode::Esc).await;
+    driver.key(KeyCode::Esc).await;
+
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("inventory").await;
+    driver.key(KeyCode::Enter).await;
+    driver.key(KeyCode::Enter).await;
+    check("app_detail_inventory_sync", &mut driver.state);
+    driver.key(KeyCode::Esc).await;
+
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("payments").await;
+    driver.key(KeyCode::Enter).await;
+    driver.key(KeyCode::Enter).await;
+    check("app_detail_payments_api", &mut driver.state);
+    driver.keys("D").await;
+    check("confirm_delete", &mut driver.state);
+    driver.key(KeyCode::Esc).await;
+    driver.keys("e").await;
+    check("export", &mut driver.state);
+    driver.key(KeyCode::Esc).await;
+    driver.key(KeyCode::Esc).await;
+    driver.key(KeyCode::Esc).await;
+
+    driver.key(KeyCode::Tab).await;
+    check("identities", &mut driver.state);
+    driver.key(KeyCode::Enter).await;
+    check("identity_detail_id_inventory", &mut driver.state);
+    driver.key(KeyCode::Esc).await;
+
+    driver.keys("?").await;
+    check("help", &mut driver.state);
+    driver.key(KeyCode::Esc).await;
+
+    driver.keys(":").await;
+    driver.keys("pay").await;
+    check("palette", &mut driver.state);
+    driver.key(KeyCode::Esc).await;
+    driver.keys(":").await;
+    driver.keys("explain AADSTS700213").await;
+    driver.key(KeyCode::Enter).await;
+    check("palette_explain", &mut driver.state);
+}
+
+#[tokio::test]
+async fn read_only_badge_and_refused_delete() {
+    let mut driver = Driver::new(demo_directory(true).await, "mono");
+    driver.start().await;
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("payments").await;
+    driver.key(KeyCode::Enter).await;
+    driver.key(KeyCode::Enter).await;
+    driver.keys("D").await;
+    assert!(driver.state.overlay.is_none());
+    check("read_only_refused_delete", &mut driver.state);
+}
+
+#[tokio::test]
+async fn sign_in_screens() {
+    let directory =
+        std::sync::Arc::new(std::sync::Mutex::new(ficus::tui::MemoryDirectory::default()));
+    let mut driver = Driver::new(directory, "default");
+    driver.state.phase = Phase::SigningIn(SignInScreen::default());
+    let expires_at = driver.state.now + time::Duration::minutes(15);
+    driver
+        .send(Msg::SignIn(SignInEvent::Code {
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            user_code: "FICUS2026".into(),
+            expires_at,
+        }))
+        .await;
+    check("sign_in_code", &mut driver.state);
+    driver
+        .send(Msg::SignIn(SignInEvent::Failed(
+            SignInFailure::ConditionalAccess {
+                detail: "AADSTS53003: Access has been blocked by Conditional Access policies."
+                    .into(),
+            },
+        )))
+        .await;
+    check("sign_in_conditional_access", &mut driver.state);
+}
