@@ -625,10 +625,7 @@ fn open_edit(state: &mut State, apply_fix: bool) -> Vec<Cmd> {
                 }
                 note = Some((
                     ToastLevel::Success,
-                    format!(
-                        "Fix applied: {}. Enter reviews the change; Esc leaves it unsaved.",
-                        fix.label
-                    ),
+                    format!("Fixed: {}. Enter reviews it; Esc drops it.", fix.label),
                 ));
             }
             None => {
@@ -1199,11 +1196,22 @@ fn choose(state: &mut State, side: Side) -> Vec<Cmd> {
                 );
                 return Vec::new();
             }
+            let request = state.new_request();
             let Some(wizard) = wizard_mut(state) else {
                 return Vec::new();
             };
             wizard.identity = Some(identity);
             wizard.picker_editing = false;
+            // The app's FICs are not known and no read is under way (it failed): read again.
+            if let Some(app) = &wizard.app
+                && app.fics.is_none()
+                && wizard.load_request.is_none()
+            {
+                let object_id = app.row.object_id.clone();
+                wizard.load_request = Some(request);
+                wizard.step = Step::Loading;
+                return vec![Cmd::Wizard(WizardCmd::LoadApp { request, object_id })];
+            }
             after_both_chosen(wizard);
             Vec::new()
         }
