@@ -218,7 +218,11 @@ pub fn identity_of(row: &IdentityRow) -> Identity {
 }
 
 /// Why a system-assigned identity cannot be picked.
-pub const SYSTEM_ASSIGNED_REASON: &str = "system-assigned: Entra accepts only user-assigned identities in a FIC (this one lives and dies with its resource)";
+pub const SYSTEM_ASSIGNED_REASON: &str =
+    "system-assigned: not usable in a FIC (only user-assigned)";
+
+/// Why, at length (said when one is chosen).
+pub const SYSTEM_ASSIGNED_WHY: &str = "system-assigned: Entra accepts only user-assigned identities as a FIC's subject (a system-assigned one lives and dies with its resource)";
 
 impl Wizard {
     fn new(state: &State, mode: Mode, start: Side) -> Wizard {
@@ -511,7 +515,7 @@ pub fn start(state: &mut State) -> Vec<Cmd> {
                 state.toast(
                     ToastLevel::Warning,
                     format!(
-                        "{} is {SYSTEM_ASSIGNED_REASON}. Pick a user-assigned identity.",
+                        "{} is {SYSTEM_ASSIGNED_WHY}. Pick a user-assigned identity.",
                         identity.name
                     ),
                 );
@@ -1087,14 +1091,26 @@ pub fn picker_rows(state: &State) -> PickerRows<'_> {
                 .filter(|a| matches(&[&a.name, &a.app_id]))
                 .collect(),
         ),
-        _ => PickerRows::Identities(
-            state
+        _ => {
+            // Usable ones first, by name; the system-assigned ones after, to show why not.
+            let mut rows: Vec<&IdentityRow> = state
                 .identities
                 .items()
                 .iter()
                 .filter(|i| matches(&[&i.name, &i.client_id, &i.principal_id]))
-                .collect(),
-        ),
+                .collect();
+            rows.sort_by(|a, b| {
+                (
+                    a.kind == IdentityKind::SystemAssigned,
+                    a.name.to_ascii_lowercase(),
+                )
+                    .cmp(&(
+                        b.kind == IdentityKind::SystemAssigned,
+                        b.name.to_ascii_lowercase(),
+                    ))
+            });
+            PickerRows::Identities(rows)
+        }
     }
 }
 
@@ -1190,7 +1206,7 @@ fn choose(state: &mut State, side: Side) -> Vec<Cmd> {
                 state.toast(
                     ToastLevel::Warning,
                     format!(
-                        "{} is {SYSTEM_ASSIGNED_REASON}. Choose a user-assigned one.",
+                        "{} is {SYSTEM_ASSIGNED_WHY}. Choose a user-assigned one.",
                         identity.name
                     ),
                 );

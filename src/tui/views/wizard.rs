@@ -286,7 +286,22 @@ fn chunks(text: &str, width: usize) -> Vec<String> {
     if chars.is_empty() || width == 0 {
         return vec![String::new()];
     }
-    chars.chunks(width).map(|c| c.iter().collect()).collect()
+    // Break after a separator (space, '/', '-', ',') in the second half of the row when there
+    // is one, so URLs and sentences read naturally; every character is kept.
+    let mut rows = Vec::new();
+    let mut start = 0;
+    while chars.len() - start > width {
+        let window = &chars[start..start + width];
+        let cut = window
+            .iter()
+            .rposition(|c| matches!(c, ' ' | '/' | '-' | ','))
+            .filter(|at| *at >= width / 2)
+            .map_or(width, |at| at + 1);
+        rows.push(chars[start..start + cut].iter().collect());
+        start += cut;
+    }
+    rows.push(chars[start..].iter().collect());
+    rows
 }
 
 fn draw_fields(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard) {
@@ -513,10 +528,7 @@ fn draw_review(
             };
             Line::from(vec![
                 Span::styled(format!("Enter {verb}"), theme.accent),
-                Span::styled(
-                    " · y copies this tab · Tab next format · Esc back to the fields",
-                    theme.muted,
-                ),
+                Span::styled(" · y copies · Tab next format · Esc back", theme.muted),
             ])
         }
     };

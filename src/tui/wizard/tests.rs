@@ -207,7 +207,7 @@ fn at_fields(read_only: bool) -> State {
     on_app_detail(&mut state, billing_detail());
     assert!(press(&mut state, "a").is_empty());
     assert_eq!(the_wizard(&state).step, Step::Pick(Side::Identity));
-    // vm-legacy (first row) is system-assigned; j moves to id-payments.
+    // id-inventory is first; j moves to id-payments.
     press(&mut state, "j");
     update(&mut state, key(KeyCode::Enter));
     assert_eq!(the_wizard(&state).step, Step::Fields);
@@ -271,11 +271,14 @@ fn system_assigned_identities_are_listed_but_refused_with_the_reason() {
     press(&mut state, "a");
     match picker_rows(&state) {
         PickerRows::Identities(rows) => {
-            assert_eq!(rows.len(), 3);
-            assert_eq!(rows[0].kind, IdentityKind::SystemAssigned);
+            // Usable ones first, by name; the system-assigned one last.
+            let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+            assert_eq!(names, ["id-inventory", "id-payments", "vm-legacy"]);
+            assert_eq!(rows[2].kind, IdentityKind::SystemAssigned);
         }
         PickerRows::Apps(_) => panic!("expected identities"),
     }
+    press(&mut state, "G");
     let commands = update(&mut state, key(KeyCode::Enter));
     assert!(commands.is_empty());
     assert_eq!(the_wizard(&state).step, Step::Pick(Side::Identity));
