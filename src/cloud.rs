@@ -228,7 +228,9 @@ fn entra_issuer_hosts(kind: CloudKind) -> &'static [&'static str] {
 
 fn strip_scheme(text: &str) -> &str {
     for scheme in ["https://", "http://"] {
-        if text.len() >= scheme.len() && text[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        if let Some(head) = text.get(..scheme.len())
+            && head.eq_ignore_ascii_case(scheme)
+        {
             return &text[scheme.len()..];
         }
     }
@@ -391,6 +393,8 @@ mod tests {
             g.recognise_entra_issuer("https://token.actions.githubusercontent.com"),
             None
         );
+        // Found by the property test: a multi-byte character where the scheme would end.
+        assert_eq!(g.recognise_entra_issuer("gÇ~/W🤸x"), None);
         assert_eq!(
             g.recognise_entra_issuer("https://login.microsoftonline.com/t/oauth2/v2.0/token"),
             None

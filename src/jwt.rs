@@ -424,6 +424,60 @@ impl Jwt {
     }
 }
 
+/// One claim of a token as a screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimLine {
+    pub name: String,
+    /// Strings as they are; anything else as compact JSON.
+    pub value: String,
+    /// From [`claim_meaning`].
+    pub meaning: Option<&'static str>,
+    /// For `iat`, `nbf`, `exp`: [`describe_time`] relative to `now`.
+    pub when: Option<String>,
+}
+
+/// Every claim of `jwt`, the well-known ones first in a reading order (who issued it, for
+/// whom, about whom, when), then the rest alphabetically. Values are not sanitised for a
+/// terminal: the caller strips control characters.
+pub fn claim_lines(jwt: &Jwt, now: i64) -> Vec<ClaimLine> {
+    const ORDER: [&str; 12] = [
+        "iss",
+        "aud",
+        "sub",
+        "oid",
+        "azp",
+        "appid",
+        "tid",
+        "idtyp",
+        "xms_mirid",
+        "iat",
+        "nbf",
+        "exp",
+    ];
+    let rank = |name: &str| ORDER.iter().position(|o| *o == name).unwrap_or(ORDER.len());
+    let mut names: Vec<&String> = jwt.claims.keys().collect();
+    names.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+    names
+        .into_iter()
+        .map(|name| {
+            let value = match &jwt.claims[name.as_str()] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let when = TIME_CLAIMS
+                .contains(&name.as_str())
+                .then(|| jwt.describe_time(name, now))
+                .flatten();
+            ClaimLine {
+                name: name.clone(),
+                value,
+                meaning: claim_meaning(name),
+                when,
+            }
+        })
+        .collect()
+}
+
 /// What kind of token this is, from its claims alone (nothing is verified).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenKind {

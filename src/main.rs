@@ -37,6 +37,10 @@ mod console {
     pub async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
         let dirs = directories::ProjectDirs::from("", "", "ficus");
         let _log_guard = init_logging(dirs.as_ref());
+        let ms = |label: &str| {
+            tracing::debug!(at_ms = started.elapsed().as_secs_f64() * 1000.0, "{label}")
+        };
+        ms("logging ready");
         let config_dir = config_dir(dirs.as_ref());
         let mut notices = Vec::new();
 
@@ -61,6 +65,7 @@ mod console {
             configured_theme.as_deref(),
         );
 
+        ms("keymap and themes loaded");
         let (connector, connecting) = if cli.sandbox {
             (
                 Connector::Session(Box::pin(sandbox_session(cli.global.read_only))),
@@ -129,12 +134,15 @@ mod console {
         std::fs::create_dir_all(&dir).ok()?;
         let appender = tracing_appender::rolling::never(&dir, "ficus.log");
         let (writer, guard) = tracing_appender::non_blocking(appender);
-        let filter = tracing_subscriber::EnvFilter::try_from_env("FICUS_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // A level, not an EnvFilter: its regex engine costs ~40 ms at start in a debug build.
+        let level = std::env::var("FICUS_LOG")
+            .ok()
+            .and_then(|v| v.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+            .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
         tracing_subscriber::fmt()
             .with_writer(writer)
             .with_ansi(false)
-            .with_env_filter(filter)
+            .with_max_level(level)
             .try_init()
             .ok()?;
         Some(guard)
@@ -186,14 +194,19 @@ mod console {
             graph_base: cloud.graph_v1(),
             cloud_endpoints: cloud,
         };
-        let msi_source = Some(entra::msi::MsiSource::Imds {
-            base: sandbox.info.imds.clone(),
-        });
+        // The test exchange asks the sandbox's emulated host (its IMDS) for identity tokens.
+        let msi_host = ficus::tui::directory::MsiHost {
+            label: "the sandbox's emulated host".into(),
+            env: entra::msi::MsiEnv {
+                imds_authority: Some(sandbox.info.imds.clone()),
+                ..entra::msi::MsiEnv::default()
+            },
+        };
         Ok(Connected {
             session,
             info,
             keep_alive: Box::new(sandbox),
-            msi_source,
+            msi_host: Some(msi_host),
         })
     }
 
@@ -227,7 +240,7 @@ mod console {
             session,
             info,
             keep_alive: Box::new(()),
-            msi_source: None,
+            msi_host: None,
         })
     }
 }

@@ -555,3 +555,74 @@ fn resolves_every_kind_of_guid() {
         "managed identity principal id of id-inventory (letter case differs)"
     );
 }
+
+#[test]
+fn msal_result_printed_as_a_python_dict() {
+    let text = "{'error': 'invalid_client', 'error_description': \"AADSTS70025: The client 'Payments API' has no configured federated identity credentials.\", 'error_codes': [70025]}";
+    let e = explain(text).expect("explained");
+    assert_eq!(e.code, 70025);
+    assert_eq!(e.error.as_deref(), Some("invalid_client"));
+    let message = e.entra_message.expect("message");
+    assert_eq!(
+        message,
+        "The client 'Payments API' has no configured federated identity credentials."
+    );
+
+    let text = "{'error': 'invalid_client', 'error_description': 'AADSTS700027: Client assertion failed signature validation.', 'error_codes': [700027]}";
+    let e = explain(text).expect("explained");
+    assert_eq!(
+        e.entra_message.as_deref(),
+        Some("Client assertion failed signature validation.")
+    );
+}
+
+#[test]
+fn v1_issuer_form_in_the_fic() {
+    let (diff, text, code) = single_miss(
+        with(|f| f.issuer = format!("https://sts.windows.net/{TENANT}/")),
+        &mi_token(json!({})),
+    );
+    assert_eq!(diff, Difference::IssuerForm);
+    assert!(text.contains("v1 form"), "{text}");
+    assert_eq!(code, Some(700211));
+}
+
+#[test]
+fn context_for_70021() {
+    let token = mi_token(json!({}));
+    // All three fields match a credential: the advice is to wait for replication.
+    let e = explain_with_context(
+        &explain_code(70021),
+        Some(&token),
+        &[good_fic()],
+        &[],
+        &Cloud::global(),
+    );
+    assert!(e.fix.contains("replication"), "{}", e.fix);
+    // Nothing known about the assertion: the generic advice stays.
+    let e = explain_with_context(
+        &explain_code(70021),
+        None,
+        &[good_fic()],
+        &[],
+        &Cloud::global(),
+    );
+    assert_eq!(e.fix, explain_code(70021).fix);
+    // Two faults at once are both named.
+    let fics = vec![with(|f| {
+        f.subject = CLIENT_ID.into();
+        f.audiences = vec!["api://AzureADTokenExchangeChina".into()];
+    })];
+    let e = explain_with_context(
+        &explain_code(70021),
+        Some(&token),
+        &fics,
+        &[identity()],
+        &Cloud::global(),
+    );
+    assert!(
+        e.fix.contains("set the subject to") && e.fix.contains("set the audience to"),
+        "{}",
+        e.fix
+    );
+}

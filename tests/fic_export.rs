@@ -393,3 +393,88 @@ fn every_format_through_one_entry_point() {
         assert!(!text.contains("read-only-id"), "{}", format.label());
     }
 }
+
+/// The value following `key` in `text`, decoded with `unquote`.
+fn value_after<'a>(text: &'a str, key: &str, unquote: fn(&str) -> (String, &str)) -> String {
+    let at = text.find(key).unwrap_or_else(|| panic!("{key} in {text}")) + key.len();
+    unquote(&text[at..]).0
+}
+
+#[test]
+fn awkward_names_survive_every_format() {
+    for text in AWKWARD {
+        let mut f = fic(text);
+        f.name = text.to_string();
+        f.subject = format!("sub {text}");
+        let az = az_cli(&f, &app());
+        let word = az.rsplit_once("--parameters ").expect("parameters").1;
+        if !text.contains('\u{7}') {
+            let json: serde_json::Value = serde_json::from_str(&sh_echo(word)).expect("json");
+            assert_eq!(json["name"], *text);
+        }
+        let ps = graph_powershell(&f, &app());
+        assert_eq!(value_after(&ps, "name        = ", ps_unquote), *text);
+        assert_eq!(
+            value_after(&ps, "subject     = ", ps_unquote),
+            format!("sub {text}")
+        );
+        let bi = bicep(&f, &app());
+        // The one intended interpolation is the parent's unique name; the rest is literal.
+        let prefix = "  name: '${appUniqueName}/";
+        let at = bi.find(prefix).expect("name line") + prefix.len();
+        let literal = format!("'{}", &bi[at..]);
+        assert_eq!(bicep_unquote(&literal).0, *text);
+        assert_eq!(
+            value_after(&bi, "  subject: ", bicep_unquote),
+            format!("sub {text}")
+        );
+        let tf = terraform(&f, &app());
+        assert_eq!(value_after(&tf, "display_name   = ", hcl_unquote), *text);
+        let label = tf.lines().nth(1).expect("resource line");
+        assert!(label.ends_with("\" {"), "{label}");
+        if terraform_installed() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(dir.path().join("main.tf"), &tf).expect("write");
+            let out = Command::new("terraform")
+                .args(["fmt", "-check", "main.tf"])
+                .current_dir(dir.path())
+                .env("TF_CLI_CONFIG_FILE", "/dev/null")
+                .output()
+                .expect("terraform fmt");
+            assert!(out.status.success(), "{text:?}: {tf}");
+        }
+    }
+}
+
+#[test]
+fn body_text_keeps_graphs_field_order_and_is_the_same_json() {
+    use ficus::fic::export::graph_body_text;
+    for text in AWKWARD {
+        let mut f = fic(text);
+        f.audiences.push(format!("second {text}"));
+        for pretty in [false, true] {
+            let body = graph_body_text(&f, pretty);
+            let parsed: serde_json::Value = serde_json::from_str(&body).expect("valid json");
+            assert_eq!(parsed, graph_body(&f));
+            let order: Vec<usize> = [
+                "\"name\"",
+                "\"issuer\"",
+                "\"subject\"",
+                "\"audiences\"",
+                "\"description\"",
+            ]
+            .iter()
+            .map(|k| body.find(k).expect("key"))
+            .collect();
+            assert!(order.windows(2).all(|w| w[0] < w[1]), "{body}");
+            assert_eq!(body.contains('\n'), pretty);
+        }
+    }
+    let mut empty = fic("x");
+    empty.audiences.clear();
+    empty.description = None;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&graph_body_text(&empty, true)).expect("json"),
+        graph_body(&empty)
+    );
+}

@@ -563,11 +563,7 @@ fn applying_every_fix_clears_the_classic_mistakes() {
         description: None,
     };
     let findings = check(&fic);
-    for finding in &findings {
-        if let Some(fix) = &finding.fix {
-            fix.apply(&mut fic);
-        }
-    }
+    fic = ficus::fic::rules::apply_fixes(&fic, &findings);
     assert_eq!(check(&fic), vec![], "{fic:?}");
     assert_eq!(fic.name, "my-credential");
 }
@@ -619,4 +615,23 @@ fn name_helpers() {
         .len(),
         120
     );
+}
+
+#[test]
+fn unknown_tenant_still_checks_form_but_offers_no_made_up_issuer() {
+    let cloud = Cloud::global();
+    let id = identity();
+    let ctx = RuleContext::new(&cloud, "").with_identity(&id);
+    let mut fic = good(&cloud);
+    assert_eq!(validate(&fic, &ctx), vec![]);
+    fic.issuer = format!("{}/", cloud.issuer(TENANT));
+    let f = validate(&fic, &ctx);
+    assert_eq!(fix_value(&f, Field::Issuer), Some(cloud.issuer(TENANT)));
+    fic.issuer = "https://token.actions.githubusercontent.com".into();
+    let f = validate(&fic, &ctx);
+    assert_eq!(errors_on(&f, Field::Issuer).len(), 1);
+    assert_eq!(fix_value(&f, Field::Issuer), None);
+    fic.issuer = String::new();
+    let f = validate(&fic, &ctx);
+    assert_eq!(fix_value(&f, Field::Issuer), None);
 }

@@ -174,12 +174,15 @@ async fn the_wizard_creates_a_fic_that_graph_holds_and_the_exchange_accepts() {
         vec!["api://AzureADTokenExchange".to_string()]
     );
 
-    // One key: the live exchange, from the console.
+    // One key: the live exchange (the exchange screen), from the console.
     tmux.keys(&["x"]);
-    let screen = tmux.wait_for("Exchange works");
-    assert!(screen.contains("mi-id-payments"), "{screen}");
+    let screen = tmux.wait_for("WORKS");
+    assert!(screen.contains("billing-worker"), "{screen}");
+    assert!(screen.contains("id-payments"), "{screen}");
 
-    // Back to the app (reloaded from Graph), then quit.
+    // Esc: the wizard's last step; Enter: the app, reloaded from Graph; then quit.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Created and read back");
     tmux.keys(&["Enter"]);
     tmux.wait_for("Federated credentials (1/20)");
     tmux.keys(&["q"]);

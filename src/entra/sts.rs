@@ -79,6 +79,9 @@ pub struct ExchangeReport {
     pub app_token: Option<Jwt>,
     #[serde(skip)]
     pub app_token_raw: Option<Secret<String>>,
+    /// The managed identity token as sent (for the console's reveal/copy; never serialized).
+    #[serde(skip)]
+    pub assertion_raw: Option<Secret<String>>,
     /// The token service's refusal, if it refused.
     pub error: Option<StsError>,
     /// Any other failure (no managed identity source, network…), as text.
@@ -123,6 +126,17 @@ pub async fn exchange(
     cloud: &Cloud,
     request: &ExchangeRequest,
 ) -> ExchangeReport {
+    exchange_observed(http, msi_http, cloud, request, &mut |_| {}).await
+}
+
+/// [`exchange`], calling `on_step` as each step ends, so a timeline can fill in step by step.
+pub async fn exchange_observed(
+    http: &Http,
+    msi_http: &Http,
+    cloud: &Cloud,
+    request: &ExchangeRequest,
+    on_step: &mut (dyn FnMut(&Step) + Send),
+) -> ExchangeReport {
     let mut report = ExchangeReport {
         app_client_id: request.app_client_id.clone(),
         resource_tenant: request.resource_tenant.clone(),
@@ -132,6 +146,7 @@ pub async fn exchange(
         assertion: None,
         app_token: None,
         app_token_raw: None,
+        assertion_raw: None,
         error: None,
         failure: None,
         diagnosis: None,
@@ -148,21 +163,30 @@ pub async fn exchange(
     .await;
     let assertion = match mi {
         Ok(t) => {
-            report.steps.push(Step {
-                name: "managed identity token".into(),
-                endpoint: t.endpoint.clone(),
-                duration: started.elapsed(),
-                outcome: Outcome::Ok(format!("token for {}", cloud.exchange_audience)),
-            });
+            push_step(
+                &mut report,
+                on_step,
+                Step {
+                    name: "managed identity token".into(),
+                    endpoint: t.endpoint.clone(),
+                    duration: started.elapsed(),
+                    outcome: Outcome::Ok(format!("token for {}", cloud.exchange_audience)),
+                },
+            );
+            report.assertion_raw = Some(t.token.clone());
             t.token
         }
         Err(e) => {
-            report.steps.push(Step {
-                name: "managed identity token".into(),
-                endpoint: request.source.endpoint(),
-                duration: started.elapsed(),
-                outcome: Outcome::Failed(e.to_string()),
-            });
+            push_step(
+                &mut report,
+                on_step,
+                Step {
+                    name: "managed identity token".into(),
+                    endpoint: request.source.endpoint(),
+                    duration: started.elapsed(),
+                    outcome: Outcome::Failed(e.to_string()),
+                },
+            );
             report.failure = Some(e.to_string());
             return report;
         }
@@ -173,24 +197,32 @@ pub async fn exchange(
     match crate::jwt::decode(assertion.expose()) {
         Ok(jwt) => {
             let sub = jwt.str_claim("sub").unwrap_or("?").to_string();
-            report.steps.push(Step {
+            push_step(
+                &mut report,
+                on_step,
+                Step {
+                    name: "decode assertion".into(),
+                    endpoint: String::new(),
+                    duration: started.elapsed(),
+                    outcome: Outcome::Ok(format!(
+                        "iss {} sub {sub} aud {}",
+                        jwt.str_claim("iss").unwrap_or("?"),
+                        jwt.audiences().join(",")
+                    )),
+                },
+            );
+            report.assertion = Some(jwt);
+        }
+        Err(e) => push_step(
+            &mut report,
+            on_step,
+            Step {
                 name: "decode assertion".into(),
                 endpoint: String::new(),
                 duration: started.elapsed(),
-                outcome: Outcome::Ok(format!(
-                    "iss {} sub {sub} aud {}",
-                    jwt.str_claim("iss").unwrap_or("?"),
-                    jwt.audiences().join(",")
-                )),
-            });
-            report.assertion = Some(jwt);
-        }
-        Err(e) => report.steps.push(Step {
-            name: "decode assertion".into(),
-            endpoint: String::new(),
-            duration: started.elapsed(),
-            outcome: Outcome::Failed(format!("{e} (sending it anyway)")),
-        }),
+                outcome: Outcome::Failed(format!("{e} (sending it anyway)")),
+            },
+        ),
     }
 
     // 3. The exchange itself.
@@ -206,12 +238,16 @@ pub async fn exchange(
     .await;
     match result {
         Ok(tokens) => {
-            report.steps.push(Step {
-                name: "exchange at token endpoint".into(),
-                endpoint: endpoint.clone(),
-                duration: started.elapsed(),
-                outcome: Outcome::Ok(format!("access token for {}", request.scope)),
-            });
+            push_step(
+                &mut report,
+                on_step,
+                Step {
+                    name: "exchange at token endpoint".into(),
+                    endpoint: endpoint.clone(),
+                    duration: started.elapsed(),
+                    outcome: Outcome::Ok(format!("access token for {}", request.scope)),
+                },
+            );
             report.app_token = crate::jwt::decode(tokens.access_token.expose()).ok();
             report.app_token_raw = Some(tokens.access_token);
             // Which FIC matched, as Entra matches them.
@@ -229,12 +265,16 @@ pub async fn exchange(
             }
         }
         Err(e) => {
-            report.steps.push(Step {
-                name: "exchange at token endpoint".into(),
-                endpoint: endpoint.clone(),
-                duration: started.elapsed(),
-                outcome: Outcome::Failed(e.to_string()),
-            });
+            push_step(
+                &mut report,
+                on_step,
+                Step {
+                    name: "exchange at token endpoint".into(),
+                    endpoint: endpoint.clone(),
+                    duration: started.elapsed(),
+                    outcome: Outcome::Failed(e.to_string()),
+                },
+            );
             match e {
                 EntraError::Sts(sts) => {
                     report.diagnosis = Some(diagnose_refusal(
@@ -252,6 +292,11 @@ pub async fn exchange(
         }
     }
     report
+}
+
+fn push_step(report: &mut ExchangeReport, on_step: &mut (dyn FnMut(&Step) + Send), step: Step) {
+    on_step(&step);
+    report.steps.push(step);
 }
 
 /// Explains a refusal with `fic::explain` made concrete by the assertion, the app's FICs and
@@ -346,4 +391,18 @@ pub async fn fetch_jwks(http: &Http, issuer: &str) -> Result<crate::jwt::Jwks, E
         });
     }
     resp.json("the JWKS")
+}
+
+/// Checks a token's signature against its issuer's published keys (discovery document, then
+/// JWKS). Returns the key id that verified it.
+pub async fn verify_with_issuer_keys(http: &Http, jwt: &Jwt) -> Result<String, EntraError> {
+    let Some(issuer) = jwt.str_claim("iss") else {
+        return Err(EntraError::Invalid(
+            "the token names no issuer (iss), so there are no keys to check it against".into(),
+        ));
+    };
+    let jwks = fetch_jwks(http, issuer).await?;
+    crate::jwt::verify(jwt, &jwks)
+        .map(|()| jwt.kid().unwrap_or("?").to_string())
+        .map_err(|e| EntraError::Invalid(e.to_string()))
 }

@@ -71,6 +71,9 @@ pub enum Difference {
     ClientIdAsSubject,
     /// Both are GUIDs, different ones.
     DifferentGuid,
+    /// Both are Entra issuers of the same cloud and tenant, written differently (the v1
+    /// `sts.windows.net` form, a login-host alias, a domain name for the tenant).
+    IssuerForm,
     /// Both are Entra issuers of the same cloud, for different tenants.
     OtherTenant {
         fic_tenant: String,
@@ -103,6 +106,7 @@ impl Difference {
             | Difference::Whitespace
             | Difference::TrailingSlash { .. }
             | Difference::ClientIdAsSubject
+            | Difference::IssuerForm
             | Difference::GuidAudience => 1,
             Difference::DifferentGuid
             | Difference::OtherTenant { .. }
@@ -407,6 +411,25 @@ fn describe(
                 "the {what} differs only in letter case, first at character {position} ({} in the credential, {} in the token); Entra compares exactly: use the token's spelling",
                 char_at(fic, position),
                 char_at(token, position)
+            ),
+        );
+    }
+    if field == Field::Issuer
+        && let (Some(f), Some(t)) = (
+            cloud.recognise_entra_issuer(fic),
+            cloud.recognise_entra_issuer(token),
+        )
+        && f.cloud == t.cloud
+    {
+        let form = if f.v1 && !t.v1 {
+            "the v1 form (no /v2.0)"
+        } else {
+            "a different spelling of the same Entra issuer"
+        };
+        return (
+            Difference::IssuerForm,
+            format!(
+                "the credential has {form}; Entra compares the exact string the token carries: set the issuer to {token}"
             ),
         );
     }

@@ -278,8 +278,11 @@ fn message_after(text: &str, end_of_code: usize) -> Option<String> {
     let rest = text.get(end_of_code..)?;
     let rest = rest.strip_prefix(':').unwrap_or(rest).trim_start();
     let mut end = rest.len();
+    // `', '` and `", '` end a value in a Python dict repr (MSAL's result printed as is).
     for marker in [
         "Trace ID:",
+        "', '",
+        "\", '",
         "\r\n",
         "\n",
         "\\r\\n",
@@ -368,12 +371,16 @@ pub fn explain(input: &str) -> Option<Explanation> {
         None => description.clone(),
     };
     if error.is_none() {
-        // azure-identity: "Microsoft Entra ID error '(invalid_client) AADSTS...".
+        // azure-identity: "Microsoft Entra ID error '(invalid_client) AADSTS...";
+        // MSAL's dict printed by Python: "{'error': 'invalid_client', ...}".
+        let is_error_value =
+            |e: &str| !e.is_empty() && e.chars().all(|c| c.is_ascii_lowercase() || c == '_');
         error = text
             .find('(')
             .and_then(|i| text[i + 1..].find(')').map(|j| &text[i + 1..i + 1 + j]))
-            .filter(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-            .map(str::to_string);
+            .filter(|e| is_error_value(e))
+            .map(str::to_string)
+            .or_else(|| quoted_after(text, "'error':").filter(|e| is_error_value(e)));
     }
     let mut explanation = explain_code(code);
     explanation.error = error;
@@ -509,7 +516,9 @@ fn matching_fix(
         fics.iter().collect()
     };
     let mut sentences = Vec::new();
+    let mut compared = 0;
     for field in fields.into_iter().filter(|f| known(*f)) {
+        compared += 1;
         let token_value = match field {
             Field::Issuer => presented.issuer.clone(),
             Field::Subject => presented.subject.clone(),
@@ -580,7 +589,8 @@ fn matching_fix(
         sentences.push(sentence);
     }
     if sentences.is_empty() {
-        if explanation.code == 70021 {
+        // Every field Entra could have meant matches: most likely replication delay.
+        if explanation.code == 70021 && compared == 3 {
             return Some(
                 "The credential matches the token now; if it was created in the last few minutes, wait for replication and retry.".into(),
             );

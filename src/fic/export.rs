@@ -51,7 +51,7 @@ pub fn export(format: ExportFormat, fic: &Fic, app: &AppRecord, cloud: &Cloud) -
 }
 
 /// The Graph JSON body that creates `fic`: name, issuer, subject, audiences and, when set,
-/// description. Keys in Graph's documented order.
+/// description. As a `Value` its keys are sorted; [`graph_body_text`] keeps Graph's order.
 pub fn graph_body(fic: &Fic) -> Value {
     let mut body = Map::new();
     body.insert("name".into(), Value::String(fic.name.clone()));
@@ -67,9 +67,41 @@ pub fn graph_body(fic: &Fic) -> Value {
     Value::Object(body)
 }
 
-fn pretty(value: &Value) -> String {
-    // Serialising a Value built from strings cannot fail; fall back to the compact form.
-    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+fn json_string(text: &str) -> String {
+    // Serialising a string cannot fail.
+    Value::String(text.to_string()).to_string()
+}
+
+/// The body as JSON text in Graph's documented order (name, issuer, subject, audiences,
+/// description), compact on one line or pretty with two-space indents.
+pub fn graph_body_text(fic: &Fic, pretty: bool) -> String {
+    let audiences: Vec<String> = fic.audiences.iter().map(|a| json_string(a)).collect();
+    let mut fields = vec![
+        ("name", json_string(&fic.name)),
+        ("issuer", json_string(&fic.issuer)),
+        ("subject", json_string(&fic.subject)),
+        (
+            "audiences",
+            if pretty && !audiences.is_empty() {
+                format!("[\n    {}\n  ]", audiences.join(",\n    "))
+            } else {
+                format!("[{}]", audiences.join(","))
+            },
+        ),
+    ];
+    if let Some(description) = &fic.description {
+        fields.push(("description", json_string(description)));
+    }
+    if pretty {
+        let lines: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("  \"{k}\": {v}"))
+            .collect();
+        format!("{{\n{}\n}}", lines.join(",\n"))
+    } else {
+        let parts: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        format!("{{{}}}", parts.join(","))
+    }
 }
 
 /// A POSIX shell word: single quotes, with each `'` written as `'\''`.
@@ -82,7 +114,7 @@ pub fn az_cli(fic: &Fic, app: &AppRecord) -> String {
     format!(
         "az ad app federated-credential create --id {} --parameters {}",
         shell_quote(&app.app_id),
-        shell_quote(&graph_body(fic).to_string())
+        shell_quote(&graph_body_text(fic, false))
     )
 }
 
@@ -292,6 +324,8 @@ pub struct GraphRequest {
     /// From the version on: `/v1.0/applications/{objectId}/federatedIdentityCredentials`.
     pub path: String,
     pub body: Value,
+    /// `body` as pretty JSON text in Graph's field order, as it is sent.
+    pub body_text: String,
 }
 
 impl GraphRequest {
@@ -306,7 +340,7 @@ impl GraphRequest {
             "{} {}\nContent-Type: application/json\n\n{}\n",
             self.method,
             self.url(cloud),
-            pretty(&self.body)
+            self.body_text
         )
     }
 }
@@ -332,5 +366,6 @@ pub fn graph_request(fic: &Fic, app: &AppRecord) -> GraphRequest {
             path_segment(app.object_id.trim())
         ),
         body: graph_body(fic),
+        body_text: graph_body_text(fic, true),
     }
 }

@@ -102,6 +102,16 @@ impl Finding {
     }
 }
 
+/// `draft` with every fix of `findings` applied, in order (a later fix to the same field wins).
+/// Re-validate the result: a fix can reveal a finding its field was hiding.
+pub fn apply_fixes(draft: &Fic, findings: &[Finding]) -> Fic {
+    let mut fixed = draft.clone();
+    for fix in findings.iter().filter_map(|f| f.fix.as_ref()) {
+        fix.apply(&mut fixed);
+    }
+    fixed
+}
+
 /// True when any finding is an error (the FIC must not be saved as is).
 pub fn has_errors(findings: &[Finding]) -> bool {
     findings.iter().any(Finding::is_error)
@@ -449,15 +459,11 @@ enum IssuerKind {
 }
 
 fn check_issuer(draft: &Fic, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) -> IssuerKind {
-    let expected = ctx.expected_issuer();
-    let fix_expected = || {
-        Some(Fix::new(
-            Field::Issuer,
-            expected.clone(),
-            format!("use {}", short(&expected)),
-        ))
-    };
-    let fallback = ctx.identity.map(|_| expected.as_str());
+    // Without a tenant id nothing can be said about the tenant segment, and no issuer offered.
+    let tenant = ctx.tenant_id.trim();
+    let tenant_known = !tenant.is_empty();
+    let known_expected = tenant_known.then(|| ctx.expected_issuer());
+    let fallback = known_expected.as_deref().filter(|_| ctx.identity.is_some());
     let issuer = check_common(Field::Issuer, &draft.issuer, fallback, out);
     if issuer.is_empty() {
         return if ctx.identity.is_some() {
@@ -476,14 +482,27 @@ fn check_issuer(draft: &Fic, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) -> I
     }
     let Some(entra) = ctx.cloud.recognise_entra_issuer(&issuer) else {
         if ctx.identity.is_some() {
-            out.push(Finding::error(
-                Field::Issuer,
-                format!(
-                    "A managed identity's tokens are issued by Entra, as {}; this issuer will never match them. Use that issuer.",
-                    short(&expected)
+            let (message, fix) = match &known_expected {
+                Some(expected) => (
+                    format!(
+                        "A managed identity's tokens are issued by Entra, as {}; this issuer will never match them. Use that issuer.",
+                        short(expected)
+                    ),
+                    Some(Fix::new(
+                        Field::Issuer,
+                        expected.clone(),
+                        format!("use {}", short(expected)),
+                    )),
                 ),
-                fix_expected(),
-            ));
+                None => (
+                    format!(
+                        "A managed identity's tokens are issued by Entra, as {}; this issuer will never match them. Use that form with the app's tenant id.",
+                        short(&ctx.cloud.issuer("{tenant-id}"))
+                    ),
+                    None,
+                ),
+            };
+            out.push(Finding::error(Field::Issuer, message, fix));
         } else if !issuer.to_ascii_lowercase().starts_with("https://") {
             out.push(Finding::warning(
                 Field::Issuer,
@@ -492,6 +511,14 @@ fn check_issuer(draft: &Fic, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) -> I
             ));
         }
         return IssuerKind::External;
+    };
+    let expected = known_expected.unwrap_or_else(|| ctx.cloud.issuer(&entra.tenant));
+    let fix_expected = || {
+        Some(Fix::new(
+            Field::Issuer,
+            expected.clone(),
+            format!("use {}", short(&expected)),
+        ))
     };
     let this_cloud = ctx.cloud.kind;
     if entra.cloud != this_cloud {
@@ -507,17 +534,16 @@ fn check_issuer(draft: &Fic, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) -> I
         ));
         return IssuerKind::Entra;
     }
-    let tenant = ctx.tenant_id.trim();
     let identity_tenant = ctx
         .identity
         .and_then(|i| i.tenant_id.as_deref())
         .map(str::trim)
         .filter(|t| !t.is_empty());
-    if entra.tenant != tenant {
+    if tenant_known && entra.tenant != tenant {
         if entra.tenant.eq_ignore_ascii_case(tenant) {
             out.push(Finding::error(
                 Field::Issuer,
-                "The tenant id in the issuer differs from the token's only in case; Entra compares exactly. Use the exact issuer.",
+                format!("The tenant id in the issuer differs from the app's tenant id {tenant} only in letter case; Entra compares exactly. Use the exact issuer."),
                 fix_expected(),
             ));
         } else if !is_guid(&entra.tenant) && is_guid(tenant) {
@@ -569,7 +595,7 @@ fn check_issuer(draft: &Fic, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) -> I
             "The issuer ends with '/'; the token's issuer does not, and Entra compares exactly. Remove the slash.",
             Some(Fix::new(Field::Issuer, value, "remove the trailing slash")),
         ));
-    } else if entra.tenant == tenant && issuer != expected {
+    } else if (entra.tenant == tenant || !tenant_known) && issuer != expected {
         out.push(Finding::error(
             Field::Issuer,
             format!(
@@ -808,6 +834,7 @@ fn check_identity(ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     }
     if let Some(tenant) = identity.tenant_id.as_deref().map(str::trim)
         && !tenant.is_empty()
+        && !ctx.tenant_id.trim().is_empty()
         && !tenant.eq_ignore_ascii_case(ctx.tenant_id.trim())
     {
         out.push(Finding::error(

@@ -12,11 +12,15 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{OnceCell, RwLock};
 
 use super::effects::{Directory, Page};
+use super::exchange::{
+    ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, Refusal, Signature,
+    SourceInfo as ExchangeSourceInfo, StepOutcome, StepView,
+};
 use super::model::{
     AppDetail, AppRow, Audience, Credential, CredentialKind, FicRow, Finding, IdentityDetail,
     IdentityRow, Severity, TrustRow,
 };
-use super::msg::{Msg, Session as SessionInfo, SignInEvent, SignInFailure};
+use super::msg::{Msg, RequestId, Session as SessionInfo, SignInEvent, SignInFailure};
 use crate::cloud::{Cloud, CloudKind};
 use crate::entra::graph::AppListItem;
 use crate::entra::{self, EntraError, GraphClient, SessionConfig};
@@ -28,9 +32,18 @@ pub struct Connected {
     pub session: entra::Session,
     pub info: SessionInfo,
     pub keep_alive: Box<dyn std::any::Any + Send + Sync>,
-    /// Where test exchanges get their managed identity token (the sandbox's IMDS); `None`:
-    /// detected from the environment when an exchange runs.
-    pub msi_source: Option<entra::msi::MsiSource>,
+    /// Where the test exchange gets managed identity tokens; `None`: detect from this
+    /// process's environment (App Service, workload identity file, IMDS).
+    pub msi_host: Option<MsiHost>,
+}
+
+/// A managed identity host other than this machine's environment (the sandbox's emulated
+/// host), for the test exchange (#7).
+#[derive(Debug, Clone)]
+pub struct MsiHost {
+    /// How the exchange screen names it: "the sandbox's emulated host".
+    pub label: String,
+    pub env: entra::msi::MsiEnv,
 }
 
 pub type ConnectFuture = Pin<Box<dyn Future<Output = Result<Connected, String>> + Send>>;
@@ -45,10 +58,10 @@ pub enum Connector {
 
 struct Signed {
     graph: GraphClient,
-    http: entra::Http,
     cloud: Cloud,
     tenant_id: String,
-    msi_source: Option<entra::msi::MsiSource>,
+    /// The session's HTTP client (its CA, its proxy rules) for the token endpoint.
+    http: entra::Http,
 }
 
 pub struct GraphDirectory {
@@ -59,6 +72,7 @@ pub struct GraphDirectory {
     keep_alive: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
     /// Every managed identity, for findings and subject names.
     identities: RwLock<Option<Vec<Identity>>>,
+    msi_host: Mutex<Option<MsiHost>>,
 }
 
 impl GraphDirectory {
@@ -69,6 +83,7 @@ impl GraphDirectory {
             signed: OnceCell::new(),
             keep_alive: Mutex::new(None),
             identities: RwLock::new(None),
+            msi_host: Mutex::new(None),
         }
     }
 
@@ -92,18 +107,12 @@ impl GraphDirectory {
         Ok(identities)
     }
 
-    fn finish_sign_in(
-        &self,
-        session: entra::Session,
-        tenant_id: String,
-        msi_source: Option<entra::msi::MsiSource>,
-    ) {
+    fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
         let _ = self.signed.set(Signed {
             graph: session.graph(),
-            http: session.http.clone(),
             cloud: session.cloud.clone(),
             tenant_id,
-            msi_source,
+            http: session.http.clone(),
         });
     }
 
@@ -117,7 +126,6 @@ impl GraphDirectory {
             self.finish_sign_in(
                 session,
                 account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
-                None,
             );
             send(SignInEvent::Done(info));
             return;
@@ -184,7 +192,6 @@ impl GraphDirectory {
         self.finish_sign_in(
             session,
             account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
-            None,
         );
         send(SignInEvent::Done(info));
     }
@@ -327,7 +334,10 @@ impl Directory for GraphDirectory {
                     if let Ok(mut keep) = self.keep_alive.lock() {
                         *keep = Some(connected.keep_alive);
                     }
-                    self.finish_sign_in(connected.session, tenant_id, connected.msi_source);
+                    if let Ok(mut host) = self.msi_host.lock() {
+                        *host = connected.msi_host;
+                    }
+                    self.finish_sign_in(connected.session, tenant_id);
                     let _ = tx.send(Msg::SignIn(SignInEvent::Done(connected.info)));
                 }
                 Err(detail) => {
@@ -485,33 +495,177 @@ impl Directory for GraphDirectory {
             .map_err(|e| plain_write_error(&e, "changed"))
     }
 
-    async fn test_exchange(
+    async fn msi_source(&self) -> Result<ExchangeSourceInfo, String> {
+        let (source, host) = self.detect_msi().await?;
+        Ok(ExchangeSourceInfo {
+            label: match host {
+                Some(host) => format!("{} — {}", host.label, source.label()),
+                None => source.label(),
+            },
+            endpoint: source.endpoint(),
+        })
+    }
+
+    async fn exchange(
         &self,
-        app_id: String,
-        identity: IdentityRow,
-        fics: Vec<Fic>,
-    ) -> Result<crate::tui::wizard::ExchangeVerdict, String> {
-        use entra::msi;
+        request: RequestId,
+        spec: ExchangeSpec,
+        tx: UnboundedSender<Msg>,
+    ) -> Result<ExchangeResult, String> {
         let signed = self.signed()?;
-        let source = match &signed.msi_source {
-            Some(source) => source.clone(),
-            None => msi::detect(&msi::MsiEnv::from_process())
-                .await
-                .map_err(|e| say(&e))?,
+        let source = match &spec.pasted {
+            Some(pasted) => entra::msi::MsiSource::Explicit {
+                label: pasted.label.clone(),
+                token: pasted.token.clone(),
+            },
+            None => self.detect_msi().await?.0,
         };
-        let msi_http = msi::msi_http(entra::RetryPolicy::default()).map_err(|e| say(&e))?;
-        let identities = self.all_identities().await.unwrap_or_default();
-        let request = entra::ExchangeRequest {
-            app_client_id: app_id,
-            resource_tenant: signed.tenant_id.clone(),
-            scope: crate::commands::default_scope(&signed.cloud),
+        let (fics, identities) = tokio::join!(
+            signed.graph.list_fics(&spec.app_object_id),
+            self.all_identities()
+        );
+        let fics = fics.map_err(|e| {
+            format!(
+                "cannot read the app's FICs ({}); press r to try again",
+                say(&e)
+            )
+        })?;
+        let identities = identities.unwrap_or_default();
+        let selector = match (&spec.identity_client_id, &spec.identity_principal_id) {
+            (Some(client_id), _) => entra::msi::IdentitySelector::ClientId(client_id.clone()),
+            (None, Some(principal_id)) => {
+                entra::msi::IdentitySelector::PrincipalId(principal_id.clone())
+            }
+            (None, None) => entra::msi::IdentitySelector::SystemAssigned,
+        };
+        let exchange_request = entra::ExchangeRequest {
+            app_client_id: spec.app_id.clone(),
+            resource_tenant: spec.resource_tenant.clone(),
+            scope: spec.scope.clone(),
             source,
-            identity: msi::IdentitySelector::ClientId(identity.client_id.clone()),
-            app_fics: fics,
+            identity: selector,
+            app_fics: fics.clone(),
             identities,
         };
-        let report = entra::sts::exchange(&signed.http, &msi_http, &signed.cloud, &request).await;
-        Ok(verdict(&report))
+        let msi_http = entra::msi::msi_http(entra::RetryPolicy::default()).map_err(|e| say(&e))?;
+        let step_tx = tx.clone();
+        let mut on_step = move |step: &entra::Step| {
+            let _ = step_tx.send(Msg::Exchange(ExchangeMsg::Step {
+                request,
+                step: step_view(step),
+            }));
+        };
+        let report = entra::sts::exchange_observed(
+            &signed.http,
+            &msi_http,
+            &signed.cloud,
+            &exchange_request,
+            &mut on_step,
+        )
+        .await;
+        // Both signatures, against each issuer's published keys.
+        let started = std::time::Instant::now();
+        let verify = |jwt: Option<&crate::jwt::Jwt>| {
+            let http = signed.http.clone();
+            let jwt = jwt.cloned();
+            async move {
+                match jwt {
+                    None => Signature::NotChecked("no token".into()),
+                    Some(jwt) => match entra::sts::verify_with_issuer_keys(&http, &jwt).await {
+                        Ok(kid) => Signature::Verified(kid),
+                        Err(e) => Signature::Failed(say(&e)),
+                    },
+                }
+            }
+        };
+        let (assertion_signature, app_token_signature) = tokio::join!(
+            verify(report.assertion.as_ref()),
+            verify(report.app_token.as_ref())
+        );
+        let mut steps: Vec<StepView> = report.steps.iter().map(step_view).collect();
+        if report.assertion.is_some() || report.app_token.is_some() {
+            let failed = [&assertion_signature, &app_token_signature]
+                .iter()
+                .any(|s| matches!(s, Signature::Failed(_)));
+            let checked = [&assertion_signature, &app_token_signature]
+                .iter()
+                .filter(|s| matches!(s, Signature::Verified(_)))
+                .count();
+            let step = StepView {
+                name: "verify signatures".into(),
+                endpoint: String::new(),
+                duration_ms: started.elapsed().as_millis() as u64,
+                outcome: if failed {
+                    StepOutcome::Failed("a signature does not verify; see below".into())
+                } else {
+                    StepOutcome::Ok(format!("{checked} verified with the issuer's keys"))
+                },
+            };
+            let _ = tx.send(Msg::Exchange(ExchangeMsg::Step {
+                request,
+                step: step.clone(),
+            }));
+            steps.push(step);
+        }
+        let comparison = report
+            .assertion
+            .as_ref()
+            .map(|a| fic::diagnose(a, &fics, &signed.cloud));
+        let refusal = report.error.as_ref().map(|e| Refusal {
+            code: e.aadsts(),
+            error: e.error.clone(),
+            message: strip_code(&e.description),
+            trace_id: e.trace_id.clone(),
+            correlation_id: e.correlation_id.clone(),
+        });
+        let explanation = report
+            .diagnosis
+            .as_ref()
+            .filter(|_| report.error.is_some())
+            .map(|d| Explanation {
+                summary: d.summary.clone(),
+                field: d.field.clone(),
+                fix: d.fix.clone(),
+            });
+        Ok(ExchangeResult {
+            source: report.source.clone(),
+            token_endpoint: signed.cloud.token_endpoint(&spec.resource_tenant),
+            steps,
+            assertion: report.assertion.clone(),
+            assertion_raw: report.assertion_raw.clone(),
+            app_token: report.app_token.clone(),
+            app_token_raw: report.app_token_raw.clone(),
+            failure: if refusal.is_some() {
+                None
+            } else {
+                report.failure.clone()
+            },
+            refusal,
+            explanation,
+            fics,
+            comparison,
+            assertion_signature,
+            app_token_signature,
+        })
+    }
+
+    async fn verify_token(&self, token: crate::secret::Secret<String>) -> Result<String, String> {
+        let jwt = crate::jwt::decode(token.expose()).map_err(|e| e.to_string())?;
+        let http = match self.signed() {
+            Ok(signed) => signed.http.clone(),
+            Err(_) => entra::Http::new(&entra::HttpConfig::default()).map_err(|e| say(&e))?,
+        };
+        entra::sts::verify_with_issuer_keys(&http, &jwt)
+            .await
+            .map_err(|e| say(&e))
+    }
+
+    async fn app_fics(&self, app_object_id: String) -> Result<Vec<Fic>, String> {
+        self.signed()?
+            .graph
+            .list_fics(&app_object_id)
+            .await
+            .map_err(|e| say(&e))
     }
 }
 
@@ -561,49 +715,45 @@ fn plain_write_error(error: &EntraError, verb: &str) -> String {
     }
 }
 
-/// The console's summary of an exchange report.
-fn verdict(report: &entra::ExchangeReport) -> crate::tui::wizard::ExchangeVerdict {
-    let steps = report
-        .steps
-        .iter()
-        .map(|step| {
-            let (mark, detail) = match &step.outcome {
-                entra::Outcome::Ok(d) => ("✓", d),
-                entra::Outcome::Failed(d) => ("✗", d),
-                entra::Outcome::Skipped(d) => ("-", d),
-            };
-            format!(
-                "{mark} {} ({} ms): {detail}",
-                step.name,
-                step.duration.as_millis()
-            )
-        })
-        .collect();
-    let code = report.error.as_ref().and_then(|e| e.aadsts());
-    let success = report.succeeded();
-    let headline = if success {
-        match report.diagnosis.as_ref() {
-            Some(d) => format!("The app got its token for {}: {}.", report.scope, d.summary),
-            None => format!("The app got its token for {}.", report.scope),
-        }
-    } else {
-        report
-            .diagnosis
+impl GraphDirectory {
+    /// The managed identity source: the configured host (the sandbox's), else this machine's.
+    async fn detect_msi(&self) -> Result<(entra::msi::MsiSource, Option<MsiHost>), String> {
+        let host = self.msi_host.lock().ok().and_then(|h| h.clone());
+        let env = host
             .as_ref()
-            .map(|d| d.summary.clone())
-            .or_else(|| report.failure.clone())
-            .unwrap_or_else(|| "the exchange failed".into())
-    };
-    let advice = if success {
-        None
-    } else {
-        report.diagnosis.as_ref().and_then(|d| d.fix.clone())
-    };
-    crate::tui::wizard::ExchangeVerdict {
-        success,
-        headline,
-        steps,
-        code,
-        advice,
+            .map(|h| h.env.clone())
+            .unwrap_or_else(entra::msi::MsiEnv::from_process);
+        match entra::msi::detect(&env).await {
+            Ok(source) => Ok((source, host)),
+            Err(EntraError::Msi(entra::MsiError::NoSource { imds, probe_ms })) => Err(format!(
+                "This machine is not an Azure host: no App Service endpoint (IDENTITY_ENDPOINT), no workload identity token file (AZURE_FEDERATED_TOKEN_FILE), and nothing answered at IMDS {imds} within {probe_ms} ms"
+            )),
+            Err(e) => Err(say(&e)),
+        }
     }
+}
+
+fn step_view(step: &entra::Step) -> StepView {
+    StepView {
+        name: step.name.clone(),
+        endpoint: step.endpoint.clone(),
+        duration_ms: step.duration.as_millis() as u64,
+        outcome: match &step.outcome {
+            entra::Outcome::Ok(s) => StepOutcome::Ok(s.clone()),
+            entra::Outcome::Failed(s) => StepOutcome::Failed(s.clone()),
+            entra::Outcome::Skipped(s) => StepOutcome::Skipped(s.clone()),
+        },
+    }
+}
+
+/// Entra's message without its `AADSTS…:` prefix and trailing trace lines.
+fn strip_code(description: &str) -> String {
+    let first = description.lines().next().unwrap_or_default();
+    // The trace and correlation ids are shown on their own line.
+    let first = first.split(" Trace ID:").next().unwrap_or(first);
+    let without = match first.split_once(": ") {
+        Some((code, rest)) if code.starts_with("AADSTS") => rest,
+        _ => first,
+    };
+    without.trim().to_string()
 }

@@ -57,15 +57,50 @@ pub trait Directory: Send + Sync + 'static {
         fic_id: String,
         fic: crate::fic::Fic,
     ) -> impl Future<Output = Result<crate::fic::Fic, String>> + Send;
-    /// The live test exchange: a managed identity token for `identity`, exchanged for a token
-    /// of the app `app_id`; `fics` are the app's FICs, to explain a refusal.
-    fn test_exchange(
+
+    // The live test exchange and the token inspector (#7). The defaults say the directory
+    // cannot do it, so directories without a token service stay valid.
+
+    /// Where the managed identity token would come from on this host.
+    fn msi_source(
         &self,
-        app_id: String,
-        identity: IdentityRow,
-        fics: Vec<crate::fic::Fic>,
-    ) -> impl Future<Output = Result<super::wizard::ExchangeVerdict, String>> + Send;
+    ) -> impl Future<Output = Result<super::exchange::SourceInfo, String>> + Send {
+        async { Err(NO_TOKEN_SERVICE.to_string()) }
+    }
+    /// Runs one exchange, sending each finished step as `ExchangeMsg::Step` tagged `request`.
+    fn exchange(
+        &self,
+        request: super::msg::RequestId,
+        spec: super::exchange::ExchangeSpec,
+        tx: UnboundedSender<Msg>,
+    ) -> impl Future<Output = Result<super::exchange::ExchangeResult, String>> + Send {
+        let _ = (request, spec, tx);
+        async { Err(NO_TOKEN_SERVICE.to_string()) }
+    }
+    /// Checks a token's signature against its issuer's published keys; `Ok(kid)`.
+    fn verify_token(
+        &self,
+        token: crate::secret::Secret<String>,
+    ) -> impl Future<Output = Result<String, String>> + Send {
+        let _ = token;
+        async { Err(NO_TOKEN_SERVICE.to_string()) }
+    }
+    /// An app's FICs (the inspector's "which FIC would this token satisfy").
+    fn app_fics(
+        &self,
+        app_object_id: String,
+    ) -> impl Future<Output = Result<Vec<crate::fic::Fic>, String>> + Send {
+        async move {
+            self.app_detail(app_object_id)
+                .await
+                .map(|d| d.fics.into_iter().map(|f| f.fic).collect())
+        }
+    }
 }
+
+/// What a directory without a token service says to the exchange screen.
+pub const NO_TOKEN_SERVICE: &str =
+    "this directory has no token service to exchange with; paste a token (p) to inspect it instead";
 
 /// Runs one command in the background. `Copy` and `Quit` belong to the terminal loop and are
 /// not handled here.
@@ -164,6 +199,7 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
             tokio::spawn(async move { directory.sign_in(tx).await });
         }
         Cmd::Wizard(cmd) => super::wizard::spawn(&directory, cmd, &tx),
+        Cmd::Exchange(cmd) => super::exchange::spawn_effect(directory, cmd, tx),
         Cmd::Copy(_) | Cmd::Quit => {}
     }
 }
@@ -341,14 +377,5 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         stored.fic.audiences = fic.audiences;
         stored.fic.description = fic.description;
         Ok(stored.fic.clone())
-    }
-
-    async fn test_exchange(
-        &self,
-        _app_id: String,
-        _identity: IdentityRow,
-        _fics: Vec<crate::fic::Fic>,
-    ) -> Result<super::wizard::ExchangeVerdict, String> {
-        Err("this in-memory directory has no token service; run ficus --sandbox to test an exchange".into())
     }
 }

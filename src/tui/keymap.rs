@@ -18,6 +18,10 @@ pub enum Context {
     SignIn,
     /// The Managed Identity FIC wizard.
     Wizard,
+    /// The live test exchange (#7).
+    Exchange,
+    /// The token inspector (#7).
+    Inspector,
 }
 
 impl Context {
@@ -29,6 +33,8 @@ impl Context {
             Context::IdentityDetail => "identity detail",
             Context::SignIn => "sign-in",
             Context::Wizard => "FIC wizard",
+            Context::Exchange => "test exchange",
+            Context::Inspector => "token inspector",
         }
     }
 }
@@ -64,6 +70,15 @@ pub enum Action {
     EditField,
     ApplyFix,
     AcknowledgeWarnings,
+    // The exchange screen and the token inspector (#7).
+    RunExchange,
+    Reveal,
+    PasteToken,
+    TokenFromFile,
+    FixInWizard,
+    Inspect,
+    VerifySignature,
+    PickApp,
 }
 
 impl Action {
@@ -99,6 +114,14 @@ impl Action {
             Action::EditField => "edit-field",
             Action::ApplyFix => "apply-fix",
             Action::AcknowledgeWarnings => "accept-warnings",
+            Action::RunExchange => "run-exchange",
+            Action::Reveal => "reveal",
+            Action::PasteToken => "paste-token",
+            Action::TokenFromFile => "token-file",
+            Action::FixInWizard => "fix-in-wizard",
+            Action::Inspect => "inspect",
+            Action::VerifySignature => "verify-signature",
+            Action::PickApp => "pick-app",
         }
     }
 
@@ -137,6 +160,14 @@ const ALL_ACTIONS: &[Action] = &[
     Action::EditField,
     Action::ApplyFix,
     Action::AcknowledgeWarnings,
+    Action::RunExchange,
+    Action::Reveal,
+    Action::PasteToken,
+    Action::TokenFromFile,
+    Action::FixInWizard,
+    Action::Inspect,
+    Action::VerifySignature,
+    Action::PickApp,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -344,6 +375,36 @@ impl Default for Keymap {
             (Wizard, &["r"], Refresh, "retry after a failure", None),
             (SignIn, &["y"], Copy, "copy the code", Some("copy code")),
             (SignIn, &["enter"], Open, "ask for a new code after a failure", None),
+            (IdentityDetail, &["x"], TestExchange, "test the exchange for this identity and the selected app", Some("test")),
+            // The live test exchange (#7).
+            (Exchange, &["x"], RunExchange, "run the exchange", Some("run")),
+            (Exchange, &["r"], Refresh, "run the exchange again", None),
+            (Exchange, &["enter"], Open, "choose the app, identity, tenant or scope", Some("choose")),
+            (Exchange, &["tab"], NextPane, "next field", None),
+            (Exchange, &["j", "down"], Down, "next field, or scroll the result", None),
+            (Exchange, &["k", "up"], Up, "previous field, or scroll the result", None),
+            (Exchange, &["ctrl-d", "pagedown"], HalfPageDown, "scroll down", None),
+            (Exchange, &["ctrl-u", "pageup"], HalfPageUp, "scroll up", None),
+            (Exchange, &["g g", "home"], Top, "back to the top", None),
+            (Exchange, &["F"], FixInWizard, "fix the FIC at fault in the wizard (corrected value filled in)", Some("fix")),
+            (Exchange, &["v"], Reveal, "show or mask the tokens", Some("reveal")),
+            (Exchange, &["y"], Copy, "copy the app token (OSC 52)", None),
+            (Exchange, &["Y"], CopyId, "copy the managed identity token (OSC 52)", None),
+            (Exchange, &["p"], PasteToken, "paste an assertion instead of the host's (again: drop it)", Some("paste token")),
+            (Exchange, &["f"], TokenFromFile, "read the assertion from a file", None),
+            (Exchange, &["i"], Inspect, "open the token in the inspector", None),
+            // The token inspector (#7).
+            (Inspector, &["p"], PasteToken, "paste a token (the terminal's paste)", Some("paste")),
+            (Inspector, &["f"], TokenFromFile, "read a token from a file", Some("file")),
+            (Inspector, &["s"], VerifySignature, "check the signature with the issuer's published keys", Some("signature")),
+            (Inspector, &["a"], PickApp, "choose an app: which of its FICs this token satisfies", Some("match app")),
+            (Inspector, &["v"], Reveal, "show or mask the token", None),
+            (Inspector, &["y"], Copy, "copy the token (OSC 52)", None),
+            (Inspector, &["j", "down"], Down, "scroll down", None),
+            (Inspector, &["k", "up"], Up, "scroll up", None),
+            (Inspector, &["ctrl-d", "pagedown"], HalfPageDown, "scroll down", None),
+            (Inspector, &["ctrl-u", "pageup"], HalfPageUp, "scroll up", None),
+            (Inspector, &["g g", "home"], Top, "back to the top", None),
         ];
         Keymap {
             bindings: table
@@ -503,6 +564,8 @@ fn context_from_name(name: &str) -> Option<Context> {
         "identity-detail" => Some(Context::IdentityDetail),
         "sign-in" | "signin" => Some(Context::SignIn),
         "wizard" => Some(Context::Wizard),
+        "exchange" => Some(Context::Exchange),
+        "inspector" => Some(Context::Inspector),
         _ => None,
     }
 }

@@ -9,11 +9,29 @@
 //! For the wizard (#6) and the exchange screen (#7): add a `Screen` variant in `state.rs`, its
 //! keys as a `Context` in `keymap.rs` (with descriptions: they become hints and help), its
 //! transitions in `update.rs`, and its drawing in `views/`.
+//!
+//! The live test exchange and the token inspector (#7) live in [`exchange`] and
+//! [`inspector`] (drawn by `views/exchange.rs` and `views/inspector.rs`). Entry points:
+//! - from any screen, e.g. the wizard's last step: `update(state, Msg::OpenExchange(
+//!   Box::new(ExchangeEntry { app, identity, just_created: true, run: true, .. })))`, or call
+//!   [`exchange::open`] directly; `just_created` turns an AADSTS70021 into an explained
+//!   replication delay with automatic retries (5, 10, 20, 40 s);
+//! - `x` on an app (with the selected FIC's identity), an identity (with the selected trusting
+//!   app) or a list row; the palette's `exchange [app] [identity]`;
+//! - the inspector: palette `decode TOKEN` / `inspect`, a pasted token on the lists, `i` on the
+//!   exchange screen ([`inspector::open`], [`inspector::open_with`]).
+//! - `F` on a failed exchange sends `Msg::EditFic(FicFix { app, fic, field, corrected })`: the
+//!   wizard (#6) should open that FIC with `corrected` in `field`; until then a toast says it.
+//!
+//! The exchange runs through [`Directory::exchange`] (Graph-backed in `directory.rs`, which
+//! calls `entra::sts::exchange_observed` and reports each step as it ends).
 
 pub mod directory;
 pub mod domain;
 pub mod effects;
+pub mod exchange;
 pub mod filter;
+pub mod inspector;
 pub mod keymap;
 pub mod model;
 pub mod msg;

@@ -99,6 +99,13 @@ pub enum Msg {
     SignIn(SignInEvent),
     /// Answers to the FIC wizard's effects.
     Wizard(super::wizard::WizardMsg),
+    /// The exchange screen's and token inspector's answers (#7).
+    Exchange(super::exchange::ExchangeMsg),
+    /// Open the live test exchange (from the wizard's last step, a detail screen…).
+    OpenExchange(Box<super::exchange::ExchangeEntry>),
+    /// Open a FIC in the wizard with one field corrected (the exchange's `F`). Until the
+    /// wizard handles it, the console says what to change.
+    EditFic(Box<super::exchange::FicFix>),
 }
 
 /// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
@@ -129,4 +136,6 @@ pub enum Cmd {
     Quit,
     /// The FIC wizard's effects (run by `wizard::spawn`).
     Wizard(super::wizard::WizardCmd),
+    /// The exchange screen's and token inspector's work (#7).
+    Exchange(super::exchange::ExchangeCmd),
 }

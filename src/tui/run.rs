@@ -54,6 +54,10 @@ pub async fn run<D: Directory>(
 ) -> Result<(), ConsoleError> {
     terminal::install_panic_hook();
     terminal::enter().map_err(ConsoleError::Terminal)?;
+    tracing::debug!(
+        at_ms = options.started.elapsed().as_secs_f64() * 1000.0,
+        "terminal ready"
+    );
     let result = run_inner(directory, options).await;
     terminal::restore();
     result

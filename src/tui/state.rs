@@ -46,6 +46,10 @@ pub enum Screen {
     AppDetail(Box<AppDetailScreen>),
     IdentityDetail(Box<IdentityDetailScreen>),
     Wizard(Box<super::wizard::Wizard>),
+    /// The live test exchange (#7): `super::exchange`.
+    Exchange(Box<super::exchange::ExchangeScreen>),
+    /// The token inspector (#7): `super::inspector`.
+    Inspector(Box<super::inspector::InspectorScreen>),
 }
 
 /// The sign-in phase before the console (not used with `--sandbox`, which starts signed in).
@@ -158,6 +162,8 @@ pub struct State {
     pub size: (u16, u16),
     /// The clock the views compare expiry dates with; moved on by data and ticks.
     pub now: OffsetDateTime,
+    /// The exchange screen's session-long memory (recent scopes).
+    pub exchange_memory: super::exchange::ExchangeMemory,
     next_request: RequestId,
     pub quit: bool,
 }
@@ -183,6 +189,7 @@ impl State {
             pending: Vec::new(),
             size: (80, 24),
             now,
+            exchange_memory: Default::default(),
             next_request: 0,
             quit: false,
         }
@@ -200,6 +207,8 @@ impl State {
             (_, Some(Screen::AppDetail(_))) => Context::AppDetail,
             (_, Some(Screen::IdentityDetail(_))) => Context::IdentityDetail,
             (_, Some(Screen::Wizard(_))) => Context::Wizard,
+            (_, Some(Screen::Exchange(_))) => Context::Exchange,
+            (_, Some(Screen::Inspector(_))) => Context::Inspector,
             (_, None) => Context::List,
         }
     }
@@ -211,6 +220,7 @@ impl State {
     /// A countdown is on screen: the loop then ticks once a second, and only then.
     pub fn needs_tick(&self) -> bool {
         matches!(&self.phase, Phase::SigningIn(s) if s.expires_at.is_some() && s.failure.is_none())
+            || super::exchange::needs_tick(self)
     }
 
     /// Rows available to a list on screen (the whole height minus header, column titles,

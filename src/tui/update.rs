@@ -134,6 +134,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
         Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
         Msg::SignIn(event) => on_sign_in(state, event),
         Msg::Wizard(msg) => super::wizard::on_msg(state, msg),
+        Msg::Exchange(msg) => super::exchange::on_msg(state, msg),
+        Msg::OpenExchange(entry) => super::exchange::open(state, *entry),
+        Msg::EditFic(fix) => super::wizard::open_correction(state, *fix),
     }
 }
 
@@ -245,6 +248,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
     if state.editing_filter {
         return on_filter_key(state, key);
     }
+    if super::exchange::captures_keys(state) {
+        return super::exchange::on_raw_key(state, key);
+    }
+    if super::inspector::captures_keys(state) {
+        return super::inspector::on_raw_key(state, key);
+    }
     let chord = Chord::from_event(&key);
     let context = state.context();
     let pending = std::mem::take(&mut state.pending);
@@ -264,6 +273,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
 }
 
 fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
+    // The exchange screen and the inspector handle their own keys first (#7).
+    if let Some(cmds) =
+        super::exchange::perform(state, action).or_else(|| super::inspector::perform(state, action))
+    {
+        return cmds;
+    }
     let half_page = (state.list_height() / 2).max(1) as isize;
     match action {
         Action::Quit => {
@@ -320,7 +335,12 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
                 };
                 Vec::new()
             }
-            Some(Screen::IdentityDetail(_)) | Some(Screen::Wizard(_)) => Vec::new(),
+            Some(
+                Screen::IdentityDetail(_)
+                | Screen::Wizard(_)
+                | Screen::Exchange(_)
+                | Screen::Inspector(_),
+            ) => Vec::new(),
         },
         Action::Sort => {
             let now = state.now;
@@ -359,14 +379,61 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::FixFic => super::wizard::start_fix(state),
         // The wizard dispatches its own keys (wizard::on_key).
         Action::EditField | Action::ApplyFix | Action::AcknowledgeWarnings => Vec::new(),
-        Action::TestExchange => {
-            state.toast(
-                ToastLevel::Info,
-                "The live test exchange comes with issue #7 (not in this build); the FIC findings above already flag the classic mistakes.",
-            );
-            Vec::new()
-        }
+        Action::TestExchange => test_exchange(state),
+        // Bound only on the exchange and inspector screens, which handled them above.
+        Action::RunExchange
+        | Action::Reveal
+        | Action::PasteToken
+        | Action::TokenFromFile
+        | Action::FixInWizard
+        | Action::Inspect
+        | Action::VerifySignature
+        | Action::PickApp => Vec::new(),
     }
+}
+
+/// `x`: the live test exchange for what is selected — an app (with the selected FIC's
+/// identity), an identity (with the selected trusting app), or the list's row.
+fn test_exchange(state: &mut State) -> Vec<Cmd> {
+    use super::exchange::{AppChoice, ExchangeEntry};
+    let mut entry = ExchangeEntry::default();
+    match state.stack.last() {
+        None => match state.list {
+            ListKind::Apps => entry.app = state.apps.selected().map(AppChoice::from),
+            ListKind::Identities => entry.identity = state.identities.selected().cloned(),
+        },
+        Some(Screen::AppDetail(screen)) => {
+            if let Some(detail) = &screen.detail {
+                entry.app = Some(AppChoice::from(&detail.app));
+                let subject = detail
+                    .fics
+                    .get(screen.fic_cursor)
+                    .map(|f| f.fic.subject.clone());
+                entry.identity =
+                    subject.and_then(|s| super::exchange::identity_for_subject(state, &s));
+            } else {
+                // The detail is still loading: the list's row knows the app id.
+                entry.app = state
+                    .apps
+                    .find(|a| a.object_id == screen.object_id)
+                    .map(AppChoice::from);
+            }
+        }
+        Some(Screen::IdentityDetail(screen)) => {
+            entry.identity = Some(screen.identity.clone());
+            let trust = screen
+                .detail
+                .as_ref()
+                .and_then(|d| d.trusted_by.get(screen.cursor));
+            entry.app = trust.map(|t| AppChoice {
+                object_id: t.app_object_id.clone(),
+                app_id: t.app_id.clone(),
+                name: t.app_name.clone(),
+            });
+        }
+        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => return Vec::new(),
+    }
+    super::exchange::open(state, entry)
 }
 
 fn cycle_sort<T: Row>(listing: &mut Listing<T>, now: time::OffsetDateTime) {
@@ -428,7 +495,7 @@ fn move_cursor(state: &mut State, delta: isize) -> Vec<Cmd> {
                 .saturating_add_signed(delta)
                 .min(len.saturating_sub(1));
         }
-        Some(Screen::Wizard(_)) => {}
+        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => {}
     }
     Vec::new()
 }
@@ -466,7 +533,9 @@ fn open_selected(state: &mut State) -> Vec<Cmd> {
                 None => Vec::new(),
             }
         }
-        Some(Screen::AppDetail(_)) | Some(Screen::Wizard(_)) => Vec::new(),
+        Some(
+            Screen::AppDetail(_) | Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_),
+        ) => Vec::new(),
     }
 }
 
@@ -554,7 +623,7 @@ fn refresh(state: &mut State) -> Vec<Cmd> {
                 identity: Box::new(screen.identity.clone()),
             }]
         }
-        Some(Screen::Wizard(_)) => Vec::new(),
+        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => Vec::new(),
     }
 }
 
@@ -597,7 +666,7 @@ fn copy(state: &mut State, id: bool) -> Vec<Cmd> {
         } else {
             ("the principal id", screen.identity.principal_id.clone())
         }),
-        (_, Some(Screen::Wizard(_))) => None,
+        (_, Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_))) => None,
     };
     match picked {
         Some((what, text)) => {
@@ -841,6 +910,20 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
     if let Some(cmds) = super::wizard::on_paste(state, text) {
         return cmds;
     }
+    // Tokens go to the exchange screen or the inspector as pasted (#7); an enormous paste
+    // never goes through the palette's input (one character at a time).
+    if state.overlay.is_none() {
+        match state.stack.last() {
+            Some(Screen::Exchange(_)) => return super::exchange::on_paste(state, text),
+            Some(Screen::Inspector(_)) => return super::inspector::on_paste(state, text),
+            _ if text.len() > crate::jwt::MAX_TOKEN_LEN
+                && matches!(state.phase, Phase::Console) =>
+            {
+                return super::inspector::open(state, text);
+            }
+            _ => {}
+        }
+    }
     let clean = sanitize(text.trim()).into_owned();
     if let Some(Overlay::Palette(palette)) = &mut state.overlay {
         for c in clean.chars() {
@@ -892,7 +975,11 @@ pub const PALETTE_COMMANDS: &[(&str, &str)] = &[
         "what a GUID is: app, identity, tenant, well-known id",
     ),
     ("explain ", "what an AADSTS error means and how to fix it"),
-    ("decode ", "decode a pasted token (header and claims)"),
+    (
+        "decode ",
+        "token inspector: decode, verify, match against an app's FICs",
+    ),
+    ("exchange ", "test the exchange: exchange [app] [identity]"),
     ("theme ", "switch colour theme"),
     ("help", "every key of this screen"),
 ];
@@ -1033,11 +1120,8 @@ fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Ve
             show_panel(state, format!("explain {argument}"), lines);
             Vec::new()
         }
-        "decode" => {
-            let lines = domain::decode_token(&argument);
-            show_panel(state, "decoded token (not verified)".into(), lines);
-            Vec::new()
-        }
+        "decode" | "inspect" => super::inspector::open(state, &argument),
+        "exchange" | "test" => super::exchange::open_from_palette(state, &argument),
         _ => match chosen {
             Some(Suggestion {
                 target: PaletteTarget::App(object_id),

@@ -153,26 +153,6 @@ pub struct WizardApp {
     pub fics: Option<Vec<Fic>>,
 }
 
-/// The test exchange's outcome, in words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExchangeVerdict {
-    pub success: bool,
-    /// One sentence: the token obtained, or what Entra refused.
-    pub headline: String,
-    /// One line per step: `ok managed identity token (12 ms)`.
-    pub steps: Vec<String>,
-    /// The AADSTS code of a refusal.
-    pub code: Option<u32>,
-    /// What to do about a refusal.
-    pub advice: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExchangeState {
-    Running { request: RequestId },
-    Finished(Result<ExchangeVerdict, String>),
-}
-
 pub struct Wizard {
     pub mode: Mode,
     /// The side the admin started from.
@@ -195,7 +175,6 @@ pub struct Wizard {
     pub review_tab: usize,
     /// Lines scrolled in the review's text.
     pub review_scroll: u16,
-    pub exchange: Option<ExchangeState>,
     /// `q` was pressed: waiting for `y` to leave ficus.
     pub confirm_quit: bool,
     /// Context for the rules.
@@ -247,7 +226,6 @@ impl Wizard {
             acknowledged: Vec::new(),
             review_tab: 0,
             review_scroll: 0,
-            exchange: None,
             confirm_quit: false,
             cloud,
             tenant_id,
@@ -474,7 +452,7 @@ pub fn start(state: &mut State) -> Vec<Cmd> {
             }
         },
         Some(Screen::IdentityDetail(screen)) => Given::Identity(screen.identity.clone()),
-        Some(Screen::Wizard(_)) => return Vec::new(),
+        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => return Vec::new(),
         None => match state.list {
             ListKind::Apps => match state.apps.selected() {
                 Some(app) => Given::App(app.clone(), None),
@@ -558,17 +536,95 @@ fn open_edit(state: &mut State, apply_fix: bool) -> Vec<Cmd> {
         );
         return Vec::new();
     };
-    let Some(fic_id) = row.fic.id.clone() else {
+    let original = row.fic.clone();
+    let app = WizardApp {
+        row: detail.app.clone(),
+        fics: Some(detail.fics.iter().map(|f| f.fic.clone()).collect()),
+    };
+    edit_fic(
+        state,
+        app,
+        original,
+        if apply_fix {
+            Correction::First
+        } else {
+            Correction::None
+        },
+    )
+}
+
+enum Correction {
+    None,
+    /// The first fix the rules offer.
+    First,
+    /// A given value (the exchange screen's diagnosis).
+    Value(Field, String),
+}
+
+/// `Msg::EditFic` (the exchange screen's `F`): that FIC in the wizard, the corrected value in
+/// its field, ready to review.
+pub fn open_correction(state: &mut State, fix: super::exchange::FicFix) -> Vec<Cmd> {
+    let known = state.stack.iter().rev().find_map(|screen| match screen {
+        Screen::AppDetail(s) if s.object_id == fix.app.object_id => {
+            s.detail.as_ref().map(|d| WizardApp {
+                row: d.app.clone(),
+                fics: Some(d.fics.iter().map(|f| f.fic.clone()).collect()),
+            })
+        }
+        _ => None,
+    });
+    let mut cmds = Vec::new();
+    let app = match known {
+        Some(app) => app,
+        None => {
+            // Not on screen: start from what the list knows and read its FICs for the rules.
+            let row = state
+                .apps
+                .find(|a| a.object_id == fix.app.object_id)
+                .cloned()
+                .unwrap_or_else(|| AppRow {
+                    object_id: fix.app.object_id.clone(),
+                    app_id: fix.app.app_id.clone(),
+                    name: fix.app.name.clone(),
+                    fic_count: None,
+                    credentials: Vec::new(),
+                    audience: super::model::Audience::Single,
+                });
+            let request = state.new_request();
+            cmds.push(Cmd::Wizard(WizardCmd::LoadApp {
+                request,
+                object_id: row.object_id.clone(),
+            }));
+            WizardApp {
+                row,
+                fics: Some(vec![fix.fic.clone()]),
+            }
+        }
+    };
+    let load = cmds.first().and_then(|c| match c {
+        Cmd::Wizard(WizardCmd::LoadApp { request, .. }) => Some(*request),
+        _ => None,
+    });
+    let mut out = edit_fic(
+        state,
+        app,
+        fix.fic,
+        Correction::Value(fix.field, fix.corrected),
+    );
+    if let Some(wizard) = wizard_mut(state) {
+        wizard.load_request = load;
+    }
+    out.extend(cmds);
+    out
+}
+
+fn edit_fic(state: &mut State, app: WizardApp, original: Fic, correction: Correction) -> Vec<Cmd> {
+    let Some(fic_id) = original.id.clone() else {
         state.toast(
             ToastLevel::Warning,
             "This FIC has no id yet (still replicating?); press r to reload the app first.",
         );
         return Vec::new();
-    };
-    let original = row.fic.clone();
-    let app = WizardApp {
-        row: detail.app.clone(),
-        fics: Some(detail.fics.iter().map(|f| f.fic.clone()).collect()),
     };
     let subject = original.subject.trim().to_ascii_lowercase();
     let identity = state
@@ -594,7 +650,45 @@ fn open_edit(state: &mut State, apply_fix: bool) -> Vec<Cmd> {
     );
     wizard.app = Some(app);
     wizard.identity = identity;
-    let audiences = original.audiences.join(",");
+    fill_from(&mut wizard, &original);
+    wizard.step = Step::Fields;
+    wizard.focus = 1;
+    wizard.revalidate();
+    let fix = match correction {
+        Correction::None => None,
+        Correction::First => match wizard.findings.iter().find_map(|f| f.fix.clone()) {
+            Some(fix) => Some(fix),
+            None => {
+                state.stack.push(Screen::Wizard(Box::new(wizard)));
+                state.toast(
+                    ToastLevel::Info,
+                    "No finding on this FIC has a fix to apply; edit it here (e on a field).",
+                );
+                return Vec::new();
+            }
+        },
+        Correction::Value(field, value) => Some(fic::Fix {
+            field,
+            label: format!("set the {} to {value}", field.label()),
+            value,
+        }),
+    };
+    let note = fix.map(|fix| {
+        apply(&mut wizard, &fix);
+        if let Some(id) = FieldId::from_fic_field(fix.field) {
+            wizard.focus = id as usize;
+        }
+        format!("Fixed: {}. Enter reviews it; Esc drops it.", fix.label)
+    });
+    state.stack.push(Screen::Wizard(Box::new(wizard)));
+    if let Some(text) = note {
+        state.toast(ToastLevel::Success, text);
+    }
+    Vec::new()
+}
+
+/// The fields as a saved FIC has them, "as saved" being where they came from.
+fn fill_from(wizard: &mut Wizard, original: &Fic) {
     let values = [
         (
             FieldId::Name,
@@ -603,7 +697,7 @@ fn open_edit(state: &mut State, apply_fix: bool) -> Vec<Cmd> {
         ),
         (FieldId::Issuer, original.issuer.clone(), "as saved"),
         (FieldId::Subject, original.subject.clone(), "as saved"),
-        (FieldId::Audience, audiences, "as saved"),
+        (FieldId::Audience, original.audiences.join(","), "as saved"),
         (
             FieldId::Description,
             original.description.clone().unwrap_or_default(),
@@ -614,38 +708,9 @@ fn open_edit(state: &mut State, apply_fix: bool) -> Vec<Cmd> {
         let field = wizard.field_mut(id);
         field.auto = Some(value.clone());
         field.source = source.to_string();
+        field.fixed = None;
         field.input = Input::new(value);
     }
-    wizard.step = Step::Fields;
-    wizard.focus = 1;
-    wizard.revalidate();
-    let mut note = None;
-    if apply_fix {
-        match wizard.findings.iter().find_map(|f| f.fix.clone()) {
-            Some(fix) => {
-                apply(&mut wizard, &fix);
-                if let Some(id) = FieldId::from_fic_field(fix.field) {
-                    wizard.focus = id as usize;
-                }
-                note = Some((
-                    ToastLevel::Success,
-                    format!("Fixed: {}. Enter reviews it; Esc drops it.", fix.label),
-                ));
-            }
-            None => {
-                note = Some((
-                    ToastLevel::Info,
-                    "No finding on this FIC has a fix to apply; edit it here (e on a field)."
-                        .to_string(),
-                ))
-            }
-        }
-    }
-    state.stack.push(Screen::Wizard(Box::new(wizard)));
-    if let Some((level, text)) = note {
-        state.toast(level, text);
-    }
-    Vec::new()
 }
 
 fn apply(wizard: &mut Wizard, fix: &fic::Fix) {
@@ -680,13 +745,6 @@ pub enum WizardCmd {
         fic_id: String,
         fic: Fic,
     },
-    /// The live test exchange for the app and the identity.
-    Exchange {
-        request: RequestId,
-        app_id: String,
-        identity: Box<IdentityRow>,
-        fics: Vec<Fic>,
-    },
 }
 
 #[derive(Debug, Clone)]
@@ -698,10 +756,6 @@ pub enum WizardMsg {
     Saved {
         request: RequestId,
         result: Result<Fic, String>,
-    },
-    Exchanged {
-        request: RequestId,
-        result: Result<ExchangeVerdict, String>,
     },
 }
 
@@ -738,15 +792,6 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: WizardCmd, tx: &UnboundedSen
                     result: directory.update_fic(app_object_id, fic_id, fic).await,
                 }
             }
-            WizardCmd::Exchange {
-                request,
-                app_id,
-                identity,
-                fics,
-            } => WizardMsg::Exchanged {
-                request,
-                result: directory.test_exchange(app_id, *identity, fics).await,
-            },
         };
         let _ = tx.send(Msg::Wizard(msg));
     });
@@ -779,6 +824,8 @@ pub fn on_msg(state: &mut State, msg: WizardMsg) -> Vec<Cmd> {
                             wizard.step = Step::Full;
                         }
                         Step::Loading => after_both_chosen(wizard),
+                        // An edit opened from elsewhere: the rules now see every FIC.
+                        Step::Fields => wizard.revalidate(),
                         _ => {}
                     }
                     Vec::new()
@@ -818,7 +865,6 @@ pub fn on_msg(state: &mut State, msg: WizardMsg) -> Vec<Cmd> {
                     let verb = if wizard.is_edit() { "Saved" } else { "Created" };
                     let name = stored.name.clone();
                     wizard.step = Step::Done { stored };
-                    wizard.exchange = None;
                     state.toast(
                         ToastLevel::Success,
                         format!("{verb} {name} and read it back. x runs the test exchange."),
@@ -830,22 +876,6 @@ pub fn on_msg(state: &mut State, msg: WizardMsg) -> Vec<Cmd> {
                     };
                 }
             }
-            Vec::new()
-        }
-        WizardMsg::Exchanged { request, result } => {
-            if wizard.exchange != Some(ExchangeState::Running { request }) {
-                return Vec::new();
-            }
-            let result = result.map(|mut verdict| {
-                verdict.headline = sanitize(&verdict.headline).into_owned();
-                verdict.steps.iter_mut().for_each(|s| {
-                    *s = sanitize(s).into_owned();
-                });
-                verdict
-            });
-            wizard.exchange = Some(ExchangeState::Finished(
-                result.map_err(|e| sanitize(&e).into_owned()),
-            ));
             Vec::new()
         }
     }
@@ -1434,29 +1464,7 @@ fn edit_existing(state: &mut State) -> Vec<Cmd> {
         fic_id,
         original: original.clone(),
     };
-    let audiences = original.audiences.join(",");
-    let values = [
-        (
-            FieldId::Name,
-            original.name.clone(),
-            "its name (Graph does not allow renaming)",
-        ),
-        (FieldId::Issuer, original.issuer.clone(), "as saved"),
-        (FieldId::Subject, original.subject.clone(), "as saved"),
-        (FieldId::Audience, audiences, "as saved"),
-        (
-            FieldId::Description,
-            original.description.clone().unwrap_or_default(),
-            "as saved",
-        ),
-    ];
-    for (id, value, source) in values {
-        let field = wizard.field_mut(id);
-        field.auto = Some(value.clone());
-        field.source = source.to_string();
-        field.fixed = None;
-        field.input = Input::new(value);
-    }
+    fill_from(wizard, &original);
     wizard.step = Step::Fields;
     wizard.focus = 1;
     wizard.revalidate();
@@ -1688,17 +1696,21 @@ fn copy(state: &mut State) -> Vec<Cmd> {
 // Test exchange
 
 fn test_exchange(state: &mut State) -> Vec<Cmd> {
-    let request = state.new_request();
-    let Some(wizard) = wizard_mut(state) else {
+    use super::exchange::{AppChoice, ExchangeEntry};
+    let Some(wizard) = wizard(state) else {
         return Vec::new();
     };
-    if !matches!(wizard.step, Step::Done { .. } | Step::AlreadyTrusted { .. }) {
-        state.toast(
-            ToastLevel::Info,
-            "The test exchange runs once the FIC is saved (or from an existing one).",
-        );
-        return Vec::new();
-    }
+    let just_created = match &wizard.step {
+        Step::Done { .. } => !wizard.is_edit(),
+        Step::AlreadyTrusted { .. } => false,
+        _ => {
+            state.toast(
+                ToastLevel::Info,
+                "The test exchange runs once the FIC is saved (or from an existing one).",
+            );
+            return Vec::new();
+        }
+    };
     let (Some(app), Some(identity)) = (&wizard.app, &wizard.identity) else {
         state.toast(
             ToastLevel::Info,
@@ -1706,14 +1718,15 @@ fn test_exchange(state: &mut State) -> Vec<Cmd> {
         );
         return Vec::new();
     };
-    let cmd = WizardCmd::Exchange {
-        request,
-        app_id: app.row.app_id.clone(),
-        identity: Box::new(identity.clone()),
-        fics: app.fics.clone().unwrap_or_default(),
+    // The exchange screen (#7) opens above the wizard; Esc there comes back here.
+    let entry = ExchangeEntry {
+        app: Some(AppChoice::from(&app.row)),
+        identity: Some(identity.clone()),
+        just_created,
+        run: true,
+        ..ExchangeEntry::default()
     };
-    wizard.exchange = Some(ExchangeState::Running { request });
-    vec![Cmd::Wizard(cmd)]
+    super::exchange::open(state, entry)
 }
 
 /// Secrets and certificates the app still has: once the exchange works they can go.

@@ -71,14 +71,19 @@ pub async fn demo_directory_with(
         graph_base: cloud.graph_v1(),
         cloud_endpoints: cloud,
     };
-    let msi_source = Some(entra::msi::MsiSource::Imds {
-        base: sandbox.info.imds.clone(),
+    // Test exchanges ask the sandbox's emulated host for identity tokens.
+    let msi_host = Some(ficus::tui::directory::MsiHost {
+        label: "the sandbox's emulated host".into(),
+        env: entra::msi::MsiEnv {
+            imds_authority: Some(sandbox.info.imds.clone()),
+            ..entra::msi::MsiEnv::default()
+        },
     });
     let connected = Connected {
         session,
         info,
         keep_alive: Box::new(sandbox),
-        msi_source,
+        msi_host,
     };
     Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },
@@ -176,6 +181,10 @@ fn is_final(msg: &Msg) -> bool {
         | Msg::FicDeleted { .. } => true,
         Msg::SignIn(SignInEvent::Done(_) | SignInEvent::Failed(_)) => true,
         Msg::Wizard(_) => true,
+        // The exchange screen's answers (#7): each command ends with one message, except a
+        // run, whose steps come before its `Finished`.
+        Msg::Exchange(ficus::tui::exchange::ExchangeMsg::Step { .. }) => false,
+        Msg::Exchange(_) => true,
         _ => false,
     }
 }

@@ -370,8 +370,18 @@ fn wizard_and_exchange_entry_points_name_their_issue() {
             .as_ref()
             .is_some_and(|t| t.text.contains("still loading"))
     );
-    update(&mut state, char_key('x'));
-    assert!(state.toast.as_ref().is_some_and(|t| t.text.contains("#7")));
+    // x opens the live test exchange (#7) for this app and detects the token source.
+    let commands = update(&mut state, char_key('x'));
+    assert!(matches!(
+        state.stack.last(),
+        Some(Screen::Exchange(screen)) if screen.app.as_ref().is_some_and(|a| a.name == "payments-api")
+    ));
+    assert!(matches!(
+        commands.as_slice(),
+        [Cmd::Exchange(
+            crate::tui::exchange::ExchangeCmd::DetectSource { .. }
+        )]
+    ));
 }
 
 #[test]
@@ -426,10 +436,16 @@ fn palette_switches_theme_and_views() {
     update(&mut state, char_key(':'));
     typed(&mut state, "decode not-a-token");
     update(&mut state, key(KeyCode::Enter));
-    let Some(Overlay::Text(panel)) = &state.overlay else {
-        panic!("decode answers in a panel");
+    // decode opens the token inspector (#7), which says what is wrong with the paste.
+    let Some(Screen::Inspector(inspector)) = state.stack.last() else {
+        panic!("decode opens the inspector");
     };
-    assert!(panel.lines[0].starts_with("Cannot decode"));
+    assert!(
+        inspector
+            .token
+            .as_ref()
+            .is_err_and(|e| e.contains("Cannot read this as a token"))
+    );
 }
 
 #[test]

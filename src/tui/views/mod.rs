@@ -2,7 +2,9 @@
 //! screen. Nothing here decides anything; it only shows what `update` left.
 
 mod app_detail;
+mod exchange;
 mod identity_detail;
+mod inspector;
 mod lists;
 mod overlays;
 mod signin;
@@ -41,6 +43,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
                 identity_detail::draw(frame, body, state, screen)
             }
             Some(Screen::Wizard(wizard)) => wizard::draw(frame, body, state, wizard),
+            Some(Screen::Exchange(screen)) => exchange::draw(frame, body, state, screen),
+            Some(Screen::Inspector(screen)) => inspector::draw(frame, body, state, screen),
         },
     }
     draw_status(frame, status, state);
@@ -146,6 +150,8 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
                     .map_or(s.name.clone(), |d| d.app.name.clone()),
                 Screen::IdentityDetail(s) => s.identity.name.clone(),
                 Screen::Wizard(w) => wizard::crumb(w),
+                Screen::Exchange(_) => "test exchange".to_string(),
+                Screen::Inspector(_) => "token inspector".to_string(),
             }
         }))
         .collect();

@@ -4,7 +4,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
@@ -14,8 +13,8 @@ use crate::tui::model::IdentityKind;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use crate::tui::wizard::{
-    ExchangeState, FieldId, Mode, PickerRows, REVIEW_TABS, STAGES, SYSTEM_ASSIGNED_REASON, Side,
-    Step, Wizard, picker_rows, remaining_secrets, review_snippets,
+    FieldId, Mode, PickerRows, REVIEW_TABS, STAGES, SYSTEM_ASSIGNED_REASON, Side, Step, Wizard,
+    picker_rows, remaining_secrets, review_snippets,
 };
 
 /// The breadcrumb of the wizard.
@@ -229,7 +228,7 @@ fn draw_already_trusted(frame: &mut Frame, area: Rect, state: &State, wizard: &W
     let theme = &state.theme;
     let app = wizard.app.as_ref().map_or("", |a| a.row.name.as_str());
     let identity = wizard.identity.as_ref().map_or("", |i| i.name.as_str());
-    let mut lines = vec![
+    let lines = vec![
         Line::from(Span::styled(
             format!("✓ Already trusted: {app} has a FIC for {identity}."),
             theme.ok,
@@ -245,7 +244,6 @@ fn draw_already_trusted(frame: &mut Frame, area: Rect, state: &State, wizard: &W
             theme.text,
         )),
     ];
-    lines.extend(exchange_lines(wizard, theme, false));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
@@ -578,7 +576,7 @@ fn draw_done(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, stor
         ),
         kv("audience", stored.audiences.join(", "), theme),
         Line::from(Span::styled(
-            "i Entra takes a few minutes to replicate a new FIC: until then an exchange may fail with AADSTS70021 (no matching federated identity record). Wait, then x again.",
+            "i Entra takes a few minutes to replicate a new FIC: until then an exchange may fail with AADSTS70021 (no matching federated identity record); the test exchange retries by itself.",
             theme.muted,
         )),
     ];
@@ -599,60 +597,11 @@ fn draw_done(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, stor
     }
     lines.push(Line::from(vec![
         Span::styled("x ", theme.accent),
-        Span::styled("runs the test exchange now · ", theme.muted),
+        Span::styled("runs the live test exchange now · ", theme.muted),
         Span::styled("Enter ", theme.accent),
         Span::styled("back to the app · y copies the id", theme.muted),
     ]));
-    lines.extend(exchange_lines(wizard, theme, true));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
-}
-
-fn exchange_lines<'a>(wizard: &Wizard, theme: &Theme, just_created: bool) -> Vec<Line<'a>> {
-    let mut lines = Vec::new();
-    match &wizard.exchange {
-        None => {}
-        Some(ExchangeState::Running { .. }) => lines.push(Line::from(Span::styled(
-            "… test exchange running: managed identity token, then the app's token",
-            theme.accent,
-        ))),
-        Some(ExchangeState::Finished(Err(error))) => lines.push(Line::from(vec![
-            Span::styled("✗ The test exchange could not run: ", theme.error),
-            Span::styled(error.clone(), theme.text),
-        ])),
-        Some(ExchangeState::Finished(Ok(verdict))) => {
-            let style: Style = if verdict.success {
-                theme.ok
-            } else {
-                theme.error
-            };
-            let glyph = if verdict.success {
-                "✓ Exchange works:"
-            } else {
-                "✗ Exchange refused:"
-            };
-            let code = verdict
-                .code
-                .map(|c| format!(" AADSTS{c}"))
-                .unwrap_or_default();
-            lines.push(Line::from(vec![
-                Span::styled(format!("{glyph}{code} "), style),
-                Span::styled(verdict.headline.clone(), theme.text),
-            ]));
-            if let Some(advice) = &verdict.advice {
-                lines.push(Line::from(Span::styled(
-                    format!("  what to do: {advice}"),
-                    theme.text,
-                )));
-            }
-            if verdict.code == Some(70021) && just_created {
-                lines.push(Line::from(Span::styled(
-                    "  This FIC is new: that is most likely replication. Wait a minute and press x again.",
-                    theme.warn,
-                )));
-            }
-        }
-    }
-    lines
 }
 
 /// The footer's hints for the step on screen (keys as bound in the keymap).

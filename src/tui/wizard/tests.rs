@@ -193,6 +193,21 @@ fn value(state: &State, id: FieldId) -> String {
     the_wizard(state).field(id).input.value().to_string()
 }
 
+/// The exchange screen (#7) on top, opened for `app_id` and `identity`.
+fn assert_exchange_opened(state: &State, app_id: &str, identity: &str, just_created: bool) {
+    match state.stack.last() {
+        Some(Screen::Exchange(screen)) => {
+            assert_eq!(screen.app.as_ref().map(|a| a.app_id.as_str()), Some(app_id));
+            assert_eq!(
+                screen.identity.as_ref().map(|i| i.name.as_str()),
+                Some(identity)
+            );
+            assert_eq!(screen.just_created, just_created);
+        }
+        _ => panic!("the exchange screen is not on top"),
+    }
+}
+
 fn toast(state: &State) -> String {
     state
         .toast
@@ -411,17 +426,14 @@ fn an_app_already_trusting_the_identity_offers_a_test_instead() {
         }
     );
     let commands = press(&mut state, "x");
-    match commands.as_slice() {
-        [
-            Cmd::Wizard(WizardCmd::Exchange {
-                app_id, identity, ..
-            }),
-        ] => {
-            assert_eq!(app_id, &guid(0xa1, 2));
-            assert_eq!(identity.name, "id-payments");
-        }
-        other => panic!("expected an exchange, got {other:?}"),
-    }
+    assert!(!commands.is_empty(), "the exchange starts at once");
+    assert_exchange_opened(&state, &guid(0xa1, 2), "id-payments", false);
+    // Esc on the exchange screen comes back to the wizard.
+    update(&mut state, key(KeyCode::Esc));
+    assert!(matches!(
+        the_wizard(&state).step,
+        Step::AlreadyTrusted { .. }
+    ));
     // c changes the existing FIC instead: the edit mode, name fixed.
     press(&mut state, "c");
     assert_eq!(the_wizard(&state).step, Step::Fields);
@@ -658,40 +670,11 @@ fn create_then_read_back_then_one_key_to_test() {
         }
     );
     let commands = press(&mut state, "x");
-    let exchange = match commands.as_slice() {
-        [
-            Cmd::Wizard(WizardCmd::Exchange {
-                request,
-                app_id,
-                identity,
-                fics,
-            }),
-        ] => {
-            assert_eq!(app_id, &guid(0xa1, 1));
-            assert_eq!(identity.principal_id, payments().principal_id);
-            assert_eq!(fics, &vec![stored.clone()]);
-            *request
-        }
-        other => panic!("expected an exchange, got {other:?}"),
-    };
-    let refused = ExchangeVerdict {
-        success: false,
-        headline: "no FIC matched".into(),
-        steps: Vec::new(),
-        code: Some(70021),
-        advice: Some("wait for replication".into()),
-    };
-    update(
-        &mut state,
-        Msg::Wizard(WizardMsg::Exchanged {
-            request: exchange,
-            result: Ok(refused.clone()),
-        }),
-    );
-    assert_eq!(
-        the_wizard(&state).exchange,
-        Some(ExchangeState::Finished(Ok(refused)))
-    );
+    assert!(!commands.is_empty(), "the exchange starts at once");
+    // Just created: the exchange screen retries an AADSTS70021 by itself (replication).
+    assert_exchange_opened(&state, &guid(0xa1, 1), "id-payments", true);
+    update(&mut state, key(KeyCode::Esc));
+    assert!(matches!(the_wizard(&state).step, Step::Done { .. }));
     // Enter goes back to the app, reloading it.
     let commands = update(&mut state, key(KeyCode::Enter));
     assert!(matches!(
@@ -999,7 +982,7 @@ fn snapshot_failed() {
 }
 
 #[test]
-fn snapshot_done_with_exchange() {
+fn snapshot_done() {
     let mut state = at_fields(false);
     let (request, fic) = saving(&mut state);
     update(
@@ -1013,22 +996,46 @@ fn snapshot_done_with_exchange() {
         }),
     );
     state.toast = None;
-    let commands = press(&mut state, "x");
-    let [Cmd::Wizard(WizardCmd::Exchange { request, .. })] = commands.as_slice() else {
-        panic!("expected an exchange");
+    insta::assert_snapshot!(screen(&state));
+}
+
+#[test]
+fn the_exchange_screens_fix_opens_the_fic_with_the_corrected_value() {
+    let mut state = console(false);
+    let wrong = Fic {
+        subject: inventory().client_id,
+        ..good_fic(&inventory(), "mi-id-inventory", "fic-2")
     };
+    let app = app_row("inventory-sync", 4, 1, false);
+    let fix = crate::tui::exchange::FicFix {
+        app: crate::tui::exchange::AppChoice::from(&app),
+        fic: wrong.clone(),
+        field: Field::Subject,
+        corrected: inventory().principal_id,
+    };
+    let commands = update(&mut state, Msg::EditFic(Box::new(fix)));
+    // The app is not on screen: its FICs are read for the rules.
+    let request = match commands.as_slice() {
+        [Cmd::Wizard(WizardCmd::LoadApp { request, object_id })] => {
+            assert_eq!(object_id, &guid(0xa0, 4));
+            *request
+        }
+        other => panic!("expected the app's FICs to be read, got {other:?}"),
+    };
+    let wizard = the_wizard(&state);
+    assert!(wizard.is_edit());
+    assert_eq!(wizard.step, Step::Fields);
+    assert_eq!(value(&state, FieldId::Subject), inventory().principal_id);
+    assert!(wizard.findings.is_empty(), "{:?}", wizard.findings);
     update(
         &mut state,
-        Msg::Wizard(WizardMsg::Exchanged {
-            request: *request,
-            result: Ok(ExchangeVerdict {
-                success: true,
-                headline: "The app got its token for https://graph.microsoft.com/.default: the assertion matched the credential 'mi-id-payments'.".into(),
-                steps: Vec::new(),
-                code: None,
-                advice: None,
-            }),
+        Msg::Wizard(WizardMsg::AppLoaded {
+            request,
+            result: Ok(Box::new(detail(app, vec![wrong]))),
         }),
     );
-    insta::assert_snapshot!(screen(&state));
+    assert_eq!(the_wizard(&state).step, Step::Fields);
+    assert_eq!(value(&state, FieldId::Subject), inventory().principal_id);
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(the_wizard(&state).step, Step::Review);
 }

@@ -1,0 +1,497 @@
+//! The live test exchange screen against the in-process sandbox's demo tenant: the console's
+//! real loop pieces (update, the effects runner, the Graph-backed directory) with the screen
+//! rendered into a `TestBackend` and snapshotted (GUIDs, ports, opaque values and times
+//! redacted).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ficus::cloud::Cloud;
+use ficus::entra::{self, Credentials, Renewal, SessionConfig, TokenSet};
+use ficus::sandbox::{Faults, SandboxConfig};
+use ficus::tui::exchange::{AppChoice, ExchangeEntry, ExchangeScreen, SourceState};
+use ficus::tui::keymap::Keymap;
+use ficus::tui::msg::{Cmd, Msg, Session};
+use ficus::tui::state::{Screen, State};
+use ficus::tui::theme::Themes;
+use ficus::tui::{Connected, Connector, GraphDirectory, effects, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+const TENANT: &str = "contoso";
+const ADMIN: &str = "admin@contoso.onmicrosoft.com";
+
+struct Console {
+    state: State,
+    directory: Arc<GraphDirectory>,
+    tx: UnboundedSender<Msg>,
+    rx: UnboundedReceiver<Msg>,
+}
+
+async fn connect(faults: Faults) -> Result<Connected, String> {
+    let sandbox = ficus::sandbox::start(SandboxConfig {
+        faults,
+        ..SandboxConfig::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let info = sandbox.info.clone();
+    let tenant = info
+        .tenants
+        .iter()
+        .find(|t| t.name == TENANT)
+        .cloned()
+        .ok_or("no contoso")?;
+    let cloud = Cloud::custom(&info.authority, &info.graph);
+    let mut config = SessionConfig::new(cloud.clone(), tenant.id.clone());
+    config.ca_pem = info.ca_pem.clone();
+    let scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
+    let signed = sandbox
+        .sign_in(&tenant.id, ADMIN, &config.client_id, &scopes)
+        .map_err(|e| e.to_string())?;
+    let tokens = TokenSet {
+        access_token: signed.access_token,
+        refresh_token: Some(signed.refresh_token),
+        id_token: Some(signed.id_token),
+        expires_at: time::OffsetDateTime::now_utc().unix_timestamp() + signed.expires_in as i64,
+        scope: None,
+    };
+    let renewal = Renewal::RefreshToken {
+        token_endpoint: cloud.token_endpoint(&tenant.id),
+        client_id: config.client_id.clone(),
+        scopes: config.scopes.clone(),
+        cache: None,
+    };
+    let session = entra::Session::new(config, Credentials::new(tokens, renewal))
+        .map_err(|e| e.to_string())?;
+    let msi_host = ficus::tui::directory::MsiHost {
+        label: "the sandbox's emulated host".into(),
+        env: entra::msi::MsiEnv {
+            imds_authority: Some(info.imds.clone()),
+            ..entra::msi::MsiEnv::default()
+        },
+    };
+    Ok(Connected {
+        session,
+        info: Session {
+            tenant: format!("{} ({})", tenant.name, tenant.domain),
+            tenant_id: tenant.id.clone(),
+            cloud: "sandbox".into(),
+            user: ADMIN.into(),
+            read_only: false,
+            graph_base: cloud.graph_v1(),
+            cloud_endpoints: cloud,
+        },
+        keep_alive: Box::new(sandbox),
+        msi_host: Some(msi_host),
+    })
+}
+
+impl Console {
+    /// A console signed in to a fresh sandbox, with both lists loaded.
+    async fn start(faults: Faults) -> Console {
+        ficus::install_crypto_provider();
+        let directory = Arc::new(GraphDirectory::new(Connector::Session(Box::pin(connect(
+            faults,
+        )))));
+        let (tx, rx) = unbounded_channel();
+        let state = State::new(
+            Keymap::default(),
+            Themes::built_in(),
+            "mono",
+            time::OffsetDateTime::now_utc(),
+        );
+        let mut console = Console {
+            state,
+            directory,
+            tx,
+            rx,
+        };
+        console.run(vec![Cmd::StartSignIn]);
+        console
+            .pump(|s| {
+                s.apps.load == ficus::tui::filter::Load::Done
+                    && s.identities.load == ficus::tui::filter::Load::Done
+            })
+            .await;
+        console
+    }
+
+    fn run(&self, cmds: Vec<Cmd>) {
+        for cmd in cmds {
+            if !matches!(cmd, Cmd::Copy(_) | Cmd::Quit) {
+                effects::spawn(&self.directory, cmd, &self.tx);
+            }
+        }
+    }
+
+    fn send(&mut self, msg: Msg) {
+        let cmds = update(&mut self.state, msg);
+        self.run(cmds);
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        let modifiers = match code {
+            KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
+            _ => KeyModifiers::NONE,
+        };
+        self.send(Msg::Key(KeyEvent::new(code, modifiers)));
+    }
+
+    /// Feeds answers one at a time until `done` holds (checked after each message).
+    async fn pump(&mut self, done: impl Fn(&State) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done(&self.state) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let msg = tokio::time::timeout(left, self.rx.recv())
+                .await
+                .expect("the console got what it waited for within 30 s")
+                .expect("channel open");
+            self.send(msg);
+        }
+    }
+
+    fn app(&self, name: &str) -> AppChoice {
+        AppChoice::from(
+            self.state
+                .apps
+                .find(|a| a.name == name)
+                .unwrap_or_else(|| panic!("app {name} loaded")),
+        )
+    }
+
+    fn identity(&self, name: &str) -> ficus::tui::model::IdentityRow {
+        self.state
+            .identities
+            .find(|i| i.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("identity {name} loaded"))
+    }
+
+    fn screen(&self) -> &ExchangeScreen {
+        match self.state.stack.last() {
+            Some(Screen::Exchange(screen)) => screen,
+            _ => panic!("the exchange screen is on top"),
+        }
+    }
+
+    /// Opens the exchange for `app` and `identity` and waits for the verdict.
+    async fn exchange(&mut self, app: &str, identity: &str) {
+        let entry = ExchangeEntry {
+            app: Some(self.app(app)),
+            identity: Some(self.identity(identity)),
+            run: true,
+            ..ExchangeEntry::default()
+        };
+        self.send(Msg::OpenExchange(Box::new(entry)));
+        self.pump(|s| {
+            matches!(s.stack.last(), Some(Screen::Exchange(x))
+                if x.result().is_some() && x.source != SourceState::Detecting)
+        })
+        .await;
+        // Times in words are measured from the assertion's issue time: stable snapshots.
+        let iat = self
+            .screen()
+            .result()
+            .and_then(|r| r.assertion.as_ref())
+            .and_then(|a| a.time_claim("iat"));
+        if let Some(iat) = iat {
+            let now = time::OffsetDateTime::from_unix_timestamp(iat).expect("valid iat");
+            self.send(Msg::Tick(now));
+        }
+    }
+
+    fn render(&self, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+        terminal
+            .draw(|frame| ficus::tui::views::draw(frame, &self.state))
+            .expect("draws");
+        let buffer = terminal.backend().buffer().clone();
+        let mut text = String::new();
+        for y in 0..height {
+            let mut line = String::new();
+            for x in 0..width {
+                line.push_str(buffer[(x, y)].symbol());
+            }
+            text.push_str(line.trim_end());
+            text.push('\n');
+        }
+        redact(&text, &self.dynamic_values())
+    }
+
+    /// Values that change from run to run: key ids, opaque claims, token masks.
+    fn dynamic_values(&self) -> Vec<String> {
+        let mut values = Vec::new();
+        let Some(Screen::Exchange(screen)) = self.state.stack.last() else {
+            return values;
+        };
+        if let Some(result) = screen.result() {
+            for jwt in [&result.assertion, &result.app_token].into_iter().flatten() {
+                for name in ["kid", "x5t"] {
+                    if let Some(v) = jwt.header.get(name).and_then(|v| v.as_str()) {
+                        values.push(v.to_string());
+                    }
+                }
+                for name in ["aio", "rh", "uti", "jti"] {
+                    if let Some(v) = jwt.str_claim(name) {
+                        values.push(v.to_string());
+                    }
+                }
+            }
+            for raw in [&result.assertion_raw, &result.app_token_raw]
+                .into_iter()
+                .flatten()
+            {
+                values.push(ficus::secret::mask(raw.expose()));
+            }
+        }
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values
+    }
+}
+
+/// GUIDs, loopback ports, durations, times and the given dynamic values become placeholders.
+fn redact(text: &str, dynamic: &[String]) -> String {
+    let mut text = text.to_string();
+    for value in dynamic.iter().filter(|v| v.len() >= 4) {
+        // A value may be cut by the screen's width; its first 12 characters still identify it.
+        text = text.replace(value.as_str(), "<dyn>");
+        let head: String = value.chars().take(12).collect();
+        if head.len() >= 12 {
+            text = text.replace(&head, "<dyn>");
+        }
+    }
+    // Loopback ports.
+    let mut ported = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (before, after) = rest.split_at(at + "127.0.0.1:".len());
+        ported.push_str(before);
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        ported.push_str(if digits > 0 { "<port>" } else { "" });
+        rest = &after[digits..];
+    }
+    ported.push_str(rest);
+    let text = ported;
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let is_hex = |c: char| c.is_ascii_hexdigit();
+    while i < chars.len() {
+        // GUID: 8-4-4-4-12 hex.
+        let guid_shape = [8, 4, 4, 4, 12];
+        let mut j = i;
+        let mut is_guid = i == 0 || !is_hex(chars[i - 1]);
+        for (n, len) in guid_shape.iter().enumerate() {
+            if !is_guid {
+                break;
+            }
+            for k in 0..*len {
+                if j < chars.len() && is_hex(chars[j]) {
+                    j += 1;
+                } else {
+                    // The last group may be cut where the screen wraps.
+                    is_guid = n == 4 && k > 0;
+                    break;
+                }
+            }
+            if is_guid && n < 4 {
+                if j < chars.len() && chars[j] == '-' {
+                    j += 1;
+                } else {
+                    is_guid = false;
+                }
+            }
+        }
+        if is_guid {
+            out.push_str("<guid>");
+            i = j;
+            continue;
+        }
+        // Numbers: ports after `127.0.0.1:`, then durations and times by their unit.
+        if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_alphanumeric()) {
+            let mut j = i;
+            while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == ':') {
+                j += 1;
+            }
+            while j > i + 1 && chars[j - 1] == ':' {
+                j -= 1;
+            }
+            let number: String = chars[i..j].iter().collect();
+            let rest: String = chars[j..chars.len().min(j + 6)].iter().collect();
+            let timed = [
+                " ms", " s ", " s)", " s,", " min", " h", " d ", " d)", " left",
+            ]
+            .iter()
+            .any(|u| rest.starts_with(u))
+                || rest == " s"
+                || number.contains(':')
+                || number.len() == 10;
+            if timed {
+                if rest.starts_with(" ms") {
+                    // Right-aligned durations: the padding depends on the digits.
+                    let trimmed = out.trim_end_matches(' ').len();
+                    out.truncate(trimmed);
+                    out.push(' ');
+                }
+                out.push('N');
+                i = j;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn success_for_payments_api() {
+    let mut console = Console::start(Faults::default()).await;
+    console.exchange("payments-api", "id-payments").await;
+    let result = console.screen().result().expect("a result");
+    assert!(result.succeeded(), "{:?}", result.failure);
+    assert_eq!(
+        result
+            .comparison
+            .as_ref()
+            .and_then(|c| c.matched_fic(&result.fics))
+            .map(|f| f.name.as_str()),
+        Some("mi-id-payments")
+    );
+    assert!(
+        matches!(
+            result.assertion_signature,
+            ficus::tui::exchange::Signature::Verified(_)
+        ),
+        "{:?}",
+        result.assertion_signature
+    );
+    assert!(
+        matches!(
+            result.app_token_signature,
+            ficus::tui::exchange::Signature::Verified(_)
+        ),
+        "{:?}",
+        result.app_token_signature
+    );
+    let screen = console.render(120, 40);
+    assert!(screen.contains("✓ WORKS"), "{screen}");
+    assert!(screen.contains("verified with the issuer's published key"));
+    // Masked by default: the token's middle is never on screen.
+    let raw = result.app_token_raw.as_ref().expect("raw").expose().clone();
+    let unmasked = console.render(120, 40);
+    assert!(!unmasked.contains(&raw[10..40]));
+    insta::assert_snapshot!("exchange_success_120x40", screen);
+    insta::assert_snapshot!("exchange_success_80x24", console.render(80, 24));
+    // 1 Hz tick only while the countdown is visible.
+    assert!(console.state.needs_tick());
+    console.key(KeyCode::Esc);
+    assert!(!console.state.needs_tick());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_progress_fills_step_by_step() {
+    let mut console = Console::start(Faults::default()).await;
+    let entry = ExchangeEntry {
+        app: Some(console.app("payments-api")),
+        identity: Some(console.identity("id-payments")),
+        ..ExchangeEntry::default()
+    };
+    console.send(Msg::OpenExchange(Box::new(entry)));
+    console
+        .pump(|s| matches!(s.stack.last(), Some(Screen::Exchange(x)) if x.source != SourceState::Detecting))
+        .await;
+    console.key(KeyCode::Char('x'));
+    // Before any answer: every step waits, the first one runs.
+    let before = console.render(100, 30);
+    assert!(before.contains("… managed identity token"), "{before}");
+    console
+        .pump(|s| {
+            matches!(s.stack.last(), Some(Screen::Exchange(x))
+                if x.run.as_ref().is_some_and(|r| r.steps.len() == 1))
+        })
+        .await;
+    let screen = console.render(100, 30);
+    assert!(screen.contains("✓ managed identity token"), "{screen}");
+    assert!(screen.contains("… exchanging"), "{screen}");
+    insta::assert_snapshot!("exchange_in_progress", screen);
+}
+
+async fn failure(app: &str, identity: &str) -> (String, Console) {
+    let mut console = Console::start(Faults::default()).await;
+    console.exchange(app, identity).await;
+    assert!(
+        !console.screen().result().expect("result").succeeded(),
+        "{app} must fail"
+    );
+    let screen = console.render(120, 40);
+    (screen, console)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_sync_subject_is_the_client_id() {
+    let (screen, console) = failure("inventory-sync", "id-inventory").await;
+    let result = console.screen().result().expect("result");
+    assert_eq!(result.refusal.as_ref().and_then(|r| r.code), Some(700213));
+    assert!(screen.contains("At fault    ✗ the subject"), "{screen}");
+    let (field, value) = result.correction().expect("a correction");
+    assert_eq!(field, ficus::fic::Field::Subject);
+    assert_eq!(value, console.identity("id-inventory").principal_id);
+    assert!(screen.contains("F opens FIC 'mi-id-inventory' in the wizard"));
+    insta::assert_snapshot!("exchange_failure_inventory_sync", screen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reporting_portal_issuer_trailing_slash() {
+    let (screen, console) = failure("reporting-portal", "id-reporting").await;
+    let (field, _) = console
+        .screen()
+        .result()
+        .and_then(|r| r.correction())
+        .expect("a correction");
+    assert_eq!(field, ficus::fic::Field::Issuer);
+    assert!(screen.contains("issuer"), "{screen}");
+    insta::assert_snapshot!("exchange_failure_reporting_portal", screen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gov_exporter_wrong_cloud_audience() {
+    let (screen, console) = failure("gov-exporter", "id-payments").await;
+    let (field, value) = console
+        .screen()
+        .result()
+        .and_then(|r| r.correction())
+        .expect("a correction");
+    assert_eq!(field, ficus::fic::Field::Audiences);
+    assert_eq!(value, "api://AzureADTokenExchange");
+    insta::assert_snapshot!("exchange_failure_gov_exporter", screen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_not_attached_to_the_host() {
+    let (screen, console) = failure("payments-api", "id-orphan").await;
+    let result = console.screen().result().expect("result");
+    assert!(result.refusal.is_none());
+    assert!(result.failure.is_some());
+    assert!(
+        screen.contains("Is id-orphan attached to this host?"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("exchange_failure_id_orphan", screen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fix_key_sends_the_corrected_value_to_the_wizard() {
+    let (_, mut console) = failure("inventory-sync", "id-inventory").await;
+    console.key(KeyCode::Char('F'));
+    let toast = console.state.toast.clone().expect("a toast");
+    assert!(toast.text.contains("mi-id-inventory"), "{}", toast.text);
+    assert!(
+        toast
+            .text
+            .contains(&console.identity("id-inventory").principal_id)
+    );
+}
