@@ -678,7 +678,10 @@ fn edit_fic(state: &mut State, app: WizardApp, original: Fic, correction: Correc
         if let Some(id) = FieldId::from_fic_field(fix.field) {
             wizard.focus = id as usize;
         }
-        format!("Fixed: {}. Enter reviews it; Esc drops it.", fix.label)
+        format!(
+            "Fixed {}: {}. Enter reviews it; Esc drops it.",
+            original.name, fix.label
+        )
     });
     state.stack.push(Screen::Wizard(Box::new(wizard)));
     if let Some(text) = note {
