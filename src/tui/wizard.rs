@@ -678,10 +678,7 @@ fn edit_fic(state: &mut State, app: WizardApp, original: Fic, correction: Correc
         if let Some(id) = FieldId::from_fic_field(fix.field) {
             wizard.focus = id as usize;
         }
-        format!(
-            "Fixed {}: {}. Enter reviews it; Esc drops it.",
-            original.name, fix.label
-        )
+        format!("{}: {}. Enter reviews it.", original.name, fix.label)
     });
     state.stack.push(Screen::Wizard(Box::new(wizard)));
     if let Some(text) = note {
@@ -975,7 +972,7 @@ fn ask_quit(state: &mut State) -> Vec<Cmd> {
     wizard.editing = false;
     state.toast(
         ToastLevel::Warning,
-        "Quit ficus? The FIC in this wizard is not saved. y quits · any other key stays",
+        "Quit ficus? This FIC is not saved yet. y quits · any other key stays",
     );
     Vec::new()
 }
@@ -1346,7 +1343,7 @@ fn save(state: &mut State) -> Vec<Cmd> {
     if state.read_only() {
         state.toast(
             ToastLevel::Warning,
-            "Saving is off: ficus runs with --read-only. y copies a snippet to run elsewhere; or restart without --read-only.",
+            "Saving is off (--read-only): y copies a snippet to run elsewhere.",
         );
         return Vec::new();
     }
