@@ -52,6 +52,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub use_az_cli: bool,
 
+    /// Faults for the embedded sandbox, e.g. throttle=3,latency=20,replication=30.
+    #[arg(long, global = true, value_name = "SPEC", requires = "sandbox")]
+    pub sandbox_faults: Option<String>,
+
+    /// Seed of the embedded sandbox: demo (default), empty or large:N.
+    #[arg(long, global = true, value_name = "SEED", requires = "sandbox")]
+    pub sandbox_seed: Option<String>,
+
     /// Public client id to sign in with (default: Microsoft Graph Command Line Tools).
     #[arg(long, global = true, value_name = "GUID")]
     pub client_id: Option<String>,
@@ -93,6 +101,8 @@ pub enum Command {
     Logout,
     /// Show who is signed in.
     Whoami,
+    /// Run the local Entra sandbox (token service, Graph, managed identity endpoints).
+    Sandbox(crate::sandbox::serve::SandboxArgs),
 }
 
 #[derive(Debug, Subcommand)]

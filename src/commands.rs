@@ -138,6 +138,9 @@ pub async fn execute(
         Command::Login | Command::Logout => Err(CommandError::Usage(
             "login and logout do not run inside a session".into(),
         )),
+        Command::Sandbox(_) => Err(CommandError::Usage(
+            "`ficus sandbox` runs on its own: start it without other flags".into(),
+        )),
     }
 }
 
@@ -264,18 +267,22 @@ async fn whois(ctx: &Context, guid: &str, out: &mut dyn Write) -> Result<(), Com
         .resolve_guid(guid, tenant_id.as_deref())
         .await?;
     if ctx.json {
-        return emit_json(out, &json!({ "guid": guid.trim(), "matches": matches }));
-    }
-    if matches.is_empty() {
+        emit_json(out, &json!({ "guid": guid.trim(), "matches": matches }))?;
+    } else if matches.is_empty() {
         writeln!(
             out,
             "{} names nothing in this tenant (not an app, service principal, managed identity, user or the tenant)",
             guid.trim()
         )?;
+    }
+    if matches.is_empty() {
         return Err(CommandError::Reported(format!(
-            "{} is unknown in this tenant",
+            "{} is unknown in this tenant; check the tenant (--tenant) or that it is a GUID of this directory",
             guid.trim()
         )));
+    }
+    if ctx.json {
+        return Ok(());
     }
     for m in &matches {
         writeln!(
@@ -425,23 +432,38 @@ async fn fic_add(
         "description": draft.description,
     });
     if opts.dry_run {
+        let record = fic::AppRecord {
+            object_id: app.id.clone(),
+            app_id: app.app_id.clone(),
+            display_name: app.display_name.clone(),
+            unique_name: None,
+        };
+        let exports: Vec<(fic::export::ExportFormat, String)> = fic::export::ExportFormat::ALL
+            .into_iter()
+            .filter(|f| *f != fic::export::ExportFormat::GraphRequest)
+            .map(|f| (f, fic::export::export(f, &draft, &record, cloud)))
+            .collect();
         if ctx.json {
+            let exports_json: serde_json::Map<String, Value> = exports
+                .iter()
+                .map(|(f, text)| (f.label().to_string(), Value::String(text.clone())))
+                .collect();
             return emit_json(
                 out,
                 &json!({
                     "dryRun": true,
                     "request": { "method": "POST", "url": url, "body": body },
                     "findings": findings_json,
+                    "exports": exports_json,
                 }),
             );
         }
-        writeln!(out, "Dry run: nothing was changed. The request would be:")?;
-        writeln!(out, "POST {url}")?;
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&body).unwrap_or_default()
-        )?;
+        let request = fic::export::graph_request(&draft, &record);
+        writeln!(out, "Dry run: nothing was changed. The request would be:\n")?;
+        writeln!(out, "{}", request.to_http(cloud))?;
+        for (format, text) in &exports {
+            writeln!(out, "# {}\n{}\n", format.label(), text.trim_end())?;
+        }
         return Ok(());
     }
     if warnings > 0 && !opts.force {
@@ -962,18 +984,8 @@ pub fn report_error(e: &CommandError, as_json: bool, err: &mut dyn Write) {
         let _ = serde_json::to_writer(&mut *err, &json!({ "error": e.to_json() }));
         let _ = writeln!(err);
     } else {
+        // Refusals already printed their findings with the result.
         let _ = writeln!(err, "error: {e}");
-        if let CommandError::Refused { findings, .. } = e {
-            for f in findings {
-                let _ = writeln!(
-                    err,
-                    "  {} [{}] {}",
-                    f["severity"].as_str().unwrap_or(""),
-                    f["field"].as_str().unwrap_or(""),
-                    f["message"].as_str().unwrap_or("")
-                );
-            }
-        }
     }
 }
 
@@ -986,6 +998,10 @@ pub async fn run(cli: Cli) -> std::process::ExitCode {
     let _ = stdout.flush();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader went away (`ficus apps | head`): stop quietly, like other Unix tools.
+        Err(CommandError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             // A reported failure already printed its result; JSON callers still get the error.
             if !matches!(e, CommandError::Reported(_)) || as_json {
@@ -1053,16 +1069,155 @@ pub async fn run_to(
     }
 }
 
-/// The in-process sandbox (demo seed) and a session signed in as its demo admin.
-pub async fn start_sandbox(_global: &GlobalArgs) -> Result<(Context, SandboxHandle), CommandError> {
-    Err(CommandError::Sandbox(
-        "this build has no embedded sandbox yet; use --sandbox-url with a running sandbox".into(),
-    ))
+/// A session on a running in-process sandbox, signed in as `upn` of its `contoso` tenant, with
+/// exchanges using the sandbox's IMDS.
+pub fn sandbox_context(
+    sandbox: &crate::sandbox::Sandbox,
+    upn: &str,
+    json: bool,
+    read_only: bool,
+) -> Result<Context, CommandError> {
+    let info = &sandbox.info;
+    let tenant = info
+        .tenants
+        .iter()
+        .find(|t| t.name == crate::sandbox::seed::CONTOSO)
+        .or(info.tenants.first())
+        .ok_or_else(|| CommandError::Sandbox("the sandbox has no tenant".into()))?;
+    let cloud = Cloud::custom(&info.authority, &info.graph);
+    let mut config = SessionConfig::new(cloud, tenant.id.clone());
+    config.ca_pem = info.ca_pem.clone();
+    config.read_only = read_only;
+    let scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
+    let signed = sandbox
+        .sign_in(&tenant.id, upn, &config.client_id, &scopes)
+        .map_err(|e| CommandError::Sandbox(e.to_string()))?;
+    let tokens = signin::TokenSet {
+        access_token: signed.access_token,
+        refresh_token: Some(signed.refresh_token).filter(|t| !t.expose().is_empty()),
+        id_token: Some(signed.id_token).filter(|t| !t.expose().is_empty()),
+        expires_at: time::OffsetDateTime::now_utc().unix_timestamp()
+            + i64::try_from(signed.expires_in).unwrap_or(0),
+        scope: Some(config.scopes.join(" ")),
+    };
+    let renewal = Renewal::RefreshToken {
+        token_endpoint: config.cloud.token_endpoint(&config.tenant),
+        client_id: config.client_id.clone(),
+        scopes: config.scopes.clone(),
+        cache: None,
+    };
+    let session = Session::new(config, Credentials::new(tokens, renewal))?;
+    Ok(Context {
+        session,
+        json,
+        msi_source: Some(MsiSource::Imds {
+            base: info.imds.clone(),
+        }),
+        msi_http: msi::msi_http(crate::entra::RetryPolicy::default())?,
+        signed_in_via: "sandbox (in-process)".into(),
+    })
 }
 
-/// Keeps the in-process sandbox alive while a command runs.
-pub struct SandboxHandle;
+/// Starts the in-process sandbox (demo seed, HTTPS with its own CA) signed in as the demo admin.
+pub async fn start_sandbox(
+    global: &GlobalArgs,
+) -> Result<(Context, crate::sandbox::Sandbox), CommandError> {
+    let faults = match &global.sandbox_faults {
+        Some(spec) => crate::sandbox::Faults::parse(spec)
+            .map_err(|e| CommandError::Usage(format!("--sandbox-faults: {e}")))?,
+        None => crate::sandbox::Faults::default(),
+    };
+    let seed = match &global.sandbox_seed {
+        Some(spec) => spec
+            .parse::<crate::sandbox::Seed>()
+            .map_err(|e| CommandError::Usage(format!("--sandbox-seed: {e}")))?,
+        None => crate::sandbox::Seed::Demo,
+    };
+    let sandbox = crate::sandbox::start(crate::sandbox::SandboxConfig {
+        tls: true,
+        seed,
+        faults,
+        ..crate::sandbox::SandboxConfig::default()
+    })
+    .await
+    .map_err(|e| CommandError::Sandbox(e.to_string()))?;
+    match sandbox_context(
+        &sandbox,
+        crate::sandbox::seed::DEMO_ADMIN,
+        global.json,
+        global.read_only,
+    ) {
+        Ok(ctx) => Ok((ctx, sandbox)),
+        Err(e) => {
+            sandbox.shutdown().await;
+            Err(e)
+        }
+    }
+}
 
-impl SandboxHandle {
-    pub async fn shutdown(self) {}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn global() -> GlobalArgs {
+        GlobalArgs {
+            cloud: "global".into(),
+            ..GlobalArgs::default()
+        }
+    }
+
+    #[test]
+    fn clean_removes_terminal_control_sequences() {
+        assert_eq!(clean("app\u{1b}[31mred\u{7}"), "app\u{FFFD}[31mred\u{FFFD}");
+        assert_eq!(clean("plain-name ü"), "plain-name ü");
+    }
+
+    #[test]
+    fn session_config_needs_a_tenant_and_knows_the_clouds() {
+        let err = session_config(&global()).expect_err("no tenant");
+        assert!(err.to_string().contains("--tenant"), "{err}");
+
+        let cfg = session_config(&GlobalArgs {
+            cloud: "usgov".into(),
+            tenant: Some("contoso.onmicrosoft.us".into()),
+            read_only: true,
+            ..global()
+        })
+        .expect("config");
+        assert_eq!(cfg.cloud.login, "https://login.microsoftonline.us");
+        assert!(cfg.read_only);
+        assert_eq!(cfg.client_id, signin::DEFAULT_CLIENT_ID);
+
+        let err = session_config(&GlobalArgs {
+            cloud: "mars".into(),
+            tenant: Some("t".into()),
+            ..global()
+        })
+        .expect_err("unknown cloud");
+        assert!(err.to_string().contains("global, usgov or china"), "{err}");
+
+        let cfg = session_config(&GlobalArgs {
+            sandbox_url: Some("https://localhost:8443/".into()),
+            ..global()
+        })
+        .expect("sandbox url");
+        assert_eq!(cfg.tenant, "contoso.onmicrosoft.com");
+        assert_eq!(cfg.cloud.graph_v1(), "https://localhost:8443/v1.0");
+        assert!(cfg.http_config().no_proxy);
+    }
+
+    #[test]
+    fn default_scope_follows_the_cloud() {
+        assert_eq!(
+            default_scope(&Cloud::china()),
+            "https://microsoftgraph.chinacloudapi.cn/.default"
+        );
+        assert_eq!(
+            default_scope(&Cloud::custom(
+                "https://127.0.0.1:1",
+                "https://127.0.0.1:1/v1.0"
+            )),
+            "https://graph.microsoft.com/.default"
+        );
+    }
 }

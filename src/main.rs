@@ -8,6 +8,10 @@ fn main() -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     ficus::install_crypto_provider();
     let cli = Cli::parse();
+    if let Some(ficus::cli::Command::Sandbox(args)) = cli.command {
+        ficus::sandbox::serve::run_blocking(args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     if cli.command.is_none() {
         // No subcommand: the full-screen console.
@@ -26,7 +30,7 @@ mod console {
     use anyhow::Context as _;
     use ficus::cli::Cli;
     use ficus::cloud::Cloud;
-    use ficus::entra::{self, Credentials, Renewal, SessionConfig, TokenSet};
+    use ficus::entra::{self, Credentials, Renewal};
     use ficus::tui::keymap::Keymap;
     use ficus::tui::theme::{Themes, initial_theme_name};
     use ficus::tui::{Connected, Connector, ConsoleOptions, GraphDirectory, Session};
@@ -68,7 +72,7 @@ mod console {
         ms("keymap and themes loaded");
         let (connector, connecting) = if cli.sandbox {
             (
-                Connector::Session(Box::pin(sandbox_session(cli.global.read_only))),
+                Connector::Session(Box::pin(sandbox_session(cli.global.clone()))),
                 "Starting the embedded sandbox (demo tenant Contoso, no network)…".to_string(),
             )
         } else if cli.global.use_az_cli {
@@ -148,49 +152,28 @@ mod console {
         Some(guard)
     }
 
-    /// The embedded sandbox with the demo seed, signed in as the demo admin.
-    async fn sandbox_session(read_only: bool) -> Result<Connected, String> {
-        let sandbox = ficus::sandbox::start(ficus::sandbox::SandboxConfig::default())
+    /// The embedded sandbox (demo seed unless --sandbox-seed), signed in as the demo admin,
+    /// through the same `commands::start_sandbox` the headless commands use.
+    async fn sandbox_session(global: ficus::cli::GlobalArgs) -> Result<Connected, String> {
+        let (context, sandbox) = ficus::commands::start_sandbox(&global)
             .await
-            .map_err(|e| format!("the sandbox could not start: {e}"))?;
-        let info = sandbox.info.clone();
-        let tenant = info
+            .map_err(|e| e.to_string())?;
+        let session = context.session;
+        let tenant = sandbox
+            .info
             .tenants
             .iter()
             .find(|t| t.name == SANDBOX_TENANT)
-            .or_else(|| info.tenants.first())
+            .or_else(|| sandbox.info.tenants.first())
             .cloned()
             .ok_or("the sandbox has no tenant; its seed is broken")?;
-        let cloud = Cloud::custom(&info.authority, &info.graph);
-        let mut config = SessionConfig::new(cloud.clone(), tenant.id.clone());
-        config.ca_pem = info.ca_pem.clone();
-        config.read_only = read_only;
-        config.cache_dir = None;
-        let scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
-        let signed = sandbox
-            .sign_in(&tenant.id, SANDBOX_ADMIN, &config.client_id, &scopes)
-            .map_err(|e| format!("the sandbox refused the demo sign-in: {e}"))?;
-        let tokens = TokenSet {
-            access_token: signed.access_token,
-            refresh_token: Some(signed.refresh_token),
-            id_token: Some(signed.id_token),
-            expires_at: time::OffsetDateTime::now_utc().unix_timestamp() + signed.expires_in as i64,
-            scope: None,
-        };
-        let renewal = Renewal::RefreshToken {
-            token_endpoint: cloud.token_endpoint(&tenant.id),
-            client_id: config.client_id.clone(),
-            scopes: config.scopes.clone(),
-            cache: None,
-        };
-        let session = entra::Session::new(config, Credentials::new(tokens, renewal))
-            .map_err(|e| e.to_string())?;
+        let cloud: Cloud = session.cloud.clone();
         let info = Session {
             tenant: format!("{} ({})", tenant.name, tenant.domain),
             tenant_id: tenant.id.clone(),
             cloud: "sandbox".into(),
             user: SANDBOX_ADMIN.into(),
-            read_only,
+            read_only: session.read_only,
             graph_base: cloud.graph_v1(),
             cloud_endpoints: cloud,
         };

@@ -134,3 +134,65 @@ fn sandbox_console_filters_opens_and_restores_the_terminal() {
         "echo (cooked mode) and cat's copy expected:\n{screen}"
     );
 }
+
+/// SIGTERM and SIGHUP: the console leaves at once and still restores every mode.
+#[test]
+fn signals_restore_the_terminal() {
+    for signal in ["TERM", "HUP"] {
+        let dirs = tempfile::tempdir().expect("tempdir");
+        let binary = env!("CARGO_BIN_EXE_ficus");
+        let pid_file = dirs.path().join("pid");
+        let script = format!(
+            "sh -c 'echo $$ > {pid}; exec env XDG_STATE_HOME={d}/state XDG_CONFIG_HOME={d}/config {binary} --sandbox'; echo ficus-exit=$?; exec cat -v",
+            pid = pid_file.display(),
+            d = dirs.path().display()
+        );
+        let tmux = Tmux {
+            socket: format!("ficus-e2e-{signal}-{}", std::process::id()),
+        };
+        tmux.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "120",
+            "-y",
+            "60",
+            &script,
+        ]);
+        tmux.wait_for("payments-api");
+        let pid = std::fs::read_to_string(&pid_file).expect("pid written");
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), pid.trim().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        tmux.wait_for("ficus-exit=0");
+        let modes = tmux.run(&[
+            "display",
+            "-p",
+            "-t",
+            "e2e",
+            "#{alternate_on} #{mouse_any_flag} #{cursor_flag}",
+        ]);
+        assert_eq!(modes.trim(), "0 0 1", "after SIG{signal}");
+        tmux.run(&["set-buffer", "-b", "probe", "after-signal"]);
+        tmux.run(&["paste-buffer", "-p", "-b", "probe", "-t", "e2e"]);
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("after-signal");
+        std::thread::sleep(Duration::from_millis(300));
+        let screen = tmux.screen();
+        assert!(
+            !screen.contains("[200~"),
+            "bracketed paste left on after SIG{signal}:\n{screen}"
+        );
+        assert_eq!(
+            screen.matches("after-signal").count(),
+            2,
+            "cooked mode after SIG{signal}:\n{screen}"
+        );
+    }
+}

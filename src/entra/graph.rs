@@ -313,7 +313,7 @@ impl GraphClient {
     /// The first URL of the app list.
     pub fn apps_url(&self) -> String {
         self.url(&format!(
-            "applications?$select={APP_LIST_SELECT}&$top={PAGE_SIZE}&$expand=federatedIdentityCredentials($select=id)"
+            "applications?$select={APP_LIST_SELECT}&$top={PAGE_SIZE}&$expand=federatedIdentityCredentials"
         ))
     }
 
@@ -671,25 +671,23 @@ impl GraphClient {
             let sp: SpRow = r.json("Graph")?;
             out.push(sp_match(sp, false));
         }
-        let user = not_found_as_none(
-            self.get_ok(
-                &self.url(&format!(
-                    "users/{guid}?$select=id,displayName,userPrincipalName"
-                )),
-                &[],
-            )
-            .await,
+        // Users (and anything else) through directoryObjects, which every tenant serves.
+        let object = not_found_as_none(
+            self.get_ok(&self.url(&format!("directoryObjects/{guid}")), &[])
+                .await,
         )?;
-        if let Some(r) = user {
-            let u: serde_json::Value = r.json("Graph")?;
-            out.push(GuidMatch {
-                kind: GuidKind::UserId,
-                display_name: u["displayName"].as_str().unwrap_or("").to_string(),
-                details: u["userPrincipalName"]
-                    .as_str()
-                    .map(|upn| vec![("userPrincipalName".to_string(), upn.to_string())])
-                    .unwrap_or_default(),
-            });
+        if let Some(r) = object {
+            let o: serde_json::Value = r.json("Graph")?;
+            if o["@odata.type"] == "#microsoft.graph.user" {
+                out.push(GuidMatch {
+                    kind: GuidKind::UserId,
+                    display_name: o["displayName"].as_str().unwrap_or("").to_string(),
+                    details: o["userPrincipalName"]
+                        .as_str()
+                        .map(|upn| vec![("userPrincipalName".to_string(), upn.to_string())])
+                        .unwrap_or_default(),
+                });
+            }
         }
         Ok(out)
     }

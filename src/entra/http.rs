@@ -402,7 +402,11 @@ pub fn safe_url(url: &reqwest::Url) -> String {
     u.to_string()
 }
 
-fn network_error(e: &reqwest::Error, attempts: u32, client_request_id: &str) -> NetworkError {
+pub(crate) fn network_error(
+    e: &reqwest::Error,
+    attempts: u32,
+    client_request_id: &str,
+) -> NetworkError {
     let kind = classify(e);
     let url = e.url().map(safe_url).unwrap_or_else(|| "(unknown)".into());
     NetworkError {
@@ -414,9 +418,15 @@ fn network_error(e: &reqwest::Error, attempts: u32, client_request_id: &str) -> 
     }
 }
 
+/// TLS trouble, recognised from the error text (rustls errors are not typed through reqwest).
+pub(crate) fn is_tls_failure(chain: &str) -> bool {
+    let chain = chain.to_ascii_lowercase();
+    chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+}
+
 fn classify(e: &reqwest::Error) -> NetworkErrorKind {
     let chain = error_chain(e).to_ascii_lowercase();
-    if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
+    if is_tls_failure(&chain) {
         return NetworkErrorKind::Tls;
     }
     if e.is_timeout() {
@@ -453,7 +463,8 @@ fn classify(e: &reqwest::Error) -> NetworkErrorKind {
     NetworkErrorKind::Other
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and all its sources, joined (reqwest hides the useful part in the sources).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = e.source();
     while let Some(err) = source {

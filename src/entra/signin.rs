@@ -341,6 +341,7 @@ type DeviceClient = oauth2::Client<
 struct OAuthHttp {
     client: reqwest::Client,
     last_error: std::sync::Mutex<Option<(u16, Vec<u8>)>>,
+    last_network_error: std::sync::Mutex<Option<super::error::NetworkError>>,
 }
 
 impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
@@ -357,12 +358,22 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
             let mut request: reqwest::Request = request.try_into().map_err(Box::new)?;
+            let client_request_id = uuid::Uuid::new_v4().to_string();
             request.headers_mut().insert(
                 "client-request-id",
-                reqwest::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                reqwest::header::HeaderValue::from_str(&client_request_id)
                     .map_err(|e| oauth2::HttpClientError::Other(e.to_string()))?,
             );
-            let response = self.client.execute(request).await.map_err(Box::new)?;
+            let response = match self.client.execute(request).await {
+                Ok(r) => r,
+                Err(e) => {
+                    // Kept typed: oauth2's error only says "client error".
+                    if let Ok(mut last) = self.last_network_error.lock() {
+                        *last = Some(super::http::network_error(&e, 1, &client_request_id));
+                    }
+                    return Err(Box::new(e).into());
+                }
+            };
             let status = response.status();
             let mut builder = oauth2::http::Response::builder().status(status.as_u16());
             for (name, value) in response.headers() {
@@ -458,13 +469,30 @@ fn oauth_error<RE: std::error::Error + 'static, TE: oauth2::ErrorResponse + 'sta
                 endpoint: endpoint.to_string(),
             })
         }
-        oauth2::RequestTokenError::Request(err) => EntraError::from(super::error::NetworkError {
-            kind: super::error::NetworkErrorKind::Connect,
-            url: endpoint.to_string(),
-            detail: err.to_string(),
-            attempts: 1,
-            client_request_id: None,
-        }),
+        oauth2::RequestTokenError::Request(err) => {
+            let recorded = http
+                .last_network_error
+                .lock()
+                .ok()
+                .and_then(|mut l| l.take());
+            match recorded {
+                Some(n) => n.into(),
+                None => {
+                    let detail = super::http::error_chain(&err);
+                    EntraError::from(super::error::NetworkError {
+                        kind: if super::http::is_tls_failure(&detail) {
+                            super::error::NetworkErrorKind::Tls
+                        } else {
+                            super::error::NetworkErrorKind::Connect
+                        },
+                        url: endpoint.to_string(),
+                        detail,
+                        attempts: 1,
+                        client_request_id: None,
+                    })
+                }
+            }
+        }
         oauth2::RequestTokenError::Parse(err, _) => EntraError::Protocol {
             service: endpoint.to_string(),
             detail: err.to_string(),
@@ -496,6 +524,7 @@ pub async fn start_device_code(
     let adapter = OAuthHttp {
         client: http.reqwest().clone(),
         last_error: std::sync::Mutex::new(None),
+        last_network_error: std::sync::Mutex::new(None),
     };
     let details: oauth2::DeviceAuthorizationResponse<EntraDeviceFields> = client
         .exchange_device_code()

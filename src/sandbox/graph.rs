@@ -16,14 +16,15 @@
 //! key syntax (`applications(appId='…')`, `federatedIdentityCredentials(name='…')`) does not
 //! fit a router's segment patterns.
 //
-// NEEDS FROM CORE:
-// - `pub mod odata;` in src/sandbox/mod.rs. Meanwhile graph.rs includes it as `graph::odata`
-//   through a `#[path]` attribute (remove that line when mod.rs declares it).
-// - The server should merge `graph::router()` at the root and NOT apply the `latency` fault to
-//   `/v1.0/...` itself: this router applies latency and throttling to Graph requests.
+// NEEDS FROM CORE: nothing outstanding.
+// - `odata.rs` is compiled as `graph::odata` through the `#[path]` attribute below, so
+//   src/sandbox/mod.rs need not declare it (if it ever does, drop the `#[path]` module here).
+// - The server skips its latency middleware for `/v1.0` because this router applies the
+//   latency and throttle faults to Graph itself (agreed with sandbox-core).
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::LazyLock;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -705,10 +706,10 @@ impl Request<'_> {
 
     // --- federated identity credentials ----------------------------------------------------
 
-    fn fic_context(&self, app: &Application, entity: bool) -> String {
+    fn fic_context(&self, app_object_id: Uuid, entity: bool) -> String {
         self.ctx.context(&format!(
             "applications('{}')/federatedIdentityCredentials{}",
-            app.id,
+            app_object_id,
             if entity { "/$entity" } else { "" }
         ))
     }
@@ -719,7 +720,7 @@ impl Request<'_> {
         let next_base = format!("{}{}", self.ctx.origin, self.ctx.path);
         let body = self.read(|tenant| {
             let app = Self::find_app(tenant, key)?;
-            let context = self.fic_context(app, false);
+            let context = self.fic_context(app.id, false);
             let matching: Vec<&FederatedIdentityCredential> = app
                 .federated_identity_credentials
                 .iter()
@@ -772,7 +773,7 @@ impl Request<'_> {
         let body = self.read(|tenant| {
             let app = Self::find_app(tenant, key)?;
             let fic = find_fic(app, fic_key)?;
-            let context = self.fic_context(app, true);
+            let context = self.fic_context(app.id, true);
             to_json(&FicJson {
                 fic,
                 query: Some(&query),
@@ -827,10 +828,10 @@ impl Request<'_> {
 
     fn created(
         &self,
-        app: &Application,
+        app_object_id: Uuid,
         fic: &FederatedIdentityCredential,
     ) -> Result<Response, GraphError> {
-        let context = self.fic_context(app, true);
+        let context = self.fic_context(app_object_id, true);
         let body = to_json(&FicJson {
             fic,
             query: None,
@@ -839,7 +840,7 @@ impl Request<'_> {
         let mut response = self.ctx.json(StatusCode::CREATED, body);
         let location = format!(
             "{}/v1.0/applications/{}/federatedIdentityCredentials/{}",
-            self.ctx.origin, app.id, fic.id
+            self.ctx.origin, app_object_id, fic.id
         );
         if let Ok(v) = HeaderValue::from_str(&location) {
             response.headers_mut().insert(header::LOCATION, v);
@@ -854,9 +855,9 @@ impl Request<'_> {
         let (app, fic) = self.write(key, |app| {
             let fic = input.create(app, None)?;
             app.federated_identity_credentials.push(fic.clone());
-            Ok((app.clone(), fic))
+            Ok((app.id, fic))
         })?;
-        self.created(&app, &fic)
+        self.created(app, &fic)
     }
 
     fn update_fic(&self, key: AppKey, fic_key: &FicKey) -> Result<Response, GraphError> {
@@ -883,12 +884,12 @@ impl Request<'_> {
                     };
                     let fic = input.create(app, Some(name))?;
                     app.federated_identity_credentials.push(fic.clone());
-                    Ok(Some((app.clone(), fic)))
+                    Ok(Some((app.id, fic)))
                 }
             }
         })?;
         match outcome {
-            Some((app, fic)) => self.created(&app, &fic),
+            Some((app, fic)) => self.created(app, &fic),
             None => Ok(self.ctx.no_content()),
         }
     }
@@ -1172,17 +1173,8 @@ fn find_fic<'a>(
     key: &FicKey,
 ) -> Result<&'a FederatedIdentityCredential, GraphError> {
     let fics = &app.federated_identity_credentials;
-    match key {
-        FicKey::IdOrName(text) => {
-            let by_id = Uuid::parse_str(text)
-                .ok()
-                .and_then(|id| fics.iter().find(|f| f.id == id));
-            by_id
-                .or_else(|| fics.iter().find(|f| f.name.eq_ignore_ascii_case(text)))
-                .ok_or_else(|| GraphError::not_found(text))
-        }
-        FicKey::Name(name) => fics
-            .iter()
+    let by_name = |name: &str| {
+        fics.iter()
             .find(|f| f.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 GraphError::new(
@@ -1190,7 +1182,20 @@ fn find_fic<'a>(
                     "Request_ResourceNotFound",
                     format!("FederatedIdentityCredential with name {name} not found."),
                 )
-            }),
+            })
+    };
+    match key {
+        // A GUID is an id; anything else is the name (the alternate key).
+        FicKey::IdOrName(text) => match Uuid::parse_str(text) {
+            // A name may itself look like a GUID.
+            Ok(id) => fics
+                .iter()
+                .find(|f| f.id == id)
+                .or_else(|| fics.iter().find(|f| f.name.eq_ignore_ascii_case(text)))
+                .ok_or_else(|| GraphError::not_found(text)),
+            Err(_) => by_name(text),
+        },
+        FicKey::Name(name) => by_name(name),
     }
 }
 
@@ -1710,12 +1715,64 @@ impl Serialize for Guid {
 struct Time(Timestamp);
 
 impl Serialize for Time {
+    /// `2026-11-25T21:30:15Z`, formatted on the stack (a page holds thousands of these).
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0.to_graph_string())
+        let t = self.0.0.to_offset(time::UtcOffset::UTC);
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            return s.serialize_str(&self.0.to_graph_string());
+        }
+        let mut buf = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, value: u32, width: usize| {
+            let mut v = value;
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, year.unsigned_abs(), 4);
+        put(5, u32::from(u8::from(t.month())), 2);
+        put(8, u32::from(t.day()), 2);
+        put(11, u32::from(t.hour()), 2);
+        put(14, u32::from(t.minute()), 2);
+        put(17, u32::from(t.second()), 2);
+        s.serialize_str(std::str::from_utf8(&buf).unwrap_or_default())
     }
 }
 
 const EMPTY: [(); 0] = [];
+
+// Sub-objects of an application the sandbox does not model: built once, serialized per app
+// without allocating.
+static API_DEFAULT: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::json!({
+        "acceptMappedClaims": null,
+        "knownClientApplications": [],
+        "requestedAccessTokenVersion": null,
+        "oauth2PermissionScopes": [],
+        "preAuthorizedApplications": []
+    })
+});
+static PARENTAL_CONTROL_DEFAULT: LazyLock<Value> = LazyLock::new(
+    || serde_json::json!({"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"}),
+);
+static REDIRECT_URIS_DEFAULT: LazyLock<Value> =
+    LazyLock::new(|| serde_json::json!({"redirectUris": []}));
+static VERIFIED_PUBLISHER_DEFAULT: LazyLock<Value> = LazyLock::new(
+    || serde_json::json!({"displayName": null, "verifiedPublisherId": null, "addedDateTime": null}),
+);
+static WEB_DEFAULT: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::json!({
+        "homePageUrl": null,
+        "logoutUrl": null,
+        "redirectUris": [],
+        "implicitGrantSettings": {
+            "enableAccessTokenIssuance": false,
+            "enableIdTokenIssuance": false
+        },
+        "redirectUriSettings": []
+    })
+});
 
 /// The properties to write, in order: the `$select` list, or the schema's.
 fn properties<'q>(query: &'q Query, schema: &'static EntitySchema) -> &'q [&'static str] {
@@ -1756,47 +1813,20 @@ impl Serialize for AppJson<'_> {
                 "publisherDomain" => m.serialize_entry(property, &app.publisher_domain)?,
                 "signInAudience" => m.serialize_entry(property, &app.sign_in_audience)?,
                 "tags" => m.serialize_entry(property, &EMPTY)?,
-                "api" => m.serialize_entry(
-                    property,
-                    &serde_json::json!({
-                        "acceptMappedClaims": null,
-                        "knownClientApplications": [],
-                        "requestedAccessTokenVersion": null,
-                        "oauth2PermissionScopes": [],
-                        "preAuthorizedApplications": []
-                    }),
-                )?,
+                "api" => m.serialize_entry(property, &*API_DEFAULT)?,
                 "appRoles" => m.serialize_entry(property, &AppRolesJson(&app.app_roles))?,
                 "info" => m.serialize_entry(property, &InfoJson)?,
                 "keyCredentials" => m.serialize_entry(property, &KeyCredentialsJson(app))?,
                 "passwordCredentials" => {
                     m.serialize_entry(property, &PasswordCredentialsJson(app))?
                 }
-                "parentalControlSettings" => m.serialize_entry(
-                    property,
-                    &serde_json::json!({"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"}),
-                )?,
-                "publicClient" | "spa" => {
-                    m.serialize_entry(property, &serde_json::json!({"redirectUris": []}))?
+                "parentalControlSettings" => {
+                    m.serialize_entry(property, &*PARENTAL_CONTROL_DEFAULT)?
                 }
+                "publicClient" | "spa" => m.serialize_entry(property, &*REDIRECT_URIS_DEFAULT)?,
                 "requiredResourceAccess" => m.serialize_entry(property, &EMPTY)?,
-                "verifiedPublisher" => m.serialize_entry(
-                    property,
-                    &serde_json::json!({"displayName": null, "verifiedPublisherId": null, "addedDateTime": null}),
-                )?,
-                "web" => m.serialize_entry(
-                    property,
-                    &serde_json::json!({
-                        "homePageUrl": null,
-                        "logoutUrl": null,
-                        "redirectUris": [],
-                        "implicitGrantSettings": {
-                            "enableAccessTokenIssuance": false,
-                            "enableIdTokenIssuance": false
-                        },
-                        "redirectUriSettings": []
-                    }),
-                )?,
+                "verifiedPublisher" => m.serialize_entry(property, &*VERIFIED_PUBLISHER_DEFAULT)?,
+                "web" => m.serialize_entry(property, &*WEB_DEFAULT)?,
                 // Real properties the sandbox does not model: Graph's value for an app that
                 // never set them.
                 _ => m.serialize_entry(property, &Value::Null)?,
@@ -1852,21 +1882,35 @@ impl Serialize for InfoJson {
 
 struct KeyCredentialsJson<'a>(&'a Application);
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyCredentialJson<'a> {
+    custom_key_identifier: &'a str,
+    display_name: &'a Option<String>,
+    end_date_time: Time,
+    key: Option<()>,
+    key_id: Guid,
+    start_date_time: Time,
+    #[serde(rename = "type")]
+    key_type: &'a str,
+    usage: &'a str,
+}
+
 impl Serialize for KeyCredentialsJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let creds = &self.0.key_credentials;
         let mut seq = s.serialize_seq(Some(creds.len()))?;
         for k in creds {
-            seq.serialize_element(&serde_json::json!({
-                "customKeyIdentifier": k.custom_key_identifier,
-                "displayName": k.display_name,
-                "endDateTime": k.end_date_time.to_graph_string(),
-                "key": null,
-                "keyId": k.key_id,
-                "startDateTime": k.start_date_time.to_graph_string(),
-                "type": k.key_type,
-                "usage": k.usage,
-            }))?;
+            seq.serialize_element(&KeyCredentialJson {
+                custom_key_identifier: &k.custom_key_identifier,
+                display_name: &k.display_name,
+                end_date_time: Time(k.end_date_time),
+                key: None,
+                key_id: Guid(k.key_id),
+                start_date_time: Time(k.start_date_time),
+                key_type: &k.key_type,
+                usage: &k.usage,
+            })?;
         }
         seq.end()
     }
@@ -1874,21 +1918,33 @@ impl Serialize for KeyCredentialsJson<'_> {
 
 struct PasswordCredentialsJson<'a>(&'a Application);
 
+/// Graph never returns the secret after creation: `secretText` is null.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PasswordCredentialJson<'a> {
+    custom_key_identifier: Option<()>,
+    display_name: &'a Option<String>,
+    end_date_time: Time,
+    hint: &'a str,
+    key_id: Guid,
+    secret_text: Option<()>,
+    start_date_time: Time,
+}
+
 impl Serialize for PasswordCredentialsJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let creds = &self.0.password_credentials;
         let mut seq = s.serialize_seq(Some(creds.len()))?;
         for p in creds {
-            // Graph never returns the secret after creation: `secretText` is null.
-            seq.serialize_element(&serde_json::json!({
-                "customKeyIdentifier": null,
-                "displayName": p.display_name,
-                "endDateTime": p.end_date_time.to_graph_string(),
-                "hint": p.hint,
-                "keyId": p.key_id,
-                "secretText": null,
-                "startDateTime": p.start_date_time.to_graph_string(),
-            }))?;
+            seq.serialize_element(&PasswordCredentialJson {
+                custom_key_identifier: None,
+                display_name: &p.display_name,
+                end_date_time: Time(p.end_date_time),
+                hint: &p.hint,
+                key_id: Guid(p.key_id),
+                secret_text: None,
+                start_date_time: Time(p.start_date_time),
+            })?;
         }
         seq.end()
     }
@@ -1996,16 +2052,18 @@ impl Serialize for SpJson<'_> {
                     };
                     m.serialize_entry(property, tags)?
                 }
-                "notificationEmailAddresses" | "replyUrls" | "addIns" | "appRoles"
-                | "keyCredentials" | "oauth2PermissionScopes" | "passwordCredentials"
+                "notificationEmailAddresses"
+                | "replyUrls"
+                | "addIns"
+                | "appRoles"
+                | "keyCredentials"
+                | "oauth2PermissionScopes"
+                | "passwordCredentials"
                 | "resourceSpecificApplicationPermissions" => {
                     m.serialize_entry(property, &EMPTY)?
                 }
                 "info" => m.serialize_entry(property, &InfoJson)?,
-                "verifiedPublisher" => m.serialize_entry(
-                    property,
-                    &serde_json::json!({"displayName": null, "verifiedPublisherId": null, "addedDateTime": null}),
-                )?,
+                "verifiedPublisher" => m.serialize_entry(property, &*VERIFIED_PUBLISHER_DEFAULT)?,
                 _ => m.serialize_entry(property, &Value::Null)?,
             }
         }
@@ -2136,7 +2194,7 @@ impl<'t> DirectoryObject<'t> {
     }
 }
 
-static ALL_PROPERTIES: std::sync::LazyLock<Query> = std::sync::LazyLock::new(Query::default);
+static ALL_PROPERTIES: LazyLock<Query> = LazyLock::new(Query::default);
 
 struct DirectoryObjectJson<'a> {
     object: DirectoryObject<'a>,
@@ -2207,6 +2265,85 @@ mod tests {
             assert_eq!(e.code, "BadRequest", "{bad}");
         }
         assert!(single_key(&[("name".into(), "x".into())], "appId", "s").is_err());
+    }
+
+    #[test]
+    fn times_render_like_graph_without_allocating() {
+        let t = Timestamp(time::macros::datetime!(2026-03-04 05:06:07.890 +02:00));
+        assert_eq!(
+            serde_json::to_string(&Time(t)).expect("serializes"),
+            format!("\"{}\"", t.to_graph_string())
+        );
+        assert_eq!(t.to_graph_string(), "2026-03-04T03:06:07Z");
+    }
+
+    fn named(names: &[&str]) -> BTreeMap<Uuid, FederatedIdentityCredential> {
+        names
+            .iter()
+            .map(|n| {
+                let f = fic(n, "i", "s", &["a"]);
+                (f.id, f)
+            })
+            .collect()
+    }
+
+    /// Pages through `all` one item at a time with `raw` options; returns names in order.
+    fn page_through(all: &BTreeMap<Uuid, FederatedIdentityCredential>, raw: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut query = odata::parse(Some(raw), true, &odata::APPLICATION).expect("query");
+        for _ in 0..=all.len() {
+            let page = paginate(all, None, &query, |f| f.id, |f| f.name.as_str()).expect("page");
+            assert!(page.items.len() <= 1);
+            names.extend(page.items.iter().map(|f| f.name.clone()));
+            match page.next {
+                Some(cursor) => query.skiptoken = Some(cursor),
+                None => return names,
+            }
+        }
+        panic!("paging did not terminate");
+    }
+
+    #[test]
+    fn paging_visits_everything_once_in_every_order() {
+        let all = named(&["b", "A", "c", "a", "B", "a"]);
+        let by_id = page_through(&all, "$top=1");
+        assert_eq!(by_id.len(), 6);
+        let ids: Vec<String> = all.values().map(|f| f.name.clone()).collect();
+        assert_eq!(by_id, ids, "id order");
+        let ascending = page_through(&all, "$top=1&$orderby=displayName");
+        let mut lower: Vec<String> = ascending.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(
+            lower,
+            ["a", "a", "a", "b", "b", "c"],
+            "ties are broken by id"
+        );
+        let descending = page_through(&all, "$top=1&$orderby=displayName desc");
+        lower = descending.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(lower, ["c", "b", "b", "a", "a", "a"]);
+        let mut sorted_a = ascending.clone();
+        sorted_a.sort();
+        let mut sorted_d = descending.clone();
+        sorted_d.sort();
+        assert_eq!(sorted_a, sorted_d, "same items either way");
+    }
+
+    #[test]
+    fn a_cursor_from_another_order_is_refused() {
+        let all = named(&["a", "b", "c"]);
+        let mut query = odata::parse(Some("$top=1"), true, &odata::APPLICATION).expect("query");
+        let page = paginate(&all, None, &query, |f| f.id, |f| f.name.as_str()).expect("page");
+        let id_cursor = page.next.expect("more");
+        query = odata::parse(
+            Some("$top=1&$orderby=displayName"),
+            true,
+            &odata::APPLICATION,
+        )
+        .expect("query");
+        query.skiptoken = Some(id_cursor);
+        let e = paginate(&all, None, &query, |f| f.id, |f| f.name.as_str())
+            .err()
+            .expect("refused");
+        assert_eq!(e.code, odata::ErrorCode::RequestBadRequest);
     }
 
     #[test]

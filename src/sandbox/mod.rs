@@ -47,6 +47,7 @@ pub mod keys;
 pub mod model;
 pub mod msi;
 pub mod seed;
+pub mod serve;
 mod server;
 pub mod state;
 pub mod sts;

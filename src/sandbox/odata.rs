@@ -1951,4 +1951,45 @@ mod tests {
         assert!(!starts_with_ignore_case("a", "ab"));
         assert!(starts_with_ignore_case("abc", ""));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_query_string_parses_or_is_refused(raw in ".{0,300}") {
+            for eventual in [false, true] {
+                if let Err(e) = parse(Some(&raw), eventual, &APPLICATION) {
+                    proptest::prop_assert!(!e.message.is_empty());
+                }
+            }
+        }
+
+        #[test]
+        fn token_soup_filters_never_panic(
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "displayName", "appId", "id", "eq", "ne", "and", "or", "not", "(", ")", ",",
+                    "'x'", "'it''s'", "'", "startswith(", "federatedIdentityCredentials/any(f:",
+                    "f/subject", "f/issuer", "f/", "/", ":", "null", "42", "any", "$count",
+                ]),
+                0..24,
+            )
+        ) {
+            let filter = words.join(" ");
+            let raw = format!("$filter={}&$count=true", encode(&filter));
+            if let Ok(query) = parse(Some(&raw), true, &APPLICATION) {
+                // Whatever parsed must also evaluate.
+                let f = query.filter.expect("a filter");
+                let _ = f.matches(&payments());
+            }
+        }
+
+        #[test]
+        fn search_strings_never_panic(raw in "[\"a-zA-Z: ]{0,60}") {
+            let _ = parse(Some(&format!("$search={}", encode(&raw))), true, &APPLICATION);
+        }
+
+        #[test]
+        fn skiptokens_never_panic(raw in ".{0,100}") {
+            let _ = Cursor::decode(&raw);
+        }
+    }
 }

@@ -96,6 +96,15 @@ pub fn load(path: &Path) -> Result<Option<Directory>, StateError> {
 /// Writes the directory atomically: a temp file in the same directory, fsync, rename, then
 /// fsync the directory. The file is created 0600 (it holds signing keys and client secrets).
 pub fn save(path: &Path, directory: &Directory) -> Result<(), StateError> {
+    let bytes = serde_json::to_vec(directory).map_err(|e| StateError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    save_bytes(path, &bytes)
+}
+
+/// [`save`] for an already serialized directory.
+pub fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let write_err = |source| StateError::Write {
         path: path.to_path_buf(),
         source,
@@ -118,11 +127,8 @@ pub fn save(path: &Path, directory: &Directory) -> Result<(), StateError> {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(&temp)?;
-        let mut writer = std::io::BufWriter::new(file);
-        serde_json::to_writer(&mut writer, directory).map_err(std::io::Error::other)?;
-        writer.flush()?;
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        let mut file = options.open(&temp)?;
+        file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)?;
         if let Ok(dir) = std::fs::File::open(&parent) {
@@ -236,8 +242,14 @@ impl AppState {
         let Some(path) = self.0.state_file.clone() else {
             return Ok(());
         };
-        let snapshot = self.read(|d| d.clone());
-        save(&path, &snapshot)
+        // Serialize under the read lock (writers wait, readers do not), write outside it.
+        let bytes = self
+            .read(serde_json::to_vec)
+            .map_err(|e| StateError::Write {
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            })?;
+        save_bytes(&path, &bytes)
     }
 
     /// Waits until something changed (see [`AppState::update`]).

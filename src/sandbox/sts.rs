@@ -624,12 +624,13 @@ fn device_code_inner(state: &AppState, segment: &str, body: &[u8]) -> Result<Val
         status: DeviceFlowStatus::Pending,
         last_poll: None,
     };
-    state
-        .sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .device_flows
-        .insert(code.clone(), flow);
+    {
+        let mut sessions = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget flows that expired a while ago so a long-running sandbox does not grow.
+        let cutoff = Instant::now() - Duration::from_secs(600);
+        sessions.device_flows.retain(|_, f| f.expires_at > cutoff);
+        sessions.device_flows.insert(code.clone(), flow);
+    }
     if let Some(upn) = state.auto_approve.clone() {
         let state = state.clone();
         let code = code.clone();

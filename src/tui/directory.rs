@@ -127,7 +127,7 @@ impl GraphDirectory {
                 session,
                 account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
             );
-            send(SignInEvent::Done(info));
+            send(SignInEvent::Done(Box::new(info)));
             return;
         }
         let http = match entra::Http::new(&config.http_config()) {
@@ -193,7 +193,7 @@ impl GraphDirectory {
             session,
             account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
         );
-        send(SignInEvent::Done(info));
+        send(SignInEvent::Done(Box::new(info)));
     }
 }
 
@@ -338,7 +338,7 @@ impl Directory for GraphDirectory {
                         *host = connected.msi_host;
                     }
                     self.finish_sign_in(connected.session, tenant_id);
-                    let _ = tx.send(Msg::SignIn(SignInEvent::Done(connected.info)));
+                    let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(connected.info))));
                 }
                 Err(detail) => {
                     let _ = tx.send(Msg::SignIn(SignInEvent::Failed(SignInFailure::Other {
@@ -403,9 +403,16 @@ impl Directory for GraphDirectory {
                 if let Some(identity) = identity {
                     context = context.with_identity(identity);
                 }
+                // A subject that is an identity's client id is the classic mistake: name it so.
+                let subject_name = identity.map(|i| i.name.clone()).or_else(|| {
+                    identities
+                        .iter()
+                        .find(|i| i.client_id == fic.subject)
+                        .map(|i| format!("✗ client id of {}", i.name))
+                });
                 FicRow {
                     fic: fic.clone(),
-                    subject_name: identity.map(|i| i.name.clone()),
+                    subject_name,
                     findings: findings(fic, &context),
                 }
             })

@@ -240,7 +240,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
     async fn sign_in(&self, tx: UnboundedSender<Msg>) {
         let session = self.lock().ok().and_then(|d| d.session.clone());
         let event = match session {
-            Some(session) => super::msg::SignInEvent::Done(session),
+            Some(session) => super::msg::SignInEvent::Done(Box::new(session)),
             None => super::msg::SignInEvent::Failed(super::msg::SignInFailure::Other {
                 detail: "this directory has no account to sign in with".into(),
             }),

@@ -311,12 +311,21 @@ fn chords(list: &[&str]) -> Vec<Keys> {
         .collect()
 }
 
+/// context, keys, action, description, footer label
+type BindingSpec = (
+    Context,
+    &'static [&'static str],
+    Action,
+    &'static str,
+    Option<&'static str>,
+);
+
 impl Default for Keymap {
     fn default() -> Self {
         use Action::*;
         use Context::*;
         #[rustfmt::skip]
-        let table: &[(Context, &[&str], Action, &'static str, Option<&'static str>)] = &[
+        let table: &[BindingSpec] = &[
             (Global, &["q"], Quit, "quit ficus", Some("quit")),
             (Global, &["ctrl-c"], Quit, "quit ficus", None),
             (Global, &["?"], Help, "show every key of this screen", Some("help")),

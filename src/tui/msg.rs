@@ -49,7 +49,7 @@ pub enum SignInEvent {
         user_code: String,
         expires_at: OffsetDateTime,
     },
-    Done(Session),
+    Done(Box<Session>),
     Failed(SignInFailure),
 }
 

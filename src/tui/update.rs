@@ -184,7 +184,7 @@ fn on_sign_in(state: &mut State, event: SignInEvent) -> Vec<Cmd> {
                 *field = sanitize(field).into_owned();
             }
             // The header names the user; the footer keeps its hints for a first look.
-            state.session = Some(session);
+            state.session = Some(*session);
             start_console(state)
         }
         SignInEvent::Failed(failure) => {

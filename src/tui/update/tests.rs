@@ -543,7 +543,10 @@ fn sign_in_failures_and_retry() {
         update(&mut state, key(KeyCode::Enter)),
         vec![Cmd::StartSignIn]
     );
-    let commands = update(&mut state, Msg::SignIn(SignInEvent::Done(session(false))));
+    let commands = update(
+        &mut state,
+        Msg::SignIn(SignInEvent::Done(Box::new(session(false)))),
+    );
     assert_eq!(commands.len(), 2);
     assert!(matches!(state.phase, Phase::Console));
 }

@@ -111,20 +111,30 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
         );
     } else {
         let rows = detail.fics.iter().map(|fic| fic_row(fic, theme, wide));
-        let widths = if wide {
+        // Exact widths: check and audience fixed, the rest shared by name (and issuer) and
+        // subject.
+        let (check, audience) = (9u16, 31u16);
+        let columns = if wide { 5 } else { 4 };
+        let free = fics_area
+            .width
+            .saturating_sub(check + audience + columns + 2)
+            .max(20);
+        let widths: Vec<Constraint> = if wide {
+            let name = (free / 4).max(14);
+            let rest = free.saturating_sub(name);
             vec![
-                Constraint::Length(10),
-                Constraint::Min(16),
-                Constraint::Min(24),
-                Constraint::Min(24),
-                Constraint::Length(26),
+                Constraint::Length(check),
+                Constraint::Length(name),
+                Constraint::Length(rest / 2),
+                Constraint::Length(rest - rest / 2),
+                Constraint::Length(audience),
             ]
         } else {
             vec![
-                Constraint::Length(10),
-                Constraint::Min(12),
-                Constraint::Min(12),
-                Constraint::Length(14),
+                Constraint::Length(check),
+                Constraint::Length(free / 2),
+                Constraint::Length(free - free / 2),
+                Constraint::Length(audience),
             ]
         };
         let header_titles: &[&str] = if wide {
@@ -284,7 +294,8 @@ fn fic_row(fic: &FicRow, theme: &crate::tui::theme::Theme, wide: bool) -> TableR
         Span::styled("✓ ok", theme.ok)
     };
     let subject = match &fic.subject_name {
-        Some(name) => format!("{name} ({})", short_id(&fic.fic.subject, false)),
+        Some(name) if wide => format!("{name} ({})", short_id(&fic.fic.subject, false)),
+        Some(name) => name.clone(),
         None => fic.fic.subject.clone(),
     };
     let audience = fic.fic.audiences.join(", ");

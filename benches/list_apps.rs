@@ -1,0 +1,66 @@
+//! Listing 100k app registrations through the Graph client from a `large:100000` sandbox
+//! (999 per page, `@odata.nextLink` followed verbatim, FICs expanded), as `ficus apps` does.
+//!
+//! Run: `cargo bench --bench list_apps`. The sandbox is started once (seeding 100k apps takes a
+//! while) and each sample lists the whole tenant.
+
+use ficus::commands;
+use ficus::sandbox::{self, SandboxConfig, Seed};
+
+fn main() {
+    divan::main();
+}
+
+const APPS: usize = 100_000;
+
+struct Fixture {
+    runtime: tokio::runtime::Runtime,
+    _sandbox: sandbox::Sandbox,
+    context: commands::Context,
+}
+
+fn fixture() -> Fixture {
+    ficus::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sandbox = runtime
+        .block_on(sandbox::start(SandboxConfig {
+            seed: Seed::Large(APPS),
+            ..SandboxConfig::default()
+        }))
+        .expect("sandbox");
+    let context = commands::sandbox_context(&sandbox, sandbox::seed::DEMO_ADMIN, true, true)
+        .expect("signed in");
+    Fixture {
+        runtime,
+        _sandbox: sandbox,
+        context,
+    }
+}
+
+/// Every app, collected into one `Vec` (what the console holds).
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn list_all_apps(bencher: divan::Bencher) {
+    let f = fixture();
+    let graph = f.context.session.graph();
+    bencher.bench_local(|| {
+        let apps = f.runtime.block_on(graph.list_all_apps()).expect("listed");
+        assert!(apps.len() >= APPS, "{} apps", apps.len());
+        apps.len()
+    });
+}
+
+/// `ficus apps --json` into a sink: streamed page by page.
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn apps_json_to_sink(bencher: divan::Bencher) {
+    let f = fixture();
+    let command = ficus::cli::Command::Apps { filter: None };
+    bencher.bench_local(|| {
+        let mut sink = std::io::sink();
+        f.runtime
+            .block_on(commands::execute(&f.context, &command, &mut sink))
+            .expect("listed");
+    });
+}
