@@ -26,6 +26,8 @@ const ADMIN: &str = "admin@contoso.onmicrosoft.com";
 struct Console {
     state: State,
     directory: Arc<GraphDirectory>,
+    /// The same tenant through the Graph client (for writes the wizard would make).
+    graph: entra::GraphClient,
     tx: UnboundedSender<Msg>,
     rx: UnboundedReceiver<Msg>,
 }
@@ -93,9 +95,11 @@ impl Console {
     /// A console signed in to a fresh sandbox, with both lists loaded.
     async fn start(faults: Faults) -> Console {
         ficus::install_crypto_provider();
-        let directory = Arc::new(GraphDirectory::new(Connector::Session(Box::pin(connect(
-            faults,
-        )))));
+        let connected = connect(faults).await.expect("the sandbox starts");
+        let graph = connected.session.graph();
+        let directory = Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
+            async move { Ok(connected) },
+        ))));
         let (tx, rx) = unbounded_channel();
         let state = State::new(
             Keymap::default(),
@@ -106,6 +110,7 @@ impl Console {
         let mut console = Console {
             state,
             directory,
+            graph,
             tx,
             rx,
         };
@@ -232,6 +237,8 @@ impl Console {
                 for name in ["kid", "x5t"] {
                     if let Some(v) = jwt.header.get(name).and_then(|v| v.as_str()) {
                         values.push(v.to_string());
+                        // The screen shortens key ids: `1a2b3c4d…`.
+                        values.push(format!("{}…", v.chars().take(8).collect::<String>()));
                     }
                 }
                 for name in ["aio", "rh", "uti", "jti"] {
@@ -494,4 +501,72 @@ async fn fix_key_sends_the_corrected_value_to_the_wizard() {
             .text
             .contains(&console.identity("id-inventory").principal_id)
     );
+}
+
+/// Right after the wizard creates a FIC, Entra's token service may not see it yet: the sandbox
+/// with `replication=3` answers AADSTS70021 for 3 s. The screen says so and retries by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_delay_after_creating_a_fic_is_retried_until_it_works() {
+    let faults = Faults::parse("replication=3").expect("faults");
+    let mut console = Console::start(faults).await;
+    let app = console.app("billing-worker");
+    let identity = console.identity("id-payments");
+    let tenant_id = console
+        .state
+        .session
+        .as_ref()
+        .expect("session")
+        .tenant_id
+        .clone();
+    let cloud = console
+        .state
+        .session
+        .as_ref()
+        .expect("session")
+        .cloud_endpoints
+        .clone();
+    let fic = ficus::fic::Fic {
+        id: None,
+        name: "mi-id-payments".into(),
+        issuer: cloud.issuer(&tenant_id),
+        subject: identity.principal_id.clone(),
+        audiences: vec![cloud.exchange_audience.clone()],
+        description: None,
+    };
+    // The wizard's write, through the same Graph the console uses.
+    let created = tokio::time::timeout(
+        Duration::from_secs(20),
+        console.graph.create_fic(&app.object_id, &fic),
+    )
+    .await
+    .expect("created in time");
+    assert!(created.is_ok(), "{created:?}");
+
+    let entry = ExchangeEntry {
+        app: Some(app),
+        identity: Some(identity),
+        just_created: true,
+        run: true,
+        ..ExchangeEntry::default()
+    };
+    console.send(Msg::OpenExchange(Box::new(entry)));
+    console
+        .pump(|s| {
+            matches!(s.stack.last(), Some(Screen::Exchange(x))
+                if x.run.as_ref().is_some_and(|r| r.retry.is_some()))
+        })
+        .await;
+    let result = console.screen().result().expect("first verdict");
+    assert_eq!(result.refusal.as_ref().and_then(|r| r.code), Some(70021));
+    let screen = console.render(120, 40);
+    assert!(screen.contains("Replication delay"), "{screen}");
+    assert!(screen.contains("Retrying by itself in"), "{screen}");
+    // The retry fires after its backoff and works.
+    console
+        .pump(|s| {
+            matches!(s.stack.last(), Some(Screen::Exchange(x))
+                if x.result().is_some_and(|r| r.succeeded()))
+        })
+        .await;
+    assert_eq!(console.screen().run.as_ref().map(|r| r.attempt), Some(2));
 }

@@ -63,6 +63,33 @@ fn form_lines<'a>(state: &'a State, screen: &'a ExchangeScreen) -> Vec<Line<'a>>
             theme.muted,
         ),
     ])];
+    if !editing {
+        // Once running, the form shrinks to two lines: the timeline and tokens need the room.
+        let app = screen.app.as_ref().map_or("?", |a| a.name.as_str());
+        let who = match (&screen.pasted, &screen.identity) {
+            (Some(p), _) => p.label.clone(),
+            (None, Some(i)) => i.name.clone(),
+            (None, None) => "?".into(),
+        };
+        lines.push(Line::from(vec![
+            Span::styled("  ", theme.muted),
+            Span::styled(who, theme.accent),
+            Span::styled(" → ", theme.muted),
+            Span::styled(app.to_string(), theme.accent),
+            Span::styled(format!("  scope {}", screen.scope), theme.muted),
+        ]));
+        let source = match (&screen.pasted, &screen.source) {
+            (Some(p), _) => p.label.clone(),
+            (None, SourceState::Found(info)) => info.label.clone(),
+            (None, SourceState::Detecting) => "looking for a managed identity endpoint…".into(),
+            (None, SourceState::Unavailable(why)) => why.clone(),
+        };
+        lines.push(Line::from(Span::styled(
+            format!("  tenant {} · token from {source}", screen.tenant),
+            theme.muted,
+        )));
+        return lines;
+    }
     for field in FormField::ALL {
         let value = match field {
             FormField::App => screen.app.as_ref().map_or_else(
@@ -413,7 +440,10 @@ pub(crate) fn signature_line<'a>(theme: &Theme, signature: &Signature) -> Line<'
     let (glyph, text, style) = match signature {
         Signature::Verified(kid) => (
             "✓",
-            format!("verified with the issuer's published key {kid}"),
+            format!(
+                "verified with the issuer's published key {}",
+                crate::tui::views::short_id(kid, false)
+            ),
             theme.ok,
         ),
         Signature::Failed(why) => ("✗", format!("NOT verified: {why}"), theme.error),
