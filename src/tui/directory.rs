@@ -475,6 +475,33 @@ impl Directory for GraphDirectory {
             .map_err(|e| say(&e))
     }
 
+    async fn create_fic(&self, app_object_id: String, fic: Fic) -> Result<Fic, String> {
+        self.signed()?
+            .graph
+            .create_fic(&app_object_id, &fic)
+            .await
+            .map_err(|e| plain_write_error(&e, "created"))
+    }
+
+    async fn update_fic(
+        &self,
+        app_object_id: String,
+        fic_id: String,
+        fic: Fic,
+    ) -> Result<Fic, String> {
+        let patch = entra::FicPatch {
+            issuer: Some(fic.issuer),
+            subject: Some(fic.subject),
+            audiences: Some(fic.audiences),
+            description: fic.description,
+        };
+        self.signed()?
+            .graph
+            .update_fic(&app_object_id, &fic_id, &patch)
+            .await
+            .map_err(|e| plain_write_error(&e, "changed"))
+    }
+
     async fn msi_source(&self) -> Result<ExchangeSourceInfo, String> {
         let (source, host) = self.detect_msi().await?;
         Ok(ExchangeSourceInfo {
@@ -646,6 +673,52 @@ impl Directory for GraphDirectory {
             .list_fics(&app_object_id)
             .await
             .map_err(|e| say(&e))
+    }
+}
+
+/// A failed create or update in plain words: what happened, that nothing changed (or might
+/// have), and what to do. The wizard keeps every field, so "retry" is one key.
+fn plain_write_error(error: &EntraError, verb: &str) -> String {
+    match error {
+        EntraError::Graph(graph) => {
+            let what = match graph.status {
+                429 => format!(
+                    "Graph is throttling this tenant (429 Too Many Requests) and still was after ficus' retries; nothing was {verb}. Wait a minute, then press r to retry."
+                ),
+                403 => format!(
+                    "Graph refused: you lack the right to change this app (403 {}). You need to be an owner of the app or an Application Administrator; nothing was {verb}.",
+                    graph.code
+                ),
+                404 => format!(
+                    "Graph does not find this app any more (404); it may have been deleted. Nothing was {verb}; press Esc and reload."
+                ),
+                409 => format!(
+                    "Graph refused: a FIC with this name or this issuer and subject already exists on the app (409 {}). Change the name, or edit the existing one.",
+                    graph.code
+                ),
+                400 => format!(
+                    "Graph refused the FIC as invalid (400 {}): {}. Nothing was {verb}; correct the field it names.",
+                    graph.code, graph.message
+                ),
+                status if status >= 500 => format!(
+                    "Graph failed on its side ({status} {}); nothing is known to be {verb}. Press r to retry.",
+                    graph.code
+                ),
+                status => format!(
+                    "Graph answered {status} {}: {}. Nothing was {verb}.",
+                    graph.code, graph.message
+                ),
+            };
+            match &graph.request_id {
+                Some(id) => format!("{what} (request-id {id} for a support case)"),
+                None => what,
+            }
+        }
+        EntraError::ReadOnly { .. } => {
+            "ficus runs with --read-only, so nothing can be saved; restart it without --read-only."
+                .to_string()
+        }
+        other => say(other),
     }
 }
 

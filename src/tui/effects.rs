@@ -44,6 +44,19 @@ pub trait Directory: Send + Sync + 'static {
         app_object_id: String,
         fic_id: String,
     ) -> impl Future<Output = Result<(), String>> + Send;
+    /// Creates a FIC and returns it as read back from the directory.
+    fn create_fic(
+        &self,
+        app_object_id: String,
+        fic: crate::fic::Fic,
+    ) -> impl Future<Output = Result<crate::fic::Fic, String>> + Send;
+    /// Changes a FIC's issuer, subject, audiences and description; returns it as read back.
+    fn update_fic(
+        &self,
+        app_object_id: String,
+        fic_id: String,
+        fic: crate::fic::Fic,
+    ) -> impl Future<Output = Result<crate::fic::Fic, String>> + Send;
 
     // The live test exchange and the token inspector (#7). The defaults say the directory
     // cannot do it, so directories without a token service stay valid.
@@ -185,6 +198,7 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
         Cmd::StartSignIn => {
             tokio::spawn(async move { directory.sign_in(tx).await });
         }
+        Cmd::Wizard(cmd) => super::wizard::spawn(&directory, cmd, &tx),
         Cmd::Exchange(cmd) => super::exchange::spawn_effect(directory, cmd, tx),
         Cmd::Copy(_) | Cmd::Quit => {}
     }
@@ -300,5 +314,68 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         }
         app.app.fic_count = Some(app.fics.len());
         Ok(())
+    }
+
+    async fn create_fic(
+        &self,
+        app_object_id: String,
+        mut fic: crate::fic::Fic,
+    ) -> Result<crate::fic::Fic, String> {
+        let mut directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let app = directory
+            .apps
+            .iter_mut()
+            .find(|d| d.app.object_id == app_object_id)
+            .ok_or_else(|| "this app no longer exists; press Esc and r to reload".to_string())?;
+        if app.fics.len() >= crate::fic::rules::MAX_FICS_PER_APP {
+            return Err("the app already has 20 FICs, Graph's limit; delete one first".into());
+        }
+        if app
+            .fics
+            .iter()
+            .any(|f| f.fic.name.eq_ignore_ascii_case(&fic.name))
+        {
+            return Err(format!(
+                "the app already has a FIC named '{}'; pick another name",
+                fic.name
+            ));
+        }
+        fic.id = Some(uuid::Uuid::new_v4().to_string());
+        app.fics.push(super::model::FicRow {
+            fic: fic.clone(),
+            subject_name: None,
+            findings: Vec::new(),
+        });
+        app.app.fic_count = Some(app.fics.len());
+        Ok(fic)
+    }
+
+    async fn update_fic(
+        &self,
+        app_object_id: String,
+        fic_id: String,
+        fic: crate::fic::Fic,
+    ) -> Result<crate::fic::Fic, String> {
+        let mut directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let app = directory
+            .apps
+            .iter_mut()
+            .find(|d| d.app.object_id == app_object_id)
+            .ok_or_else(|| "this app no longer exists; press Esc and r to reload".to_string())?;
+        let stored = app
+            .fics
+            .iter_mut()
+            .find(|f| f.fic.id.as_deref() == Some(fic_id.as_str()))
+            .ok_or_else(|| "that FIC is gone; press Esc and r to reload the app".to_string())?;
+        // The name is immutable, as in Graph.
+        stored.fic.issuer = fic.issuer;
+        stored.fic.subject = fic.subject;
+        stored.fic.audiences = fic.audiences;
+        stored.fic.description = fic.description;
+        Ok(stored.fic.clone())
     }
 }

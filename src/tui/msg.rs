@@ -97,6 +97,8 @@ pub enum Msg {
         result: Result<(), String>,
     },
     SignIn(SignInEvent),
+    /// Answers to the FIC wizard's effects.
+    Wizard(super::wizard::WizardMsg),
     /// The exchange screen's and token inspector's answers (#7).
     Exchange(super::exchange::ExchangeMsg),
     /// Open the live test exchange (from the wizard's last step, a detail screen…).
@@ -132,6 +134,8 @@ pub enum Cmd {
     Copy(String),
     StartSignIn,
     Quit,
+    /// The FIC wizard's effects (run by `wizard::spawn`).
+    Wizard(super::wizard::WizardCmd),
     /// The exchange screen's and token inspector's work (#7).
     Exchange(super::exchange::ExchangeCmd),
 }

@@ -45,6 +45,7 @@ pub struct IdentityDetailScreen {
 pub enum Screen {
     AppDetail(Box<AppDetailScreen>),
     IdentityDetail(Box<IdentityDetailScreen>),
+    Wizard(Box<super::wizard::Wizard>),
     /// The live test exchange (#7): `super::exchange`.
     Exchange(Box<super::exchange::ExchangeScreen>),
     /// The token inspector (#7): `super::inspector`.
@@ -205,6 +206,7 @@ impl State {
             (Phase::SigningIn(_), _) => Context::SignIn,
             (_, Some(Screen::AppDetail(_))) => Context::AppDetail,
             (_, Some(Screen::IdentityDetail(_))) => Context::IdentityDetail,
+            (_, Some(Screen::Wizard(_))) => Context::Wizard,
             (_, Some(Screen::Exchange(_))) => Context::Exchange,
             (_, Some(Screen::Inspector(_))) => Context::Inspector,
             (_, None) => Context::List,

@@ -133,23 +133,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
         }
         Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
         Msg::SignIn(event) => on_sign_in(state, event),
+        Msg::Wizard(msg) => super::wizard::on_msg(state, msg),
         Msg::Exchange(msg) => super::exchange::on_msg(state, msg),
         Msg::OpenExchange(entry) => super::exchange::open(state, *entry),
-        Msg::EditFic(fix) => {
-            // Until the wizard (#6) opens the FIC here, say exactly what to change.
-            let fix = *fix;
-            state.toast(
-                ToastLevel::Info,
-                format!(
-                    "In the wizard: set {} of FIC '{}' (app {}) to {} — meanwhile e in the app's detail exports it to edit.",
-                    fix.field.label(),
-                    sanitize(&fix.fic.name),
-                    sanitize(&fix.app.name),
-                    sanitize(&fix.corrected)
-                ),
-            );
-            Vec::new()
-        }
+        Msg::EditFic(fix) => super::wizard::open_correction(state, *fix),
     }
 }
 
@@ -247,6 +234,9 @@ fn on_fic_deleted(state: &mut State, request: u64, result: Result<(), String>) -
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
+    if let Some(cmds) = super::wizard::intercept(state, &key) {
+        return cmds;
+    }
     state.toast = None;
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         state.quit = true;
@@ -345,9 +335,12 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
                 };
                 Vec::new()
             }
-            Some(Screen::IdentityDetail(_) | Screen::Exchange(_) | Screen::Inspector(_)) => {
-                Vec::new()
-            }
+            Some(
+                Screen::IdentityDetail(_)
+                | Screen::Wizard(_)
+                | Screen::Exchange(_)
+                | Screen::Inspector(_),
+            ) => Vec::new(),
         },
         Action::Sort => {
             let now = state.now;
@@ -381,13 +374,11 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::CopyId => copy(state, true),
         Action::DeleteFic => ask_delete(state),
         Action::Export => export(state),
-        Action::AddFic => {
-            state.toast(
-                ToastLevel::Info,
-                "The Managed Identity FIC wizard comes with issue #6 (not in this build); meanwhile e exports a FIC as az/Bicep/Terraform to adapt.",
-            );
-            Vec::new()
-        }
+        Action::AddFic => super::wizard::start(state),
+        Action::EditFic => super::wizard::start_edit(state),
+        Action::FixFic => super::wizard::start_fix(state),
+        // The wizard dispatches its own keys (wizard::on_key).
+        Action::EditField | Action::ApplyFix | Action::AcknowledgeWarnings => Vec::new(),
         Action::TestExchange => test_exchange(state),
         // Bound only on the exchange and inspector screens, which handled them above.
         Action::RunExchange
@@ -440,7 +431,7 @@ fn test_exchange(state: &mut State) -> Vec<Cmd> {
                 name: t.app_name.clone(),
             });
         }
-        Some(Screen::Exchange(_) | Screen::Inspector(_)) => return Vec::new(),
+        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => return Vec::new(),
     }
     super::exchange::open(state, entry)
 }
@@ -504,7 +495,7 @@ fn move_cursor(state: &mut State, delta: isize) -> Vec<Cmd> {
                 .saturating_add_signed(delta)
                 .min(len.saturating_sub(1));
         }
-        Some(Screen::Exchange(_) | Screen::Inspector(_)) => {}
+        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => {}
     }
     Vec::new()
 }
@@ -542,7 +533,9 @@ fn open_selected(state: &mut State) -> Vec<Cmd> {
                 None => Vec::new(),
             }
         }
-        Some(Screen::AppDetail(_) | Screen::Exchange(_) | Screen::Inspector(_)) => Vec::new(),
+        Some(
+            Screen::AppDetail(_) | Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_),
+        ) => Vec::new(),
     }
 }
 
@@ -630,7 +623,7 @@ fn refresh(state: &mut State) -> Vec<Cmd> {
                 identity: Box::new(screen.identity.clone()),
             }]
         }
-        Some(Screen::Exchange(_) | Screen::Inspector(_)) => Vec::new(),
+        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => Vec::new(),
     }
 }
 
@@ -673,7 +666,7 @@ fn copy(state: &mut State, id: bool) -> Vec<Cmd> {
         } else {
             ("the principal id", screen.identity.principal_id.clone())
         }),
-        (_, Some(Screen::Exchange(_) | Screen::Inspector(_))) => None,
+        (_, Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_))) => None,
     };
     match picked {
         Some((what, text)) => {
@@ -914,6 +907,9 @@ fn set_filter(state: &mut State, value: String) {
 /// Pasted text: into the input that has focus, else the palette opens with it (a GUID becomes
 /// `whois`, a token `decode`).
 fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
+    if let Some(cmds) = super::wizard::on_paste(state, text) {
+        return cmds;
+    }
     // Tokens go to the exchange screen or the inspector as pasted (#7); an enormous paste
     // never goes through the palette's input (one character at a time).
     if state.overlay.is_none() {

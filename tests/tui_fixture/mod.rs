@@ -21,8 +21,16 @@ pub const ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
 /// Starts the demo sandbox and returns a directory already connected to it.
 pub async fn demo_directory(read_only: bool) -> Arc<GraphDirectory> {
+    demo_directory_with(ficus::sandbox::SandboxConfig::default(), read_only).await
+}
+
+/// The same with a sandbox configured by the test (faults, for one).
+pub async fn demo_directory_with(
+    sandbox_config: ficus::sandbox::SandboxConfig,
+    read_only: bool,
+) -> Arc<GraphDirectory> {
     ficus::install_crypto_provider();
-    let sandbox = ficus::sandbox::start(ficus::sandbox::SandboxConfig::default())
+    let sandbox = ficus::sandbox::start(sandbox_config)
         .await
         .expect("sandbox starts");
     let info = sandbox.info.clone();
@@ -63,11 +71,19 @@ pub async fn demo_directory(read_only: bool) -> Arc<GraphDirectory> {
         graph_base: cloud.graph_v1(),
         cloud_endpoints: cloud,
     };
+    // Test exchanges ask the sandbox's emulated host for identity tokens.
+    let msi_host = Some(ficus::tui::directory::MsiHost {
+        label: "the sandbox's emulated host".into(),
+        env: entra::msi::MsiEnv {
+            imds_authority: Some(sandbox.info.imds.clone()),
+            ..entra::msi::MsiEnv::default()
+        },
+    });
     let connected = Connected {
         session,
         info,
         keep_alive: Box::new(sandbox),
-        msi_host: None,
+        msi_host,
     };
     Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },
@@ -164,6 +180,7 @@ fn is_final(msg: &Msg) -> bool {
         | Msg::IdentityDetailLoaded { .. }
         | Msg::FicDeleted { .. } => true,
         Msg::SignIn(SignInEvent::Done(_) | SignInEvent::Failed(_)) => true,
+        Msg::Wizard(_) => true,
         // The exchange screen's answers (#7): each command ends with one message, except a
         // run, whose steps come before its `Finished`.
         Msg::Exchange(ficus::tui::exchange::ExchangeMsg::Step { .. }) => false,

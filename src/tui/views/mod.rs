@@ -8,6 +8,7 @@ mod inspector;
 mod lists;
 mod overlays;
 mod signin;
+pub mod wizard;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -41,6 +42,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
             Some(Screen::IdentityDetail(screen)) => {
                 identity_detail::draw(frame, body, state, screen)
             }
+            Some(Screen::Wizard(wizard)) => wizard::draw(frame, body, state, wizard),
             Some(Screen::Exchange(screen)) => exchange::draw(frame, body, state, screen),
             Some(Screen::Inspector(screen)) => inspector::draw(frame, body, state, screen),
         },
@@ -147,6 +149,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
                     .as_ref()
                     .map_or(s.name.clone(), |d| d.app.name.clone()),
                 Screen::IdentityDetail(s) => s.identity.name.clone(),
+                Screen::Wizard(w) => wizard::crumb(w),
                 Screen::Exchange(_) => "test exchange".to_string(),
                 Screen::Inspector(_) => "token inspector".to_string(),
             }
@@ -230,7 +233,9 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         return;
     }
     let mut spans = vec![Span::raw(" ")];
-    let hints = if state.editing_filter {
+    let hints = if let Some(Screen::Wizard(w)) = state.stack.last() {
+        wizard::hints(state, w)
+    } else if state.editing_filter {
         vec![
             ("Enter".to_string(), "keep filter"),
             ("Esc".to_string(), "close"),
