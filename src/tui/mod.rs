@@ -16,8 +16,8 @@
 //!   Box::new(ExchangeEntry { app, identity, just_created: true, run: true, .. })))`, or call
 //!   [`exchange::open`] directly; `just_created` turns an AADSTS70021 into an explained
 //!   replication delay with automatic retries (5, 10, 20, 40 s);
-//! - `x` on an app (with the selected FIC's identity), an identity (with the selected trusting
-//!   app) or a list row; the palette's `exchange [app] [identity]`;
+//! - `x` on an app's detail (with the selected FIC's identity) or an identity's detail (with
+//!   the selected trusting app); the palette's `exchange [app] [identity]`;
 //! - the inspector: palette `decode TOKEN` / `inspect`, a pasted token on the lists, `i` on the
 //!   exchange screen ([`inspector::open`], [`inspector::open_with`]).
 //! - `F` on a failed exchange sends `Msg::EditFic(FicFix { app, fic, field, corrected })`: the
@@ -32,7 +32,10 @@
 //! opens the exchange screen with `just_created`.
 //!
 //! The exchange runs through [`Directory::exchange`] (Graph-backed in `directory.rs`, which
-//! calls `entra::sts::exchange_observed` and reports each step as it ends).
+//! calls `entra::sts::exchange_observed` and reports each step as it ends); the managed
+//! identity token comes from `Connected::msi_host` (the sandbox's emulated host with
+//! `--sandbox`), else from this machine's environment (App Service, workload identity file,
+//! IMDS after a sub-second probe).
 
 pub mod directory;
 pub mod domain;
