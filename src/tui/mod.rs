@@ -21,7 +21,15 @@
 //! - the inspector: palette `decode TOKEN` / `inspect`, a pasted token on the lists, `i` on the
 //!   exchange screen ([`inspector::open`], [`inspector::open_with`]).
 //! - `F` on a failed exchange sends `Msg::EditFic(FicFix { app, fic, field, corrected })`: the
-//!   wizard (#6) should open that FIC with `corrected` in `field`; until then a toast says it.
+//!   wizard (#6) opens that FIC with `corrected` in `field` ([`wizard::open_correction`]).
+//!
+//! The Managed Identity FIC wizard (#6) lives in [`wizard`] (drawn by `views/wizard.rs`); its
+//! state machine is `Screen::Wizard`, its keys `Context::Wizard`, its effects
+//! `Cmd::Wizard`/`Msg::Wizard` (create and update through [`Directory::create_fic`] and
+//! [`Directory::update_fic`]). Entry points: `a` on an app or identity (list or detail) →
+//! [`wizard::start`]; `c` / `f` on a FIC in App detail → [`wizard::start_edit`] /
+//! [`wizard::start_fix`]; `Msg::EditFic` → [`wizard::open_correction`]. Its last step's `x`
+//! opens the exchange screen with `just_created`.
 //!
 //! The exchange runs through [`Directory::exchange`] (Graph-backed in `directory.rs`, which
 //! calls `entra::sts::exchange_observed` and reports each step as it ends); the managed

@@ -331,18 +331,6 @@ impl Wizard {
             .and_then(|f| f.fix.as_ref())
     }
 
-    /// Has the admin changed anything that leaving would lose?
-    pub fn has_input(&self) -> bool {
-        match self.step {
-            Step::Done { .. } => false,
-            Step::Fields | Step::Review | Step::Failed { .. } | Step::Saving { .. } => true,
-            _ => self
-                .fields
-                .iter()
-                .any(|f| f.auto.as_deref() != Some(f.input.value()) && !f.input.value().is_empty()),
-        }
-    }
-
     fn set_value(&mut self, id: FieldId, value: String) {
         self.field_mut(id).input = Input::new(value);
     }
@@ -964,7 +952,8 @@ fn ask_quit(state: &mut State) -> Vec<Cmd> {
     let Some(wizard) = wizard_mut(state) else {
         return Vec::new();
     };
-    if !wizard.has_input() {
+    // After a save nothing is in flight; anywhere else, ask (even a choice is work).
+    if matches!(wizard.step, Step::Done { .. }) {
         state.quit = true;
         return vec![Cmd::Quit];
     }

@@ -576,6 +576,35 @@ fn quitting_mid_wizard_asks_first() {
 }
 
 #[test]
+fn quitting_asks_from_the_first_step_but_not_after_the_save() {
+    let mut state = console(false);
+    on_app_detail(&mut state, billing_detail());
+    press(&mut state, "a");
+    assert!(press(&mut state, "q").is_empty());
+    assert!(the_wizard(&state).confirm_quit);
+    update(&mut state, key(KeyCode::Esc));
+    assert!(!the_wizard(&state).confirm_quit);
+    assert!(!state.quit);
+    // Esc out of the first step just leaves the wizard.
+    update(&mut state, key(KeyCode::Esc));
+    assert!(matches!(state.stack.last(), Some(Screen::AppDetail(_))));
+
+    let mut state = at_fields(false);
+    let (request, fic) = saving(&mut state);
+    update(
+        &mut state,
+        Msg::Wizard(WizardMsg::Saved {
+            request,
+            result: Ok(Fic {
+                id: Some(guid(0xf0, 1)),
+                ..fic
+            }),
+        }),
+    );
+    assert_eq!(press(&mut state, "q"), vec![Cmd::Quit]);
+}
+
+#[test]
 fn review_shows_the_exact_request_and_copies_each_format() {
     let mut state = at_fields(false);
     update(&mut state, key(KeyCode::Enter));
