@@ -39,14 +39,21 @@ fn python_with_sdks() -> PathBuf {
         .arg(&venv)
         .status()
         .expect("python3 is needed for the SDK conformance tests");
-    assert!(created.success(), "python3 -m venv {} failed", venv.display());
+    assert!(
+        created.success(),
+        "python3 -m venv {} failed",
+        venv.display()
+    );
     let installed = Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "--disable-pip-version-check"])
         .args(SDKS)
         .status()
         .expect("pip runs");
     assert!(installed.success(), "pip install {SDKS:?} failed");
-    assert!(importable(&python), "the SDKs are installed but do not import");
+    assert!(
+        importable(&python),
+        "the SDKs are installed but do not import"
+    );
     python
 }
 
@@ -115,10 +122,9 @@ fn azure_identity_and_msal_python_accept_the_sandbox() {
         output.status.success(),
         "conformance.py failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
-    let summary: serde_json::Value = serde_json::from_str(
-        stdout.lines().last().expect("the script prints a summary"),
-    )
-    .expect("the summary is JSON");
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("the script prints a summary"))
+            .expect("the summary is JSON");
     assert_eq!(summary["device_code_user"], "admin@contoso.onmicrosoft.com");
     assert_eq!(summary["silent_source"], "cache");
     assert_eq!(summary["imds_sub"], summary["app_service_sub"]);

@@ -31,7 +31,9 @@ impl ClientAssertion for ManagedIdentityAssertion {
 }
 
 fn claims(token: &str) -> serde_json::Map<String, serde_json::Value> {
-    ficus::jwt::decode(token).expect("the SDK returned a JWT").claims
+    ficus::jwt::decode(token)
+        .expect("the SDK returned a JWT")
+        .claims
 }
 
 async fn graph_one(
