@@ -62,7 +62,7 @@ mod console {
         let mut configured_theme = None;
         if let Some(dir) = &config_dir {
             notices.extend(themes.load_user_dir(&dir.join("themes")));
-            configured_theme = read_theme_setting(&config_path(dir));
+            configured_theme = read_setting(&config_path(dir), "theme");
         }
         let theme = initial_theme_name(
             std::env::var("NO_COLOR").ok().as_deref(),
@@ -82,7 +82,14 @@ mod console {
                 "Signing in with the Azure CLI's account…".to_string(),
             )
         } else {
-            let config = ficus::commands::session_config(&cli.global).map_err(|error| {
+            // The tenant from config.toml (`tenant = "contoso.onmicrosoft.com"`) when not given.
+            let mut global = cli.global.clone();
+            if global.tenant.is_none() {
+                global.tenant = config_dir
+                    .as_deref()
+                    .and_then(|dir| read_setting(&config_path(dir), "tenant"));
+            }
+            let config = ficus::commands::session_config(&global).map_err(|error| {
                 anyhow::anyhow!("{error}\n(or try the console offline first: ficus --sandbox)")
             })?;
             (
@@ -118,11 +125,11 @@ mod console {
             .unwrap_or_else(|| dir.join("config.toml"))
     }
 
-    /// `theme = "dark"` in config.toml.
-    fn read_theme_setting(path: &std::path::Path) -> Option<String> {
+    /// A top-level string of config.toml: `theme = "dark"`, `tenant = "contoso.onmicrosoft.com"`.
+    fn read_setting(path: &std::path::Path, key: &str) -> Option<String> {
         let text = std::fs::read_to_string(path).ok()?;
         let table: toml::Table = toml::from_str(&text).ok()?;
-        table.get("theme")?.as_str().map(str::to_string)
+        table.get(key)?.as_str().map(str::to_string)
     }
 
     /// Logs go to `<state dir>/ficus.log`, never to the screen. Without a usable directory

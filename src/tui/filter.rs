@@ -133,6 +133,50 @@ fn parse_within(value: &str) -> Option<Duration> {
     }
 }
 
+/// Above this many matches, rows keep the list's order instead of being ranked by score.
+pub const RANK_LIMIT: usize = 5_000;
+
+/// One whitespace-separated word of plain fuzzy text (no `!`, `^`, `$`, `'`, `\\`), matched as
+/// a subsequence: case-insensitive, or case-sensitive when it holds a capital (smart case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PlainAtom {
+    bytes: Vec<u8>,
+    case_sensitive: bool,
+}
+
+impl PlainAtom {
+    fn parse_all(text: &str) -> Option<Vec<PlainAtom>> {
+        if text.is_empty() || !text.is_ascii() || text.contains(['!', '^', '$', '\'', '\\']) {
+            return None;
+        }
+        Some(
+            text.split_whitespace()
+                .map(|word| PlainAtom {
+                    case_sensitive: word.bytes().any(|b| b.is_ascii_uppercase()),
+                    bytes: word.bytes().collect(),
+                })
+                .collect(),
+        )
+    }
+
+    fn is_subsequence_of(&self, name: &[u8]) -> bool {
+        let mut wanted = self.bytes.iter();
+        let mut next = wanted.next();
+        for &b in name {
+            let Some(&w) = next else { break };
+            let hit = if self.case_sensitive {
+                b == w
+            } else {
+                b.eq_ignore_ascii_case(&w)
+            };
+            if hit {
+                next = wanted.next();
+            }
+        }
+        next.is_none()
+    }
+}
+
 /// How far a list has loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Load {
@@ -167,6 +211,8 @@ pub struct Listing<T> {
     /// The fuzzy text `visible` was computed for, when it can be narrowed from.
     narrowable_from: Option<String>,
     pattern: Option<Pattern>,
+    /// The fuzzy text as plain atoms, when it has no special syntax (fast path).
+    plain_atoms: Option<Vec<PlainAtom>>,
     matcher: Matcher,
     pub load: Load,
     /// The request whose pages are being streamed in; older answers are dropped.
@@ -195,6 +241,7 @@ impl<T: Row> Listing<T> {
             query: Query::default(),
             narrowable_from: Some(String::new()),
             pattern: None,
+            plain_atoms: None,
             matcher: Matcher::new(Config::DEFAULT),
             load: Load::Idle,
             request: 0,
@@ -299,6 +346,7 @@ impl<T: Row> Listing<T> {
                 .is_some_and(|before| query.text.starts_with(before));
         self.pattern = (!query.text.is_empty())
             .then(|| Pattern::parse(&query.text, CaseMatching::Smart, Normalization::Smart));
+        self.plain_atoms = PlainAtom::parse_all(&query.text);
         self.raw_query = raw.to_string();
         self.query = query;
         if narrowing {
@@ -356,6 +404,16 @@ impl<T: Row> Listing<T> {
             }
             None => false,
         }
+    }
+
+    /// Every loaded row whose name matches `pattern`, as (score, index into `items()`), using
+    /// the names converted once on arrival.
+    pub fn fuzzy_scores(&self, pattern: &Pattern, matcher: &mut Matcher) -> Vec<(u32, usize)> {
+        self.haystacks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, haystack)| pattern.score(haystack.slice(..), matcher).map(|s| (s, i)))
+            .collect()
     }
 
     /// Finds a row among all loaded ones, filtered out or not.
@@ -431,6 +489,26 @@ impl<T: Row> Listing<T> {
         let haystacks = &self.haystacks;
         let matcher = &mut self.matcher;
         let rank = &self.rank;
+        // Plain text over ASCII names: a subsequence test decides membership (what nucleo's
+        // fuzzy match decides, far cheaper), and full scores are computed only when the matches
+        // are few enough to rank; a large match set keeps the list's sort order.
+        if let Some(atoms) = &self.plain_atoms {
+            let names = &self.items;
+            indices.retain(|&i| {
+                facets_hold(i)
+                    && {
+                        let name = names[i as usize].name().as_bytes();
+                        !name.is_ascii() || atoms.iter().all(|atom| atom.is_subsequence_of(name))
+                    }
+                    && (names[i as usize].name().is_ascii()
+                        || pattern
+                            .score(haystacks[i as usize].slice(..), matcher)
+                            .is_some())
+            });
+            if indices.len() > RANK_LIMIT {
+                return;
+            }
+        }
         let mut scored: Vec<(u32, u32)> = indices
             .iter()
             .filter(|&&i| facets_hold(i))
@@ -616,6 +694,61 @@ mod tests {
         assert_eq!(names(&listing), ["partner-sync"]);
         listing.set_query("", NOW);
         assert_eq!(listing.visible_len(), 4);
+    }
+
+    #[test]
+    fn plain_fast_path_agrees_with_nucleo_membership() {
+        let names = [
+            "payments-api",
+            "partner-sync",
+            "billing-worker",
+            "Payroll-EU",
+            "inventory-sync",
+            "api-gateway",
+            "reporting-portal",
+            "recruiting-portal",
+            "gov-exporter",
+            "a",
+        ];
+        let mut matcher = Matcher::new(Config::DEFAULT);
+        for text in [
+            "p", "pa", "pay api", "PA", "Pay", "sync", "rp", "zz", "gov exp", "a a", "-",
+        ] {
+            let atoms = PlainAtom::parse_all(text).expect("plain text");
+            let pattern = Pattern::parse(text, CaseMatching::Smart, Normalization::Smart);
+            for name in names {
+                let fast = atoms.iter().all(|a| a.is_subsequence_of(name.as_bytes()));
+                let slow = pattern
+                    .score(Utf32String::from(name).slice(..), &mut matcher)
+                    .is_some();
+                assert_eq!(fast, slow, "{text:?} against {name:?}");
+            }
+        }
+        assert!(PlainAtom::parse_all("!pay").is_none());
+        assert!(PlainAtom::parse_all("^pay").is_none());
+    }
+
+    #[test]
+    fn large_match_sets_keep_the_sort_order() {
+        let mut listing = Listing::new();
+        let rows = (0..RANK_LIMIT + 10)
+            .map(|i| {
+                app(
+                    &format!("svc-{:05}", RANK_LIMIT + 10 - i),
+                    0,
+                    None,
+                    Audience::Single,
+                )
+            })
+            .collect();
+        listing.extend(rows, NOW);
+        listing.set_query("s", NOW);
+        assert_eq!(listing.visible_len(), RANK_LIMIT + 10);
+        let first: Vec<&str> = listing
+            .visible_rows(0, 2)
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(first, ["svc-00001", "svc-00002"]);
     }
 
     #[test]

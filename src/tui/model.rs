@@ -364,6 +364,10 @@ impl FicRow {
         if let Some(name) = &mut self.subject_name {
             sanitize_in_place(name);
         }
+        // Findings quote tenant values (names, issuers) in their words.
+        for finding in &mut self.findings {
+            sanitize_in_place(&mut finding.message);
+        }
     }
 }
 
@@ -415,6 +419,9 @@ impl IdentityDetail {
             sanitize_in_place(&mut trust.app_object_id);
             sanitize_in_place(&mut trust.app_id);
             sanitize_in_place(&mut trust.fic_name);
+            for finding in &mut trust.findings {
+                sanitize_in_place(&mut finding.message);
+            }
         }
     }
 }

@@ -1050,37 +1050,59 @@ fn suggestions_for(state: &State, input: &str) -> Vec<Suggestion> {
         nucleo_matcher::pattern::Normalization::Smart,
     );
     let mut matcher = nucleo_matcher::Matcher::new(nucleo_matcher::Config::DEFAULT);
-    let mut scored: Vec<(u32, Suggestion)> = Vec::new();
-    let mut buffer = Vec::new();
-    for app in state.apps.items() {
-        let haystack = nucleo_matcher::Utf32Str::new(&app.name, &mut buffer);
-        if let Some(score) = pattern.score(haystack, &mut matcher) {
-            scored.push((
-                score,
-                Suggestion {
-                    label: app.name.clone(),
-                    detail: "app".into(),
-                    target: PaletteTarget::App(app.object_id.clone()),
-                },
-            ));
+    // Score everything, but build suggestions only for the few shown.
+    let apps = state.apps.items();
+    let identities = state.identities.items();
+    let mut scored: Vec<(u32, bool, usize)> = state
+        .apps
+        .fuzzy_scores(&pattern, &mut matcher)
+        .into_iter()
+        .map(|(score, i)| (score, true, i))
+        .chain(
+            state
+                .identities
+                .fuzzy_scores(&pattern, &mut matcher)
+                .into_iter()
+                .map(|(score, i)| (score, false, i)),
+        )
+        .collect();
+    let name_len = |&(_, is_app, i): &(u32, bool, usize)| {
+        if is_app {
+            apps[i].name.len()
+        } else {
+            identities[i].name.len()
         }
+    };
+    // Best score first; ties by shorter name, which is usually the exact one. Only the first
+    // few are ordered: there may be 100 000 matches.
+    let order = |a: &(u32, bool, usize), b: &(u32, bool, usize)| {
+        b.0.cmp(&a.0).then(name_len(a).cmp(&name_len(b)))
+    };
+    if scored.len() > PALETTE_SUGGESTIONS {
+        scored.select_nth_unstable_by(PALETTE_SUGGESTIONS, order);
+        scored.truncate(PALETTE_SUGGESTIONS);
     }
-    for identity in state.identities.items() {
-        let haystack = nucleo_matcher::Utf32Str::new(&identity.name, &mut buffer);
-        if let Some(score) = pattern.score(haystack, &mut matcher) {
-            scored.push((
-                score,
-                Suggestion {
-                    label: identity.name.clone(),
-                    detail: "identity".into(),
-                    target: PaletteTarget::Identity(identity.principal_id.clone()),
-                },
-            ));
-        }
-    }
-    // Best score first; ties by shorter name, which is usually the exact one.
-    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.label.len().cmp(&b.1.label.len())));
-    suggestions.extend(scored.into_iter().take(PALETTE_SUGGESTIONS).map(|(_, s)| s));
+    scored.sort_unstable_by(order);
+    suggestions.extend(
+        scored
+            .into_iter()
+            .take(PALETTE_SUGGESTIONS)
+            .map(|(_, is_app, i)| {
+                if is_app {
+                    Suggestion {
+                        label: apps[i].name.clone(),
+                        detail: "app".into(),
+                        target: PaletteTarget::App(apps[i].object_id.clone()),
+                    }
+                } else {
+                    Suggestion {
+                        label: identities[i].name.clone(),
+                        detail: "identity".into(),
+                        target: PaletteTarget::Identity(identities[i].principal_id.clone()),
+                    }
+                }
+            }),
+    );
     suggestions
 }
 

@@ -512,6 +512,32 @@ fn tenant_strings_are_sanitized_on_arrival() {
 }
 
 #[test]
+fn detail_strings_and_findings_are_sanitized_on_arrival() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    let mut detail = detail_for("payments-api");
+    detail.fics[0].fic.name = "mi\u{1b}[2Jx".into();
+    detail.fics[0].findings.push(crate::tui::model::Finding {
+        severity: crate::tui::model::Severity::Error,
+        field: "subject".into(),
+        message: "client id of evil\u{1b}]0;pwned\u{7}-id".into(),
+    });
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail)),
+        },
+    );
+    let Some(Screen::AppDetail(screen)) = state.stack.last() else {
+        panic!("detail open");
+    };
+    let fic = &screen.detail.as_ref().expect("loaded").fics[0];
+    assert_eq!(fic.findings[0].message, "client id of evil-id");
+    assert!(!fic.fic.name.contains('\u{1b}'));
+}
+
+#[test]
 fn sign_in_failures_and_retry() {
     let mut state = State::new(Keymap::default(), Themes::built_in(), "default", NOW);
     state.phase = Phase::SigningIn(Default::default());
