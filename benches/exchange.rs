@@ -7,6 +7,9 @@
 //!   against the issuer's discovery document and keys.
 //!
 //! `cargo bench --bench exchange`
+//!
+//! Measured 2026-11-25 on the project's 2-core machine (release, loaded by other builds):
+//! `sts_exchange` median 2.5 ms (max 4.3 ms); `console_exchange` median 14.6 ms (max 31 ms).
 
 use std::sync::Arc;
 
