@@ -1438,8 +1438,27 @@ trait Listed: Record + Sized {
         Self: 'a;
     fn schema() -> &'static EntitySchema;
     fn all(tenant: &Tenant) -> &BTreeMap<Uuid, Self>;
+    fn by_id(tenant: &Tenant, id: Uuid) -> Option<&Self>;
+    fn by_app_id(tenant: &Tenant, app_id: Uuid) -> Option<&Self>;
     /// When the filter pins `id` or `appId`, the one candidate (or none) from the indexes.
-    fn pinned<'t>(tenant: &'t Tenant, query: &Query) -> Option<Option<&'t Self>>;
+    fn pinned<'t>(tenant: &'t Tenant, query: &Query) -> Option<Option<&'t Self>> {
+        let filter = query.filter.as_ref()?;
+        if let Some(id) = filter.pinned("id") {
+            return Some(
+                Uuid::parse_str(id)
+                    .ok()
+                    .and_then(|id| Self::by_id(tenant, id)),
+            );
+        }
+        if let Some(app_id) = filter.pinned("appId") {
+            return Some(
+                Uuid::parse_str(app_id)
+                    .ok()
+                    .and_then(|id| Self::by_app_id(tenant, id)),
+            );
+        }
+        None
+    }
     fn id(&self) -> Uuid;
     fn sort_key(&self) -> &str;
     /// The item as it stands inside a collection response.
@@ -1455,8 +1474,11 @@ impl Listed for Application {
     fn all(tenant: &Tenant) -> &BTreeMap<Uuid, Application> {
         &tenant.applications
     }
-    fn pinned<'t>(tenant: &'t Tenant, query: &Query) -> Option<Option<&'t Application>> {
-        pinned_application(tenant, query)
+    fn by_id(tenant: &Tenant, id: Uuid) -> Option<&Application> {
+        tenant.application(id)
+    }
+    fn by_app_id(tenant: &Tenant, app_id: Uuid) -> Option<&Application> {
+        tenant.application_by_app_id(app_id)
     }
     fn id(&self) -> Uuid {
         self.id
@@ -1483,8 +1505,11 @@ impl Listed for ServicePrincipal {
     fn all(tenant: &Tenant) -> &BTreeMap<Uuid, ServicePrincipal> {
         &tenant.service_principals
     }
-    fn pinned<'t>(tenant: &'t Tenant, query: &Query) -> Option<Option<&'t ServicePrincipal>> {
-        pinned_service_principal(tenant, query)
+    fn by_id(tenant: &Tenant, id: Uuid) -> Option<&ServicePrincipal> {
+        tenant.service_principals.get(&id)
+    }
+    fn by_app_id(tenant: &Tenant, app_id: Uuid) -> Option<&ServicePrincipal> {
+        tenant.service_principal_by_app_id(app_id)
     }
     fn id(&self) -> Uuid {
         self.id
@@ -1501,48 +1526,6 @@ impl Listed for ServicePrincipal {
             odata_type: false,
         }
     }
-}
-
-/// When the filter pins `id` or `appId`, the one candidate (or none) from the indexes.
-fn pinned_application<'t>(tenant: &'t Tenant, query: &Query) -> Option<Option<&'t Application>> {
-    let filter = query.filter.as_ref()?;
-    if let Some(id) = filter.pinned("id") {
-        return Some(
-            Uuid::parse_str(id)
-                .ok()
-                .and_then(|id| tenant.application(id)),
-        );
-    }
-    if let Some(app_id) = filter.pinned("appId") {
-        return Some(
-            Uuid::parse_str(app_id)
-                .ok()
-                .and_then(|id| tenant.application_by_app_id(id)),
-        );
-    }
-    None
-}
-
-fn pinned_service_principal<'t>(
-    tenant: &'t Tenant,
-    query: &Query,
-) -> Option<Option<&'t ServicePrincipal>> {
-    let filter = query.filter.as_ref()?;
-    if let Some(id) = filter.pinned("id") {
-        return Some(
-            Uuid::parse_str(id)
-                .ok()
-                .and_then(|id| tenant.service_principals.get(&id)),
-        );
-    }
-    if let Some(app_id) = filter.pinned("appId") {
-        return Some(
-            Uuid::parse_str(app_id)
-                .ok()
-                .and_then(|id| tenant.service_principal_by_app_id(id)),
-        );
-    }
-    None
 }
 
 struct Page<'a, T> {
@@ -1795,6 +1778,21 @@ fn properties<'q>(query: &'q Query, schema: &'static EntitySchema) -> &'q [&'sta
     }
 }
 
+/// Writes the `@odata.context` and `@odata.type` annotations an entity carries, if any.
+fn annotate<M: SerializeMap>(
+    m: &mut M,
+    context: Option<&str>,
+    odata_type: Option<&str>,
+) -> Result<(), M::Error> {
+    if let Some(context) = context {
+        m.serialize_entry("@odata.context", context)?;
+    }
+    if let Some(odata_type) = odata_type {
+        m.serialize_entry("@odata.type", odata_type)?;
+    }
+    Ok(())
+}
+
 struct AppJson<'a> {
     app: &'a Application,
     query: &'a Query,
@@ -1806,12 +1804,11 @@ impl Serialize for AppJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let app = self.app;
         let mut m = s.serialize_map(None)?;
-        if let Some(context) = self.context {
-            m.serialize_entry("@odata.context", context)?;
-        }
-        if self.odata_type {
-            m.serialize_entry("@odata.type", "#microsoft.graph.application")?;
-        }
+        annotate(
+            &mut m,
+            self.context,
+            self.odata_type.then_some("#microsoft.graph.application"),
+        )?;
         for &property in properties(self.query, &odata::APPLICATION) {
             match property {
                 "id" => m.serialize_entry(property, &Guid(app.id))?,
@@ -2024,12 +2021,12 @@ impl Serialize for SpJson<'_> {
         let sp = self.sp;
         let is_mi = sp.managed_identity.is_some();
         let mut m = s.serialize_map(None)?;
-        if let Some(context) = self.context {
-            m.serialize_entry("@odata.context", context)?;
-        }
-        if self.odata_type {
-            m.serialize_entry("@odata.type", "#microsoft.graph.servicePrincipal")?;
-        }
+        annotate(
+            &mut m,
+            self.context,
+            self.odata_type
+                .then_some("#microsoft.graph.servicePrincipal"),
+        )?;
         for &property in properties(self.query, &odata::SERVICE_PRINCIPAL) {
             match property {
                 "id" => m.serialize_entry(property, &Guid(sp.id))?,
@@ -2119,12 +2116,11 @@ impl Serialize for UserJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let u = self.user;
         let mut m = s.serialize_map(None)?;
-        if let Some(context) = self.context {
-            m.serialize_entry("@odata.context", context)?;
-        }
-        if self.odata_type {
-            m.serialize_entry("@odata.type", "#microsoft.graph.user")?;
-        }
+        annotate(
+            &mut m,
+            self.context,
+            self.odata_type.then_some("#microsoft.graph.user"),
+        )?;
         for &property in properties(self.query, &USER_SCHEMA) {
             match property {
                 "businessPhones" => m.serialize_entry(property, &EMPTY)?,
