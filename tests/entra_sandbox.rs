@@ -26,6 +26,13 @@ async fn signed_in(config: SandboxConfig) -> (Sandbox, Context) {
     (sb, ctx)
 }
 
+fn with_faults(spec: &str) -> SandboxConfig {
+    SandboxConfig {
+        faults: Faults::parse(spec).expect("faults"),
+        ..SandboxConfig::default()
+    }
+}
+
 async fn demo() -> (Sandbox, Context) {
     signed_in(SandboxConfig::default()).await
 }
@@ -322,11 +329,7 @@ async fn exchange_succeeds_for_a_correct_fic() {
 
 #[tokio::test]
 async fn throttled_graph_calls_are_retried_to_completion() {
-    let (sb, ctx) = signed_in(SandboxConfig {
-        faults: Faults::parse("throttle=2").expect("faults"),
-        ..SandboxConfig::default()
-    })
-    .await;
+    let (sb, ctx) = signed_in(with_faults("throttle=2")).await;
     let started = Instant::now();
     let apps = run(&ctx, Command::Apps { filter: None })
         .await
@@ -646,11 +649,7 @@ async fn reverse_lookup_update_and_a_token_file_exchange() {
 
 #[tokio::test]
 async fn a_fic_not_yet_replicated_is_explained() {
-    let (sb, ctx) = signed_in(SandboxConfig {
-        faults: Faults::parse("replication=60").expect("faults"),
-        ..SandboxConfig::default()
-    })
-    .await;
+    let (sb, ctx) = signed_in(with_faults("replication=60")).await;
     run(
         &ctx,
         Command::Fic(FicCommand::Add {
