@@ -18,11 +18,52 @@ async fn start(config: SandboxConfig) -> Sandbox {
     sandbox::start(config).await.expect("sandbox starts")
 }
 
-async fn demo() -> (Sandbox, Context) {
-    let sb = start(SandboxConfig::default()).await;
+/// A sandbox with `config` and a read-write context signed in as the demo admin.
+async fn signed_in(config: SandboxConfig) -> (Sandbox, Context) {
+    let sb = start(config).await;
     let ctx =
         commands::sandbox_context(&sb, sandbox::seed::DEMO_ADMIN, true, false).expect("signed in");
     (sb, ctx)
+}
+
+fn with_faults(spec: &str) -> SandboxConfig {
+    SandboxConfig {
+        faults: Faults::parse(spec).expect("faults"),
+        ..SandboxConfig::default()
+    }
+}
+
+async fn demo() -> (Sandbox, Context) {
+    signed_in(SandboxConfig::default()).await
+}
+
+fn fic_list(app: &str) -> Command {
+    Command::Fic(FicCommand::List { app: app.into() })
+}
+
+fn whois(guid: impl Into<String>) -> Command {
+    Command::Whois { guid: guid.into() }
+}
+
+/// The `kind` of every match in a `whois` answer.
+fn match_kinds(who: &Value) -> Vec<&str> {
+    who["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .map(|m| m["kind"].as_str().expect("kind"))
+        .collect()
+}
+
+/// `ficus exchange APP --identity IDENTITY` with the defaults (IMDS, Graph, home tenant).
+fn exchange_args(app: &str, identity: &str) -> ExchangeArgs {
+    ExchangeArgs {
+        app: app.into(),
+        identity: identity.into(),
+        scope: None,
+        resource_tenant: None,
+        token_file: None,
+    }
 }
 
 async fn run(ctx: &Context, command: Command) -> Result<Value, (CommandError, String)> {
@@ -105,68 +146,25 @@ async fn apps_identities_and_whois() {
         .as_str()
         .expect("client id")
         .to_string();
-    let who = run(
-        &ctx,
-        Command::Whois {
-            guid: client_id.clone(),
-        },
-    )
-    .await
-    .expect("whois");
-    let kinds: Vec<&str> = who["matches"]
-        .as_array()
-        .expect("matches")
-        .iter()
-        .map(|m| m["kind"].as_str().expect("kind"))
-        .collect();
+    let who = run(&ctx, whois(client_id.clone())).await.expect("whois");
+    let kinds = match_kinds(&who);
     assert_eq!(kinds, vec!["managed_identity_client_id"], "{who}");
 
     let principal = inventory["principalId"].as_str().expect("principal");
-    let who = run(
-        &ctx,
-        Command::Whois {
-            guid: principal.into(),
-        },
-    )
-    .await
-    .expect("whois");
+    let who = run(&ctx, whois(principal)).await.expect("whois");
     assert_eq!(who["matches"][0]["kind"], "managed_identity_principal_id");
     assert_eq!(who["matches"][0]["display_name"], "id-inventory");
 
     let app_id = payments["appId"].as_str().expect("app id");
-    let who = run(
-        &ctx,
-        Command::Whois {
-            guid: app_id.into(),
-        },
-    )
-    .await
-    .expect("whois");
-    let kinds: Vec<&str> = who["matches"]
-        .as_array()
-        .expect("matches")
-        .iter()
-        .map(|m| m["kind"].as_str().expect("kind"))
-        .collect();
+    let who = run(&ctx, whois(app_id)).await.expect("whois");
+    let kinds = match_kinds(&who);
     assert!(kinds.contains(&"app_client_id"), "{who}");
 
-    let (err, _) = run(
-        &ctx,
-        Command::Whois {
-            guid: "not-a-guid".into(),
-        },
-    )
-    .await
-    .expect_err("invalid");
+    let (err, _) = run(&ctx, whois("not-a-guid")).await.expect_err("invalid");
     assert!(err.to_string().contains("not a GUID"), "{err}");
-    let (err, _) = run(
-        &ctx,
-        Command::Whois {
-            guid: uuid::Uuid::new_v4().to_string(),
-        },
-    )
-    .await
-    .expect_err("unknown");
+    let (err, _) = run(&ctx, whois(uuid::Uuid::new_v4().to_string()))
+        .await
+        .expect_err("unknown");
     assert!(err.to_string().contains("unknown"), "{err}");
     sb.shutdown().await;
 }
@@ -174,14 +172,7 @@ async fn apps_identities_and_whois() {
 #[tokio::test]
 async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
     let (sb, ctx) = demo().await;
-    let listed = run(
-        &ctx,
-        Command::Fic(FicCommand::List {
-            app: "inventory-sync".into(),
-        }),
-    )
-    .await
-    .expect("list");
+    let listed = run(&ctx, fic_list("inventory-sync")).await.expect("list");
     let fics = listed["fics"].as_array().expect("fics");
     assert_eq!(fics.len(), 1);
 
@@ -210,14 +201,7 @@ async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
             .expect("tf")
             .contains("azuread_application_federated_identity_credential")
     );
-    let empty = run(
-        &ctx,
-        Command::Fic(FicCommand::List {
-            app: "billing-worker".into(),
-        }),
-    )
-    .await
-    .expect("list");
+    let empty = run(&ctx, fic_list("billing-worker")).await.expect("list");
     assert_eq!(
         empty["fics"].as_array().expect("fics").len(),
         0,
@@ -269,14 +253,7 @@ async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
     )
     .await
     .expect("removed");
-    let after = run(
-        &ctx,
-        Command::Fic(FicCommand::List {
-            app: "billing-worker".into(),
-        }),
-    )
-    .await
-    .expect("list");
+    let after = run(&ctx, fic_list("billing-worker")).await.expect("list");
     assert_eq!(after["fics"].as_array().expect("fics").len(), 0);
     let (err, _) = run(
         &ctx,
@@ -289,14 +266,9 @@ async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
     .expect_err("gone");
     assert!(err.to_string().contains("none"), "{err}");
 
-    let (err, _) = run(
-        &ctx,
-        Command::Fic(FicCommand::List {
-            app: "no-such-app".into(),
-        }),
-    )
-    .await
-    .expect_err("unknown app");
+    let (err, _) = run(&ctx, fic_list("no-such-app"))
+        .await
+        .expect_err("unknown app");
     assert!(err.to_string().contains("ficus apps --filter"), "{err}");
 
     let ro = commands::sandbox_context(&sb, sandbox::seed::DEMO_ADMIN, true, true).expect("ro");
@@ -310,13 +282,7 @@ async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
 #[tokio::test]
 async fn exchange_explains_the_client_id_subject_mistake() {
     let (sb, ctx) = demo().await;
-    let args = ExchangeArgs {
-        app: "inventory-sync".into(),
-        identity: "id-inventory".into(),
-        scope: None,
-        resource_tenant: None,
-        token_file: None,
-    };
+    let args = exchange_args("inventory-sync", "id-inventory");
     let (err, out) = run(&ctx, Command::Exchange(args))
         .await
         .expect_err("refused");
@@ -344,13 +310,7 @@ async fn exchange_explains_the_client_id_subject_mistake() {
 #[tokio::test]
 async fn exchange_succeeds_for_a_correct_fic() {
     let (sb, ctx) = demo().await;
-    let args = ExchangeArgs {
-        app: "payments-api".into(),
-        identity: "id-payments".into(),
-        scope: None,
-        resource_tenant: None,
-        token_file: None,
-    };
+    let args = exchange_args("payments-api", "id-payments");
     let report = run(&ctx, Command::Exchange(args)).await.expect("exchanged");
     assert_eq!(
         report["diagnosis"]["fic_name"], "mi-id-payments",
@@ -369,12 +329,7 @@ async fn exchange_succeeds_for_a_correct_fic() {
 
 #[tokio::test]
 async fn throttled_graph_calls_are_retried_to_completion() {
-    let sb = start(SandboxConfig {
-        faults: Faults::parse("throttle=2").expect("faults"),
-        ..SandboxConfig::default()
-    })
-    .await;
-    let ctx = commands::sandbox_context(&sb, sandbox::seed::DEMO_ADMIN, true, false).expect("ctx");
+    let (sb, ctx) = signed_in(with_faults("throttle=2")).await;
     let started = Instant::now();
     let apps = run(&ctx, Command::Apps { filter: None })
         .await
@@ -382,14 +337,9 @@ async fn throttled_graph_calls_are_retried_to_completion() {
     let ids = run(&ctx, Command::Identities)
         .await
         .expect("identities despite 429s");
-    let fics = run(
-        &ctx,
-        Command::Fic(FicCommand::List {
-            app: "payments-api".into(),
-        }),
-    )
-    .await
-    .expect("fics despite 429s");
+    let fics = run(&ctx, fic_list("payments-api"))
+        .await
+        .expect("fics despite 429s");
     assert!(names(&apps).len() > 40);
     assert_eq!(ids.as_array().expect("ids").len(), 5);
     assert_eq!(fics["fics"].as_array().expect("fics").len(), 1);
@@ -444,12 +394,11 @@ async fn expired_or_rejected_tokens_are_renewed_silently() {
 
 #[tokio::test]
 async fn network_failure_mid_paging_surfaces_as_a_clear_error() {
-    let sb = start(SandboxConfig {
+    let (sb, ctx) = signed_in(SandboxConfig {
         seed: Seed::Large(2500),
         ..SandboxConfig::default()
     })
     .await;
-    let ctx = commands::sandbox_context(&sb, sandbox::seed::DEMO_ADMIN, true, false).expect("ctx");
     let mut graph = ctx.session.graph();
     graph.read_back_window = Duration::from_secs(1);
     let mut pages = Box::pin(graph.list_apps());
@@ -700,12 +649,7 @@ async fn reverse_lookup_update_and_a_token_file_exchange() {
 
 #[tokio::test]
 async fn a_fic_not_yet_replicated_is_explained() {
-    let sb = start(SandboxConfig {
-        faults: Faults::parse("replication=60").expect("faults"),
-        ..SandboxConfig::default()
-    })
-    .await;
-    let ctx = commands::sandbox_context(&sb, sandbox::seed::DEMO_ADMIN, true, false).expect("ctx");
+    let (sb, ctx) = signed_in(with_faults("replication=60")).await;
     run(
         &ctx,
         Command::Fic(FicCommand::Add {
@@ -719,13 +663,7 @@ async fn a_fic_not_yet_replicated_is_explained() {
     )
     .await
     .expect("created");
-    let args = ExchangeArgs {
-        app: "billing-worker".into(),
-        identity: "id-reporting".into(),
-        scope: None,
-        resource_tenant: None,
-        token_file: None,
-    };
+    let args = exchange_args("billing-worker", "id-reporting");
     let (_, out) = run(&ctx, Command::Exchange(args))
         .await
         .expect_err("not replicated");
@@ -757,14 +695,9 @@ async fn an_ambiguous_app_name_is_refused_with_the_candidates() {
         twin.app_id = twin_app_id;
         contoso.insert_application(twin);
     });
-    let (err, _) = run(
-        &ctx,
-        Command::Fic(FicCommand::List {
-            app: "payments-api".into(),
-        }),
-    )
-    .await
-    .expect_err("ambiguous");
+    let (err, _) = run(&ctx, fic_list("payments-api"))
+        .await
+        .expect_err("ambiguous");
     match &err {
         CommandError::Entra(EntraError::Ambiguous { candidates, .. }) => {
             assert_eq!(candidates.len(), 2, "{candidates:?}");

@@ -17,16 +17,11 @@ fn config(path: &std::path::Path) -> SandboxConfig {
 }
 
 async fn kid(sb: &ficus::sandbox::Sandbox) -> String {
-    let jwks: Value = sb
-        .http_client()
-        .expect("client")
-        .get(format!("{}/contoso/discovery/v2.0/keys", sb.info.authority))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks: Value = get_json(
+        &sb.http_client().expect("client"),
+        format!("{}/contoso/discovery/v2.0/keys", sb.info.authority),
+    )
+    .await;
     jwks["keys"][0]["kid"].as_str().expect("kid").to_string()
 }
 

@@ -14,6 +14,35 @@ use serde_json::{Value, json};
 const GRAPH_DEFAULT: &str = "https://graph.microsoft.com/.default";
 const AZURE_CLI: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 
+/// The federated exchange for a seeded Contoso app (by name), asking for Microsoft Graph.
+async fn graph_exchange(
+    sb: &ficus::sandbox::Sandbox,
+    tenant: &str,
+    app_name: &str,
+    assertion: &str,
+) -> (u16, Value) {
+    exchange(sb, tenant, &app_id(app_name), assertion, GRAPH_DEFAULT).await
+}
+
+/// The claims of the access token in a successful token response body.
+fn access_claims(body: &Value) -> serde_json::Map<String, Value> {
+    claims(body["access_token"].as_str().expect("access token"))
+}
+
+/// The `error_description` of an Entra error response.
+fn description(result: &(u16, Value)) -> &str {
+    result.1["error_description"]
+        .as_str()
+        .expect("error description")
+}
+
+/// The same token with the first character of its signature changed.
+fn with_tampered_signature(token: &str) -> String {
+    let (head, sig) = token.rsplit_once('.').expect("three parts");
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    format!("{head}.{flipped}{}", &sig[1..])
+}
+
 #[tokio::test]
 async fn discovery_documents_follow_entra() {
     let sb = start_default().await;
@@ -51,30 +80,22 @@ async fn discovery_documents_follow_entra() {
     assert_eq!(doc["cloud_instance_name"], "microsoftonline.com");
     assert_eq!(doc["msgraph_host"], "graph.microsoft.com");
 
-    let common: Value = client
-        .get(format!(
-            "{a}/organizations/v2.0/.well-known/openid-configuration"
-        ))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("json");
+    let common: Value = get_json(
+        &client,
+        format!("{a}/organizations/v2.0/.well-known/openid-configuration"),
+    )
+    .await;
     assert_eq!(common["issuer"], format!("{a}/{{tenantid}}/v2.0"));
     assert_eq!(
         common["token_endpoint"],
         format!("{a}/organizations/oauth2/v2.0/token")
     );
 
-    let v1: Value = client
-        .get(format!("{a}/{tid}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("v1")
-        .json()
-        .await
-        .expect("json");
+    let v1: Value = get_json(
+        &client,
+        format!("{a}/{tid}/.well-known/openid-configuration"),
+    )
+    .await;
     assert_eq!(v1["issuer"], format!("{a}/{tid}/"));
 
     let missing = client
@@ -97,14 +118,8 @@ async fn jwks_publishes_tenant_keys_and_verifies_tokens() {
     let client = sb.http_client().expect("client");
     let a = &sb.info.authority;
     let tid = contoso();
-    let jwks: ficus::jwt::Jwks = client
-        .get(format!("{a}/contoso/discovery/v2.0/keys"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks: ficus::jwt::Jwks =
+        get_json(&client, format!("{a}/contoso/discovery/v2.0/keys")).await;
     assert_eq!(jwks.keys.len(), 1);
     let key = &jwks.keys[0];
     assert_eq!(key.kty, "RSA");
@@ -125,14 +140,8 @@ async fn jwks_publishes_tenant_keys_and_verifies_tokens() {
     let jwt = ficus::jwt::decode(&token).expect("decodes");
     ficus::jwt::verify(&jwt, &jwks).expect("MI token verifies with the published key");
 
-    let common: ficus::jwt::Jwks = client
-        .get(format!("{a}/common/discovery/v2.0/keys"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let common: ficus::jwt::Jwks =
+        get_json(&client, format!("{a}/common/discovery/v2.0/keys")).await;
     assert_eq!(common.keys.len(), 2);
     assert_eq!(
         common.keys[0].issuer.as_deref(),
@@ -172,14 +181,7 @@ async fn managed_identity_token_has_entra_exchange_shape() {
 async fn federated_exchange_succeeds_for_the_correct_fic() {
     let sb = start_default().await;
     let assertion = mi_assertion(&sb, "id-payments");
-    let result = exchange(
-        &sb,
-        CONTOSO,
-        &app_id("payments-api"),
-        &assertion,
-        GRAPH_DEFAULT,
-    )
-    .await;
+    let result = graph_exchange(&sb, CONTOSO, "payments-api", &assertion).await;
     assert_eq!(result.0, 200, "{}", result.1);
     let body = &result.1;
     assert_eq!(body["token_type"], "Bearer");
@@ -216,7 +218,7 @@ async fn federated_exchange_succeeds_for_the_correct_fic() {
     .await;
     assert_eq!(arm.0, 200, "{}", arm.1);
     assert_eq!(
-        claims(arm.1["access_token"].as_str().expect("token"))["aud"],
+        access_claims(&arm.1)["aud"],
         "https://management.azure.com/"
     );
     let own = exchange(
@@ -228,7 +230,7 @@ async fn federated_exchange_succeeds_for_the_correct_fic() {
     )
     .await;
     assert_eq!(own.0, 200, "{}", own.1);
-    let own_claims = claims(own.1["access_token"].as_str().expect("token"));
+    let own_claims = access_claims(&own.1);
     assert_eq!(own_claims["aud"], app_id("payments-api"));
     assert_eq!(own_claims["ver"], "2.0");
     sb.shutdown().await;
@@ -238,16 +240,9 @@ async fn federated_exchange_succeeds_for_the_correct_fic() {
 async fn cross_tenant_exchange_for_a_multitenant_app() {
     let sb = start_default().await;
     let assertion = mi_assertion(&sb, "id-inventory");
-    let result = exchange(
-        &sb,
-        FABRIKAM,
-        &app_id("partner-sync"),
-        &assertion,
-        GRAPH_DEFAULT,
-    )
-    .await;
+    let result = graph_exchange(&sb, FABRIKAM, "partner-sync", &assertion).await;
     assert_eq!(result.0, 200, "{}", result.1);
-    let c = claims(result.1["access_token"].as_str().expect("token"));
+    let c = access_claims(&result.1);
     assert_eq!(c["tid"], seed::tenant_id(FABRIKAM).to_string());
     assert_eq!(c["roles"], json!(["Application.Read.All"]));
     // A single-tenant app is not found in another tenant.
@@ -272,14 +267,7 @@ async fn each_fic_mistake_gets_its_aadsts_code() {
     let reporting = mi_assertion(&sb, "id-reporting");
 
     assert_aadsts(
-        &exchange(
-            &sb,
-            "nowhere.example",
-            &app_id("payments-api"),
-            &payments,
-            GRAPH_DEFAULT,
-        )
-        .await,
+        &graph_exchange(&sb, "nowhere.example", "payments-api", &payments).await,
         400,
         "invalid_request",
         90002,
@@ -298,58 +286,36 @@ async fn each_fic_mistake_gets_its_aadsts_code() {
         700016,
     );
     assert_aadsts(
-        &exchange(&sb, t, &app_id("payments-api"), "not-a-jwt", GRAPH_DEFAULT).await,
+        &graph_exchange(&sb, t, "payments-api", "not-a-jwt").await,
         400,
         "invalid_request",
         50027,
     );
     assert_aadsts(
-        &exchange(&sb, t, &app_id("billing-worker"), &payments, GRAPH_DEFAULT).await,
+        &graph_exchange(&sb, t, "billing-worker", &payments).await,
         401,
         "invalid_client",
         70025,
     );
     // Issuer with a trailing slash.
-    let r = exchange(
-        &sb,
-        t,
-        &app_id("reporting-portal"),
-        &reporting,
-        GRAPH_DEFAULT,
-    )
-    .await;
+    let r = graph_exchange(&sb, t, "reporting-portal", &reporting).await;
     assert_aadsts(&r, 401, "invalid_client", 700211);
-    assert!(
-        r.1["error_description"]
-            .as_str()
-            .expect("d")
-            .contains(&format!("'{}/{}/v2.0'", sb.info.authority, contoso()))
-    );
+    assert!(description(&r).contains(&format!("'{}/{}/v2.0'", sb.info.authority, contoso())));
     // Subject = client id.
-    let r = exchange(&sb, t, &app_id("inventory-sync"), &inventory, GRAPH_DEFAULT).await;
+    let r = graph_exchange(&sb, t, "inventory-sync", &inventory).await;
     assert_aadsts(&r, 401, "invalid_client", 700213);
-    assert!(
-        r.1["error_description"]
-            .as_str()
-            .expect("d")
-            .contains(&identity("id-inventory").0)
-    );
+    assert!(description(&r).contains(&identity("id-inventory").0));
     // Subject differing only in case.
     assert_aadsts(
-        &exchange(&sb, t, &app_id("orders-api"), &inventory, GRAPH_DEFAULT).await,
+        &graph_exchange(&sb, t, "orders-api", &inventory).await,
         401,
         "invalid_client",
         7002138,
     );
     // US Gov audience in the global cloud.
-    let r = exchange(&sb, t, &app_id("gov-exporter"), &payments, GRAPH_DEFAULT).await;
+    let r = graph_exchange(&sb, t, "gov-exporter", &payments).await;
     assert_aadsts(&r, 401, "invalid_client", 700212);
-    assert!(
-        r.1["error_description"]
-            .as_str()
-            .expect("d")
-            .contains("'fb60f99c-7a34-4190-8149-302f77469936'")
-    );
+    assert!(description(&r).contains("'fb60f99c-7a34-4190-8149-302f77469936'"));
     // Scope rules come after a good assertion.
     assert_aadsts(
         &exchange(&sb, t, &app_id("payments-api"), &payments, "User.Read").await,
@@ -401,28 +367,17 @@ async fn assertion_lifetime_and_signature_are_checked() {
     expired["nbf"] = json!(now() - 7200);
     expired["exp"] = json!(now() - 3600);
     let token = sign_with_tenant_key(&sb, contoso(), expired);
-    let r = exchange(&sb, CONTOSO, &app_id("payments-api"), &token, GRAPH_DEFAULT).await;
+    let r = graph_exchange(&sb, CONTOSO, "payments-api", &token).await;
     assert_aadsts(&r, 401, "invalid_client", 700024);
     assert!(
-        r.1["error_description"]
-            .as_str()
-            .expect("d")
+        description(&r)
             .contains("Client assertion is not within its valid time range. Current time: ")
     );
 
     // Tampered signature.
     let good = mi_assertion(&sb, "id-payments");
-    let (head, sig) = good.rsplit_once('.').expect("three parts");
-    let flipped = if sig.starts_with('A') { "B" } else { "A" };
-    let forged = format!("{head}.{flipped}{}", &sig[1..]);
-    let r = exchange(
-        &sb,
-        CONTOSO,
-        &app_id("payments-api"),
-        &forged,
-        GRAPH_DEFAULT,
-    )
-    .await;
+    let forged = with_tampered_signature(&good);
+    let r = graph_exchange(&sb, CONTOSO, "payments-api", &forged).await;
     assert_aadsts(&r, 401, "invalid_client", 700027);
 
     // Signed by the other tenant's key: the key is not found.
@@ -431,21 +386,9 @@ async fn assertion_lifetime_and_signature_are_checked() {
     valid["nbf"] = json!(now());
     valid["exp"] = json!(now() + 600);
     let wrong_key = sign_with_tenant_key(&sb, seed::tenant_id(FABRIKAM), valid.clone());
-    let r = exchange(
-        &sb,
-        CONTOSO,
-        &app_id("payments-api"),
-        &wrong_key,
-        GRAPH_DEFAULT,
-    )
-    .await;
+    let r = graph_exchange(&sb, CONTOSO, "payments-api", &wrong_key).await;
     assert_aadsts(&r, 401, "invalid_client", 700027);
-    assert!(
-        r.1["error_description"]
-            .as_str()
-            .expect("d")
-            .contains("The key was not found")
-    );
+    assert!(description(&r).contains("The key was not found"));
 
     // An external issuer (GitHub Actions) matches a FIC but cannot be verified offline.
     let mut github = valid;
@@ -453,21 +396,9 @@ async fn assertion_lifetime_and_signature_are_checked() {
     github["sub"] = json!("repo:contoso/intranet-search:ref:refs/heads/main");
     github["aud"] = json!("api://AzureADTokenExchange");
     let token = sign_with_tenant_key(&sb, contoso(), github);
-    let r = exchange(
-        &sb,
-        CONTOSO,
-        &app_id("intranet-search"),
-        &token,
-        GRAPH_DEFAULT,
-    )
-    .await;
+    let r = graph_exchange(&sb, CONTOSO, "intranet-search", &token).await;
     assert_aadsts(&r, 401, "invalid_client", 700027);
-    assert!(
-        r.1["error_description"]
-            .as_str()
-            .expect("d")
-            .contains("cannot fetch the signing keys")
-    );
+    assert!(description(&r).contains("cannot fetch the signing keys"));
     sb.shutdown().await;
 }
 
@@ -517,24 +448,10 @@ async fn replication_delay_fault_gives_70021() {
         );
     });
     let assertion = mi_assertion(&sb, "id-payments");
-    let r = exchange(
-        &sb,
-        CONTOSO,
-        &app_id("billing-worker"),
-        &assertion,
-        GRAPH_DEFAULT,
-    )
-    .await;
+    let r = graph_exchange(&sb, CONTOSO, "billing-worker", &assertion).await;
     assert_aadsts(&r, 401, "invalid_client", 70021);
     // Old FICs are replicated.
-    let r = exchange(
-        &sb,
-        CONTOSO,
-        &app_id("payments-api"),
-        &assertion,
-        GRAPH_DEFAULT,
-    )
-    .await;
+    let r = graph_exchange(&sb, CONTOSO, "payments-api", &assertion).await;
     assert_eq!(r.0, 200, "{}", r.1);
     sb.shutdown().await;
 }
@@ -555,10 +472,7 @@ async fn client_secrets_and_missing_credentials() {
     let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = post_form(&sb, CONTOSO, "token", &good).await;
     assert_eq!(r.0, 200, "{}", r.1);
-    assert_eq!(
-        claims(r.1["access_token"].as_str().expect("token"))["appidacr"],
-        "1"
-    );
+    assert_eq!(access_claims(&r.1)["appidacr"], "1");
 
     let bad = form("wrong-secret");
     let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -710,7 +624,7 @@ async fn device_code_with_auto_approve_and_rotating_refresh_tokens() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"], scope);
     assert!(body["expires_in"].is_i64());
-    let access = claims(body["access_token"].as_str().expect("at"));
+    let access = access_claims(&body);
     assert_eq!(access["upn"], DEMO_ADMIN);
     assert_eq!(access["aud"], "https://graph.microsoft.com");
     assert!(
@@ -807,7 +721,7 @@ async fn device_code_by_hand_decline_expiry_and_bad_codes() {
     let (status, body) = poll(&sb, AZURE_CLI, &device_code).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        claims(body["access_token"].as_str().expect("at"))["upn"],
+        access_claims(&body)["upn"],
         "reader@contoso.onmicrosoft.com"
     );
 
@@ -944,11 +858,9 @@ async fn graph_bearer_check_refuses_bad_tokens() {
         Err(GraphAuthError::WrongAudience)
     );
     // Tampered.
-    let token = signed_in.access_token.expose();
-    let (head, sig) = token.rsplit_once('.').expect("parts");
-    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    let forged = with_tampered_signature(signed_in.access_token.expose());
     assert_eq!(
-        authenticate_graph_token(sb.state(), &format!("{head}.{flipped}{}", &sig[1..]), now()),
+        authenticate_graph_token(sb.state(), &forged, now()),
         Err(GraphAuthError::BadSignature)
     );
     assert_eq!(

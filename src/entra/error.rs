@@ -61,6 +61,21 @@ impl StsError {
         self.codes.first().copied()
     }
 
+    /// An error that came without an OAuth error body: no AADSTS codes, trace or timestamp.
+    pub fn without_body(status: u16, error: String, description: String, endpoint: &str) -> Self {
+        StsError {
+            status,
+            error,
+            description,
+            codes: Vec::new(),
+            trace_id: None,
+            correlation_id: None,
+            timestamp: None,
+            error_uri: None,
+            endpoint: endpoint.to_string(),
+        }
+    }
+
     /// Parses an OAuth error body; `None` when the body is not one.
     pub fn from_body(status: u16, endpoint: &str, body: &[u8]) -> Option<StsError> {
         #[derive(serde::Deserialize)]

@@ -386,12 +386,20 @@ impl GraphClient {
         .json("Graph")
     }
 
+    /// GETs one object; `None` when Graph says it does not exist.
+    async fn get_optional<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<Option<T>, EntraError> {
+        not_found_as_none(self.get_ok(url, &[]).await)?
+            .map(|r| r.json("Graph"))
+            .transpose()
+    }
+
     /// One app by application (client) id; `None` when there is none.
     pub async fn get_app_by_app_id(&self, app_id: &str) -> Result<Option<App>, EntraError> {
         let url = self.url(&format!("applications(appId='{}')", odata_quote(app_id)));
-        not_found_as_none(self.get_ok(&url, &[]).await)?
-            .map(|r| r.json("Graph"))
-            .transpose()
+        self.get_optional(&url).await
     }
 
     // -----------------------------------------------------------------------------------------
@@ -416,9 +424,7 @@ impl GraphClient {
         id_or_name: &str,
     ) -> Result<Option<Fic>, EntraError> {
         let url = format!("{}/{}", self.fics_url(app_object_id), path_seg(id_or_name));
-        not_found_as_none(self.get_ok(&url, &[]).await)?
-            .map(|r| r.json("Graph"))
-            .transpose()
+        self.get_optional(&url).await
     }
 
     /// Creates a FIC and verifies it by reading it back.
@@ -630,12 +636,10 @@ impl GraphClient {
                 details: vec![],
             });
         }
-        let app_by_id = not_found_as_none(
-            self.get_ok(&self.url(&format!("applications/{guid}")), &[])
-                .await,
-        )?;
-        if let Some(r) = app_by_id {
-            let app: App = r.json("Graph")?;
+        if let Some(app) = self
+            .get_optional::<App>(&self.url(&format!("applications/{guid}")))
+            .await?
+        {
             out.push(GuidMatch {
                 kind: GuidKind::AppObjectId,
                 display_name: app.display_name.clone(),
@@ -650,45 +654,34 @@ impl GraphClient {
             });
         }
         let sp_select = "$select=id,appId,displayName,alternativeNames,servicePrincipalType,appOwnerOrganizationId";
-        let sp_by_id = not_found_as_none(
-            self.get_ok(
-                &self.url(&format!("servicePrincipals/{guid}?{sp_select}")),
-                &[],
-            )
-            .await,
-        )?;
-        if let Some(r) = sp_by_id {
-            let sp: SpRow = r.json("Graph")?;
+        if let Some(sp) = self
+            .get_optional::<SpRow>(&self.url(&format!("servicePrincipals/{guid}?{sp_select}")))
+            .await?
+        {
             out.push(sp_match(sp, true));
         }
-        let sp_by_app = not_found_as_none(
-            self.get_ok(
+        if let Some(sp) = self
+            .get_optional::<SpRow>(
                 &self.url(&format!("servicePrincipals(appId='{guid}')?{sp_select}")),
-                &[],
             )
-            .await,
-        )?;
-        if let Some(r) = sp_by_app {
-            let sp: SpRow = r.json("Graph")?;
+            .await?
+        {
             out.push(sp_match(sp, false));
         }
         // Users (and anything else) through directoryObjects, which every tenant serves.
-        let object = not_found_as_none(
-            self.get_ok(&self.url(&format!("directoryObjects/{guid}")), &[])
-                .await,
-        )?;
-        if let Some(r) = object {
-            let o: serde_json::Value = r.json("Graph")?;
-            if o["@odata.type"] == "#microsoft.graph.user" {
-                out.push(GuidMatch {
-                    kind: GuidKind::UserId,
-                    display_name: o["displayName"].as_str().unwrap_or("").to_string(),
-                    details: o["userPrincipalName"]
-                        .as_str()
-                        .map(|upn| vec![("userPrincipalName".to_string(), upn.to_string())])
-                        .unwrap_or_default(),
-                });
-            }
+        if let Some(o) = self
+            .get_optional::<serde_json::Value>(&self.url(&format!("directoryObjects/{guid}")))
+            .await?
+            && o["@odata.type"] == "#microsoft.graph.user"
+        {
+            out.push(GuidMatch {
+                kind: GuidKind::UserId,
+                display_name: o["displayName"].as_str().unwrap_or("").to_string(),
+                details: o["userPrincipalName"]
+                    .as_str()
+                    .map(|upn| vec![("userPrincipalName".to_string(), upn.to_string())])
+                    .unwrap_or_default(),
+            });
         }
         Ok(out)
     }

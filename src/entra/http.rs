@@ -187,24 +187,18 @@ impl Response {
     /// A token-service error from this (non-success) answer.
     pub fn sts_error(&self, endpoint: &str) -> StsError {
         StsError::from_body(self.status.as_u16(), endpoint, &self.body).unwrap_or_else(|| {
-            StsError {
-                status: self.status.as_u16(),
-                error: self
-                    .status
+            StsError::without_body(
+                self.status.as_u16(),
+                self.status
                     .canonical_reason()
                     .unwrap_or("http_error")
                     .to_string(),
-                description: String::from_utf8_lossy(&self.body)
+                String::from_utf8_lossy(&self.body)
                     .chars()
                     .take(300)
                     .collect(),
-                codes: Vec::new(),
-                trace_id: None,
-                correlation_id: None,
-                timestamp: None,
-                error_uri: None,
-                endpoint: endpoint.to_string(),
-            }
+                endpoint,
+            )
         })
     }
 }

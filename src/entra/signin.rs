@@ -454,20 +454,15 @@ fn oauth_error<RE: std::error::Error + 'static, TE: oauth2::ErrorResponse + 'sta
             {
                 return sts.into();
             }
-            EntraError::from(StsError {
-                status: 400,
-                error: serde_json::to_value(&resp)
+            EntraError::from(StsError::without_body(
+                400,
+                serde_json::to_value(&resp)
                     .ok()
                     .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
                     .unwrap_or_else(|| "error".into()),
-                description: resp.to_string(),
-                codes: Vec::new(),
-                trace_id: None,
-                correlation_id: None,
-                timestamp: None,
-                error_uri: None,
-                endpoint: endpoint.to_string(),
-            })
+                resp.to_string(),
+                endpoint,
+            ))
         }
         oauth2::RequestTokenError::Request(err) => {
             let recorded = http

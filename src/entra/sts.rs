@@ -236,18 +236,22 @@ pub async fn exchange_observed(
         &assertion,
     )
     .await;
+    let outcome = match &result {
+        Ok(_) => Outcome::Ok(format!("access token for {}", request.scope)),
+        Err(e) => Outcome::Failed(e.to_string()),
+    };
+    push_step(
+        &mut report,
+        on_step,
+        Step {
+            name: "exchange at token endpoint".into(),
+            endpoint: endpoint.clone(),
+            duration: started.elapsed(),
+            outcome,
+        },
+    );
     match result {
         Ok(tokens) => {
-            push_step(
-                &mut report,
-                on_step,
-                Step {
-                    name: "exchange at token endpoint".into(),
-                    endpoint: endpoint.clone(),
-                    duration: started.elapsed(),
-                    outcome: Outcome::Ok(format!("access token for {}", request.scope)),
-                },
-            );
             report.app_token = crate::jwt::decode(tokens.access_token.expose()).ok();
             report.app_token_raw = Some(tokens.access_token);
             // Which FIC matched, as Entra matches them.
@@ -264,32 +268,20 @@ pub async fn exchange_observed(
                 }
             }
         }
-        Err(e) => {
-            push_step(
-                &mut report,
-                on_step,
-                Step {
-                    name: "exchange at token endpoint".into(),
-                    endpoint: endpoint.clone(),
-                    duration: started.elapsed(),
-                    outcome: Outcome::Failed(e.to_string()),
-                },
-            );
-            match e {
-                EntraError::Sts(sts) => {
-                    report.diagnosis = Some(diagnose_refusal(
-                        &sts,
-                        report.assertion.as_ref(),
-                        &request.app_fics,
-                        &request.identities,
-                        cloud,
-                    ));
-                    report.failure = Some(sts.to_string());
-                    report.error = Some(*sts);
-                }
-                other => report.failure = Some(other.to_string()),
+        Err(e) => match e {
+            EntraError::Sts(sts) => {
+                report.diagnosis = Some(diagnose_refusal(
+                    &sts,
+                    report.assertion.as_ref(),
+                    &request.app_fics,
+                    &request.identities,
+                    cloud,
+                ));
+                report.failure = Some(sts.to_string());
+                report.error = Some(*sts);
             }
-        }
+            other => report.failure = Some(other.to_string()),
+        },
     }
     report
 }

@@ -393,10 +393,10 @@ impl Request<'_> {
             return match rest {
                 [] => self
                     .only(Method::GET)
-                    .and_then(|_| self.list_applications()),
+                    .and_then(|_| self.list::<Application>()),
                 [count] if *count == "$count" => self
                     .only(Method::GET)
-                    .and_then(|_| self.count_applications()),
+                    .and_then(|_| self.count::<Application>()),
                 [id, tail @ ..] => {
                     let id = Uuid::parse_str(id).map_err(|_| GraphError::invalid_id(id))?;
                     self.application_route(AppKey::ObjectId(id), tail)
@@ -412,10 +412,10 @@ impl Request<'_> {
             return match rest {
                 [] => self
                     .only(Method::GET)
-                    .and_then(|_| self.list_service_principals()),
+                    .and_then(|_| self.list::<ServicePrincipal>()),
                 [count] if *count == "$count" => self
                     .only(Method::GET)
-                    .and_then(|_| self.count_service_principals()),
+                    .and_then(|_| self.count::<ServicePrincipal>()),
                 [id] => {
                     self.only(Method::GET)?;
                     let id = Uuid::parse_str(id).map_err(|_| GraphError::invalid_id(id))?;
@@ -625,54 +625,53 @@ impl Request<'_> {
 
     // --- applications ----------------------------------------------------------------------
 
-    fn list_applications(&self) -> Result<Response, GraphError> {
+    /// A page of `/applications` or `/servicePrincipals`, with Graph's context, count and
+    /// nextLink.
+    fn list<T: Listed>(&self) -> Result<Response, GraphError> {
         self.require_read()?;
-        let query = self.parse_query(&odata::APPLICATION)?;
-        let context = self
-            .ctx
-            .context(&format!("applications{}", query.context_select_suffix()));
-        let next_base = format!("{}{}", self.ctx.origin, self.ctx.path);
+        let query = self.parse_query(T::schema())?;
+        let context = self.ctx.context(&format!(
+            "{}{}",
+            T::COLLECTION,
+            query.context_select_suffix()
+        ));
         let body = self.read(|tenant| {
-            let pinned = pinned_application(tenant, &query);
             let page = paginate(
-                &tenant.applications,
-                pinned,
+                T::all(tenant),
+                T::pinned(tenant, &query),
                 &query,
-                |app: &Application| app.id,
-                |app: &Application| app.display_name.as_str(),
+                T::id,
+                T::sort_key,
             )?;
-            let next = page
-                .next
-                .as_ref()
-                .map(|c| odata::next_link(&next_base, self.ctx.query(), c));
+            let next = page.next.as_ref().map(|c| self.next_link(c));
             to_json(&CollectionJson {
                 context: &context,
                 count: page.count,
                 next_link: next.as_deref(),
                 items: &page.items,
-                item: |app: &&Application| AppJson {
-                    app,
-                    query: &query,
-                    context: None,
-                    odata_type: false,
-                },
+                item: |item: &&T| item.json(tenant, &query),
             })
         })?;
         Ok(self.ctx.json(StatusCode::OK, body))
     }
 
-    fn count_applications(&self) -> Result<Response, GraphError> {
+    /// `/$count` of a collection: how many items pass the request's `$filter`/`$search`.
+    fn count<T: Listed>(&self) -> Result<Response, GraphError> {
         self.require_read()?;
-        let query =
-            odata::parse_count_request(self.ctx.query(), self.ctx.eventual, &odata::APPLICATION)?;
+        let query = odata::parse_count_request(self.ctx.query(), self.ctx.eventual, T::schema())?;
         let count = self.read(|tenant| {
-            Ok(tenant
-                .applications
+            Ok(T::all(tenant)
                 .values()
-                .filter(|app| keep(&query, *app))
+                .filter(|item| keep(&query, *item))
                 .count())
         })?;
         Ok(self.text(count.to_string()))
+    }
+
+    /// The `@odata.nextLink` that continues this request after `cursor`.
+    fn next_link(&self, cursor: &Cursor) -> String {
+        let base = format!("{}{}", self.ctx.origin, self.ctx.path);
+        odata::next_link(&base, self.ctx.query(), cursor)
     }
 
     fn text(&self, body: String) -> Response {
@@ -717,7 +716,6 @@ impl Request<'_> {
     fn list_fics(&self, key: AppKey) -> Result<Response, GraphError> {
         self.require_read()?;
         let query = self.parse_query(&odata::FEDERATED_IDENTITY_CREDENTIAL)?;
-        let next_base = format!("{}{}", self.ctx.origin, self.ctx.path);
         let body = self.read(|tenant| {
             let app = Self::find_app(tenant, key)?;
             let context = self.fic_context(app.id, false);
@@ -743,14 +741,10 @@ impl Request<'_> {
                 .then(|| items.last())
                 .flatten()
                 .map(|last| {
-                    odata::next_link(
-                        &next_base,
-                        self.ctx.query(),
-                        &Cursor {
-                            after_key: None,
-                            after_id: last.id.to_string(),
-                        },
-                    )
+                    self.next_link(&Cursor {
+                        after_key: None,
+                        after_id: last.id.to_string(),
+                    })
                 });
             to_json(&CollectionJson {
                 context: &context,
@@ -905,61 +899,6 @@ impl Request<'_> {
     }
 
     // --- service principals ----------------------------------------------------------------
-
-    fn list_service_principals(&self) -> Result<Response, GraphError> {
-        self.require_read()?;
-        let query = self.parse_query(&odata::SERVICE_PRINCIPAL)?;
-        let context = self.ctx.context(&format!(
-            "servicePrincipals{}",
-            query.context_select_suffix()
-        ));
-        let next_base = format!("{}{}", self.ctx.origin, self.ctx.path);
-        let body = self.read(|tenant| {
-            let pinned = pinned_service_principal(tenant, &query);
-            let page = paginate(
-                &tenant.service_principals,
-                pinned,
-                &query,
-                |sp: &ServicePrincipal| sp.id,
-                |sp: &ServicePrincipal| sp.display_name.as_str(),
-            )?;
-            let next = page
-                .next
-                .as_ref()
-                .map(|c| odata::next_link(&next_base, self.ctx.query(), c));
-            to_json(&CollectionJson {
-                context: &context,
-                count: page.count,
-                next_link: next.as_deref(),
-                items: &page.items,
-                item: |sp: &&ServicePrincipal| SpJson {
-                    sp,
-                    tenant,
-                    query: &query,
-                    context: None,
-                    odata_type: false,
-                },
-            })
-        })?;
-        Ok(self.ctx.json(StatusCode::OK, body))
-    }
-
-    fn count_service_principals(&self) -> Result<Response, GraphError> {
-        self.require_read()?;
-        let query = odata::parse_count_request(
-            self.ctx.query(),
-            self.ctx.eventual,
-            &odata::SERVICE_PRINCIPAL,
-        )?;
-        let count = self.read(|tenant| {
-            Ok(tenant
-                .service_principals
-                .values()
-                .filter(|sp| keep(&query, *sp))
-                .count())
-        })?;
-        Ok(self.text(count.to_string()))
-    }
 
     fn get_service_principal(
         &self,
@@ -1490,46 +1429,103 @@ fn keep<T: Record>(query: &Query, item: &T) -> bool {
         && query.search.as_ref().is_none_or(|s| s.matches(item))
 }
 
-/// When the filter pins `id` or `appId`, the one candidate (or none) from the indexes.
-fn pinned_application<'t>(tenant: &'t Tenant, query: &Query) -> Option<Option<&'t Application>> {
-    let filter = query.filter.as_ref()?;
-    if let Some(id) = filter.pinned("id") {
-        return Some(
-            Uuid::parse_str(id)
-                .ok()
-                .and_then(|id| tenant.application(id)),
-        );
+/// A top-level collection that Graph pages through (`/applications`, `/servicePrincipals`).
+trait Listed: Record + Sized {
+    /// The collection's URL segment, also used in `@odata.context`.
+    const COLLECTION: &'static str;
+    type Json<'a>: Serialize
+    where
+        Self: 'a;
+    fn schema() -> &'static EntitySchema;
+    fn all(tenant: &Tenant) -> &BTreeMap<Uuid, Self>;
+    fn by_id(tenant: &Tenant, id: Uuid) -> Option<&Self>;
+    fn by_app_id(tenant: &Tenant, app_id: Uuid) -> Option<&Self>;
+    /// When the filter pins `id` or `appId`, the one candidate (or none) from the indexes.
+    fn pinned<'t>(tenant: &'t Tenant, query: &Query) -> Option<Option<&'t Self>> {
+        let filter = query.filter.as_ref()?;
+        if let Some(id) = filter.pinned("id") {
+            return Some(
+                Uuid::parse_str(id)
+                    .ok()
+                    .and_then(|id| Self::by_id(tenant, id)),
+            );
+        }
+        if let Some(app_id) = filter.pinned("appId") {
+            return Some(
+                Uuid::parse_str(app_id)
+                    .ok()
+                    .and_then(|id| Self::by_app_id(tenant, id)),
+            );
+        }
+        None
     }
-    if let Some(app_id) = filter.pinned("appId") {
-        return Some(
-            Uuid::parse_str(app_id)
-                .ok()
-                .and_then(|id| tenant.application_by_app_id(id)),
-        );
-    }
-    None
+    fn id(&self) -> Uuid;
+    fn sort_key(&self) -> &str;
+    /// The item as it stands inside a collection response.
+    fn json<'a>(&'a self, tenant: &'a Tenant, query: &'a Query) -> Self::Json<'a>;
 }
 
-fn pinned_service_principal<'t>(
-    tenant: &'t Tenant,
-    query: &Query,
-) -> Option<Option<&'t ServicePrincipal>> {
-    let filter = query.filter.as_ref()?;
-    if let Some(id) = filter.pinned("id") {
-        return Some(
-            Uuid::parse_str(id)
-                .ok()
-                .and_then(|id| tenant.service_principals.get(&id)),
-        );
+impl Listed for Application {
+    const COLLECTION: &'static str = "applications";
+    type Json<'a> = AppJson<'a>;
+    fn schema() -> &'static EntitySchema {
+        &odata::APPLICATION
     }
-    if let Some(app_id) = filter.pinned("appId") {
-        return Some(
-            Uuid::parse_str(app_id)
-                .ok()
-                .and_then(|id| tenant.service_principal_by_app_id(id)),
-        );
+    fn all(tenant: &Tenant) -> &BTreeMap<Uuid, Application> {
+        &tenant.applications
     }
-    None
+    fn by_id(tenant: &Tenant, id: Uuid) -> Option<&Application> {
+        tenant.application(id)
+    }
+    fn by_app_id(tenant: &Tenant, app_id: Uuid) -> Option<&Application> {
+        tenant.application_by_app_id(app_id)
+    }
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn sort_key(&self) -> &str {
+        &self.display_name
+    }
+    fn json<'a>(&'a self, _tenant: &'a Tenant, query: &'a Query) -> AppJson<'a> {
+        AppJson {
+            app: self,
+            query,
+            context: None,
+            odata_type: false,
+        }
+    }
+}
+
+impl Listed for ServicePrincipal {
+    const COLLECTION: &'static str = "servicePrincipals";
+    type Json<'a> = SpJson<'a>;
+    fn schema() -> &'static EntitySchema {
+        &odata::SERVICE_PRINCIPAL
+    }
+    fn all(tenant: &Tenant) -> &BTreeMap<Uuid, ServicePrincipal> {
+        &tenant.service_principals
+    }
+    fn by_id(tenant: &Tenant, id: Uuid) -> Option<&ServicePrincipal> {
+        tenant.service_principals.get(&id)
+    }
+    fn by_app_id(tenant: &Tenant, app_id: Uuid) -> Option<&ServicePrincipal> {
+        tenant.service_principal_by_app_id(app_id)
+    }
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn sort_key(&self) -> &str {
+        &self.display_name
+    }
+    fn json<'a>(&'a self, tenant: &'a Tenant, query: &'a Query) -> SpJson<'a> {
+        SpJson {
+            sp: self,
+            tenant,
+            query,
+            context: None,
+            odata_type: false,
+        }
+    }
 }
 
 struct Page<'a, T> {
@@ -1782,6 +1778,21 @@ fn properties<'q>(query: &'q Query, schema: &'static EntitySchema) -> &'q [&'sta
     }
 }
 
+/// Writes the `@odata.context` and `@odata.type` annotations an entity carries, if any.
+fn annotate<M: SerializeMap>(
+    m: &mut M,
+    context: Option<&str>,
+    odata_type: Option<&str>,
+) -> Result<(), M::Error> {
+    if let Some(context) = context {
+        m.serialize_entry("@odata.context", context)?;
+    }
+    if let Some(odata_type) = odata_type {
+        m.serialize_entry("@odata.type", odata_type)?;
+    }
+    Ok(())
+}
+
 struct AppJson<'a> {
     app: &'a Application,
     query: &'a Query,
@@ -1793,12 +1804,11 @@ impl Serialize for AppJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let app = self.app;
         let mut m = s.serialize_map(None)?;
-        if let Some(context) = self.context {
-            m.serialize_entry("@odata.context", context)?;
-        }
-        if self.odata_type {
-            m.serialize_entry("@odata.type", "#microsoft.graph.application")?;
-        }
+        annotate(
+            &mut m,
+            self.context,
+            self.odata_type.then_some("#microsoft.graph.application"),
+        )?;
         for &property in properties(self.query, &odata::APPLICATION) {
             match property {
                 "id" => m.serialize_entry(property, &Guid(app.id))?,
@@ -2011,12 +2021,12 @@ impl Serialize for SpJson<'_> {
         let sp = self.sp;
         let is_mi = sp.managed_identity.is_some();
         let mut m = s.serialize_map(None)?;
-        if let Some(context) = self.context {
-            m.serialize_entry("@odata.context", context)?;
-        }
-        if self.odata_type {
-            m.serialize_entry("@odata.type", "#microsoft.graph.servicePrincipal")?;
-        }
+        annotate(
+            &mut m,
+            self.context,
+            self.odata_type
+                .then_some("#microsoft.graph.servicePrincipal"),
+        )?;
         for &property in properties(self.query, &odata::SERVICE_PRINCIPAL) {
             match property {
                 "id" => m.serialize_entry(property, &Guid(sp.id))?,
@@ -2106,12 +2116,11 @@ impl Serialize for UserJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let u = self.user;
         let mut m = s.serialize_map(None)?;
-        if let Some(context) = self.context {
-            m.serialize_entry("@odata.context", context)?;
-        }
-        if self.odata_type {
-            m.serialize_entry("@odata.type", "#microsoft.graph.user")?;
-        }
+        annotate(
+            &mut m,
+            self.context,
+            self.odata_type.then_some("#microsoft.graph.user"),
+        )?;
         for &property in properties(self.query, &USER_SCHEMA) {
             match property {
                 "businessPhones" => m.serialize_entry(property, &EMPTY)?,

@@ -84,6 +84,26 @@ pub struct FilterRule {
     pub starts_with: bool,
 }
 
+impl FilterRule {
+    /// `property eq '…'` only.
+    pub const fn eq(property: &'static str) -> FilterRule {
+        FilterRule {
+            property,
+            eq: true,
+            starts_with: false,
+        }
+    }
+
+    /// `property eq '…'` and `startswith(property, '…')`.
+    pub const fn eq_or_starts_with(property: &'static str) -> FilterRule {
+        FilterRule {
+            property,
+            eq: true,
+            starts_with: true,
+        }
+    }
+}
+
 /// A collection that `$filter` can reach with a lambda (`collection/any(x: x/prop eq '…')`).
 #[derive(Debug, Clone, Copy)]
 pub struct LambdaRule {
@@ -138,21 +158,9 @@ impl EntitySchema {
 }
 
 const FIC_FILTERS: &[FilterRule] = &[
-    FilterRule {
-        property: "name",
-        eq: true,
-        starts_with: true,
-    },
-    FilterRule {
-        property: "subject",
-        eq: true,
-        starts_with: true,
-    },
-    FilterRule {
-        property: "issuer",
-        eq: true,
-        starts_with: true,
-    },
+    FilterRule::eq_or_starts_with("name"),
+    FilterRule::eq_or_starts_with("subject"),
+    FilterRule::eq_or_starts_with("issuer"),
 ];
 
 pub static APPLICATION: EntitySchema = EntitySchema {
@@ -191,31 +199,11 @@ pub static APPLICATION: EntitySchema = EntitySchema {
         "spa",
     ],
     filters: &[
-        FilterRule {
-            property: "id",
-            eq: true,
-            starts_with: false,
-        },
-        FilterRule {
-            property: "appId",
-            eq: true,
-            starts_with: true,
-        },
-        FilterRule {
-            property: "displayName",
-            eq: true,
-            starts_with: true,
-        },
-        FilterRule {
-            property: "publisherDomain",
-            eq: true,
-            starts_with: true,
-        },
-        FilterRule {
-            property: "signInAudience",
-            eq: true,
-            starts_with: false,
-        },
+        FilterRule::eq("id"),
+        FilterRule::eq_or_starts_with("appId"),
+        FilterRule::eq_or_starts_with("displayName"),
+        FilterRule::eq_or_starts_with("publisherDomain"),
+        FilterRule::eq("signInAudience"),
     ],
     lambdas: &[LambdaRule {
         collection: "federatedIdentityCredentials",
@@ -268,31 +256,11 @@ pub static SERVICE_PRINCIPAL: EntitySchema = EntitySchema {
         "resourceSpecificApplicationPermissions",
     ],
     filters: &[
-        FilterRule {
-            property: "id",
-            eq: true,
-            starts_with: false,
-        },
-        FilterRule {
-            property: "appId",
-            eq: true,
-            starts_with: false,
-        },
-        FilterRule {
-            property: "displayName",
-            eq: true,
-            starts_with: true,
-        },
-        FilterRule {
-            property: "servicePrincipalType",
-            eq: true,
-            starts_with: false,
-        },
-        FilterRule {
-            property: "appOwnerOrganizationId",
-            eq: true,
-            starts_with: false,
-        },
+        FilterRule::eq("id"),
+        FilterRule::eq("appId"),
+        FilterRule::eq_or_starts_with("displayName"),
+        FilterRule::eq("servicePrincipalType"),
+        FilterRule::eq("appOwnerOrganizationId"),
     ],
     lambdas: &[],
     searchable: &["displayName", "description"],

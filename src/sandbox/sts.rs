@@ -832,14 +832,29 @@ fn device_code_grant(
         }
     };
     confidential_without_credential(state, tenant_id, client_id, form)?;
+    redeemed_user_grant(state, form, tenant_id, user_id, client_id, &scopes, false)
+}
+
+/// The token endpoint's answer to a redeemed user grant (device code or refresh token);
+/// `client_info=1` in the form asks for the MSAL `client_info` field.
+fn redeemed_user_grant(
+    state: &AppState,
+    form: &HashMap<String, String>,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    client_id: &str,
+    scopes: &[String],
+    always_refresh: bool,
+) -> Result<Value, StsError> {
+    let want_client_info = field(form, "client_info") == Some("1");
     let tokens = user_token_response(
         state,
         tenant_id,
         user_id,
         client_id,
-        &scopes,
-        field(form, "client_info") == Some("1"),
-        false,
+        scopes,
+        want_client_info,
+        always_refresh,
     )?;
     Ok(tokens.body.into_inner())
 }
@@ -911,16 +926,15 @@ fn refresh_grant(
     let scopes = field(form, "scope")
         .map(scope_items)
         .unwrap_or_else(|| grant.scopes.clone());
-    let tokens = user_token_response(
+    redeemed_user_grant(
         state,
+        form,
         grant.tenant_id,
         grant.user_id,
         client_id,
         &scopes,
-        field(form, "client_info") == Some("1"),
         true,
-    )?;
-    Ok(tokens.body.into_inner())
+    )
 }
 
 /// Client credentials: `client_secret` (post or basic) or a federated `client_assertion`.

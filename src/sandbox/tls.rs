@@ -131,16 +131,27 @@ pub fn generate_persistent(
     })
 }
 
-fn write_private(path: &Path, text: &str) -> Result<(), TlsError> {
-    let err = |source| TlsError::Write {
+/// The error for a failed write of `path`.
+fn write_error(path: &Path) -> impl Fn(std::io::Error) -> TlsError + Copy + '_ {
+    move |source| TlsError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent).map_err(err)?;
     }
+}
+
+/// Creates the directory `path` goes in, if it has one.
+fn create_parent(path: &Path) -> Result<(), TlsError> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            std::fs::create_dir_all(parent).map_err(write_error(path))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), TlsError> {
+    let err = write_error(path);
+    create_parent(path)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -173,14 +184,6 @@ pub fn ca_path(state_file: Option<&Path>, port: u16) -> PathBuf {
 }
 
 pub fn write_ca(path: &Path, pem: &str) -> Result<(), TlsError> {
-    let err = |source| TlsError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent).map_err(err)?;
-    }
-    std::fs::write(path, pem).map_err(err)
+    create_parent(path)?;
+    std::fs::write(path, pem).map_err(write_error(path))
 }

@@ -143,3 +143,15 @@ pub fn assert_aadsts(result: &(u16, Value), status: u16, error: &str, code: u64)
         format!("https://login.microsoftonline.com/error?code={code}")
     );
 }
+
+/// GETs `url` and parses the JSON body (any status).
+pub async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: String) -> T {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("GET request")
+        .json()
+        .await
+        .expect("json body")
+}
