@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::cmp::Ordering;
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Config, Matcher, Utf32String};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
 use time::{Duration, OffsetDateTime};
 
 use super::model::{AppRow, IdentityKind, IdentityRow};
@@ -16,8 +16,16 @@ use super::model::{AppRow, IdentityKind, IdentityRow};
 pub trait Row {
     /// What the fuzzy text matches against.
     fn name(&self) -> &str;
+    /// The fields facets look at, copied once on arrival into compact per-row arrays; the
+    /// row's credential expiry times are appended to `expiries`.
+    fn facet_fields(&self, expiries: &mut Vec<OffsetDateTime>) -> FacetFields;
     /// `Some(true/false)` when the facet applies to this kind of row, `None` when it does not.
-    fn matches_facet(&self, facet: &Facet, now: OffsetDateTime) -> Option<bool>;
+    fn matches_facet(&self, facet: &Facet, now: OffsetDateTime) -> Option<bool> {
+        let mut expiries = Vec::new();
+        let fields = self.facet_fields(&mut expiries);
+        expiries.sort_unstable();
+        fields.matches(facet, &expiries, now)
+    }
     /// Column titles, in order; sorting refers to them by index.
     fn columns() -> &'static [&'static str];
     fn compare(&self, other: &Self, column: usize, now: OffsetDateTime) -> Ordering;
@@ -52,6 +60,45 @@ pub enum Facet {
     Multitenant(bool),
     /// `kind:user` / `kind:system` (identities)
     Kind(IdentityKind),
+}
+
+/// What facets need of one row, small and `Copy` so a filter pass reads one contiguous array
+/// instead of chasing each row's heap data. `None` means the facet does not apply to the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FacetFields {
+    /// `None` when unknown (apps) or not applicable (identities).
+    pub fic_count: Option<usize>,
+    pub multitenant: Option<bool>,
+    pub kind: Option<IdentityKind>,
+    /// Whether `fic`/`expires`/`expired` apply (apps) at all.
+    pub has_credentials_facets: bool,
+}
+
+impl FacetFields {
+    /// `expiries`: this row's credential expiry times, ascending.
+    fn matches(
+        &self,
+        facet: &Facet,
+        expiries: &[OffsetDateTime],
+        now: OffsetDateTime,
+    ) -> Option<bool> {
+        let credentials_facet = |held: bool| self.has_credentials_facets.then_some(held);
+        match facet {
+            Facet::FicCount(comparison) => {
+                credentials_facet(self.fic_count.is_some_and(|n| comparison.holds(n)))
+            }
+            // The soonest expiry still ahead decides: if it is not within, none later is.
+            Facet::ExpiresWithin(within) => credentials_facet(
+                expiries
+                    .iter()
+                    .find(|&&at| at > now)
+                    .is_some_and(|&at| at - now <= *within),
+            ),
+            Facet::Expired => credentials_facet(expiries.first().is_some_and(|&at| at <= now)),
+            Facet::Multitenant(multi) => self.multitenant.map(|m| m == *multi),
+            Facet::Kind(kind) => self.kind.map(|k| k == *kind),
+        }
+    }
 }
 
 /// What the admin typed, split into fuzzy text and facets; `problems` say what was not
@@ -160,21 +207,29 @@ impl PlainAtom {
     }
 
     fn is_subsequence_of(&self, name: &[u8]) -> bool {
-        let mut wanted = self.bytes.iter();
-        let mut next = wanted.next();
-        for &b in name {
-            let Some(&w) = next else { break };
-            let hit = if self.case_sensitive {
-                b == w
-            } else {
-                b.eq_ignore_ascii_case(&w)
-            };
-            if hit {
-                next = wanted.next();
+        if self.case_sensitive {
+            subsequence(&self.bytes, name.iter().copied())
+        } else {
+            // A case-insensitive atom holds no capitals, so only the name needs folding.
+            subsequence(&self.bytes, name.iter().map(u8::to_ascii_lowercase))
+        }
+    }
+}
+
+fn subsequence(wanted: &[u8], name: impl Iterator<Item = u8>) -> bool {
+    let mut wanted = wanted.iter();
+    let Some(mut next) = wanted.next() else {
+        return true;
+    };
+    for b in name {
+        if b == *next {
+            match wanted.next() {
+                Some(w) => next = w,
+                None => return true,
             }
         }
-        next.is_none()
     }
+    false
 }
 
 /// How far a list has loaded.
@@ -193,7 +248,18 @@ pub enum Load {
 /// A list of rows with its filter, sort, cursor and scroll position.
 pub struct Listing<T> {
     items: Vec<T>,
-    haystacks: Vec<Utf32String>,
+    /// Every name, back to back in item order, so a filter pass reads one contiguous buffer
+    /// instead of one heap allocation per row.
+    names: String,
+    /// Where each item's name ends in `names` (it starts where the previous one ends).
+    name_ends: Vec<usize>,
+    /// Per item: what facets look at, and where its expiry times sit in `expiries`.
+    facet_fields: Vec<FacetFields>,
+    expiry_ends: Vec<usize>,
+    /// Every item's credential expiry times, ascending within each item.
+    expiries: Vec<OffsetDateTime>,
+    /// Whether every name is ASCII, so the subsequence test alone decides plain text.
+    all_names_ascii: bool,
     /// All item indices in sort order.
     order: Vec<u32>,
     /// Position of each item in `order`.
@@ -229,7 +295,12 @@ impl<T: Row> Listing<T> {
     pub fn new() -> Self {
         Listing {
             items: Vec::new(),
-            haystacks: Vec::new(),
+            names: String::new(),
+            name_ends: Vec::new(),
+            facet_fields: Vec::new(),
+            expiry_ends: Vec::new(),
+            expiries: Vec::new(),
+            all_names_ascii: true,
             order: Vec::new(),
             rank: Vec::new(),
             visible: Vec::new(),
@@ -298,7 +369,12 @@ impl<T: Row> Listing<T> {
     /// Forgets every row (a refresh), keeping the query and the sort.
     pub fn clear(&mut self) {
         self.items.clear();
-        self.haystacks.clear();
+        self.names.clear();
+        self.name_ends.clear();
+        self.facet_fields.clear();
+        self.expiry_ends.clear();
+        self.expiries.clear();
+        self.all_names_ascii = true;
         self.order.clear();
         self.rank.clear();
         self.visible.clear();
@@ -309,8 +385,15 @@ impl<T: Row> Listing<T> {
     /// Adds one page of rows as they stream in; the cursor stays on the row it was on.
     pub fn extend(&mut self, rows: Vec<T>, now: OffsetDateTime) {
         let first = self.items.len() as u32;
-        self.haystacks
-            .extend(rows.iter().map(|row| Utf32String::from(row.name())));
+        for row in &rows {
+            self.names.push_str(row.name());
+            self.all_names_ascii &= row.name().is_ascii();
+            self.name_ends.push(self.names.len());
+            let start = self.expiries.len();
+            self.facet_fields.push(row.facet_fields(&mut self.expiries));
+            self.expiries[start..].sort_unstable();
+            self.expiry_ends.push(self.expiries.len());
+        }
         self.items.extend(rows);
         let last = self.items.len() as u32;
         match self.sort {
@@ -409,11 +492,51 @@ impl<T: Row> Listing<T> {
     /// Every loaded row whose name matches `pattern`, as (score, index into `items()`), using
     /// the names converted once on arrival.
     pub fn fuzzy_scores(&self, pattern: &Pattern, matcher: &mut Matcher) -> Vec<(u32, usize)> {
-        self.haystacks
-            .iter()
-            .enumerate()
-            .filter_map(|(i, haystack)| pattern.score(haystack.slice(..), matcher).map(|s| (s, i)))
+        let mut chars = Vec::new();
+        (0..self.items.len())
+            .filter_map(|i| {
+                pattern
+                    .score(Utf32Str::new(self.name(i), &mut chars), matcher)
+                    .map(|s| (s, i))
+            })
             .collect()
+    }
+
+    fn name(&self, i: usize) -> &str {
+        name_at(&self.names, &self.name_ends, i)
+    }
+
+    fn item_expiries(&self, i: usize) -> &[OffsetDateTime] {
+        let start = i.checked_sub(1).map_or(0, |p| self.expiry_ends[p]);
+        &self.expiries[start..self.expiry_ends[i]]
+    }
+
+    fn facets_hold(&self, i: usize, now: OffsetDateTime) -> bool {
+        let fields = &self.facet_fields[i];
+        self.query.facets.iter().all(|facet| {
+            fields
+                .matches(facet, self.item_expiries(i), now)
+                .unwrap_or(false)
+        })
+    }
+
+    /// Whether item `i` belongs in the result, as far as it can be told without scoring: the
+    /// facets, and with plain text over an ASCII name, the subsequence test (what nucleo's
+    /// fuzzy match decides, far cheaper). Other names are left to scoring in `rank_matches`.
+    fn may_match(&self, i: usize, now: OffsetDateTime) -> bool {
+        if !self.facets_hold(i, now) {
+            return false;
+        }
+        match &self.plain_atoms {
+            Some(atoms) if self.pattern.is_some() => {
+                let name = self.name(i);
+                !name.is_ascii()
+                    || atoms
+                        .iter()
+                        .all(|atom| atom.is_subsequence_of(name.as_bytes()))
+            }
+            _ => true,
+        }
     }
 
     /// Finds a row among all loaded ones, filtered out or not.
@@ -465,63 +588,77 @@ impl<T: Row> Listing<T> {
         }
     }
 
+    /// Filters every item: membership is decided in item order (the contiguous arrays read
+    /// front to back), then kept in the list's sort order.
     fn refilter_all(&mut self, now: OffsetDateTime) {
-        let mut visible = self.order.clone();
-        self.retain_matching(&mut visible, now);
+        if self.pattern.is_none() && self.query.facets.is_empty() {
+            self.visible = self.order.clone();
+            return;
+        }
+        let keep: Vec<bool> = (0..self.items.len())
+            .map(|i| self.may_match(i, now))
+            .collect();
+        let mut visible: Vec<u32> = self
+            .order
+            .iter()
+            .copied()
+            .filter(|&i| keep[i as usize])
+            .collect();
+        self.rank_matches(&mut visible);
         self.visible = visible;
     }
 
     /// Keeps the indices that match; with fuzzy text, orders them best match first (ties in
     /// the list's sort order).
     fn retain_matching(&mut self, indices: &mut Vec<u32>, now: OffsetDateTime) {
-        let items = &self.items;
-        let facets = &self.query.facets;
-        let facets_hold = |i: u32| {
-            let row = &items[i as usize];
-            facets
-                .iter()
-                .all(|facet| row.matches_facet(facet, now).unwrap_or(false))
-        };
+        indices.retain(|&i| self.may_match(i as usize, now));
+        self.rank_matches(indices);
+    }
+
+    /// Scores the candidates `may_match` let through, drops those nucleo does not match and
+    /// puts the best first. Plain text over many matches keeps the list's order unscored:
+    /// there the subsequence test already decided membership.
+    fn rank_matches(&mut self, indices: &mut Vec<u32>) {
         let Some(pattern) = self.pattern.as_ref() else {
-            indices.retain(|&i| facets_hold(i));
             return;
         };
-        let haystacks = &self.haystacks;
-        let matcher = &mut self.matcher;
-        let rank = &self.rank;
-        // Plain text over ASCII names: a subsequence test decides membership (what nucleo's
-        // fuzzy match decides, far cheaper), and full scores are computed only when the matches
-        // are few enough to rank; a large match set keeps the list's sort order.
-        if let Some(atoms) = &self.plain_atoms {
-            let names = &self.items;
-            indices.retain(|&i| {
-                facets_hold(i)
-                    && {
-                        let name = names[i as usize].name().as_bytes();
-                        !name.is_ascii() || atoms.iter().all(|atom| atom.is_subsequence_of(name))
-                    }
-                    && (names[i as usize].name().is_ascii()
+        let (names, name_ends, matcher) = (&self.names, &self.name_ends, &mut self.matcher);
+        let mut chars = Vec::new();
+        if self.plain_atoms.is_some() && indices.len() > RANK_LIMIT {
+            // Only non-ASCII names still need nucleo's verdict.
+            if !self.all_names_ascii {
+                indices.retain(|&i| {
+                    let name = name_at(names, name_ends, i as usize);
+                    name.is_ascii()
                         || pattern
-                            .score(haystacks[i as usize].slice(..), matcher)
-                            .is_some())
-            });
+                            .score(Utf32Str::new(name, &mut chars), matcher)
+                            .is_some()
+                });
+            }
             if indices.len() > RANK_LIMIT {
                 return;
             }
         }
         let mut scored: Vec<(u32, u32)> = indices
             .iter()
-            .filter(|&&i| facets_hold(i))
             .filter_map(|&i| {
+                let name = name_at(names, name_ends, i as usize);
                 pattern
-                    .score(haystacks[i as usize].slice(..), matcher)
+                    .score(Utf32Str::new(name, &mut chars), matcher)
                     .map(|score| (score, i))
             })
             .collect();
+        let rank = &self.rank;
         scored.sort_unstable_by_key(|&(score, i)| (std::cmp::Reverse(score), rank[i as usize]));
         indices.clear();
         indices.extend(scored.into_iter().map(|(_, i)| i));
     }
+}
+
+/// Item `i`'s name in `names`, the names back to back with `ends` where each one ends.
+fn name_at<'a>(names: &'a str, ends: &[usize], i: usize) -> &'a str {
+    let start = i.checked_sub(1).map_or(0, |previous| ends[previous]);
+    &names[start..ends[i]]
 }
 
 impl Row for AppRow {
@@ -529,22 +666,14 @@ impl Row for AppRow {
         &self.name
     }
 
-    fn matches_facet(&self, facet: &Facet, now: OffsetDateTime) -> Option<bool> {
-        Some(match facet {
-            Facet::FicCount(comparison) => self.fic_count.is_some_and(|n| comparison.holds(n)),
-            Facet::ExpiresWithin(within) => self
-                .credentials
-                .iter()
-                .filter_map(|c| c.expires)
-                .any(|at| at > now && at - now <= *within),
-            Facet::Expired => self
-                .credentials
-                .iter()
-                .filter_map(|c| c.expires)
-                .any(|at| at <= now),
-            Facet::Multitenant(multi) => self.audience.is_multitenant() == *multi,
-            Facet::Kind(_) => return None,
-        })
+    fn facet_fields(&self, expiries: &mut Vec<OffsetDateTime>) -> FacetFields {
+        expiries.extend(self.credentials.iter().filter_map(|c| c.expires));
+        FacetFields {
+            fic_count: self.fic_count,
+            multitenant: Some(self.audience.is_multitenant()),
+            kind: None,
+            has_credentials_facets: true,
+        }
     }
 
     fn columns() -> &'static [&'static str] {
@@ -577,10 +706,10 @@ impl Row for IdentityRow {
         &self.name
     }
 
-    fn matches_facet(&self, facet: &Facet, _now: OffsetDateTime) -> Option<bool> {
-        match facet {
-            Facet::Kind(kind) => Some(self.kind == *kind),
-            _ => None,
+    fn facet_fields(&self, _expiries: &mut Vec<OffsetDateTime>) -> FacetFields {
+        FacetFields {
+            kind: Some(self.kind),
+            ..FacetFields::default()
         }
     }
 
@@ -615,6 +744,8 @@ fn compare_names(a: &str, b: &str) -> Ordering {
 mod tests {
     use super::*;
     use crate::tui::model::{Audience, Credential, CredentialKind};
+    use nucleo_matcher::Utf32String;
+    use proptest::prelude::*;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-06-01 00:00 UTC);
@@ -726,6 +857,108 @@ mod tests {
         }
         assert!(PlainAtom::parse_all("!pay").is_none());
         assert!(PlainAtom::parse_all("^pay").is_none());
+    }
+
+    /// The facet rules as first written against `AppRow` itself, to check the compact copy.
+    fn reference_facet(row: &AppRow, facet: &Facet, now: OffsetDateTime) -> bool {
+        let mut expiries = row.credentials.iter().filter_map(|c| c.expires);
+        match facet {
+            Facet::FicCount(comparison) => row.fic_count.is_some_and(|n| comparison.holds(n)),
+            Facet::ExpiresWithin(within) => expiries.any(|at| at > now && at - now <= *within),
+            Facet::Expired => expiries.any(|at| at <= now),
+            Facet::Multitenant(multi) => row.audience.is_multitenant() == *multi,
+            Facet::Kind(_) => false,
+        }
+    }
+
+    fn arb_app() -> impl Strategy<Value = AppRow> {
+        (
+            "[a-zA-Z0-9 _-]{0,24}",
+            prop::option::of(0usize..4),
+            prop::collection::vec(prop::option::of(-40i64..60), 0..4),
+            any::<bool>(),
+        )
+            .prop_map(|(name, fic_count, expiries, multi)| AppRow {
+                object_id: format!("obj-{name}"),
+                app_id: format!("app-{name}"),
+                name,
+                fic_count,
+                credentials: expiries
+                    .into_iter()
+                    .map(|days| Credential {
+                        kind: CredentialKind::Secret,
+                        name: "s".into(),
+                        key_id: "k".into(),
+                        expires: days.map(|d| NOW + Duration::days(d)),
+                    })
+                    .collect(),
+                audience: if multi {
+                    Audience::Multi
+                } else {
+                    Audience::Single
+                },
+            })
+    }
+
+    proptest! {
+        /// The ASCII prefilter must never drop a name nucleo matches (nor keep one it does not,
+        /// since above `RANK_LIMIT` its verdict is final).
+        #[test]
+        fn plain_prefilter_never_disagrees_with_nucleo(
+            name in "[a-zA-Z0-9 ._:/-]{0,40}",
+            text in "[a-zA-Z0-9._:/-]{1,6}( [a-zA-Z0-9._-]{1,4}){0,2}",
+        ) {
+            let atoms = PlainAtom::parse_all(&text).expect("plain text");
+            let pattern = Pattern::parse(&text, CaseMatching::Smart, Normalization::Smart);
+            let mut matcher = Matcher::new(Config::DEFAULT);
+            let fast = atoms.iter().all(|a| a.is_subsequence_of(name.as_bytes()));
+            let slow = pattern
+                .score(Utf32String::from(name.as_str()).slice(..), &mut matcher)
+                .is_some();
+            prop_assert_eq!(fast, slow, "{:?} against {:?}", text, name);
+        }
+
+        /// Filtering through the compact per-row copies keeps exactly the rows the facet rules
+        /// and nucleo accept, whether computed fresh or by narrowing keystroke by keystroke.
+        #[test]
+        fn listing_keeps_exactly_the_matching_rows(
+            rows in prop::collection::vec(arb_app(), 0..40),
+            text in "[a-zA-Z-]{0,4}",
+            facets in prop::sample::subsequence(
+                vec!["fic:0", "fic:>1", "expires:<30d", "expired", "audience:multi"], 0..3),
+        ) {
+            let raw = format!("{text} {}", facets.join(" "));
+            let query = parse_query(&raw);
+            let pattern = Pattern::parse(&query.text, CaseMatching::Smart, Normalization::Smart);
+            let mut matcher = Matcher::new(Config::DEFAULT);
+            let mut expected: Vec<&str> = rows
+                .iter()
+                .filter(|row| query.facets.iter().all(|f| reference_facet(row, f, NOW)))
+                .filter(|row| {
+                    query.text.is_empty()
+                        || pattern
+                            .score(Utf32String::from(row.name.as_str()).slice(..), &mut matcher)
+                            .is_some()
+                })
+                .map(|row| row.name.as_str())
+                .collect();
+            expected.sort_unstable();
+            let mut fresh = Listing::new();
+            fresh.extend(rows.clone(), NOW);
+            fresh.set_query(&raw, NOW);
+            let mut got = names(&fresh);
+            got.sort_unstable();
+            prop_assert_eq!(&got, &expected);
+            let mut typed = Listing::new();
+            typed.extend(rows.clone(), NOW);
+            typed.set_query(&facets.join(" "), NOW);
+            for end in 1..=text.len() {
+                typed.set_query(&format!("{} {}", facets.join(" "), &text[..end]), NOW);
+            }
+            let mut narrowed = names(&typed);
+            narrowed.sort_unstable();
+            prop_assert_eq!(narrowed, expected);
+        }
     }
 
     #[test]
