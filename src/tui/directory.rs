@@ -73,7 +73,13 @@ pub struct GraphDirectory {
     /// Every managed identity, for findings and subject names.
     identities: RwLock<Option<Vec<Identity>>>,
     msi_host: Mutex<Option<MsiHost>>,
+    /// Told the tenant (as configured) and cloud of each successful device-code or cache
+    /// sign-in, so `main` can remember it for the next plain `ficus`.
+    on_signed_in: Option<SignedInHook>,
 }
+
+/// See [`GraphDirectory::on_signed_in`].
+pub type SignedInHook = Box<dyn Fn(&str, &Cloud) + Send + Sync>;
 
 impl GraphDirectory {
     pub fn new(connector: Connector) -> GraphDirectory {
@@ -84,6 +90,20 @@ impl GraphDirectory {
             keep_alive: Mutex::new(None),
             identities: RwLock::new(None),
             msi_host: Mutex::new(None),
+            on_signed_in: None,
+        }
+    }
+
+    /// Calls `hook(tenant, cloud)` after each successful sign-in through the token cache or
+    /// the device code flow.
+    pub fn on_signed_in(mut self, hook: SignedInHook) -> GraphDirectory {
+        self.on_signed_in = Some(hook);
+        self
+    }
+
+    fn signed_in(&self, config: &SessionConfig) {
+        if let Some(hook) = &self.on_signed_in {
+            hook(&config.tenant, &config.cloud);
         }
     }
 
@@ -127,6 +147,7 @@ impl GraphDirectory {
                 session,
                 account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
             );
+            self.signed_in(&config);
             send(SignInEvent::Done(Box::new(info)));
             return;
         }
@@ -193,6 +214,7 @@ impl GraphDirectory {
             session,
             account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
         );
+        self.signed_in(&config);
         send(SignInEvent::Done(Box::new(info)));
     }
 }
