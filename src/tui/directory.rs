@@ -689,6 +689,16 @@ impl Directory for GraphDirectory {
             .map_err(|e| say(&e))
     }
 
+    async fn whois(&self, guid: String) -> Result<Vec<String>, String> {
+        let signed = self.signed()?;
+        let matches = signed
+            .graph
+            .resolve_guid(&guid, Some(&signed.tenant_id))
+            .await
+            .map_err(|e| say(&e))?;
+        Ok(matches.iter().map(guid_line).collect())
+    }
+
     async fn app_fics(&self, app_object_id: String) -> Result<Vec<Fic>, String> {
         self.signed()?
             .graph
@@ -700,6 +710,36 @@ impl Directory for GraphDirectory {
 
 /// A failed create or update in plain words: what happened, that nothing changed (or might
 /// have), and what to do. The wizard keeps every field, so "retry" is one key.
+/// One `resolve_guid` match as a sentence: what it is, its name, its other ids.
+fn guid_line(found: &entra::graph::GuidMatch) -> String {
+    use entra::graph::GuidKind;
+    let kind = match found.kind {
+        GuidKind::AppObjectId => "object id of app registration",
+        GuidKind::AppClientId => "app id (client id) of app registration",
+        GuidKind::ServicePrincipalId => "object id of service principal",
+        GuidKind::ServicePrincipalAppId => "app id of service principal",
+        GuidKind::ManagedIdentityClientId => {
+            "client id of managed identity (a FIC's subject must be its principal id, not this)"
+        }
+        GuidKind::ManagedIdentityPrincipalId => {
+            "principal (object) id of managed identity: the value a FIC's subject takes"
+        }
+        GuidKind::TenantId => "tenant id of",
+        GuidKind::FicId => "id of federated identity credential",
+        GuidKind::UserId => "object id of user",
+    };
+    let mut line = format!("{kind} {}", found.display_name);
+    let details: Vec<String> = found
+        .details
+        .iter()
+        .map(|(key, value)| format!("{key} {value}"))
+        .collect();
+    if !details.is_empty() {
+        line.push_str(&format!(" ({})", details.join(", ")));
+    }
+    line
+}
+
 fn plain_write_error(error: &EntraError, verb: &str) -> String {
     match error {
         EntraError::Graph(graph) => {

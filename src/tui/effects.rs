@@ -85,6 +85,12 @@ pub trait Directory: Send + Sync + 'static {
         let _ = token;
         async { Err(NO_TOKEN_SERVICE.to_string()) }
     }
+    /// What `guid` names in the directory, one sentence per match (empty: nothing). The
+    /// default asks nothing, so the palette's `whois` falls back to what is loaded.
+    fn whois(&self, guid: String) -> impl Future<Output = Result<Vec<String>, String>> + Send {
+        let _ = guid;
+        async { Err(NO_DIRECTORY_LOOKUP.to_string()) }
+    }
     /// An app's FICs (the inspector's "which FIC would this token satisfy").
     fn app_fics(
         &self,
@@ -97,6 +103,9 @@ pub trait Directory: Send + Sync + 'static {
         }
     }
 }
+
+/// What a directory that cannot look GUIDs up says under `whois`'s local answer.
+pub const NO_DIRECTORY_LOOKUP: &str = "this directory cannot look GUIDs up; showing what is loaded";
 
 /// What a directory without a token service says to the exchange screen.
 pub const NO_TOKEN_SERVICE: &str =
@@ -193,6 +202,16 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 tracing::info!(request, %app_object_id, %fic_id, "deleting FIC");
                 let result = directory.delete_fic(app_object_id, fic_id).await;
                 let _ = tx.send(Msg::FicDeleted { request, result });
+            });
+        }
+        Cmd::Whois { request, guid } => {
+            tokio::spawn(async move {
+                let result = directory.whois(guid.clone()).await;
+                let _ = tx.send(Msg::WhoisAnswered {
+                    request,
+                    guid,
+                    result,
+                });
             });
         }
         Cmd::StartSignIn => {

@@ -97,6 +97,12 @@ pub enum Msg {
         result: Result<(), String>,
     },
     SignIn(SignInEvent),
+    /// The directory's answer to the palette's `whois GUID`.
+    WhoisAnswered {
+        request: RequestId,
+        guid: String,
+        result: Result<Vec<String>, String>,
+    },
     /// Answers to the FIC wizard's effects.
     Wizard(super::wizard::WizardMsg),
     /// The exchange screen's and token inspector's answers (#7).
@@ -133,6 +139,11 @@ pub enum Cmd {
     /// Put text on the clipboard with OSC 52.
     Copy(String),
     StartSignIn,
+    /// Ask the directory what a GUID names (the palette's `whois`).
+    Whois {
+        request: RequestId,
+        guid: String,
+    },
     Quit,
     /// The FIC wizard's effects (run by `wizard::spawn`).
     Wizard(super::wizard::WizardCmd),

@@ -9,7 +9,7 @@ use super::domain;
 use super::filter::{Listing, Load, Row};
 use super::keymap::{Action, Chord, Lookup};
 use super::model::{AppRow, IdentityKind, IdentityRow, sanitize};
-use super::msg::{Cmd, Msg, SignInEvent};
+use super::msg::{Cmd, Msg, RequestId, SignInEvent};
 use super::state::{
     AppDetailScreen, ConfirmDelete, DetailPane, ExportScreen, IdentityDetailScreen, ListKind,
     Overlay, PaletteScreen, PaletteTarget, Phase, Screen, SignInScreen, State, Suggestion,
@@ -133,6 +133,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
         }
         Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
         Msg::SignIn(event) => on_sign_in(state, event),
+        Msg::WhoisAnswered {
+            request,
+            guid,
+            result,
+        } => on_whois(state, request, &guid, result),
         Msg::Wizard(msg) => super::wizard::on_msg(state, msg),
         Msg::Exchange(msg) => super::exchange::on_msg(state, msg),
         Msg::OpenExchange(entry) => super::exchange::open(state, *entry),
@@ -1133,9 +1138,18 @@ fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Ve
             Vec::new()
         }
         "whois" => {
-            let lines = whois(state, &argument);
-            show_panel(state, format!("whois {argument}"), lines);
-            Vec::new()
+            let mut lines = whois(state, &argument);
+            let Ok(uuid) = uuid::Uuid::parse_str(argument.trim()) else {
+                show_panel(state, format!("whois {argument}"), lines);
+                return Vec::new();
+            };
+            // What is loaded shows at once; the directory's answer replaces it when it comes.
+            let guid = uuid.hyphenated().to_string();
+            lines.insert(0, WHOIS_ASKING.into());
+            show_panel(state, format!("whois {guid}"), lines);
+            let request = state.new_request();
+            state.whois_request = Some((request, guid.clone()));
+            vec![Cmd::Whois { request, guid }]
         }
         "explain" => {
             let lines = domain::explain(&argument);
@@ -1202,6 +1216,60 @@ fn show_panel(state: &mut State, title: String, lines: Vec<String>) {
         lines,
         scroll: 0,
     }));
+}
+
+const WHOIS_ASKING: &str = "Asking the directory…";
+
+/// The directory's answer to `whois`: its matches first, then what is loaded and well known
+/// (the fallback when the directory cannot be asked).
+fn on_whois(
+    state: &mut State,
+    request: RequestId,
+    guid: &str,
+    result: Result<Vec<String>, String>,
+) -> Vec<Cmd> {
+    if state.whois_request.as_ref().map(|(r, _)| *r) != Some(request) {
+        return Vec::new();
+    }
+    state.whois_request = None;
+    let title = format!("whois {guid}");
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        return Vec::new();
+    };
+    if panel.title != title {
+        return Vec::new();
+    }
+    let local = whois(state, guid);
+    let mut lines = Vec::new();
+    match result {
+        Ok(found) if !found.is_empty() => {
+            lines.push("In the directory:".to_string());
+            lines.extend(found.iter().map(|line| format!("  {}", sanitize(line))));
+            let extra: Vec<String> = local
+                .into_iter()
+                .filter(|line| {
+                    !line.starts_with("Not an app") && !line.starts_with("If it belongs")
+                })
+                .collect();
+            if !extra.is_empty() {
+                lines.push("Also:".to_string());
+                lines.extend(extra.into_iter().map(|line| format!("  {line}")));
+            }
+        }
+        Ok(_) => {
+            lines.push("The directory has no object with this id.".to_string());
+            lines.extend(local);
+        }
+        Err(error) => {
+            lines.push(format!(
+                "The directory could not be asked: {}",
+                sanitize(&error)
+            ));
+            lines.extend(local);
+        }
+    }
+    show_panel(state, title, lines);
+    Vec::new()
 }
 
 /// What a GUID is, from what is loaded and what ficus knows by heart.

@@ -242,6 +242,79 @@ fn pasting_a_guid_outside_inputs_opens_whois() {
 }
 
 #[test]
+fn whois_asks_the_directory_and_falls_back_to_loaded_data() {
+    let guid = "11111111-2222-3333-4444-555555555555";
+    let mut state = console(false);
+    update(&mut state, char_key(':'));
+    typed(&mut state, &format!("whois {guid}"));
+    let commands = update(&mut state, key(KeyCode::Enter));
+    let Some(Cmd::Whois {
+        request,
+        guid: asked,
+    }) = commands.first().cloned()
+    else {
+        panic!("whois should ask the directory: {commands:?}");
+    };
+    assert_eq!(asked, guid);
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("whois answers in a panel at once");
+    };
+    assert_eq!(panel.lines.first().map(String::as_str), Some(WHOIS_ASKING));
+
+    // A stale answer is ignored.
+    update(
+        &mut state,
+        Msg::WhoisAnswered {
+            request: request + 100,
+            guid: guid.into(),
+            result: Ok(vec!["stale".into()]),
+        },
+    );
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("panel stays");
+    };
+    assert!(!panel.lines.iter().any(|l| l.contains("stale")));
+
+    update(
+        &mut state,
+        Msg::WhoisAnswered {
+            request,
+            guid: guid.into(),
+            result: Ok(vec!["object id of user Ada\u{1b}[31m".into()]),
+        },
+    );
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("panel stays");
+    };
+    assert_eq!(panel.lines[0], "In the directory:");
+    assert!(panel.lines[1].contains("object id of user Ada"));
+    assert!(!panel.lines.iter().any(|l| l.contains('\u{1b}')));
+    assert!(!panel.lines.iter().any(|l| l == WHOIS_ASKING));
+
+    // When the directory cannot be asked, the loaded data answers, with the reason.
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, char_key(':'));
+    typed(&mut state, "whois fb60f99c-7a34-4190-8149-302f77469936");
+    let commands = update(&mut state, key(KeyCode::Enter));
+    let Some(Cmd::Whois { request, guid }) = commands.first().cloned() else {
+        panic!("whois should ask the directory");
+    };
+    update(
+        &mut state,
+        Msg::WhoisAnswered {
+            request,
+            guid,
+            result: Err("not signed in yet".into()),
+        },
+    );
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("panel stays");
+    };
+    assert!(panel.lines[0].contains("could not be asked: not signed in yet"));
+    assert!(panel.lines.iter().any(|l| l.contains("Token Exchange")));
+}
+
+#[test]
 fn navigation_keys_and_gg() {
     let mut state = console(false);
     update(&mut state, char_key('G'));
