@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::RwLock;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::{OnceCell, RwLock};
 
 use super::effects::{Directory, Page};
 use super::exchange::{
@@ -68,7 +68,8 @@ pub struct GraphDirectory {
     connector: Mutex<Option<Connector>>,
     /// The device-code config, kept to retry a failed sign-in.
     config: Mutex<Option<SessionConfig>>,
-    signed: OnceCell<Signed>,
+    /// Replaced when the palette switches tenant.
+    signed: std::sync::RwLock<Option<std::sync::Arc<Signed>>>,
     keep_alive: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
     /// Every managed identity, for findings and subject names.
     identities: RwLock<Option<Vec<Identity>>>,
@@ -86,7 +87,7 @@ impl GraphDirectory {
         GraphDirectory {
             connector: Mutex::new(Some(connector)),
             config: Mutex::new(None),
-            signed: OnceCell::new(),
+            signed: std::sync::RwLock::new(None),
             keep_alive: Mutex::new(None),
             identities: RwLock::new(None),
             msi_host: Mutex::new(None),
@@ -107,9 +108,11 @@ impl GraphDirectory {
         }
     }
 
-    fn signed(&self) -> Result<&Signed, String> {
+    fn signed(&self) -> Result<std::sync::Arc<Signed>, String> {
         self.signed
-            .get()
+            .read()
+            .ok()
+            .and_then(|s| s.clone())
             .ok_or_else(|| "not signed in yet; wait for the sign-in to finish".to_string())
     }
 
@@ -128,12 +131,15 @@ impl GraphDirectory {
     }
 
     fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
-        let _ = self.signed.set(Signed {
+        let signed = std::sync::Arc::new(Signed {
             graph: session.graph(),
             cloud: session.cloud.clone(),
             tenant_id,
             http: session.http.clone(),
         });
+        if let Ok(mut slot) = self.signed.write() {
+            *slot = Some(signed);
+        }
     }
 
     async fn device_code(&self, config: SessionConfig, tx: &UnboundedSender<Msg>) {
@@ -687,6 +693,26 @@ impl Directory for GraphDirectory {
         entra::sts::verify_with_issuer_keys(&http, &jwt)
             .await
             .map_err(|e| say(&e))
+    }
+
+    async fn switch_tenant(&self, tenant: String, tx: UnboundedSender<Msg>) -> Result<(), String> {
+        let Some(mut config) = self.config.lock().ok().and_then(|c| c.clone()) else {
+            return Err(format!(
+                "this session (the sandbox, or the Azure CLI's account) cannot switch tenant from \
+                 inside the console; quit (q) and start `ficus --tenant {tenant}` (add \
+                 --use-az-cli for the Azure CLI's account)"
+            ));
+        };
+        config.tenant = tenant;
+        if let Ok(mut kept) = self.config.lock() {
+            *kept = Some(config.clone());
+        }
+        *self.identities.write().await = None;
+        if let Ok(mut slot) = self.signed.write() {
+            *slot = None;
+        }
+        self.device_code(config, &tx).await;
+        Ok(())
     }
 
     async fn whois(&self, guid: String) -> Result<Vec<String>, String> {

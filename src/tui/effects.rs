@@ -85,6 +85,19 @@ pub trait Directory: Send + Sync + 'static {
         let _ = token;
         async { Err(NO_TOKEN_SERVICE.to_string()) }
     }
+    /// Signs in to another tenant (the palette's `tenant NAME`), reporting like `sign_in`.
+    /// `Err` (nothing sent, the current session kept) when this directory cannot switch.
+    fn switch_tenant(
+        &self,
+        tenant: String,
+        tx: UnboundedSender<Msg>,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = (tenant, tx);
+        async {
+            Err("this directory signs in to one tenant only; quit (q) and start ficus --tenant NAME"
+                .to_string())
+        }
+    }
     /// What `guid` names in the directory, one sentence per match (empty: nothing). The
     /// default asks nothing, so the palette's `whois` falls back to what is loaded.
     fn whois(&self, guid: String) -> impl Future<Output = Result<Vec<String>, String>> + Send {
@@ -212,6 +225,13 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                     guid,
                     result,
                 });
+            });
+        }
+        Cmd::SwitchTenant { tenant } => {
+            tokio::spawn(async move {
+                if let Err(reason) = directory.switch_tenant(tenant, tx.clone()).await {
+                    let _ = tx.send(Msg::SwitchRefused(reason));
+                }
             });
         }
         Cmd::StartSignIn => {

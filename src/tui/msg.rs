@@ -97,6 +97,8 @@ pub enum Msg {
         result: Result<(), String>,
     },
     SignIn(SignInEvent),
+    /// The directory cannot switch tenant; the current session stays.
+    SwitchRefused(String),
     /// The directory's answer to the palette's `whois GUID`.
     WhoisAnswered {
         request: RequestId,
@@ -139,6 +141,10 @@ pub enum Cmd {
     /// Put text on the clipboard with OSC 52.
     Copy(String),
     StartSignIn,
+    /// Sign in to another tenant (the palette's `tenant NAME`).
+    SwitchTenant {
+        tenant: String,
+    },
     /// Ask the directory what a GUID names (the palette's `whois`).
     Whois {
         request: RequestId,

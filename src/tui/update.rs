@@ -133,6 +133,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
         }
         Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
         Msg::SignIn(event) => on_sign_in(state, event),
+        Msg::SwitchRefused(reason) => {
+            if matches!(state.phase, Phase::SigningIn(_)) && state.session.is_some() {
+                state.phase = Phase::Console;
+            }
+            state.toast(ToastLevel::Warning, sanitize(&reason).into_owned());
+            Vec::new()
+        }
         Msg::WhoisAnswered {
             request,
             guid,
@@ -976,6 +983,10 @@ pub const PALETTE_COMMANDS: &[(&str, &str)] = &[
     ("apps", "show app registrations"),
     ("identities", "show managed identities"),
     (
+        "tenant ",
+        "switch tenant: sign in to another tenant (domain or id)",
+    ),
+    (
         "whois ",
         "what a GUID is: app, identity, tenant, well-known id",
     ),
@@ -1151,6 +1162,28 @@ fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Ve
             state.whois_request = Some((request, guid.clone()));
             vec![Cmd::Whois { request, guid }]
         }
+        "tenant" | "switch" => {
+            let tenant = argument.trim().to_string();
+            if tenant.is_empty() {
+                state.toast(
+                    ToastLevel::Warning,
+                    "Name the tenant: `tenant contoso.onmicrosoft.com` (a domain or a tenant id)",
+                );
+                return Vec::new();
+            }
+            // The lists stay until the new sign-in is done (`start_console` reloads them);
+            // a refusal returns to them.
+            state.stack.clear();
+            state.overlay = None;
+            state.phase = Phase::SigningIn(SignInScreen {
+                status: Some(format!("Signing in to {}…", sanitize(&tenant))),
+                verification_uri: None,
+                user_code: None,
+                expires_at: None,
+                failure: None,
+            });
+            vec![Cmd::SwitchTenant { tenant }]
+        }
         "explain" => {
             let lines = domain::explain(&argument);
             show_panel(state, format!("explain {argument}"), lines);
@@ -1201,7 +1234,7 @@ fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Ve
                 state.toast(
                     ToastLevel::Warning,
                     format!(
-                        "Nothing named `{input}` is loaded, and it is not a command; try apps, identities, whois, explain, decode, theme"
+                        "Nothing named `{input}` is loaded, and it is not a command; try apps, identities, tenant, whois, explain, decode, theme"
                     ),
                 );
                 Vec::new()

@@ -315,6 +315,61 @@ fn whois_asks_the_directory_and_falls_back_to_loaded_data() {
 }
 
 #[test]
+fn palette_tenant_switches_and_a_refusal_keeps_the_session() {
+    let mut state = console(false);
+    update(&mut state, char_key(':'));
+    typed(&mut state, "tenant fabrikam");
+    let commands = update(&mut state, key(KeyCode::Enter));
+    assert_eq!(
+        commands,
+        vec![Cmd::SwitchTenant {
+            tenant: "fabrikam".into()
+        }]
+    );
+    let Phase::SigningIn(screen) = &state.phase else {
+        panic!("switching shows the sign-in screen");
+    };
+    assert_eq!(screen.status.as_deref(), Some("Signing in to fabrikam…"));
+    // The directory cannot switch: back to the lists, which are still there, with the reason.
+    update(
+        &mut state,
+        Msg::SwitchRefused("quit (q) and start ficus --tenant fabrikam".into()),
+    );
+    assert!(matches!(state.phase, Phase::Console));
+    assert_eq!(state.apps.items().len(), 3);
+    let toast = state.toast.as_ref().expect("a toast says why");
+    assert!(
+        toast.text.contains("ficus --tenant fabrikam"),
+        "{}",
+        toast.text
+    );
+
+    // A switch that signs in reloads the lists for the new tenant.
+    update(&mut state, char_key(':'));
+    typed(&mut state, "tenant fabrikam");
+    update(&mut state, key(KeyCode::Enter));
+    let mut fabrikam = session(false);
+    fabrikam.tenant = "fabrikam".into();
+    let commands = update(
+        &mut state,
+        Msg::SignIn(SignInEvent::Done(Box::new(fabrikam))),
+    );
+    assert!(matches!(state.phase, Phase::Console));
+    assert_eq!(
+        state.session.as_ref().map(|s| s.tenant.as_str()),
+        Some("fabrikam")
+    );
+    assert!(commands.iter().any(|c| matches!(c, Cmd::LoadApps { .. })));
+    assert_eq!(state.apps.items().len(), 0);
+
+    // No name: say what to type, change nothing.
+    update(&mut state, char_key(':'));
+    typed(&mut state, "tenant ");
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    assert!(matches!(state.phase, Phase::Console));
+}
+
+#[test]
 fn navigation_keys_and_gg() {
     let mut state = console(false);
     update(&mut state, char_key('G'));
