@@ -334,6 +334,7 @@ fn findings(fic: &Fic, context: &fic::RuleContext<'_>) -> Vec<Finding> {
             },
             field: finding.field.label().to_string(),
             message: finding.message,
+            fixable: finding.fix.is_some(),
         })
         .collect()
 }

@@ -655,6 +655,7 @@ fn detail_strings_and_findings_are_sanitized_on_arrival() {
         severity: crate::tui::model::Severity::Error,
         field: "subject".into(),
         message: "client id of evil\u{1b}]0;pwned\u{7}-id".into(),
+        fixable: false,
     });
     update(
         &mut state,
