@@ -33,6 +33,7 @@ mod console {
     use ficus::cloud::Cloud;
     use ficus::entra::{self, Credentials, Renewal};
     use ficus::tui::keymap::Keymap;
+    use ficus::tui::last_tenant;
     use ficus::tui::theme::{Themes, initial_theme_name};
     use ficus::tui::{Connected, Connector, ConsoleOptions, GraphDirectory, Session};
 
@@ -47,6 +48,7 @@ mod console {
         };
         ms("logging ready");
         let config_dir = config_dir(dirs.as_ref());
+        let state_dir = state_dir(dirs.as_ref());
         let mut notices = Vec::new();
 
         let mut keymap = Keymap::default();
@@ -83,12 +85,28 @@ mod console {
                 "Signing in with the Azure CLI's account…".to_string(),
             )
         } else {
-            // The tenant from config.toml (`tenant = "contoso.onmicrosoft.com"`) when not given.
+            // The tenant: --tenant, else config.toml (`tenant = "…"`, `cloud = "…"`), else the
+            // one that last signed in successfully.
             let mut global = cli.global.clone();
-            if global.tenant.is_none() {
-                global.tenant = config_dir
-                    .as_deref()
-                    .and_then(|dir| read_setting(&config_path(dir), "tenant"));
+            let config_file = config_dir.as_deref().map(config_path);
+            let setting = |key: &str| config_file.as_deref().and_then(|f| read_setting(f, key));
+            let last = state_dir.as_deref().and_then(last_tenant::load);
+            let cloud_given = std::env::var_os("FICUS_CLOUD").is_some()
+                || std::env::args().any(|a| a == "--cloud" || a.starts_with("--cloud="));
+            if global.sandbox_url.is_none() {
+                let resolved = last_tenant::resolve(
+                    global.tenant.as_deref(),
+                    setting("tenant").as_deref(),
+                    setting("cloud").as_deref(),
+                    last.as_ref(),
+                    cloud_given,
+                )
+                .map_err(|message| anyhow::anyhow!("{message}"))?;
+                tracing::info!(source = ?resolved.source, tenant = %resolved.tenant, "tenant chosen");
+                global.tenant = Some(resolved.tenant);
+                if let Some(cloud) = resolved.cloud {
+                    global.cloud = cloud;
+                }
             }
             let config = ficus::commands::session_config(&global).map_err(|error| {
                 anyhow::anyhow!("{error}\n(or try the console offline first: ficus --sandbox)")
@@ -98,7 +116,23 @@ mod console {
                 "Signing in from the token cache…".to_string(),
             )
         };
-        let directory = std::sync::Arc::new(GraphDirectory::new(connector));
+        let mut directory = GraphDirectory::new(connector);
+        if let Some(dir) = state_dir.clone() {
+            // Remembered for the next plain `ficus` (a name and a cloud, never a token).
+            directory = directory.on_signed_in(Box::new(move |tenant: &str, cloud: &Cloud| {
+                if cloud.kind == ficus::cloud::CloudKind::Custom {
+                    return; // a --sandbox-url session: nothing to reopen later
+                }
+                let last = last_tenant::LastTenant {
+                    tenant: tenant.to_string(),
+                    cloud: cloud.kind.label().to_string(),
+                };
+                if let Err(error) = last_tenant::save(&dir, &last) {
+                    tracing::warn!(%error, "could not remember the tenant");
+                }
+            }));
+        }
+        let directory = std::sync::Arc::new(directory);
         let options = ConsoleOptions {
             connecting,
             keymap,
@@ -120,6 +154,15 @@ mod console {
         dirs.map(|d| d.config_dir().to_path_buf())
     }
 
+    /// Where the log and the last-used tenant live.
+    fn state_dir(dirs: Option<&directories::ProjectDirs>) -> Option<PathBuf> {
+        dirs.map(|d| {
+            d.state_dir()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| d.data_local_dir().to_path_buf())
+        })
+    }
+
     fn config_path(dir: &std::path::Path) -> PathBuf {
         std::env::var_os("FICUS_CONFIG")
             .map(PathBuf::from)
@@ -138,11 +181,7 @@ mod console {
     fn init_logging(
         dirs: Option<&directories::ProjectDirs>,
     ) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-        let dir = dirs.and_then(|d| {
-            d.state_dir()
-                .map(PathBuf::from)
-                .or_else(|| Some(d.data_local_dir().to_path_buf()))
-        })?;
+        let dir = state_dir(dirs)?;
         std::fs::create_dir_all(&dir).ok()?;
         let appender = tracing_appender::rolling::never(&dir, "ficus.log");
         let (writer, guard) = tracing_appender::non_blocking(appender);

@@ -15,7 +15,7 @@ use ficus::tui::views;
 use ficus::tui::wizard::{FieldId, Step, Wizard};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::KeyCode;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_fixture::{Driver, demo_directory, demo_directory_with};
 
 fn render(state: &ficus::tui::State, width: u16, height: u16) -> String {
@@ -365,4 +365,36 @@ async fn a_fresh_fic_is_retried_through_the_replication_delay() {
     assert!(run.attempt > 1, "retried: attempt {}", run.attempt);
     let result = screen.result().expect("the exchange ran");
     assert!(result.succeeded(), "{:?}", result.steps);
+}
+
+#[tokio::test]
+async fn typing_on_a_selected_field_starts_editing_it() {
+    let directory = demo_directory(false).await;
+    let mut driver = Driver::new(directory.clone(), "mono");
+    driver.start().await;
+    to_fields(&mut driver).await;
+    let focused = wizard(&driver.state).focused();
+    assert!(wizard(&driver.state).editable(focused));
+    assert!(!wizard(&driver.state).editing);
+    let before = wizard(&driver.state)
+        .field(focused)
+        .input
+        .value()
+        .to_string();
+    // `z` is bound to nothing in the wizard: it goes into the field, no `e` needed.
+    driver.keys("z").await;
+    assert!(wizard(&driver.state).editing);
+    assert_eq!(
+        wizard(&driver.state).field(focused).input.value(),
+        format!("{before}z")
+    );
+    assert!(screen_text(&driver.state).contains("Ctrl-U clears"));
+    // Ctrl-U clears the line, as the hint says.
+    driver
+        .send(ficus::tui::Msg::Key(KeyEvent::new(
+            KeyCode::Char('u'),
+            KeyModifiers::CONTROL,
+        )))
+        .await;
+    assert_eq!(wizard(&driver.state).field(focused).input.value(), "");
 }

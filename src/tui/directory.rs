@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::RwLock;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::{OnceCell, RwLock};
 
 use super::effects::{Directory, Page};
 use super::exchange::{
@@ -68,28 +68,51 @@ pub struct GraphDirectory {
     connector: Mutex<Option<Connector>>,
     /// The device-code config, kept to retry a failed sign-in.
     config: Mutex<Option<SessionConfig>>,
-    signed: OnceCell<Signed>,
+    /// Replaced when the palette switches tenant.
+    signed: std::sync::RwLock<Option<std::sync::Arc<Signed>>>,
     keep_alive: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
     /// Every managed identity, for findings and subject names.
     identities: RwLock<Option<Vec<Identity>>>,
     msi_host: Mutex<Option<MsiHost>>,
+    /// Told the tenant (as configured) and cloud of each successful device-code or cache
+    /// sign-in, so `main` can remember it for the next plain `ficus`.
+    on_signed_in: Option<SignedInHook>,
 }
+
+/// See [`GraphDirectory::on_signed_in`].
+pub type SignedInHook = Box<dyn Fn(&str, &Cloud) + Send + Sync>;
 
 impl GraphDirectory {
     pub fn new(connector: Connector) -> GraphDirectory {
         GraphDirectory {
             connector: Mutex::new(Some(connector)),
             config: Mutex::new(None),
-            signed: OnceCell::new(),
+            signed: std::sync::RwLock::new(None),
             keep_alive: Mutex::new(None),
             identities: RwLock::new(None),
             msi_host: Mutex::new(None),
+            on_signed_in: None,
         }
     }
 
-    fn signed(&self) -> Result<&Signed, String> {
+    /// Calls `hook(tenant, cloud)` after each successful sign-in through the token cache or
+    /// the device code flow.
+    pub fn on_signed_in(mut self, hook: SignedInHook) -> GraphDirectory {
+        self.on_signed_in = Some(hook);
+        self
+    }
+
+    fn signed_in(&self, config: &SessionConfig) {
+        if let Some(hook) = &self.on_signed_in {
+            hook(&config.tenant, &config.cloud);
+        }
+    }
+
+    fn signed(&self) -> Result<std::sync::Arc<Signed>, String> {
         self.signed
-            .get()
+            .read()
+            .ok()
+            .and_then(|s| s.clone())
             .ok_or_else(|| "not signed in yet; wait for the sign-in to finish".to_string())
     }
 
@@ -108,12 +131,15 @@ impl GraphDirectory {
     }
 
     fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
-        let _ = self.signed.set(Signed {
+        let signed = std::sync::Arc::new(Signed {
             graph: session.graph(),
             cloud: session.cloud.clone(),
             tenant_id,
             http: session.http.clone(),
         });
+        if let Ok(mut slot) = self.signed.write() {
+            *slot = Some(signed);
+        }
     }
 
     async fn device_code(&self, config: SessionConfig, tx: &UnboundedSender<Msg>) {
@@ -127,6 +153,7 @@ impl GraphDirectory {
                 session,
                 account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
             );
+            self.signed_in(&config);
             send(SignInEvent::Done(Box::new(info)));
             return;
         }
@@ -193,6 +220,7 @@ impl GraphDirectory {
             session,
             account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
         );
+        self.signed_in(&config);
         send(SignInEvent::Done(Box::new(info)));
     }
 }
@@ -306,6 +334,7 @@ fn findings(fic: &Fic, context: &fic::RuleContext<'_>) -> Vec<Finding> {
             },
             field: finding.field.label().to_string(),
             message: finding.message,
+            fixable: finding.fix.is_some(),
         })
         .collect()
 }
@@ -667,6 +696,36 @@ impl Directory for GraphDirectory {
             .map_err(|e| say(&e))
     }
 
+    async fn switch_tenant(&self, tenant: String, tx: UnboundedSender<Msg>) -> Result<(), String> {
+        let Some(mut config) = self.config.lock().ok().and_then(|c| c.clone()) else {
+            return Err(format!(
+                "this session (the sandbox, or the Azure CLI's account) cannot switch tenant from \
+                 inside the console; quit (q) and start `ficus --tenant {tenant}` (add \
+                 --use-az-cli for the Azure CLI's account)"
+            ));
+        };
+        config.tenant = tenant;
+        if let Ok(mut kept) = self.config.lock() {
+            *kept = Some(config.clone());
+        }
+        *self.identities.write().await = None;
+        if let Ok(mut slot) = self.signed.write() {
+            *slot = None;
+        }
+        self.device_code(config, &tx).await;
+        Ok(())
+    }
+
+    async fn whois(&self, guid: String) -> Result<Vec<String>, String> {
+        let signed = self.signed()?;
+        let matches = signed
+            .graph
+            .resolve_guid(&guid, Some(&signed.tenant_id))
+            .await
+            .map_err(|e| say(&e))?;
+        Ok(matches.iter().map(guid_line).collect())
+    }
+
     async fn app_fics(&self, app_object_id: String) -> Result<Vec<Fic>, String> {
         self.signed()?
             .graph
@@ -678,6 +737,36 @@ impl Directory for GraphDirectory {
 
 /// A failed create or update in plain words: what happened, that nothing changed (or might
 /// have), and what to do. The wizard keeps every field, so "retry" is one key.
+/// One `resolve_guid` match as a sentence: what it is, its name, its other ids.
+fn guid_line(found: &entra::graph::GuidMatch) -> String {
+    use entra::graph::GuidKind;
+    let kind = match found.kind {
+        GuidKind::AppObjectId => "object id of app registration",
+        GuidKind::AppClientId => "app id (client id) of app registration",
+        GuidKind::ServicePrincipalId => "object id of service principal",
+        GuidKind::ServicePrincipalAppId => "app id of service principal",
+        GuidKind::ManagedIdentityClientId => {
+            "client id of managed identity (a FIC's subject must be its principal id, not this)"
+        }
+        GuidKind::ManagedIdentityPrincipalId => {
+            "principal (object) id of managed identity: the value a FIC's subject takes"
+        }
+        GuidKind::TenantId => "tenant id of",
+        GuidKind::FicId => "id of federated identity credential",
+        GuidKind::UserId => "object id of user",
+    };
+    let mut line = format!("{kind} {}", found.display_name);
+    let details: Vec<String> = found
+        .details
+        .iter()
+        .map(|(key, value)| format!("{key} {value}"))
+        .collect();
+    if !details.is_empty() {
+        line.push_str(&format!(" ({})", details.join(", ")));
+    }
+    line
+}
+
 fn plain_write_error(error: &EntraError, verb: &str) -> String {
     match error {
         EntraError::Graph(graph) => {

@@ -85,6 +85,25 @@ pub trait Directory: Send + Sync + 'static {
         let _ = token;
         async { Err(NO_TOKEN_SERVICE.to_string()) }
     }
+    /// Signs in to another tenant (the palette's `tenant NAME`), reporting like `sign_in`.
+    /// `Err` (nothing sent, the current session kept) when this directory cannot switch.
+    fn switch_tenant(
+        &self,
+        tenant: String,
+        tx: UnboundedSender<Msg>,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = (tenant, tx);
+        async {
+            Err("this directory signs in to one tenant only; quit (q) and start ficus --tenant NAME"
+                .to_string())
+        }
+    }
+    /// What `guid` names in the directory, one sentence per match (empty: nothing). The
+    /// default asks nothing, so the palette's `whois` falls back to what is loaded.
+    fn whois(&self, guid: String) -> impl Future<Output = Result<Vec<String>, String>> + Send {
+        let _ = guid;
+        async { Err(NO_DIRECTORY_LOOKUP.to_string()) }
+    }
     /// An app's FICs (the inspector's "which FIC would this token satisfy").
     fn app_fics(
         &self,
@@ -97,6 +116,9 @@ pub trait Directory: Send + Sync + 'static {
         }
     }
 }
+
+/// What a directory that cannot look GUIDs up says under `whois`'s local answer.
+pub const NO_DIRECTORY_LOOKUP: &str = "this directory cannot look GUIDs up; showing what is loaded";
 
 /// What a directory without a token service says to the exchange screen.
 pub const NO_TOKEN_SERVICE: &str =
@@ -193,6 +215,23 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 tracing::info!(request, %app_object_id, %fic_id, "deleting FIC");
                 let result = directory.delete_fic(app_object_id, fic_id).await;
                 let _ = tx.send(Msg::FicDeleted { request, result });
+            });
+        }
+        Cmd::Whois { request, guid } => {
+            tokio::spawn(async move {
+                let result = directory.whois(guid.clone()).await;
+                let _ = tx.send(Msg::WhoisAnswered {
+                    request,
+                    guid,
+                    result,
+                });
+            });
+        }
+        Cmd::SwitchTenant { tenant } => {
+            tokio::spawn(async move {
+                if let Err(reason) = directory.switch_tenant(tenant, tx.clone()).await {
+                    let _ = tx.send(Msg::SwitchRefused(reason));
+                }
             });
         }
         Cmd::StartSignIn => {

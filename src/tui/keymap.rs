@@ -365,7 +365,7 @@ impl Default for Keymap {
             (IdentityDetail, &["r"], Refresh, "reload this identity", None),
             (List, &["a"], AddFic, "add a Managed Identity FIC for it (wizard)", None),
             (AppDetail, &["c"], EditFic, "change the selected FIC (wizard; the name stays)", None),
-            (AppDetail, &["f"], FixFic, "fix the selected FIC: its finding's corrected value in one key", None),
+            (AppDetail, &["f"], FixFic, "fix the selected FIC: its finding's corrected value in one key", Some("fix")),
             (IdentityDetail, &["a"], AddFic, "let an app trust this identity (FIC wizard)", None),
             (Wizard, &["enter"], Open, "next step: choose, review, save", Some("next")),
             (Wizard, &["esc"], Back, "back one step (nothing is lost)", Some("back")),
@@ -374,7 +374,7 @@ impl Default for Keymap {
             (Wizard, &["g g", "home"], Top, "first row", None),
             (Wizard, &["G", "end"], Bottom, "last row", None),
             (Wizard, &["/"], Filter, "filter the list as you type", Some("filter")),
-            (Wizard, &["e"], EditField, "edit the selected field (Enter or Esc when done)", Some("edit")),
+            (Wizard, &["e"], EditField, "edit the selected field (or just type; Ctrl-U clears; Enter or Esc when done)", Some("edit")),
             (Wizard, &["f"], ApplyFix, "apply the suggested fix", Some("fix")),
             (Wizard, &["w"], AcknowledgeWarnings, "accept the warnings shown and go on", Some("accept warnings")),
             (Wizard, &["tab"], NextPane, "next field or export format", None),
@@ -551,10 +551,21 @@ impl Keymap {
 
     /// The footer's hints: `key label` pairs.
     pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
+        self.hints_where(context, |_| true)
+    }
+
+    /// The footer's hints for the actions `offered` accepts (e.g. `fix` only when the selected
+    /// FIC has a fix).
+    pub fn hints_where(
+        &self,
+        context: Context,
+        offered: impl Fn(Action) -> bool,
+    ) -> Vec<(String, &'static str)> {
         let mut seen = BTreeMap::new();
         let mut hints = Vec::new();
         for binding in self.for_context(context) {
             if let Some(label) = binding.hint
+                && offered(binding.action)
                 && seen.insert(binding.action, ()).is_none()
                 && let Some(keys) = binding.keys.first()
             {

@@ -44,6 +44,7 @@ pub mod exchange;
 pub mod filter;
 pub mod inspector;
 pub mod keymap;
+pub mod last_tenant;
 pub mod model;
 pub mod msg;
 pub mod run;

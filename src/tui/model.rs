@@ -333,6 +333,8 @@ pub struct Finding {
     /// Which field it is about (`issuer`, `subject`, `audiences`…).
     pub field: String,
     pub message: String,
+    /// `fic::rules` offers a corrected value (App detail's `f` applies it).
+    pub fixable: bool,
 }
 
 /// A FIC as the App detail shows it.

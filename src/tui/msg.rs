@@ -97,6 +97,14 @@ pub enum Msg {
         result: Result<(), String>,
     },
     SignIn(SignInEvent),
+    /// The directory cannot switch tenant; the current session stays.
+    SwitchRefused(String),
+    /// The directory's answer to the palette's `whois GUID`.
+    WhoisAnswered {
+        request: RequestId,
+        guid: String,
+        result: Result<Vec<String>, String>,
+    },
     /// Answers to the FIC wizard's effects.
     Wizard(super::wizard::WizardMsg),
     /// The exchange screen's and token inspector's answers (#7).
@@ -133,6 +141,15 @@ pub enum Cmd {
     /// Put text on the clipboard with OSC 52.
     Copy(String),
     StartSignIn,
+    /// Sign in to another tenant (the palette's `tenant NAME`).
+    SwitchTenant {
+        tenant: String,
+    },
+    /// Ask the directory what a GUID names (the palette's `whois`).
+    Whois {
+        request: RequestId,
+        guid: String,
+    },
     Quit,
     /// The FIC wizard's effects (run by `wizard::spawn`).
     Wizard(super::wizard::WizardCmd),

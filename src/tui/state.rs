@@ -164,6 +164,8 @@ pub struct State {
     pub now: OffsetDateTime,
     /// The exchange screen's session-long memory (recent scopes).
     pub exchange_memory: super::exchange::ExchangeMemory,
+    /// The `whois` the open panel waits for: its request and GUID.
+    pub whois_request: Option<(RequestId, String)>,
     next_request: RequestId,
     pub quit: bool,
 }
@@ -190,6 +192,7 @@ impl State {
             size: (80, 24),
             now,
             exchange_memory: Default::default(),
+            whois_request: None,
             next_request: 0,
             quit: false,
         }

@@ -9,7 +9,7 @@ use super::domain;
 use super::filter::{Listing, Load, Row};
 use super::keymap::{Action, Chord, Lookup};
 use super::model::{AppRow, IdentityKind, IdentityRow, sanitize};
-use super::msg::{Cmd, Msg, SignInEvent};
+use super::msg::{Cmd, Msg, RequestId, SignInEvent};
 use super::state::{
     AppDetailScreen, ConfirmDelete, DetailPane, ExportScreen, IdentityDetailScreen, ListKind,
     Overlay, PaletteScreen, PaletteTarget, Phase, Screen, SignInScreen, State, Suggestion,
@@ -133,6 +133,18 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
         }
         Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
         Msg::SignIn(event) => on_sign_in(state, event),
+        Msg::SwitchRefused(reason) => {
+            if matches!(state.phase, Phase::SigningIn(_)) && state.session.is_some() {
+                state.phase = Phase::Console;
+            }
+            state.toast(ToastLevel::Warning, sanitize(&reason).into_owned());
+            Vec::new()
+        }
+        Msg::WhoisAnswered {
+            request,
+            guid,
+            result,
+        } => on_whois(state, request, &guid, result),
         Msg::Wizard(msg) => super::wizard::on_msg(state, msg),
         Msg::Exchange(msg) => super::exchange::on_msg(state, msg),
         Msg::OpenExchange(entry) => super::exchange::open(state, *entry),
@@ -971,6 +983,10 @@ pub const PALETTE_COMMANDS: &[(&str, &str)] = &[
     ("apps", "show app registrations"),
     ("identities", "show managed identities"),
     (
+        "tenant ",
+        "switch tenant: sign in to another tenant (domain or id)",
+    ),
+    (
         "whois ",
         "what a GUID is: app, identity, tenant, well-known id",
     ),
@@ -1133,9 +1149,40 @@ fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Ve
             Vec::new()
         }
         "whois" => {
-            let lines = whois(state, &argument);
-            show_panel(state, format!("whois {argument}"), lines);
-            Vec::new()
+            let mut lines = whois(state, &argument);
+            let Ok(uuid) = uuid::Uuid::parse_str(argument.trim()) else {
+                show_panel(state, format!("whois {argument}"), lines);
+                return Vec::new();
+            };
+            // What is loaded shows at once; the directory's answer replaces it when it comes.
+            let guid = uuid.hyphenated().to_string();
+            lines.insert(0, WHOIS_ASKING.into());
+            show_panel(state, format!("whois {guid}"), lines);
+            let request = state.new_request();
+            state.whois_request = Some((request, guid.clone()));
+            vec![Cmd::Whois { request, guid }]
+        }
+        "tenant" | "switch" => {
+            let tenant = argument.trim().to_string();
+            if tenant.is_empty() {
+                state.toast(
+                    ToastLevel::Warning,
+                    "Name the tenant: `tenant contoso.onmicrosoft.com` (a domain or a tenant id)",
+                );
+                return Vec::new();
+            }
+            // The lists stay until the new sign-in is done (`start_console` reloads them);
+            // a refusal returns to them.
+            state.stack.clear();
+            state.overlay = None;
+            state.phase = Phase::SigningIn(SignInScreen {
+                status: Some(format!("Signing in to {}…", sanitize(&tenant))),
+                verification_uri: None,
+                user_code: None,
+                expires_at: None,
+                failure: None,
+            });
+            vec![Cmd::SwitchTenant { tenant }]
         }
         "explain" => {
             let lines = domain::explain(&argument);
@@ -1187,7 +1234,7 @@ fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Ve
                 state.toast(
                     ToastLevel::Warning,
                     format!(
-                        "Nothing named `{input}` is loaded, and it is not a command; try apps, identities, whois, explain, decode, theme"
+                        "Nothing named `{input}` is loaded, and it is not a command; try apps, identities, tenant, whois, explain, decode, theme"
                     ),
                 );
                 Vec::new()
@@ -1202,6 +1249,60 @@ fn show_panel(state: &mut State, title: String, lines: Vec<String>) {
         lines,
         scroll: 0,
     }));
+}
+
+const WHOIS_ASKING: &str = "Asking the directory…";
+
+/// The directory's answer to `whois`: its matches first, then what is loaded and well known
+/// (the fallback when the directory cannot be asked).
+fn on_whois(
+    state: &mut State,
+    request: RequestId,
+    guid: &str,
+    result: Result<Vec<String>, String>,
+) -> Vec<Cmd> {
+    if state.whois_request.as_ref().map(|(r, _)| *r) != Some(request) {
+        return Vec::new();
+    }
+    state.whois_request = None;
+    let title = format!("whois {guid}");
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        return Vec::new();
+    };
+    if panel.title != title {
+        return Vec::new();
+    }
+    let local = whois(state, guid);
+    let mut lines = Vec::new();
+    match result {
+        Ok(found) if !found.is_empty() => {
+            lines.push("In the directory:".to_string());
+            lines.extend(found.iter().map(|line| format!("  {}", sanitize(line))));
+            let extra: Vec<String> = local
+                .into_iter()
+                .filter(|line| {
+                    !line.starts_with("Not an app") && !line.starts_with("If it belongs")
+                })
+                .collect();
+            if !extra.is_empty() {
+                lines.push("Also:".to_string());
+                lines.extend(extra.into_iter().map(|line| format!("  {line}")));
+            }
+        }
+        Ok(_) => {
+            lines.push("The directory has no object with this id.".to_string());
+            lines.extend(local);
+        }
+        Err(error) => {
+            lines.push(format!(
+                "The directory could not be asked: {}",
+                sanitize(&error)
+            ));
+            lines.extend(local);
+        }
+    }
+    show_panel(state, title, lines);
+    Vec::new()
 }
 
 /// What a GUID is, from what is loaded and what ficus knows by heart.

@@ -944,8 +944,29 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
             Vec::new()
         }
         Lookup::Unbound if !pending.is_empty() => on_key(state, key),
+        Lookup::Unbound if starts_typing(state, &key) => {
+            if let Some(wizard) = wizard_mut(state) {
+                wizard.editing = true;
+            }
+            on_field_key(state, key)
+        }
         Lookup::Unbound => Vec::new(),
     }
+}
+
+/// A printable character that no binding claims, on a selected editable field, starts editing
+/// it (no need to press `e` first).
+fn starts_typing(state: &State, key: &KeyEvent) -> bool {
+    let printable = matches!(key.code, KeyCode::Char(c) if !c.is_control())
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    printable
+        && matches!(
+            state.stack.last(),
+            Some(Screen::Wizard(wizard))
+                if wizard.step == Step::Fields && wizard.editable(wizard.focused())
+        )
 }
 
 fn ask_quit(state: &mut State) -> Vec<Cmd> {

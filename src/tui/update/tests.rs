@@ -242,6 +242,134 @@ fn pasting_a_guid_outside_inputs_opens_whois() {
 }
 
 #[test]
+fn whois_asks_the_directory_and_falls_back_to_loaded_data() {
+    let guid = "11111111-2222-3333-4444-555555555555";
+    let mut state = console(false);
+    update(&mut state, char_key(':'));
+    typed(&mut state, &format!("whois {guid}"));
+    let commands = update(&mut state, key(KeyCode::Enter));
+    let Some(Cmd::Whois {
+        request,
+        guid: asked,
+    }) = commands.first().cloned()
+    else {
+        panic!("whois should ask the directory: {commands:?}");
+    };
+    assert_eq!(asked, guid);
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("whois answers in a panel at once");
+    };
+    assert_eq!(panel.lines.first().map(String::as_str), Some(WHOIS_ASKING));
+
+    // A stale answer is ignored.
+    update(
+        &mut state,
+        Msg::WhoisAnswered {
+            request: request + 100,
+            guid: guid.into(),
+            result: Ok(vec!["stale".into()]),
+        },
+    );
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("panel stays");
+    };
+    assert!(!panel.lines.iter().any(|l| l.contains("stale")));
+
+    update(
+        &mut state,
+        Msg::WhoisAnswered {
+            request,
+            guid: guid.into(),
+            result: Ok(vec!["object id of user Ada\u{1b}[31m".into()]),
+        },
+    );
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("panel stays");
+    };
+    assert_eq!(panel.lines[0], "In the directory:");
+    assert!(panel.lines[1].contains("object id of user Ada"));
+    assert!(!panel.lines.iter().any(|l| l.contains('\u{1b}')));
+    assert!(!panel.lines.iter().any(|l| l == WHOIS_ASKING));
+
+    // When the directory cannot be asked, the loaded data answers, with the reason.
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, char_key(':'));
+    typed(&mut state, "whois fb60f99c-7a34-4190-8149-302f77469936");
+    let commands = update(&mut state, key(KeyCode::Enter));
+    let Some(Cmd::Whois { request, guid }) = commands.first().cloned() else {
+        panic!("whois should ask the directory");
+    };
+    update(
+        &mut state,
+        Msg::WhoisAnswered {
+            request,
+            guid,
+            result: Err("not signed in yet".into()),
+        },
+    );
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("panel stays");
+    };
+    assert!(panel.lines[0].contains("could not be asked: not signed in yet"));
+    assert!(panel.lines.iter().any(|l| l.contains("Token Exchange")));
+}
+
+#[test]
+fn palette_tenant_switches_and_a_refusal_keeps_the_session() {
+    let mut state = console(false);
+    update(&mut state, char_key(':'));
+    typed(&mut state, "tenant fabrikam");
+    let commands = update(&mut state, key(KeyCode::Enter));
+    assert_eq!(
+        commands,
+        vec![Cmd::SwitchTenant {
+            tenant: "fabrikam".into()
+        }]
+    );
+    let Phase::SigningIn(screen) = &state.phase else {
+        panic!("switching shows the sign-in screen");
+    };
+    assert_eq!(screen.status.as_deref(), Some("Signing in to fabrikam…"));
+    // The directory cannot switch: back to the lists, which are still there, with the reason.
+    update(
+        &mut state,
+        Msg::SwitchRefused("quit (q) and start ficus --tenant fabrikam".into()),
+    );
+    assert!(matches!(state.phase, Phase::Console));
+    assert_eq!(state.apps.items().len(), 3);
+    let toast = state.toast.as_ref().expect("a toast says why");
+    assert!(
+        toast.text.contains("ficus --tenant fabrikam"),
+        "{}",
+        toast.text
+    );
+
+    // A switch that signs in reloads the lists for the new tenant.
+    update(&mut state, char_key(':'));
+    typed(&mut state, "tenant fabrikam");
+    update(&mut state, key(KeyCode::Enter));
+    let mut fabrikam = session(false);
+    fabrikam.tenant = "fabrikam".into();
+    let commands = update(
+        &mut state,
+        Msg::SignIn(SignInEvent::Done(Box::new(fabrikam))),
+    );
+    assert!(matches!(state.phase, Phase::Console));
+    assert_eq!(
+        state.session.as_ref().map(|s| s.tenant.as_str()),
+        Some("fabrikam")
+    );
+    assert!(commands.iter().any(|c| matches!(c, Cmd::LoadApps { .. })));
+    assert_eq!(state.apps.items().len(), 0);
+
+    // No name: say what to type, change nothing.
+    update(&mut state, char_key(':'));
+    typed(&mut state, "tenant ");
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    assert!(matches!(state.phase, Phase::Console));
+}
+
+#[test]
 fn navigation_keys_and_gg() {
     let mut state = console(false);
     update(&mut state, char_key('G'));
@@ -527,6 +655,7 @@ fn detail_strings_and_findings_are_sanitized_on_arrival() {
         severity: crate::tui::model::Severity::Error,
         field: "subject".into(),
         message: "client id of evil\u{1b}]0;pwned\u{7}-id".into(),
+        fixable: false,
     });
     update(
         &mut state,

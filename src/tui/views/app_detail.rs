@@ -162,6 +162,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
 
     // Findings of the selected FIC, in words.
     if let Some(fic) = selected_fic.filter(|_| findings_height > 0) {
+        // The key comes from the keymap, so a remapped `f` is named right.
+        let fix_key = state
+            .keymap
+            .for_context(crate::tui::keymap::Context::AppDetail)
+            .into_iter()
+            .find(|b| b.action == crate::tui::keymap::Action::FixFic)
+            .and_then(|b| b.keys.first().map(|k| crate::tui::keymap::keys_label(k)))
+            .unwrap_or_else(|| "f".into());
+        let fix_note = format!("  ({fix_key} fixes)");
         let mut lines: Vec<Line> = fic
             .findings
             .iter()
@@ -172,14 +181,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
                     Severity::Warning => theme.warn,
                     Severity::Info => theme.muted,
                 };
-                Line::from(vec![
+                let mut spans = vec![
                     Span::styled(
                         format!("{} {} ", finding.severity.glyph(), finding.severity.word()),
                         style,
                     ),
                     Span::styled(format!("{}: ", finding.field), theme.muted),
                     Span::raw(finding.message.clone()),
-                ])
+                ];
+                if finding.fixable {
+                    spans.push(Span::styled(fix_note.clone(), theme.accent));
+                }
+                Line::from(spans)
             })
             .collect();
         if fic.findings.is_empty() {

@@ -241,6 +241,16 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
             ("Esc".to_string(), "close"),
             ("↑↓".to_string(), "move"),
         ]
+    } else if let Some(Screen::AppDetail(screen)) = state.stack.last() {
+        // `f fix` only when the selected FIC has a finding with a fix.
+        let fixable = screen
+            .detail
+            .as_ref()
+            .and_then(|d| d.fics.get(screen.fic_cursor))
+            .is_some_and(|f| f.findings.iter().any(|finding| finding.fixable));
+        state.keymap.hints_where(state.context(), |action| {
+            action != super::keymap::Action::FixFic || fixable
+        })
     } else {
         state.keymap.hints(state.context())
     };

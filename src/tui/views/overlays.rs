@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 theme.muted,
             )));
             lines.push(Line::from(Span::styled(
-                "Palette (:): app or identity name, apps, identities, whois GUID, explain AADSTS…, decode TOKEN, theme NAME",
+                "Palette (:): app or identity name, apps, identities, tenant NAME, whois GUID, explain AADSTS…, decode TOKEN, theme NAME",
                 theme.muted,
             )));
             lines.push(Line::from(Span::styled(

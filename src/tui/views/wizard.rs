@@ -386,7 +386,7 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard) {
             rows.push(Line::from(line));
         }
         let provenance = if editing {
-            "typing: Enter or Esc when done (both keep it) · Tab next field".to_string()
+            "typing: Enter or Esc keeps it · Tab next field · Ctrl-U clears".to_string()
         } else {
             field.provenance()
         };
