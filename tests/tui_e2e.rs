@@ -4,57 +4,10 @@
 //! mode, no bracketed paste, no mouse reporting, cursor shown).
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "e2e"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            self.run(&["send-keys", "-t", "e2e", key]);
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "`{text}` did not appear; the screen shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
+mod tmux_support;
+use tmux_support::Tmux;
 
 #[test]
 fn sandbox_console_filters_opens_and_restores_the_terminal() {
@@ -64,9 +17,7 @@ fn sandbox_console_filters_opens_and_restores_the_terminal() {
         "env XDG_STATE_HOME={d}/state XDG_CONFIG_HOME={d}/config XDG_DATA_HOME={d}/data XDG_CACHE_HOME={d}/cache {binary} --sandbox; echo ficus-exit=$?; exec cat -v",
         d = dirs.path().display()
     );
-    let tmux = Tmux {
-        socket: format!("ficus-e2e-{}", std::process::id()),
-    };
+    let tmux = Tmux::new(format!("ficus-e2e-{}", std::process::id()), "e2e");
     tmux.run(&[
         "-f",
         "/dev/null",
@@ -147,9 +98,7 @@ fn signals_restore_the_terminal() {
             pid = pid_file.display(),
             d = dirs.path().display()
         );
-        let tmux = Tmux {
-            socket: format!("ficus-e2e-{signal}-{}", std::process::id()),
-        };
+        let tmux = Tmux::new(format!("ficus-e2e-{signal}-{}", std::process::id()), "e2e");
         tmux.run(&[
             "-f",
             "/dev/null",

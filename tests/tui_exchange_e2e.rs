@@ -2,65 +2,8 @@
 //! `ficus --sandbox`, the palette's `exchange payments-api id-payments` works end to end, and
 //! `exchange inventory-sync id-inventory` fails with the subject named as the fault.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "x2e"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            self.run(&["send-keys", "-t", "x2e", key]);
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "`{text}` did not appear; the screen shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
-impl Tmux {
-    fn text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "x2e", "-l", text]);
-        std::thread::sleep(Duration::from_millis(60));
-    }
-}
+mod tmux_support;
+use tmux_support::Tmux;
 
 #[test]
 fn sandbox_exchange_succeeds_for_payments_api_and_names_the_subject_for_inventory_sync() {
@@ -70,9 +13,7 @@ fn sandbox_exchange_succeeds_for_payments_api_and_names_the_subject_for_inventor
         "env XDG_STATE_HOME={d}/state XDG_CONFIG_HOME={d}/config XDG_DATA_HOME={d}/data XDG_CACHE_HOME={d}/cache {binary} --sandbox; echo ficus-exit=$?; exec cat",
         d = dirs.path().display()
     );
-    let tmux = Tmux {
-        socket: format!("ficus-x2e-{}", std::process::id()),
-    };
+    let tmux = Tmux::new(format!("ficus-x2e-{}", std::process::id()), "x2e");
     tmux.run(&[
         "-f",
         "/dev/null",

@@ -4,63 +4,15 @@
 //! checks with its own Graph client that the FIC exists with the right issuer, subject and
 //! audience, and the console runs the exchange successfully.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ficus::cloud::Cloud;
 use ficus::entra::{self, Credentials, Renewal, SessionConfig, TokenSet};
 
 const ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "wizard"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            self.run(&["send-keys", "-t", "wizard", key]);
-            std::thread::sleep(Duration::from_millis(80));
-        }
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(40);
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "`{text}` did not appear; the screen shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
+mod tmux_support;
+use tmux_support::Tmux;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wizard_creates_a_fic_that_graph_holds_and_the_exchange_accepts() {
@@ -78,9 +30,9 @@ async fn the_wizard_creates_a_fic_that_graph_holds_and_the_exchange_accepts() {
         imds = info.imds,
         url = info.authority,
     );
-    let tmux = Tmux {
-        socket: format!("ficus-wizard-{}", std::process::id()),
-    };
+    let mut tmux = Tmux::new(format!("ficus-wizard-{}", std::process::id()), "wizard");
+    tmux.key_delay = Duration::from_millis(80);
+    tmux.timeout = Duration::from_secs(40);
     tmux.run(&[
         "-f",
         "/dev/null",
