@@ -161,6 +161,29 @@ fn keystroke_full_rescan(bencher: Bencher) {
     });
 }
 
+/// A full re-scan whose matches are few enough (≤ `RANK_LIMIT`) to be ranked by nucleo's
+/// score: the scan plus scoring every match.
+#[divan::bench(sample_count = 30)]
+fn keystroke_full_rescan_ranked(bencher: Bencher) {
+    let now = OffsetDateTime::now_utc();
+    let mut listing = listing();
+    let queries = ["hr-po", "crm-po"];
+    for query in queries {
+        listing.set_query(query, now);
+        let matches = listing.visible_len();
+        assert!(
+            (1_000..=ficus::tui::filter::RANK_LIMIT).contains(&matches),
+            "{query:?} should match between 1000 and RANK_LIMIT apps, matched {matches}"
+        );
+    }
+    let mut flip = false;
+    bencher.bench_local(|| {
+        flip = !flip;
+        listing.set_query(queries[usize::from(flip)], now);
+        black_box(listing.visible_len())
+    });
+}
+
 /// The common case: one more character narrows the previous matches.
 #[divan::bench(sample_count = 10)]
 fn keystroke_narrowing(bencher: Bencher) {

@@ -180,15 +180,31 @@ fn parse_within(value: &str) -> Option<Duration> {
     }
 }
 
-/// Above this many matches, rows keep the list's order instead of being ranked by score.
-pub const RANK_LIMIT: usize = 5_000;
+/// Above this many matches, rows are not ranked by nucleo's score (scoring costs about a
+/// microsecond a name, and a keystroke must stay within a few milliseconds): names that hold
+/// the typed words as written come first, then the rest, each in the list's order.
+pub const RANK_LIMIT: usize = 2_000;
+
+/// How an item fares against the query before any scoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Out,
+    /// In, or (a non-ASCII name) for nucleo to decide.
+    In,
+    /// In, and every typed word occurs in the name as written (not only as a subsequence).
+    InAsWritten,
+}
 
 /// One whitespace-separated word of plain fuzzy text (no `!`, `^`, `$`, `'`, `\\`), matched as
 /// a subsequence: case-insensitive, or case-sensitive when it holds a capital (smart case).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct PlainAtom {
     bytes: Vec<u8>,
     case_sensitive: bool,
+    /// [`letter_mask`] of the atom: a name lacking any of these bytes cannot match.
+    mask: u64,
+    /// Finds the word as written, for ordering matches above [`RANK_LIMIT`].
+    finder: memchr::memmem::Finder<'static>,
 }
 
 impl PlainAtom {
@@ -201,35 +217,70 @@ impl PlainAtom {
                 .map(|word| PlainAtom {
                     case_sensitive: word.bytes().any(|b| b.is_ascii_uppercase()),
                     bytes: word.bytes().collect(),
+                    mask: letter_mask(word.as_bytes()),
+                    finder: memchr::memmem::Finder::new(word.as_bytes()).into_owned(),
                 })
                 .collect(),
         )
     }
 
+    /// [`Self::matches_folded`] on a name alone, folding and masking it first.
+    #[cfg(test)]
     fn is_subsequence_of(&self, name: &[u8]) -> bool {
-        if self.case_sensitive {
-            subsequence(&self.bytes, name.iter().copied())
+        let folded = name.to_ascii_lowercase();
+        self.judge(name, &folded, letter_mask(name)) != Verdict::Out
+    }
+
+    /// Whether the word is a subsequence of the name (and whether it occurs as written), from
+    /// the name's letter mask and its ASCII-lowercased bytes, which a filter pass reads
+    /// without folding each byte again.
+    fn judge(&self, name: &[u8], folded: &[u8], name_mask: u64) -> Verdict {
+        if name_mask & self.mask != self.mask {
+            return Verdict::Out;
+        }
+        // A case-insensitive word holds no capitals, so only the name needs folding.
+        let haystack = if self.case_sensitive { name } else { folded };
+        if self.finder.find(haystack).is_some() {
+            Verdict::InAsWritten
+        } else if subsequence_in(&self.bytes, haystack) {
+            Verdict::In
         } else {
-            // A case-insensitive atom holds no capitals, so only the name needs folding.
-            subsequence(&self.bytes, name.iter().map(u8::to_ascii_lowercase))
+            Verdict::Out
         }
     }
 }
 
-fn subsequence(wanted: &[u8], name: impl Iterator<Item = u8>) -> bool {
-    let mut wanted = wanted.iter();
-    let Some(mut next) = wanted.next() else {
-        return true;
-    };
-    for b in name {
-        if b == *next {
-            match wanted.next() {
-                Some(w) => next = w,
-                None => return true,
-            }
+/// Set in a [`letter_mask`] when the bytes are not all ASCII.
+const NON_ASCII: u64 = 1 << 63;
+
+/// One bit per ASCII letter (case folded), digit and a few separators, one for any other ASCII
+/// byte and [`NON_ASCII`]: a cheap "does the name hold every byte the query needs" test
+/// before the scan.
+fn letter_mask(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0, |mask, &b| {
+        let bit = match b.to_ascii_lowercase() {
+            b if !b.is_ascii() => 63,
+            l @ b'a'..=b'z' => l - b'a',
+            d @ b'0'..=b'9' => 26 + d - b'0',
+            b'-' => 36,
+            b'_' => 37,
+            b'.' => 38,
+            b' ' => 39,
+            _ => 40,
+        };
+        mask | 1 << bit
+    })
+}
+
+/// Whether `wanted` is a subsequence of `haystack`, jumping between occurrences with memchr.
+fn subsequence_in(wanted: &[u8], mut haystack: &[u8]) -> bool {
+    for &b in wanted {
+        match memchr::memchr(b, haystack) {
+            Some(at) => haystack = &haystack[at + 1..],
+            None => return false,
         }
     }
-    false
+    true
 }
 
 /// How far a list has loaded.
@@ -253,6 +304,10 @@ pub struct Listing<T> {
     names: String,
     /// Where each item's name ends in `names` (it starts where the previous one ends).
     name_ends: Vec<usize>,
+    /// `names` with ASCII letters lowercased (same byte offsets), for case-insensitive text.
+    folded_names: Vec<u8>,
+    /// Per item: [`letter_mask`] of its name.
+    name_masks: Vec<u64>,
     /// Per item: what facets look at, and where its expiry times sit in `expiries`.
     facet_fields: Vec<FacetFields>,
     expiry_ends: Vec<usize>,
@@ -297,6 +352,8 @@ impl<T: Row> Listing<T> {
             items: Vec::new(),
             names: String::new(),
             name_ends: Vec::new(),
+            folded_names: Vec::new(),
+            name_masks: Vec::new(),
             facet_fields: Vec::new(),
             expiry_ends: Vec::new(),
             expiries: Vec::new(),
@@ -371,6 +428,8 @@ impl<T: Row> Listing<T> {
         self.items.clear();
         self.names.clear();
         self.name_ends.clear();
+        self.folded_names.clear();
+        self.name_masks.clear();
         self.facet_fields.clear();
         self.expiry_ends.clear();
         self.expiries.clear();
@@ -389,6 +448,10 @@ impl<T: Row> Listing<T> {
             self.names.push_str(row.name());
             self.all_names_ascii &= row.name().is_ascii();
             self.name_ends.push(self.names.len());
+            let name = row.name().as_bytes();
+            self.folded_names
+                .extend(name.iter().map(u8::to_ascii_lowercase));
+            self.name_masks.push(letter_mask(name));
             let start = self.expiries.len();
             self.facet_fields.push(row.facet_fields(&mut self.expiries));
             self.expiries[start..].sort_unstable();
@@ -400,8 +463,7 @@ impl<T: Row> Listing<T> {
             None if self.pattern.is_none() => {
                 self.order.extend(first..last);
                 self.rank.extend(first..last);
-                let mut matching: Vec<u32> = (first..last).collect();
-                self.retain_matching(&mut matching, now);
+                let matching = self.retain_matching((first..last).collect(), now);
                 self.visible.extend(matching);
             }
             _ => {
@@ -433,9 +495,8 @@ impl<T: Row> Listing<T> {
         self.raw_query = raw.to_string();
         self.query = query;
         if narrowing {
-            let mut visible = std::mem::take(&mut self.visible);
-            self.retain_matching(&mut visible, now);
-            self.visible = visible;
+            let visible = std::mem::take(&mut self.visible);
+            self.visible = self.retain_matching(visible, now);
         } else {
             self.refilter_all(now);
         }
@@ -523,19 +584,30 @@ impl<T: Row> Listing<T> {
     /// Whether item `i` belongs in the result, as far as it can be told without scoring: the
     /// facets, and with plain text over an ASCII name, the subsequence test (what nucleo's
     /// fuzzy match decides, far cheaper). Other names are left to scoring in `rank_matches`.
-    fn may_match(&self, i: usize, now: OffsetDateTime) -> bool {
+    fn judge(&self, i: usize, now: OffsetDateTime) -> Verdict {
         if !self.facets_hold(i, now) {
-            return false;
+            return Verdict::Out;
         }
         match &self.plain_atoms {
             Some(atoms) if self.pattern.is_some() => {
-                let name = self.name(i);
-                !name.is_ascii()
-                    || atoms
-                        .iter()
-                        .all(|atom| atom.is_subsequence_of(name.as_bytes()))
+                let mask = self.name_masks[i];
+                if mask & NON_ASCII != 0 {
+                    return Verdict::In;
+                }
+                let start = i.checked_sub(1).map_or(0, |p| self.name_ends[p]);
+                let end = self.name_ends[i];
+                let (name, folded) = (&self.names[start..end], &self.folded_names[start..end]);
+                let mut verdict = Verdict::InAsWritten;
+                for atom in atoms {
+                    match atom.judge(name.as_bytes(), folded, mask) {
+                        Verdict::Out => return Verdict::Out,
+                        Verdict::In => verdict = Verdict::In,
+                        Verdict::InAsWritten => {}
+                    }
+                }
+                verdict
             }
-            _ => true,
+            _ => Verdict::In,
         }
     }
 
@@ -595,39 +667,41 @@ impl<T: Row> Listing<T> {
             self.visible = self.order.clone();
             return;
         }
-        let keep: Vec<bool> = (0..self.items.len())
-            .map(|i| self.may_match(i, now))
-            .collect();
-        let mut visible: Vec<u32> = self
+        let verdicts: Vec<Verdict> = (0..self.items.len()).map(|i| self.judge(i, now)).collect();
+        let matches = self
             .order
             .iter()
-            .copied()
-            .filter(|&i| keep[i as usize])
+            .map(|&i| (i, verdicts[i as usize]))
+            .filter(|&(_, verdict)| verdict != Verdict::Out)
             .collect();
-        self.rank_matches(&mut visible);
-        self.visible = visible;
+        self.visible = self.rank_matches(matches);
     }
 
     /// Keeps the indices that match; with fuzzy text, orders them best match first (ties in
     /// the list's sort order).
-    fn retain_matching(&mut self, indices: &mut Vec<u32>, now: OffsetDateTime) {
-        indices.retain(|&i| self.may_match(i as usize, now));
-        self.rank_matches(indices);
+    fn retain_matching(&mut self, indices: Vec<u32>, now: OffsetDateTime) -> Vec<u32> {
+        let matches = indices
+            .into_iter()
+            .map(|i| (i, self.judge(i as usize, now)))
+            .filter(|&(_, verdict)| verdict != Verdict::Out)
+            .collect();
+        self.rank_matches(matches)
     }
 
-    /// Scores the candidates `may_match` let through, drops those nucleo does not match and
-    /// puts the best first. Plain text over many matches keeps the list's order unscored:
-    /// there the subsequence test already decided membership.
-    fn rank_matches(&mut self, indices: &mut Vec<u32>) {
+    /// Scores the candidates `judge` let through, drops those nucleo does not match and puts
+    /// the best first. Plain text over more than [`RANK_LIMIT`] matches is not scored: there
+    /// the subsequence test already decided membership, and names holding the words as
+    /// written go first.
+    fn rank_matches(&mut self, mut matches: Vec<(u32, Verdict)>) -> Vec<u32> {
         let Some(pattern) = self.pattern.as_ref() else {
-            return;
+            return matches.into_iter().map(|(i, _)| i).collect();
         };
         let (names, name_ends, matcher) = (&self.names, &self.name_ends, &mut self.matcher);
         let mut chars = Vec::new();
-        if self.plain_atoms.is_some() && indices.len() > RANK_LIMIT {
+        if self.plain_atoms.is_some() && matches.len() > RANK_LIMIT {
             // Only non-ASCII names still need nucleo's verdict.
             if !self.all_names_ascii {
-                indices.retain(|&i| {
+                matches.retain(|&(i, _)| {
                     let name = name_at(names, name_ends, i as usize);
                     name.is_ascii()
                         || pattern
@@ -635,13 +709,27 @@ impl<T: Row> Listing<T> {
                             .is_some()
                 });
             }
-            if indices.len() > RANK_LIMIT {
-                return;
+            if matches.len() > RANK_LIMIT {
+                let (mut as_written, mut rest): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+                for (i, verdict) in matches {
+                    match verdict {
+                        Verdict::InAsWritten => as_written.push(i),
+                        _ => rest.push(i),
+                    }
+                }
+                // Narrowing hands over the previous groups back to back: sorting each group
+                // by list position merges those runs (near linear; already-sorted input is
+                // one pass).
+                let rank = &self.rank;
+                as_written.sort_by_key(|&i| rank[i as usize]);
+                rest.sort_by_key(|&i| rank[i as usize]);
+                as_written.append(&mut rest);
+                return as_written;
             }
         }
-        let mut scored: Vec<(u32, u32)> = indices
-            .iter()
-            .filter_map(|&i| {
+        let mut scored: Vec<(u32, u32)> = matches
+            .into_iter()
+            .filter_map(|(i, _)| {
                 let name = name_at(names, name_ends, i as usize);
                 pattern
                     .score(Utf32Str::new(name, &mut chars), matcher)
@@ -650,8 +738,7 @@ impl<T: Row> Listing<T> {
             .collect();
         let rank = &self.rank;
         scored.sort_unstable_by_key(|&(score, i)| (std::cmp::Reverse(score), rank[i as usize]));
-        indices.clear();
-        indices.extend(scored.into_iter().map(|(_, i)| i));
+        scored.into_iter().map(|(_, i)| i).collect()
     }
 }
 
@@ -982,6 +1069,51 @@ mod tests {
             .map(|r| r.name.as_str())
             .collect();
         assert_eq!(first, ["svc-00001", "svc-00002"]);
+    }
+
+    /// Above `RANK_LIMIT` names holding the words as typed come first, each group in the
+    /// list's order, and typing letter by letter gives the same list as filtering afresh.
+    #[test]
+    fn large_match_sets_put_names_holding_the_text_first() {
+        let rows: Vec<AppRow> = (0..RANK_LIMIT + 400)
+            .map(|i| {
+                // Every third name holds "pay" as written; the others only p…a…y, half of
+                // them "pa" as written (so narrowing from "pa" hands over two groups).
+                let name = match i % 3 {
+                    0 => format!("svc-pay-{i:05}"),
+                    1 => format!("svc-pa-y-{i:05}"),
+                    _ => format!("svc-p-a-y-{i:05}"),
+                };
+                app(&name, 0, None, Audience::Single)
+            })
+            .collect();
+        let mut typed = Listing::new();
+        typed.extend(rows.clone(), NOW);
+        for raw in ["p", "pa", "pay"] {
+            typed.set_query(raw, NOW);
+        }
+        let mut fresh = Listing::new();
+        fresh.extend(rows, NOW);
+        fresh.set_query("pay", NOW);
+        assert_eq!(
+            names(&typed),
+            names(&fresh),
+            "narrowing agrees with a fresh filter"
+        );
+        let got = names(&fresh);
+        assert_eq!(got.len(), RANK_LIMIT + 400);
+        let as_written = (RANK_LIMIT + 400).div_ceil(3);
+        assert!(got[..as_written].iter().all(|n| n.contains("pay")));
+        assert!(got[as_written..].iter().all(|n| !n.contains("pay")));
+        assert_eq!(got[0], "svc-pay-00000");
+        assert_eq!(got[1], "svc-pay-00003");
+        assert_eq!(
+            got[as_written], "svc-p-a-y-00002",
+            "the rest in the list's order"
+        );
+        let mut sorted_rest = got[as_written..].to_vec();
+        sorted_rest.sort_unstable();
+        assert_eq!(sorted_rest, got[as_written..]);
     }
 
     #[test]
