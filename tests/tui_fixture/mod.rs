@@ -197,6 +197,8 @@ fn is_final(msg: &Msg) -> bool {
         | Msg::FicDeleted { .. } => true,
         Msg::SignIn(SignInEvent::Done(_) | SignInEvent::Failed(_)) => true,
         Msg::SwitchRefused(_) => true,
+        // The one-shot delay of a resting cursor, and a contained panic.
+        Msg::Rested { .. } | Msg::EffectPanicked(_) => true,
         Msg::Wizard(_) => true,
         // The exchange screen's answers (#7): each command ends with one message, except a
         // run, whose steps come before its `Finished`.
