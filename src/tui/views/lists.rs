@@ -341,10 +341,14 @@ fn app_preview(state: &State, app: &AppRow) -> [Line<'static>; 2] {
             spans.push(Span::styled("  ", theme.muted));
         }
         spans.push(severity_span(fic.worst(), theme));
-        let subject = fic
-            .subject_name
-            .clone()
-            .unwrap_or_else(|| short_id(&fic.fic.subject, false));
+        // A GUID nobody named is shortened; other subjects (repo:org/app:…) are words.
+        let subject = fic.subject_name.clone().unwrap_or_else(|| {
+            if uuid::Uuid::parse_str(&fic.fic.subject).is_ok() {
+                short_id(&fic.fic.subject, false)
+            } else {
+                fic.fic.subject.clone()
+            }
+        });
         spans.push(Span::raw(format!(" {} ", fic.fic.name)));
         spans.push(Span::styled("→ ", theme.muted));
         spans.push(Span::raw(subject));
