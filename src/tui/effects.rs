@@ -541,3 +541,110 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         Ok(stored.fic.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::msg::RequestId;
+
+    /// A directory whose app detail panics, as a bug in a conversion would.
+    struct Panicking;
+
+    impl Directory for Panicking {
+        async fn sign_in(&self, _tx: UnboundedSender<Msg>) {}
+        async fn apps_page(&self, _next: Option<String>) -> Result<Page<AppRow>, String> {
+            Ok(Page {
+                rows: Vec::new(),
+                next: None,
+            })
+        }
+        async fn identities_page(
+            &self,
+            _next: Option<String>,
+        ) -> Result<Page<IdentityRow>, String> {
+            panic!("identities exploded")
+        }
+        async fn app_detail(&self, object_id: String) -> Result<AppDetail, String> {
+            let index: usize = object_id.len() + 10;
+            let empty: Vec<AppDetail> = Vec::new();
+            Ok(empty[index].clone())
+        }
+        async fn identity_detail(&self, _identity: IdentityRow) -> Result<IdentityDetail, String> {
+            Err("unused".into())
+        }
+        async fn delete_fic(&self, _app: String, _fic: String) -> Result<(), String> {
+            Err("unused".into())
+        }
+        async fn create_fic(
+            &self,
+            _app: String,
+            _fic: crate::fic::Fic,
+        ) -> Result<crate::fic::Fic, String> {
+            Err("unused".into())
+        }
+        async fn update_fic(
+            &self,
+            _app: String,
+            _fic_id: String,
+            _fic: crate::fic::Fic,
+        ) -> Result<crate::fic::Fic, String> {
+            Err("unused".into())
+        }
+    }
+
+    async fn answer(cmd: Cmd) -> Msg {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        spawn(&Arc::new(Panicking), cmd, &tx);
+        tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+            .await
+            .expect("an answer, not a dead task")
+            .expect("channel open")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_effect_answers_with_its_error() {
+        const REQUEST: RequestId = 7;
+        let msg = answer(Cmd::LoadAppDetail {
+            request: REQUEST,
+            object_id: "obj".into(),
+        })
+        .await;
+        let Msg::AppDetailLoaded {
+            request,
+            result: Err(error),
+        } = msg
+        else {
+            panic!("an error answer expected: {msg:?}");
+        };
+        assert_eq!(request, REQUEST);
+        assert!(error.contains("internal error"), "{error}");
+        assert!(error.contains("index out of bounds"), "{error}");
+
+        let msg = answer(Cmd::LoadIdentities { request: REQUEST }).await;
+        assert!(
+            matches!(&msg, Msg::IdentitiesFailed { request: REQUEST, error } if error.contains("identities exploded")),
+            "{msg:?}"
+        );
+    }
+
+    #[test]
+    fn the_panic_hook_can_tell_an_effect_from_the_console() {
+        // Seen from inside the panicking effect (as the hook runs, before unwinding ends).
+        struct Probe(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Probe {
+            fn drop(&mut self) {
+                self.0
+                    .store(panicking_in_effect(), std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let probe = Probe(seen.clone());
+        let result = futures_util::FutureExt::now_or_never(contain(async move {
+            let _probe = probe;
+            panic!("boom")
+        }));
+        assert_eq!(result, Some(Err("boom".to_string())));
+        assert!(seen.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(!panicking_in_effect(), "the flag is down again afterwards");
+    }
+}
