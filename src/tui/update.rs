@@ -791,12 +791,13 @@ fn forget_details(state: &mut State) {
 }
 
 /// While signing in, keys the sign-in screen does not use (and everything after the first of
-/// them, so `/pay` stays text) are kept for the list. True when the key was kept.
+/// them, so `/pay` stays text) are kept for the list; so is every key after them until they
+/// are applied, so the order holds. True when the key was kept.
 fn type_ahead(state: &mut State, key: &KeyEvent) -> bool {
-    if !matches!(state.phase, Phase::SigningIn(_)) {
-        return false;
-    }
     if state.typed_ahead.is_empty() {
+        if !matches!(state.phase, Phase::SigningIn(_)) {
+            return false;
+        }
         let chord = Chord::from_event(key);
         let unbound = state.pending.is_empty()
             && matches!(
