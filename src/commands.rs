@@ -1162,15 +1162,13 @@ pub fn console_sandbox_session(
                 .info
                 .tenants
                 .iter()
-                .map(|t| format!("{} ({})", t.name, t.domain))
+                .map(|t| t.name.clone())
                 .collect();
             if known.is_empty() {
                 "the sandbox has no tenant; its seed is broken (restart ficus --sandbox)".into()
             } else {
-                format!(
-                    "the sandbox has no tenant `{key}`; it has {} (by name, domain or id)",
-                    known.join(", ")
-                )
+                // Short enough for a toast at 80 columns.
+                format!("No sandbox tenant `{key}`; known: {}", known.join(", "))
             }
         })?;
     let admin = tenant_admin(&sandbox, &tenant.id).ok_or_else(|| {
