@@ -157,6 +157,7 @@ fn console_exchange(bencher: Bencher) {
         info,
         keep_alive: Box::new(sandbox),
         msi_host: Some(msi_host),
+        reconnect: None,
     };
     let directory = Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },

@@ -1084,6 +1084,25 @@ pub fn sandbox_context(
         .find(|t| t.name == crate::sandbox::seed::CONTOSO)
         .or(info.tenants.first())
         .ok_or_else(|| CommandError::Sandbox("the sandbox has no tenant".into()))?;
+    sandbox_context_in(sandbox, &tenant.id, upn, json, read_only)
+}
+
+/// The same, signed in to the sandbox tenant with id `tenant_id` (the console's `tenant NAME`).
+pub fn sandbox_context_in(
+    sandbox: &crate::sandbox::Sandbox,
+    tenant_id: &str,
+    upn: &str,
+    json: bool,
+    read_only: bool,
+) -> Result<Context, CommandError> {
+    let info = &sandbox.info;
+    let tenant = info
+        .tenants
+        .iter()
+        .find(|t| t.id.eq_ignore_ascii_case(tenant_id))
+        .ok_or_else(|| {
+            CommandError::Sandbox(format!("the sandbox has no tenant with id {tenant_id}"))
+        })?;
     let cloud = Cloud::custom(&info.authority, &info.graph);
     let mut config = SessionConfig::new(cloud, tenant.id.clone());
     config.ca_pem = info.ca_pem.clone();
@@ -1115,6 +1134,100 @@ pub fn sandbox_context(
         }),
         msi_http: msi::msi_http(crate::entra::RetryPolicy::default())?,
         signed_in_via: "sandbox (in-process)".into(),
+    })
+}
+
+/// The console's session in one tenant of a running sandbox (by name, domain or tenant id),
+/// signed in as that tenant's administrator. Its `reconnect` does the same for the palette's
+/// `tenant NAME`, on the same running sandbox.
+pub fn console_sandbox_session(
+    sandbox: std::sync::Arc<crate::sandbox::Sandbox>,
+    wanted: &str,
+    json: bool,
+    read_only: bool,
+) -> Result<crate::tui::Connected, String> {
+    let key = wanted.trim();
+    let tenant = sandbox
+        .info
+        .tenants
+        .iter()
+        .find(|t| {
+            t.id.eq_ignore_ascii_case(key)
+                || t.domain.eq_ignore_ascii_case(key)
+                || t.name.eq_ignore_ascii_case(key)
+        })
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<String> = sandbox
+                .info
+                .tenants
+                .iter()
+                .map(|t| t.name.clone())
+                .collect();
+            if known.is_empty() {
+                "the sandbox has no tenant; its seed is broken (restart ficus --sandbox)".into()
+            } else {
+                // Short enough for a toast at 80 columns.
+                format!("No sandbox tenant `{key}`; known: {}", known.join(", "))
+            }
+        })?;
+    let admin = tenant_admin(&sandbox, &tenant.id).ok_or_else(|| {
+        format!(
+            "the sandbox tenant {} has no administrator to sign in as; its seed has no users",
+            tenant.name
+        )
+    })?;
+    let context = sandbox_context_in(&sandbox, &tenant.id, &admin, json, read_only)
+        .map_err(|e| e.to_string())?;
+    let session = context.session;
+    let cloud = session.cloud.clone();
+    let info = crate::tui::Session {
+        tenant: format!("{} ({})", tenant.name, tenant.domain),
+        tenant_id: tenant.id.clone(),
+        cloud: "sandbox".into(),
+        user: admin,
+        read_only: session.read_only,
+        graph_base: cloud.graph_v1(),
+        cloud_endpoints: cloud,
+    };
+    // The test exchange asks the sandbox's emulated host (its IMDS) for identity tokens.
+    let msi_host = crate::tui::directory::MsiHost {
+        label: "the sandbox's emulated host".into(),
+        env: crate::entra::msi::MsiEnv {
+            imds_authority: Some(sandbox.info.imds.clone()),
+            ..crate::entra::msi::MsiEnv::default()
+        },
+    };
+    let for_switch = std::sync::Arc::clone(&sandbox);
+    let reconnect: crate::tui::directory::Reconnect = std::sync::Arc::new(
+        move |name: String| -> crate::tui::directory::ConnectFuture {
+            let connected =
+                console_sandbox_session(std::sync::Arc::clone(&for_switch), &name, json, read_only);
+            Box::pin(std::future::ready(connected))
+        },
+    );
+    Ok(crate::tui::Connected {
+        session,
+        info,
+        keep_alive: Box::new(sandbox),
+        msi_host: Some(msi_host),
+        reconnect: Some(reconnect),
+    })
+}
+
+/// Who signs in to a sandbox tenant: a user who can manage every app registration,
+/// `admin@…` first (the demo seed's admins), then by name so the choice is stable.
+fn tenant_admin(sandbox: &crate::sandbox::Sandbox, tenant_id: &str) -> Option<String> {
+    sandbox.state().read(|directory| {
+        let tenant = directory.tenant(tenant_id)?;
+        let mut admins: Vec<&str> = tenant
+            .users
+            .values()
+            .filter(|u| u.can_manage_all_applications())
+            .map(|u| u.user_principal_name.as_str())
+            .collect();
+        admins.sort_by_key(|upn| (!upn.starts_with("admin@"), upn.to_string()));
+        admins.first().map(|upn| upn.to_string())
     })
 }
 

@@ -32,13 +32,13 @@ mod console {
     use ficus::cli::Cli;
     use ficus::cloud::Cloud;
     use ficus::entra::{self, Credentials, Renewal};
+    use ficus::tui::directory::{ConnectFuture, Reconnect};
     use ficus::tui::keymap::Keymap;
     use ficus::tui::last_tenant;
     use ficus::tui::theme::{Themes, initial_theme_name};
     use ficus::tui::{Connected, Connector, ConsoleOptions, GraphDirectory, Session};
 
     const SANDBOX_TENANT: &str = "contoso";
-    const SANDBOX_ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
     pub async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
         let dirs = directories::ProjectDirs::from("", "", "ficus");
@@ -79,9 +79,8 @@ mod console {
                 "Starting the embedded sandbox (demo tenant Contoso, no network)…".to_string(),
             )
         } else if cli.global.use_az_cli {
-            let global = cli.global.clone();
             (
-                Connector::Session(Box::pin(async move { az_cli_session(global).await })),
+                Connector::Session(az_cli_session(cli.global.clone())),
                 "Signing in with the Azure CLI's account…".to_string(),
             )
         } else {
@@ -202,75 +201,58 @@ mod console {
     /// The embedded sandbox (demo seed unless --sandbox-seed), signed in as the demo admin,
     /// through the same `commands::start_sandbox` the headless commands use.
     async fn sandbox_session(global: ficus::cli::GlobalArgs) -> Result<Connected, String> {
-        let (context, sandbox) = ficus::commands::start_sandbox(&global)
+        let (_demo_admin, sandbox) = ficus::commands::start_sandbox(&global)
             .await
             .map_err(|e| e.to_string())?;
-        let session = context.session;
-        let tenant = sandbox
-            .info
-            .tenants
-            .iter()
-            .find(|t| t.name == SANDBOX_TENANT)
-            .or_else(|| sandbox.info.tenants.first())
-            .cloned()
-            .ok_or("the sandbox has no tenant; its seed is broken")?;
-        let cloud: Cloud = session.cloud.clone();
-        let info = Session {
-            tenant: format!("{} ({})", tenant.name, tenant.domain),
-            tenant_id: tenant.id.clone(),
-            cloud: "sandbox".into(),
-            user: SANDBOX_ADMIN.into(),
-            read_only: session.read_only,
-            graph_base: cloud.graph_v1(),
-            cloud_endpoints: cloud,
-        };
-        // The test exchange asks the sandbox's emulated host (its IMDS) for identity tokens.
-        let msi_host = ficus::tui::directory::MsiHost {
-            label: "the sandbox's emulated host".into(),
-            env: entra::msi::MsiEnv {
-                imds_authority: Some(sandbox.info.imds.clone()),
-                ..entra::msi::MsiEnv::default()
-            },
-        };
-        Ok(Connected {
-            session,
-            info,
-            keep_alive: Box::new(sandbox),
-            msi_host: Some(msi_host),
-        })
+        ficus::commands::console_sandbox_session(
+            std::sync::Arc::new(sandbox),
+            SANDBOX_TENANT,
+            global.json,
+            global.read_only,
+        )
     }
 
     /// The Azure CLI's account (for tenants whose Conditional Access blocks device code).
-    async fn az_cli_session(global: ficus::cli::GlobalArgs) -> Result<Connected, String> {
-        let config = ficus::commands::session_config(&global).map_err(|e| e.to_string())?;
-        let tenant = Some(config.tenant.clone());
-        let tokens = entra::signin::az_cli_token(&config.cloud, tenant.as_deref())
-            .await
-            .map_err(|e| e.to_string())?;
-        let renewal = Renewal::AzCli {
-            cloud: config.cloud.clone(),
-            tenant,
-        };
-        let session = entra::Session::new(config, Credentials::new(tokens, renewal))
-            .map_err(|e| e.to_string())?;
-        let account = session.credentials.account().await;
-        let info = Session {
-            tenant: session.tenant.clone(),
-            tenant_id: account.tenant_id.clone().unwrap_or_default(),
-            cloud: ficus::tui::directory::cloud_label(&session.cloud).into(),
-            user: account
-                .username
-                .clone()
-                .unwrap_or_else(|| "Azure CLI account".into()),
-            read_only: session.read_only,
-            graph_base: session.cloud.graph_v1(),
-            cloud_endpoints: session.cloud.clone(),
-        };
-        Ok(Connected {
-            session,
-            info,
-            keep_alive: Box::new(()),
-            msi_host: None,
+    fn az_cli_session(global: ficus::cli::GlobalArgs) -> ConnectFuture {
+        Box::pin(async move {
+            let config = ficus::commands::session_config(&global).map_err(|e| e.to_string())?;
+            let tenant = Some(config.tenant.clone());
+            let tokens = entra::signin::az_cli_token(&config.cloud, tenant.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            let renewal = Renewal::AzCli {
+                cloud: config.cloud.clone(),
+                tenant,
+            };
+            let session = entra::Session::new(config, Credentials::new(tokens, renewal))
+                .map_err(|e| e.to_string())?;
+            let account = session.credentials.account().await;
+            let info = Session {
+                tenant: session.tenant.clone(),
+                tenant_id: account.tenant_id.clone().unwrap_or_default(),
+                cloud: ficus::tui::directory::cloud_label(&session.cloud).into(),
+                user: account
+                    .username
+                    .clone()
+                    .unwrap_or_else(|| "Azure CLI account".into()),
+                read_only: session.read_only,
+                graph_base: session.cloud.graph_v1(),
+                cloud_endpoints: session.cloud.clone(),
+            };
+            // `tenant NAME` runs `az account get-access-token --tenant NAME` again.
+            let reconnect: Reconnect = std::sync::Arc::new(move |name: String| {
+                az_cli_session(ficus::cli::GlobalArgs {
+                    tenant: Some(name),
+                    ..global.clone()
+                })
+            });
+            Ok(Connected {
+                session,
+                info,
+                keep_alive: Box::new(()),
+                msi_host: None,
+                reconnect: Some(reconnect),
+            })
         })
     }
 }

@@ -88,6 +88,7 @@ async fn connect(faults: Faults) -> Result<Connected, String> {
         },
         keep_alive: Box::new(sandbox),
         msi_host: Some(msi_host),
+        reconnect: None,
     })
 }
 

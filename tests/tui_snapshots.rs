@@ -62,6 +62,8 @@ async fn console_screens_on_the_demo_tenant() {
     driver.key(KeyCode::Char('/')).await;
     driver.keys("inventory").await;
     driver.key(KeyCode::Enter).await;
+    // The cursor rested on inventory-sync: its FICs and worst finding under the list.
+    check("apps_preview_inventory_sync", &mut driver.state);
     driver.key(KeyCode::Enter).await;
     check("app_detail_inventory_sync", &mut driver.state);
     driver.key(KeyCode::Esc).await;
@@ -69,6 +71,7 @@ async fn console_screens_on_the_demo_tenant() {
     driver.key(KeyCode::Char('/')).await;
     driver.keys("payments").await;
     driver.key(KeyCode::Enter).await;
+    check("apps_preview_payments_api", &mut driver.state);
     driver.key(KeyCode::Enter).await;
     check("app_detail_payments_api", &mut driver.state);
     driver.keys("D").await;

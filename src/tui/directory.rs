@@ -35,7 +35,15 @@ pub struct Connected {
     /// Where the test exchange gets managed identity tokens; `None`: detect from this
     /// process's environment (App Service, workload identity file, IMDS).
     pub msi_host: Option<MsiHost>,
+    /// How the palette's `tenant NAME` makes a session for another tenant the same way (the
+    /// sandbox signs that tenant's admin in; the Azure CLI asks for a token with `--tenant`).
+    /// `None`: this session cannot switch tenant.
+    pub reconnect: Option<Reconnect>,
 }
+
+/// Makes a [`Connected`] for the named tenant (a name, domain or tenant id). Its `Err` is a
+/// sentence for a toast (an unknown tenant lists the known ones); the current session stays.
+pub type Reconnect = std::sync::Arc<dyn Fn(String) -> ConnectFuture + Send + Sync>;
 
 /// A managed identity host other than this machine's environment (the sandbox's emulated
 /// host), for the test exchange (#7).
@@ -74,6 +82,8 @@ pub struct GraphDirectory {
     /// Every managed identity, for findings and subject names.
     identities: RwLock<Option<Vec<Identity>>>,
     msi_host: Mutex<Option<MsiHost>>,
+    /// From the last [`Connected`]: how to switch tenant without the device code flow.
+    reconnect: Mutex<Option<Reconnect>>,
     /// Told the tenant (as configured) and cloud of each successful device-code or cache
     /// sign-in, so `main` can remember it for the next plain `ficus`.
     on_signed_in: Option<SignedInHook>,
@@ -91,6 +101,7 @@ impl GraphDirectory {
             keep_alive: Mutex::new(None),
             identities: RwLock::new(None),
             msi_host: Mutex::new(None),
+            reconnect: Mutex::new(None),
             on_signed_in: None,
         }
     }
@@ -128,6 +139,23 @@ impl GraphDirectory {
             .map_err(|e| say(&e))?;
         *self.identities.write().await = Some(identities.clone());
         Ok(identities)
+    }
+
+    /// Takes over a session made elsewhere: its session, what keeps it alive, its managed
+    /// identity host and how it switches tenant. Returns what the header shows.
+    fn adopt(&self, connected: Connected) -> SessionInfo {
+        let tenant_id = connected.info.tenant_id.clone();
+        if let Ok(mut keep) = self.keep_alive.lock() {
+            *keep = Some(connected.keep_alive);
+        }
+        if let Ok(mut host) = self.msi_host.lock() {
+            *host = connected.msi_host;
+        }
+        if let Ok(mut reconnect) = self.reconnect.lock() {
+            *reconnect = connected.reconnect;
+        }
+        self.finish_sign_in(connected.session, tenant_id);
+        connected.info
     }
 
     fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
@@ -359,15 +387,8 @@ impl Directory for GraphDirectory {
         match connector {
             Connector::Session(future) => match future.await {
                 Ok(connected) => {
-                    let tenant_id = connected.info.tenant_id.clone();
-                    if let Ok(mut keep) = self.keep_alive.lock() {
-                        *keep = Some(connected.keep_alive);
-                    }
-                    if let Ok(mut host) = self.msi_host.lock() {
-                        *host = connected.msi_host;
-                    }
-                    self.finish_sign_in(connected.session, tenant_id);
-                    let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(connected.info))));
+                    let info = self.adopt(connected);
+                    let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(info))));
                 }
                 Err(detail) => {
                     let _ = tx.send(Msg::SignIn(SignInEvent::Failed(SignInFailure::Other {
@@ -698,11 +719,20 @@ impl Directory for GraphDirectory {
 
     async fn switch_tenant(&self, tenant: String, tx: UnboundedSender<Msg>) -> Result<(), String> {
         let Some(mut config) = self.config.lock().ok().and_then(|c| c.clone()) else {
-            return Err(format!(
-                "this session (the sandbox, or the Azure CLI's account) cannot switch tenant from \
-                 inside the console; quit (q) and start `ficus --tenant {tenant}` (add \
-                 --use-az-cli for the Azure CLI's account)"
-            ));
+            // A session made elsewhere (sandbox, Azure CLI) switches through its own hook; the
+            // current session stays until the new one exists.
+            let reconnect = self.reconnect.lock().ok().and_then(|r| r.clone());
+            let Some(reconnect) = reconnect else {
+                return Err(format!(
+                    "this session cannot switch tenant from inside the console; quit (q) and \
+                     start `ficus --tenant {tenant}`"
+                ));
+            };
+            let connected = reconnect(tenant).await?;
+            *self.identities.write().await = None;
+            let info = self.adopt(connected);
+            let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(info))));
+            return Ok(());
         };
         config.tenant = tenant;
         if let Ok(mut kept) = self.config.lock() {

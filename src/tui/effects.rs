@@ -125,13 +125,16 @@ pub const NO_TOKEN_SERVICE: &str =
     "this directory has no token service to exchange with; paste a token (p) to inspect it instead";
 
 /// Runs one command in the background. `Copy` and `Quit` belong to the terminal loop and are
-/// not handled here.
+/// not handled here. A panic inside an effect becomes that effect's error answer (or an error
+/// toast), never a dead task or a restored terminal under a running console.
 pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Msg>) {
     let directory = Arc::clone(directory);
+    let sender = tx.clone();
     let tx = tx.clone();
     match cmd {
-        Cmd::LoadApps { request } => {
-            tokio::spawn(async move {
+        Cmd::LoadApps { request } => spawn_guarded(
+            &sender,
+            async move {
                 let mut next = None;
                 let mut page = 0;
                 loop {
@@ -160,10 +163,12 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                         }
                     }
                 }
-            });
-        }
-        Cmd::LoadIdentities { request } => {
-            tokio::spawn(async move {
+            },
+            move |error| Msg::AppsFailed { request, error },
+        ),
+        Cmd::LoadIdentities { request } => spawn_guarded(
+            &sender,
+            async move {
                 let mut next = None;
                 let mut page = 0;
                 loop {
@@ -192,55 +197,173 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                         }
                     }
                 }
-            });
-        }
-        Cmd::LoadAppDetail { request, object_id } => {
-            tokio::spawn(async move {
+            },
+            move |error| Msg::IdentitiesFailed { request, error },
+        ),
+        Cmd::LoadAppDetail { request, object_id } => spawn_guarded(
+            &sender,
+            async move {
                 let result = directory.app_detail(object_id).await.map(Box::new);
                 let _ = tx.send(Msg::AppDetailLoaded { request, result });
-            });
-        }
-        Cmd::LoadIdentityDetail { request, identity } => {
-            tokio::spawn(async move {
+            },
+            move |error| Msg::AppDetailLoaded {
+                request,
+                result: Err(error),
+            },
+        ),
+        Cmd::LoadIdentityDetail { request, identity } => spawn_guarded(
+            &sender,
+            async move {
                 let result = directory.identity_detail(*identity).await.map(Box::new);
                 let _ = tx.send(Msg::IdentityDetailLoaded { request, result });
-            });
-        }
+            },
+            move |error| Msg::IdentityDetailLoaded {
+                request,
+                result: Err(error),
+            },
+        ),
         Cmd::DeleteFic {
             request,
             app_object_id,
             fic_id,
-        } => {
-            tokio::spawn(async move {
+        } => spawn_guarded(
+            &sender,
+            async move {
                 tracing::info!(request, %app_object_id, %fic_id, "deleting FIC");
                 let result = directory.delete_fic(app_object_id, fic_id).await;
                 let _ = tx.send(Msg::FicDeleted { request, result });
-            });
-        }
+            },
+            move |error| Msg::FicDeleted {
+                request,
+                result: Err(error),
+            },
+        ),
         Cmd::Whois { request, guid } => {
-            tokio::spawn(async move {
-                let result = directory.whois(guid.clone()).await;
-                let _ = tx.send(Msg::WhoisAnswered {
+            let asked = guid.clone();
+            spawn_guarded(
+                &sender,
+                async move {
+                    let result = directory.whois(guid.clone()).await;
+                    let _ = tx.send(Msg::WhoisAnswered {
+                        request,
+                        guid,
+                        result,
+                    });
+                },
+                move |error| Msg::WhoisAnswered {
                     request,
-                    guid,
-                    result,
-                });
-            });
+                    guid: asked,
+                    result: Err(error),
+                },
+            )
         }
-        Cmd::SwitchTenant { tenant } => {
-            tokio::spawn(async move {
+        Cmd::SwitchTenant { tenant } => spawn_guarded(
+            &sender,
+            async move {
                 if let Err(reason) = directory.switch_tenant(tenant, tx.clone()).await {
                     let _ = tx.send(Msg::SwitchRefused(reason));
                 }
+            },
+            Msg::SwitchRefused,
+        ),
+        Cmd::StartSignIn => spawn_guarded(
+            &sender,
+            async move { directory.sign_in(tx).await },
+            |detail| {
+                Msg::SignIn(super::msg::SignInEvent::Failed(
+                    super::msg::SignInFailure::Other { detail },
+                ))
+            },
+        ),
+        Cmd::Rest { request, after } => {
+            // One sleeping timer per cursor move; a newer move makes this one's answer stale.
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                let _ = tx.send(Msg::Rested { request });
             });
-        }
-        Cmd::StartSignIn => {
-            tokio::spawn(async move { directory.sign_in(tx).await });
         }
         Cmd::Wizard(cmd) => super::wizard::spawn(&directory, cmd, &tx),
         Cmd::Exchange(cmd) => super::exchange::spawn_effect(directory, cmd, tx),
         Cmd::Copy(_) | Cmd::Quit => {}
     }
+}
+
+thread_local! {
+    /// Set while this thread polls an effect's future, so the panic hook can tell a panicking
+    /// effect (contained, reported as a toast) from a panicking console (restore the terminal).
+    static IN_EFFECT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while the current thread runs an effect under [`contain`]; the terminal's panic hook
+/// then leaves the terminal alone and only logs.
+pub fn panicking_in_effect() -> bool {
+    IN_EFFECT.with(std::cell::Cell::get)
+}
+
+/// A future whose panic is caught and returned as `Err(message)`.
+pub struct Contained<F> {
+    inner: std::pin::Pin<Box<F>>,
+}
+
+/// Runs `future` so that a panic inside it ends it with `Err(the panic's message)`.
+pub fn contain<F: Future>(future: F) -> Contained<F> {
+    Contained {
+        inner: Box::pin(future),
+    }
+}
+
+impl<F: Future> Future for Contained<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let outer = IN_EFFECT.with(|flag| flag.replace(true));
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.inner.as_mut().poll(cx)
+        }));
+        IN_EFFECT.with(|flag| flag.set(outer));
+        match polled {
+            Ok(std::task::Poll::Ready(value)) => std::task::Poll::Ready(Ok(value)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(payload) => std::task::Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+/// What a contained panic tells the admin.
+pub fn internal_error(message: &str) -> String {
+    format!(
+        "ficus hit an internal error ({message}); nothing else is affected. Try again (r), and if \
+         it repeats, report it with the log file"
+    )
+}
+
+/// Spawns an effect; if it panics, `on_panic(sentence)` is sent instead of its answer so the
+/// console stops waiting and says what happened.
+pub fn spawn_guarded<F>(
+    tx: &UnboundedSender<Msg>,
+    future: F,
+    on_panic: impl FnOnce(String) -> Msg + Send + 'static,
+) where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        if let Err(message) = contain(future).await {
+            tracing::error!(%message, "a background effect panicked; the console goes on");
+            let _ = tx.send(on_panic(internal_error(&message)));
+        }
+    });
 }
 
 /// A directory held in memory: for tests, benchmarks and the screens' snapshots. Pages are
@@ -416,5 +539,112 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         stored.fic.audiences = fic.audiences;
         stored.fic.description = fic.description;
         Ok(stored.fic.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::msg::RequestId;
+
+    /// A directory whose app detail panics, as a bug in a conversion would.
+    struct Panicking;
+
+    impl Directory for Panicking {
+        async fn sign_in(&self, _tx: UnboundedSender<Msg>) {}
+        async fn apps_page(&self, _next: Option<String>) -> Result<Page<AppRow>, String> {
+            Ok(Page {
+                rows: Vec::new(),
+                next: None,
+            })
+        }
+        async fn identities_page(
+            &self,
+            _next: Option<String>,
+        ) -> Result<Page<IdentityRow>, String> {
+            panic!("identities exploded")
+        }
+        async fn app_detail(&self, object_id: String) -> Result<AppDetail, String> {
+            let index: usize = object_id.len() + 10;
+            let empty: Vec<AppDetail> = Vec::new();
+            Ok(empty[index].clone())
+        }
+        async fn identity_detail(&self, _identity: IdentityRow) -> Result<IdentityDetail, String> {
+            Err("unused".into())
+        }
+        async fn delete_fic(&self, _app: String, _fic: String) -> Result<(), String> {
+            Err("unused".into())
+        }
+        async fn create_fic(
+            &self,
+            _app: String,
+            _fic: crate::fic::Fic,
+        ) -> Result<crate::fic::Fic, String> {
+            Err("unused".into())
+        }
+        async fn update_fic(
+            &self,
+            _app: String,
+            _fic_id: String,
+            _fic: crate::fic::Fic,
+        ) -> Result<crate::fic::Fic, String> {
+            Err("unused".into())
+        }
+    }
+
+    async fn answer(cmd: Cmd) -> Msg {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        spawn(&Arc::new(Panicking), cmd, &tx);
+        tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+            .await
+            .expect("an answer, not a dead task")
+            .expect("channel open")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_effect_answers_with_its_error() {
+        const REQUEST: RequestId = 7;
+        let msg = answer(Cmd::LoadAppDetail {
+            request: REQUEST,
+            object_id: "obj".into(),
+        })
+        .await;
+        let Msg::AppDetailLoaded {
+            request,
+            result: Err(error),
+        } = msg
+        else {
+            panic!("an error answer expected: {msg:?}");
+        };
+        assert_eq!(request, REQUEST);
+        assert!(error.contains("internal error"), "{error}");
+        assert!(error.contains("index out of bounds"), "{error}");
+
+        let msg = answer(Cmd::LoadIdentities { request: REQUEST }).await;
+        assert!(
+            matches!(&msg, Msg::IdentitiesFailed { request: REQUEST, error } if error.contains("identities exploded")),
+            "{msg:?}"
+        );
+    }
+
+    #[test]
+    fn the_panic_hook_can_tell_an_effect_from_the_console() {
+        // Seen from inside the panicking effect (as the hook runs, before unwinding ends).
+        struct Probe(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Probe {
+            fn drop(&mut self) {
+                self.0
+                    .store(panicking_in_effect(), std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let probe = Probe(seen.clone());
+        let result = futures_util::FutureExt::now_or_never(contain(async move {
+            let _probe = probe;
+            panic!("boom")
+        }));
+        assert_eq!(result, Some(Err("boom".to_string())));
+        assert!(seen.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(!panicking_in_effect(), "the flag is down again afterwards");
     }
 }

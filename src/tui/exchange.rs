@@ -1146,62 +1146,88 @@ pub(super) fn spawn_effect<D: super::effects::Directory>(
     cmd: ExchangeCmd,
     tx: tokio::sync::mpsc::UnboundedSender<Msg>,
 ) {
+    // A panic becomes an error toast (effects::spawn_guarded), not a dead task.
+    let guard = tx.clone();
     let send = move |tx: &tokio::sync::mpsc::UnboundedSender<Msg>, msg| {
         let _ = tx.send(Msg::Exchange(msg));
     };
     match cmd {
         ExchangeCmd::DetectSource { request } => {
-            tokio::spawn(async move {
-                let result = directory.msi_source().await;
-                send(&tx, ExchangeMsg::SourceDetected { request, result });
-            });
+            super::effects::spawn_guarded(
+                &guard,
+                async move {
+                    let result = directory.msi_source().await;
+                    send(&tx, ExchangeMsg::SourceDetected { request, result });
+                },
+                Msg::EffectPanicked,
+            );
         }
         ExchangeCmd::ReadTokenFile { request, path } => {
-            tokio::spawn(async move {
-                let label = format!("token file {path}");
-                let result = tokio::task::spawn_blocking(move || read_token_file(&path))
-                    .await
-                    .unwrap_or_else(|_| Err("reading the file stopped unexpectedly".into()));
-                send(
-                    &tx,
-                    ExchangeMsg::TokenFileRead {
-                        request,
-                        label,
-                        result,
-                    },
-                );
-            });
+            super::effects::spawn_guarded(
+                &guard,
+                async move {
+                    let label = format!("token file {path}");
+                    let result = tokio::task::spawn_blocking(move || read_token_file(&path))
+                        .await
+                        .unwrap_or_else(|_| Err("reading the file stopped unexpectedly".into()));
+                    send(
+                        &tx,
+                        ExchangeMsg::TokenFileRead {
+                            request,
+                            label,
+                            result,
+                        },
+                    );
+                },
+                Msg::EffectPanicked,
+            );
         }
         ExchangeCmd::Run { request, spec } => {
-            tokio::spawn(async move {
-                tracing::info!(request, app = %spec.app_id, "test exchange");
-                let result = directory
-                    .exchange(request, *spec, tx.clone())
-                    .await
-                    .map(Box::new);
-                send(&tx, ExchangeMsg::Finished { request, result });
-            });
+            super::effects::spawn_guarded(
+                &guard,
+                async move {
+                    tracing::info!(request, app = %spec.app_id, "test exchange");
+                    let result = directory
+                        .exchange(request, *spec, tx.clone())
+                        .await
+                        .map(Box::new);
+                    send(&tx, ExchangeMsg::Finished { request, result });
+                },
+                Msg::EffectPanicked,
+            );
         }
         ExchangeCmd::RetryAfter { request, seconds } => {
-            tokio::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
-                send(&tx, ExchangeMsg::RetryDue { request });
-            });
+            super::effects::spawn_guarded(
+                &guard,
+                async move {
+                    tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+                    send(&tx, ExchangeMsg::RetryDue { request });
+                },
+                Msg::EffectPanicked,
+            );
         }
         ExchangeCmd::VerifyToken { request, token } => {
-            tokio::spawn(async move {
-                let result = directory.verify_token(token).await;
-                send(&tx, ExchangeMsg::TokenVerified { request, result });
-            });
+            super::effects::spawn_guarded(
+                &guard,
+                async move {
+                    let result = directory.verify_token(token).await;
+                    send(&tx, ExchangeMsg::TokenVerified { request, result });
+                },
+                Msg::EffectPanicked,
+            );
         }
         ExchangeCmd::LoadAppFics {
             request,
             app_object_id,
         } => {
-            tokio::spawn(async move {
-                let result = directory.app_fics(app_object_id).await;
-                send(&tx, ExchangeMsg::AppFicsLoaded { request, result });
-            });
+            super::effects::spawn_guarded(
+                &guard,
+                async move {
+                    let result = directory.app_fics(app_object_id).await;
+                    send(&tx, ExchangeMsg::AppFicsLoaded { request, result });
+                },
+                Msg::EffectPanicked,
+            );
         }
     }
 }

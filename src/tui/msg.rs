@@ -114,6 +114,13 @@ pub enum Msg {
     /// Open a FIC in the wizard with one field corrected (the exchange's `F`). Until the
     /// wizard handles it, the console says what to change.
     EditFic(Box<super::exchange::FicFix>),
+    /// The one-shot delay of `Cmd::Rest` ran out: if the cursor is still where it was, its
+    /// row's details are fetched.
+    Rested {
+        request: RequestId,
+    },
+    /// A background effect panicked; the console keeps running and says so.
+    EffectPanicked(String),
 }
 
 /// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
@@ -151,6 +158,11 @@ pub enum Cmd {
         guid: String,
     },
     Quit,
+    /// Answer `Msg::Rested { request }` after `after` (the cursor rests on a row).
+    Rest {
+        request: RequestId,
+        after: std::time::Duration,
+    },
     /// The FIC wizard's effects (run by `wizard::spawn`).
     Wizard(super::wizard::WizardCmd),
     /// The exchange screen's and token inspector's work (#7).

@@ -6,7 +6,7 @@ use tui_input::Input;
 use super::filter::Listing;
 use super::keymap::{Chord, Context, Keymap};
 use super::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
-use super::msg::{RequestId, Session, SignInFailure};
+use super::msg::{Msg, RequestId, Session, SignInFailure};
 use super::theme::{Theme, Themes};
 
 /// The list at the bottom of the screen stack; `Tab` switches between them.
@@ -135,6 +135,76 @@ pub struct Toast {
     pub text: String,
 }
 
+/// The list row the cursor rests on, whose details (FICs, trusting apps) are fetched once it
+/// has stayed there for [`REST_DELAY`]: by its app object id or identity principal id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RestTarget {
+    App(String),
+    Identity(String),
+}
+
+/// Lines under a list for the preview of the row the cursor rests on (a rule with its name,
+/// then two lines).
+pub const PREVIEW_HEIGHT: u16 = 3;
+
+/// How long the cursor must stay on a row before its details are fetched: long enough that
+/// `j` held down (key repeat every ~30 ms) fetches nothing, short enough to feel immediate.
+pub const REST_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestStage {
+    /// The one-shot delay `request` runs; a newer move makes it stale.
+    Waiting,
+    /// The details are asked for with `request`.
+    Fetching,
+    Failed(String),
+    /// In [`DetailCache`].
+    Done,
+}
+
+/// Where the cursor rests and how far its details are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rest {
+    pub target: RestTarget,
+    pub request: RequestId,
+    pub stage: RestStage,
+}
+
+/// Details already fetched, per object id: the list's preview and `Enter` use them at once.
+/// Dropped on `r`, after a FIC is created, changed or deleted, and on a tenant switch.
+#[derive(Debug, Default)]
+pub struct DetailCache {
+    pub apps: std::collections::HashMap<String, AppDetail>,
+    /// By principal id.
+    pub identities: std::collections::HashMap<String, IdentityDetail>,
+}
+
+impl DetailCache {
+    /// More than this many and the cache starts over: it holds what the admin looked at, not
+    /// the tenant.
+    pub const LIMIT: usize = 512;
+
+    pub fn clear(&mut self) {
+        self.apps.clear();
+        self.identities.clear();
+    }
+
+    pub fn put_app(&mut self, detail: AppDetail) {
+        if self.apps.len() >= Self::LIMIT {
+            self.apps.clear();
+        }
+        self.apps.insert(detail.app.object_id.clone(), detail);
+    }
+
+    pub fn put_identity(&mut self, detail: IdentityDetail) {
+        if self.identities.len() >= Self::LIMIT {
+            self.identities.clear();
+        }
+        self.identities
+            .insert(detail.identity.principal_id.clone(), detail);
+    }
+}
+
 pub enum Phase {
     SigningIn(SignInScreen),
     Console,
@@ -166,6 +236,11 @@ pub struct State {
     pub exchange_memory: super::exchange::ExchangeMemory,
     /// The `whois` the open panel waits for: its request and GUID.
     pub whois_request: Option<(RequestId, String)>,
+    /// Keys (and pastes) typed while signing in, applied once the apps list arrives.
+    pub typed_ahead: Vec<Msg>,
+    /// The list row the cursor rests on (see [`REST_DELAY`]).
+    pub rest: Option<Rest>,
+    pub details: DetailCache,
     next_request: RequestId,
     pub quit: bool,
 }
@@ -193,6 +268,9 @@ impl State {
             now,
             exchange_memory: Default::default(),
             whois_request: None,
+            typed_ahead: Vec::new(),
+            rest: None,
+            details: DetailCache::default(),
             next_request: 0,
             quit: false,
         }
@@ -229,7 +307,7 @@ impl State {
     /// Rows available to a list on screen (the whole height minus header, column titles,
     /// filter line and footer).
     pub fn list_height(&self) -> usize {
-        self.size.1.saturating_sub(5) as usize
+        self.size.1.saturating_sub(5 + PREVIEW_HEIGHT) as usize
     }
 
     pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {

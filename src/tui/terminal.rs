@@ -42,10 +42,16 @@ pub fn restore() {
 }
 
 /// Restores the terminal before the previous hook prints the panic, so the message is
-/// readable and the shell usable.
+/// readable and the shell usable. A panic inside a background effect is different: the effect
+/// catches it and the console goes on (an error toast), so the terminal is left as it is and
+/// the panic goes to the log only (printing it would scribble over the screen).
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if super::effects::panicking_in_effect() {
+            tracing::error!(panic = %info, "a background effect panicked");
+            return;
+        }
         restore();
         previous(info);
     }));

@@ -12,14 +12,29 @@ use super::model::{AppRow, IdentityKind, IdentityRow, sanitize};
 use super::msg::{Cmd, Msg, RequestId, SignInEvent};
 use super::state::{
     AppDetailScreen, ConfirmDelete, DetailPane, ExportScreen, IdentityDetailScreen, ListKind,
-    Overlay, PaletteScreen, PaletteTarget, Phase, Screen, SignInScreen, State, Suggestion,
-    TextPanel, ToastLevel,
+    Overlay, PaletteScreen, PaletteTarget, Phase, REST_DELAY, Rest, RestStage, RestTarget, Screen,
+    SignInScreen, State, Suggestion, TextPanel, ToastLevel,
 };
 
 /// How many suggestions the palette shows.
 const PALETTE_SUGGESTIONS: usize = 8;
 
+/// How many keys typed while signing in are kept for when the list arrives.
+const TYPE_AHEAD_LIMIT: usize = 64;
+
 pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
+    let before = rest_target(state);
+    let mut cmds = transition(state, msg);
+    // Wherever this message moved the cursor (keys, filter, sort, a first page, back from a
+    // detail), the row it now rests on gets its one-shot delay.
+    let after = rest_target(state);
+    if before != after || state.rest.is_none() {
+        cmds.extend(sync_rest(state, after));
+    }
+    cmds
+}
+
+fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Key(key) if key.kind == KeyEventKind::Release => Vec::new(),
         Msg::Key(key) => on_key(state, key),
@@ -52,15 +67,16 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
             } else {
                 Load::Loading { pages: page }
             };
-            Vec::new()
+            replay_typed_ahead(state)
         }
         Msg::AppsFailed { request, error } => {
-            if request == state.apps.request {
-                let error = sanitize(&error).into_owned();
-                state.toast(ToastLevel::Error, format!("{error} — press r to retry"));
-                state.apps.load = Load::Failed(error);
+            if request != state.apps.request {
+                return Vec::new();
             }
-            Vec::new()
+            let error = sanitize(&error).into_owned();
+            state.toast(ToastLevel::Error, format!("{error} — press r to retry"));
+            state.apps.load = Load::Failed(error);
+            replay_typed_ahead(state)
         }
         Msg::IdentitiesPage {
             request,
@@ -88,14 +104,31 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
             }
             Vec::new()
         }
-        Msg::AppDetailLoaded { request, result } => {
+        Msg::AppDetailLoaded {
+            request,
+            mut result,
+        } => {
+            let for_preview = is_rest_fetch(state, request);
+            let for_screen = state
+                .stack
+                .iter()
+                .any(|s| matches!(s, Screen::AppDetail(s) if s.request == request));
+            if !for_preview && !for_screen {
+                return Vec::new();
+            }
+            if let Ok(detail) = &mut result {
+                detail.sanitize();
+                state.details.put_app((**detail).clone());
+            }
+            if for_preview {
+                finish_rest_fetch(state, result.as_ref().map(|_| ()));
+            }
             for screen in &mut state.stack {
                 if let Screen::AppDetail(screen) = screen
                     && screen.request == request
                 {
                     match result {
-                        Ok(mut detail) => {
-                            detail.sanitize();
+                        Ok(detail) => {
                             screen.fic_cursor =
                                 screen.fic_cursor.min(detail.fics.len().saturating_sub(1));
                             screen.credential_cursor = screen
@@ -111,14 +144,31 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
             }
             Vec::new()
         }
-        Msg::IdentityDetailLoaded { request, result } => {
+        Msg::IdentityDetailLoaded {
+            request,
+            mut result,
+        } => {
+            let for_preview = is_rest_fetch(state, request);
+            let for_screen = state
+                .stack
+                .iter()
+                .any(|s| matches!(s, Screen::IdentityDetail(s) if s.request == request));
+            if !for_preview && !for_screen {
+                return Vec::new();
+            }
+            if let Ok(detail) = &mut result {
+                detail.sanitize();
+                state.details.put_identity((**detail).clone());
+            }
+            if for_preview {
+                finish_rest_fetch(state, result.as_ref().map(|_| ()));
+            }
             for screen in &mut state.stack {
                 if let Screen::IdentityDetail(screen) = screen
                     && screen.request == request
                 {
                     match result {
-                        Ok(mut detail) => {
-                            detail.sanitize();
+                        Ok(detail) => {
                             screen.cursor =
                                 screen.cursor.min(detail.trusted_by.len().saturating_sub(1));
                             screen.detail = Some(*detail);
@@ -137,7 +187,18 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
             if matches!(state.phase, Phase::SigningIn(_)) && state.session.is_some() {
                 state.phase = Phase::Console;
             }
+            // The keys typed while waiting apply to the lists that stay.
+            let cmds = if matches!(state.phase, Phase::Console) {
+                replay_typed_ahead(state)
+            } else {
+                Vec::new()
+            };
             state.toast(ToastLevel::Warning, sanitize(&reason).into_owned());
+            cmds
+        }
+        Msg::Rested { request } => on_rested(state, request),
+        Msg::EffectPanicked(error) => {
+            state.toast(ToastLevel::Error, sanitize(&error).into_owned());
             Vec::new()
         }
         Msg::WhoisAnswered {
@@ -145,7 +206,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
             guid,
             result,
         } => on_whois(state, request, &guid, result),
-        Msg::Wizard(msg) => super::wizard::on_msg(state, msg),
+        Msg::Wizard(msg) => {
+            if matches!(&msg, super::wizard::WizardMsg::Saved { result: Ok(_), .. }) {
+                // A FIC was created or changed: what the previews and Enter knew is old.
+                forget_details(state);
+            }
+            super::wizard::on_msg(state, msg)
+        }
         Msg::Exchange(msg) => super::exchange::on_msg(state, msg),
         Msg::OpenExchange(entry) => super::exchange::open(state, *entry),
         Msg::EditFic(fix) => super::wizard::open_correction(state, *fix),
@@ -155,6 +222,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
 /// The first commands of a signed-in console: load both lists.
 pub fn start_console(state: &mut State) -> Vec<Cmd> {
     state.phase = Phase::Console;
+    forget_details(state);
     let apps = state.new_request();
     state.apps.request = apps;
     state.apps.clear();
@@ -203,6 +271,8 @@ fn on_sign_in(state: &mut State, event: SignInEvent) -> Vec<Cmd> {
             if let Phase::SigningIn(screen) = &mut state.phase {
                 screen.failure = Some(failure);
             }
+            // The failure needs reading first; keys typed before it would act on nothing.
+            state.typed_ahead.clear();
             Vec::new()
         }
     }
@@ -217,6 +287,7 @@ fn on_fic_deleted(state: &mut State, request: u64, result: Result<(), String>) -
     }
     match result {
         Ok(()) => {
+            forget_details(state);
             let reload = state.new_request();
             let Some(Screen::AppDetail(screen)) = state.stack.last_mut() else {
                 return Vec::new();
@@ -256,6 +327,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
     }
     if state.overlay.is_some() {
         return on_overlay_key(state, key);
+    }
+    if type_ahead(state, &key) {
+        return Vec::new();
     }
     if state.editing_filter {
         return on_filter_key(state, key);
@@ -551,21 +625,28 @@ fn open_selected(state: &mut State) -> Vec<Cmd> {
     }
 }
 
+/// Opens an app's detail: at once from the details fetched while the cursor rested on it,
+/// else loading.
 pub fn open_app(state: &mut State, object_id: &str, name: &str) -> Vec<Cmd> {
     let request = state.new_request();
     state.editing_filter = false;
+    let cached = state.details.apps.get(object_id).cloned();
+    let load = cached.is_none();
     state
         .stack
         .push(Screen::AppDetail(Box::new(AppDetailScreen {
             object_id: object_id.to_string(),
             name: name.to_string(),
             request,
-            detail: None,
+            detail: cached,
             error: None,
             pane: DetailPane::Fics,
             fic_cursor: 0,
             credential_cursor: 0,
         })));
+    if !load {
+        return Vec::new();
+    }
     vec![Cmd::LoadAppDetail {
         request,
         object_id: object_id.to_string(),
@@ -575,24 +656,210 @@ pub fn open_app(state: &mut State, object_id: &str, name: &str) -> Vec<Cmd> {
 pub fn open_identity(state: &mut State, identity: IdentityRow) -> Vec<Cmd> {
     let request = state.new_request();
     state.editing_filter = false;
+    let cached = state
+        .details
+        .identities
+        .get(&identity.principal_id)
+        .cloned();
+    let load = cached.is_none();
     state
         .stack
         .push(Screen::IdentityDetail(Box::new(IdentityDetailScreen {
             identity: identity.clone(),
             request,
-            detail: None,
+            detail: cached,
             error: None,
             cursor: 0,
         })));
+    if !load {
+        return Vec::new();
+    }
     vec![Cmd::LoadIdentityDetail {
         request,
         identity: Box::new(identity),
     }]
 }
 
+/// The list row the cursor is on, when a list is what the admin sees.
+fn rest_target(state: &State) -> Option<RestTarget> {
+    if !matches!(state.phase, Phase::Console) || !state.stack.is_empty() {
+        return None;
+    }
+    match state.list {
+        ListKind::Apps => state
+            .apps
+            .selected()
+            .map(|app| RestTarget::App(app.object_id.clone())),
+        ListKind::Identities => state
+            .identities
+            .selected()
+            .map(|identity| RestTarget::Identity(identity.principal_id.clone())),
+    }
+}
+
+fn is_cached(state: &State, target: &RestTarget) -> bool {
+    match target {
+        RestTarget::App(object_id) => state.details.apps.contains_key(object_id),
+        RestTarget::Identity(principal_id) => state.details.identities.contains_key(principal_id),
+    }
+}
+
+/// When the cursor is on another row than the one resting, start that row's one-shot delay
+/// (unless its details are known). Pages streaming in do not move it.
+fn sync_rest(state: &mut State, target: Option<RestTarget>) -> Option<Cmd> {
+    let Some(target) = target else {
+        state.rest = None;
+        return None;
+    };
+    if state
+        .rest
+        .as_ref()
+        .is_some_and(|rest| rest.target == target)
+    {
+        return None;
+    }
+    let request = state.new_request();
+    let cached = is_cached(state, &target);
+    state.rest = Some(Rest {
+        target,
+        request,
+        stage: if cached {
+            RestStage::Done
+        } else {
+            RestStage::Waiting
+        },
+    });
+    (!cached).then_some(Cmd::Rest {
+        request,
+        after: REST_DELAY,
+    })
+}
+
+/// The delay ran out: if it is still the current one (the cursor did not move since), fetch
+/// the row's details.
+fn on_rested(state: &mut State, request: RequestId) -> Vec<Cmd> {
+    let target = match &state.rest {
+        Some(rest) if rest.request == request && rest.stage == RestStage::Waiting => {
+            rest.target.clone()
+        }
+        _ => return Vec::new(),
+    };
+    let fetch = state.new_request();
+    let cmd = match &target {
+        RestTarget::App(object_id) => Cmd::LoadAppDetail {
+            request: fetch,
+            object_id: object_id.clone(),
+        },
+        RestTarget::Identity(principal_id) => {
+            match state.identities.find(|i| &i.principal_id == principal_id) {
+                Some(identity) => Cmd::LoadIdentityDetail {
+                    request: fetch,
+                    identity: Box::new(identity.clone()),
+                },
+                None => return Vec::new(),
+            }
+        }
+    };
+    if let Some(rest) = &mut state.rest {
+        rest.request = fetch;
+        rest.stage = RestStage::Fetching;
+    }
+    vec![cmd]
+}
+
+fn is_rest_fetch(state: &State, request: RequestId) -> bool {
+    state
+        .rest
+        .as_ref()
+        .is_some_and(|rest| rest.request == request && rest.stage == RestStage::Fetching)
+}
+
+fn finish_rest_fetch(state: &mut State, result: Result<(), &String>) {
+    if let Some(rest) = &mut state.rest {
+        rest.stage = match result {
+            Ok(()) => RestStage::Done,
+            Err(error) => RestStage::Failed(sanitize(error).into_owned()),
+        };
+    }
+}
+
+/// Drops every fetched detail (a refresh, a FIC written, another tenant); the row the cursor
+/// rests on is fetched again after its delay.
+fn forget_details(state: &mut State) {
+    state.details.clear();
+    state.rest = None;
+}
+
+/// While signing in, keys the sign-in screen does not use (and everything after the first of
+/// them, so `/pay` stays text) are kept for the list; so is every key after them until they
+/// are applied, so the order holds. True when the key was kept.
+fn type_ahead(state: &mut State, key: &KeyEvent) -> bool {
+    if state.typed_ahead.is_empty() {
+        if !matches!(state.phase, Phase::SigningIn(_)) {
+            return false;
+        }
+        let chord = Chord::from_event(key);
+        let unbound = state.pending.is_empty()
+            && matches!(
+                state.keymap.lookup(state.context(), &[], chord),
+                Lookup::Unbound
+            );
+        if !unbound {
+            return false;
+        }
+    }
+    if state.typed_ahead.len() < TYPE_AHEAD_LIMIT {
+        state.typed_ahead.push(Msg::Key(*key));
+    }
+    toast_typed_ahead(state);
+    true
+}
+
+fn toast_typed_ahead(state: &mut State) {
+    let mut shown = String::new();
+    for msg in &state.typed_ahead {
+        match msg {
+            Msg::Key(key) => match key.code {
+                KeyCode::Char(c) => shown.push(c),
+                KeyCode::Enter => shown.push('⏎'),
+                KeyCode::Backspace => shown.push('⌫'),
+                KeyCode::Esc => shown.push('⎋'),
+                KeyCode::Tab => shown.push('⇥'),
+                _ => shown.push('·'),
+            },
+            Msg::Paste(text) => shown.push_str(&sanitize(text)),
+            _ => {}
+        }
+    }
+    let tail: String = {
+        let chars: Vec<char> = shown.chars().collect();
+        let start = chars.len().saturating_sub(32);
+        chars[start..].iter().collect()
+    };
+    state.toast(
+        ToastLevel::Info,
+        format!("Typed ahead: {tail} (applied when the list arrives)"),
+    );
+}
+
+/// Applies what was typed while signing in, now that the list exists.
+fn replay_typed_ahead(state: &mut State) -> Vec<Cmd> {
+    if state.typed_ahead.is_empty() || !matches!(state.phase, Phase::Console) {
+        return Vec::new();
+    }
+    let typed = std::mem::take(&mut state.typed_ahead);
+    state.toast = None;
+    let mut cmds = Vec::new();
+    for msg in typed {
+        cmds.extend(transition(state, msg));
+    }
+    cmds
+}
+
 fn refresh(state: &mut State) -> Vec<Cmd> {
     match state.stack.last() {
         None => {
+            forget_details(state);
             let request = state.new_request();
             let listing_load = Load::Loading { pages: 0 };
             state.toast(ToastLevel::Info, "Reloading from the directory…");
@@ -935,6 +1202,13 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
             }
             _ => {}
         }
+    }
+    if matches!(state.phase, Phase::SigningIn(_)) && state.overlay.is_none() {
+        if state.typed_ahead.len() < TYPE_AHEAD_LIMIT {
+            state.typed_ahead.push(Msg::Paste(text.to_string()));
+        }
+        toast_typed_ahead(state);
+        return Vec::new();
     }
     let clean = sanitize(text.trim()).into_owned();
     if let Some(Overlay::Palette(palette)) = &mut state.overlay {

@@ -750,39 +750,62 @@ pub enum WizardMsg {
 /// Runs one of the wizard's commands in the background.
 pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: WizardCmd, tx: &UnboundedSender<Msg>) {
     let directory = Arc::clone(directory);
+    let sender = tx.clone();
     let tx = tx.clone();
-    tokio::spawn(async move {
-        let msg = match cmd {
-            WizardCmd::LoadApp { request, object_id } => WizardMsg::AppLoaded {
+    // A panic ends the step with an error the wizard shows, every field kept.
+    let (request, saving) = match &cmd {
+        WizardCmd::LoadApp { request, .. } => (*request, false),
+        WizardCmd::Create { request, .. } | WizardCmd::Update { request, .. } => (*request, true),
+    };
+    let on_panic = move |error| {
+        Msg::Wizard(if saving {
+            WizardMsg::Saved {
                 request,
-                result: directory.app_detail(object_id).await.map(Box::new),
-            },
-            WizardCmd::Create {
-                request,
-                app_object_id,
-                fic,
-            } => {
-                tracing::info!(request, %app_object_id, name = %fic.name, "creating FIC");
-                WizardMsg::Saved {
-                    request,
-                    result: directory.create_fic(app_object_id, fic).await,
-                }
+                result: Err(error),
             }
-            WizardCmd::Update {
+        } else {
+            WizardMsg::AppLoaded {
                 request,
-                app_object_id,
-                fic_id,
-                fic,
-            } => {
-                tracing::info!(request, %app_object_id, %fic_id, "updating FIC");
-                WizardMsg::Saved {
-                    request,
-                    result: directory.update_fic(app_object_id, fic_id, fic).await,
-                }
+                result: Err(error),
             }
-        };
-        let _ = tx.send(Msg::Wizard(msg));
-    });
+        })
+    };
+    super::effects::spawn_guarded(
+        &sender,
+        async move {
+            let msg = match cmd {
+                WizardCmd::LoadApp { request, object_id } => WizardMsg::AppLoaded {
+                    request,
+                    result: directory.app_detail(object_id).await.map(Box::new),
+                },
+                WizardCmd::Create {
+                    request,
+                    app_object_id,
+                    fic,
+                } => {
+                    tracing::info!(request, %app_object_id, name = %fic.name, "creating FIC");
+                    WizardMsg::Saved {
+                        request,
+                        result: directory.create_fic(app_object_id, fic).await,
+                    }
+                }
+                WizardCmd::Update {
+                    request,
+                    app_object_id,
+                    fic_id,
+                    fic,
+                } => {
+                    tracing::info!(request, %app_object_id, %fic_id, "updating FIC");
+                    WizardMsg::Saved {
+                        request,
+                        result: directory.update_fic(app_object_id, fic_id, fic).await,
+                    }
+                }
+            };
+            let _ = tx.send(Msg::Wizard(msg));
+        },
+        on_panic,
+    );
 }
 
 /// An effect's answer. Answers nobody waits for any more are dropped.

@@ -84,7 +84,23 @@ pub async fn demo_directory_with(
         info,
         keep_alive: Box::new(sandbox),
         msi_host,
+        reconnect: None,
     };
+    Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
+        async move { Ok(connected) },
+    ))))
+}
+
+/// The embedded sandbox exactly as `ficus --sandbox` connects to it (`commands::start_sandbox`
+/// and `commands::console_sandbox_session`): signed in to `tenant`, able to switch tenant.
+pub async fn console_sandbox_directory(tenant: &str) -> Arc<GraphDirectory> {
+    ficus::install_crypto_provider();
+    let (_demo_admin, sandbox) = ficus::commands::start_sandbox(&ficus::cli::GlobalArgs::default())
+        .await
+        .expect("sandbox starts");
+    let connected =
+        ficus::commands::console_sandbox_session(Arc::new(sandbox), tenant, false, false)
+            .expect("signed in to the sandbox");
     Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },
     ))))
@@ -180,6 +196,9 @@ fn is_final(msg: &Msg) -> bool {
         | Msg::IdentityDetailLoaded { .. }
         | Msg::FicDeleted { .. } => true,
         Msg::SignIn(SignInEvent::Done(_) | SignInEvent::Failed(_)) => true,
+        Msg::SwitchRefused(_) => true,
+        // The one-shot delay of a resting cursor, and a contained panic.
+        Msg::Rested { .. } | Msg::EffectPanicked(_) => true,
         Msg::Wizard(_) => true,
         // The exchange screen's answers (#7): each command ends with one message, except a
         // run, whose steps come before its `Finished`.

@@ -7,7 +7,7 @@ use crate::fic::Fic;
 use crate::tui::keymap::Keymap;
 use crate::tui::model::{AppDetail, Audience, Credential, CredentialKind, FicRow};
 use crate::tui::msg::{Session, SignInFailure};
-use crate::tui::state::State;
+use crate::tui::state::{RestStage, RestTarget, State};
 use crate::tui::theme::Themes;
 
 const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
@@ -711,4 +711,409 @@ fn terminate_quits() {
     let mut state = console(false);
     assert_eq!(update(&mut state, Msg::Terminate), vec![Cmd::Quit]);
     assert!(state.quit);
+}
+
+fn rest_request(commands: &[Cmd]) -> Option<RequestId> {
+    commands.iter().find_map(|c| match c {
+        Cmd::Rest { request, after } => {
+            assert_eq!(*after, REST_DELAY);
+            Some(*request)
+        }
+        _ => None,
+    })
+}
+
+fn fetches(commands: &[Cmd]) -> usize {
+    commands
+        .iter()
+        .filter(|c| {
+            matches!(
+                c,
+                Cmd::LoadAppDetail { .. } | Cmd::LoadIdentityDetail { .. }
+            )
+        })
+        .count()
+}
+
+/// Rests the cursor where it is (the delay runs out) and answers the fetch with `detail`.
+fn rest_and_answer(state: &mut State, detail: AppDetail) {
+    let request = state.rest.as_ref().expect("a rest").request;
+    let commands = update(state, Msg::Rested { request });
+    let [Cmd::LoadAppDetail { request, object_id }] = commands.as_slice() else {
+        panic!("one fetch expected, got {commands:?}");
+    };
+    assert_eq!(object_id, &detail.app.object_id);
+    update(
+        state,
+        Msg::AppDetailLoaded {
+            request: *request,
+            result: Ok(Box::new(detail)),
+        },
+    );
+}
+
+#[test]
+fn a_resting_cursor_fetches_once_and_a_move_before_the_delay_fetches_nothing() {
+    let mut state = console(false);
+    // Rows by name: billing-worker, inventory-sync, payments-api.
+    let first = rest_request(&update(&mut state, char_key('k'))).expect("a delay starts");
+    let second = rest_request(&update(&mut state, char_key('G'))).expect("a new delay");
+    assert_ne!(first, second);
+    assert_eq!(
+        state.apps.selected().map(|a| a.name.as_str()),
+        Some("payments-api")
+    );
+    // Moved again before the first delay ran out: it fetches nothing.
+    assert!(update(&mut state, Msg::Rested { request: first }).is_empty());
+    // Rested: one fetch, for the row under the cursor.
+    let commands = update(&mut state, Msg::Rested { request: second });
+    let [Cmd::LoadAppDetail { request, object_id }] = commands.as_slice() else {
+        panic!("one fetch expected, got {commands:?}");
+    };
+    assert_eq!(object_id, "obj-payments-api");
+    // The same delay answering twice does not fetch twice.
+    assert!(update(&mut state, Msg::Rested { request: second }).is_empty());
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request: *request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    assert!(state.details.apps.contains_key("obj-payments-api"));
+    assert_eq!(
+        state.rest.as_ref().map(|r| &r.stage),
+        Some(&RestStage::Done)
+    );
+    // Cached: Enter opens at once, without asking the directory again.
+    let commands = update(&mut state, key(KeyCode::Enter));
+    assert!(commands.is_empty(), "{commands:?}");
+    let Some(Screen::AppDetail(screen)) = state.stack.last() else {
+        panic!("detail open");
+    };
+    assert_eq!(screen.detail.as_ref().map(|d| d.fics.len()), Some(1));
+    // Back on the list the row is known: no new delay, no fetch.
+    let commands = update(&mut state, key(KeyCode::Esc));
+    assert!(commands.is_empty(), "{commands:?}");
+    assert_eq!(
+        state.rest.as_ref().map(|r| &r.stage),
+        Some(&RestStage::Done)
+    );
+}
+
+#[test]
+fn a_stale_preview_answer_for_another_row_is_ignored() {
+    let mut state = console(false);
+    update(&mut state, char_key('G'));
+    let request = state.rest.as_ref().expect("rest").request;
+    let commands = update(&mut state, Msg::Rested { request });
+    let [Cmd::LoadAppDetail { request: fetch, .. }] = commands.as_slice() else {
+        panic!("fetch expected: {commands:?}");
+    };
+    let fetch = *fetch;
+    // The cursor moves on before the answer comes.
+    update(&mut state, char_key('k'));
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request: fetch,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    assert!(state.details.apps.is_empty(), "a stale answer is not kept");
+    let rest = state.rest.clone().expect("rest on the new row");
+    assert_eq!(rest.target, RestTarget::App("obj-inventory-sync".into()));
+    assert_eq!(rest.stage, RestStage::Waiting);
+    // A failed fetch is shown as such on its row, and Enter still loads.
+    let commands = update(
+        &mut state,
+        Msg::Rested {
+            request: rest.request,
+        },
+    );
+    let [Cmd::LoadAppDetail { request, .. }] = commands.as_slice() else {
+        panic!("fetch expected: {commands:?}");
+    };
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request: *request,
+            result: Err("Graph said no".into()),
+        },
+    );
+    assert_eq!(
+        state.rest.as_ref().map(|r| &r.stage),
+        Some(&RestStage::Failed("Graph said no".into()))
+    );
+    assert_eq!(fetches(&update(&mut state, key(KeyCode::Enter))), 1);
+}
+
+#[test]
+fn holding_j_over_thousands_of_rows_fetches_nothing_until_the_cursor_rests() {
+    let mut state = console(false);
+    let request = state.new_request();
+    state.apps.request = request;
+    state.apps.clear();
+    let rows: Vec<AppRow> = (0..5000).map(|i| app(&format!("app-{i:05}"), 0)).collect();
+    update(
+        &mut state,
+        Msg::AppsPage {
+            request,
+            rows,
+            page: 1,
+            done: true,
+        },
+    );
+    let mut delays = Vec::new();
+    for _ in 0..3000 {
+        let commands = update(&mut state, char_key('j'));
+        assert_eq!(fetches(&commands), 0);
+        delays.extend(rest_request(&commands));
+    }
+    assert_eq!(delays.len(), 3000, "one timer per move, no request");
+    // Every delay but the last is stale; only the last fetches.
+    let mut fetched = 0;
+    for request in &delays {
+        fetched += fetches(&update(&mut state, Msg::Rested { request: *request }));
+    }
+    assert_eq!(fetched, 1);
+    // Pages streaming in do not move the cursor, so they start no delay.
+    let more = state.new_request();
+    state.apps.request = more;
+    let commands = update(
+        &mut state,
+        Msg::AppsPage {
+            request: more,
+            rows: vec![app("zz-late", 0)],
+            page: 2,
+            done: false,
+        },
+    );
+    assert!(rest_request(&commands).is_none());
+}
+
+#[test]
+fn details_are_forgotten_on_refresh_after_fic_writes_and_on_a_tenant_switch() {
+    let mut state = console(false);
+    assert!(state.apps.select_where(|a| a.name == "payments-api"));
+    update(&mut state, char_key('k'));
+    update(&mut state, char_key('j'));
+    rest_and_answer(&mut state, detail_for("payments-api"));
+    assert_eq!(state.details.apps.len(), 1);
+    // r on the list reloads: the details go too.
+    update(&mut state, char_key('r'));
+    assert!(state.details.apps.is_empty());
+
+    // A FIC deleted: the details are old.
+    let mut state = console(false);
+    assert!(state.apps.select_where(|a| a.name == "payments-api"));
+    update(&mut state, char_key('k'));
+    update(&mut state, char_key('j'));
+    rest_and_answer(&mut state, detail_for("payments-api"));
+    update(&mut state, key(KeyCode::Enter));
+    update(&mut state, char_key('D'));
+    let commands = update(&mut state, char_key('y'));
+    let [Cmd::DeleteFic { request, .. }] = commands.as_slice() else {
+        panic!("delete expected: {commands:?}");
+    };
+    let commands = update(
+        &mut state,
+        Msg::FicDeleted {
+            request: *request,
+            result: Ok(()),
+        },
+    );
+    assert!(state.details.apps.is_empty());
+    assert_eq!(fetches(&commands), 1, "the open detail reloads");
+
+    // A FIC created or changed by the wizard.
+    state.details.put_app(detail_for("inventory-sync"));
+    update(
+        &mut state,
+        Msg::Wizard(crate::tui::wizard::WizardMsg::Saved {
+            request: 999,
+            result: Ok(detail_for("x").fics[0].fic.clone()),
+        }),
+    );
+    assert!(state.details.apps.is_empty());
+
+    // Another tenant.
+    state.details.put_app(detail_for("inventory-sync"));
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, char_key(':'));
+    typed(&mut state, "tenant fabrikam");
+    update(&mut state, key(KeyCode::Enter));
+    let mut fabrikam = session(false);
+    fabrikam.tenant = "fabrikam (fabrikam.onmicrosoft.com)".into();
+    fabrikam.user = "admin@fabrikam.onmicrosoft.com".into();
+    let commands = update(
+        &mut state,
+        Msg::SignIn(SignInEvent::Done(Box::new(fabrikam))),
+    );
+    assert!(state.details.apps.is_empty() && state.rest.is_none());
+    assert!(commands.iter().any(|c| matches!(c, Cmd::LoadApps { .. })));
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, Cmd::LoadIdentities { .. }))
+    );
+    let session = state.session.as_ref().expect("signed in");
+    assert_eq!(session.user, "admin@fabrikam.onmicrosoft.com");
+    assert_eq!(session.tenant, "fabrikam (fabrikam.onmicrosoft.com)");
+}
+
+#[test]
+fn identity_rows_rest_and_open_from_the_cache() {
+    let mut state = console(false);
+    update(&mut state, key(KeyCode::Tab));
+    let request = state
+        .rest
+        .as_ref()
+        .expect("rest on the first identity")
+        .request;
+    let commands = update(&mut state, Msg::Rested { request });
+    let [Cmd::LoadIdentityDetail { request, identity }] = commands.as_slice() else {
+        panic!("identity fetch expected: {commands:?}");
+    };
+    assert_eq!(identity.name, "id-payments");
+    update(
+        &mut state,
+        Msg::IdentityDetailLoaded {
+            request: *request,
+            result: Ok(Box::new(crate::tui::model::IdentityDetail {
+                identity: (**identity).clone(),
+                trusted_by: Vec::new(),
+            })),
+        },
+    );
+    assert!(
+        state
+            .details
+            .identities
+            .contains_key("principal-id-payments")
+    );
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    assert!(matches!(
+        state.stack.last(),
+        Some(Screen::IdentityDetail(screen)) if screen.detail.is_some()
+    ));
+}
+
+fn signing_in() -> State {
+    let mut state = State::new(Keymap::default(), Themes::built_in(), "default", NOW);
+    state.phase = Phase::SigningIn(SignInScreen {
+        status: Some("Starting the embedded sandbox…".into()),
+        ..SignInScreen::default()
+    });
+    state
+}
+
+fn first_page(state: &mut State, commands: &[Cmd]) -> Vec<Cmd> {
+    let request = commands
+        .iter()
+        .find_map(|c| match c {
+            Cmd::LoadApps { request } => Some(*request),
+            _ => None,
+        })
+        .expect("apps load");
+    update(
+        state,
+        Msg::AppsPage {
+            request,
+            rows: vec![app("billing-worker", 0), app("payments-api", 1)],
+            page: 1,
+            done: false,
+        },
+    )
+}
+
+#[test]
+fn a_filter_typed_while_signing_in_applies_when_the_list_arrives() {
+    let mut state = signing_in();
+    // `/pay` then `q`: after the `/` everything is text, so q does not quit.
+    assert!(typed(&mut state, "/paq").is_empty());
+    update(&mut state, key(KeyCode::Backspace));
+    assert!(!state.quit);
+    assert!(
+        state
+            .toast
+            .as_ref()
+            .is_some_and(|t| t.text.contains("Typed ahead: /paq⌫")),
+        "{:?}",
+        state.toast
+    );
+    let commands = update(
+        &mut state,
+        Msg::SignIn(SignInEvent::Done(Box::new(session(false)))),
+    );
+    // Signed in, but the list is not there yet: still kept, and so is what comes next, in
+    // order (a `y` now must not copy; it is part of the filter).
+    assert!(typed(&mut state, "y").is_empty());
+    assert_eq!(state.typed_ahead.len(), 6);
+    first_page(&mut state, &commands);
+    assert!(state.typed_ahead.is_empty());
+    assert!(state.editing_filter);
+    assert_eq!(state.apps_filter.value(), "pay");
+    assert_eq!(
+        state.apps.selected().map(|a| a.name.as_str()),
+        Some("payments-api")
+    );
+    assert!(state.toast.is_none(), "the typed-ahead note goes");
+}
+
+#[test]
+fn q_while_signing_in_quits_and_a_failure_forgets_typed_keys() {
+    let mut state = signing_in();
+    assert_eq!(update(&mut state, char_key('q')), vec![Cmd::Quit]);
+    assert!(state.quit);
+
+    let mut state = signing_in();
+    typed(&mut state, "jj");
+    update(
+        &mut state,
+        Msg::SignIn(SignInEvent::Failed(SignInFailure::Expired)),
+    );
+    assert!(state.typed_ahead.is_empty());
+    // Enter is the sign-in screen's own key again: ask for a new code.
+    assert_eq!(
+        update(&mut state, key(KeyCode::Enter)),
+        vec![Cmd::StartSignIn]
+    );
+}
+
+#[test]
+fn keys_typed_during_a_refused_tenant_switch_apply_to_the_lists_that_stay() {
+    let mut state = console(false);
+    update(&mut state, char_key(':'));
+    typed(&mut state, "tenant nowhere");
+    update(&mut state, key(KeyCode::Enter));
+    assert!(matches!(state.phase, Phase::SigningIn(_)));
+    typed(&mut state, "/inv");
+    update(
+        &mut state,
+        Msg::SwitchRefused("the sandbox has no tenant `nowhere`; it has contoso".into()),
+    );
+    assert!(matches!(state.phase, Phase::Console));
+    assert_eq!(state.apps_filter.value(), "inv");
+    assert_eq!(state.apps.visible_len(), 1);
+    assert!(
+        state
+            .toast
+            .as_ref()
+            .is_some_and(|t| t.text.contains("no tenant `nowhere`"))
+    );
+}
+
+#[test]
+fn a_panicked_effect_is_an_error_toast() {
+    let mut state = console(false);
+    update(
+        &mut state,
+        Msg::EffectPanicked(crate::tui::effects::internal_error("index out of bounds")),
+    );
+    let toast = state.toast.as_ref().expect("toast");
+    assert_eq!(toast.level, ToastLevel::Error);
+    assert!(toast.text.contains("index out of bounds"));
+    assert!(toast.text.contains("Try again"));
+    assert!(!state.quit);
 }
