@@ -264,12 +264,84 @@ mod tests {
         assert!(mono.selection.add_modifier.contains(Modifier::REVERSED));
     }
 
+    /// WCAG relative luminance of an sRGB colour.
+    fn luminance(colour: Color) -> f64 {
+        let Color::Rgb(r, g, b) = colour else {
+            panic!("{colour:?} is not a truecolor value")
+        };
+        let linear = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    }
+
+    fn contrast(a: Color, b: Color) -> f64 {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    /// The truecolor themes stay readable (WCAG AA, 4.5:1 for text) on the terminal grounds
+    /// they are meant for: plain white and the common light (GitHub, Solarized) or dark
+    /// (GitHub, VS Code, One Dark) backgrounds, and on their own coloured bars. A selected
+    /// row is drawn entirely in the selection style, so only its own pair counts there.
+    #[test]
+    fn truecolor_themes_keep_text_readable_on_their_grounds() {
+        let grounds = [
+            ("light", ["#ffffff", "#f6f8fa", "#fdf6e3", "#fafafa"]),
+            ("dark", ["#000000", "#0d1117", "#1e1e1e", "#282c34"]),
+        ];
+        let themes = Themes::built_in();
+        for (name, backgrounds) in grounds {
+            let theme = themes.get(name).expect("built-in theme");
+            let on_ground = [
+                ("text", theme.text),
+                ("muted", theme.muted),
+                ("accent", theme.accent),
+                ("ok", theme.ok),
+                ("warn", theme.warn),
+                ("error", theme.error),
+                ("title", theme.title),
+                ("code", theme.code),
+            ];
+            for background in backgrounds {
+                let ground = Color::from_str(background).expect("valid colour");
+                for (slot, style) in on_ground {
+                    let fg = style.fg.expect("truecolor themes set every foreground");
+                    let ratio = contrast(fg, ground);
+                    assert!(
+                        ratio >= 4.5,
+                        "{name}: {slot} on {background} has contrast {ratio:.2}, below 4.5"
+                    );
+                }
+            }
+            for (slot, style) in [
+                ("selection", theme.selection),
+                ("header", theme.header),
+                ("badge", theme.badge),
+            ] {
+                let (fg, bg) = (style.fg.expect("fg"), style.bg.expect("bg"));
+                let ratio = contrast(fg, bg);
+                assert!(ratio >= 4.5, "{name}: {slot} has contrast {ratio:.2}");
+            }
+        }
+    }
+
     #[test]
     fn default_theme_stays_on_the_16_ansi_colours() {
         let theme = Themes::built_in()
             .get("default")
             .cloned()
             .expect("default exists");
+        // The selected row swaps the terminal's own colours, with each coloured word reset
+        // first, so it reads on any palette (light or dark).
+        assert_eq!(theme.selection.fg, Some(Color::Reset));
+        assert_eq!(theme.selection.bg, Some(Color::Reset));
+        assert!(theme.selection.add_modifier.contains(Modifier::REVERSED));
         for style in [
             theme.text,
             theme.muted,

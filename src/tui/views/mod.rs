@@ -172,7 +172,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
             &state.apps.load,
             state.apps.visible_len(),
             state.apps.len(),
-            "apps",
+            ("app", "apps"),
             &state.apps.query().problems,
         ),
         ListKind::Identities => (
@@ -180,7 +180,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
             &state.identities.load,
             state.identities.visible_len(),
             state.identities.len(),
-            "identities",
+            ("identity", "identities"),
             &state.identities.query().problems,
         ),
     };
@@ -198,6 +198,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
     } else {
         spans.push(Span::styled(" / to filter  ", theme.muted));
     }
+    let noun = if total == 1 { noun.0 } else { noun.1 };
     let progress = match listing_load {
         Load::Idle => String::new(),
         Load::Loading { pages } => {
