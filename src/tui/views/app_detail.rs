@@ -10,6 +10,48 @@ use super::{field, short_id};
 use crate::tui::model::{ExpiryFlag, FicRow, Severity, expiry_flag, relative_time};
 use crate::tui::state::{AppDetailScreen, DetailPane, State};
 
+/// How many lines `text` takes when wrapped at word boundaries into `width` columns (as a
+/// `Paragraph` with `Wrap` does; a word longer than the width is broken).
+fn wrapped_lines(text: &str, width: usize) -> usize {
+    let width = width.max(1);
+    let mut lines = 1;
+    let mut used = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let len = word.chars().count();
+        let needed = if used == 0 { len } else { used + 1 + len };
+        if needed <= width {
+            used = needed;
+        } else if len <= width {
+            lines += 1;
+            used = len;
+        } else {
+            // A word wider than the line starts a new one and is broken across full lines.
+            if used > 0 {
+                lines += 1;
+            }
+            lines += (len - 1) / width;
+            used = len - (len - 1) / width * width;
+        }
+    }
+    lines
+}
+
+/// Where a FIC's values start, after their label.
+const VALUE_INDENT: usize = 10;
+
+/// The selected FIC's issuer, subject (with the identity it names) and audiences, in full.
+fn fic_values(row: &crate::tui::model::FicRow) -> Vec<(&'static str, String)> {
+    let subject = match &row.subject_name {
+        Some(name) => format!("{} ({name})", row.fic.subject),
+        None => row.fic.subject.clone(),
+    };
+    vec![
+        ("issuer", row.fic.issuer.clone()),
+        ("subject", subject),
+        ("audience", row.fic.audiences.join(", ")),
+    ]
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScreen) {
     let theme = &state.theme;
     let Some(detail) = &screen.detail else {
@@ -51,18 +93,32 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
     }
     let selected_fic = detail.fics.get(screen.fic_cursor);
     let findings_height = if screen.pane == DetailPane::Fics {
-        // Each finding wraps over as many lines as its words need.
+        // Each value and finding wraps over as many lines as its words need.
         let width = area.width.max(20) as usize;
         selected_fic.map_or(0, |f| {
-            let lines: usize = f
+            let values: usize = fic_values(f)
+                .iter()
+                .map(|(label, value)| {
+                    wrapped_lines(&format!("{label:<VALUE_INDENT$}{value}"), width)
+                })
+                .sum();
+            let findings: usize = f
                 .findings
                 .iter()
                 .take(4)
                 .map(|finding| {
-                    (finding.message.chars().count() + finding.field.len() + 12).div_ceil(width)
+                    let fix_note = if finding.fixable { "  (f fixes)" } else { "" };
+                    let text = format!(
+                        "{} {} {}: {}{fix_note}",
+                        finding.severity.glyph(),
+                        finding.severity.word(),
+                        finding.field,
+                        finding.message
+                    );
+                    wrapped_lines(&text, width)
                 })
                 .sum();
-            lines.clamp(1, 8) as u16 + 1
+            (values + findings.clamp(1, 8)) as u16 + 1
         })
     } else {
         0
@@ -171,30 +227,39 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
             .and_then(|b| b.keys.first().map(|k| crate::tui::keymap::keys_label(k)))
             .unwrap_or_else(|| "f".into());
         let fix_note = format!("  ({fix_key} fixes)");
-        let mut lines: Vec<Line> = fic
-            .findings
-            .iter()
-            .take(4)
-            .map(|finding| {
-                let style = match finding.severity {
-                    Severity::Error => theme.error,
-                    Severity::Warning => theme.warn,
-                    Severity::Info => theme.muted,
-                };
-                let mut spans = vec![
+        // The full values first: the table above cuts long issuers, and at 80 columns it
+        // has no issuer column at all.
+        let mut lines: Vec<Line> = fic_values(fic)
+            .into_iter()
+            .map(|(label, value)| {
+                Line::from(vec![
                     Span::styled(
-                        format!("{} {} ", finding.severity.glyph(), finding.severity.word()),
-                        style,
+                        format!("{label:<width$}", width = VALUE_INDENT),
+                        theme.muted,
                     ),
-                    Span::styled(format!("{}: ", finding.field), theme.muted),
-                    Span::raw(finding.message.clone()),
-                ];
-                if finding.fixable {
-                    spans.push(Span::styled(fix_note.clone(), theme.accent));
-                }
-                Line::from(spans)
+                    Span::styled(value, theme.code),
+                ])
             })
             .collect();
+        lines.extend(fic.findings.iter().take(4).map(|finding| {
+            let style = match finding.severity {
+                Severity::Error => theme.error,
+                Severity::Warning => theme.warn,
+                Severity::Info => theme.muted,
+            };
+            let mut spans = vec![
+                Span::styled(
+                    format!("{} {} ", finding.severity.glyph(), finding.severity.word()),
+                    style,
+                ),
+                Span::styled(format!("{}: ", finding.field), theme.muted),
+                Span::raw(finding.message.clone()),
+            ];
+            if finding.fixable {
+                spans.push(Span::styled(fix_note.clone(), theme.accent));
+            }
+            Line::from(spans)
+        }));
         if fic.findings.is_empty() {
             lines.push(Line::from(vec![
                 Span::styled("✓ no findings: ", theme.ok),
@@ -213,7 +278,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
                     .borders(Borders::TOP)
                     .border_style(theme.border)
                     .title(Span::styled(
-                        format!(" Findings for {} ", fic.fic.name),
+                        format!(" {}: values and findings ", fic.fic.name),
                         theme.title,
                     )),
             ),
@@ -322,4 +387,20 @@ fn fic_row(fic: &FicRow, theme: &crate::tui::theme::Theme, wide: bool) -> TableR
     cells.push(Cell::from(subject));
     cells.push(Cell::from(Span::styled(audience, theme.muted)));
     TableRow::new(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapped_lines;
+
+    #[test]
+    fn wrapped_lines_counts_word_wrapped_lines() {
+        assert_eq!(wrapped_lines("", 10), 1);
+        assert_eq!(wrapped_lines("one two", 7), 1);
+        assert_eq!(wrapped_lines("one two", 6), 2);
+        assert_eq!(wrapped_lines("one two three", 9), 2);
+        // A word wider than the line: a new line, broken into full lines.
+        assert_eq!(wrapped_lines("a 0123456789abcdef", 8), 3);
+        assert_eq!(wrapped_lines("0123456789abcdef x", 8), 3);
+    }
 }
