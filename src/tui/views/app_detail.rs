@@ -6,35 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState, Wrap};
 
-use super::{field, short_id};
+use super::{field, short_id, wrapped_lines};
 use crate::tui::model::{ExpiryFlag, FicRow, Severity, expiry_flag, relative_time};
 use crate::tui::state::{AppDetailScreen, DetailPane, State};
-
-/// How many lines `text` takes when wrapped at word boundaries into `width` columns (as a
-/// `Paragraph` with `Wrap` does; a word longer than the width is broken).
-fn wrapped_lines(text: &str, width: usize) -> usize {
-    let width = width.max(1);
-    let mut lines = 1;
-    let mut used = 0;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let len = word.chars().count();
-        let needed = if used == 0 { len } else { used + 1 + len };
-        if needed <= width {
-            used = needed;
-        } else if len <= width {
-            lines += 1;
-            used = len;
-        } else {
-            // A word wider than the line starts a new one and is broken across full lines.
-            if used > 0 {
-                lines += 1;
-            }
-            lines += (len - 1) / width;
-            used = len - (len - 1) / width * width;
-        }
-    }
-    lines
-}
 
 /// Where a FIC's values start, after their label.
 const VALUE_INDENT: usize = 10;
@@ -387,20 +361,4 @@ fn fic_row(fic: &FicRow, theme: &crate::tui::theme::Theme, wide: bool) -> TableR
     cells.push(Cell::from(subject));
     cells.push(Cell::from(Span::styled(audience, theme.muted)));
     TableRow::new(cells)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wrapped_lines;
-
-    #[test]
-    fn wrapped_lines_counts_word_wrapped_lines() {
-        assert_eq!(wrapped_lines("", 10), 1);
-        assert_eq!(wrapped_lines("one two", 7), 1);
-        assert_eq!(wrapped_lines("one two", 6), 2);
-        assert_eq!(wrapped_lines("one two three", 9), 2);
-        // A word wider than the line: a new line, broken into full lines.
-        assert_eq!(wrapped_lines("a 0123456789abcdef", 8), 3);
-        assert_eq!(wrapped_lines("0123456789abcdef x", 8), 3);
-    }
 }

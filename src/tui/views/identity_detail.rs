@@ -6,8 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState, Wrap};
 
-use super::field;
-use crate::tui::model::IdentityKind;
+use super::{field, wrapped_lines};
+use crate::tui::model::{IdentityKind, Severity};
 use crate::tui::state::{IdentityDetailScreen, State};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &IdentityDetailScreen) {
@@ -99,6 +99,42 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &IdentityDetai
         );
         return;
     }
+    // The selected trust's findings in full under the table (its column cuts them short).
+    let selected = detail.trusted_by.get(screen.cursor);
+    let finding_texts: Vec<(Severity, String)> = selected
+        .map(|trust| {
+            trust
+                .findings
+                .iter()
+                .filter(|f| f.severity != Severity::Info)
+                .take(4)
+                .map(|f| {
+                    (
+                        f.severity,
+                        format!(
+                            "{} {} {}: {}",
+                            f.severity.glyph(),
+                            f.severity.word(),
+                            f.field,
+                            f.message
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let findings_height = if finding_texts.is_empty() {
+        0
+    } else {
+        let width = area.width.max(20) as usize;
+        let lines: usize = finding_texts
+            .iter()
+            .map(|(_, text)| wrapped_lines(text, width))
+            .sum();
+        lines.min(10) as u16 + 1
+    };
+    let [table_area, findings_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(findings_height)]).areas(bottom);
     let rows = detail.trusted_by.iter().map(|trust| {
         let verdict = if trust.is_correct() {
             Line::from(Span::styled("✓ correct", theme.ok))
@@ -132,5 +168,29 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &IdentityDetai
     .row_highlight_style(theme.selection)
     .highlight_symbol("▶ ");
     let mut table_state = TableState::default().with_selected(Some(screen.cursor));
-    frame.render_stateful_widget(table, bottom, &mut table_state);
+    frame.render_stateful_widget(table, table_area, &mut table_state);
+    if let Some(trust) = selected.filter(|_| findings_height > 0) {
+        let lines: Vec<Line> = finding_texts
+            .into_iter()
+            .map(|(severity, text)| {
+                let style = match severity {
+                    Severity::Error => theme.error,
+                    _ => theme.warn,
+                };
+                Line::from(Span::styled(text, style))
+            })
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+                Block::new()
+                    .borders(Borders::TOP)
+                    .border_style(theme.border)
+                    .title(Span::styled(
+                        format!(" {} · {} ", trust.app_name, trust.fic_name),
+                        theme.title,
+                    )),
+            ),
+            findings_area,
+        );
+    }
 }
