@@ -87,6 +87,9 @@ async fn console_screens_on_the_demo_tenant() {
     check("identities", &mut driver.state);
     driver.key(KeyCode::Enter).await;
     check("identity_detail_id_inventory", &mut driver.state);
+    // On the wrong trust: its findings in full under the table.
+    driver.keys("j").await;
+    check("identity_detail_wrong_trust", &mut driver.state);
     driver.key(KeyCode::Esc).await;
 
     driver.keys("?").await;
