@@ -332,6 +332,15 @@ impl<F: Future> Future for Contained<F> {
     }
 }
 
+/// Runs blocking work (for `spawn_blocking`, on another thread) as an effect: a panic inside
+/// it is `Err(message)` and, like one under [`contain`], leaves the terminal alone.
+pub fn contain_blocking<R>(work: impl FnOnce() -> R) -> Result<R, String> {
+    let outer = IN_EFFECT.with(|flag| flag.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    IN_EFFECT.with(|flag| flag.set(outer));
+    result.map_err(|payload| panic_message(payload.as_ref()))
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -646,5 +655,23 @@ mod tests {
         assert_eq!(result, Some(Err("boom".to_string())));
         assert!(seen.load(std::sync::atomic::Ordering::SeqCst));
         assert!(!panicking_in_effect(), "the flag is down again afterwards");
+    }
+
+    #[tokio::test]
+    async fn blocking_work_that_panics_is_contained_on_its_own_thread() {
+        let answer = tokio::task::spawn_blocking(|| {
+            let inside = contain_blocking(panicking_in_effect);
+            let panicked = contain_blocking(|| -> usize { panic!("disk gone") });
+            (inside, panicked, panicking_in_effect())
+        })
+        .await
+        .expect("the blocking task itself does not panic");
+        assert_eq!(
+            answer.0,
+            Ok(true),
+            "the hook's flag is up while the work runs"
+        );
+        assert_eq!(answer.1, Err("disk gone".to_string()));
+        assert!(!answer.2, "and down again afterwards");
     }
 }

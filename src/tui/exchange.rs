@@ -1167,9 +1167,17 @@ pub(super) fn spawn_effect<D: super::effects::Directory>(
                 &guard,
                 async move {
                     let label = format!("token file {path}");
-                    let result = tokio::task::spawn_blocking(move || read_token_file(&path))
-                        .await
-                        .unwrap_or_else(|_| Err("reading the file stopped unexpectedly".into()));
+                    let result = tokio::task::spawn_blocking(move || {
+                        super::effects::contain_blocking(|| read_token_file(&path))
+                    })
+                    .await
+                    .map_err(|error| error.to_string())
+                    .and_then(|contained| contained)
+                    .unwrap_or_else(|error| {
+                        Err(format!(
+                            "reading the file stopped unexpectedly ({error}); try again, or paste the token (p)"
+                        ))
+                    });
                     send(
                         &tx,
                         ExchangeMsg::TokenFileRead {
