@@ -185,6 +185,15 @@ fn parse_within(value: &str) -> Option<Duration> {
 /// the typed words as written come first, then the rest, each in the list's order.
 pub const RANK_LIMIT: usize = 2_000;
 
+/// What order candidates arrive in at [`Listing::rank_matches`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The list's sort order.
+    List,
+    /// A previous result: best first, or two groups each in the list's order.
+    Groups,
+}
+
 /// How an item fares against the query before any scoring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -240,12 +249,13 @@ impl PlainAtom {
         }
         // A case-insensitive word holds no capitals, so only the name needs folding.
         let haystack = if self.case_sensitive { name } else { folded };
-        if self.finder.find(haystack).is_some() {
-            Verdict::InAsWritten
-        } else if subsequence_in(&self.bytes, haystack) {
-            Verdict::In
-        } else {
+        // The subsequence test first: most names a keystroke looks at do not match at all.
+        if !subsequence_in(&self.bytes, haystack) {
             Verdict::Out
+        } else if self.bytes.len() == 1 || self.finder.find(haystack).is_some() {
+            Verdict::InAsWritten
+        } else {
+            Verdict::In
         }
     }
 }
@@ -674,7 +684,7 @@ impl<T: Row> Listing<T> {
             .map(|&i| (i, verdicts[i as usize]))
             .filter(|&(_, verdict)| verdict != Verdict::Out)
             .collect();
-        self.visible = self.rank_matches(matches);
+        self.visible = self.rank_matches(matches, Order::List);
     }
 
     /// Keeps the indices that match; with fuzzy text, orders them best match first (ties in
@@ -685,14 +695,15 @@ impl<T: Row> Listing<T> {
             .map(|i| (i, self.judge(i as usize, now)))
             .filter(|&(_, verdict)| verdict != Verdict::Out)
             .collect();
-        self.rank_matches(matches)
+        // Above the limit the previous result was two groups, each in list order.
+        self.rank_matches(matches, Order::Groups)
     }
 
     /// Scores the candidates `judge` let through, drops those nucleo does not match and puts
     /// the best first. Plain text over more than [`RANK_LIMIT`] matches is not scored: there
     /// the subsequence test already decided membership, and names holding the words as
     /// written go first.
-    fn rank_matches(&mut self, mut matches: Vec<(u32, Verdict)>) -> Vec<u32> {
+    fn rank_matches(&mut self, mut matches: Vec<(u32, Verdict)>, order: Order) -> Vec<u32> {
         let Some(pattern) = self.pattern.as_ref() else {
             return matches.into_iter().map(|(i, _)| i).collect();
         };
@@ -717,12 +728,13 @@ impl<T: Row> Listing<T> {
                         _ => rest.push(i),
                     }
                 }
-                // Narrowing hands over the previous groups back to back: sorting each group
-                // by list position merges those runs (near linear; already-sorted input is
-                // one pass).
-                let rank = &self.rank;
-                as_written.sort_by_key(|&i| rank[i as usize]);
-                rest.sort_by_key(|&i| rank[i as usize]);
+                if order == Order::Groups {
+                    // Sorting each group by list position merges the previous groups' runs
+                    // (near linear).
+                    let rank = &self.rank;
+                    as_written.sort_by_key(|&i| rank[i as usize]);
+                    rest.sort_by_key(|&i| rank[i as usize]);
+                }
                 as_written.append(&mut rest);
                 return as_written;
             }
