@@ -329,7 +329,7 @@ impl Default for Keymap {
             (Global, &["q"], Quit, "quit ficus", Some("quit")),
             (Global, &["ctrl-c"], Quit, "quit ficus", None),
             (Global, &["?"], Help, "show every key of this screen", Some("help")),
-            (Global, &[":"], Palette, "command palette: jump, whois, explain, decode, theme", Some("palette")),
+            (Global, &[":"], Palette, "command palette: jump, tenant, whois, explain, decode, theme", Some("palette")),
             (Global, &["esc"], Back, "close, clear the filter, or go back", None),
             (Global, &["1"], ShowApps, "show app registrations", None),
             (Global, &["2"], ShowIdentities, "show managed identities", None),
