@@ -451,7 +451,8 @@ impl<T: Row> Listing<T> {
         self.offset.set(0);
     }
 
-    /// Adds one page of rows as they stream in; the cursor stays on the row it was on.
+    /// Adds one page of rows as they stream in; the cursor stays on the row it was on, or on
+    /// the top row when it was there.
     pub fn extend(&mut self, rows: Vec<T>, now: OffsetDateTime) {
         let first = self.items.len() as u32;
         for row in &rows {
@@ -477,7 +478,9 @@ impl<T: Row> Listing<T> {
                 self.visible.extend(matching);
             }
             _ => {
-                let selected = self.selected_index();
+                // A cursor on the top row stays on the top row (the list is read from the
+                // top while it loads); one moved down stays on its row.
+                let selected = (self.cursor > 0).then(|| self.selected_index()).flatten();
                 self.order.extend(first..last);
                 self.sort_order(now);
                 self.refilter_all(now);
@@ -1175,6 +1178,33 @@ mod tests {
         assert_eq!(names(&listing), ["alpha-sync", "zeta-sync"]);
         listing.sort_by(0, NOW);
         assert_eq!(names(&listing), ["zeta-sync", "alpha-sync"]);
+    }
+
+    /// While pages stream in, a cursor left at the top stays at the top (rows sorting before
+    /// it arrive later), and a cursor the admin moved stays on its row.
+    #[test]
+    fn streaming_keeps_the_top_row_or_the_chosen_row_under_the_cursor() {
+        let page = |names: &[&str]| -> Vec<AppRow> {
+            names
+                .iter()
+                .map(|n| app(n, 0, None, Audience::Single))
+                .collect()
+        };
+        let mut listing = Listing::new();
+        listing.extend(page(&["synthetic-1", "synthetic-2"]), NOW);
+        listing.extend(page(&["audit-collector", "billing-worker"]), NOW);
+        assert_eq!(listing.cursor(), 0);
+        assert_eq!(
+            listing.selected().map(|r| r.name.as_str()),
+            Some("audit-collector")
+        );
+        listing.move_cursor(1);
+        listing.extend(page(&["acme-api"]), NOW);
+        assert_eq!(
+            listing.selected().map(|r| r.name.as_str()),
+            Some("billing-worker"),
+            "a moved cursor stays on its row"
+        );
     }
 
     #[test]

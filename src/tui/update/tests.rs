@@ -756,7 +756,7 @@ fn rest_and_answer(state: &mut State, detail: AppDetail) {
 fn a_resting_cursor_fetches_once_and_a_move_before_the_delay_fetches_nothing() {
     let mut state = console(false);
     // Rows by name: billing-worker, inventory-sync, payments-api.
-    let first = rest_request(&update(&mut state, char_key('k'))).expect("a delay starts");
+    let first = rest_request(&update(&mut state, char_key('j'))).expect("a delay starts");
     let second = rest_request(&update(&mut state, char_key('G'))).expect("a new delay");
     assert_ne!(first, second);
     assert_eq!(
