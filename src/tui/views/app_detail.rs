@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState, Wrap};
 
-use super::{field, short_id, wrapped_lines};
+use super::{field, short_id, titled_pane, wrapped_lines};
 use crate::tui::model::{ExpiryFlag, FicRow, Severity, expiry_flag, relative_time};
 use crate::tui::state::{AppDetailScreen, DetailPane, State};
 
@@ -247,14 +247,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
             )));
         }
         frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: true }).block(
-                Block::new()
-                    .borders(Borders::TOP)
-                    .border_style(theme.border)
-                    .title(Span::styled(
-                        format!(" {}: values and findings ", fic.fic.name),
-                        theme.title,
-                    )),
+            titled_pane(
+                lines,
+                format!(" {}: values and findings ", fic.fic.name),
+                theme,
             ),
             findings_area,
         );

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState, Wrap};
 
-use super::{field, wrapped_lines};
+use super::{field, titled_pane, wrapped_lines};
 use crate::tui::model::{IdentityKind, Severity};
 use crate::tui::state::{IdentityDetailScreen, State};
 
@@ -181,14 +181,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &IdentityDetai
             })
             .collect();
         frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: true }).block(
-                Block::new()
-                    .borders(Borders::TOP)
-                    .border_style(theme.border)
-                    .title(Span::styled(
-                        format!(" {} · {} ", trust.app_name, trust.fic_name),
-                        theme.title,
-                    )),
+            titled_pane(
+                lines,
+                format!(" {} · {} ", trust.app_name, trust.fic_name),
+                theme,
             ),
             findings_area,
         );

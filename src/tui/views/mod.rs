@@ -291,6 +291,22 @@ pub(crate) fn short_id(id: &str, full: bool) -> String {
     }
 }
 
+/// Wrapped lines under a rule titled `title`: the detail screens' lower panes.
+pub fn titled_pane<'a>(
+    lines: Vec<Line<'a>>,
+    title: String,
+    theme: &crate::tui::theme::Theme,
+) -> Paragraph<'a> {
+    Paragraph::new(lines)
+        .wrap(ratatui::widgets::Wrap { trim: true })
+        .block(
+            Block::new()
+                .borders(ratatui::widgets::Borders::TOP)
+                .border_style(theme.border)
+                .title(Span::styled(title, theme.title)),
+        )
+}
+
 /// How many lines `text` takes when wrapped at word boundaries into `width` columns (as a
 /// `Paragraph` with `Wrap` does; a word longer than the width is broken).
 pub fn wrapped_lines(text: &str, width: usize) -> usize {
