@@ -1011,49 +1011,83 @@ fn open_picker(state: &mut State, field: FormField) {
     }
 }
 
+/// What a key did to the token-file path input or the picker, whichever has focus: the
+/// keys the exchange screen and the inspector share.
+pub enum FocusedKey {
+    /// Handled (moved, typed, closed); nothing more to do.
+    Done,
+    /// Enter on a non-empty file path (the input is closed): read that file.
+    ReadFile(String),
+    /// Enter in the picker (still open): the screen chooses the selected item.
+    Choose,
+}
+
+pub fn focused_key(
+    file_input: &mut Option<Input>,
+    picker: &mut Option<Picker>,
+    key: ratatui::crossterm::event::KeyEvent,
+) -> FocusedKey {
+    use ratatui::crossterm::event::{Event, KeyCode};
+    let feed = |input: &mut Input| {
+        tui_input::backend::crossterm::to_input_request(&Event::Key(key))
+            .map(|request| input.handle(request))
+            .is_some()
+    };
+    if let Some(input) = file_input {
+        match key.code {
+            KeyCode::Esc => *file_input = None,
+            KeyCode::Enter => {
+                let path = input.value().trim().to_string();
+                *file_input = None;
+                if !path.is_empty() {
+                    return FocusedKey::ReadFile(path);
+                }
+            }
+            _ => {
+                feed(input);
+            }
+        }
+        return FocusedKey::Done;
+    }
+    let Some(open) = picker else {
+        return FocusedKey::Done;
+    };
+    match key.code {
+        KeyCode::Esc => *picker = None,
+        KeyCode::Down | KeyCode::Tab => {
+            let len = open.visible().len();
+            open.selected = (open.selected + 1).min(len.saturating_sub(1));
+        }
+        KeyCode::Up | KeyCode::BackTab => open.selected = open.selected.saturating_sub(1),
+        KeyCode::Enter => return FocusedKey::Choose,
+        _ => {
+            if feed(&mut open.input) {
+                open.selected = 0;
+            }
+        }
+    }
+    FocusedKey::Done
+}
+
 /// Keys while the picker or the file path input has focus.
 pub fn on_raw_key(state: &mut State, key: ratatui::crossterm::event::KeyEvent) -> Vec<Cmd> {
-    use ratatui::crossterm::event::KeyCode;
     let request = state.new_request();
     let Some(screen) = top(state) else {
         return Vec::new();
     };
-    if let Some(input) = &mut screen.file_input {
-        match key.code {
-            KeyCode::Esc => screen.file_input = None,
-            KeyCode::Enter => {
-                let path = input.value().trim().to_string();
-                screen.file_input = None;
-                if path.is_empty() {
-                    return Vec::new();
-                }
-                screen.file_request = request;
-                return vec![Cmd::Exchange(ExchangeCmd::ReadTokenFile { request, path })];
-            }
-            _ => {
-                let event = ratatui::crossterm::event::Event::Key(key);
-                if let Some(request) = tui_input::backend::crossterm::to_input_request(&event) {
-                    input.handle(request);
-                }
-            }
+    match focused_key(&mut screen.file_input, &mut screen.picker, key) {
+        FocusedKey::Done => Vec::new(),
+        FocusedKey::ReadFile(path) => {
+            screen.file_request = request;
+            vec![Cmd::Exchange(ExchangeCmd::ReadTokenFile { request, path })]
         }
-        return Vec::new();
-    }
-    let Some(picker) = &mut screen.picker else {
-        return Vec::new();
-    };
-    match key.code {
-        KeyCode::Esc => screen.picker = None,
-        KeyCode::Down | KeyCode::Tab => {
-            let len = picker.visible().len();
-            picker.selected = (picker.selected + 1).min(len.saturating_sub(1));
-        }
-        KeyCode::Up | KeyCode::BackTab => picker.selected = picker.selected.saturating_sub(1),
-        KeyCode::Enter => {
+        FocusedKey::Choose => {
+            let Some(picker) = &screen.picker else {
+                return Vec::new();
+            };
             let typed = picker.input.value().trim().to_string();
             let chosen = picker.visible().get(picker.selected).map(|i| (*i).clone());
-            let field = picker.field;
-            let free_text = picker.free_text;
+            let (field, free_text) = (picker.field, picker.free_text);
             let value = match chosen {
                 Some(item) if item.disabled.is_some() => {
                     let why = item.disabled.unwrap_or_default();
@@ -1066,16 +1100,9 @@ pub fn on_raw_key(state: &mut State, key: ratatui::crossterm::event::KeyEvent) -
             };
             screen.picker = None;
             choose(state, field, value);
-        }
-        _ => {
-            let event = ratatui::crossterm::event::Event::Key(key);
-            if let Some(request) = tui_input::backend::crossterm::to_input_request(&event) {
-                picker.input.handle(request);
-                picker.selected = 0;
-            }
+            Vec::new()
         }
     }
-    Vec::new()
 }
 
 fn choose(state: &mut State, field: Option<FormField>, value: String) {
@@ -1619,6 +1646,72 @@ mod tests {
             spec.pasted.as_ref().map(|p| p.token.expose().clone()),
             Some(token)
         );
+    }
+
+    /// The keys the exchange screen and the inspector share: a file path input, then a
+    /// picker's movement, typing (which goes back to the first match) and choice.
+    #[test]
+    fn focused_keys_read_a_file_move_filter_and_choose() {
+        let press = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        let mut file_input = Some(Input::default());
+        let mut picker = None;
+        for c in "/tmp/t.jwt".chars() {
+            focused_key(&mut file_input, &mut picker, press(KeyCode::Char(c)));
+        }
+        assert!(matches!(
+            focused_key(&mut file_input, &mut picker, press(KeyCode::Enter)),
+            FocusedKey::ReadFile(path) if path == "/tmp/t.jwt"
+        ));
+        assert!(file_input.is_none(), "the input closes once read");
+        file_input = Some(Input::default());
+        assert!(matches!(
+            focused_key(&mut file_input, &mut picker, press(KeyCode::Enter)),
+            FocusedKey::Done
+        ));
+        assert!(file_input.is_none(), "an empty path closes without reading");
+
+        let item = |label: &str| PickItem {
+            label: label.into(),
+            detail: String::new(),
+            disabled: None,
+            value: label.into(),
+        };
+        picker = Some(Picker {
+            items: vec![item("alpha"), item("beta"), item("gamma")],
+            ..Picker::default()
+        });
+        let selected = |picker: &Option<Picker>| picker.as_ref().map(|p| p.selected);
+        focused_key(&mut file_input, &mut picker, press(KeyCode::Down));
+        focused_key(&mut file_input, &mut picker, press(KeyCode::Down));
+        focused_key(&mut file_input, &mut picker, press(KeyCode::Down));
+        assert_eq!(selected(&picker), Some(2), "stops at the last item");
+        focused_key(&mut file_input, &mut picker, press(KeyCode::Char('a')));
+        assert_eq!(
+            selected(&picker),
+            Some(0),
+            "typing goes back to the first match"
+        );
+        assert_eq!(
+            picker.as_ref().map(|p| p.visible().len()),
+            Some(3),
+            "every label holds an a"
+        );
+        focused_key(&mut file_input, &mut picker, press(KeyCode::Char('m')));
+        let visible: Vec<String> = picker
+            .as_ref()
+            .map(|p| p.visible().iter().map(|i| i.label.clone()).collect())
+            .unwrap_or_default();
+        assert_eq!(visible, ["gamma"]);
+        assert!(matches!(
+            focused_key(&mut file_input, &mut picker, press(KeyCode::Enter)),
+            FocusedKey::Choose
+        ));
+        assert!(
+            picker.is_some(),
+            "the screen chooses; the picker is still open"
+        );
+        focused_key(&mut file_input, &mut picker, press(KeyCode::Esc));
+        assert!(picker.is_none());
     }
 
     #[test]

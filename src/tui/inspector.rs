@@ -9,7 +9,9 @@
 
 use tui_input::{Input, InputRequest};
 
-use super::exchange::{AppChoice, ExchangeCmd, ExchangeMsg, PickItem, Picker};
+use super::exchange::{
+    AppChoice, ExchangeCmd, ExchangeMsg, FocusedKey, PickItem, Picker, focused_key,
+};
 use super::keymap::Action;
 use super::model::sanitize;
 use super::msg::{Cmd, RequestId};
@@ -314,74 +316,42 @@ pub fn perform(state: &mut State, action: Action) -> Option<Vec<Cmd>> {
 }
 
 pub fn on_raw_key(state: &mut State, key: ratatui::crossterm::event::KeyEvent) -> Vec<Cmd> {
-    use ratatui::crossterm::event::KeyCode;
     let request = state.new_request();
     let Some(screen) = top(state) else {
         return Vec::new();
     };
-    if let Some(input) = &mut screen.file_input {
-        match key.code {
-            KeyCode::Esc => screen.file_input = None,
-            KeyCode::Enter => {
-                let path = input.value().trim().to_string();
-                screen.file_input = None;
-                if path.is_empty() {
-                    return Vec::new();
-                }
-                screen.file_request = request;
-                return vec![Cmd::Exchange(ExchangeCmd::ReadTokenFile { request, path })];
-            }
-            _ => {
-                let event = ratatui::crossterm::event::Event::Key(key);
-                if let Some(r) = tui_input::backend::crossterm::to_input_request(&event) {
-                    input.handle(r);
-                }
-            }
+    match focused_key(&mut screen.file_input, &mut screen.picker, key) {
+        FocusedKey::Done => Vec::new(),
+        FocusedKey::ReadFile(path) => {
+            screen.file_request = request;
+            vec![Cmd::Exchange(ExchangeCmd::ReadTokenFile { request, path })]
         }
-        return Vec::new();
-    }
-    let Some(picker) = &mut screen.picker else {
-        return Vec::new();
-    };
-    match key.code {
-        KeyCode::Esc => screen.picker = None,
-        KeyCode::Down | KeyCode::Tab => {
-            let len = picker.visible().len();
-            picker.selected = (picker.selected + 1).min(len.saturating_sub(1));
-        }
-        KeyCode::Up | KeyCode::BackTab => picker.selected = picker.selected.saturating_sub(1),
-        KeyCode::Enter => {
-            let chosen = picker
-                .visible()
-                .get(picker.selected)
-                .map(|i| i.value.clone());
-            screen.picker = None;
-            if let Some(object_id) = chosen {
-                let app = state
-                    .apps
-                    .find(|a| a.object_id == object_id)
-                    .map(AppChoice::from);
-                if let Some(screen) = top(state) {
-                    screen.app = app;
-                    screen.fics = Vec::new();
-                    screen.fics_error = None;
-                    screen.fics_request = request;
-                }
-                return vec![Cmd::Exchange(ExchangeCmd::LoadAppFics {
-                    request,
-                    app_object_id: object_id,
-                })];
+        FocusedKey::Choose => {
+            let chosen = screen.picker.take().and_then(|picker| {
+                picker
+                    .visible()
+                    .get(picker.selected)
+                    .map(|i| i.value.clone())
+            });
+            let Some(object_id) = chosen else {
+                return Vec::new();
+            };
+            let app = state
+                .apps
+                .find(|a| a.object_id == object_id)
+                .map(AppChoice::from);
+            if let Some(screen) = top(state) {
+                screen.app = app;
+                screen.fics = Vec::new();
+                screen.fics_error = None;
+                screen.fics_request = request;
             }
-        }
-        _ => {
-            let event = ratatui::crossterm::event::Event::Key(key);
-            if let Some(r) = tui_input::backend::crossterm::to_input_request(&event) {
-                picker.input.handle(r);
-                picker.selected = 0;
-            }
+            vec![Cmd::Exchange(ExchangeCmd::LoadAppFics {
+                request,
+                app_object_id: object_id,
+            })]
         }
     }
-    Vec::new()
 }
 
 /// A token file read for the inspector.
