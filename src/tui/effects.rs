@@ -124,6 +124,36 @@ pub const NO_DIRECTORY_LOOKUP: &str = "this directory cannot look GUIDs up; show
 pub const NO_TOKEN_SERVICE: &str =
     "this directory has no token service to exchange with; paste a token (p) to inspect it instead";
 
+/// Sends a paged list as one message a page (`page_msg(rows, page number, last?)`) until the
+/// last page, an error (`failed_msg`), or a console that stopped listening.
+async fn stream_pages<T, Fetch, Fut>(
+    mut fetch: Fetch,
+    tx: &UnboundedSender<Msg>,
+    page_msg: impl Fn(Vec<T>, usize, bool) -> Msg,
+    failed_msg: impl Fn(String) -> Msg,
+) where
+    Fetch: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>, String>>,
+{
+    let mut next = None;
+    for page in 1.. {
+        match fetch(next.take()).await {
+            Ok(Page { rows, next: link }) => {
+                let done = link.is_none();
+                if tx.send(page_msg(rows, page, done)).is_err() || done {
+                    return;
+                }
+                next = link;
+            }
+            Err(error) => {
+                tracing::warn!(page, %error, "loading a list failed");
+                let _ = tx.send(failed_msg(error));
+                return;
+            }
+        }
+    }
+}
+
 /// Runs one command in the background. `Copy` and `Quit` belong to the terminal loop and are
 /// not handled here. A panic inside an effect becomes that effect's error answer (or an error
 /// toast), never a dead task or a restored terminal under a running console.
@@ -135,68 +165,36 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
         Cmd::LoadApps { request } => spawn_guarded(
             &sender,
             async move {
-                let mut next = None;
-                let mut page = 0;
-                loop {
-                    match directory.apps_page(next.take()).await {
-                        Ok(Page { rows, next: link }) => {
-                            page += 1;
-                            let done = link.is_none();
-                            if tx
-                                .send(Msg::AppsPage {
-                                    request,
-                                    rows,
-                                    page,
-                                    done,
-                                })
-                                .is_err()
-                                || done
-                            {
-                                break;
-                            }
-                            next = link;
-                        }
-                        Err(error) => {
-                            tracing::warn!(request, %error, "loading apps failed");
-                            let _ = tx.send(Msg::AppsFailed { request, error });
-                            break;
-                        }
-                    }
-                }
+                stream_pages(
+                    |next| directory.apps_page(next),
+                    &tx,
+                    |rows, page, done| Msg::AppsPage {
+                        request,
+                        rows,
+                        page,
+                        done,
+                    },
+                    |error| Msg::AppsFailed { request, error },
+                )
+                .await
             },
             move |error| Msg::AppsFailed { request, error },
         ),
         Cmd::LoadIdentities { request } => spawn_guarded(
             &sender,
             async move {
-                let mut next = None;
-                let mut page = 0;
-                loop {
-                    match directory.identities_page(next.take()).await {
-                        Ok(Page { rows, next: link }) => {
-                            page += 1;
-                            let done = link.is_none();
-                            if tx
-                                .send(Msg::IdentitiesPage {
-                                    request,
-                                    rows,
-                                    page,
-                                    done,
-                                })
-                                .is_err()
-                                || done
-                            {
-                                break;
-                            }
-                            next = link;
-                        }
-                        Err(error) => {
-                            tracing::warn!(request, %error, "loading identities failed");
-                            let _ = tx.send(Msg::IdentitiesFailed { request, error });
-                            break;
-                        }
-                    }
-                }
+                stream_pages(
+                    |next| directory.identities_page(next),
+                    &tx,
+                    |rows, page, done| Msg::IdentitiesPage {
+                        request,
+                        rows,
+                        page,
+                        done,
+                    },
+                    |error| Msg::IdentitiesFailed { request, error },
+                )
+                .await
             },
             move |error| Msg::IdentitiesFailed { request, error },
         ),
@@ -673,5 +671,73 @@ mod tests {
         );
         assert_eq!(answer.1, Err("disk gone".to_string()));
         assert!(!answer.2, "and down again afterwards");
+    }
+
+    /// Pages go out in order, numbered, the last one marked; a failure ends the stream with
+    /// the failure message after what was already sent.
+    #[tokio::test]
+    async fn pages_stream_in_order_and_a_failure_ends_the_stream() {
+        let row = |name: &str| AppRow {
+            object_id: format!("obj-{name}"),
+            app_id: format!("app-{name}"),
+            name: name.into(),
+            fic_count: Some(0),
+            credentials: Vec::new(),
+            audience: crate::tui::model::Audience::Single,
+        };
+        let fetch = |fail_at: Option<&'static str>| {
+            move |next: Option<String>| {
+                let answer = match next.as_deref() {
+                    _ if fail_at.is_some() && next.as_deref() == fail_at => {
+                        Err("429 throttled; press r".to_string())
+                    }
+                    None => Ok(Page {
+                        rows: vec![row("a"), row("b")],
+                        next: Some("2".into()),
+                    }),
+                    Some("2") => Ok(Page {
+                        rows: vec![row("c")],
+                        next: None,
+                    }),
+                    Some(other) => Err(format!("unexpected link {other}")),
+                };
+                async move { answer }
+            }
+        };
+        let page_msg = |rows, page, done| Msg::AppsPage {
+            request: 7,
+            rows,
+            page,
+            done,
+        };
+        let failed_msg = |error| Msg::AppsFailed { request: 7, error };
+
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        stream_pages(fetch(None), &tx, page_msg, failed_msg).await;
+        let mut seen = Vec::new();
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                Msg::AppsPage {
+                    rows, page, done, ..
+                } => seen.push((rows.len(), page, done)),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(seen, [(2, 1, false), (1, 2, true)]);
+
+        stream_pages(fetch(Some("2")), &tx, page_msg, failed_msg).await;
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Msg::AppsPage {
+                page: 1,
+                done: false,
+                ..
+            })
+        ));
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Msg::AppsFailed { error, .. }) if error.starts_with("429")
+        ));
+        assert!(rx.try_recv().is_err(), "nothing after the failure");
     }
 }
