@@ -139,6 +139,7 @@ mod console {
             theme,
             notices,
             started,
+            config_file: config_dir.as_deref().map(config_path),
         };
         ficus::tui::run(directory, options)
             .await

@@ -155,8 +155,9 @@ async fn stream_pages<T, Fetch, Fut>(
 }
 
 /// Runs one command in the background. `Copy` and `Quit` belong to the terminal loop and are
-/// not handled here. A panic inside an effect becomes that effect's error answer (or an error
-/// toast), never a dead task or a restored terminal under a running console.
+/// not handled here, nor is `SaveTheme` (the loop writes config.toml). A panic inside an
+/// effect becomes that effect's error answer (or an error toast), never a dead task or a
+/// restored terminal under a running console.
 pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Msg>) {
     let directory = Arc::clone(directory);
     let sender = tx.clone();
@@ -282,7 +283,7 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
         }
         Cmd::Wizard(cmd) => super::wizard::spawn(&directory, cmd, &tx),
         Cmd::Exchange(cmd) => super::exchange::spawn_effect(directory, cmd, tx),
-        Cmd::Copy(_) | Cmd::Quit => {}
+        Cmd::Copy(_) | Cmd::Quit | Cmd::SaveTheme(_) => {}
     }
 }
 

@@ -121,6 +121,8 @@ pub enum Msg {
     },
     /// A background effect panicked; the console keeps running and says so.
     EffectPanicked(String),
+    /// Where the chosen theme was saved, or why it could not be.
+    ThemeSaved(Result<String, String>),
 }
 
 /// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
@@ -158,6 +160,8 @@ pub enum Cmd {
         guid: String,
     },
     Quit,
+    /// Remember the theme chosen in the palette (`theme = "NAME"` in config.toml).
+    SaveTheme(String),
     /// Answer `Msg::Rested { request }` after `after` (the cursor rests on a row).
     Rest {
         request: RequestId,

@@ -36,6 +36,8 @@ pub struct ConsoleOptions {
     pub notices: Vec<String>,
     /// When the process started, to measure the time to the first frame.
     pub started: Instant,
+    /// The config.toml a theme chosen in the palette is saved to; `None`: not saved.
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,9 +100,10 @@ async fn run_inner<D: Directory>(
 
     spawn_terminal_events(tx.clone());
     spawn_signals(tx.clone());
+    let options_config = options.config_file.as_deref();
     let mut quit = false;
     for cmd in first_commands {
-        quit |= execute_cmd(&directory, cmd, &tx);
+        quit |= execute_cmd(&directory, cmd, &tx, options_config);
     }
 
     let mut dirty = false;
@@ -126,10 +129,10 @@ async fn run_inner<D: Directory>(
             }
         };
         if let Some(msg) = next {
-            quit |= handle(&mut state, msg, &directory, &tx);
+            quit |= handle(&mut state, msg, &directory, &tx, options_config);
             // Drain whatever else is waiting before drawing.
             while let Ok(msg) = rx.try_recv() {
-                quit |= handle(&mut state, msg, &directory, &tx);
+                quit |= handle(&mut state, msg, &directory, &tx, options_config);
             }
             dirty = true;
         }
@@ -150,18 +153,38 @@ fn handle<D: Directory>(
     msg: Msg,
     directory: &Arc<D>,
     tx: &UnboundedSender<Msg>,
+    config_file: Option<&std::path::Path>,
 ) -> bool {
     let mut quit = false;
     for cmd in update(state, msg) {
-        quit |= execute_cmd(directory, cmd, tx);
+        quit |= execute_cmd(directory, cmd, tx, config_file);
     }
     quit || state.quit
 }
 
 /// Returns true when the command is to quit.
-fn execute_cmd<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Msg>) -> bool {
+fn execute_cmd<D: Directory>(
+    directory: &Arc<D>,
+    cmd: Cmd,
+    tx: &UnboundedSender<Msg>,
+    config_file: Option<&std::path::Path>,
+) -> bool {
     match cmd {
         Cmd::Quit => true,
+        Cmd::SaveTheme(name) => {
+            let tx = tx.clone();
+            let config_file = config_file.map(std::path::Path::to_path_buf);
+            tokio::task::spawn_blocking(move || {
+                let result = match config_file {
+                    Some(path) => super::theme::save_theme_choice(&path, &name)
+                        .map(|()| path.display().to_string())
+                        .map_err(|error| format!("could not write {} ({error})", path.display())),
+                    None => Err("there is no config directory".to_string()),
+                };
+                let _ = tx.send(Msg::ThemeSaved(result));
+            });
+            false
+        }
         Cmd::Copy(text) => {
             if let Err(error) = terminal::copy_to_clipboard(&text) {
                 tracing::warn!(%error, "OSC 52 copy failed");

@@ -226,6 +226,51 @@ impl Themes {
     }
 }
 
+/// Sets `theme = "NAME"` in the config file at `path`, keeping every other line (comments,
+/// other keys, tables): a top-level `theme` line is replaced, else one is added before the
+/// first table. A file that would not parse afterwards is left as it is. Written atomically.
+pub fn save_theme_choice(path: &Path, name: &str) -> std::io::Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(error),
+    };
+    let setting = format!("theme = {}", toml::Value::String(name.to_string()));
+    let mut lines: Vec<&str> = text.lines().collect();
+    let tables_start = lines
+        .iter()
+        .position(|line| line.trim_start().starts_with('['))
+        .unwrap_or(lines.len());
+    let existing = lines[..tables_start].iter().position(|line| {
+        line.trim_start()
+            .strip_prefix("theme")
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    });
+    match existing {
+        Some(index) => lines[index] = &setting,
+        None => lines.insert(tables_start, &setting),
+    }
+    let mut updated = lines.join("\n");
+    updated.push('\n');
+    let parsed: Result<toml::Table, _> = toml::from_str(&updated);
+    if parsed
+        .ok()
+        .and_then(|t| t.get("theme")?.as_str().map(str::to_string))
+        != Some(name.into())
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not valid TOML; fix it by hand",
+        ));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension("toml.tmp");
+    std::fs::write(&temporary, updated)?;
+    std::fs::rename(&temporary, path)
+}
+
 /// Which theme to start with: `NO_COLOR` (any non-empty value) wins, then the configured name.
 pub fn initial_theme_name(no_color: Option<&str>, configured: Option<&str>) -> String {
     if no_color.is_some_and(|v| !v.is_empty()) {
@@ -329,6 +374,39 @@ mod tests {
                 assert!(ratio >= 4.5, "{name}: {slot} has contrast {ratio:.2}");
             }
         }
+    }
+
+    #[test]
+    fn a_chosen_theme_is_saved_in_config_toml_keeping_everything_else() {
+        let dir = std::env::temp_dir().join(format!("ficus-theme-{}", std::process::id()));
+        let path = dir.join("nested").join("config.toml");
+        // No file yet: created with the one setting.
+        save_theme_choice(&path, "light").expect("created");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "theme = \"light\"\n"
+        );
+        // An existing file: the theme line is replaced; comments, keys and tables stay.
+        let original = "# my settings\ntenant = \"contoso.onmicrosoft.com\"\ntheme = \"dark\"\n\n[keys]\ntheme = \"not this one\"\n";
+        std::fs::write(&path, original).expect("write");
+        save_theme_choice(&path, "high-contrast").expect("saved");
+        let saved = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            saved,
+            original.replace("theme = \"dark\"", "theme = \"high-contrast\"")
+        );
+        // No theme line before the tables: one is added before them.
+        std::fs::write(&path, "tenant = \"x\"\n[keys]\nq = \"quit\"\n").expect("write");
+        save_theme_choice(&path, "mono").expect("saved");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "tenant = \"x\"\ntheme = \"mono\"\n[keys]\nq = \"quit\"\n"
+        );
+        // A broken file is not touched.
+        std::fs::write(&path, "tenant = \n").expect("write");
+        assert!(save_theme_choice(&path, "light").is_err());
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "tenant = \n");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -201,6 +201,23 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             state.toast(ToastLevel::Error, sanitize(&error).into_owned());
             Vec::new()
         }
+        Msg::ThemeSaved(result) => {
+            let name = state.theme.name.clone();
+            match result {
+                Ok(path) => state.toast(
+                    ToastLevel::Info,
+                    format!("Theme: {name} (saved in {})", sanitize(&path)),
+                ),
+                Err(reason) => state.toast(
+                    ToastLevel::Warning,
+                    format!(
+                        "Theme: {name} for this session only: {}; set theme = \"{name}\" in config.toml to keep it",
+                        sanitize(&reason)
+                    ),
+                ),
+            }
+            Vec::new()
+        }
         Msg::WhoisAnswered {
             request,
             guid,
@@ -1410,7 +1427,9 @@ fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Ve
             match state.themes.get(&argument).cloned() {
                 Some(theme) => {
                     state.toast(ToastLevel::Info, format!("Theme: {}", theme.name));
+                    let name = theme.name.clone();
                     state.theme = theme;
+                    return vec![Cmd::SaveTheme(name)];
                 }
                 None => state.toast(
                     ToastLevel::Warning,

@@ -555,8 +555,29 @@ fn palette_switches_theme_and_views() {
     let mut state = console(false);
     update(&mut state, char_key(':'));
     typed(&mut state, "theme mono");
-    update(&mut state, key(KeyCode::Enter));
+    let commands = update(&mut state, key(KeyCode::Enter));
     assert_eq!(state.theme.name, "mono");
+    // Remembered for the next start: the loop writes it to config.toml and says where.
+    assert!(matches!(commands.as_slice(), [Cmd::SaveTheme(name)] if name == "mono"));
+    update(
+        &mut state,
+        Msg::ThemeSaved(Ok("/home/admin/.config/ficus/config.toml".into())),
+    );
+    assert_eq!(
+        state.toast.as_ref().map(|t| t.text.as_str()),
+        Some("Theme: mono (saved in /home/admin/.config/ficus/config.toml)")
+    );
+    update(
+        &mut state,
+        Msg::ThemeSaved(Err("could not write /ro/config.toml (read-only)".into())),
+    );
+    let toast = state
+        .toast
+        .as_ref()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert!(toast.contains("for this session only"), "{toast}");
+    assert!(toast.contains("theme = \"mono\" in config.toml"), "{toast}");
     update(&mut state, char_key(':'));
     typed(&mut state, "identities");
     update(&mut state, key(KeyCode::Enter));
