@@ -1069,6 +1069,27 @@ pub fn focused_key(
     FocusedKey::Done
 }
 
+/// Pasted text into the picker's filter or the file path input, whichever is open (sanitized,
+/// trimmed, capped); false when neither is.
+pub fn focused_paste(
+    file_input: &mut Option<Input>,
+    picker: &mut Option<Picker>,
+    text: &str,
+) -> bool {
+    let (input, cap) = match (picker.as_mut(), file_input.as_mut()) {
+        (Some(picker), _) => {
+            picker.selected = 0;
+            (&mut picker.input, 2048)
+        }
+        (None, Some(input)) => (input, 4096),
+        (None, None) => return false,
+    };
+    for c in sanitize(text.trim()).chars().take(cap) {
+        input.handle(InputRequest::InsertChar(c));
+    }
+    true
+}
+
 /// Keys while the picker or the file path input has focus.
 pub fn on_raw_key(state: &mut State, key: ratatui::crossterm::event::KeyEvent) -> Vec<Cmd> {
     let request = state.new_request();
@@ -1135,17 +1156,7 @@ pub fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
     let Some(screen) = top(state) else {
         return Vec::new();
     };
-    if let Some(picker) = &mut screen.picker {
-        for c in sanitize(text.trim()).chars().take(2048) {
-            picker.input.handle(InputRequest::InsertChar(c));
-        }
-        picker.selected = 0;
-        return Vec::new();
-    }
-    if let Some(input) = &mut screen.file_input {
-        for c in sanitize(text.trim()).chars().take(4096) {
-            input.handle(InputRequest::InsertChar(c));
-        }
+    if focused_paste(&mut screen.file_input, &mut screen.picker, text) {
         return Vec::new();
     }
     match crate::jwt::decode(text) {
@@ -1712,6 +1723,21 @@ mod tests {
         );
         focused_key(&mut file_input, &mut picker, press(KeyCode::Esc));
         assert!(picker.is_none());
+
+        // Pastes go to what is open, cleaned of control characters; nothing open: not taken.
+        assert!(!focused_paste(&mut file_input, &mut picker, "x"));
+        file_input = Some(Input::default());
+        assert!(focused_paste(
+            &mut file_input,
+            &mut picker,
+            " /tmp/a\u{1b}[31m.jwt\n"
+        ));
+        let pasted = file_input.as_ref().map(|i| i.value().to_string());
+        assert!(
+            pasted
+                .as_deref()
+                .is_some_and(|v| v.starts_with("/tmp/a") && !v.contains('\u{1b}'))
+        );
     }
 
     #[test]

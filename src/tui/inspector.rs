@@ -7,10 +7,10 @@
 //! screen's `i`). Nothing pasted is ever shown raw: a token that does not decode is described
 //! (its length and what is wrong), never echoed.
 
-use tui_input::{Input, InputRequest};
+use tui_input::Input;
 
 use super::exchange::{
-    AppChoice, ExchangeCmd, ExchangeMsg, FocusedKey, PickItem, Picker, focused_key,
+    AppChoice, ExchangeCmd, ExchangeMsg, FocusedKey, PickItem, Picker, focused_key, focused_paste,
 };
 use super::keymap::Action;
 use super::model::sanitize;
@@ -187,17 +187,7 @@ pub fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
     let Some(screen) = top(state) else {
         return Vec::new();
     };
-    if let Some(picker) = &mut screen.picker {
-        for c in sanitize(text.trim()).chars().take(2048) {
-            picker.input.handle(InputRequest::InsertChar(c));
-        }
-        picker.selected = 0;
-        return Vec::new();
-    }
-    if let Some(input) = &mut screen.file_input {
-        for c in sanitize(text.trim()).chars().take(4096) {
-            input.handle(InputRequest::InsertChar(c));
-        }
+    if focused_paste(&mut screen.file_input, &mut screen.picker, text) {
         return Vec::new();
     }
     set_token(state, text);
