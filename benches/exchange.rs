@@ -16,12 +16,11 @@ use std::sync::Arc;
 use divan::Bencher;
 use ficus::cloud::Cloud;
 use ficus::entra::msi::{IdentitySelector, MsiSource};
-use ficus::entra::{self, Credentials, ExchangeRequest, Renewal, SessionConfig, TokenSet};
+use ficus::entra::{self, ExchangeRequest};
 use ficus::sandbox::{Sandbox, SandboxConfig};
 use ficus::tui::effects::Directory;
 use ficus::tui::exchange::ExchangeSpec;
-use ficus::tui::msg::Session;
-use ficus::tui::{Connected, Connector, GraphDirectory};
+use ficus::tui::{Connector, GraphDirectory};
 
 const ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
@@ -49,36 +48,11 @@ fn setup() -> Setup {
         let sandbox = ficus::sandbox::start(SandboxConfig::default())
             .await
             .expect("sandbox");
-        let info = sandbox.info.clone();
-        let tenant = info
-            .tenants
-            .iter()
-            .find(|t| t.name == "contoso")
-            .cloned()
-            .expect("contoso");
-        let cloud = Cloud::custom(&info.authority, &info.graph);
-        let mut config = SessionConfig::new(cloud.clone(), tenant.id.clone());
-        config.ca_pem = info.ca_pem.clone();
-        let scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
-        let signed = sandbox
-            .sign_in(&tenant.id, ADMIN, &config.client_id, &scopes)
-            .expect("sign-in");
-        let tokens = TokenSet {
-            access_token: signed.access_token,
-            refresh_token: Some(signed.refresh_token),
-            id_token: Some(signed.id_token),
-            expires_at: time::OffsetDateTime::now_utc().unix_timestamp() + signed.expires_in as i64,
-            scope: None,
-        };
-        let renewal = Renewal::RefreshToken {
-            token_endpoint: cloud.token_endpoint(&tenant.id),
-            client_id: config.client_id.clone(),
-            scopes: config.scopes.clone(),
-            cache: None,
-        };
-        let session =
-            entra::Session::new(config, Credentials::new(tokens, renewal)).expect("session");
-        (sandbox, session, cloud, tenant.id)
+        let session = ficus::commands::sandbox_context(&sandbox, ADMIN, false, false)
+            .expect("signed in to the sandbox")
+            .session;
+        let (cloud, tenant_id) = (session.cloud.clone(), session.tenant.clone());
+        (sandbox, session, cloud, tenant_id)
     });
     Setup {
         runtime,
@@ -136,29 +110,10 @@ fn sts_exchange(bencher: Bencher) {
 fn console_exchange(bencher: Bencher) {
     let mut setup = setup();
     let sandbox = setup.sandbox.take().expect("sandbox");
-    let info = Session {
-        tenant: "contoso".into(),
-        tenant_id: setup.tenant_id.clone(),
-        cloud: "sandbox".into(),
-        user: ADMIN.into(),
-        read_only: false,
-        graph_base: setup.cloud.graph_v1(),
-        cloud_endpoints: setup.cloud.clone(),
-    };
-    let msi_host = ficus::tui::directory::MsiHost {
-        label: "the sandbox's emulated host".into(),
-        env: entra::msi::MsiEnv {
-            imds_authority: Some(setup.imds.clone()),
-            ..entra::msi::MsiEnv::default()
-        },
-    };
-    let connected = Connected {
-        session: setup.session.clone(),
-        info,
-        keep_alive: Box::new(sandbox),
-        msi_host: Some(msi_host),
-        reconnect: None,
-    };
+    // The session `ficus --sandbox` makes: contoso's admin, the emulated host for MSI.
+    let connected =
+        ficus::commands::console_sandbox_session(Arc::new(sandbox), "contoso", false, false)
+            .expect("signed in to the sandbox");
     let directory = Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },
     ))));

@@ -6,9 +6,6 @@
 
 use std::time::Duration;
 
-use ficus::cloud::Cloud;
-use ficus::entra::{self, Credentials, Renewal, SessionConfig, TokenSet};
-
 const ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
 mod tmux_support;
@@ -74,36 +71,12 @@ async fn the_wizard_creates_a_fic_that_graph_holds_and_the_exchange_accepts() {
     );
     assert!(screen.contains("client secret"), "{screen}");
 
-    // Graph, asked by this test directly.
-    let tenant = info
-        .tenants
-        .iter()
-        .find(|t| t.name == "contoso")
-        .cloned()
-        .expect("demo tenant");
-    let cloud = Cloud::custom(&info.authority, &info.graph);
-    let mut config = SessionConfig::new(cloud.clone(), tenant.id.clone());
-    config.ca_pem = info.ca_pem.clone();
-    let scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
-    let signed = sandbox
-        .sign_in(&tenant.id, ADMIN, &config.client_id, &scopes)
-        .expect("sign-in");
-    let tokens = TokenSet {
-        access_token: signed.access_token,
-        refresh_token: Some(signed.refresh_token),
-        id_token: Some(signed.id_token),
-        expires_at: time::OffsetDateTime::now_utc().unix_timestamp() + signed.expires_in as i64,
-        scope: None,
-    };
-    let renewal = Renewal::RefreshToken {
-        token_endpoint: cloud.token_endpoint(&tenant.id),
-        client_id: config.client_id.clone(),
-        scopes: config.scopes.clone(),
-        cache: None,
-    };
-    let graph = entra::Session::new(config, Credentials::new(tokens, renewal))
-        .expect("session")
-        .graph();
+    // Graph, asked by this test directly, as the same admin.
+    let session = ficus::commands::sandbox_context(&sandbox, ADMIN, false, false)
+        .expect("signed in to the sandbox")
+        .session;
+    let (cloud, tenant_id) = (session.cloud.clone(), session.tenant.clone());
+    let graph = session.graph();
     let apps = graph
         .find_apps_by_name("billing-worker")
         .await
@@ -119,7 +92,7 @@ async fn the_wizard_creates_a_fic_that_graph_holds_and_the_exchange_accepts() {
         .iter()
         .find(|i| i.name == "id-payments")
         .expect("id-payments");
-    assert_eq!(fic.issuer, cloud.issuer(&tenant.id));
+    assert_eq!(fic.issuer, cloud.issuer(&tenant_id));
     assert_eq!(fic.subject, payments.principal_id);
     assert_eq!(
         fic.audiences,

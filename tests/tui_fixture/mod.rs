@@ -7,13 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ficus::cloud::Cloud;
-use ficus::entra::{self, Credentials, Renewal, SessionConfig, TokenSet};
 use ficus::tui::effects::{self, Directory};
 use ficus::tui::keymap::Keymap;
 use ficus::tui::msg::{Cmd, Msg, SignInEvent};
 use ficus::tui::theme::Themes;
-use ficus::tui::{Connected, Connector, GraphDirectory, Session, State, update};
+use ficus::tui::{Connector, GraphDirectory, State, update};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
 
@@ -33,59 +31,10 @@ pub async fn demo_directory_with(
     let sandbox = ficus::sandbox::start(sandbox_config)
         .await
         .expect("sandbox starts");
-    let info = sandbox.info.clone();
-    let tenant = info
-        .tenants
-        .iter()
-        .find(|t| t.name == "contoso")
-        .cloned()
-        .expect("demo tenant");
-    let cloud = Cloud::custom(&info.authority, &info.graph);
-    let mut config = SessionConfig::new(cloud.clone(), tenant.id.clone());
-    config.ca_pem = info.ca_pem.clone();
-    config.read_only = read_only;
-    let scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
-    let signed = sandbox
-        .sign_in(&tenant.id, ADMIN, &config.client_id, &scopes)
-        .expect("demo sign-in");
-    let tokens = TokenSet {
-        access_token: signed.access_token,
-        refresh_token: Some(signed.refresh_token),
-        id_token: Some(signed.id_token),
-        expires_at: time::OffsetDateTime::now_utc().unix_timestamp() + signed.expires_in as i64,
-        scope: None,
-    };
-    let renewal = Renewal::RefreshToken {
-        token_endpoint: cloud.token_endpoint(&tenant.id),
-        client_id: config.client_id.clone(),
-        scopes: config.scopes.clone(),
-        cache: None,
-    };
-    let session = entra::Session::new(config, Credentials::new(tokens, renewal)).expect("session");
-    let info = Session {
-        tenant: format!("{} ({})", tenant.name, tenant.domain),
-        tenant_id: tenant.id.clone(),
-        cloud: "sandbox".into(),
-        user: ADMIN.into(),
-        read_only,
-        graph_base: cloud.graph_v1(),
-        cloud_endpoints: cloud,
-    };
-    // Test exchanges ask the sandbox's emulated host for identity tokens.
-    let msi_host = Some(ficus::tui::directory::MsiHost {
-        label: "the sandbox's emulated host".into(),
-        env: entra::msi::MsiEnv {
-            imds_authority: Some(sandbox.info.imds.clone()),
-            ..entra::msi::MsiEnv::default()
-        },
-    });
-    let connected = Connected {
-        session,
-        info,
-        keep_alive: Box::new(sandbox),
-        msi_host,
-        reconnect: None,
-    };
+    // The same session `ficus --sandbox` makes: contoso's admin, the emulated host for MSI.
+    let connected =
+        ficus::commands::console_sandbox_session(Arc::new(sandbox), "contoso", false, read_only)
+            .expect("signed in to the sandbox");
     Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },
     ))))
