@@ -18,19 +18,7 @@ fn sandbox_console_filters_opens_and_restores_the_terminal() {
         d = dirs.path().display()
     );
     let tmux = Tmux::new(format!("ficus-e2e-{}", std::process::id()), "e2e");
-    tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "60",
-        &script,
-    ]);
+    tmux.start(120, 60, &script);
 
     tmux.wait_for("payments-api");
     assert_eq!(
@@ -99,19 +87,7 @@ fn signals_restore_the_terminal() {
             d = dirs.path().display()
         );
         let tmux = Tmux::new(format!("ficus-e2e-{signal}-{}", std::process::id()), "e2e");
-        tmux.run(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "e2e",
-            "-x",
-            "120",
-            "-y",
-            "60",
-            &script,
-        ]);
+        tmux.start(120, 60, &script);
         tmux.wait_for("payments-api");
         let pid = std::fs::read_to_string(&pid_file).expect("pid written");
         let status = Command::new("kill")

@@ -14,19 +14,7 @@ fn sandbox_exchange_succeeds_for_payments_api_and_names_the_subject_for_inventor
         d = dirs.path().display()
     );
     let tmux = Tmux::new(format!("ficus-x2e-{}", std::process::id()), "x2e");
-    tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "x2e",
-        "-x",
-        "120",
-        "-y",
-        "60",
-        &script,
-    ]);
+    tmux.start(120, 60, &script);
     tmux.wait_for("payments-api");
     tmux.wait_for("Identities 5");
 

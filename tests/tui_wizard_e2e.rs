@@ -30,19 +30,7 @@ async fn the_wizard_creates_a_fic_that_graph_holds_and_the_exchange_accepts() {
     let mut tmux = Tmux::new(format!("ficus-wizard-{}", std::process::id()), "wizard");
     tmux.key_delay = Duration::from_millis(80);
     tmux.timeout = Duration::from_secs(40);
-    tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "wizard",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        &script,
-    ]);
+    tmux.start(80, 24, &script);
 
     // Device code sign-in, approved by the sandbox, then the lists.
     tmux.wait_for("1 Apps");

@@ -24,6 +24,25 @@ impl Tmux {
         }
     }
 
+    /// Starts `script` (a shell command line) in a new detached session of `cols` × `rows`,
+    /// with no user tmux configuration.
+    pub fn start(&self, cols: u16, rows: u16, script: &str) {
+        let (cols, rows) = (cols.to_string(), rows.to_string());
+        self.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            self.session,
+            "-x",
+            &cols,
+            "-y",
+            &rows,
+            script,
+        ]);
+    }
+
     pub fn run(&self, args: &[&str]) -> String {
         let output = Command::new("tmux")
             .arg("-L")
