@@ -779,24 +779,8 @@ pub fn perform(state: &mut State, action: Action) -> Option<Vec<Cmd>> {
             screen.focus = FormField::ALL[(index + 1) % FormField::ALL.len()];
             Vec::new()
         }
-        Action::Up => {
-            screen.scroll = screen.scroll.saturating_sub(1);
-            Vec::new()
-        }
-        Action::Down => {
-            screen.scroll = screen.scroll.saturating_add(1);
-            Vec::new()
-        }
-        Action::HalfPageUp => {
-            screen.scroll = screen.scroll.saturating_sub(10);
-            Vec::new()
-        }
-        Action::HalfPageDown => {
-            screen.scroll = screen.scroll.saturating_add(10);
-            Vec::new()
-        }
-        Action::Top => {
-            screen.scroll = 0;
+        Action::Up | Action::Down | Action::HalfPageUp | Action::HalfPageDown | Action::Top => {
+            screen.scroll = scrolled(screen.scroll, action);
             Vec::new()
         }
         Action::Open => {
@@ -1008,6 +992,18 @@ fn open_picker(state: &mut State, field: FormField) {
             selected: 0,
             free_text,
         });
+    }
+}
+
+/// A result's scroll position after a scrolling action (the exchange result, the inspector).
+pub fn scrolled(scroll: u16, action: Action) -> u16 {
+    match action {
+        Action::Up => scroll.saturating_sub(1),
+        Action::Down => scroll.saturating_add(1),
+        Action::HalfPageUp => scroll.saturating_sub(10),
+        Action::HalfPageDown => scroll.saturating_add(10),
+        Action::Top => 0,
+        _ => scroll,
     }
 }
 
@@ -1657,6 +1653,16 @@ mod tests {
             spec.pasted.as_ref().map(|p| p.token.expose().clone()),
             Some(token)
         );
+    }
+
+    #[test]
+    fn scrolling_stays_within_bounds() {
+        assert_eq!(scrolled(0, Action::Up), 0);
+        assert_eq!(scrolled(3, Action::Down), 4);
+        assert_eq!(scrolled(4, Action::HalfPageUp), 0);
+        assert_eq!(scrolled(u16::MAX - 2, Action::HalfPageDown), u16::MAX);
+        assert_eq!(scrolled(40, Action::Top), 0);
+        assert_eq!(scrolled(7, Action::Reveal), 7, "not a scrolling action");
     }
 
     /// The keys the exchange screen and the inspector share: a file path input, then a

@@ -11,6 +11,7 @@ use tui_input::Input;
 
 use super::exchange::{
     AppChoice, ExchangeCmd, ExchangeMsg, FocusedKey, PickItem, Picker, focused_key, focused_paste,
+    scrolled,
 };
 use super::keymap::Action;
 use super::model::sanitize;
@@ -198,24 +199,8 @@ pub fn perform(state: &mut State, action: Action) -> Option<Vec<Cmd>> {
     let request = state.new_request();
     let screen = top(state)?;
     let cmds = match action {
-        Action::Up => {
-            screen.scroll = screen.scroll.saturating_sub(1);
-            Vec::new()
-        }
-        Action::Down => {
-            screen.scroll = screen.scroll.saturating_add(1);
-            Vec::new()
-        }
-        Action::HalfPageUp => {
-            screen.scroll = screen.scroll.saturating_sub(10);
-            Vec::new()
-        }
-        Action::HalfPageDown => {
-            screen.scroll = screen.scroll.saturating_add(10);
-            Vec::new()
-        }
-        Action::Top => {
-            screen.scroll = 0;
+        Action::Up | Action::Down | Action::HalfPageUp | Action::HalfPageDown | Action::Top => {
+            screen.scroll = scrolled(screen.scroll, action);
             Vec::new()
         }
         Action::Reveal => {
