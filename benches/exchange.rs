@@ -48,9 +48,12 @@ fn setup() -> Setup {
         let sandbox = ficus::sandbox::start(SandboxConfig::default())
             .await
             .expect("sandbox");
-        let session = ficus::commands::sandbox_context(&sandbox, ADMIN, false, false)
-            .expect("signed in to the sandbox")
-            .session;
+        let session = ficus::commands::Context::new(
+            ficus::startup::sandbox::sandbox_signed(&sandbox, ADMIN, false)
+                .expect("signed in to the sandbox"),
+            false,
+        )
+        .session;
         let (cloud, tenant_id) = (session.cloud.clone(), session.tenant.clone());
         (sandbox, session, cloud, tenant_id)
     });
@@ -112,7 +115,7 @@ fn console_exchange(bencher: Bencher) {
     let sandbox = setup.sandbox.take().expect("sandbox");
     // The session `ficus --sandbox` makes: contoso's admin, the emulated host for MSI.
     let connected =
-        ficus::commands::console_sandbox_session(Arc::new(sandbox), "contoso", false, false)
+        ficus::startup::sandbox::console_sandbox_session(Arc::new(sandbox), "contoso", false)
             .expect("signed in to the sandbox");
     let directory = Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },

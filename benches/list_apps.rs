@@ -37,8 +37,11 @@ fn fixture() -> Fixture {
             ..SandboxConfig::default()
         }))
         .expect("sandbox");
-    let context = commands::sandbox_context(&sandbox, sandbox::seed::DEMO_ADMIN, true, true)
-        .expect("signed in");
+    let context = ficus::commands::Context::new(
+        ficus::startup::sandbox::sandbox_signed(&sandbox, sandbox::seed::DEMO_ADMIN, true)
+            .expect("signed in to the sandbox"),
+        true,
+    );
     Fixture {
         runtime,
         _sandbox: sandbox,
@@ -62,7 +65,7 @@ fn list_all_apps(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn apps_json_to_sink(bencher: divan::Bencher) {
     let f = fixture();
-    let command = ficus::cli::Command::Apps { filter: None };
+    let command = ficus::commands::Command::Apps { filter: None };
     bencher.bench_local(|| {
         let mut sink = std::io::sink();
         f.runtime

@@ -3,21 +3,26 @@
 //! identity, and a local sandbox that emulates the Entra token service, Graph and the managed
 //! identity endpoints.
 //!
-//! The parts and which way the arrows go are in `shared/docs/design.md`:
-//! `cli` → `tui` → `entra` → `fic`, `jwt`, `cloud`, `secret`; `sandbox` uses only the pure parts.
+//! The `ficus` package is the binary (`src/main.rs`: the command line) over the workspace's
+//! crates, whose graph is the architecture (an upward import does not compile):
+//!
+//! ```text
+//!  ficus (bin)
+//!    ├──► ficus-console  (the TUI)      ─┐
+//!    ├──► ficus-commands (headless)     ─┼──► ficus-startup ──► ficus-entra ──► ficus-core
+//!    │                                   │          └─────────► ficus-sandbox ─► ficus-core
+//!    └──► ficus-sandbox (`ficus sandbox`)
+//! ```
+//!
+//! This library only names the crates for the integration tests and benchmarks in `tests/`
+//! and `benches/`, under the names they had as modules.
 
 pub mod cli;
-pub mod cloud;
-pub mod commands;
-pub mod entra;
-pub mod fic;
-pub mod jwt;
-pub mod sandbox;
-pub mod secret;
-pub mod tui;
 
-/// Installs aws-lc-rs as the process-wide rustls provider, so no second provider can make
-/// rustls refuse to pick one. Safe to call more than once.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-}
+pub use ficus_commands as commands;
+pub use ficus_console as tui;
+pub use ficus_core::{cloud, fic, jwt, secret};
+pub use ficus_entra as entra;
+pub use ficus_sandbox as sandbox;
+pub use ficus_startup as startup;
+pub use ficus_startup::install_crypto_provider;

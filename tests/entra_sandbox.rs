@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use ficus::cli::{Command, ExchangeArgs, FicCommand};
 use ficus::commands::{self, CommandError, Context};
+use ficus::commands::{Command, ExchangeArgs, FicCommand};
 use ficus::entra::signin::{Credentials, Renewal, TokenSet};
 use ficus::entra::{EntraError, GraphClient, NetworkErrorKind, Session};
 use ficus::sandbox::{self, Faults, Sandbox, SandboxConfig, Seed};
@@ -21,8 +21,11 @@ async fn start(config: SandboxConfig) -> Sandbox {
 /// A sandbox with `config` and a read-write context signed in as the demo admin.
 async fn signed_in(config: SandboxConfig) -> (Sandbox, Context) {
     let sb = start(config).await;
-    let ctx =
-        commands::sandbox_context(&sb, sandbox::seed::DEMO_ADMIN, true, false).expect("signed in");
+    let ctx = ficus::commands::Context::new(
+        ficus::startup::sandbox::sandbox_signed(&sb, sandbox::seed::DEMO_ADMIN, false)
+            .expect("signed in to the sandbox"),
+        true,
+    );
     (sb, ctx)
 }
 
@@ -271,7 +274,11 @@ async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
         .expect_err("unknown app");
     assert!(err.to_string().contains("ficus apps --filter"), "{err}");
 
-    let ro = commands::sandbox_context(&sb, sandbox::seed::DEMO_ADMIN, true, true).expect("ro");
+    let ro = ficus::commands::Context::new(
+        ficus::startup::sandbox::sandbox_signed(&sb, sandbox::seed::DEMO_ADMIN, true)
+            .expect("signed in to the sandbox"),
+        true,
+    );
     let (err, _) = run(&ro, add("id-reporting", false, true))
         .await
         .expect_err("read-only");

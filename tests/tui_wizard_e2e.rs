@@ -60,9 +60,12 @@ async fn the_wizard_creates_a_fic_that_graph_holds_and_the_exchange_accepts() {
     assert!(screen.contains("client secret"), "{screen}");
 
     // Graph, asked by this test directly, as the same admin.
-    let session = ficus::commands::sandbox_context(&sandbox, ADMIN, false, false)
-        .expect("signed in to the sandbox")
-        .session;
+    let session = ficus::commands::Context::new(
+        ficus::startup::sandbox::sandbox_signed(&sandbox, ADMIN, false)
+            .expect("signed in to the sandbox"),
+        false,
+    )
+    .session;
     let (cloud, tenant_id) = (session.cloud.clone(), session.tenant.clone());
     let graph = session.graph();
     let apps = graph

@@ -33,7 +33,7 @@ pub async fn demo_directory_with(
         .expect("sandbox starts");
     // The same session `ficus --sandbox` makes: contoso's admin, the emulated host for MSI.
     let connected =
-        ficus::commands::console_sandbox_session(Arc::new(sandbox), "contoso", false, read_only)
+        ficus::startup::sandbox::console_sandbox_session(Arc::new(sandbox), "contoso", read_only)
             .expect("signed in to the sandbox");
     Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },
@@ -44,11 +44,12 @@ pub async fn demo_directory_with(
 /// and `commands::console_sandbox_session`): signed in to `tenant`, able to switch tenant.
 pub async fn console_sandbox_directory(tenant: &str) -> Arc<GraphDirectory> {
     ficus::install_crypto_provider();
-    let (_demo_admin, sandbox) = ficus::commands::start_sandbox(&ficus::cli::GlobalArgs::default())
-        .await
-        .expect("sandbox starts");
+    let (_demo_admin, sandbox) =
+        ficus::startup::sandbox::start_sandbox_signed(&ficus::cli::GlobalArgs::default())
+            .await
+            .expect("sandbox starts");
     let connected =
-        ficus::commands::console_sandbox_session(Arc::new(sandbox), tenant, false, false)
+        ficus::startup::sandbox::console_sandbox_session(Arc::new(sandbox), tenant, false)
             .expect("signed in to the sandbox");
     Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
         async move { Ok(connected) },

@@ -1,0 +1,1008 @@
+//! The headless commands: `ficus apps`, `identities`, `whois`, `fic list|add|rm`, `exchange`,
+//! `decode`, `explain`, `login`, `logout`, `whoami`. Each writes human text (sanitized of
+//! control characters) or, with `--json`, JSON to the given writer; errors go to stderr (as
+//! JSON with `--json`) and the exit code is non-zero on failure.
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+pub mod args;
+
+pub use args::{Command, ExchangeArgs, FicCommand};
+use ficus_core::cloud::{Cloud, CloudKind};
+use ficus_entra::msi::{self, IdentitySelector, MsiEnv, MsiSource};
+use ficus_entra::resolve::{describe_app, resolve_app, resolve_identity};
+use ficus_startup::session::session_config;
+use ficus_startup::{self as startup, GlobalArgs, StartupError};
+
+use ficus_core::fic::{self, Fic, Identity, IdentityKind};
+use ficus_entra::sts::{self, ExchangeReport, ExchangeRequest, Outcome};
+use ficus_entra::{
+    Account, AppSummary, EntraError, GuidMatch, Http, HttpConfig, Session, SessionConfig,
+};
+
+/// A command's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Entra(#[from] EntraError),
+    #[error("{message}")]
+    Refused {
+        message: String,
+        findings: Vec<Value>,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Token(#[from] ficus_core::jwt::JwtError),
+    #[error("the sandbox could not start: {0}")]
+    Sandbox(String),
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+    /// The command printed its result, and that result is a failure (e.g. a refused exchange).
+    #[error("{0}")]
+    Reported(String),
+}
+
+impl CommandError {
+    pub fn to_json(&self) -> Value {
+        match self {
+            CommandError::Entra(e) => e.to_json(),
+            CommandError::Refused { message, findings } => {
+                json!({ "kind": "refused", "message": message, "detail": { "findings": findings } })
+            }
+            CommandError::Usage(m) => json!({ "kind": "usage", "message": m }),
+            CommandError::Token(e) => json!({ "kind": "token", "message": e.to_string() }),
+            CommandError::Sandbox(m) => json!({ "kind": "sandbox", "message": m }),
+            CommandError::Output(e) => json!({ "kind": "output", "message": e.to_string() }),
+            CommandError::Reported(m) => json!({ "kind": "failed", "message": m }),
+        }
+    }
+}
+
+/// Everything a command needs once connected.
+pub struct Context {
+    pub session: Session,
+    pub json: bool,
+    /// Where exchanges get their managed identity token when `--token-file` is not given;
+    /// `None`: detect from the environment.
+    pub msi_source: Option<MsiSource>,
+    pub msi_http: Http,
+    /// How the session was obtained (`sandbox`, `token cache`, `azure cli`, …) for `whoami`.
+    pub signed_in_via: String,
+}
+
+impl Context {
+    /// A signed-in session from the start-up layer, printing JSON or text.
+    pub fn new(signed: startup::Signed, json: bool) -> Context {
+        Context {
+            session: signed.session,
+            json,
+            msi_source: signed.msi_source,
+            msi_http: signed.msi_http,
+            signed_in_via: signed.signed_in_via,
+        }
+    }
+}
+
+impl From<StartupError> for CommandError {
+    fn from(error: StartupError) -> CommandError {
+        match error {
+            StartupError::Usage(message) => CommandError::Usage(message),
+            StartupError::Config(e) => CommandError::Usage(e.to_string()),
+            StartupError::Entra(e) => CommandError::Entra(e),
+            StartupError::Sandbox(message) => CommandError::Sandbox(message),
+        }
+    }
+}
+
+/// Replaces control characters (escape sequences included) so tenant-controlled text cannot
+/// drive the terminal.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+/// The resource ficus asks for by default in an exchange.
+pub fn default_scope(cloud: &Cloud) -> String {
+    match cloud.kind {
+        // The sandbox mimics the public cloud's Graph resource.
+        CloudKind::Custom => "https://graph.microsoft.com/.default".into(),
+        _ => cloud.graph_default_scope(),
+    }
+}
+
+fn emit_json(out: &mut dyn Write, value: &Value) -> Result<(), CommandError> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Runs one command that needs a signed-in session.
+pub async fn execute(
+    ctx: &Context,
+    command: &Command,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    match command {
+        Command::Apps { filter } => apps(ctx, filter.as_deref(), out).await,
+        Command::Identities => identities(ctx, out).await,
+        Command::Whois { guid } => whois(ctx, guid, out).await,
+        Command::Fic(FicCommand::List { app }) => fic_list(ctx, app, out).await,
+        Command::Fic(FicCommand::Add {
+            app,
+            identity,
+            name,
+            description,
+            dry_run,
+            force,
+        }) => {
+            let opts = AddOptions {
+                name: name.clone(),
+                description: description.clone(),
+                dry_run: *dry_run,
+                force: *force,
+            };
+            fic_add(ctx, app, identity, &opts, out).await
+        }
+        Command::Fic(FicCommand::Rm { app, name }) => fic_rm(ctx, app, name, out).await,
+        Command::Exchange(args) => exchange(ctx, args, out).await,
+        Command::Whoami => whoami(ctx, out).await,
+        Command::Decode { token, verify } => {
+            decode(
+                token.as_deref(),
+                *verify,
+                Some(&ctx.session.http),
+                ctx.json,
+                out,
+            )
+            .await
+        }
+        Command::Explain { text } => explain(&text.join(" "), ctx.json, out),
+        Command::Login | Command::Logout => Err(CommandError::Usage(
+            "login and logout do not run inside a session".into(),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// apps / identities / whois
+
+async fn apps(
+    ctx: &Context,
+    filter: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    use futures_util::StreamExt;
+    let needle = filter.map(str::to_ascii_lowercase);
+    let keep = |a: &AppSummary| match &needle {
+        None => true,
+        Some(n) => {
+            a.display_name.to_ascii_lowercase().contains(n)
+                || a.app_id.contains(n.as_str())
+                || a.id.contains(n.as_str())
+        }
+    };
+    let graph = ctx.session.graph();
+    let mut pages = std::pin::pin!(graph.list_apps());
+    let mut count = 0usize;
+    // Streamed: each page is written as it arrives, so memory stays flat for any tenant size.
+    if ctx.json {
+        out.write_all(b"[")?;
+    } else {
+        writeln!(
+            out,
+            "{:<40} {:<36} {:<36} FICS",
+            "DISPLAY NAME", "APP ID", "OBJECT ID"
+        )?;
+    }
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        for app in page.iter().filter(|a| keep(a)) {
+            if ctx.json {
+                if count > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(b"\n  ")?;
+                serde_json::to_writer(&mut *out, app).map_err(std::io::Error::from)?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<40} {:<36} {:<36} {}",
+                    clean(&app.display_name),
+                    app.app_id,
+                    app.id,
+                    app.fic_count
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "?".into())
+                )?;
+            }
+            count += 1;
+        }
+    }
+    if ctx.json {
+        out.write_all(if count > 0 { b"\n]\n" } else { b"]\n" })?;
+    } else {
+        writeln!(out, "{count} app(s)")?;
+    }
+    Ok(())
+}
+
+fn kind_label(kind: IdentityKind) -> &'static str {
+    match kind {
+        IdentityKind::UserAssigned => "user-assigned",
+        IdentityKind::SystemAssigned => "system-assigned",
+    }
+}
+
+async fn identities(ctx: &Context, out: &mut dyn Write) -> Result<(), CommandError> {
+    let list = ctx.session.graph().list_managed_identities().await?;
+    if ctx.json {
+        return emit_json(out, &serde_json::to_value(&list).unwrap_or_default());
+    }
+    writeln!(
+        out,
+        "{:<24} {:<16} {:<36} {:<36} RESOURCE GROUP",
+        "NAME", "KIND", "CLIENT ID", "PRINCIPAL ID"
+    )?;
+    for i in &list {
+        writeln!(
+            out,
+            "{:<24} {:<16} {:<36} {:<36} {}",
+            clean(&i.name),
+            kind_label(i.kind),
+            i.client_id,
+            i.principal_id,
+            clean(i.resource_group.as_deref().unwrap_or("-"))
+        )?;
+    }
+    writeln!(
+        out,
+        "{} identit{}",
+        list.len(),
+        if list.len() == 1 { "y" } else { "ies" }
+    )?;
+    Ok(())
+}
+
+fn guid_kind_label(m: &GuidMatch) -> &'static str {
+    use ficus_entra::GuidKind::*;
+    match m.kind {
+        AppObjectId => "object id of the app registration",
+        AppClientId => "application (client) id of the app registration",
+        ServicePrincipalId => "object id of the service principal",
+        ServicePrincipalAppId => "app id of the service principal",
+        ManagedIdentityClientId => "client id of the managed identity",
+        ManagedIdentityPrincipalId => "principal (object) id of the managed identity",
+        TenantId => "id of the tenant",
+        FicId => "id of a federated identity credential",
+        UserId => "object id of the user",
+    }
+}
+
+async fn whois(ctx: &Context, guid: &str, out: &mut dyn Write) -> Result<(), CommandError> {
+    let tenant_id = ctx.session.tenant_id().await;
+    let matches = ctx
+        .session
+        .graph()
+        .resolve_guid(guid, tenant_id.as_deref())
+        .await?;
+    if ctx.json {
+        emit_json(out, &json!({ "guid": guid.trim(), "matches": matches }))?;
+    } else if matches.is_empty() {
+        writeln!(
+            out,
+            "{} names nothing in this tenant (not an app, service principal, managed identity, user or the tenant)",
+            guid.trim()
+        )?;
+    }
+    if matches.is_empty() {
+        return Err(CommandError::Reported(format!(
+            "{} is unknown in this tenant; check the tenant (--tenant) or that it is a GUID of this directory",
+            guid.trim()
+        )));
+    }
+    if ctx.json {
+        return Ok(());
+    }
+    for m in &matches {
+        writeln!(
+            out,
+            "{} is the {} {}",
+            guid.trim(),
+            guid_kind_label(m),
+            clean(&m.display_name)
+        )?;
+        for (k, v) in &m.details {
+            writeln!(out, "    {k}: {}", clean(v))?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// fic list / add / rm
+
+fn print_fic(out: &mut dyn Write, f: &Fic) -> std::io::Result<()> {
+    writeln!(out, "{}", clean(&f.name))?;
+    writeln!(out, "    issuer:    {}", clean(&f.issuer))?;
+    writeln!(out, "    subject:   {}", clean(&f.subject))?;
+    writeln!(out, "    audiences: {}", clean(&f.audiences.join(", ")))?;
+    if let Some(d) = &f.description {
+        writeln!(out, "    description: {}", clean(d))?;
+    }
+    if let Some(id) = &f.id {
+        writeln!(out, "    id:        {id}")?;
+    }
+    Ok(())
+}
+
+async fn fic_list(ctx: &Context, app: &str, out: &mut dyn Write) -> Result<(), CommandError> {
+    let graph = ctx.session.graph();
+    let app = resolve_app(&graph, app).await?;
+    let fics = graph.list_fics(&app.id).await?;
+    if ctx.json {
+        return emit_json(out, &json!({ "app": app, "fics": fics }));
+    }
+    writeln!(
+        out,
+        "{}: {} federated identity credential(s)",
+        clean(&describe_app(&app)),
+        fics.len()
+    )?;
+    for f in &fics {
+        print_fic(out, f)?;
+    }
+    Ok(())
+}
+
+/// Options of `ficus fic add`.
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub dry_run: bool,
+    pub force: bool,
+}
+
+fn finding_json(f: &fic::Finding) -> Value {
+    json!({
+        "severity": if f.is_error() { "error" } else { "warning" },
+        "field": f.field.label(),
+        "message": f.message,
+        "fix": f.fix.as_ref().map(|x| json!({ "field": x.field.label(), "value": x.value, "label": x.label })),
+    })
+}
+
+fn finding_text(f: &fic::Finding) -> String {
+    let mut s = format!(
+        "{} [{}] {}",
+        if f.is_error() { "error:  " } else { "warning:" },
+        f.field.label(),
+        clean(&f.message)
+    );
+    if let Some(fix) = &f.fix {
+        s.push_str(&format!("\n           fix: {}", clean(&fix.label)));
+    }
+    s
+}
+
+async fn fic_add(
+    ctx: &Context,
+    app_query: &str,
+    identity_query: &str,
+    opts: &AddOptions,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let graph = ctx.session.graph();
+    let app = resolve_app(&graph, app_query).await?;
+    let identities = graph.list_managed_identities().await?;
+    let identity = resolve_identity(&identities, identity_query)?;
+    let existing = graph.list_fics(&app.id).await?;
+    let tenant_id = ctx
+        .session
+        .tenant_id()
+        .await
+        .unwrap_or_else(|| ctx.session.tenant.clone());
+    let cloud = &ctx.session.cloud;
+    let app_ref = fic::AppRef {
+        app_id: app.app_id.clone(),
+        display_name: app.display_name.clone(),
+    };
+    let mut draft = fic::managed_identity_fic(cloud, &tenant_id, &app_ref, &identity, &existing);
+    if let Some(n) = &opts.name {
+        draft.name = n.clone();
+    }
+    if let Some(d) = &opts.description {
+        draft.description = Some(d.clone());
+    }
+    let rule_ctx = fic::RuleContext::new(cloud, &tenant_id)
+        .with_identity(&identity)
+        .with_app_id(&app.app_id)
+        .with_existing(&existing)
+        .with_identities(&identities);
+    let findings = fic::validate(&draft, &rule_ctx);
+    let findings_json: Vec<Value> = findings.iter().map(finding_json).collect();
+    if !ctx.json {
+        for f in &findings {
+            writeln!(out, "{}", finding_text(f))?;
+        }
+    }
+    if fic::has_errors(&findings) {
+        return Err(CommandError::Refused {
+            message: format!(
+                "the FIC for {} on {} is refused: {} error(s); fix them and try again",
+                identity.name,
+                app.display_name,
+                findings.iter().filter(|f| f.is_error()).count()
+            ),
+            findings: findings_json,
+        });
+    }
+    let warnings = findings.len();
+    let url = format!(
+        "{}/applications/{}/federatedIdentityCredentials",
+        graph.base(),
+        app.id
+    );
+    let body = json!({
+        "name": draft.name,
+        "issuer": draft.issuer,
+        "subject": draft.subject,
+        "audiences": draft.audiences,
+        "description": draft.description,
+    });
+    if opts.dry_run {
+        let record = fic::AppRecord {
+            object_id: app.id.clone(),
+            app_id: app.app_id.clone(),
+            display_name: app.display_name.clone(),
+            unique_name: None,
+        };
+        let exports: Vec<(fic::export::ExportFormat, String)> = fic::export::ExportFormat::ALL
+            .into_iter()
+            .filter(|f| *f != fic::export::ExportFormat::GraphRequest)
+            .map(|f| (f, fic::export::export(f, &draft, &record, cloud)))
+            .collect();
+        if ctx.json {
+            let exports_json: serde_json::Map<String, Value> = exports
+                .iter()
+                .map(|(f, text)| (f.label().to_string(), Value::String(text.clone())))
+                .collect();
+            return emit_json(
+                out,
+                &json!({
+                    "dryRun": true,
+                    "request": { "method": "POST", "url": url, "body": body },
+                    "findings": findings_json,
+                    "exports": exports_json,
+                }),
+            );
+        }
+        let request = fic::export::graph_request(&draft, &record);
+        writeln!(out, "Dry run: nothing was changed. The request would be:\n")?;
+        writeln!(out, "{}", request.to_http(cloud))?;
+        for (format, text) in &exports {
+            writeln!(out, "# {}\n{}\n", format.label(), text.trim_end())?;
+        }
+        return Ok(());
+    }
+    if warnings > 0 && !opts.force {
+        return Err(CommandError::Refused {
+            message: format!(
+                "{warnings} warning(s) about this FIC; review them and pass --force to save anyway"
+            ),
+            findings: findings_json,
+        });
+    }
+    let created = graph.create_fic(&app.id, &draft).await?;
+    if ctx.json {
+        return emit_json(
+            out,
+            &json!({ "app": app, "created": created, "findings": findings_json }),
+        );
+    }
+    writeln!(
+        out,
+        "Created and verified on {}:",
+        clean(&describe_app(&app))
+    )?;
+    print_fic(out, &created)?;
+    Ok(())
+}
+
+async fn fic_rm(
+    ctx: &Context,
+    app: &str,
+    name: &str,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let graph = ctx.session.graph();
+    let app = resolve_app(&graph, app).await?;
+    let fics = graph.list_fics(&app.id).await?;
+    let Some(target) = fics
+        .iter()
+        .find(|f| f.name == name || f.id.as_deref() == Some(name))
+    else {
+        return Err(EntraError::NotFound {
+            what: "federated identity credential",
+            query: name.to_string(),
+            hint: format!(
+                "{} has: {}",
+                app.display_name,
+                if fics.is_empty() {
+                    "none".to_string()
+                } else {
+                    fics.iter()
+                        .map(|f| f.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        }
+        .into());
+    };
+    let key = target.id.clone().unwrap_or_else(|| target.name.clone());
+    graph.delete_fic(&app.id, &key).await?;
+    if ctx.json {
+        return emit_json(out, &json!({ "app": app, "deleted": target }));
+    }
+    writeln!(
+        out,
+        "Deleted {} from {}",
+        clean(&target.name),
+        clean(&describe_app(&app))
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// exchange
+
+async fn exchange(
+    ctx: &Context,
+    args: &ExchangeArgs,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let graph = ctx.session.graph();
+    let app = resolve_app(&graph, &args.app).await?;
+    let app_fics = graph.list_fics(&app.id).await?;
+    let identities = graph.list_managed_identities().await?;
+    let identity = resolve_identity(&identities, &args.identity)?;
+    let source = match (&args.token_file, &ctx.msi_source) {
+        (Some(path), _) => MsiSource::explicit_from(path).map_err(EntraError::from)?,
+        (None, Some(s)) => s.clone(),
+        (None, None) => msi::detect(&MsiEnv::from_process()).await?,
+    };
+    let request = ExchangeRequest {
+        app_client_id: app.app_id.clone(),
+        resource_tenant: args
+            .resource_tenant
+            .clone()
+            .unwrap_or_else(|| ctx.session.tenant.clone()),
+        scope: args
+            .scope
+            .clone()
+            .unwrap_or_else(|| default_scope(&ctx.session.cloud)),
+        source,
+        identity: IdentitySelector::ClientId(identity.client_id.clone()),
+        app_fics,
+        identities: identities.clone(),
+    };
+    let report = sts::exchange(
+        &ctx.session.http,
+        &ctx.msi_http,
+        &ctx.session.cloud,
+        &request,
+    )
+    .await;
+    if ctx.json {
+        emit_json(out, &serde_json::to_value(&report).unwrap_or_default())?;
+    } else {
+        print_report(out, &report, &identity)?;
+    }
+    if report.succeeded() {
+        Ok(())
+    } else {
+        Err(CommandError::Reported(
+            report
+                .failure
+                .clone()
+                .unwrap_or_else(|| "the exchange failed".into()),
+        ))
+    }
+}
+
+fn print_report(
+    out: &mut dyn Write,
+    r: &ExchangeReport,
+    identity: &Identity,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Exchange for app {} with identity {} via {}",
+        r.app_client_id,
+        clean(&identity.name),
+        clean(&r.source)
+    )?;
+    for s in &r.steps {
+        let (mark, detail) = match &s.outcome {
+            Outcome::Ok(d) => ("ok  ", d),
+            Outcome::Failed(d) => ("FAIL", d),
+            Outcome::Skipped(d) => ("skip", d),
+        };
+        writeln!(
+            out,
+            "  [{mark}] {:<28} {:>6} ms  {}",
+            s.name,
+            s.duration.as_millis(),
+            clean(detail)
+        )?;
+        if !s.endpoint.is_empty() {
+            writeln!(out, "         {}", clean(&s.endpoint))?;
+        }
+    }
+    for (label, jwt) in [("assertion", &r.assertion), ("app token", &r.app_token)] {
+        if let Some(j) = jwt {
+            writeln!(out, "{label} claims:")?;
+            for (k, v) in &j.claims {
+                writeln!(out, "    {k}: {}", clean(&v.to_string()))?;
+            }
+        }
+    }
+    if let Some(e) = &r.error {
+        writeln!(out, "Entra said: {}", clean(&e.description))?;
+        if let Some(t) = &e.trace_id {
+            writeln!(
+                out,
+                "    trace id {t}, correlation id {}",
+                e.correlation_id.as_deref().unwrap_or("-")
+            )?;
+        }
+    }
+    if let Some(d) = &r.diagnosis {
+        writeln!(out, "Diagnosis: {}", clean(&d.summary))?;
+        if let Some(f) = &d.field {
+            writeln!(out, "    field: {f}")?;
+        }
+        if let Some(f) = &d.fix {
+            writeln!(out, "    fix:   {}", clean(f))?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// decode / explain (no session needed)
+
+/// `ficus decode [TOKEN|-] [--verify]`.
+pub async fn decode(
+    token: Option<&str>,
+    verify: bool,
+    http: Option<&Http>,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let raw = match token {
+        Some(t) if t != "-" => t.to_string(),
+        _ => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+            s
+        }
+    };
+    let jwt = ficus_core::jwt::decode(raw.trim())?;
+    let verified = if verify {
+        let Some(iss) = jwt.str_claim("iss") else {
+            return Err(CommandError::Usage(
+                "the token has no iss claim, so there is no issuer to fetch keys from".into(),
+            ));
+        };
+        let own;
+        let http = match http {
+            Some(h) => h,
+            None => {
+                own = Http::new(&HttpConfig::default())?;
+                &own
+            }
+        };
+        let jwks = sts::fetch_jwks(http, iss).await?;
+        Some(ficus_core::jwt::verify(&jwt, &jwks).map_err(|e| e.to_string()))
+    } else {
+        None
+    };
+    if as_json {
+        let mut v = json!({ "header": jwt.header, "claims": jwt.claims });
+        if let Some(result) = &verified {
+            v["verified"] = json!(result.is_ok());
+            if let Err(e) = result {
+                v["verifyError"] = json!(e);
+            }
+        }
+        emit_json(out, &v)?;
+    } else {
+        writeln!(out, "header:")?;
+        for (k, v) in &jwt.header {
+            writeln!(out, "    {k}: {}", clean(&v.to_string()))?;
+        }
+        writeln!(out, "claims:")?;
+        for (k, v) in &jwt.claims {
+            writeln!(out, "    {k}: {}", clean(&v.to_string()))?;
+        }
+        match &verified {
+            Some(Ok(())) => writeln!(out, "signature: valid (issuer's published key)")?,
+            Some(Err(e)) => writeln!(out, "signature: INVALID: {}", clean(e))?,
+            None => writeln!(out, "signature: not checked (pass --verify)")?,
+        }
+    }
+    match verified {
+        Some(Err(e)) => Err(CommandError::Reported(format!(
+            "the signature does not verify: {e}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `ficus explain CODE-OR-TEXT`: a code (`700213`, `AADSTS700213`), an error body or SDK text.
+pub fn explain(text: &str, as_json: bool, out: &mut dyn Write) -> Result<(), CommandError> {
+    let Some(e) = fic::explain(text) else {
+        return Err(CommandError::Usage(format!(
+            "no AADSTS code found in '{}'; pass a code such as 700213 or the whole error text",
+            clean(text)
+        )));
+    };
+    if as_json {
+        return emit_json(
+            out,
+            &json!({
+                "code": e.code,
+                "error": e.error,
+                "known": e.known,
+                "summary": e.title,
+                "field": e.field_at_fault.map(|f| f.label()),
+                "fix": e.fix,
+                "entraMessage": e.entra_message,
+            }),
+        );
+    }
+    writeln!(
+        out,
+        "AADSTS{}{}",
+        e.code,
+        e.error
+            .as_deref()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default()
+    )?;
+    writeln!(out, "{}", clean(&e.title))?;
+    if let Some(f) = e.field_at_fault {
+        writeln!(out, "field: {}", f.label())?;
+    }
+    writeln!(out, "fix:   {}", clean(&e.fix))?;
+    if let Some(m) = &e.entra_message {
+        writeln!(out, "Entra said: {}", clean(m))?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// whoami / login / logout
+
+async fn whoami(ctx: &Context, out: &mut dyn Write) -> Result<(), CommandError> {
+    let account = ctx.session.credentials.account().await;
+    let tokens = ctx.session.credentials.tokens().await;
+    let v = json!({
+        "account": account,
+        "tenant": ctx.session.tenant,
+        "cloud": ctx.session.cloud.kind.label(),
+        "authority": ctx.session.cloud.login,
+        "signedInVia": ctx.signed_in_via,
+        "expiresInSeconds": tokens.expires_in(),
+        "scope": tokens.scope,
+        "readOnly": ctx.session.read_only,
+    });
+    if ctx.json {
+        return emit_json(out, &v);
+    }
+    print_account(out, &account)?;
+    writeln!(
+        out,
+        "tenant:    {} ({} cloud, {})",
+        clean(&ctx.session.tenant),
+        ctx.session.cloud.kind,
+        ctx.session.cloud.login
+    )?;
+    writeln!(out, "via:       {}", ctx.signed_in_via)?;
+    writeln!(out, "token:     expires in {} s", tokens.expires_in())?;
+    Ok(())
+}
+
+fn print_account(out: &mut dyn Write, a: &Account) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "signed in: {}",
+        clean(a.username.as_deref().unwrap_or("(unknown user)"))
+    )?;
+    if let Some(n) = &a.name {
+        writeln!(out, "name:      {}", clean(n))?;
+    }
+    if let Some(o) = &a.object_id {
+        writeln!(out, "object id: {o}")?;
+    }
+    if let Some(t) = &a.tenant_id {
+        writeln!(out, "tenant id: {t}")?;
+    }
+    Ok(())
+}
+
+/// `ficus login`: device code flow, tokens cached.
+pub async fn login(
+    config: &SessionConfig,
+    as_json: bool,
+    out: &mut dyn Write,
+    prompt_out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let account = startup::session::device_code_login(config, prompt_out).await?;
+    if as_json {
+        return emit_json(out, &json!({ "signedIn": true, "account": account }));
+    }
+    print_account(out, &account)?;
+    Ok(())
+}
+
+/// `ficus logout`: removes the cached sign-in.
+pub fn logout(
+    config: &SessionConfig,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let removed = startup::session::forget_login(config)?;
+    if as_json {
+        return emit_json(out, &json!({ "removed": removed }));
+    }
+    writeln!(
+        out,
+        "{}",
+        if removed {
+            "Signed out: the cached tokens were removed."
+        } else {
+            "Nothing to do: no cached sign-in for this tenant and client."
+        }
+    )?;
+    Ok(())
+}
+
+/// A session from the flags (see [`startup::session::connect`]).
+pub async fn connect(
+    global: &GlobalArgs,
+    prompt_out: &mut dyn Write,
+) -> Result<Context, CommandError> {
+    let signed = startup::session::connect(global, prompt_out).await?;
+    Ok(Context::new(signed, global.json))
+}
+
+/// Writes a command error to `err` (JSON with `--json`).
+pub fn report_error(e: &CommandError, as_json: bool, err: &mut dyn Write) {
+    if as_json {
+        let _ = serde_json::to_writer(&mut *err, &json!({ "error": e.to_json() }));
+        let _ = writeln!(err);
+    } else {
+        // Refusals already printed their findings with the result.
+        let _ = writeln!(err, "error: {e}");
+    }
+}
+
+/// Runs the headless command line; returns the process exit code.
+pub async fn run(
+    global: GlobalArgs,
+    sandbox: bool,
+    command: Option<Command>,
+) -> std::process::ExitCode {
+    let as_json = global.json;
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr();
+    let result = run_to(global, sandbox, command, &mut stdout, &mut stderr).await;
+    let _ = stdout.flush();
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader went away (`ficus apps | head`): stop quietly, like other Unix tools.
+        Err(CommandError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            // A reported failure already printed its result; JSON callers still get the error.
+            if !matches!(e, CommandError::Reported(_)) || as_json {
+                report_error(&e, as_json, &mut stderr);
+            } else {
+                let _ = writeln!(stderr, "error: {e}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// [`run`] with explicit output streams (tests).
+pub async fn run_to(
+    global: GlobalArgs,
+    sandbox: bool,
+    command: Option<Command>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let Some(command) = command else {
+        return Err(CommandError::Usage(
+            "no command given; run `ficus --help`".into(),
+        ));
+    };
+    let json_out = global.json;
+    if sandbox {
+        let (signed, sandbox) = startup::sandbox::start_sandbox_signed(&global).await?;
+        let ctx = Context::new(signed, json_out);
+        let result = match &command {
+            Command::Login => {
+                writeln!(
+                    err,
+                    "--sandbox is already signed in as the demo admin; nothing to do"
+                )?;
+                whoami(&ctx, out).await
+            }
+            Command::Logout => {
+                writeln!(err, "--sandbox keeps no cached sign-in; nothing to do")?;
+                Ok(())
+            }
+            other => execute(&ctx, other, out).await,
+        };
+        sandbox.shutdown().await;
+        return result;
+    }
+    match &command {
+        Command::Decode { token, verify } => {
+            let http = match &global.ca_file {
+                Some(_) => Some(Http::new(&session_config(&global)?.http_config())?),
+                None => None,
+            };
+            decode(token.as_deref(), *verify, http.as_ref(), json_out, out).await
+        }
+        Command::Explain { text } => explain(&text.join(" "), json_out, out),
+        Command::Login => {
+            let config = session_config(&global)?;
+            login(&config, json_out, out, err).await
+        }
+        Command::Logout => {
+            let config = session_config(&global)?;
+            logout(&config, json_out, out)
+        }
+        other => {
+            let ctx = connect(&global, err).await?;
+            execute(&ctx, other, out).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_removes_terminal_control_sequences() {
+        assert_eq!(clean("app\u{1b}[31mred\u{7}"), "app\u{FFFD}[31mred\u{FFFD}");
+        assert_eq!(clean("plain-name ü"), "plain-name ü");
+    }
+
+    #[test]
+    fn default_scope_follows_the_cloud() {
+        assert_eq!(
+            default_scope(&Cloud::china()),
+            "https://microsoftgraph.chinacloudapi.cn/.default"
+        );
+        assert_eq!(
+            default_scope(&Cloud::custom(
+                "https://127.0.0.1:1",
+                "https://127.0.0.1:1/v1.0"
+            )),
+            "https://graph.microsoft.com/.default"
+        );
+    }
+}

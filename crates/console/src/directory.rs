@@ -1,0 +1,841 @@
+//! The Graph-backed [`Directory`]: the one place in the console that knows `entra/`'s types. It
+//! signs in (or receives a session already made, as with `--sandbox`), then converts Graph's
+//! apps, identities and FICs into the console's rows, with `fic::rules` findings attached.
+
+use std::sync::Mutex;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::RwLock;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::effects::{Directory, Page};
+use super::exchange::{
+    ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, Refusal, Signature,
+    SourceInfo as ExchangeSourceInfo, StepOutcome, StepView,
+};
+use super::model::{
+    AppDetail, AppRow, Audience, Credential, CredentialKind, FicRow, Finding, IdentityDetail,
+    IdentityRow, Severity, TrustRow,
+};
+use super::msg::{Msg, RequestId, Session as SessionInfo, SignInEvent, SignInFailure};
+use ficus_core::cloud::Cloud;
+use ficus_core::fic::{self, Fic, Identity};
+use ficus_entra::graph::AppListItem;
+use ficus_entra::{self as entra, EntraError, GraphClient, SessionConfig};
+pub use ficus_startup::connection::{
+    ConnectFuture, Connected, Connector, MsiHost, Reconnect, SignedInHook, cloud_label,
+};
+
+struct Signed {
+    graph: GraphClient,
+    cloud: Cloud,
+    tenant_id: String,
+    /// The session's HTTP client (its CA, its proxy rules) for the token endpoint.
+    http: entra::Http,
+}
+
+pub struct GraphDirectory {
+    connector: Mutex<Option<Connector>>,
+    /// The device-code config, kept to retry a failed sign-in.
+    config: Mutex<Option<SessionConfig>>,
+    /// Replaced when the palette switches tenant.
+    signed: std::sync::RwLock<Option<std::sync::Arc<Signed>>>,
+    keep_alive: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
+    /// Every managed identity, for findings and subject names.
+    identities: RwLock<Option<Vec<Identity>>>,
+    msi_host: Mutex<Option<MsiHost>>,
+    /// From the last [`Connected`]: how to switch tenant without the device code flow.
+    reconnect: Mutex<Option<Reconnect>>,
+    /// Told the tenant (as configured) and cloud of each successful device-code or cache
+    /// sign-in, so `main` can remember it for the next plain `ficus`.
+    on_signed_in: Option<SignedInHook>,
+}
+
+impl GraphDirectory {
+    pub fn new(connector: Connector) -> GraphDirectory {
+        GraphDirectory {
+            connector: Mutex::new(Some(connector)),
+            config: Mutex::new(None),
+            signed: std::sync::RwLock::new(None),
+            keep_alive: Mutex::new(None),
+            identities: RwLock::new(None),
+            msi_host: Mutex::new(None),
+            reconnect: Mutex::new(None),
+            on_signed_in: None,
+        }
+    }
+
+    /// Calls `hook(tenant, cloud)` after each successful sign-in through the token cache or
+    /// the device code flow.
+    pub fn on_signed_in(mut self, hook: SignedInHook) -> GraphDirectory {
+        self.on_signed_in = Some(hook);
+        self
+    }
+
+    fn signed_in(&self, config: &SessionConfig) {
+        if let Some(hook) = &self.on_signed_in {
+            hook(&config.tenant, &config.cloud);
+        }
+    }
+
+    fn signed(&self) -> Result<std::sync::Arc<Signed>, String> {
+        self.signed
+            .read()
+            .ok()
+            .and_then(|s| s.clone())
+            .ok_or_else(|| "not signed in yet; wait for the sign-in to finish".to_string())
+    }
+
+    async fn all_identities(&self) -> Result<Vec<Identity>, String> {
+        if let Some(known) = self.identities.read().await.as_ref() {
+            return Ok(known.clone());
+        }
+        let identities = self
+            .signed()?
+            .graph
+            .list_managed_identities()
+            .await
+            .map_err(|e| say(&e))?;
+        *self.identities.write().await = Some(identities.clone());
+        Ok(identities)
+    }
+
+    /// Takes over a session made elsewhere: its session, what keeps it alive, its managed
+    /// identity host and how it switches tenant. Returns what the header shows.
+    fn adopt(&self, connected: Connected) -> SessionInfo {
+        let tenant_id = connected.info.tenant_id.clone();
+        if let Ok(mut keep) = self.keep_alive.lock() {
+            *keep = Some(connected.keep_alive);
+        }
+        if let Ok(mut host) = self.msi_host.lock() {
+            *host = connected.msi_host;
+        }
+        if let Ok(mut reconnect) = self.reconnect.lock() {
+            *reconnect = connected.reconnect;
+        }
+        self.finish_sign_in(connected.session, tenant_id);
+        connected.info
+    }
+
+    fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
+        let signed = std::sync::Arc::new(Signed {
+            graph: session.graph(),
+            cloud: session.cloud.clone(),
+            tenant_id,
+            http: session.http.clone(),
+        });
+        if let Ok(mut slot) = self.signed.write() {
+            *slot = Some(signed);
+        }
+    }
+
+    async fn device_code(&self, config: SessionConfig, tx: &UnboundedSender<Msg>) {
+        let send = |event| {
+            let _ = tx.send(Msg::SignIn(event));
+        };
+        if let Ok(session) = entra::Session::from_cache(config.clone()) {
+            let account = session.credentials.account().await;
+            let info = session_info(&config, &account, CloudLabel::Real);
+            self.finish_sign_in(
+                session,
+                account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
+            );
+            self.signed_in(&config);
+            send(SignInEvent::Done(Box::new(info)));
+            return;
+        }
+        let http = match entra::Http::new(&config.http_config()) {
+            Ok(http) => http,
+            Err(error) => return send(SignInEvent::Failed(classify(&error))),
+        };
+        let flow = match entra::signin::start_device_code(
+            &http,
+            &config.cloud,
+            &config.tenant,
+            &config.client_id,
+            &config.scopes,
+        )
+        .await
+        {
+            Ok(flow) => flow,
+            Err(error) => return send(SignInEvent::Failed(classify(&error))),
+        };
+        let prompt = flow.prompt().clone();
+        let expires_at =
+            OffsetDateTime::now_utc() + time::Duration::seconds(prompt.expires_in.as_secs() as i64);
+        send(SignInEvent::Code {
+            verification_uri: prompt.verification_uri.clone(),
+            user_code: prompt.user_code.clone(),
+            expires_at,
+        });
+        let tokens = match flow.finish().await {
+            Ok(tokens) => tokens,
+            Err(error) => return send(SignInEvent::Failed(classify(&error))),
+        };
+        let account = entra::Account::from_tokens(&tokens);
+        if let Some(dir) = &config.cache_dir {
+            let stored = entra::TokenCache::open(dir.clone()).and_then(|cache| {
+                cache.store(&entra::CachedLogin {
+                    key: config.cache_key(),
+                    scopes: config.scopes.clone(),
+                    account: account.clone(),
+                    tokens: tokens.clone(),
+                })
+            });
+            if let Err(error) = stored {
+                tracing::warn!(%error, "could not cache the sign-in");
+            }
+        }
+        let session = match entra::Session::from_cache(config.clone()) {
+            Ok(session) => session,
+            Err(_) => {
+                let renewal = entra::Renewal::RefreshToken {
+                    token_endpoint: config.cloud.token_endpoint(&config.tenant),
+                    client_id: config.client_id.clone(),
+                    scopes: config.scopes.clone(),
+                    cache: None,
+                };
+                match entra::Session::new(config.clone(), entra::Credentials::new(tokens, renewal))
+                {
+                    Ok(session) => session,
+                    Err(error) => return send(SignInEvent::Failed(classify(&error))),
+                }
+            }
+        };
+        let info = session_info(&config, &account, CloudLabel::Real);
+        self.finish_sign_in(
+            session,
+            account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
+        );
+        self.signed_in(&config);
+        send(SignInEvent::Done(Box::new(info)));
+    }
+}
+
+enum CloudLabel {
+    Real,
+}
+
+fn session_info(
+    config: &SessionConfig,
+    account: &entra::Account,
+    _label: CloudLabel,
+) -> SessionInfo {
+    SessionInfo {
+        tenant: config.tenant.clone(),
+        tenant_id: account.tenant_id.clone().unwrap_or_default(),
+        cloud: cloud_label(&config.cloud).to_string(),
+        user: account
+            .username
+            .clone()
+            .or_else(|| account.name.clone())
+            .unwrap_or_else(|| "signed-in user".into()),
+        read_only: config.read_only,
+        graph_base: config.cloud.graph_v1(),
+        cloud_endpoints: config.cloud.clone(),
+    }
+}
+
+/// An entra error as one sentence for a toast or a screen (entra's messages already say what
+/// to do next).
+fn say(error: &EntraError) -> String {
+    error.to_string()
+}
+
+/// Which sign-in failure the screen should explain.
+fn classify(error: &EntraError) -> SignInFailure {
+    if let EntraError::Sts(sts) = error {
+        if sts.error == "authorization_declined" {
+            return SignInFailure::Declined;
+        }
+        if sts.error == "expired_token" || sts.codes.contains(&70020) {
+            return SignInFailure::Expired;
+        }
+        // 53000-53004: device not compliant / blocked by Conditional Access; 50097: device
+        // authentication required.
+        if sts
+            .codes
+            .iter()
+            .any(|c| (53000..=53004).contains(c) || *c == 50097 || *c == 530033)
+        {
+            return SignInFailure::ConditionalAccess {
+                detail: sts
+                    .description
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+        }
+    }
+    if let EntraError::SignInExpired { .. } = error {
+        return SignInFailure::Expired;
+    }
+    SignInFailure::Other { detail: say(error) }
+}
+
+fn parse_time(text: Option<&str>) -> Option<OffsetDateTime> {
+    text.and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+}
+
+fn app_row(item: &AppListItem) -> AppRow {
+    let secrets = item.password_credentials.iter().map(|c| Credential {
+        kind: CredentialKind::Secret,
+        name: c
+            .display_name
+            .clone()
+            .unwrap_or_else(|| "(no description)".into()),
+        key_id: c.key_id.clone().unwrap_or_default(),
+        expires: parse_time(c.end_date_time.as_deref()),
+    });
+    let certificates = item.key_credentials.iter().map(|c| Credential {
+        kind: CredentialKind::Certificate,
+        name: c.display_name.clone().unwrap_or_else(|| "(no name)".into()),
+        key_id: c.key_id.clone().unwrap_or_default(),
+        expires: parse_time(c.end_date_time.as_deref()),
+    });
+    AppRow {
+        object_id: item.id.clone(),
+        app_id: item.app_id.clone(),
+        name: item.display_name.clone().unwrap_or_default(),
+        fic_count: item.federated_identity_credentials.as_ref().map(Vec::len),
+        credentials: secrets.chain(certificates).collect(),
+        audience: Audience::from_graph(item.sign_in_audience.as_deref().unwrap_or("AzureADMyOrg")),
+    }
+}
+
+fn findings(fic: &Fic, context: &fic::RuleContext<'_>) -> Vec<Finding> {
+    fic::validate(fic, context)
+        .into_iter()
+        .map(|finding| Finding {
+            severity: match finding.severity {
+                fic::Severity::Error => Severity::Error,
+                fic::Severity::Warning => Severity::Warning,
+            },
+            field: finding.field.label().to_string(),
+            message: finding.message,
+            fixable: finding.fix.is_some(),
+        })
+        .collect()
+}
+
+impl Directory for GraphDirectory {
+    async fn sign_in(&self, tx: UnboundedSender<Msg>) {
+        let connector = self.connector.lock().ok().and_then(|mut c| c.take());
+        let connector = match connector {
+            Some(connector) => connector,
+            None => {
+                match self.config.lock().ok().and_then(|c| c.clone()) {
+                    Some(config) => Connector::DeviceCode(Box::new(config)),
+                    None => {
+                        let _ = tx.send(Msg::SignIn(SignInEvent::Failed(SignInFailure::Other {
+                        detail: "the sign-in cannot be retried from here; quit and start ficus again".into(),
+                    })));
+                        return;
+                    }
+                }
+            }
+        };
+        match connector {
+            Connector::Session(future) => match future.await {
+                Ok(connected) => {
+                    let info = self.adopt(connected);
+                    let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(info))));
+                }
+                Err(detail) => {
+                    let _ = tx.send(Msg::SignIn(SignInEvent::Failed(SignInFailure::Other {
+                        detail,
+                    })));
+                }
+            },
+            Connector::DeviceCode(config) => {
+                if let Ok(mut kept) = self.config.lock() {
+                    *kept = Some((*config).clone());
+                }
+                self.device_code(*config, &tx).await;
+            }
+        }
+    }
+
+    async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, String> {
+        let (items, next) = self
+            .signed()?
+            .graph
+            .console_apps_page(next)
+            .await
+            .map_err(|e| say(&e))?;
+        Ok(Page {
+            rows: items.iter().map(app_row).collect(),
+            next,
+        })
+    }
+
+    async fn identities_page(&self, next: Option<String>) -> Result<Page<IdentityRow>, String> {
+        if next.is_some() {
+            return Ok(Page {
+                rows: Vec::new(),
+                next: None,
+            });
+        }
+        let identities = self.all_identities().await?;
+        Ok(Page {
+            rows: identities.iter().map(IdentityRow::from_identity).collect(),
+            next: None,
+        })
+    }
+
+    async fn app_detail(&self, object_id: String) -> Result<AppDetail, String> {
+        let signed = self.signed()?;
+        let (item, fics) = tokio::try_join!(
+            signed.graph.console_app(&object_id),
+            signed.graph.list_fics(&object_id)
+        )
+        .map_err(|e| say(&e))?;
+        let identities = self.all_identities().await.unwrap_or_default();
+        let mut app = app_row(&item);
+        app.fic_count = Some(fics.len());
+        let rows = fics
+            .iter()
+            .map(|fic| {
+                let identity = identities.iter().find(|i| i.principal_id == fic.subject);
+                let mut context = fic::RuleContext::new(&signed.cloud, &signed.tenant_id)
+                    .with_app_id(&item.app_id)
+                    .with_existing(&fics)
+                    .with_identities(&identities);
+                if let Some(identity) = identity {
+                    context = context.with_identity(identity);
+                }
+                // A subject that is an identity's client id is the classic mistake: name it so.
+                let subject_name = identity.map(|i| i.name.clone()).or_else(|| {
+                    identities
+                        .iter()
+                        .find(|i| i.client_id == fic.subject)
+                        .map(|i| format!("✗ client id of {}", i.name))
+                });
+                FicRow {
+                    fic: fic.clone(),
+                    subject_name,
+                    findings: findings(fic, &context),
+                }
+            })
+            .collect();
+        Ok(AppDetail {
+            app,
+            fics: rows,
+            identifier_uris: item.identifier_uris.clone(),
+        })
+    }
+
+    async fn identity_detail(&self, identity: IdentityRow) -> Result<IdentityDetail, String> {
+        let signed = self.signed()?;
+        let identities = self.all_identities().await.unwrap_or_default();
+        let known = identities
+            .iter()
+            .find(|i| i.principal_id == identity.principal_id)
+            .cloned();
+        // FICs that name the principal id (right) and the client id (a classic mistake).
+        let mut trusting = signed
+            .graph
+            .apps_trusting(&identity.principal_id)
+            .await
+            .map_err(|e| say(&e))?;
+        if identity.client_id != identity.principal_id
+            && let Ok(by_client_id) = signed.graph.apps_trusting(&identity.client_id).await
+        {
+            trusting.extend(by_client_id);
+        }
+        let mut trusted_by = Vec::new();
+        for trusting_app in &trusting {
+            let existing = &trusting_app.fics;
+            for fic in existing {
+                let mut context = fic::RuleContext::new(&signed.cloud, &signed.tenant_id)
+                    .with_app_id(&trusting_app.app.app_id)
+                    .with_identities(&identities);
+                if let Some(known) = &known {
+                    context = context.with_identity(known);
+                }
+                trusted_by.push(TrustRow {
+                    app_name: trusting_app.app.display_name.clone(),
+                    app_object_id: trusting_app.app.id.clone(),
+                    app_id: trusting_app.app.app_id.clone(),
+                    fic_name: fic.name.clone(),
+                    findings: findings(fic, &context),
+                });
+            }
+        }
+        Ok(IdentityDetail {
+            identity,
+            trusted_by,
+        })
+    }
+
+    async fn delete_fic(&self, app_object_id: String, fic_id: String) -> Result<(), String> {
+        self.signed()?
+            .graph
+            .delete_fic(&app_object_id, &fic_id)
+            .await
+            .map_err(|e| say(&e))
+    }
+
+    async fn create_fic(&self, app_object_id: String, fic: Fic) -> Result<Fic, String> {
+        self.signed()?
+            .graph
+            .create_fic(&app_object_id, &fic)
+            .await
+            .map_err(|e| plain_write_error(&e, "created"))
+    }
+
+    async fn update_fic(
+        &self,
+        app_object_id: String,
+        fic_id: String,
+        fic: Fic,
+    ) -> Result<Fic, String> {
+        let patch = entra::FicPatch {
+            issuer: Some(fic.issuer),
+            subject: Some(fic.subject),
+            audiences: Some(fic.audiences),
+            description: fic.description,
+        };
+        self.signed()?
+            .graph
+            .update_fic(&app_object_id, &fic_id, &patch)
+            .await
+            .map_err(|e| plain_write_error(&e, "changed"))
+    }
+
+    async fn msi_source(&self) -> Result<ExchangeSourceInfo, String> {
+        let (source, host) = self.detect_msi().await?;
+        Ok(ExchangeSourceInfo {
+            label: match host {
+                Some(host) => format!("{} — {}", host.label, source.label()),
+                None => source.label(),
+            },
+            endpoint: source.endpoint(),
+        })
+    }
+
+    async fn exchange(
+        &self,
+        request: RequestId,
+        spec: ExchangeSpec,
+        tx: UnboundedSender<Msg>,
+    ) -> Result<ExchangeResult, String> {
+        let signed = self.signed()?;
+        let source = match &spec.pasted {
+            Some(pasted) => entra::msi::MsiSource::Explicit {
+                label: pasted.label.clone(),
+                token: pasted.token.clone(),
+            },
+            None => self.detect_msi().await?.0,
+        };
+        let (fics, identities) = tokio::join!(
+            signed.graph.list_fics(&spec.app_object_id),
+            self.all_identities()
+        );
+        let fics = fics.map_err(|e| {
+            format!(
+                "cannot read the app's FICs ({}); press r to try again",
+                say(&e)
+            )
+        })?;
+        let identities = identities.unwrap_or_default();
+        let selector = match (&spec.identity_client_id, &spec.identity_principal_id) {
+            (Some(client_id), _) => entra::msi::IdentitySelector::ClientId(client_id.clone()),
+            (None, Some(principal_id)) => {
+                entra::msi::IdentitySelector::PrincipalId(principal_id.clone())
+            }
+            (None, None) => entra::msi::IdentitySelector::SystemAssigned,
+        };
+        let exchange_request = entra::ExchangeRequest {
+            app_client_id: spec.app_id.clone(),
+            resource_tenant: spec.resource_tenant.clone(),
+            scope: spec.scope.clone(),
+            source,
+            identity: selector,
+            app_fics: fics.clone(),
+            identities,
+        };
+        let msi_http = entra::msi::msi_http(entra::RetryPolicy::default()).map_err(|e| say(&e))?;
+        let step_tx = tx.clone();
+        let mut on_step = move |step: &entra::Step| {
+            let _ = step_tx.send(Msg::Exchange(ExchangeMsg::Step {
+                request,
+                step: step_view(step),
+            }));
+        };
+        let report = entra::sts::exchange_observed(
+            &signed.http,
+            &msi_http,
+            &signed.cloud,
+            &exchange_request,
+            &mut on_step,
+        )
+        .await;
+        // Both signatures, against each issuer's published keys.
+        let started = std::time::Instant::now();
+        let verify = |jwt: Option<&ficus_core::jwt::Jwt>| {
+            let http = signed.http.clone();
+            let jwt = jwt.cloned();
+            async move {
+                match jwt {
+                    None => Signature::NotChecked("no token".into()),
+                    Some(jwt) => match entra::sts::verify_with_issuer_keys(&http, &jwt).await {
+                        Ok(kid) => Signature::Verified(kid),
+                        Err(e) => Signature::Failed(say(&e)),
+                    },
+                }
+            }
+        };
+        let (assertion_signature, app_token_signature) = tokio::join!(
+            verify(report.assertion.as_ref()),
+            verify(report.app_token.as_ref())
+        );
+        let mut steps: Vec<StepView> = report.steps.iter().map(step_view).collect();
+        if report.assertion.is_some() || report.app_token.is_some() {
+            let failed = [&assertion_signature, &app_token_signature]
+                .iter()
+                .any(|s| matches!(s, Signature::Failed(_)));
+            let checked = [&assertion_signature, &app_token_signature]
+                .iter()
+                .filter(|s| matches!(s, Signature::Verified(_)))
+                .count();
+            let step = StepView {
+                name: "verify signatures".into(),
+                endpoint: String::new(),
+                duration_ms: started.elapsed().as_millis() as u64,
+                outcome: if failed {
+                    StepOutcome::Failed("a signature does not verify; see below".into())
+                } else {
+                    StepOutcome::Ok(format!("{checked} verified with the issuer's keys"))
+                },
+            };
+            let _ = tx.send(Msg::Exchange(ExchangeMsg::Step {
+                request,
+                step: step.clone(),
+            }));
+            steps.push(step);
+        }
+        let comparison = report
+            .assertion
+            .as_ref()
+            .map(|a| fic::diagnose(a, &fics, &signed.cloud));
+        let refusal = report.error.as_ref().map(|e| Refusal {
+            code: e.aadsts(),
+            error: e.error.clone(),
+            message: strip_code(&e.description),
+            trace_id: e.trace_id.clone(),
+            correlation_id: e.correlation_id.clone(),
+        });
+        let explanation = report
+            .diagnosis
+            .as_ref()
+            .filter(|_| report.error.is_some())
+            .map(|d| Explanation {
+                summary: d.summary.clone(),
+                field: d.field.clone(),
+                fix: d.fix.clone(),
+            });
+        Ok(ExchangeResult {
+            source: report.source.clone(),
+            token_endpoint: signed.cloud.token_endpoint(&spec.resource_tenant),
+            steps,
+            assertion: report.assertion.clone(),
+            assertion_raw: report.assertion_raw.clone(),
+            app_token: report.app_token.clone(),
+            app_token_raw: report.app_token_raw.clone(),
+            failure: if refusal.is_some() {
+                None
+            } else {
+                report.failure.clone()
+            },
+            refusal,
+            explanation,
+            fics,
+            comparison,
+            assertion_signature,
+            app_token_signature,
+        })
+    }
+
+    async fn verify_token(
+        &self,
+        token: ficus_core::secret::Secret<String>,
+    ) -> Result<String, String> {
+        let jwt = ficus_core::jwt::decode(token.expose()).map_err(|e| e.to_string())?;
+        let http = match self.signed() {
+            Ok(signed) => signed.http.clone(),
+            Err(_) => entra::Http::new(&entra::HttpConfig::default()).map_err(|e| say(&e))?,
+        };
+        entra::sts::verify_with_issuer_keys(&http, &jwt)
+            .await
+            .map_err(|e| say(&e))
+    }
+
+    async fn switch_tenant(&self, tenant: String, tx: UnboundedSender<Msg>) -> Result<(), String> {
+        let Some(mut config) = self.config.lock().ok().and_then(|c| c.clone()) else {
+            // A session made elsewhere (sandbox, Azure CLI) switches through its own hook; the
+            // current session stays until the new one exists.
+            let reconnect = self.reconnect.lock().ok().and_then(|r| r.clone());
+            let Some(reconnect) = reconnect else {
+                return Err(format!(
+                    "this session cannot switch tenant from inside the console; quit (q) and \
+                     start `ficus --tenant {tenant}`"
+                ));
+            };
+            let connected = reconnect(tenant).await?;
+            *self.identities.write().await = None;
+            let info = self.adopt(connected);
+            let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(info))));
+            return Ok(());
+        };
+        config.tenant = tenant;
+        if let Ok(mut kept) = self.config.lock() {
+            *kept = Some(config.clone());
+        }
+        *self.identities.write().await = None;
+        if let Ok(mut slot) = self.signed.write() {
+            *slot = None;
+        }
+        self.device_code(config, &tx).await;
+        Ok(())
+    }
+
+    async fn whois(&self, guid: String) -> Result<Vec<String>, String> {
+        let signed = self.signed()?;
+        let matches = signed
+            .graph
+            .resolve_guid(&guid, Some(&signed.tenant_id))
+            .await
+            .map_err(|e| say(&e))?;
+        Ok(matches.iter().map(guid_line).collect())
+    }
+
+    async fn app_fics(&self, app_object_id: String) -> Result<Vec<Fic>, String> {
+        self.signed()?
+            .graph
+            .list_fics(&app_object_id)
+            .await
+            .map_err(|e| say(&e))
+    }
+}
+
+/// A failed create or update in plain words: what happened, that nothing changed (or might
+/// have), and what to do. The wizard keeps every field, so "retry" is one key.
+/// One `resolve_guid` match as a sentence: what it is, its name, its other ids.
+fn guid_line(found: &entra::graph::GuidMatch) -> String {
+    use entra::graph::GuidKind;
+    let kind = match found.kind {
+        GuidKind::AppObjectId => "object id of app registration",
+        GuidKind::AppClientId => "app id (client id) of app registration",
+        GuidKind::ServicePrincipalId => "object id of service principal",
+        GuidKind::ServicePrincipalAppId => "app id of service principal",
+        GuidKind::ManagedIdentityClientId => {
+            "client id of managed identity (a FIC's subject must be its principal id, not this)"
+        }
+        GuidKind::ManagedIdentityPrincipalId => {
+            "principal (object) id of managed identity: the value a FIC's subject takes"
+        }
+        GuidKind::TenantId => "tenant id of",
+        GuidKind::FicId => "id of federated identity credential",
+        GuidKind::UserId => "object id of user",
+    };
+    let mut line = format!("{kind} {}", found.display_name);
+    let details: Vec<String> = found
+        .details
+        .iter()
+        .map(|(key, value)| format!("{key} {value}"))
+        .collect();
+    if !details.is_empty() {
+        line.push_str(&format!(" ({})", details.join(", ")));
+    }
+    line
+}
+
+fn plain_write_error(error: &EntraError, verb: &str) -> String {
+    match error {
+        EntraError::Graph(graph) => {
+            let what = match graph.status {
+                429 => format!(
+                    "Graph is throttling this tenant (429 Too Many Requests) and still was after ficus' retries; nothing was {verb}. Wait a minute, then press r to retry."
+                ),
+                403 => format!(
+                    "Graph refused: you lack the right to change this app (403 {}). You need to be an owner of the app or an Application Administrator; nothing was {verb}.",
+                    graph.code
+                ),
+                404 => format!(
+                    "Graph does not find this app any more (404); it may have been deleted. Nothing was {verb}; press Esc and reload."
+                ),
+                409 => format!(
+                    "Graph refused: a FIC with this name or this issuer and subject already exists on the app (409 {}). Change the name, or edit the existing one.",
+                    graph.code
+                ),
+                400 => format!(
+                    "Graph refused the FIC as invalid (400 {}): {}. Nothing was {verb}; correct the field it names.",
+                    graph.code, graph.message
+                ),
+                status if status >= 500 => format!(
+                    "Graph failed on its side ({status} {}); nothing is known to be {verb}. Press r to retry.",
+                    graph.code
+                ),
+                status => format!(
+                    "Graph answered {status} {}: {}. Nothing was {verb}.",
+                    graph.code, graph.message
+                ),
+            };
+            match &graph.request_id {
+                Some(id) => format!("{what} (request-id {id} for a support case)"),
+                None => what,
+            }
+        }
+        EntraError::ReadOnly { .. } => {
+            "ficus runs with --read-only, so nothing can be saved; restart it without --read-only."
+                .to_string()
+        }
+        other => say(other),
+    }
+}
+
+impl GraphDirectory {
+    /// The managed identity source: the configured host (the sandbox's), else this machine's.
+    async fn detect_msi(&self) -> Result<(entra::msi::MsiSource, Option<MsiHost>), String> {
+        let host = self.msi_host.lock().ok().and_then(|h| h.clone());
+        let env = host
+            .as_ref()
+            .map(|h| h.env.clone())
+            .unwrap_or_else(entra::msi::MsiEnv::from_process);
+        match entra::msi::detect(&env).await {
+            Ok(source) => Ok((source, host)),
+            Err(EntraError::Msi(entra::MsiError::NoSource { imds, probe_ms })) => Err(format!(
+                "This machine is not an Azure host: no App Service endpoint (IDENTITY_ENDPOINT), no workload identity token file (AZURE_FEDERATED_TOKEN_FILE), and nothing answered at IMDS {imds} within {probe_ms} ms"
+            )),
+            Err(e) => Err(say(&e)),
+        }
+    }
+}
+
+fn step_view(step: &entra::Step) -> StepView {
+    StepView {
+        name: step.name.clone(),
+        endpoint: step.endpoint.clone(),
+        duration_ms: step.duration.as_millis() as u64,
+        outcome: match &step.outcome {
+            entra::Outcome::Ok(s) => StepOutcome::Ok(s.clone()),
+            entra::Outcome::Failed(s) => StepOutcome::Failed(s.clone()),
+            entra::Outcome::Skipped(s) => StepOutcome::Skipped(s.clone()),
+        },
+    }
+}
+
+/// Entra's message without its `AADSTS…:` prefix and trailing trace lines.
+fn strip_code(description: &str) -> String {
+    let first = description.lines().next().unwrap_or_default();
+    // The trace and correlation ids are shown on their own line.
+    let first = first.split(" Trace ID:").next().unwrap_or(first);
+    let without = match first.split_once(": ") {
+        Some((code, rest)) if code.starts_with("AADSTS") => rest,
+        _ => first,
+    };
+    without.trim().to_string()
+}

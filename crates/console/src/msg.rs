@@ -1,0 +1,161 @@
+//! What flows through the loop: `Msg` in (terminal events and effect results, one channel),
+//! `Cmd` out (work for the effects runner). Every effect result carries the request id it
+//! answers, so `update` can drop answers nobody is waiting for any more.
+
+use ratatui::crossterm::event::KeyEvent;
+use time::OffsetDateTime;
+
+use super::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
+
+pub type RequestId = u64;
+
+/// Who is signed in where; shown in the header (made by the start-up layer).
+pub use ficus_startup::connection::SessionInfo as Session;
+
+/// Why a sign-in did not finish, so the screen can say what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInFailure {
+    /// The user pressed "No" / cancelled on the sign-in page.
+    Declined,
+    /// Nobody entered the code in time.
+    Expired,
+    /// A Conditional Access policy blocked this device-code sign-in.
+    ConditionalAccess {
+        detail: String,
+    },
+    Other {
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInEvent {
+    /// A device code to show.
+    Code {
+        verification_uri: String,
+        user_code: String,
+        expires_at: OffsetDateTime,
+    },
+    Done(Box<Session>),
+    Failed(SignInFailure),
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// Bracketed paste: the whole pasted text at once.
+    Paste(String),
+    Resize(u16, u16),
+    /// Once a second, only while a countdown is on screen.
+    Tick(OffsetDateTime),
+    /// SIGTERM / SIGHUP: leave now, restoring the terminal.
+    Terminate,
+    AppsPage {
+        request: RequestId,
+        rows: Vec<AppRow>,
+        /// How many pages arrived so far, this one included.
+        page: usize,
+        done: bool,
+    },
+    AppsFailed {
+        request: RequestId,
+        error: String,
+    },
+    IdentitiesPage {
+        request: RequestId,
+        rows: Vec<IdentityRow>,
+        page: usize,
+        done: bool,
+    },
+    IdentitiesFailed {
+        request: RequestId,
+        error: String,
+    },
+    AppDetailLoaded {
+        request: RequestId,
+        result: Result<Box<AppDetail>, String>,
+    },
+    IdentityDetailLoaded {
+        request: RequestId,
+        result: Result<Box<IdentityDetail>, String>,
+    },
+    FicDeleted {
+        request: RequestId,
+        result: Result<(), String>,
+    },
+    SignIn(SignInEvent),
+    /// The directory cannot switch tenant; the current session stays.
+    SwitchRefused(String),
+    /// The directory's answer to the palette's `whois GUID`.
+    WhoisAnswered {
+        request: RequestId,
+        guid: String,
+        result: Result<Vec<String>, String>,
+    },
+    /// Answers to the FIC wizard's effects.
+    Wizard(super::wizard::WizardMsg),
+    /// The exchange screen's and token inspector's answers (#7).
+    Exchange(super::exchange::ExchangeMsg),
+    /// Open the live test exchange (from the wizard's last step, a detail screen…).
+    OpenExchange(Box<super::exchange::ExchangeEntry>),
+    /// Open a FIC in the wizard with one field corrected (the exchange's `F`). Until the
+    /// wizard handles it, the console says what to change.
+    EditFic(Box<super::exchange::FicFix>),
+    /// The one-shot delay of `Cmd::Rest` ran out: if the cursor is still where it was, its
+    /// row's details are fetched.
+    Rested {
+        request: RequestId,
+    },
+    /// A background effect panicked; the console keeps running and says so.
+    EffectPanicked(String),
+    /// Where the chosen theme was saved, or why it could not be.
+    ThemeSaved(Result<String, String>),
+}
+
+/// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cmd {
+    LoadApps {
+        request: RequestId,
+    },
+    LoadIdentities {
+        request: RequestId,
+    },
+    LoadAppDetail {
+        request: RequestId,
+        object_id: String,
+    },
+    LoadIdentityDetail {
+        request: RequestId,
+        identity: Box<IdentityRow>,
+    },
+    DeleteFic {
+        request: RequestId,
+        app_object_id: String,
+        fic_id: String,
+    },
+    /// Put text on the clipboard with OSC 52.
+    Copy(String),
+    StartSignIn,
+    /// Sign in to another tenant (the palette's `tenant NAME`).
+    SwitchTenant {
+        tenant: String,
+    },
+    /// Ask the directory what a GUID names (the palette's `whois`).
+    Whois {
+        request: RequestId,
+        guid: String,
+    },
+    Quit,
+    /// Remember the theme chosen in the palette (`theme = "NAME"` in config.toml).
+    SaveTheme(String),
+    /// Answer `Msg::Rested { request }` after `after` (the cursor rests on a row).
+    Rest {
+        request: RequestId,
+        after: std::time::Duration,
+    },
+    /// The FIC wizard's effects (run by `wizard::spawn`).
+    Wizard(super::wizard::WizardCmd),
+    /// The exchange screen's and token inspector's work (#7).
+    Exchange(super::exchange::ExchangeCmd),
+}

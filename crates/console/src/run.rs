@@ -1,0 +1,287 @@
+//! The loop: one task owns `State`; terminal events, signals and effect results all arrive as
+//! `Msg` on one channel. After draining every pending message it draws, at most once per
+//! ~16 ms and only when something changed, each frame inside a synchronized update.
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use super::effects::{self, Directory};
+use super::keymap::Keymap;
+use super::msg::{Cmd, Msg};
+use super::state::{Phase, SignInScreen, State, ToastLevel};
+use super::terminal;
+use super::theme::Themes;
+use super::update::update;
+use super::views;
+
+const FRAME: Duration = Duration::from_millis(16);
+
+/// How the console starts.
+pub struct ConsoleOptions {
+    /// What the first frame says while signing in ("Starting the sandbox…").
+    pub connecting: String,
+    pub keymap: Keymap,
+    pub themes: Themes,
+    pub theme: String,
+    /// Messages about the configuration (a bad keymap.toml or theme) to show once started.
+    pub notices: Vec<String>,
+    /// When the process started, to measure the time to the first frame.
+    pub started: Instant,
+    /// The config.toml a theme chosen in the palette is saved to; `None`: not saved.
+    pub config_file: Option<std::path::PathBuf>,
+}
+
+impl ConsoleOptions {
+    /// The keymap (`keymap.toml`) and themes (built in, then the config's `themes/`) of the
+    /// configuration directories; what cannot be used becomes a notice, never a silent default.
+    pub fn load(
+        dirs: &ficus_startup::Dirs,
+        config: &ficus_startup::Config,
+        connecting: String,
+        started: Instant,
+    ) -> ConsoleOptions {
+        let mut notices = Vec::new();
+        let mut keymap = Keymap::default();
+        let mut themes = Themes::built_in();
+        if let Some(dir) = &dirs.config_dir {
+            let path = dir.join("keymap.toml");
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                match Keymap::default().with_overrides(&text) {
+                    Ok(custom) => keymap = custom,
+                    Err(error) => notices.push(format!("{error} (using the default keys)")),
+                }
+            }
+            notices.extend(themes.load_user_dir(&dir.join("themes")));
+        }
+        let theme = super::theme::initial_theme_name(
+            std::env::var("NO_COLOR").ok().as_deref(),
+            config.theme.as_deref(),
+        );
+        ConsoleOptions {
+            connecting,
+            keymap,
+            themes,
+            theme,
+            notices,
+            started,
+            config_file: dirs.config_file.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("cannot set up the terminal ({0}); is this an interactive terminal?")]
+    Terminal(io::Error),
+    #[error("drawing failed ({0}); the terminal may have gone away")]
+    Draw(io::Error),
+}
+
+/// Runs the console until the admin quits or a signal arrives; the terminal is restored on
+/// every way out.
+pub async fn run<D: Directory>(
+    directory: Arc<D>,
+    options: ConsoleOptions,
+) -> Result<(), ConsoleError> {
+    terminal::install_panic_hook();
+    terminal::enter().map_err(ConsoleError::Terminal)?;
+    tracing::debug!(
+        at_ms = options.started.elapsed().as_secs_f64() * 1000.0,
+        "terminal ready"
+    );
+    let result = run_inner(directory, options).await;
+    terminal::restore();
+    result
+}
+
+async fn run_inner<D: Directory>(
+    directory: Arc<D>,
+    options: ConsoleOptions,
+) -> Result<(), ConsoleError> {
+    let mut terminal =
+        Terminal::new(CrosstermBackend::new(io::stdout())).map_err(ConsoleError::Terminal)?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+
+    let mut state = State::new(
+        options.keymap,
+        options.themes,
+        &options.theme,
+        time::OffsetDateTime::now_utc(),
+    );
+    if let Ok(size) = terminal.size() {
+        state.size = (size.width, size.height);
+    }
+    state.phase = Phase::SigningIn(SignInScreen {
+        status: Some(options.connecting),
+        ..SignInScreen::default()
+    });
+    let first_commands = vec![Cmd::StartSignIn];
+    if let Some(notice) = options.notices.first() {
+        state.toast(ToastLevel::Warning, notice.clone());
+    }
+
+    // The first frame goes out before any network call.
+    draw(&mut terminal, &state)?;
+    tracing::info!(
+        first_frame_ms = options.started.elapsed().as_secs_f64() * 1000.0,
+        "first frame drawn"
+    );
+
+    spawn_terminal_events(tx.clone());
+    spawn_signals(tx.clone());
+    let options_config = options.config_file.as_deref();
+    let mut quit = false;
+    for cmd in first_commands {
+        quit |= execute_cmd(&directory, cmd, &tx, options_config);
+    }
+
+    let mut dirty = false;
+    let mut last_frame = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !quit {
+        let next = if dirty {
+            let deadline = last_frame + FRAME;
+            tokio::select! {
+                msg = rx.recv() => msg,
+                _ = tokio::time::sleep_until(deadline.into()) => None,
+            }
+        } else if state.needs_tick() {
+            tokio::select! {
+                msg = rx.recv() => msg,
+                _ = tick.tick() => Some(Msg::Tick(time::OffsetDateTime::now_utc())),
+            }
+        } else {
+            match rx.recv().await {
+                Some(msg) => Some(msg),
+                None => break,
+            }
+        };
+        if let Some(msg) = next {
+            quit |= handle(&mut state, msg, &directory, &tx, options_config);
+            // Drain whatever else is waiting before drawing.
+            while let Ok(msg) = rx.try_recv() {
+                quit |= handle(&mut state, msg, &directory, &tx, options_config);
+            }
+            dirty = true;
+        }
+        if quit || state.quit {
+            break;
+        }
+        if dirty && last_frame.elapsed() >= FRAME {
+            draw(&mut terminal, &state)?;
+            last_frame = Instant::now();
+            dirty = false;
+        }
+    }
+    Ok(())
+}
+
+fn handle<D: Directory>(
+    state: &mut State,
+    msg: Msg,
+    directory: &Arc<D>,
+    tx: &UnboundedSender<Msg>,
+    config_file: Option<&std::path::Path>,
+) -> bool {
+    let mut quit = false;
+    for cmd in update(state, msg) {
+        quit |= execute_cmd(directory, cmd, tx, config_file);
+    }
+    quit || state.quit
+}
+
+/// Returns true when the command is to quit.
+fn execute_cmd<D: Directory>(
+    directory: &Arc<D>,
+    cmd: Cmd,
+    tx: &UnboundedSender<Msg>,
+    config_file: Option<&std::path::Path>,
+) -> bool {
+    match cmd {
+        Cmd::Quit => true,
+        Cmd::SaveTheme(name) => {
+            let tx = tx.clone();
+            let config_file = config_file.map(std::path::Path::to_path_buf);
+            tokio::task::spawn_blocking(move || {
+                let result = match config_file {
+                    Some(path) => super::theme::save_theme_choice(&path, &name)
+                        .map(|()| path.display().to_string())
+                        .map_err(|error| format!("could not write {} ({error})", path.display())),
+                    None => Err("there is no config directory".to_string()),
+                };
+                let _ = tx.send(Msg::ThemeSaved(result));
+            });
+            false
+        }
+        Cmd::Copy(text) => {
+            if let Err(error) = terminal::copy_to_clipboard(&text) {
+                tracing::warn!(%error, "OSC 52 copy failed");
+            }
+            false
+        }
+        other => {
+            effects::spawn(directory, other, tx);
+            false
+        }
+    }
+}
+
+fn draw(
+    terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    state: &State,
+) -> Result<(), ConsoleError> {
+    let _ = execute!(io::stdout(), BeginSynchronizedUpdate);
+    let result = terminal.draw(|frame| views::draw(frame, state));
+    let _ = execute!(io::stdout(), EndSynchronizedUpdate);
+    result.map(|_| ()).map_err(ConsoleError::Draw)
+}
+
+fn spawn_terminal_events(tx: UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(event) = events.next().await {
+            let msg = match event {
+                Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => Msg::Key(key),
+                Ok(Event::Paste(text)) => Msg::Paste(text),
+                Ok(Event::Resize(width, height)) => Msg::Resize(width, height),
+                Ok(_) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "terminal input failed");
+                    Msg::Terminate
+                }
+            };
+            let stop = matches!(msg, Msg::Terminate);
+            if tx.send(msg).is_err() || stop {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_signals(tx: UnboundedSender<Msg>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut hangup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            tracing::warn!("cannot listen for SIGTERM/SIGHUP");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: leaving"),
+            _ = hangup.recv() => tracing::info!("SIGHUP: leaving"),
+        }
+        let _ = tx.send(Msg::Terminate);
+    });
+}

@@ -1,0 +1,360 @@
+//! One app registration: identifiers, its FICs with the findings of `fic::rules` inline, and its
+//! secrets and certificates with their expiry.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState, Wrap};
+
+use super::{field, short_id, titled_pane, wrapped_lines};
+use crate::model::{ExpiryFlag, FicRow, Severity, expiry_flag, relative_time};
+use crate::state::{AppDetailScreen, DetailPane, State};
+
+/// Where a FIC's values start, after their label.
+const VALUE_INDENT: usize = 10;
+
+/// The selected FIC's issuer, subject (with the identity it names) and audiences, in full.
+fn fic_values(row: &crate::model::FicRow) -> Vec<(&'static str, String)> {
+    let subject = match &row.subject_name {
+        Some(name) => format!("{} ({name})", row.fic.subject),
+        None => row.fic.subject.clone(),
+    };
+    vec![
+        ("issuer", row.fic.issuer.clone()),
+        ("subject", subject),
+        ("audience", row.fic.audiences.join(", ")),
+    ]
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScreen) {
+    let theme = &state.theme;
+    let Some(detail) = &screen.detail else {
+        let text = match &screen.error {
+            Some(error) => format!(
+                "✗ Could not load {}: {error}\n  Press r to retry, Esc to go back.",
+                screen.name
+            ),
+            None => format!("Loading {}…", screen.name),
+        };
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(theme.muted)
+                .wrap(Wrap { trim: false }),
+            area.inner(ratatui::layout::Margin::new(1, 1)),
+        );
+        return;
+    };
+    let wide = area.width >= 100;
+    let app = &detail.app;
+    let mut identity_lines = vec![
+        Line::from(Span::styled(app.name.clone(), theme.title)),
+        field("app id", app.app_id.clone(), theme.muted, theme.text),
+        field("object id", app.object_id.clone(), theme.muted, theme.text),
+        field(
+            "audience",
+            app.audience.label().to_string(),
+            theme.muted,
+            theme.text,
+        ),
+    ];
+    if !detail.identifier_uris.is_empty() {
+        identity_lines.push(field(
+            "identifier URI",
+            detail.identifier_uris.join(", "),
+            theme.muted,
+            theme.text,
+        ));
+    }
+    let selected_fic = detail.fics.get(screen.fic_cursor);
+    let findings_height = if screen.pane == DetailPane::Fics {
+        // Each value and finding wraps over as many lines as its words need.
+        let width = area.width.max(20) as usize;
+        selected_fic.map_or(0, |f| {
+            let values: usize = fic_values(f)
+                .iter()
+                .map(|(label, value)| {
+                    wrapped_lines(&format!("{label:<VALUE_INDENT$}{value}"), width)
+                })
+                .sum();
+            let findings: usize = f
+                .findings
+                .iter()
+                .take(4)
+                .map(|finding| {
+                    let fix_note = if finding.fixable { "  (f fixes)" } else { "" };
+                    let text = format!(
+                        "{} {} {}: {}{fix_note}",
+                        finding.severity.glyph(),
+                        finding.severity.word(),
+                        finding.field,
+                        finding.message
+                    );
+                    wrapped_lines(&text, width)
+                })
+                .sum();
+            (values + findings.clamp(1, 8)) as u16 + 1
+        })
+    } else {
+        0
+    };
+    let [top, fics_area, findings_area, credentials_area] = Layout::vertical([
+        Constraint::Length(identity_lines.len() as u16),
+        Constraint::Min(4),
+        Constraint::Length(findings_height),
+        Constraint::Length((app.credentials.len() as u16 + 3).min(8)),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(identity_lines),
+        top.inner(ratatui::layout::Margin::new(1, 0)),
+    );
+
+    // FICs
+    let focused = |pane| {
+        if screen.pane == pane {
+            theme.accent
+        } else {
+            theme.border
+        }
+    };
+    let fic_title = format!(
+        " Federated credentials ({}/20){} ",
+        detail.fics.len(),
+        if screen.pane == DetailPane::Fics {
+            " ◀"
+        } else {
+            ""
+        }
+    );
+    let fic_block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(focused(DetailPane::Fics))
+        .title(Span::styled(fic_title, theme.title));
+    if detail.fics.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![Span::styled(
+                "No FICs yet. a adds one that trusts a user-assigned managed identity.",
+                theme.muted,
+            )]))
+            .block(fic_block),
+            fics_area,
+        );
+    } else {
+        let rows = detail.fics.iter().map(|fic| fic_row(fic, theme, wide));
+        // Exact widths: check and audience fixed, the rest shared by name (and issuer) and
+        // subject.
+        let (check, audience) = (9u16, 31u16);
+        let columns = if wide { 5 } else { 4 };
+        let free = fics_area
+            .width
+            .saturating_sub(check + audience + columns + 2)
+            .max(20);
+        let widths: Vec<Constraint> = if wide {
+            let name = (free / 4).max(14);
+            let rest = free.saturating_sub(name);
+            vec![
+                Constraint::Length(check),
+                Constraint::Length(name),
+                Constraint::Length(rest / 2),
+                Constraint::Length(rest - rest / 2),
+                Constraint::Length(audience),
+            ]
+        } else {
+            vec![
+                Constraint::Length(check),
+                Constraint::Length(free / 2),
+                Constraint::Length(free - free / 2),
+                Constraint::Length(audience),
+            ]
+        };
+        let header_titles: &[&str] = if wide {
+            &["check", "name", "issuer", "subject", "audience"]
+        } else {
+            &["check", "name", "subject", "audience"]
+        };
+        let header = TableRow::new(
+            header_titles
+                .iter()
+                .map(|t| Cell::from(Span::styled(*t, theme.title))),
+        );
+        let table = Table::new(rows, widths)
+            .header(header)
+            .block(fic_block)
+            .row_highlight_style(if screen.pane == DetailPane::Fics {
+                theme.selection
+            } else {
+                theme.text
+            })
+            .highlight_symbol("▶ ");
+        let mut table_state = TableState::default().with_selected(Some(screen.fic_cursor));
+        frame.render_stateful_widget(table, fics_area, &mut table_state);
+    }
+
+    // Findings of the selected FIC, in words.
+    if let Some(fic) = selected_fic.filter(|_| findings_height > 0) {
+        // The key comes from the keymap, so a remapped `f` is named right.
+        let fix_key = state
+            .keymap
+            .for_context(crate::keymap::Context::AppDetail)
+            .into_iter()
+            .find(|b| b.action == crate::keymap::Action::FixFic)
+            .and_then(|b| b.keys.first().map(|k| crate::keymap::keys_label(k)))
+            .unwrap_or_else(|| "f".into());
+        let fix_note = format!("  ({fix_key} fixes)");
+        // The full values first: the table above cuts long issuers, and at 80 columns it
+        // has no issuer column at all.
+        let mut lines: Vec<Line> = fic_values(fic)
+            .into_iter()
+            .map(|(label, value)| {
+                Line::from(vec![
+                    Span::styled(
+                        format!("{label:<width$}", width = VALUE_INDENT),
+                        theme.muted,
+                    ),
+                    Span::styled(value, theme.code),
+                ])
+            })
+            .collect();
+        lines.extend(fic.findings.iter().take(4).map(|finding| {
+            let style = match finding.severity {
+                Severity::Error => theme.error,
+                Severity::Warning => theme.warn,
+                Severity::Info => theme.muted,
+            };
+            let mut spans = vec![
+                Span::styled(
+                    format!("{} {} ", finding.severity.glyph(), finding.severity.word()),
+                    style,
+                ),
+                Span::styled(format!("{}: ", finding.field), theme.muted),
+                Span::raw(finding.message.clone()),
+            ];
+            if finding.fixable {
+                spans.push(Span::styled(fix_note.clone(), theme.accent));
+            }
+            Line::from(spans)
+        }));
+        if fic.findings.is_empty() {
+            lines.push(Line::from(vec![
+                Span::styled("✓ no findings: ", theme.ok),
+                Span::raw("issuer, subject and audience follow the rules for this identity."),
+            ]));
+        }
+        if fic.findings.len() > 4 {
+            lines.push(Line::from(Span::styled(
+                format!("… and {} more", fic.findings.len() - 4),
+                theme.muted,
+            )));
+        }
+        frame.render_widget(
+            titled_pane(
+                lines,
+                format!(" {}: values and findings ", fic.fic.name),
+                theme,
+            ),
+            findings_area,
+        );
+    }
+
+    // Credentials
+    let credential_title = format!(
+        " Secrets and certificates ({}){} ",
+        app.credentials.len(),
+        if screen.pane == DetailPane::Credentials {
+            " ◀"
+        } else {
+            ""
+        }
+    );
+    let credential_block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(focused(DetailPane::Credentials))
+        .title(Span::styled(credential_title, theme.title));
+    if app.credentials.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "None: this app has no secret or certificate to leak.",
+                theme.muted,
+            ))
+            .block(credential_block),
+            credentials_area,
+        );
+    } else {
+        let rows = app.credentials.iter().map(|credential| {
+            let expiry = match credential.expires {
+                Some(at) => {
+                    let (glyph, style) = match expiry_flag(at, state.now) {
+                        ExpiryFlag::Expired => ("✗ expired", theme.error),
+                        ExpiryFlag::Soon => ("! expires", theme.warn),
+                        ExpiryFlag::Fine => ("✓ expires", theme.ok),
+                    };
+                    Span::styled(format!("{glyph} {}", relative_time(at, state.now)), style)
+                }
+                None => Span::styled("no end date", theme.muted),
+            };
+            TableRow::new(vec![
+                Cell::from(credential.kind.label()),
+                Cell::from(credential.name.clone()),
+                Cell::from(Span::styled(
+                    short_id(&credential.key_id, wide),
+                    theme.muted,
+                )),
+                Cell::from(expiry),
+            ])
+        });
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(11),
+                Constraint::Min(12),
+                Constraint::Length(if wide { 36 } else { 9 }),
+                Constraint::Length(26),
+            ],
+        )
+        .block(credential_block)
+        .row_highlight_style(if screen.pane == DetailPane::Credentials {
+            theme.selection
+        } else {
+            theme.text
+        })
+        .highlight_symbol("▶ ");
+        let mut table_state = TableState::default().with_selected(Some(screen.credential_cursor));
+        frame.render_stateful_widget(table, credentials_area, &mut table_state);
+    }
+}
+
+fn fic_row(fic: &FicRow, theme: &crate::theme::Theme, wide: bool) -> TableRow<'static> {
+    let errors = fic
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = fic
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
+    let check = if errors > 0 {
+        Span::styled(format!("✗ {errors} err"), theme.error)
+    } else if warnings > 0 {
+        Span::styled(format!("! {warnings} warn"), theme.warn)
+    } else {
+        Span::styled("✓ ok", theme.ok)
+    };
+    let subject = match &fic.subject_name {
+        Some(name) if wide => format!("{name} ({})", short_id(&fic.fic.subject, false)),
+        Some(name) => name.clone(),
+        None => fic.fic.subject.clone(),
+    };
+    let audience = fic.fic.audiences.join(", ");
+    let mut cells = vec![Cell::from(check), Cell::from(fic.fic.name.clone())];
+    if wide {
+        cells.push(Cell::from(Span::styled(
+            fic.fic.issuer.clone(),
+            theme.muted,
+        )));
+    }
+    cells.push(Cell::from(subject));
+    cells.push(Cell::from(Span::styled(audience, theme.muted)));
+    TableRow::new(cells)
+}

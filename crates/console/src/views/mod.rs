@@ -1,0 +1,350 @@
+//! Drawing: a pure function of `State` into a ratatui `Frame`. Lists draw only the rows on
+//! screen. Nothing here decides anything; it only shows what `update` left.
+
+mod app_detail;
+mod exchange;
+mod identity_detail;
+mod inspector;
+mod lists;
+mod overlays;
+mod signin;
+pub mod wizard;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::filter::Load;
+use super::state::{ListKind, Phase, Screen, State, ToastLevel};
+
+pub fn draw(frame: &mut Frame, state: &State) {
+    let area = frame.area();
+    let theme = &state.theme;
+    frame.render_widget(Block::new().style(theme.text), area);
+    let [header, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, header, state);
+    match &state.phase {
+        Phase::SigningIn(screen) => signin::draw(frame, body, state, screen),
+        Phase::Console => match state.stack.last() {
+            None => match state.list {
+                ListKind::Apps => lists::draw_apps(frame, body, state),
+                ListKind::Identities => lists::draw_identities(frame, body, state),
+            },
+            Some(Screen::AppDetail(screen)) => app_detail::draw(frame, body, state, screen),
+            Some(Screen::IdentityDetail(screen)) => {
+                identity_detail::draw(frame, body, state, screen)
+            }
+            Some(Screen::Wizard(wizard)) => wizard::draw(frame, body, state, wizard),
+            Some(Screen::Exchange(screen)) => exchange::draw(frame, body, state, screen),
+            Some(Screen::Inspector(screen)) => inspector::draw(frame, body, state, screen),
+        },
+    }
+    draw_status(frame, status, state);
+    draw_footer(frame, footer, state);
+    if let Some(overlay) = &state.overlay {
+        overlays::draw(frame, body, state, overlay);
+    }
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    // Most important first; what does not fit is left out (user, then domain), never cut.
+    let mut spans = vec![Span::styled(" ficus ", theme.header), Span::raw(" ")];
+    match &state.session {
+        Some(session) => {
+            if session.read_only {
+                spans.push(Span::styled(" READ-ONLY ", theme.badge));
+                spans.push(Span::raw(" "));
+            }
+            spans.push(Span::styled(session.tenant.clone(), theme.accent));
+            spans.push(Span::styled(
+                format!(" · {} · ", session.cloud),
+                theme.muted,
+            ));
+            spans.push(Span::raw(session.user.clone()));
+        }
+        None => spans.push(Span::styled("not signed in", theme.muted)),
+    }
+    let tabs_width: u16 = if matches!(state.phase, Phase::Console) {
+        34
+    } else {
+        0
+    };
+    let fits = |spans: &Vec<Span>| {
+        spans.iter().map(|s| s.width() as u16).sum::<u16>() + tabs_width <= area.width
+    };
+    if !fits(&spans) && state.session.is_some() {
+        spans.pop();
+        if let Some(last) = spans.last_mut() {
+            *last = Span::styled(
+                last.content.trim_end_matches(" · ").to_string(),
+                theme.muted,
+            );
+        }
+    }
+    if !fits(&spans)
+        && let Some(session) = &state.session
+        && let Some(tenant) = spans
+            .iter_mut()
+            .find(|s| s.content == session.tenant.as_str())
+    {
+        let short = session
+            .tenant
+            .split(" (")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        *tenant = Span::styled(short, theme.accent);
+    }
+    if matches!(state.phase, Phase::Console) {
+        let tab = |label: String, active: bool| {
+            if active {
+                Span::styled(format!("[{label}]"), theme.title)
+            } else {
+                Span::styled(format!(" {label} "), theme.muted)
+            }
+        };
+        let right = Line::from(vec![
+            tab(
+                format!("1 Apps {}", state.apps.len()),
+                state.list == ListKind::Apps,
+            ),
+            Span::raw(" "),
+            tab(
+                format!("2 Identities {}", state.identities.len()),
+                state.list == ListKind::Identities,
+            ),
+            Span::raw(" "),
+        ]);
+        let width = right.width() as u16;
+        let [left_area, right_area] =
+            Layout::horizontal([Constraint::Min(1), Constraint::Length(width)]).areas(area);
+        frame.render_widget(Paragraph::new(Line::from(spans)), left_area);
+        frame.render_widget(Paragraph::new(right), right_area);
+    } else {
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    }
+}
+
+/// The line above the footer: the filter and the list's progress, or the screen's breadcrumb.
+fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    if !matches!(state.phase, Phase::Console) || !state.stack.is_empty() {
+        let crumbs: Vec<String> = std::iter::once(match state.list {
+            ListKind::Apps => "Apps".to_string(),
+            ListKind::Identities => "Identities".to_string(),
+        })
+        .chain(state.stack.iter().map(|screen| {
+            match screen {
+                Screen::AppDetail(s) => s
+                    .detail
+                    .as_ref()
+                    .map_or(s.name.clone(), |d| d.app.name.clone()),
+                Screen::IdentityDetail(s) => s.identity.name.clone(),
+                Screen::Wizard(w) => wizard::crumb(w),
+                Screen::Exchange(_) => "test exchange".to_string(),
+                Screen::Inspector(_) => "token inspector".to_string(),
+            }
+        }))
+        .collect();
+        if matches!(state.phase, Phase::Console) {
+            frame.render_widget(
+                Paragraph::new(Span::styled(
+                    format!(" {}", crumbs.join(" › ")),
+                    theme.muted,
+                )),
+                area,
+            );
+        }
+        return;
+    }
+    let (input, listing_load, shown, total, noun, problems) = match state.list {
+        ListKind::Apps => (
+            &state.apps_filter,
+            &state.apps.load,
+            state.apps.visible_len(),
+            state.apps.len(),
+            ("app", "apps"),
+            &state.apps.query().problems,
+        ),
+        ListKind::Identities => (
+            &state.identities_filter,
+            &state.identities.load,
+            state.identities.visible_len(),
+            state.identities.len(),
+            ("identity", "identities"),
+            &state.identities.query().problems,
+        ),
+    };
+    let mut spans = Vec::new();
+    if state.editing_filter || !input.value().is_empty() {
+        spans.push(Span::styled(" / ", theme.accent));
+        spans.push(Span::raw(input.value().to_string()));
+        if state.editing_filter {
+            let cursor_x = area.x + 3 + input.visual_cursor() as u16;
+            if cursor_x < area.right() {
+                frame.set_cursor_position((cursor_x, area.y));
+            }
+        }
+        spans.push(Span::raw("  "));
+    } else {
+        spans.push(Span::styled(" / to filter  ", theme.muted));
+    }
+    let noun = if total == 1 { noun.0 } else { noun.1 };
+    let progress = match listing_load {
+        Load::Idle => String::new(),
+        Load::Loading { pages } => {
+            format!("{shown} of {total} {noun} · loading page {}…", pages + 1)
+        }
+        Load::Done if shown == total => format!("{total} {noun}"),
+        Load::Done => format!("{shown} of {total} {noun}"),
+        Load::Failed(_) => format!("{shown} of {total} {noun} · ✗ loading stopped, r retries"),
+    };
+    spans.push(Span::styled(progress, theme.muted));
+    if let Some(problem) = problems.first() {
+        spans.push(Span::styled(format!("  ! {problem}"), theme.warn));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    if let Some(toast) = &state.toast {
+        let (glyph, style) = match toast.level {
+            ToastLevel::Info => ("i", theme.accent),
+            ToastLevel::Success => ("✓", theme.ok),
+            ToastLevel::Warning => ("!", theme.warn),
+            ToastLevel::Error => ("✗", theme.error),
+        };
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(format!(" {glyph} "), style),
+                Span::styled(toast.text.clone(), style),
+            ])),
+            area,
+        );
+        return;
+    }
+    let mut spans = vec![Span::raw(" ")];
+    let hints = if let Some(Screen::Wizard(w)) = state.stack.last() {
+        wizard::hints(state, w)
+    } else if state.editing_filter {
+        vec![
+            ("Enter".to_string(), "keep filter"),
+            ("Esc".to_string(), "close"),
+            ("↑↓".to_string(), "move"),
+        ]
+    } else if let Some(Screen::AppDetail(screen)) = state.stack.last() {
+        // `f fix` only when the selected FIC has a finding with a fix.
+        let fixable = screen
+            .detail
+            .as_ref()
+            .and_then(|d| d.fics.get(screen.fic_cursor))
+            .is_some_and(|f| f.findings.iter().any(|finding| finding.fixable));
+        state.keymap.hints_where(state.context(), |action| {
+            action != super::keymap::Action::FixFic || fixable
+        })
+    } else {
+        state.keymap.hints(state.context())
+    };
+    let mut width = 1usize;
+    for (key, description) in hints {
+        let piece = key.chars().count() + description.chars().count() + 3;
+        if width + piece > area.width as usize {
+            break;
+        }
+        width += piece;
+        spans.push(Span::styled(key, theme.accent));
+        spans.push(Span::styled(format!(" {description}  "), theme.muted));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A `label  value` line for detail screens.
+pub(crate) fn field<'a>(
+    label: &'a str,
+    value: String,
+    label_style: Style,
+    value_style: Style,
+) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{label:<16}"), label_style),
+        Span::styled(value, value_style),
+    ])
+}
+
+/// Shortens a GUID-like value to fit narrow screens: `1a2b3c4d…`.
+pub(crate) fn short_id(id: &str, full: bool) -> String {
+    if full || id.chars().count() <= 9 {
+        id.to_string()
+    } else {
+        let head: String = id.chars().take(8).collect();
+        format!("{head}…")
+    }
+}
+
+/// Wrapped lines under a rule titled `title`: the detail screens' lower panes.
+pub fn titled_pane<'a>(
+    lines: Vec<Line<'a>>,
+    title: String,
+    theme: &crate::theme::Theme,
+) -> Paragraph<'a> {
+    Paragraph::new(lines)
+        .wrap(ratatui::widgets::Wrap { trim: true })
+        .block(
+            Block::new()
+                .borders(ratatui::widgets::Borders::TOP)
+                .border_style(theme.border)
+                .title(Span::styled(title, theme.title)),
+        )
+}
+
+/// How many lines `text` takes when wrapped at word boundaries into `width` columns (as a
+/// `Paragraph` with `Wrap` does; a word longer than the width is broken).
+pub fn wrapped_lines(text: &str, width: usize) -> usize {
+    let width = width.max(1);
+    let mut lines = 1;
+    let mut used = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let len = word.chars().count();
+        let needed = if used == 0 { len } else { used + 1 + len };
+        if needed <= width {
+            used = needed;
+        } else if len <= width {
+            lines += 1;
+            used = len;
+        } else {
+            // A word wider than the line starts a new one and is broken across full lines.
+            if used > 0 {
+                lines += 1;
+            }
+            lines += (len - 1) / width;
+            used = len - (len - 1) / width * width;
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapped_lines;
+
+    #[test]
+    fn wrapped_lines_counts_word_wrapped_lines() {
+        assert_eq!(wrapped_lines("", 10), 1);
+        assert_eq!(wrapped_lines("one two", 7), 1);
+        assert_eq!(wrapped_lines("one two", 6), 2);
+        assert_eq!(wrapped_lines("one two three", 9), 2);
+        // A word wider than the line: a new line, broken into full lines.
+        assert_eq!(wrapped_lines("a 0123456789abcdef", 8), 3);
+        assert_eq!(wrapped_lines("0123456789abcdef x", 8), 3);
+    }
+}

@@ -1,0 +1,213 @@
+//! Layers drawn over the screen: help, the command palette, delete confirmation, export, and
+//! text panels (whois, explain, decode).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+
+use crate::filter::FACET_HELP;
+use crate::keymap::keys_label;
+use crate::state::{Overlay, State};
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+fn panel<'a>(state: &State, title: String) -> Block<'a> {
+    Block::new()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(state.theme.accent)
+        .title(Span::styled(format!(" {title} "), state.theme.title))
+        .style(state.theme.text)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
+    let theme = &state.theme;
+    match overlay {
+        Overlay::Help { scroll } => {
+            let context = state.context();
+            let mut lines = vec![Line::from(Span::styled(
+                format!("Keys on this screen ({})", context.title()),
+                theme.muted,
+            ))];
+            for binding in state.keymap.for_context(context) {
+                let keys: Vec<String> = binding.keys.iter().map(|k| keys_label(k)).collect();
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:<16}", keys.join(", ")), theme.accent),
+                    Span::raw(binding.description),
+                ]));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                format!("Filter: fuzzy name; {FACET_HELP}"),
+                theme.muted,
+            )));
+            lines.push(Line::from(Span::styled(
+                "Palette (:): app or identity name, apps, identities, tenant NAME, whois GUID, explain AADSTS…, decode TOKEN, theme NAME",
+                theme.muted,
+            )));
+            lines.push(Line::from(Span::styled(
+                "Rebind keys in keymap.toml in the config directory (e.g. quit = \"x\"). j/k scroll, Esc closes.",
+                theme.muted,
+            )));
+            let rect = centered(area, 90, area.height);
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .scroll((*scroll, 0))
+                    .block(panel(state, "Help".into())),
+                rect,
+            );
+        }
+        Overlay::Palette(palette) => {
+            let height = (palette.suggestions.len() as u16 + 4).min(area.height);
+            let rect = Rect {
+                height,
+                ..centered(area, 72, height)
+            };
+            let rect = Rect {
+                y: area.y + 1,
+                ..rect
+            };
+            frame.render_widget(Clear, rect);
+            let block = panel(state, "Command palette".into());
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            let [input_area, _, list_area] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Length(1),
+                Constraint::Min(0),
+            ])
+            .areas(inner);
+            let width = input_area.width.saturating_sub(2) as usize;
+            let scroll = palette.input.visual_scroll(width);
+            frame.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::styled(": ", theme.accent),
+                    Span::raw(palette.input.value().to_string()),
+                ]))
+                .scroll((0, scroll as u16)),
+                input_area,
+            );
+            let cursor =
+                input_area.x + 2 + (palette.input.visual_cursor().saturating_sub(scroll)) as u16;
+            frame.set_cursor_position((
+                cursor.min(input_area.right().saturating_sub(1)),
+                input_area.y,
+            ));
+            let lines: Vec<Line> = palette
+                .suggestions
+                .iter()
+                .enumerate()
+                .map(|(i, suggestion)| {
+                    let style = if i == palette.selected {
+                        theme.selection
+                    } else {
+                        theme.text
+                    };
+                    Line::from(vec![
+                        Span::styled(if i == palette.selected { "▶ " } else { "  " }, style),
+                        Span::styled(suggestion.label.clone(), style),
+                        Span::styled(format!("  {}", suggestion.detail), theme.muted),
+                    ])
+                })
+                .collect();
+            frame.render_widget(Paragraph::new(lines), list_area);
+        }
+        Overlay::ConfirmDelete(confirm) => {
+            let lines = vec![
+                Line::from(vec![
+                    Span::styled("Delete FIC ", theme.warn),
+                    Span::styled(confirm.fic_name.clone(), theme.title),
+                    Span::styled(" from ", theme.warn),
+                    Span::styled(confirm.app_name.clone(), theme.title),
+                    Span::styled("?", theme.warn),
+                ]),
+                Line::raw(""),
+                Line::from(Span::styled("This request will be sent:", theme.muted)),
+                Line::from(Span::styled(confirm.request_line.clone(), theme.code)),
+                Line::raw(""),
+                Line::raw(
+                    "Workloads that use it will fail their next token exchange (AADSTS70021).",
+                ),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("y", theme.error),
+                    Span::raw(" delete   "),
+                    Span::styled("any other key", theme.accent),
+                    Span::raw(" keep it"),
+                ]),
+            ];
+            let rect = centered(area, 96, 12);
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(panel(state, "! Confirm delete".into())),
+                rect,
+            );
+        }
+        Overlay::Export(export) => {
+            let mut tabs = vec![Span::raw(" ")];
+            for (i, (label, _)) in export.snippets.iter().enumerate() {
+                let style = if i == export.tab {
+                    theme.selection
+                } else {
+                    theme.muted
+                };
+                tabs.push(Span::styled(format!(" {label} "), style));
+                tabs.push(Span::raw(" "));
+            }
+            let mut lines = vec![Line::from(tabs), Line::raw("")];
+            if let Some((_, text)) = export.snippets.get(export.tab) {
+                lines.extend(
+                    text.lines()
+                        .map(|l| Line::from(Span::styled(l.to_string(), theme.code))),
+                );
+            } else {
+                lines.push(Line::raw("Nothing to export for this FIC."));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                "Tab next format · y copy · Esc close",
+                theme.muted,
+            )));
+            let rect = centered(area, 100, area.height);
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(panel(state, format!("Export {}", export.fic_name))),
+                rect,
+            );
+        }
+        Overlay::Text(text) => {
+            let mut lines: Vec<Line> = text.lines.iter().map(|l| Line::raw(l.clone())).collect();
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                "j/k scroll · y copy · Esc close",
+                theme.muted,
+            )));
+            let height = (lines.len() as u16 + 2).min(area.height);
+            let rect = centered(area, 100, height);
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .scroll((text.scroll, 0))
+                    .block(panel(state, text.title.clone())),
+                rect,
+            );
+        }
+    }
+}

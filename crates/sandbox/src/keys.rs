@@ -1,0 +1,203 @@
+//! Per-tenant RSA-2048 signing keys: generation (with the self-signed certificate Entra
+//! publishes in `x5c`), the parsed key ring used for signing, and the JWKS.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use uuid::Uuid;
+
+use crate::model::{Directory, SigningKeyMaterial};
+use ficus_core::jwt::{Jwk, Jwks, b64url};
+use ficus_core::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("could not generate an RSA signing key: {0}")]
+    Generate(String),
+    #[error(
+        "the stored signing key of tenant {tenant} is unusable ({detail}); restore the state file from a backup or start with a new one"
+    )]
+    Unusable { tenant: Uuid, detail: String },
+}
+
+/// Generates a fresh RSA-2048 key and a self-signed certificate for it (CN like Entra's).
+pub fn generate_material() -> Result<SigningKeyMaterial, KeyError> {
+    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        "accounts.accesscontrol.windows.net",
+    );
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(5 * 365);
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let certificate_der = cert.der().to_vec();
+    let thumbprint = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        &certificate_der,
+    );
+    Ok(SigningKeyMaterial {
+        kid: b64url(thumbprint.as_ref()),
+        private_key_pkcs8: Secret::new(key.serialize_der()),
+        certificate_der,
+    })
+}
+
+/// A tenant's key, parsed and ready to sign.
+pub struct TenantKey {
+    pub kid: String,
+    key_pair: RsaKeyPair,
+    /// The public JWK as the JWKS publishes it (without `issuer`).
+    pub jwk: Jwk,
+}
+
+impl std::fmt::Debug for TenantKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantKey").field("kid", &self.kid).finish()
+    }
+}
+
+impl TenantKey {
+    pub fn from_material(
+        tenant: Uuid,
+        material: &SigningKeyMaterial,
+    ) -> Result<TenantKey, KeyError> {
+        let key_pair =
+            RsaKeyPair::from_pkcs8(material.private_key_pkcs8.expose()).map_err(|e| {
+                KeyError::Unusable {
+                    tenant,
+                    detail: e.to_string(),
+                }
+            })?;
+        let public = key_pair.public_key();
+        let n = public.modulus().big_endian_without_leading_zero().to_vec();
+        let e = public.exponent().big_endian_without_leading_zero().to_vec();
+        let jwk = Jwk {
+            kty: "RSA".into(),
+            key_use: Some("sig".into()),
+            kid: Some(material.kid.clone()),
+            x5t: Some(material.kid.clone()),
+            n: Some(b64url(&n)),
+            e: Some(b64url(&e)),
+            x5c: vec![STANDARD.encode(&material.certificate_der)],
+            issuer: None,
+            cloud_instance_name: None,
+        };
+        Ok(TenantKey {
+            kid: material.kid.clone(),
+            key_pair,
+            jwk,
+        })
+    }
+
+    /// RS256 signature of `input`.
+    pub fn sign(&self, input: &[u8]) -> Vec<u8> {
+        let mut signature = vec![0u8; self.key_pair.public_modulus_len()];
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        // Signing with a valid in-memory 2048-bit key and a right-sized buffer cannot fail;
+        // an empty signature (which no verifier accepts) is the safe fallback.
+        if self
+            .key_pair
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &rng,
+                input,
+                &mut signature,
+            )
+            .is_err()
+        {
+            signature.clear();
+        }
+        signature
+    }
+}
+
+/// Every tenant's parsed key, by tenant id.
+#[derive(Debug, Default)]
+pub struct KeyRing {
+    keys: RwLock<HashMap<Uuid, Arc<TenantKey>>>,
+}
+
+impl KeyRing {
+    pub fn from_directory(directory: &Directory) -> Result<KeyRing, KeyError> {
+        let mut keys = HashMap::new();
+        for tenant in &directory.tenants {
+            keys.insert(
+                tenant.id,
+                Arc::new(TenantKey::from_material(tenant.id, &tenant.signing_key)?),
+            );
+        }
+        Ok(KeyRing {
+            keys: RwLock::new(keys),
+        })
+    }
+
+    pub fn get(&self, tenant: Uuid) -> Option<Arc<TenantKey>> {
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&tenant)
+            .cloned()
+    }
+
+    /// The JWKS of one tenant as Entra serves it: each key tagged with the issuer (by tenant id,
+    /// or the `{tenantid}` placeholder for `common`) and the cloud instance name.
+    pub fn jwks(&self, tenants: &[Uuid], issuer: &dyn Fn(Option<Uuid>) -> String) -> Jwks {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let single = tenants.len() == 1;
+        Jwks {
+            keys: tenants
+                .iter()
+                .filter_map(|t| keys.get(t))
+                .map(|k| {
+                    let mut jwk = k.jwk.clone();
+                    jwk.issuer = Some(issuer(if single { Some(tenants[0]) } else { None }));
+                    jwk.cloud_instance_name = Some("microsoftonline.com".into());
+                    jwk
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_key_signs_what_its_jwk_verifies() {
+        let material = generate_material().expect("keygen");
+        let key = TenantKey::from_material(Uuid::nil(), &material).expect("parses");
+        assert_eq!(key.jwk.x5t, key.jwk.kid);
+        assert_eq!(key.jwk.e.as_deref(), Some("AQAB"));
+        let header =
+            b64url(format!(r#"{{"alg":"RS256","typ":"JWT","kid":"{}"}}"#, key.kid).as_bytes());
+        let claims = b64url(br#"{"sub":"x"}"#);
+        let input = format!("{header}.{claims}");
+        let token = format!("{input}.{}", b64url(&key.sign(input.as_bytes())));
+        let jwt = ficus_core::jwt::decode(&token).expect("decodes");
+        let jwks = Jwks {
+            keys: vec![key.jwk.clone()],
+        };
+        ficus_core::jwt::verify(&jwt, &jwks).expect("verifies");
+    }
+
+    #[test]
+    fn corrupt_material_is_an_error_not_a_panic() {
+        let mut material = generate_material().expect("keygen");
+        material.private_key_pkcs8 = Secret::new(vec![1, 2, 3]);
+        assert!(matches!(
+            TenantKey::from_material(Uuid::nil(), &material),
+            Err(KeyError::Unusable { .. })
+        ));
+    }
+}

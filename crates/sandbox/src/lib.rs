@@ -1,0 +1,68 @@
+//! The sandbox: a local emulator of the Entra token service, the Graph subset and the managed
+//! identity endpoints that ficus uses.
+//!
+//! Map of the module:
+//! - `model.rs`  the directory: [`model::Directory`] → [`model::Tenant`] (users with roles,
+//!   applications with secrets/certificates/FICs/identifier URIs/app roles, service principals
+//!   incl. managed identities) + the emulated host ([`model::EmulatedHost`]) + signing keys.
+//!   GUIDs from names: [`model::derived_uuid`].
+//! - `state.rs`  [`state::AppState`] (shared by every handler: `read(|dir| ..)`,
+//!   `update(|dir| ..)` which also schedules the save; `authority`, `faults`, `keys`) and
+//!   persistence (`load`, `save`: atomic JSON file).
+//! - `keys.rs`   per-tenant RSA keys, [`keys::KeyRing`], JWKS.
+//! - `tokens.rs` minting (MI, app, user, id tokens, client_info), [`tokens::resolve_resource`],
+//!   sessions (device codes, refresh tokens), and the Graph bearer check
+//!   [`tokens::authenticate_graph`] → [`tokens::Caller`] / [`tokens::GraphAuthError`].
+//! - `faults.rs` `--faults` parsing ([`faults::Faults`]) and the throttle counter.
+//! - `seed.rs`   demo / empty / `large:N` seeds; deterministic ids (`seed::app_ids`,
+//!   `seed::identity_ids`, `seed::tenant_id`) and secrets (`seed::demo_secret`).
+//! - `sts.rs`    token service routes: discovery (v2 and v1), JWKS, devicecode, token (device
+//!   code, refresh, client credentials with secret or federated assertion), `/devicelogin`;
+//!   [`sts::StsError`] renders Entra's error body.
+//! - `msi.rs`    IMDS and App Service managed identity endpoints (separate listener).
+//! - `tls.rs`    generated CA + leaf for HTTPS.
+//! - `server.rs` [`start`] → [`Sandbox`] (`info`, `sign_in`, `managed_identity_token`,
+//!   `http_client`, `state`, `shutdown`).
+//! - `serve.rs`  the `ficus sandbox` command.
+//! - `graph.rs`, `odata.rs`  Graph v1.0 (`graph::router()`, merged under the main listener;
+//!   it applies the throttle and latency faults to `/v1.0` itself).
+//!
+//! Public API (contract in notes/SANDBOX-API.md):
+//! ```text
+//! pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError>;
+//! SandboxConfig { listen, msi_listen, tls, state_file, seed: Seed, auto_approve, faults: Faults }
+//! Sandbox { pub info: SandboxInfo }
+//!   .shutdown().await
+//!   .sign_in(tenant, upn, client_id, scopes) -> Result<SignedIn, SandboxError>
+//!   .managed_identity_token(tenant, client_or_principal_id, resource) -> Result<Secret<String>, _>
+//!   .http_client() -> Result<reqwest::Client, _>   (trusts the CA, no proxy)
+//!   .state() -> &AppState
+//! SandboxInfo { authority, graph, imds, app_service: { endpoint, header }, ca_file, ca_pem, tenants }
+//! SignedIn { access_token, refresh_token, expires_in, id_token }
+//! ```
+
+pub mod faults;
+pub mod graph;
+pub mod keys;
+pub mod model;
+pub mod msi;
+pub mod seed;
+pub mod serve;
+mod server;
+pub mod state;
+pub mod sts;
+pub mod tls;
+pub mod tokens;
+
+pub use faults::Faults;
+pub use seed::Seed;
+pub use server::{
+    AppServiceInfo, Sandbox, SandboxConfig, SandboxError, SandboxInfo, SignedIn, TenantInfo, start,
+};
+
+/// Installs aws-lc-rs as the process-wide rustls provider (the sandbox's listeners and every
+/// client of the process share it), so no second provider can make rustls refuse to pick one.
+/// Safe to call more than once.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

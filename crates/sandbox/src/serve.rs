@@ -1,0 +1,182 @@
+//! `ficus sandbox`: runs the sandbox until Ctrl-C / SIGTERM and tells the user (or, with
+//! `--json`, a test harness) where it is. Logs go to stderr; with `--json` stdout carries
+//! exactly one line.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::seed::DEMO_ADMIN;
+use crate::state::default_state_file;
+use crate::{Faults, Sandbox, SandboxConfig, Seed};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// Token service and Graph (port 0 picks a free port). Loopback unless you name another address.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// Managed identity endpoints (IMDS and App Service style), plain HTTP.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub msi_listen: SocketAddr,
+    /// Serve HTTPS with a generated CA (written next to the state file); SDKs need this.
+    #[arg(long)]
+    pub tls: bool,
+    /// State file [default: sandbox.json in the user's data directory].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Seed for a new state file: demo, empty or large:N.
+    #[arg(long, value_name = "SEED", default_value = "demo")]
+    pub seed: Seed,
+    /// Approve device codes as this user after about a second; `off` to approve by hand at /devicelogin.
+    #[arg(long, value_name = "USER|off", default_value = DEMO_ADMIN)]
+    pub auto_approve: String,
+    /// Faults: throttle=N,latency=MS,replication=SECS.
+    #[arg(long, value_name = "SPEC", default_value = "")]
+    pub faults: Faults,
+    /// Print one JSON line with the endpoints when ready, nothing else on stdout. Set from the
+    /// global `--json` flag (a second `--json` here would clash with it).
+    #[arg(skip)]
+    pub json: bool,
+}
+
+impl SandboxArgs {
+    pub fn config(&self) -> anyhow::Result<SandboxConfig> {
+        let state_file = match &self.state {
+            Some(p) => p.clone(),
+            None => default_state_file()?,
+        };
+        let auto_approve = match self.auto_approve.trim() {
+            "" | "off" | "none" => None,
+            upn => Some(upn.to_string()),
+        };
+        Ok(SandboxConfig {
+            listen: self.listen,
+            msi_listen: self.msi_listen,
+            tls: self.tls,
+            state_file: Some(state_file),
+            seed: self.seed,
+            auto_approve,
+            faults: self.faults.clone(),
+        })
+    }
+}
+
+/// Runs `ficus sandbox` on its own tokio runtime.
+pub fn run_blocking(args: SandboxArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(args))
+}
+
+pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let config = args.config()?;
+    if let Some(path) = &config.state_file
+        && path.exists()
+    {
+        tracing::info!(state = %path.display(), "using the existing state file; --seed applies only to a new one");
+    }
+    let sandbox = crate::start(config.clone())
+        .await
+        .context("the sandbox did not start")?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &sandbox.info)?;
+        writeln!(out)?;
+    } else {
+        print_human(&mut out, &sandbox, &config)?;
+    }
+    out.flush()?;
+    drop(out);
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+fn print_human(
+    out: &mut impl Write,
+    sandbox: &Sandbox,
+    config: &SandboxConfig,
+) -> std::io::Result<()> {
+    let info = &sandbox.info;
+    writeln!(out, "ficus sandbox is running. Ctrl-C stops it.")?;
+    writeln!(out)?;
+    writeln!(out, "  token service  {}", info.authority)?;
+    writeln!(out, "  Graph          {}", info.graph)?;
+    writeln!(out, "  IMDS           {}", info.imds)?;
+    writeln!(out, "  App Service    {}", info.app_service.endpoint)?;
+    writeln!(out, "  device login   {}/devicelogin", info.authority)?;
+    if let Some(upn) = &config.auto_approve {
+        writeln!(out, "                 (auto-approving as {upn})")?;
+    }
+    for t in &info.tenants {
+        writeln!(out, "  tenant         {} {} ({})", t.name, t.id, t.domain)?;
+    }
+    if let Some(path) = &config.state_file {
+        writeln!(out, "  state          {}", path.display())?;
+    }
+    if let Some(ca) = &info.ca_file {
+        writeln!(out, "  CA             {}", ca.display())?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "# Point azure-identity and MSAL at the sandbox (IDENTITY_* selects App Service; unset them to use IMDS):"
+    )?;
+    writeln!(out, "export AZURE_AUTHORITY_HOST={}", info.authority)?;
+    match &info.ca_file {
+        Some(ca) => writeln!(out, "export REQUESTS_CA_BUNDLE={}", ca.display())?,
+        None => writeln!(
+            out,
+            "# (no TLS: azure-identity and MSAL require https; restart with --tls)"
+        )?,
+    }
+    writeln!(
+        out,
+        "export AZURE_POD_IDENTITY_AUTHORITY_HOST={}",
+        info.imds
+    )?;
+    writeln!(
+        out,
+        "export IDENTITY_ENDPOINT={}",
+        info.app_service.endpoint
+    )?;
+    writeln!(out, "export IDENTITY_HEADER={}", info.app_service.header)?;
+    if let Some(t) = info.tenants.first() {
+        writeln!(out, "export AZURE_TENANT_ID={}", t.id)?;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

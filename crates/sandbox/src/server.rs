@@ -1,0 +1,486 @@
+//! Starting and stopping the sandbox: binds both listeners, loads or seeds the directory,
+//! serves the token service + Graph (HTTP or HTTPS) and the managed identity endpoints (HTTP),
+//! saves the state file in the background, and shuts down gracefully.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use uuid::Uuid;
+
+use crate::faults::Faults;
+use crate::keys::KeyError;
+use crate::seed::{self, Seed};
+use crate::state::{self, AppState, StateError, StateOptions};
+use crate::tls::{self, TlsError};
+use crate::tokens::{self, Signer};
+use crate::{graph, msi, sts};
+use ficus_core::secret::Secret;
+
+/// How to run a sandbox. `Default` is the in-process setup: loopback, free ports, plain HTTP,
+/// demo seed in memory, the demo admin auto-approved, no faults.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub listen: SocketAddr,
+    /// Managed identity endpoints (always plain HTTP, as on a real host).
+    pub msi_listen: SocketAddr,
+    pub tls: bool,
+    /// `None`: in memory only.
+    pub state_file: Option<PathBuf>,
+    pub seed: Seed,
+    /// UPN whose device codes are approved after about a second; `None` disables.
+    pub auto_approve: Option<String>,
+    pub faults: Faults,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            msi_listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            tls: false,
+            state_file: None,
+            seed: Seed::Demo,
+            auto_approve: Some(seed::DEMO_ADMIN.to_string()),
+            faults: Faults::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "cannot listen on {addr}: {source}; pick another address or port (port 0 picks a free one)"
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("the sandbox server failed: {0}")]
+    Serve(String),
+    #[error("the sandbox has no tenant '{0}'; use its name, domain or id (e.g. contoso)")]
+    UnknownTenant(String),
+    #[error("tenant '{tenant}' has no user '{user}'")]
+    UnknownUser { tenant: String, user: String },
+    #[error("tenant '{tenant}' has no managed identity with client or principal id '{identity}'")]
+    UnknownIdentity { tenant: String, identity: String },
+    #[error("the sandbox does not know the resource '{0}'")]
+    UnknownResource(String),
+    #[error("the token service refused: AADSTS{code}: {message}")]
+    Refused { code: u32, message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AppServiceInfo {
+    /// Full URL for `IDENTITY_ENDPOINT`.
+    pub endpoint: String,
+    /// Value for `IDENTITY_HEADER`.
+    pub header: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TenantInfo {
+    pub name: String,
+    pub id: String,
+    pub domain: String,
+}
+
+/// Where a running sandbox is.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SandboxInfo {
+    /// `https://127.0.0.1:PORT` or `http://…` (no trailing slash).
+    pub authority: String,
+    /// `{authority}/v1.0`.
+    pub graph: String,
+    /// `http://127.0.0.1:MSIPORT`, for `AZURE_POD_IDENTITY_AUTHORITY_HOST`.
+    pub imds: String,
+    pub app_service: AppServiceInfo,
+    /// The CA PEM file when TLS is on.
+    pub ca_file: Option<PathBuf>,
+    /// The same CA in memory (not in the `--json` line).
+    #[serde(skip)]
+    pub ca_pem: Option<String>,
+    pub tenants: Vec<TenantInfo>,
+}
+
+/// Tokens of a completed sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub access_token: Secret<String>,
+    pub refresh_token: Secret<String>,
+    pub expires_in: u64,
+    pub id_token: Secret<String>,
+}
+
+/// A running sandbox. Dropping it without [`Sandbox::shutdown`] stops both listeners at once
+/// and skips the final save.
+pub struct Sandbox {
+    pub info: SandboxInfo,
+    state: AppState,
+    handles: Vec<axum_server::Handle<SocketAddr>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    saver: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("info", &self.info).finish()
+    }
+}
+
+fn bind(addr: SocketAddr) -> Result<TcpListener, SandboxError> {
+    let listener = TcpListener::bind(addr).map_err(|source| SandboxError::Bind { addr, source })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| SandboxError::Bind { addr, source })?;
+    Ok(listener)
+}
+
+/// The host clients should use for a bound address: loopback for wildcard binds.
+fn url_host(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".into(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    }
+}
+
+fn random_header() -> String {
+    ficus_core::jwt::b64url(
+        [
+            Uuid::new_v4().as_bytes().as_slice(),
+            Uuid::new_v4().as_bytes().as_slice(),
+        ]
+        .concat()
+        .as_slice(),
+    )
+}
+
+/// `latency=MS` for the token service and MSI endpoints; the Graph router applies latency and
+/// throttling to `/v1.0` itself.
+async fn latency(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let is_graph = path == "/v1.0" || path.starts_with("/v1.0/");
+    if let Some(delay) = state.faults.latency.filter(|_| !is_graph) {
+        tokio::time::sleep(delay).await;
+    }
+    next.run(request).await
+}
+
+/// Starts a sandbox: binds, loads the state file (or seeds and writes it), and serves until
+/// [`Sandbox::shutdown`].
+pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+    crate::install_crypto_provider();
+    let listener = bind(config.listen)?;
+    let msi_listener = bind(config.msi_listen)?;
+    let local = listener.local_addr().map_err(|source| SandboxError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let msi_local = msi_listener
+        .local_addr()
+        .map_err(|source| SandboxError::Bind {
+            addr: config.msi_listen,
+            source,
+        })?;
+    if !config.listen.ip().is_loopback() || !config.msi_listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %local,
+            msi = %msi_local,
+            "the sandbox listens beyond loopback: anyone who can reach it can mint tokens"
+        );
+    }
+    let scheme = if config.tls { "https" } else { "http" };
+    let authority = format!("{scheme}://{}:{}", url_host(local), local.port());
+    let imds = format!("http://{}:{}", url_host(msi_local), msi_local.port());
+
+    let state_file = config.state_file.clone();
+    let seed_kind = config.seed;
+    let authority_for_load = authority.clone();
+    let directory = tokio::task::spawn_blocking(move || -> Result<_, SandboxError> {
+        let existing = match &state_file {
+            Some(path) => state::load(path)?,
+            None => None,
+        };
+        let directory = match existing {
+            Some(mut d) => {
+                d.rebase_authority(&authority_for_load);
+                d
+            }
+            None => {
+                let d = seed::build(seed_kind, &authority_for_load)?;
+                if let Some(path) = &state_file {
+                    state::save(path, &d)?;
+                }
+                d
+            }
+        };
+        Ok(directory)
+    })
+    .await
+    .map_err(|e| SandboxError::Serve(e.to_string()))??;
+
+    let tenants = directory
+        .tenants
+        .iter()
+        .map(|t| TenantInfo {
+            name: t.name.clone(),
+            id: t.id.to_string(),
+            domain: t.domain.clone(),
+        })
+        .collect();
+    let header = random_header();
+    let app_state = AppState::new(
+        directory,
+        StateOptions {
+            authority: authority.clone(),
+            faults: config.faults.clone(),
+            app_service_header: header.clone(),
+            auto_approve: config.auto_approve.clone(),
+            state_file: config.state_file.clone(),
+        },
+    )?;
+
+    let main_router: Router = sts::router()
+        .merge(graph::router())
+        .layer(middleware::from_fn_with_state(app_state.clone(), latency))
+        .with_state(app_state.clone());
+    let msi_router: Router = msi::router()
+        .layer(middleware::from_fn_with_state(app_state.clone(), latency))
+        .with_state(app_state.clone());
+
+    let main_handle = axum_server::Handle::new();
+    let msi_handle = axum_server::Handle::new();
+    let mut ca_file = None;
+    let mut ca_pem = None;
+    let main_task = if config.tls {
+        let extra = match local.ip() {
+            ip if ip.is_unspecified() || ip.is_loopback() => Vec::new(),
+            ip => vec![ip.to_string()],
+        };
+        let path = tls::ca_path(config.state_file.as_deref(), local.port());
+        let material = if config.state_file.is_some() {
+            tls::generate_persistent(&path, &extra)?
+        } else {
+            let material = tls::generate(&extra)?;
+            tls::write_ca(&path, &material.ca_pem)?;
+            material
+        };
+        ca_file = Some(path);
+        ca_pem = Some(material.ca_pem.clone());
+        let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
+            material.leaf_chain_pem.into_bytes(),
+            material.leaf_key_pem.expose().clone().into_bytes(),
+        )
+        .await
+        .map_err(|e| SandboxError::Serve(format!("TLS setup failed: {e}")))?;
+        let server = axum_server::from_tcp_rustls(listener, rustls)
+            .map_err(|e| SandboxError::Serve(e.to_string()))?
+            .handle(main_handle.clone());
+        tokio::spawn(async move {
+            if let Err(e) = server.serve(main_router.into_make_service()).await {
+                tracing::error!(error = %e, "sandbox HTTPS listener stopped");
+            }
+        })
+    } else {
+        let server = axum_server::from_tcp(listener)
+            .map_err(|e| SandboxError::Serve(e.to_string()))?
+            .handle(main_handle.clone());
+        tokio::spawn(async move {
+            if let Err(e) = server.serve(main_router.into_make_service()).await {
+                tracing::error!(error = %e, "sandbox HTTP listener stopped");
+            }
+        })
+    };
+    let msi_server = axum_server::from_tcp(msi_listener)
+        .map_err(|e| SandboxError::Serve(e.to_string()))?
+        .handle(msi_handle.clone());
+    let msi_task = tokio::spawn(async move {
+        if let Err(e) = msi_server.serve(msi_router.into_make_service()).await {
+            tracing::error!(error = %e, "sandbox MSI listener stopped");
+        }
+    });
+
+    let saver = app_state.state_file().is_some().then(|| {
+        let s = app_state.clone();
+        tokio::spawn(async move {
+            loop {
+                s.changed().await;
+                // Coalesce bursts of writes into one save.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let s2 = s.clone();
+                match tokio::task::spawn_blocking(move || s2.save_now()).await {
+                    Ok(Err(e)) => tracing::error!(error = %e, "saving the sandbox state failed"),
+                    Err(e) => tracing::error!(error = %e, "the save task failed"),
+                    Ok(Ok(())) => {}
+                }
+            }
+        })
+    });
+
+    let info = SandboxInfo {
+        graph: format!("{authority}/v1.0"),
+        authority,
+        app_service: AppServiceInfo {
+            endpoint: format!("{imds}/msi/token"),
+            header,
+        },
+        imds,
+        ca_file,
+        ca_pem,
+        tenants,
+    };
+    Ok(Sandbox {
+        info,
+        state: app_state,
+        handles: vec![main_handle, msi_handle],
+        tasks: vec![main_task, msi_task],
+        saver,
+    })
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for handle in &self.handles {
+            handle.shutdown();
+        }
+        if let Some(saver) = self.saver.take() {
+            saver.abort();
+        }
+    }
+}
+
+impl Sandbox {
+    /// The shared state (for tests and for the Graph layer's tests).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A reqwest client that trusts this sandbox's CA and bypasses proxies.
+    pub fn http_client(&self) -> Result<reqwest::Client, SandboxError> {
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = &self.info.ca_pem {
+            let cert = reqwest::Certificate::from_pem(pem.as_bytes())
+                .map_err(|e| SandboxError::Serve(e.to_string()))?;
+            builder = builder.tls_certs_only([cert]);
+        }
+        builder
+            .build()
+            .map_err(|e| SandboxError::Serve(e.to_string()))
+    }
+
+    /// Stops both listeners (in-flight requests get a second to finish) and writes the state
+    /// file one last time.
+    pub async fn shutdown(mut self) {
+        for handle in &self.handles {
+            handle.graceful_shutdown(Some(Duration::from_secs(1)));
+        }
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+        if let Some(saver) = self.saver.take() {
+            saver.abort();
+            let state = self.state.clone();
+            match tokio::task::spawn_blocking(move || state.save_now()).await {
+                Ok(Err(e)) => tracing::error!(error = %e, "final save of the sandbox state failed"),
+                Err(e) => tracing::error!(error = %e, "the final save task failed"),
+                Ok(Ok(())) => {}
+            }
+        }
+    }
+
+    /// The in-process equivalent of a completed device-code sign-in.
+    pub fn sign_in(
+        &self,
+        tenant: &str,
+        upn: &str,
+        client_id: &str,
+        scopes: &[&str],
+    ) -> Result<SignedIn, SandboxError> {
+        let (tenant_id, user_id) = self.state.read(|d| {
+            let t = d
+                .tenant(tenant)
+                .ok_or_else(|| SandboxError::UnknownTenant(tenant.to_string()))?;
+            let u = t.user(upn).ok_or_else(|| SandboxError::UnknownUser {
+                tenant: tenant.to_string(),
+                user: upn.to_string(),
+            })?;
+            Ok::<_, SandboxError>((t.id, u.id))
+        })?;
+        let mut all: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        for oidc in ["openid", "profile", "offline_access"] {
+            if !all.iter().any(|s| s == oidc) {
+                all.push(oidc.to_string());
+            }
+        }
+        let tokens =
+            sts::user_token_response(&self.state, tenant_id, user_id, client_id, &all, true, true)
+                .map_err(|e| SandboxError::Refused {
+                    code: e.code,
+                    message: e.message,
+                })?;
+        Ok(SignedIn {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token.unwrap_or_default(),
+            expires_in: u64::try_from(tokens.expires_in).unwrap_or(0),
+            id_token: tokens.id_token.unwrap_or_default(),
+        })
+    }
+
+    /// A managed identity token as the MSI endpoints mint it, for any managed identity of the
+    /// tenant (attached to the emulated host or not), named by client or principal id.
+    pub fn managed_identity_token(
+        &self,
+        tenant: &str,
+        client_id_or_principal_id: &str,
+        resource: &str,
+    ) -> Result<Secret<String>, SandboxError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let wanted = Uuid::parse_str(client_id_or_principal_id.trim()).map_err(|_| {
+            SandboxError::UnknownIdentity {
+                tenant: tenant.to_string(),
+                identity: client_id_or_principal_id.to_string(),
+            }
+        })?;
+        let resource = resource.trim();
+        let resource = resource.strip_suffix("/.default").unwrap_or(resource);
+        self.state.read(|d| {
+            let t = d
+                .tenant(tenant)
+                .ok_or_else(|| SandboxError::UnknownTenant(tenant.to_string()))?;
+            let identity = t
+                .managed_identities()
+                .find(|s| s.id == wanted || s.app_id == wanted)
+                .ok_or_else(|| SandboxError::UnknownIdentity {
+                    tenant: tenant.to_string(),
+                    identity: client_id_or_principal_id.to_string(),
+                })?;
+            let res = tokens::resolve_resource(t, resource)
+                .ok_or_else(|| SandboxError::UnknownResource(resource.to_string()))?;
+            let key = self
+                .state
+                .keys
+                .get(t.id)
+                .ok_or_else(|| SandboxError::UnknownTenant(tenant.to_string()))?;
+            let signer = Signer {
+                authority: &self.state.authority,
+                tenant_id: t.id,
+                key: &key,
+            };
+            Ok(tokens::managed_identity_token(&signer, identity, &res, now).token)
+        })
+    }
+}

@@ -1,0 +1,1412 @@
+//! The token service: OIDC discovery, JWKS, device authorization, the token endpoint (device
+//! code, refresh token, client credentials with a secret or a federated `client_assertion`),
+//! and the `/devicelogin` page. Errors follow Entra: `error`, `error_description`
+//! ("AADSTSnnn: … Trace ID: … Correlation ID: … Timestamp: …"), `error_codes`, `timestamp`,
+//! `trace_id`, `correlation_id`, `error_uri`; `invalid_client` is 401, the rest 400.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::model::{
+    AZURE_CLI_APP_ID, Application, Directory, GRAPH_APP_ID, GRAPH_CLI_APP_ID, Tenant,
+};
+use crate::state::AppState;
+use crate::tokens::{
+    self, AZURE_CLI_GRAPH_SCP, ClientAuth, DeviceFlow, DeviceFlowStatus, EXCHANGE_AUDIENCE,
+    REFRESH_TOKEN_LIFETIME, RefreshGrant, Resource, Signer,
+};
+use ficus_core::cloud::TOKEN_EXCHANGE_APP_ID;
+use ficus_core::secret::Secret;
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// Assertions may be this far outside their validity window (clock skew).
+const SKEW_SECONDS: i64 = 300;
+const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);
+const DEVICE_CODE_INTERVAL: u64 = 5;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery_v2),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery_v1),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(jwks))
+        .route("/{tenant}/discovery/keys", get(jwks))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(device_code))
+        .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .route(
+            "/devicelogin",
+            get(device_login_page).post(device_login_submit),
+        )
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// An Entra token-service error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StsError {
+    /// The OAuth `error` value.
+    pub error: &'static str,
+    pub code: u32,
+    /// The message after `AADSTSnnn: `.
+    pub message: String,
+}
+
+impl StsError {
+    pub fn new(error: &'static str, code: u32, message: impl Into<String>) -> StsError {
+        StsError {
+            error,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        if self.error == "invalid_client" {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        }
+    }
+
+    /// The JSON body Entra sends. `correlation_id` echoes the client's `client-request-id`.
+    pub fn body(&self, correlation_id: Option<&str>) -> Value {
+        let now = time::OffsetDateTime::now_utc();
+        let timestamp = format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}Z",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second()
+        );
+        let trace_id = Uuid::new_v4().to_string();
+        let correlation_id = correlation_id
+            .and_then(|c| Uuid::parse_str(c.trim()).ok())
+            .unwrap_or_else(Uuid::new_v4)
+            .to_string();
+        json!({
+            "error": self.error,
+            "error_description": format!(
+                "AADSTS{}: {} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}",
+                self.code, self.message
+            ),
+            "error_codes": [self.code],
+            "timestamp": timestamp,
+            "trace_id": trace_id,
+            "correlation_id": correlation_id,
+            "error_uri": format!("https://login.microsoftonline.com/error?code={}", self.code),
+        })
+    }
+
+    pub fn into_response_with(self, headers: &HeaderMap) -> Response {
+        let correlation = headers
+            .get("client-request-id")
+            .and_then(|v| v.to_str().ok());
+        let mut response = (self.status(), axum::Json(self.body(correlation))).into_response();
+        no_store(&mut response);
+        response
+    }
+
+    fn missing(name: &str) -> StsError {
+        StsError::new(
+            "invalid_request",
+            900144,
+            format!("The request body must contain the following parameter: '{name}'."),
+        )
+    }
+
+    fn tenant_not_found(tenant: &str) -> StsError {
+        StsError::new(
+            "invalid_request",
+            90002,
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+            ),
+        )
+    }
+
+    fn app_not_found(client_id: &str, tenant: &Tenant) -> StsError {
+        StsError::new(
+            "unauthorized_client",
+            700016,
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                tenant.display_name
+            ),
+        )
+    }
+}
+
+fn no_store(response: &mut Response) {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+fn json_ok(value: Value) -> Response {
+    let mut response = (StatusCode::OK, axum::Json(value)).into_response();
+    no_store(&mut response);
+    response
+}
+
+/// Form fields; the first value of a repeated field wins, unknown fields are kept and ignored.
+fn parse_form(body: &[u8]) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    map
+}
+
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    form.get(name)
+        .map(|s| s.as_str())
+        .filter(|s| !s.trim().is_empty())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discovery and keys
+
+enum TenantRef {
+    Known(Uuid),
+    /// `common` / `organizations` / `consumers`.
+    Multi(String),
+}
+
+fn tenant_ref(directory: &Directory, segment: &str) -> Option<TenantRef> {
+    let lower = segment.to_ascii_lowercase();
+    if matches!(lower.as_str(), "common" | "organizations" | "consumers") {
+        return Some(TenantRef::Multi(lower));
+    }
+    directory.tenant(segment).map(|t| TenantRef::Known(t.id))
+}
+
+fn discovery_error(segment: &str) -> Response {
+    let mut e = StsError::tenant_not_found(segment);
+    e.error = "invalid_tenant";
+    (StatusCode::BAD_REQUEST, axum::Json(e.body(None))).into_response()
+}
+
+fn discovery_document(state: &AppState, segment: &str, v2: bool) -> Response {
+    let Some(tenant) = state.read(|d| tenant_ref(d, segment)) else {
+        return discovery_error(segment);
+    };
+    let a = &state.authority;
+    let (path_tenant, issuer_tenant) = match &tenant {
+        TenantRef::Known(id) => (id.to_string(), id.to_string()),
+        TenantRef::Multi(name) => (name.clone(), "{tenantid}".to_string()),
+    };
+    let graph = "graph.microsoft.com";
+    let doc = if v2 {
+        json!({
+            "token_endpoint": format!("{a}/{path_tenant}/oauth2/v2.0/token"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": format!("{a}/{path_tenant}/discovery/v2.0/keys"),
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": format!("{a}/{issuer_tenant}/v2.0"),
+            "request_uri_parameter_supported": false,
+            "userinfo_endpoint": format!("https://{graph}/oidc/userinfo"),
+            "authorization_endpoint": format!("{a}/{path_tenant}/oauth2/v2.0/authorize"),
+            "device_authorization_endpoint": format!("{a}/{path_tenant}/oauth2/v2.0/devicecode"),
+            "http_logout_supported": true,
+            "frontchannel_logout_supported": true,
+            "end_session_endpoint": format!("{a}/{path_tenant}/oauth2/v2.0/logout"),
+            "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+            "kerberos_endpoint": format!("{a}/{path_tenant}/kerberos"),
+            "tenant_region_scope": "WW",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": graph,
+            "rbac_url": "https://pas.windows.net",
+        })
+    } else {
+        json!({
+            "token_endpoint": format!("{a}/{path_tenant}/oauth2/token"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": format!("{a}/{path_tenant}/discovery/keys"),
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+            "scopes_supported": ["openid"],
+            "issuer": format!("{a}/{issuer_tenant}/"),
+            "microsoft_multi_refresh_token": true,
+            "authorization_endpoint": format!("{a}/{path_tenant}/oauth2/authorize"),
+            "device_authorization_endpoint": format!("{a}/{path_tenant}/oauth2/devicecode"),
+            "http_logout_supported": true,
+            "frontchannel_logout_supported": true,
+            "end_session_endpoint": format!("{a}/{path_tenant}/oauth2/logout"),
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"],
+            "check_session_iframe": format!("{a}/{path_tenant}/oauth2/checksession"),
+            "userinfo_endpoint": format!("{a}/{path_tenant}/openid/userinfo"),
+            "kerberos_endpoint": format!("{a}/{path_tenant}/kerberos"),
+            "tenant_region_scope": "WW",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": graph,
+            "rbac_url": "https://pas.windows.net",
+        })
+    };
+    let mut response = (StatusCode::OK, axum::Json(doc)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=86400, private"),
+    );
+    response
+}
+
+async fn discovery_v2(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
+    discovery_document(&state, &tenant, true)
+}
+
+async fn discovery_v1(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
+    discovery_document(&state, &tenant, false)
+}
+
+async fn jwks(State(state): State<AppState>, Path(segment): Path<String>) -> Response {
+    let Some(tenant) = state.read(|d| tenant_ref(d, &segment)) else {
+        return discovery_error(&segment);
+    };
+    let ids: Vec<Uuid> = match tenant {
+        TenantRef::Known(id) => vec![id],
+        TenantRef::Multi(_) => state.read(|d| d.tenants.iter().map(|t| t.id).collect()),
+    };
+    let authority = state.authority.clone();
+    let set = state.keys.jwks(&ids, &|tid| match tid {
+        Some(t) => format!("{authority}/{t}/v2.0"),
+        None => format!("{authority}/{{tenantid}}/v2.0"),
+    });
+    let mut response = (StatusCode::OK, axum::Json(set)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=86400, private"),
+    );
+    response
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients and scopes
+
+/// A client as the token service sees it.
+#[derive(Debug, Clone)]
+struct Client {
+    app_id: Uuid,
+    display_name: String,
+    /// Public clients may use the device code grant without a credential.
+    public: bool,
+    /// The registration (home tenant copy) for confidential clients.
+    app: Option<Application>,
+}
+
+fn well_known_public(client_id: Uuid) -> Option<&'static str> {
+    if client_id == AZURE_CLI_APP_ID {
+        Some("Microsoft Azure CLI")
+    } else if client_id == GRAPH_CLI_APP_ID {
+        Some("Microsoft Graph Command Line Tools")
+    } else {
+        None
+    }
+}
+
+/// Finds `client_id` as seen from `tenant`: an app registered there, or a multitenant app from
+/// another tenant that has a service principal there, or a well-known public client.
+fn find_client(directory: &Directory, tenant: &Tenant, client_id: &str) -> Option<Client> {
+    let id = Uuid::parse_str(client_id.trim()).ok()?;
+    if let Some(name) = well_known_public(id) {
+        return Some(Client {
+            app_id: id,
+            display_name: name.into(),
+            public: true,
+            app: None,
+        });
+    }
+    let app = tenant.application_by_app_id(id).cloned().or_else(|| {
+        let sp = tenant.service_principal_by_app_id(id)?;
+        let home = directory.tenant_by_id(sp.app_owner_organization_id?)?;
+        let app = home.application_by_app_id(id)?;
+        (app.sign_in_audience != "AzureADMyOrg").then(|| app.clone())
+    })?;
+    Some(Client {
+        app_id: app.app_id,
+        display_name: app.display_name.clone(),
+        public: app.is_fallback_public_client,
+        app: Some(app),
+    })
+}
+
+/// Splits the space-separated scope parameter.
+fn scope_items(scope: &str) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    for s in scope.split_whitespace() {
+        if !items.iter().any(|i| i == s) {
+            items.push(s.to_string());
+        }
+    }
+    items
+}
+
+const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "email"];
+
+/// The resource and permission names of delegated scopes (everything but the OIDC ones).
+fn delegated_resource(
+    tenant: &Tenant,
+    scopes: &[String],
+) -> Result<(Resource, Vec<String>), StsError> {
+    let mut resource: Option<Resource> = None;
+    let mut permissions = Vec::new();
+    for s in scopes {
+        if OIDC_SCOPES.contains(&s.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let (res, perm) = match s.rsplit_once('/') {
+            Some((r, p)) if r.contains(':') || Uuid::parse_str(r).is_ok() => {
+                (r.to_string(), p.to_string())
+            }
+            _ => ("https://graph.microsoft.com".to_string(), s.clone()),
+        };
+        let resolved = tokens::resolve_resource(tenant, &res).ok_or_else(|| {
+            StsError::new(
+                "invalid_resource",
+                500011,
+                format!(
+                    "The resource principal named {res} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
+                    tenant.display_name
+                ),
+            )
+        })?;
+        if let Some(existing) = &resource
+            && existing.app_id != resolved.app_id
+        {
+            return Err(StsError::new(
+                "invalid_scope",
+                70011,
+                format!(
+                    "The provided value for the input parameter 'scope' is not valid. One or more scopes in '{}' are not compatible with each other.",
+                    scopes.join(" ")
+                ),
+            ));
+        }
+        if resource.is_none() {
+            resource = Some(resolved);
+        }
+        permissions.push(perm);
+    }
+    let resource = match resource {
+        Some(r) => r,
+        None => {
+            permissions.push("User.Read".into());
+            tokens::resolve_resource(tenant, "https://graph.microsoft.com")
+                .ok_or_else(|| StsError::new("invalid_resource", 500011, "Microsoft Graph"))?
+        }
+    };
+    Ok((resource, permissions))
+}
+
+/// The `scp` a delegated token gets.
+fn granted_scp(resource: &Resource, permissions: &[String], scopes: &[String]) -> String {
+    if permissions.iter().any(|p| p == ".default") {
+        if resource.app_id == GRAPH_APP_ID {
+            return AZURE_CLI_GRAPH_SCP.to_string();
+        }
+        return "user_impersonation".to_string();
+    }
+    let mut scp: Vec<String> = permissions.to_vec();
+    for oidc in ["openid", "profile", "email"] {
+        if scopes.iter().any(|s| s.eq_ignore_ascii_case(oidc)) && resource.app_id == GRAPH_APP_ID {
+            scp.push(oidc.to_string());
+        }
+    }
+    scp.join(" ")
+}
+
+/// Tokens for a signed-in user: the token response body (access token, scope echo, refresh
+/// token if `offline_access` or `always_refresh`, id token if `openid`, client_info when asked).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn user_token_response(
+    state: &AppState,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    client_id: &str,
+    scopes: &[String],
+    want_client_info: bool,
+    always_refresh: bool,
+) -> Result<UserTokens, StsError> {
+    let now = now_unix();
+    let key = state
+        .keys
+        .get(tenant_id)
+        .ok_or_else(|| StsError::tenant_not_found(&tenant_id.to_string()))?;
+    let signer = Signer {
+        authority: &state.authority,
+        tenant_id,
+        key: &key,
+    };
+    let (access, id_token, client_name) = state.read(|d| {
+        let tenant = d
+            .tenant_by_id(tenant_id)
+            .ok_or_else(|| StsError::tenant_not_found(&tenant_id.to_string()))?;
+        let user = tenant.users.get(&user_id).ok_or_else(|| {
+            StsError::new(
+                "invalid_grant",
+                50034,
+                "The user account does not exist in the directory. To sign into this application, the account must be added to the directory.",
+            )
+        })?;
+        let client = find_client(d, tenant, client_id)
+            .ok_or_else(|| StsError::app_not_found(client_id, tenant))?;
+        let (resource, permissions) = delegated_resource(tenant, scopes)?;
+        let scp = granted_scp(&resource, &permissions, scopes);
+        let access = tokens::user_token(
+            &signer,
+            user,
+            client_id,
+            &client.display_name,
+            &resource,
+            &scp,
+            now,
+        );
+        let id_token = scopes
+            .iter()
+            .any(|s| s == "openid")
+            .then(|| tokens::id_token(&signer, user, client_id, now));
+        Ok::<_, StsError>((access, id_token, client.display_name))
+    })?;
+    let _ = client_name;
+    let refresh = (always_refresh || scopes.iter().any(|s| s == "offline_access")).then(|| {
+        state
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .issue_refresh_token(RefreshGrant {
+                tenant_id,
+                user_id,
+                client_id: client_id.to_string(),
+                scopes: scopes.to_vec(),
+                expires_at: Instant::now() + REFRESH_TOKEN_LIFETIME,
+            })
+    });
+    let mut body = json!({
+        "token_type": "Bearer",
+        "scope": scopes.join(" "),
+        "expires_in": access.expires_in,
+        "ext_expires_in": access.expires_in,
+        "access_token": access.token.expose(),
+    });
+    if let Some(r) = &refresh {
+        body["refresh_token"] = Value::String(r.expose().clone());
+    }
+    if let Some(id) = &id_token {
+        body["id_token"] = Value::String(id.expose().clone());
+    }
+    if want_client_info {
+        body["client_info"] = Value::String(tokens::client_info(user_id, tenant_id));
+    }
+    Ok(UserTokens {
+        body: Secret::new(body),
+        access_token: access.token,
+        refresh_token: refresh,
+        id_token,
+        expires_in: access.expires_in,
+    })
+}
+
+pub(crate) struct UserTokens {
+    pub body: Secret<Value>,
+    pub access_token: Secret<String>,
+    pub refresh_token: Option<Secret<String>>,
+    pub id_token: Option<Secret<String>>,
+    pub expires_in: i64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device authorization
+
+fn user_code() -> String {
+    // Entra-style: 9 characters from an unambiguous alphabet.
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .take(9)
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect()
+}
+
+async fn device_code(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match device_code_inner(&state, &segment, &body) {
+        Ok(v) => json_ok(v),
+        Err(e) => e.into_response_with(&headers),
+    }
+}
+
+fn device_code_inner(state: &AppState, segment: &str, body: &[u8]) -> Result<Value, StsError> {
+    let form = parse_form(body);
+    let client_id = field(&form, "client_id").ok_or_else(|| StsError::missing("client_id"))?;
+    let scope = field(&form, "scope").ok_or_else(|| StsError::missing("scope"))?;
+    let scopes = scope_items(scope);
+    let tenant_id = state.read(|d| -> Result<Option<Uuid>, StsError> {
+        match tenant_ref(d, segment) {
+            None => Err(StsError::tenant_not_found(segment)),
+            Some(TenantRef::Multi(_)) => {
+                let known = d
+                    .tenants
+                    .iter()
+                    .any(|t| find_client(d, t, client_id).is_some());
+                if !known {
+                    let first = d
+                        .tenants
+                        .first()
+                        .ok_or_else(|| StsError::tenant_not_found(segment))?;
+                    return Err(StsError::app_not_found(client_id, first));
+                }
+                Ok(None)
+            }
+            Some(TenantRef::Known(id)) => {
+                let tenant = d
+                    .tenant_by_id(id)
+                    .ok_or_else(|| StsError::tenant_not_found(segment))?;
+                let client = find_client(d, tenant, client_id)
+                    .ok_or_else(|| StsError::app_not_found(client_id, tenant))?;
+                if client.app_id == AZURE_CLI_APP_ID {
+                    azure_cli_scope_rule(&scopes)?;
+                }
+                Ok(Some(id))
+            }
+        }
+    })?;
+    let code = format!(
+        "DAQABIQEAAA{}{}",
+        ficus_core::jwt::b64url(Uuid::new_v4().as_bytes()),
+        ficus_core::jwt::b64url(Uuid::new_v4().as_bytes())
+    );
+    let user_code = user_code();
+    let flow = DeviceFlow {
+        tenant_id,
+        client_id: client_id.to_string(),
+        scopes,
+        user_code: user_code.clone(),
+        expires_at: Instant::now() + DEVICE_CODE_LIFETIME,
+        interval: DEVICE_CODE_INTERVAL,
+        status: DeviceFlowStatus::Pending,
+        last_poll: None,
+    };
+    {
+        let mut sessions = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget flows that expired a while ago so a long-running sandbox does not grow.
+        let cutoff = Instant::now() - Duration::from_secs(600);
+        sessions.device_flows.retain(|_, f| f.expires_at > cutoff);
+        sessions.device_flows.insert(code.clone(), flow);
+    }
+    if let Some(upn) = state.auto_approve.clone() {
+        let state = state.clone();
+        let code = code.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _ = approve(&state, &code, &upn, true);
+        });
+    }
+    let uri = format!("{}/devicelogin", state.authority);
+    Ok(json!({
+        "user_code": user_code,
+        "device_code": code,
+        "verification_uri": uri,
+        "expires_in": DEVICE_CODE_LIFETIME.as_secs(),
+        "interval": DEVICE_CODE_INTERVAL,
+        "message": format!("To sign in, use a web browser to open the page {uri} and enter the code {user_code} to authenticate."),
+    }))
+}
+
+/// Azure CLI is pre-authorized for Graph `/.default` only (AADSTS65002 otherwise).
+fn azure_cli_scope_rule(scopes: &[String]) -> Result<(), StsError> {
+    let explicit_graph = scopes.iter().find(|s| {
+        let lower = s.to_ascii_lowercase();
+        !OIDC_SCOPES.contains(&lower.as_str())
+            && !lower.ends_with("/.default")
+            && (!lower.contains('/') || lower.starts_with("https://graph.microsoft.com/"))
+    });
+    match explicit_graph {
+        Some(_) => Err(StsError::new(
+            "invalid_client",
+            65002,
+            format!(
+                "Consent between first party application '{AZURE_CLI_APP_ID}' and first party resource '{GRAPH_APP_ID}' must be configured via preauthorization - applications owned and operated by Microsoft must get approval from the API owner before requesting tokens for that API."
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Approves (or declines) a pending device flow as `upn`. Errors are for the HTML page.
+pub(crate) fn approve(
+    state: &AppState,
+    device_code: &str,
+    upn: &str,
+    accept: bool,
+) -> Result<(), String> {
+    let tenant_hint = {
+        let sessions = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let flow = sessions
+            .device_flows
+            .get(device_code)
+            .ok_or("That code is not known or has expired; start the sign-in again.")?;
+        if flow.status != DeviceFlowStatus::Pending {
+            return Err("That code was already used.".into());
+        }
+        flow.tenant_id
+    };
+    let (tenant, user) = state
+        .read(|d| {
+            d.tenants
+                .iter()
+                .filter(|t| tenant_hint.is_none_or(|h| h == t.id))
+                .find_map(|t| t.user(upn).map(|u| (t.id, u.id)))
+        })
+        .ok_or_else(|| format!("No user '{upn}' in this tenant; check the name."))?;
+    let mut sessions = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+    let flow = sessions
+        .device_flows
+        .get_mut(device_code)
+        .ok_or("That code is not known or has expired; start the sign-in again.")?;
+    flow.status = if accept {
+        DeviceFlowStatus::Approved { tenant, user }
+    } else {
+        DeviceFlowStatus::Declined
+    };
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token endpoint
+
+async fn token(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = parse_form(&body);
+    match token_inner(&state, &segment, &headers, &form) {
+        Ok(v) => json_ok(v),
+        Err(e) => e.into_response_with(&headers),
+    }
+}
+
+/// The token endpoint's logic, callable without HTTP (benchmarks, tests).
+pub fn token_inner(
+    state: &AppState,
+    segment: &str,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<Value, StsError> {
+    let grant = field(form, "grant_type").ok_or_else(|| StsError::missing("grant_type"))?;
+    match grant {
+        "client_credentials" => client_credentials(state, segment, headers, form),
+        DEVICE_CODE_GRANT => device_code_grant(state, segment, form),
+        "refresh_token" => refresh_grant(state, segment, form),
+        other => Err(StsError::new(
+            "unsupported_grant_type",
+            70003,
+            format!("The app requested an unsupported grant type '{other}'."),
+        )),
+    }
+}
+
+fn known_tenant(d: &Directory, segment: &str) -> Result<Uuid, StsError> {
+    match tenant_ref(d, segment) {
+        Some(TenantRef::Known(id)) => Ok(id),
+        Some(TenantRef::Multi(_)) => Err(StsError::new(
+            "invalid_request",
+            50059,
+            "No tenant-identifying information found in either the request or implied by any provided credentials.",
+        )),
+        None => Err(StsError::tenant_not_found(segment)),
+    }
+}
+
+fn device_code_grant(
+    state: &AppState,
+    segment: &str,
+    form: &HashMap<String, String>,
+) -> Result<Value, StsError> {
+    let client_id = field(form, "client_id").ok_or_else(|| StsError::missing("client_id"))?;
+    let code = field(form, "device_code")
+        .or_else(|| field(form, "code"))
+        .ok_or_else(|| StsError::missing("device_code"))?;
+    let segment_tenant = state.read(|d| match tenant_ref(d, segment) {
+        None => Err(StsError::tenant_not_found(segment)),
+        Some(TenantRef::Known(id)) => Ok(Some(id)),
+        Some(TenantRef::Multi(_)) => Ok(None),
+    })?;
+    let bad_code = || {
+        StsError::new(
+            "bad_verification_code",
+            70000,
+            "The provided value for the 'device_code' parameter is not valid.",
+        )
+    };
+    let (tenant_id, user_id, scopes) = {
+        let mut sessions = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let flow = sessions.device_flows.get_mut(code).ok_or_else(bad_code)?;
+        if flow.client_id != client_id {
+            return Err(bad_code());
+        }
+        let now = Instant::now();
+        if now > flow.expires_at {
+            return Err(StsError::new(
+                "expired_token",
+                70019,
+                "Verification code expired.",
+            ));
+        }
+        let previous = flow.last_poll.replace(now);
+        match flow.status.clone() {
+            DeviceFlowStatus::Pending => {
+                if previous.is_some_and(|p| now.duration_since(p) < Duration::from_millis(500)) {
+                    return Err(StsError::new(
+                        "slow_down",
+                        70016,
+                        "OAuth 2.0 device flow error. The client is polling too often; wait the interval between polls.",
+                    ));
+                }
+                return Err(StsError::new(
+                    "authorization_pending",
+                    70016,
+                    "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+                ));
+            }
+            DeviceFlowStatus::Declined => {
+                return Err(StsError::new(
+                    "authorization_declined",
+                    65004,
+                    "User declined to consent to access the app.",
+                ));
+            }
+            DeviceFlowStatus::Redeemed => {
+                return Err(StsError::new(
+                    "invalid_grant",
+                    54005,
+                    "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+                ));
+            }
+            DeviceFlowStatus::Approved { tenant, user } => {
+                if segment_tenant.is_some_and(|t| t != tenant) {
+                    return Err(bad_code());
+                }
+                flow.status = DeviceFlowStatus::Redeemed;
+                (tenant, user, flow.scopes.clone())
+            }
+        }
+    };
+    confidential_without_credential(state, tenant_id, client_id, form)?;
+    redeemed_user_grant(state, form, tenant_id, user_id, client_id, &scopes, false)
+}
+
+/// The token endpoint's answer to a redeemed user grant (device code or refresh token);
+/// `client_info=1` in the form asks for the MSAL `client_info` field.
+fn redeemed_user_grant(
+    state: &AppState,
+    form: &HashMap<String, String>,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    client_id: &str,
+    scopes: &[String],
+    always_refresh: bool,
+) -> Result<Value, StsError> {
+    let want_client_info = field(form, "client_info") == Some("1");
+    let tokens = user_token_response(
+        state,
+        tenant_id,
+        user_id,
+        client_id,
+        scopes,
+        want_client_info,
+        always_refresh,
+    )?;
+    Ok(tokens.body.into_inner())
+}
+
+/// A registered app that is not a public client must authenticate (7000218).
+fn confidential_without_credential(
+    state: &AppState,
+    tenant_id: Uuid,
+    client_id: &str,
+    form: &HashMap<String, String>,
+) -> Result<(), StsError> {
+    let public = state.read(|d| {
+        d.tenant_by_id(tenant_id)
+            .and_then(|t| find_client(d, t, client_id))
+            .is_none_or(|c| c.public)
+    });
+    if public || field(form, "client_secret").is_some() || field(form, "client_assertion").is_some()
+    {
+        return Ok(());
+    }
+    Err(StsError::new(
+        "invalid_client",
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    ))
+}
+
+fn refresh_grant(
+    state: &AppState,
+    segment: &str,
+    form: &HashMap<String, String>,
+) -> Result<Value, StsError> {
+    let client_id = field(form, "client_id").ok_or_else(|| StsError::missing("client_id"))?;
+    let presented =
+        field(form, "refresh_token").ok_or_else(|| StsError::missing("refresh_token"))?;
+    let segment_tenant = state.read(|d| match tenant_ref(d, segment) {
+        None => Err(StsError::tenant_not_found(segment)),
+        Some(TenantRef::Known(id)) => Ok(Some(id)),
+        Some(TenantRef::Multi(_)) => Ok(None),
+    })?;
+    let grant = state
+        .sessions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .redeem_refresh_token(presented);
+    let invalid = || {
+        if presented.starts_with("1.sandbox.") {
+            StsError::new(
+                "invalid_grant",
+                70008,
+                "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+            )
+        } else {
+            StsError::new(
+                "invalid_grant",
+                9002313,
+                "Invalid request. Request is malformed or invalid.",
+            )
+        }
+    };
+    let grant = grant.ok_or_else(invalid)?;
+    if grant.client_id != client_id || segment_tenant.is_some_and(|t| t != grant.tenant_id) {
+        return Err(StsError::new(
+            "invalid_grant",
+            70000,
+            "Provided grant is invalid or malformed.",
+        ));
+    }
+    let scopes = field(form, "scope")
+        .map(scope_items)
+        .unwrap_or_else(|| grant.scopes.clone());
+    redeemed_user_grant(
+        state,
+        form,
+        grant.tenant_id,
+        grant.user_id,
+        client_id,
+        &scopes,
+        true,
+    )
+}
+
+/// Client credentials: `client_secret` (post or basic) or a federated `client_assertion`.
+fn client_credentials(
+    state: &AppState,
+    segment: &str,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<Value, StsError> {
+    let now = now_unix();
+    let basic = basic_credentials(headers);
+    let tenant_id = state.read(|d| known_tenant(d, segment))?;
+    let client_id = field(form, "client_id")
+        .map(str::to_string)
+        .or_else(|| basic.as_ref().map(|(id, _)| id.clone()))
+        .ok_or_else(|| StsError::missing("client_id"))?;
+    let (client, tenant_display) = state.read(|d| {
+        let tenant = d
+            .tenant_by_id(tenant_id)
+            .ok_or_else(|| StsError::tenant_not_found(segment))?;
+        let client = find_client(d, tenant, &client_id)
+            .filter(|c| c.app.is_some())
+            .ok_or_else(|| StsError::app_not_found(&client_id, tenant))?;
+        Ok::<_, StsError>((client, tenant.display_name.clone()))
+    })?;
+    let _ = tenant_display;
+    let app = client
+        .app
+        .clone()
+        .ok_or_else(|| StsError::new("unauthorized_client", 700016, "Application not found."))?;
+    let auth = if let Some(assertion) = field(form, "client_assertion") {
+        match field(form, "client_assertion_type") {
+            Some(JWT_BEARER) => {}
+            Some(other) => {
+                return Err(StsError::new(
+                    "invalid_request",
+                    50027,
+                    format!(
+                        "JWT token is invalid or malformed. The client_assertion_type '{other}' is not supported; use '{JWT_BEARER}'."
+                    ),
+                ));
+            }
+            None => return Err(StsError::missing("client_assertion_type")),
+        }
+        check_assertion(state, &app, assertion, now)?;
+        ClientAuth::Assertion
+    } else if let Some(secret) = field(form, "client_secret")
+        .map(str::to_string)
+        .or_else(|| basic.map(|(_, s)| s))
+    {
+        check_secret(&app, &secret, now)?;
+        ClientAuth::Secret
+    } else {
+        return Err(StsError::new(
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ));
+    };
+    let scope = field(form, "scope").ok_or_else(|| StsError::missing("scope"))?;
+    let resource = client_credentials_resource(state, tenant_id, scope)?;
+    let key = state
+        .keys
+        .get(tenant_id)
+        .ok_or_else(|| StsError::tenant_not_found(segment))?;
+    let signer = Signer {
+        authority: &state.authority,
+        tenant_id,
+        key: &key,
+    };
+    let minted = state.read(|d| {
+        let principal = d
+            .tenant_by_id(tenant_id)
+            .and_then(|t| t.service_principal_by_app_id(app.app_id));
+        tokens::app_token(
+            &signer,
+            app.app_id,
+            &app.display_name,
+            principal,
+            &resource,
+            auth,
+            now,
+        )
+    });
+    Ok(json!({
+        "token_type": "Bearer",
+        "expires_in": minted.expires_in,
+        "ext_expires_in": minted.expires_in,
+        "access_token": minted.token.expose(),
+    }))
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((unescape(id), unescape(secret)))
+}
+
+fn client_credentials_resource(
+    state: &AppState,
+    tenant_id: Uuid,
+    scope: &str,
+) -> Result<Resource, StsError> {
+    let items = scope_items(scope);
+    let first = items.first().ok_or_else(|| StsError::missing("scope"))?;
+    if items.len() > 1 {
+        return Err(StsError::new(
+            "invalid_scope",
+            700022,
+            format!(
+                "The provided value for the input parameter scope is not valid because it contains more than one resource. Scope {scope} is not valid."
+            ),
+        ));
+    }
+    let Some(resource) = first.strip_suffix("/.default") else {
+        return Err(StsError::new(
+            "invalid_scope",
+            1002012,
+            format!(
+                "The provided value for scope {first} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        ));
+    };
+    state.read(|d| {
+        let tenant = d
+            .tenant_by_id(tenant_id)
+            .ok_or_else(|| StsError::tenant_not_found(&tenant_id.to_string()))?;
+        tokens::resolve_resource(tenant, resource).ok_or_else(|| {
+            StsError::new(
+                "invalid_resource",
+                500011,
+                format!(
+                    "The resource principal named {resource} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
+                    tenant.display_name
+                ),
+            )
+        })
+    })
+}
+
+fn check_secret(app: &Application, presented: &str, now: i64) -> Result<(), StsError> {
+    let matching = app
+        .password_credentials
+        .iter()
+        .filter(|p| p.secret_text.expose() == presented)
+        .collect::<Vec<_>>();
+    if matching.is_empty() {
+        return Err(StsError::new(
+            "invalid_client",
+            7000215,
+            format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                app.app_id
+            ),
+        ));
+    }
+    if matching
+        .iter()
+        .all(|p| p.end_date_time.unix() < now || p.start_date_time.unix() > now + SKEW_SECONDS)
+    {
+        return Err(StsError::new(
+            "invalid_client",
+            7000222,
+            format!(
+                "The provided client secret keys for app '{}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.",
+                app.app_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn iso_time(unix: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.0000000Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// The federated exchange: validates the assertion and matches it against the app's FICs in
+/// the order of entra-reference.md §2 (parse, lifetime, any FICs, issuer, subject, audience,
+/// signature). Matching is exact and case-sensitive; an assertion `aud` that is the exchange
+/// app's GUID matches the `api://AzureADTokenExchange` URI.
+fn check_assertion(
+    state: &AppState,
+    app: &Application,
+    assertion: &str,
+    now: i64,
+) -> Result<(), StsError> {
+    let jwt = ficus_core::jwt::decode(assertion).map_err(|e| {
+        StsError::new(
+            "invalid_request",
+            50027,
+            format!("JWT token is invalid or malformed. ({e})"),
+        )
+    })?;
+    let nbf = jwt.time_claim("nbf").unwrap_or(0);
+    let exp = jwt.time_claim("exp").unwrap_or(0);
+    if exp + SKEW_SECONDS < now || nbf - SKEW_SECONDS > now {
+        return Err(StsError::new(
+            "invalid_client",
+            700024,
+            format!(
+                "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+                iso_time(now),
+                iso_time(nbf),
+                iso_time(exp)
+            ),
+        ));
+    }
+    let issuer = jwt.str_claim("iss").unwrap_or("").to_string();
+    let subject = jwt.str_claim("sub").unwrap_or("").to_string();
+    let audiences = jwt.audiences();
+    if app.federated_identity_credentials.is_empty() {
+        return Err(StsError::new(
+            "invalid_client",
+            70025,
+            format!(
+                "The client '{}'({}) has no configured federated identity credentials.",
+                app.display_name, app.app_id
+            ),
+        ));
+    }
+    // Entra issuers may only present app-only tokens (managed identities).
+    if own_tenant_of_issuer(state, &issuer).is_some()
+        && (jwt.str_claim("idtyp") == Some("user") || jwt.claim("scp").is_some())
+    {
+        return Err(StsError::new(
+            "invalid_client",
+            700229,
+            "Forbidden token type. Only app-only tokens may be used as Federated Identity Credentials for AAD issuer.",
+        ));
+    }
+    let replication = state.faults.replication.map(|d| d.as_secs() as i64);
+    let visible: Vec<_> = app
+        .federated_identity_credentials
+        .iter()
+        .filter(|f| replication.is_none_or(|r| f.created_at.unix() + r <= now))
+        .collect();
+    let all: Vec<_> = app.federated_identity_credentials.iter().collect();
+    let matched = match match_fic(&visible, &issuer, &subject, &audiences) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            if replication.is_some() && match_fic(&all, &issuer, &subject, &audiences).is_ok() {
+                Err(StsError::new(
+                    "invalid_client",
+                    70021,
+                    format!(
+                        "No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. Assertion Audience: '{}'. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation",
+                        audiences.join(",")
+                    ),
+                ))
+            } else {
+                Err(e)
+            }
+        }
+    };
+    matched?;
+    verify_assertion_signature(state, &jwt, &issuer)
+}
+
+fn match_fic(
+    fics: &[&crate::model::FederatedIdentityCredential],
+    issuer: &str,
+    subject: &str,
+    audiences: &[String],
+) -> Result<(), StsError> {
+    const HINT: &str = "Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+    let by_issuer: Vec<_> = fics.iter().filter(|f| f.issuer == issuer).collect();
+    if by_issuer.is_empty() {
+        return Err(StsError::new(
+            "invalid_client",
+            700211,
+            format!(
+                "No matching federated identity record found for presented assertion issuer '{issuer}'. {HINT}"
+            ),
+        ));
+    }
+    let by_subject: Vec<_> = by_issuer.iter().filter(|f| f.subject == subject).collect();
+    if by_subject.is_empty() {
+        if by_issuer
+            .iter()
+            .any(|f| f.subject.to_lowercase() == subject.to_lowercase())
+        {
+            return Err(StsError::new(
+                "invalid_client",
+                7002138,
+                format!(
+                    "No matching federated identity record found for presented assertion subject '{subject}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison."
+                ),
+            ));
+        }
+        return Err(StsError::new(
+            "invalid_client",
+            700213,
+            format!(
+                "No matching federated identity record found for presented assertion subject '{subject}'. {HINT}"
+            ),
+        ));
+    }
+    let presented: Vec<&str> = audiences
+        .iter()
+        .flat_map(|a| {
+            let mapped = (a == TOKEN_EXCHANGE_APP_ID).then_some(EXCHANGE_AUDIENCE);
+            std::iter::once(a.as_str()).chain(mapped)
+        })
+        .collect();
+    if by_subject
+        .iter()
+        .any(|f| f.audiences.iter().any(|a| presented.contains(&a.as_str())))
+    {
+        return Ok(());
+    }
+    Err(StsError::new(
+        "invalid_client",
+        700212,
+        format!(
+            "No matching federated identity record found for presented assertion audience '{}'. {HINT}",
+            audiences.join(",")
+        ),
+    ))
+}
+
+/// The tenant id when `issuer` is one of this sandbox's issuers (v2 `{authority}/{tid}/v2.0`
+/// or v1 `{authority}/{tid}/`) for a tenant it hosts.
+fn own_tenant_of_issuer(state: &AppState, issuer: &str) -> Option<Uuid> {
+    let rest = issuer
+        .strip_prefix(state.authority.as_str())?
+        .strip_prefix('/')?;
+    let tenant = rest
+        .strip_suffix("/v2.0")
+        .or_else(|| rest.strip_suffix('/'))?;
+    let id = Uuid::parse_str(tenant).ok()?;
+    state.keys.get(id).map(|_| id)
+}
+
+/// Signature check against the issuer's keys. Issuers that are this sandbox's tenants verify
+/// with the tenant key; other issuers' keys cannot be fetched offline, so their assertions
+/// fail as an unknown key would (700027).
+fn verify_assertion_signature(
+    state: &AppState,
+    jwt: &ficus_core::jwt::Jwt,
+    issuer: &str,
+) -> Result<(), StsError> {
+    let kid = jwt.kid().unwrap_or("").to_string();
+    let bad = |reason: &str| {
+        StsError::new(
+            "invalid_client",
+            700027,
+            format!(
+                "Client assertion contains an invalid signature. [Reason - {reason}, Thumbprint of key used by client: '{kid}', Found key 'Start=01/01/2025 00:00:00, End=01/01/2030 00:00:00']"
+            ),
+        )
+    };
+    let Some(tenant) = own_tenant_of_issuer(state, issuer) else {
+        return Err(bad(&format!(
+            "The key was not found. (The sandbox has no network and cannot fetch the signing keys of issuer '{issuer}'; only assertions issued by the sandbox's own tenants can be verified.)"
+        )));
+    };
+    let key = state
+        .keys
+        .get(tenant)
+        .ok_or_else(|| bad("The key was not found."))?;
+    let jwks = ficus_core::jwt::Jwks {
+        keys: vec![key.jwk.clone()],
+    };
+    match ficus_core::jwt::verify(jwt, &jwks) {
+        Ok(()) => {}
+        Err(ficus_core::jwt::VerifyError::KeyNotFound(_))
+        | Err(ficus_core::jwt::VerifyError::NoKeyId) => {
+            return Err(bad("The key was not found."));
+        }
+        Err(_) => {
+            return Err(StsError::new(
+                "invalid_client",
+                700027,
+                "Client assertion failed signature validation.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// /devicelogin
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign in - ficus sandbox</title>\
+         <style>body{{font-family:sans-serif;max-width:32em;margin:3em auto}}input{{font-size:1.1em;margin:.3em 0;width:100%}}</style>\
+         </head><body><h1>ficus sandbox sign-in</h1>{body}</body></html>"
+    ))
+}
+
+async fn device_login_page(State(state): State<AppState>) -> Html<String> {
+    let default_upn = state.auto_approve.clone().unwrap_or_default();
+    page(&format!(
+        "<p>Enter the code shown in your terminal, and the user to sign in as.</p>\
+         <form method=\"post\" action=\"/devicelogin\">\
+         <label>Code <input name=\"user_code\" autofocus autocomplete=\"off\"></label>\
+         <label>User <input name=\"upn\" value=\"{}\"></label>\
+         <button name=\"action\" value=\"approve\">Approve</button> \
+         <button name=\"action\" value=\"decline\">Decline</button></form>",
+        escape(&default_upn)
+    ))
+}
+
+async fn device_login_submit(State(state): State<AppState>, body: Bytes) -> Response {
+    let form = parse_form(&body);
+    let user_code = field(&form, "user_code")
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase();
+    let upn = field(&form, "upn").unwrap_or("").trim().to_string();
+    let accept = field(&form, "action") != Some("decline");
+    let code = {
+        let mut sessions = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions
+            .flow_by_user_code(&user_code)
+            .map(|(c, _)| c.clone())
+    };
+    let result = match code {
+        None => Err(
+            "That code is not known or has expired; check it, or start the sign-in again."
+                .to_string(),
+        ),
+        Some(code) => approve(&state, &code, &upn, accept),
+    };
+    match result {
+        Ok(()) if accept => page(&format!(
+            "<p>Signed in as <b>{}</b>. You can close this window and return to your terminal.</p>",
+            escape(&upn)
+        ))
+        .into_response(),
+        Ok(()) => page("<p>Sign-in declined. You can close this window.</p>").into_response(),
+        Err(message) => (
+            StatusCode::BAD_REQUEST,
+            page(&format!(
+                "<p>{}</p><p><a href=\"/devicelogin\">Try again</a></p>",
+                escape(&message)
+            )),
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,741 @@
+//! Token minting (RS256 JWTs shaped like Entra's), resources the sandbox knows, sign-in
+//! sessions (device codes, rotating refresh tokens), and the bearer check Graph uses.
+//!
+//! Token versions, mirroring Entra:
+//! - **v1** (`ver` 1.0, `iss` `{authority}/{tid}/`, `appid`/`appidacr`): access tokens for the
+//!   first-party resources (Graph, ARM, Storage, Key Vault), whatever the client. `aud` is the
+//!   resource as requested (e.g. `https://graph.microsoft.com`). The discovery document at
+//!   `/{tenant}/.well-known/openid-configuration` names this issuer.
+//! - **v2** (`ver` 2.0, `iss` `{authority}/{tid}/v2.0`, `azp`/`azpacr`): managed identity tokens
+//!   for the token exchange (`aud` = the exchange app's GUID), tokens for apps registered in the
+//!   sandbox (`aud` = their app id), and id tokens. The v2 discovery document names this issuer.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::keys::TenantKey;
+use crate::model::{
+    ARM_APP_ID, Application, GRAPH_APP_ID, KEY_VAULT_APP_ID, ManagedIdentityKind, STORAGE_APP_ID,
+    ServicePrincipal, Tenant, User,
+};
+use crate::state::AppState;
+use ficus_core::cloud::TOKEN_EXCHANGE_APP_ID;
+use ficus_core::jwt::b64url;
+use ficus_core::secret::Secret;
+
+/// Lifetimes, in seconds, like Entra's defaults.
+pub const APP_TOKEN_LIFETIME: i64 = 3599;
+pub const USER_TOKEN_LIFETIME: i64 = 4199;
+pub const MANAGED_IDENTITY_TOKEN_LIFETIME: i64 = 86399;
+pub const REFRESH_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(90 * 86400);
+
+/// The exchange audience's URI form.
+pub const EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+/// What a `resource` (or a scope's resource part) names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// The resource's app id.
+    pub app_id: Uuid,
+    pub display_name: String,
+    /// What the token's `aud` says.
+    pub audience: String,
+    /// 1 or 2: the access token version the resource accepts.
+    pub version: u8,
+}
+
+impl Resource {
+    pub fn is_graph(&self) -> bool {
+        self.app_id == GRAPH_APP_ID
+    }
+    pub fn is_exchange(&self) -> bool {
+        self.audience == TOKEN_EXCHANGE_APP_ID
+    }
+}
+
+fn first_party(resource: &str) -> Option<(Uuid, &'static str)> {
+    let r = resource.trim_end_matches('/').to_ascii_lowercase();
+    let known: &[(&str, Uuid, &str)] = &[
+        (
+            "https://graph.microsoft.com",
+            GRAPH_APP_ID,
+            "Microsoft Graph",
+        ),
+        (
+            "https://canary.graph.microsoft.com",
+            GRAPH_APP_ID,
+            "Microsoft Graph",
+        ),
+        (
+            "https://management.azure.com",
+            ARM_APP_ID,
+            "Windows Azure Service Management API",
+        ),
+        (
+            "https://management.core.windows.net",
+            ARM_APP_ID,
+            "Windows Azure Service Management API",
+        ),
+        ("https://storage.azure.com", STORAGE_APP_ID, "Azure Storage"),
+        (
+            "https://vault.azure.net",
+            KEY_VAULT_APP_ID,
+            "Azure Key Vault",
+        ),
+    ];
+    for (uri, id, name) in known {
+        if r == *uri {
+            return Some((*id, name));
+        }
+    }
+    let id = Uuid::parse_str(&r).ok()?;
+    known
+        .iter()
+        .find(|(_, known_id, _)| *known_id == id)
+        .map(|(_, id, name)| (*id, *name))
+}
+
+/// Resolves a resource identifier (URI, app id, or an app's identifier URI) in a tenant.
+/// `None` is AADSTS500011. Matching of identifier URIs is exact except for a trailing slash.
+pub fn resolve_resource(tenant: &Tenant, resource: &str) -> Option<Resource> {
+    let resource = resource.trim();
+    if resource.is_empty() {
+        return None;
+    }
+    if resource == EXCHANGE_AUDIENCE || resource == TOKEN_EXCHANGE_APP_ID {
+        return Some(Resource {
+            app_id: Uuid::parse_str(TOKEN_EXCHANGE_APP_ID).unwrap_or_default(),
+            display_name: "AAD Token Exchange Endpoint".into(),
+            audience: TOKEN_EXCHANGE_APP_ID.into(),
+            version: 2,
+        });
+    }
+    if let Some((app_id, name)) = first_party(resource) {
+        return Some(Resource {
+            app_id,
+            display_name: name.into(),
+            audience: resource.to_string(),
+            version: 1,
+        });
+    }
+    let app = app_for_resource(tenant, resource)?;
+    Some(Resource {
+        app_id: app.app_id,
+        display_name: app.display_name.clone(),
+        audience: app.app_id.to_string(),
+        version: 2,
+    })
+}
+
+fn app_for_resource<'t>(tenant: &'t Tenant, resource: &str) -> Option<&'t Application> {
+    if let Ok(id) = Uuid::parse_str(resource) {
+        return tenant.application_by_app_id(id);
+    }
+    let trimmed = resource.trim_end_matches('/');
+    tenant.applications.values().find(|a| {
+        a.identifier_uris
+            .iter()
+            .any(|u| u == resource || u.trim_end_matches('/') == trimmed)
+    })
+}
+
+/// Signs claims for a tenant.
+pub struct Signer<'a> {
+    pub authority: &'a str,
+    pub tenant_id: Uuid,
+    pub key: &'a TenantKey,
+}
+
+impl Signer<'_> {
+    pub fn v1_issuer(&self) -> String {
+        format!("{}/{}/", self.authority, self.tenant_id)
+    }
+
+    pub fn v2_issuer(&self) -> String {
+        format!("{}/{}/v2.0", self.authority, self.tenant_id)
+    }
+
+    /// A compact RS256 JWT with Entra's header (`typ`, `alg`, `kid`; v1 tokens add `x5t`).
+    pub fn sign(&self, claims: &Map<String, Value>, with_x5t: bool) -> String {
+        let mut header = Map::new();
+        header.insert("typ".into(), "JWT".into());
+        header.insert("alg".into(), "RS256".into());
+        if with_x5t {
+            header.insert("x5t".into(), self.key.kid.clone().into());
+        }
+        header.insert("kid".into(), self.key.kid.clone().into());
+        let input = format!(
+            "{}.{}",
+            b64url(Value::Object(header).to_string().as_bytes()),
+            b64url(Value::Object(claims.clone()).to_string().as_bytes())
+        );
+        let signature = self.key.sign(input.as_bytes());
+        format!("{input}.{}", b64url(&signature))
+    }
+}
+
+fn opaque() -> String {
+    b64url(Uuid::new_v4().as_bytes())
+}
+
+fn times(claims: &mut Map<String, Value>, now: i64, lifetime: i64) {
+    claims.insert("iat".into(), now.into());
+    claims.insert("nbf".into(), now.into());
+    claims.insert("exp".into(), (now + lifetime + 1).into());
+}
+
+/// How the client authenticated: `appidacr`/`azpacr` "1" = secret, "2" = certificate or
+/// assertion, "0" = public client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    Public,
+    Secret,
+    Assertion,
+}
+
+impl ClientAuth {
+    fn acr(self) -> &'static str {
+        match self {
+            ClientAuth::Public => "0",
+            ClientAuth::Secret => "1",
+            ClientAuth::Assertion => "2",
+        }
+    }
+}
+
+/// A minted token and its lifetime.
+#[derive(Debug, Clone)]
+pub struct Minted {
+    pub token: Secret<String>,
+    pub expires_in: i64,
+    pub expires_on: i64,
+}
+
+fn minted(token: String, now: i64, lifetime: i64) -> Minted {
+    Minted {
+        token: Secret::new(token),
+        expires_in: lifetime,
+        expires_on: now + lifetime + 1,
+    }
+}
+
+/// A managed identity's token, as IMDS / App Service would hand it out.
+pub fn managed_identity_token(
+    signer: &Signer<'_>,
+    identity: &ServicePrincipal,
+    resource: &Resource,
+    now: i64,
+) -> Minted {
+    let mut c = Map::new();
+    c.insert("aud".into(), resource.audience.clone().into());
+    let lifetime = MANAGED_IDENTITY_TOKEN_LIFETIME;
+    let mirid = identity
+        .managed_identity
+        .as_ref()
+        .map(|m| m.resource_id.clone())
+        .unwrap_or_default();
+    if resource.version == 2 {
+        c.insert("iss".into(), signer.v2_issuer().into());
+        times(&mut c, now, lifetime);
+        c.insert("aio".into(), opaque().into());
+        c.insert("azp".into(), identity.app_id.to_string().into());
+        c.insert("azpacr".into(), "2".into());
+        c.insert("idtyp".into(), "app".into());
+        c.insert("oid".into(), identity.id.to_string().into());
+        c.insert("rh".into(), opaque().into());
+        c.insert("sub".into(), identity.id.to_string().into());
+        c.insert("tid".into(), signer.tenant_id.to_string().into());
+        c.insert("uti".into(), opaque().into());
+        c.insert("ver".into(), "2.0".into());
+        c.insert("xms_mirid".into(), mirid.into());
+    } else {
+        c.insert("iss".into(), signer.v1_issuer().into());
+        times(&mut c, now, lifetime);
+        c.insert("aio".into(), opaque().into());
+        c.insert("appid".into(), identity.app_id.to_string().into());
+        c.insert("appidacr".into(), "2".into());
+        c.insert("idp".into(), signer.v1_issuer().into());
+        c.insert("idtyp".into(), "app".into());
+        c.insert("oid".into(), identity.id.to_string().into());
+        c.insert("rh".into(), opaque().into());
+        let roles = identity.roles_on(resource.app_id);
+        if !roles.is_empty() {
+            c.insert("roles".into(), json!(roles));
+        }
+        c.insert("sub".into(), identity.id.to_string().into());
+        c.insert("tid".into(), signer.tenant_id.to_string().into());
+        c.insert("uti".into(), opaque().into());
+        c.insert("ver".into(), "1.0".into());
+        c.insert("xms_mirid".into(), mirid.into());
+    }
+    let with_x5t = resource.version == 1;
+    minted(signer.sign(&c, with_x5t), now, lifetime)
+}
+
+/// An app-only token (client credentials) for `resource`. `principal` is the client's
+/// service principal in this tenant (its object id is `oid`/`sub`; its app role assignments
+/// on the resource are `roles`).
+pub fn app_token(
+    signer: &Signer<'_>,
+    client_app_id: Uuid,
+    client_display_name: &str,
+    principal: Option<&ServicePrincipal>,
+    resource: &Resource,
+    auth: ClientAuth,
+    now: i64,
+) -> Minted {
+    let lifetime = APP_TOKEN_LIFETIME;
+    let oid = principal.map(|p| p.id).unwrap_or(client_app_id).to_string();
+    let roles = principal
+        .map(|p| p.roles_on(resource.app_id))
+        .unwrap_or_default();
+    let mut c = Map::new();
+    c.insert("aud".into(), resource.audience.clone().into());
+    if resource.version == 2 {
+        c.insert("iss".into(), signer.v2_issuer().into());
+        times(&mut c, now, lifetime);
+        c.insert("aio".into(), opaque().into());
+        c.insert("azp".into(), client_app_id.to_string().into());
+        c.insert("azpacr".into(), auth.acr().into());
+    } else {
+        c.insert("iss".into(), signer.v1_issuer().into());
+        times(&mut c, now, lifetime);
+        c.insert("aio".into(), opaque().into());
+        c.insert("app_displayname".into(), client_display_name.into());
+        c.insert("appid".into(), client_app_id.to_string().into());
+        c.insert("appidacr".into(), auth.acr().into());
+        c.insert("idp".into(), signer.v1_issuer().into());
+    }
+    c.insert("idtyp".into(), "app".into());
+    c.insert("oid".into(), oid.clone().into());
+    c.insert("rh".into(), opaque().into());
+    if !roles.is_empty() {
+        c.insert("roles".into(), json!(roles));
+    }
+    c.insert("sub".into(), oid.into());
+    c.insert("tid".into(), signer.tenant_id.to_string().into());
+    c.insert("uti".into(), opaque().into());
+    c.insert(
+        "ver".into(),
+        if resource.version == 2 { "2.0" } else { "1.0" }.into(),
+    );
+    minted(signer.sign(&c, resource.version == 1), now, lifetime)
+}
+
+/// The pairwise `sub` Entra gives a user per client: stable, opaque.
+fn pairwise_subject(user: Uuid, client_id: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("{user}/{client_id}").as_bytes(),
+    );
+    b64url(&digest.as_ref()[..32])
+}
+
+/// A delegated (user) access token. `scp` is the space-separated permission names.
+pub fn user_token(
+    signer: &Signer<'_>,
+    user: &User,
+    client_id: &str,
+    client_display_name: &str,
+    resource: &Resource,
+    scp: &str,
+    now: i64,
+) -> Minted {
+    let lifetime = USER_TOKEN_LIFETIME;
+    let mut c = Map::new();
+    c.insert("aud".into(), resource.audience.clone().into());
+    let v2 = resource.version == 2;
+    c.insert(
+        "iss".into(),
+        if v2 {
+            signer.v2_issuer()
+        } else {
+            signer.v1_issuer()
+        }
+        .into(),
+    );
+    times(&mut c, now, lifetime);
+    c.insert("acct".into(), 0.into());
+    c.insert("acr".into(), "1".into());
+    c.insert("aio".into(), opaque().into());
+    c.insert("amr".into(), json!(["pwd", "mfa"]));
+    if v2 {
+        c.insert("azp".into(), client_id.into());
+        c.insert("azpacr".into(), "0".into());
+    } else {
+        c.insert("app_displayname".into(), client_display_name.into());
+        c.insert("appid".into(), client_id.into());
+        c.insert("appidacr".into(), "0".into());
+    }
+    if let Some(surname) = &user.surname {
+        c.insert("family_name".into(), surname.clone().into());
+    }
+    if let Some(given) = &user.given_name {
+        c.insert("given_name".into(), given.clone().into());
+    }
+    c.insert("idtyp".into(), "user".into());
+    c.insert("ipaddr".into(), "127.0.0.1".into());
+    c.insert("name".into(), user.display_name.clone().into());
+    c.insert("oid".into(), user.id.to_string().into());
+    if v2 {
+        c.insert(
+            "preferred_username".into(),
+            user.user_principal_name.clone().into(),
+        );
+    }
+    c.insert("rh".into(), opaque().into());
+    c.insert("scp".into(), scp.into());
+    c.insert("sub".into(), pairwise_subject(user.id, client_id).into());
+    c.insert("tid".into(), signer.tenant_id.to_string().into());
+    if !v2 {
+        c.insert(
+            "unique_name".into(),
+            user.user_principal_name.clone().into(),
+        );
+        c.insert("upn".into(), user.user_principal_name.clone().into());
+    }
+    c.insert("uti".into(), opaque().into());
+    c.insert("ver".into(), if v2 { "2.0" } else { "1.0" }.into());
+    let wids: Vec<String> = user
+        .roles
+        .iter()
+        .map(|r| r.template_id().to_string())
+        .chain(std::iter::once(
+            // "User" role template, which every member carries.
+            "b79fbf4d-3ef9-4689-8143-76b194e85509".to_string(),
+        ))
+        .collect();
+    c.insert("wids".into(), json!(wids));
+    minted(signer.sign(&c, !v2), now, lifetime)
+}
+
+/// A v2 id token for `client_id` (MSAL reads `preferred_username` from it).
+pub fn id_token(signer: &Signer<'_>, user: &User, client_id: &str, now: i64) -> Secret<String> {
+    let mut c = Map::new();
+    c.insert("aud".into(), client_id.into());
+    c.insert("iss".into(), signer.v2_issuer().into());
+    times(&mut c, now, USER_TOKEN_LIFETIME);
+    c.insert("name".into(), user.display_name.clone().into());
+    c.insert("oid".into(), user.id.to_string().into());
+    c.insert(
+        "preferred_username".into(),
+        user.user_principal_name.clone().into(),
+    );
+    c.insert("rh".into(), opaque().into());
+    c.insert("sub".into(), pairwise_subject(user.id, client_id).into());
+    c.insert("tid".into(), signer.tenant_id.to_string().into());
+    c.insert("uti".into(), opaque().into());
+    c.insert("ver".into(), "2.0".into());
+    Secret::new(signer.sign(&c, false))
+}
+
+/// `client_info`: base64url `{"uid":<oid>,"utid":<tid>}`, MSAL's account key.
+pub fn client_info(user: Uuid, tenant: Uuid) -> String {
+    b64url(
+        json!({"uid": user.to_string(), "utid": tenant.to_string()})
+            .to_string()
+            .as_bytes(),
+    )
+}
+
+/// The scopes the well-known first-party public clients get on Graph with `/.default` (Azure
+/// CLI's observed set).
+pub const AZURE_CLI_GRAPH_SCP: &str = "Application.ReadWrite.All AppRoleAssignment.ReadWrite.All AuditLog.Read.All DelegatedPermissionGrant.ReadWrite.All Directory.AccessAsUser.All email Group.ReadWrite.All openid profile User.Read.All User.ReadWrite.All";
+
+// ---------------------------------------------------------------------------------------------
+// Sessions: device codes and refresh tokens.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceFlowStatus {
+    Pending,
+    Approved {
+        tenant: Uuid,
+        user: Uuid,
+    },
+    Declined,
+    /// Tokens were issued; the code cannot be redeemed again.
+    Redeemed,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceFlow {
+    /// `None` when started on `/common` or `/organizations`: the approving user's tenant.
+    pub tenant_id: Option<Uuid>,
+    pub client_id: String,
+    /// Requested scopes, as sent (space-separated items).
+    pub scopes: Vec<String>,
+    pub user_code: String,
+    pub expires_at: Instant,
+    pub interval: u64,
+    pub status: DeviceFlowStatus,
+    pub last_poll: Option<Instant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Instant,
+}
+
+/// Live sign-in sessions (memory only: a restart signs everyone out, as a real key rollover
+/// would not, but the sandbox does not persist tokens).
+#[derive(Debug, Default)]
+pub struct Sessions {
+    /// By device code.
+    pub device_flows: HashMap<String, DeviceFlow>,
+    /// By refresh token value.
+    pub refresh_tokens: HashMap<String, RefreshGrant>,
+}
+
+impl Sessions {
+    pub fn issue_refresh_token(&mut self, grant: RefreshGrant) -> Secret<String> {
+        // Entra refresh tokens are long opaque strings.
+        let value = format!("1.sandbox.{}{}{}", opaque(), opaque(), opaque());
+        self.refresh_tokens.insert(value.clone(), grant);
+        Secret::new(value)
+    }
+
+    /// Takes (and so invalidates: refresh tokens rotate) a refresh token.
+    pub fn redeem_refresh_token(&mut self, value: &str) -> Option<RefreshGrant> {
+        let grant = self.refresh_tokens.remove(value)?;
+        (grant.expires_at > Instant::now()).then_some(grant)
+    }
+
+    pub fn flow_by_user_code(&mut self, user_code: &str) -> Option<(&String, &mut DeviceFlow)> {
+        let wanted = user_code.trim().to_ascii_uppercase();
+        self.device_flows
+            .iter_mut()
+            .find(|(_, f)| f.user_code == wanted)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bearer check for Graph.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerKind {
+    User { upn: String },
+    App,
+}
+
+/// Who is calling Graph, from a verified sandbox token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant_id: Uuid,
+    /// `oid`: the user's object id, or the client's service principal id (app-only).
+    pub object_id: Uuid,
+    /// The client application (`appid` / `azp`).
+    pub client_app_id: String,
+    pub kind: CallerKind,
+    /// Delegated permissions (`scp`, split).
+    pub scopes: Vec<String>,
+    /// Application permissions (`roles`).
+    pub roles: Vec<String>,
+    /// Directory role template ids (`wids`).
+    pub directory_roles: Vec<Uuid>,
+}
+
+impl Caller {
+    pub fn is_user(&self) -> bool {
+        matches!(self.kind, CallerKind::User { .. })
+    }
+
+    /// True if the token carries `permission` as a delegated scope or an app role.
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.scopes
+            .iter()
+            .chain(self.roles.iter())
+            .any(|p| p.eq_ignore_ascii_case(permission))
+    }
+}
+
+/// Why Graph refuses a bearer token (401 `InvalidAuthenticationToken`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphAuthError {
+    #[error("Access token is empty.")]
+    Missing,
+    #[error("IDX14100: JWT is not well formed, there are no dots (.).")]
+    Malformed,
+    #[error("Access token validation failure. Invalid audience.")]
+    WrongAudience,
+    #[error("Access token validation failure. Invalid issuer.")]
+    WrongIssuer,
+    #[error("Access token has expired or is not yet valid.")]
+    Expired,
+    #[error("Access token validation failure. Signature is invalid.")]
+    BadSignature,
+}
+
+impl GraphAuthError {
+    /// Graph's error code for all of these.
+    pub fn code(&self) -> &'static str {
+        "InvalidAuthenticationToken"
+    }
+}
+
+fn graph_audience(aud: &str) -> bool {
+    let a = aud.trim_end_matches('/').to_ascii_lowercase();
+    a == "https://graph.microsoft.com"
+        || a == "https://canary.graph.microsoft.com"
+        || a == GRAPH_APP_ID.to_string()
+}
+
+/// Verifies a Graph bearer token from the `Authorization` header: RS256 signature with the
+/// issuing tenant's key, issuer (v1 or v2 form of this sandbox), `aud` = Graph, `exp`/`nbf`
+/// (5 minutes' skew). Tokens are accepted in any case of `Bearer`.
+pub fn authenticate_graph(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Caller, GraphAuthError> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or("");
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => "",
+    };
+    if token.is_empty() {
+        return Err(GraphAuthError::Missing);
+    }
+    authenticate_graph_token(
+        state,
+        token,
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    )
+}
+
+/// [`authenticate_graph`] on a bare token at time `now`.
+pub fn authenticate_graph_token(
+    state: &AppState,
+    token: &str,
+    now: i64,
+) -> Result<Caller, GraphAuthError> {
+    let jwt = ficus_core::jwt::decode(token).map_err(|_| GraphAuthError::Malformed)?;
+    let tenant_id = jwt
+        .str_claim("tid")
+        .and_then(|t| Uuid::parse_str(t).ok())
+        .ok_or(GraphAuthError::WrongIssuer)?;
+    let iss = jwt.str_claim("iss").unwrap_or("");
+    let v1 = format!("{}/{}/", state.authority, tenant_id);
+    let v2 = format!("{}/{}/v2.0", state.authority, tenant_id);
+    if iss != v1 && iss != v2 {
+        return Err(GraphAuthError::WrongIssuer);
+    }
+    let key = state
+        .keys
+        .get(tenant_id)
+        .ok_or(GraphAuthError::WrongIssuer)?;
+    let jwks = ficus_core::jwt::Jwks {
+        keys: vec![key.jwk.clone()],
+    };
+    ficus_core::jwt::verify(&jwt, &jwks).map_err(|_| GraphAuthError::BadSignature)?;
+    if !jwt.audiences().iter().any(|a| graph_audience(a)) {
+        return Err(GraphAuthError::WrongAudience);
+    }
+    const SKEW: i64 = 300;
+    let exp = jwt.time_claim("exp").ok_or(GraphAuthError::Expired)?;
+    if exp + SKEW < now {
+        return Err(GraphAuthError::Expired);
+    }
+    if let Some(nbf) = jwt.time_claim("nbf")
+        && nbf - SKEW > now
+    {
+        return Err(GraphAuthError::Expired);
+    }
+    let object_id = jwt
+        .str_claim("oid")
+        .and_then(|o| Uuid::parse_str(o).ok())
+        .ok_or(GraphAuthError::Malformed)?;
+    let client_app_id = jwt
+        .str_claim("appid")
+        .or_else(|| jwt.str_claim("azp"))
+        .unwrap_or("")
+        .to_string();
+    let split = |name: &str| -> Vec<String> {
+        match jwt.claim(name) {
+            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let scopes = split("scp");
+    let roles = split("roles");
+    let directory_roles = split("wids")
+        .iter()
+        .filter_map(|w| Uuid::parse_str(w).ok())
+        .collect();
+    let kind = if jwt.str_claim("idtyp") == Some("user") || jwt.claim("scp").is_some() {
+        CallerKind::User {
+            upn: jwt
+                .str_claim("upn")
+                .or_else(|| jwt.str_claim("preferred_username"))
+                .unwrap_or("")
+                .to_string(),
+        }
+    } else {
+        CallerKind::App
+    };
+    Ok(Caller {
+        tenant_id,
+        object_id,
+        client_app_id,
+        kind,
+        scopes,
+        roles,
+        directory_roles,
+    })
+}
+
+/// Is this identity a managed identity of the given kind?
+pub fn is_managed_identity(sp: &ServicePrincipal, kind: ManagedIdentityKind) -> bool {
+    sp.managed_identity.as_ref().map(|m| m.kind) == Some(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::{self, CONTOSO, Seed};
+
+    #[test]
+    fn resources_resolve_like_entra() {
+        let directory = seed::build(Seed::Demo, "https://127.0.0.1:8443").expect("seed");
+        let tenant = directory.tenant(CONTOSO).expect("contoso");
+        let graph = resolve_resource(tenant, "https://graph.microsoft.com/").expect("graph");
+        assert!(graph.is_graph());
+        assert_eq!(graph.version, 1);
+        assert_eq!(graph.audience, "https://graph.microsoft.com/");
+        let by_id = resolve_resource(tenant, "00000003-0000-0000-c000-000000000000").expect("id");
+        assert!(by_id.is_graph());
+        for exchange in [EXCHANGE_AUDIENCE, TOKEN_EXCHANGE_APP_ID] {
+            let r = resolve_resource(tenant, exchange).expect("exchange");
+            assert!(r.is_exchange());
+            assert_eq!(r.version, 2);
+        }
+        // The US Gov exchange audience is not a resource of this (global) sandbox.
+        assert!(resolve_resource(tenant, "api://AzureADTokenExchangeUSGov").is_none());
+        let payments = seed::app_ids(CONTOSO, "payments-api").1;
+        let own = resolve_resource(tenant, &format!("api://{payments}")).expect("identifier uri");
+        assert_eq!(own.audience, payments.to_string());
+        assert!(resolve_resource(tenant, "api://nope").is_none());
+        assert!(resolve_resource(tenant, "").is_none());
+    }
+
+    #[test]
+    fn client_info_is_base64url_json() {
+        let info = client_info(Uuid::nil(), Uuid::max());
+        let jwt = ficus_core::jwt::decode(&format!("e30.{info}.c2ln")).expect("decodes");
+        assert_eq!(jwt.claims["uid"], Uuid::nil().to_string());
+        assert_eq!(jwt.claims["utid"], Uuid::max().to_string());
+    }
+}

@@ -1,0 +1,74 @@
+//! What a signed-in console holds: the entra session, what its header shows, how it gets
+//! managed identity tokens for the test exchange, and how it switches tenant. Made here (the
+//! sandbox, the Azure CLI) or by the console's own device-code sign-in.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use ficus_core::cloud::{Cloud, CloudKind};
+use ficus_entra::{self as entra, SessionConfig};
+
+/// Who is signed in where; shown in the console's header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Display name or domain of the tenant.
+    pub tenant: String,
+    pub tenant_id: String,
+    /// `global`, `usgov`, `china` or `sandbox`.
+    pub cloud: String,
+    pub user: String,
+    pub read_only: bool,
+    /// Graph root with version, e.g. `https://graph.microsoft.com/v1.0`; shown in confirmations.
+    pub graph_base: String,
+    /// The cloud's endpoints (exports name its Graph host and issuer).
+    pub cloud_endpoints: Cloud,
+}
+
+/// A session made before the console runs (the sandbox, or the Azure CLI): the entra session,
+/// what the header shows, and anything that must stay alive while the console runs.
+pub struct Connected {
+    pub session: entra::Session,
+    pub info: SessionInfo,
+    pub keep_alive: Box<dyn std::any::Any + Send + Sync>,
+    /// Where the test exchange gets managed identity tokens; `None`: detect from this
+    /// process's environment (App Service, workload identity file, IMDS).
+    pub msi_host: Option<MsiHost>,
+    /// How the palette's `tenant NAME` makes a session for another tenant the same way (the
+    /// sandbox signs that tenant's admin in; the Azure CLI asks for a token with `--tenant`).
+    /// `None`: this session cannot switch tenant.
+    pub reconnect: Option<Reconnect>,
+}
+
+/// Makes a [`Connected`] for the named tenant (a name, domain or tenant id). Its `Err` is a
+/// sentence for a toast (an unknown tenant lists the known ones); the current session stays.
+pub type Reconnect = std::sync::Arc<dyn Fn(String) -> ConnectFuture + Send + Sync>;
+
+/// A managed identity host other than this machine's environment (the sandbox's emulated
+/// host), for the test exchange.
+#[derive(Debug, Clone)]
+pub struct MsiHost {
+    /// How the exchange screen names it: "the sandbox's emulated host".
+    pub label: String,
+    pub env: entra::msi::MsiEnv,
+}
+
+pub type ConnectFuture = Pin<Box<dyn Future<Output = Result<Connected, String>> + Send>>;
+
+/// How the console gets signed in.
+pub enum Connector {
+    /// A future that yields a session (sandbox, Azure CLI).
+    Session(ConnectFuture),
+    /// The token cache, else the device code flow on the sign-in screen.
+    DeviceCode(Box<SessionConfig>),
+}
+
+/// Told the tenant (as configured) and cloud of each successful device-code or cache sign-in.
+pub type SignedInHook = Box<dyn Fn(&str, &Cloud) + Send + Sync>;
+
+/// How the header names a cloud: `sandbox` for a custom one.
+pub fn cloud_label(cloud: &Cloud) -> &'static str {
+    match cloud.kind {
+        CloudKind::Custom => "sandbox",
+        other => other.label(),
+    }
+}
