@@ -35,11 +35,11 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::bearer::{Caller, GraphAuthError, authenticate_graph};
 use crate::model::{
     Application, FederatedIdentityCredential, ServicePrincipal, Tenant, Timestamp, User,
 };
 use crate::state::AppState;
-use crate::tokens::{Caller, GraphAuthError, authenticate_graph};
 
 #[path = "odata.rs"]
 pub mod odata;

@@ -1,5 +1,6 @@
 //! The sandbox: a local emulator of the Entra token service, the Graph subset and the managed
-//! identity endpoints that ficus uses.
+//! identity endpoints that ficus uses. It stands apart from the client: it uses only
+//! `ficus-core`'s jwt, cloud and secret, never `entra` or the console.
 //!
 //! Map of the module:
 //! - `model.rs`  the directory: [`model::Directory`] → [`model::Tenant`] (users with roles,
@@ -10,9 +11,11 @@
 //!   `update(|dir| ..)` which also schedules the save; `authority`, `faults`, `keys`) and
 //!   persistence (`load`, `save`: atomic JSON file).
 //! - `keys.rs`   per-tenant RSA keys, [`keys::KeyRing`], JWKS.
-//! - `tokens.rs` minting (MI, app, user, id tokens, client_info), [`tokens::resolve_resource`],
-//!   sessions (device codes, refresh tokens), and the Graph bearer check
-//!   [`tokens::authenticate_graph`] → [`tokens::Caller`] / [`tokens::GraphAuthError`].
+//! - `tokens.rs` minting (MI, app, user, id tokens, client_info) and
+//!   [`tokens::resolve_resource`].
+//! - `sessions.rs` live sign-in sessions (device codes, refresh tokens).
+//! - `bearer.rs` the Graph bearer check [`bearer::authenticate_graph`] → [`bearer::Caller`] /
+//!   [`bearer::GraphAuthError`].
 //! - `faults.rs` `--faults` parsing ([`faults::Faults`]) and the throttle counter.
 //! - `seed.rs`   demo / empty / `large:N` seeds; deterministic ids (`seed::app_ids`,
 //!   `seed::identity_ids`, `seed::tenant_id`) and secrets (`seed::demo_secret`).
@@ -27,7 +30,7 @@
 //! - `graph.rs`, `odata.rs`  Graph v1.0 (`graph::router()`, merged under the main listener;
 //!   it applies the throttle and latency faults to `/v1.0` itself).
 //!
-//! Public API (contract in notes/SANDBOX-API.md):
+//! Public API:
 //! ```text
 //! pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError>;
 //! SandboxConfig { listen, msi_listen, tls, state_file, seed: Seed, auto_approve, faults: Faults }
@@ -41,6 +44,7 @@
 //! SignedIn { access_token, refresh_token, expires_in, id_token }
 //! ```
 
+pub mod bearer;
 pub mod faults;
 pub mod graph;
 pub mod keys;
@@ -49,6 +53,7 @@ pub mod msi;
 pub mod seed;
 pub mod serve;
 mod server;
+pub mod sessions;
 pub mod state;
 pub mod sts;
 pub mod tls;

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use crate::faults::{Faults, ThrottleCounter};
 use crate::keys::KeyRing;
 use crate::model::{Directory, FORMAT_VERSION};
-use crate::tokens::Sessions;
+use crate::sessions::Sessions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {

@@ -19,10 +19,11 @@ use uuid::Uuid;
 use crate::model::{
     AZURE_CLI_APP_ID, Application, Directory, GRAPH_APP_ID, GRAPH_CLI_APP_ID, Tenant,
 };
+use crate::sessions::{DeviceFlow, DeviceFlowStatus, RefreshGrant};
 use crate::state::AppState;
 use crate::tokens::{
-    self, AZURE_CLI_GRAPH_SCP, ClientAuth, DeviceFlow, DeviceFlowStatus, EXCHANGE_AUDIENCE,
-    REFRESH_TOKEN_LIFETIME, RefreshGrant, Resource, Signer,
+    self, AZURE_CLI_GRAPH_SCP, ClientAuth, EXCHANGE_AUDIENCE, REFRESH_TOKEN_LIFETIME, Resource,
+    Signer,
 };
 use ficus_core::cloud::TOKEN_EXCHANGE_APP_ID;
 use ficus_core::secret::Secret;

@@ -1,5 +1,5 @@
-//! Token minting (RS256 JWTs shaped like Entra's), resources the sandbox knows, sign-in
-//! sessions (device codes, rotating refresh tokens), and the bearer check Graph uses.
+//! Token minting (RS256 JWTs shaped like Entra's) and the resources the sandbox knows. Sign-in
+//! sessions are in `sessions.rs`, the bearer check Graph uses in `bearer.rs`.
 //!
 //! Token versions, mirroring Entra:
 //! - **v1** (`ver` 1.0, `iss` `{authority}/{tid}/`, `appid`/`appidacr`): access tokens for the
@@ -10,18 +10,14 @@
 //!   for the token exchange (`aud` = the exchange app's GUID), tokens for apps registered in the
 //!   sandbox (`aud` = their app id), and id tokens. The v2 discovery document names this issuer.
 
-use std::collections::HashMap;
-use std::time::Instant;
-
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::keys::TenantKey;
 use crate::model::{
-    ARM_APP_ID, Application, GRAPH_APP_ID, KEY_VAULT_APP_ID, ManagedIdentityKind, STORAGE_APP_ID,
-    ServicePrincipal, Tenant, User,
+    ARM_APP_ID, Application, GRAPH_APP_ID, KEY_VAULT_APP_ID, STORAGE_APP_ID, ServicePrincipal,
+    Tenant, User,
 };
-use crate::state::AppState;
 use ficus_core::cloud::TOKEN_EXCHANGE_APP_ID;
 use ficus_core::jwt::b64url;
 use ficus_core::secret::Secret;
@@ -177,7 +173,8 @@ impl Signer<'_> {
     }
 }
 
-fn opaque() -> String {
+/// A random opaque value (refresh tokens, nonces).
+pub(crate) fn opaque() -> String {
     b64url(Uuid::new_v4().as_bytes())
 }
 
@@ -444,263 +441,6 @@ pub fn client_info(user: Uuid, tenant: Uuid) -> String {
 /// The scopes the well-known first-party public clients get on Graph with `/.default` (Azure
 /// CLI's observed set).
 pub const AZURE_CLI_GRAPH_SCP: &str = "Application.ReadWrite.All AppRoleAssignment.ReadWrite.All AuditLog.Read.All DelegatedPermissionGrant.ReadWrite.All Directory.AccessAsUser.All email Group.ReadWrite.All openid profile User.Read.All User.ReadWrite.All";
-
-// ---------------------------------------------------------------------------------------------
-// Sessions: device codes and refresh tokens.
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceFlowStatus {
-    Pending,
-    Approved {
-        tenant: Uuid,
-        user: Uuid,
-    },
-    Declined,
-    /// Tokens were issued; the code cannot be redeemed again.
-    Redeemed,
-}
-
-#[derive(Debug, Clone)]
-pub struct DeviceFlow {
-    /// `None` when started on `/common` or `/organizations`: the approving user's tenant.
-    pub tenant_id: Option<Uuid>,
-    pub client_id: String,
-    /// Requested scopes, as sent (space-separated items).
-    pub scopes: Vec<String>,
-    pub user_code: String,
-    pub expires_at: Instant,
-    pub interval: u64,
-    pub status: DeviceFlowStatus,
-    pub last_poll: Option<Instant>,
-}
-
-#[derive(Debug, Clone)]
-pub struct RefreshGrant {
-    pub tenant_id: Uuid,
-    pub user_id: Uuid,
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub expires_at: Instant,
-}
-
-/// Live sign-in sessions (memory only: a restart signs everyone out, as a real key rollover
-/// would not, but the sandbox does not persist tokens).
-#[derive(Debug, Default)]
-pub struct Sessions {
-    /// By device code.
-    pub device_flows: HashMap<String, DeviceFlow>,
-    /// By refresh token value.
-    pub refresh_tokens: HashMap<String, RefreshGrant>,
-}
-
-impl Sessions {
-    pub fn issue_refresh_token(&mut self, grant: RefreshGrant) -> Secret<String> {
-        // Entra refresh tokens are long opaque strings.
-        let value = format!("1.sandbox.{}{}{}", opaque(), opaque(), opaque());
-        self.refresh_tokens.insert(value.clone(), grant);
-        Secret::new(value)
-    }
-
-    /// Takes (and so invalidates: refresh tokens rotate) a refresh token.
-    pub fn redeem_refresh_token(&mut self, value: &str) -> Option<RefreshGrant> {
-        let grant = self.refresh_tokens.remove(value)?;
-        (grant.expires_at > Instant::now()).then_some(grant)
-    }
-
-    pub fn flow_by_user_code(&mut self, user_code: &str) -> Option<(&String, &mut DeviceFlow)> {
-        let wanted = user_code.trim().to_ascii_uppercase();
-        self.device_flows
-            .iter_mut()
-            .find(|(_, f)| f.user_code == wanted)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Bearer check for Graph.
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallerKind {
-    User { upn: String },
-    App,
-}
-
-/// Who is calling Graph, from a verified sandbox token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub tenant_id: Uuid,
-    /// `oid`: the user's object id, or the client's service principal id (app-only).
-    pub object_id: Uuid,
-    /// The client application (`appid` / `azp`).
-    pub client_app_id: String,
-    pub kind: CallerKind,
-    /// Delegated permissions (`scp`, split).
-    pub scopes: Vec<String>,
-    /// Application permissions (`roles`).
-    pub roles: Vec<String>,
-    /// Directory role template ids (`wids`).
-    pub directory_roles: Vec<Uuid>,
-}
-
-impl Caller {
-    pub fn is_user(&self) -> bool {
-        matches!(self.kind, CallerKind::User { .. })
-    }
-
-    /// True if the token carries `permission` as a delegated scope or an app role.
-    pub fn has_permission(&self, permission: &str) -> bool {
-        self.scopes
-            .iter()
-            .chain(self.roles.iter())
-            .any(|p| p.eq_ignore_ascii_case(permission))
-    }
-}
-
-/// Why Graph refuses a bearer token (401 `InvalidAuthenticationToken`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GraphAuthError {
-    #[error("Access token is empty.")]
-    Missing,
-    #[error("IDX14100: JWT is not well formed, there are no dots (.).")]
-    Malformed,
-    #[error("Access token validation failure. Invalid audience.")]
-    WrongAudience,
-    #[error("Access token validation failure. Invalid issuer.")]
-    WrongIssuer,
-    #[error("Access token has expired or is not yet valid.")]
-    Expired,
-    #[error("Access token validation failure. Signature is invalid.")]
-    BadSignature,
-}
-
-impl GraphAuthError {
-    /// Graph's error code for all of these.
-    pub fn code(&self) -> &'static str {
-        "InvalidAuthenticationToken"
-    }
-}
-
-fn graph_audience(aud: &str) -> bool {
-    let a = aud.trim_end_matches('/').to_ascii_lowercase();
-    a == "https://graph.microsoft.com"
-        || a == "https://canary.graph.microsoft.com"
-        || a == GRAPH_APP_ID.to_string()
-}
-
-/// Verifies a Graph bearer token from the `Authorization` header: RS256 signature with the
-/// issuing tenant's key, issuer (v1 or v2 form of this sandbox), `aud` = Graph, `exp`/`nbf`
-/// (5 minutes' skew). Tokens are accepted in any case of `Bearer`.
-pub fn authenticate_graph(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-) -> Result<Caller, GraphAuthError> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or("");
-    let token = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ => "",
-    };
-    if token.is_empty() {
-        return Err(GraphAuthError::Missing);
-    }
-    authenticate_graph_token(
-        state,
-        token,
-        time::OffsetDateTime::now_utc().unix_timestamp(),
-    )
-}
-
-/// [`authenticate_graph`] on a bare token at time `now`.
-pub fn authenticate_graph_token(
-    state: &AppState,
-    token: &str,
-    now: i64,
-) -> Result<Caller, GraphAuthError> {
-    let jwt = ficus_core::jwt::decode(token).map_err(|_| GraphAuthError::Malformed)?;
-    let tenant_id = jwt
-        .str_claim("tid")
-        .and_then(|t| Uuid::parse_str(t).ok())
-        .ok_or(GraphAuthError::WrongIssuer)?;
-    let iss = jwt.str_claim("iss").unwrap_or("");
-    let v1 = format!("{}/{}/", state.authority, tenant_id);
-    let v2 = format!("{}/{}/v2.0", state.authority, tenant_id);
-    if iss != v1 && iss != v2 {
-        return Err(GraphAuthError::WrongIssuer);
-    }
-    let key = state
-        .keys
-        .get(tenant_id)
-        .ok_or(GraphAuthError::WrongIssuer)?;
-    let jwks = ficus_core::jwt::Jwks {
-        keys: vec![key.jwk.clone()],
-    };
-    ficus_core::jwt::verify(&jwt, &jwks).map_err(|_| GraphAuthError::BadSignature)?;
-    if !jwt.audiences().iter().any(|a| graph_audience(a)) {
-        return Err(GraphAuthError::WrongAudience);
-    }
-    const SKEW: i64 = 300;
-    let exp = jwt.time_claim("exp").ok_or(GraphAuthError::Expired)?;
-    if exp + SKEW < now {
-        return Err(GraphAuthError::Expired);
-    }
-    if let Some(nbf) = jwt.time_claim("nbf")
-        && nbf - SKEW > now
-    {
-        return Err(GraphAuthError::Expired);
-    }
-    let object_id = jwt
-        .str_claim("oid")
-        .and_then(|o| Uuid::parse_str(o).ok())
-        .ok_or(GraphAuthError::Malformed)?;
-    let client_app_id = jwt
-        .str_claim("appid")
-        .or_else(|| jwt.str_claim("azp"))
-        .unwrap_or("")
-        .to_string();
-    let split = |name: &str| -> Vec<String> {
-        match jwt.claim(name) {
-            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
-    let scopes = split("scp");
-    let roles = split("roles");
-    let directory_roles = split("wids")
-        .iter()
-        .filter_map(|w| Uuid::parse_str(w).ok())
-        .collect();
-    let kind = if jwt.str_claim("idtyp") == Some("user") || jwt.claim("scp").is_some() {
-        CallerKind::User {
-            upn: jwt
-                .str_claim("upn")
-                .or_else(|| jwt.str_claim("preferred_username"))
-                .unwrap_or("")
-                .to_string(),
-        }
-    } else {
-        CallerKind::App
-    };
-    Ok(Caller {
-        tenant_id,
-        object_id,
-        client_app_id,
-        kind,
-        scopes,
-        roles,
-        directory_roles,
-    })
-}
-
-/// Is this identity a managed identity of the given kind?
-pub fn is_managed_identity(sp: &ServicePrincipal, kind: ManagedIdentityKind) -> bool {
-    sp.managed_identity.as_ref().map(|m| m.kind) == Some(kind)
-}
 
 #[cfg(test)]
 mod tests {
