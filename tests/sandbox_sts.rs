@@ -6,7 +6,7 @@ mod sandbox_support;
 use std::time::Duration;
 
 use ficus::sandbox::seed::{self, CONTOSO, DEMO_ADMIN, FABRIKAM};
-use ficus::sandbox::tokens::{CallerKind, GraphAuthError, authenticate_graph_token};
+use ficus::sandbox::bearer::{CallerKind, GraphAuthError, authenticate_graph_token};
 use ficus::sandbox::{Faults, SandboxConfig};
 use sandbox_support::*;
 use serde_json::{Value, json};

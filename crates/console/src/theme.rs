@@ -263,12 +263,7 @@ pub fn save_theme_choice(path: &Path, name: &str) -> std::io::Result<()> {
             "the file is not valid TOML; fix it by hand",
         ));
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let temporary = path.with_extension("toml.tmp");
-    std::fs::write(&temporary, updated)?;
-    std::fs::rename(&temporary, path)
+    ficus_files::write_atomic(path, updated.as_bytes(), ficus_files::Access::Default)
 }
 
 /// Which theme to start with: `NO_COLOR` (any non-empty value) wins, then the configured name.

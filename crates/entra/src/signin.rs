@@ -715,25 +715,19 @@ impl TokenCache {
         Ok(Some(login))
     }
 
-    /// Writes atomically: a 0600 temp file, fsync, rename.
+    /// Writes atomically and durably, readable by this user only.
     pub fn store(&self, login: &CachedLogin) -> Result<PathBuf, CacheError> {
         let path = self.path_for(&login.key);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let io = |source| CacheError::Io {
-            path: path.clone(),
-            source,
-        };
         let json = serde_json::to_vec_pretty(login).map_err(|e| CacheError::Corrupt {
             path: path.clone(),
             detail: e.to_string(),
         })?;
-        {
-            use std::io::Write;
-            let mut file = open_private_file(&tmp).map_err(io)?;
-            file.write_all(&json).map_err(io)?;
-            file.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, &path).map_err(io)?;
+        ficus_files::write_atomic(&path, &json, ficus_files::Access::Private).map_err(
+            |source| CacheError::Io {
+                path: path.clone(),
+                source,
+            },
+        )?;
         Ok(path)
     }
 
@@ -775,22 +769,6 @@ fn create_private_dir(dir: &Path) -> Result<(), CacheError> {
         path: dir.to_path_buf(),
         source,
     })
-}
-
-#[cfg(unix)]
-fn open_private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(FILE_MODE)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::File::create(path)
 }
 
 #[cfg(unix)]

@@ -2,7 +2,6 @@
 //! JSON file, written atomically (temp file, fsync, rename). A corrupt or unreadable file is
 //! refused with an error naming it, never replaced.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -103,44 +102,15 @@ pub fn save(path: &Path, directory: &Directory) -> Result<(), StateError> {
     save_bytes(path, &bytes)
 }
 
-/// [`save`] for an already serialized directory.
+/// [`save`] for an already serialized directory: atomic and durable, readable by this user
+/// only (it holds keys and secrets).
 pub fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let write_err = |source| StateError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(write_err)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "sandbox.json".into());
-    let temp = parent.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+    ficus_files::write_atomic(path, bytes, ficus_files::Access::Private).map_err(|source| {
+        StateError::Write {
+            path: path.to_path_buf(),
+            source,
         }
-        let mut file = options.open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        if let Ok(dir) = std::fs::File::open(&parent) {
-            // Persist the rename itself; not all platforms allow fsync on a directory.
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.map_err(write_err)
+    })
 }
 
 /// Shared state of a running sandbox, cheap to clone (an `Arc`). Locks are `std` locks held

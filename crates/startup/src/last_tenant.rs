@@ -91,18 +91,11 @@ pub fn load(dir: &Path) -> Option<LastTenant> {
     toml::from_str(&text).ok()
 }
 
-/// Remembers `last` in `dir`, atomically: a temporary file in the same directory renamed over
-/// the old one, so a crash never leaves half a file.
+/// Remembers `last` in `dir`, atomically (a crash never leaves half a file).
 pub fn save(dir: &Path, last: &LastTenant) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
     let text = toml::to_string(last).map_err(std::io::Error::other)?;
     let path = dir.join(FILE_NAME);
-    let temporary = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-    std::fs::write(&temporary, text)?;
-    if let Err(error) = std::fs::rename(&temporary, &path) {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(error);
-    }
+    ficus_files::write_atomic(&path, text.as_bytes(), ficus_files::Access::Default)?;
     Ok(path)
 }
 
