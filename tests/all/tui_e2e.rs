@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-mod tmux_support;
+use crate::tmux_support;
 use tmux_support::Tmux;
 
 #[test]

@@ -1,7 +1,7 @@
 //! The managed identity endpoints of the emulated host: IMDS and App Service, their identity
 //! selection, string-typed numbers and errors.
 
-mod sandbox_support;
+use crate::sandbox_support;
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! Persistence (round trip, corrupt files refused, authority rebase) and TLS.
 
-mod sandbox_support;
+use crate::sandbox_support;
 
 use ficus::sandbox::model::{FederatedIdentityCredential, Timestamp};
 use ficus::sandbox::seed::{self, CONTOSO};

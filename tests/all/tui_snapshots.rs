@@ -2,7 +2,7 @@
 //! 80×24 and 120×40 and compared with the committed snapshots. GUIDs (whole or shortened) and
 //! relative times are redacted, so the snapshots hold across runs and days.
 
-mod tui_fixture;
+use crate::tui_fixture;
 
 use ficus::tui::msg::{Msg, SignInEvent, SignInFailure};
 use ficus::tui::state::{Phase, SignInScreen};

@@ -3,7 +3,7 @@
 //! exchange; and the sandbox's faults (throttling, replication delay) keep every input and say
 //! what to do. Screens at 80×24 and 120×40, redacted like the console's other snapshots.
 
-mod tui_fixture;
+use crate::tui_fixture;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! Fabrikam's admin in), reloads the lists and the header, and refuses an unknown tenant with
 //! the list of known ones while keeping the session.
 
-mod tui_fixture;
+use crate::tui_fixture;
 
 use ficus::tui::state::{Phase, ToastLevel};
 use ratatui::Terminal;

@@ -1,7 +1,7 @@
 //! The sandbox token service over HTTP: discovery, JWKS, the federated exchange and each of
 //! its AADSTS failures, client secrets, device code, refresh tokens, and the Graph bearer check.
 
-mod sandbox_support;
+use crate::sandbox_support;
 
 use std::time::Duration;
 

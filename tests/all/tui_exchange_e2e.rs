@@ -2,7 +2,7 @@
 //! `ficus --sandbox`, the palette's `exchange payments-api id-payments` works end to end, and
 //! `exchange inventory-sync id-inventory` fails with the subject named as the fault.
 
-mod tmux_support;
+use crate::tmux_support;
 use tmux_support::Tmux;
 
 #[test]

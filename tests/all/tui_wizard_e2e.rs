@@ -8,7 +8,7 @@ use std::time::Duration;
 
 const ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
-mod tmux_support;
+use crate::tmux_support;
 use tmux_support::Tmux;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
