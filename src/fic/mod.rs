@@ -17,7 +17,7 @@
 //!   not compared with itself), `.with_identities(&all)`. Fields are public too.
 //! - `Finding { severity: Severity::{Error, Warning}, field: Field, message: String,
 //!   fix: Option<Fix> }`; `Fix { field, value, label }` and `Fix::apply(&self, &mut Fic)`.
-//! - Helpers: `rules::sanitize_name`, `rules::unique_name`, `rules::graph_len`,
+//! - Helpers (their home is [`names`], re-exported from `rules`): `rules::sanitize_name`, `rules::unique_name`, `rules::graph_len`,
 //!   `rules::truncate_graph`, `rules::apply_fixes(&Fic, &[Finding]) -> Fic`, and the limits `NAME_MIN`, `NAME_MAX`, `VALUE_MAX`,
 //!   `MAX_FICS_PER_APP`. Severity policy: see the [`rules`] module docs.
 //!
@@ -68,6 +68,7 @@ pub mod explain;
 pub mod export;
 pub mod guid;
 pub mod model;
+pub mod names;
 pub mod rules;
 
 pub use autofill::managed_identity_fic;
