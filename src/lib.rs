@@ -14,6 +14,7 @@ pub mod fic;
 pub mod jwt;
 pub mod sandbox;
 pub mod secret;
+pub mod text;
 pub mod tui;
 
 /// Installs aws-lc-rs as the process-wide rustls provider, so no second provider can make
