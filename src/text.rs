@@ -303,7 +303,6 @@ pub fn truncate_chars(text: &str, max_chars: usize) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
 
     #[test]
     fn sanitize_keeps_plain_text_borrowed() {

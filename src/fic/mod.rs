@@ -45,6 +45,11 @@
 //! `fix`); `explain::known_codes() -> Vec<u32>`. [`Explanation`] `{code, error, title,
 //! field_at_fault: Option<Field>, fix, entra_message, mentioned: Mentioned, known}`.
 //!
+//! **Entra error text** ([`aadsts`]): `parse_sts_message(text) -> StsMessage {codes, error,
+//! message, trace_id, correlation_id, timestamp}` for a JSON error body or SDK/log text;
+//! `aadsts_codes(text) -> Vec<u32>`, `aadsts::first_aadsts`, `aadsts::entra_message`,
+//! `aadsts::trace_id_in`, `aadsts::correlation_id_in`.
+//!
 //! **GUID resolver** ([`guid`]): `resolve_guid(guid: &str, known: &Known) -> Vec<GuidMatch>`
 //! with `Known { apps, service_principals, identities, tenants }` (borrowed slices,
 //! `Default`); `GuidMatch { kind: GuidKind, name, exact_case }` and `describe()`.
@@ -62,6 +67,7 @@
 //! `jwt::human_duration`, `jwt::classify -> TokenKind`, `Cloud::recognise_entra_issuer`,
 //! `cloud::exchange_audience_cloud`.
 
+pub mod aadsts;
 pub mod autofill;
 pub mod diagnose;
 pub mod explain;
@@ -71,6 +77,7 @@ pub mod model;
 pub mod names;
 pub mod rules;
 
+pub use aadsts::{StsMessage, aadsts_codes, parse_sts_message};
 pub use autofill::managed_identity_fic;
 pub use diagnose::{Diagnosis, Difference, FicComparison, FieldComparison, Presented, diagnose};
 pub use explain::{Explanation, Mentioned, explain, explain_code, explain_with_context};
