@@ -8,7 +8,7 @@
 //! [`ArmId::parse`], [`AppRef`] `{app_id, display_name}`, [`AppRecord`]
 //! `{object_id, app_id, display_name, unique_name}` (exports, GUID resolver),
 //! [`ServicePrincipalRecord`], [`TenantRecord`], [`Field`]
-//! (`Name | Issuer | Subject | Audiences | Description | App | Identity`), [`is_guid`].
+//! (`Name | Issuer | Subject | Audiences | Description | App | Identity`).
 //!
 //! **Rules** ([`rules`]):
 //! - `validate(draft: &Fic, ctx: &RuleContext) -> Vec<Finding>`; `has_errors(&[Finding]) -> bool`.
@@ -52,7 +52,10 @@
 //!
 //! **GUID resolver** ([`guid`]): `resolve_guid(guid: &str, known: &Known) -> Vec<GuidMatch>`
 //! with `Known { apps, service_principals, identities, tenants }` (borrowed slices,
-//! `Default`); `GuidMatch { kind: GuidKind, name, exact_case }` and `describe()`.
+//! `Default`); `GuidMatch { kind: GuidKind, name, exact_case }` and `describe()`. The one
+//! well-known id table `guid::WELL_KNOWN` with `well_known(guid) -> Option<&WellKnown>` and
+//! `well_known_guid(guid) -> Vec<String>`; `is_guid` (canonical form), `normalize_guid`
+//! (what people paste: braces, quotes, `urn:uuid:`, no hyphens) and `looks_like_guid`.
 //!
 //! **Export** ([`mod@export`]): `export(format: ExportFormat, fic: &Fic, app: &AppRecord,
 //! cloud: &Cloud) -> String` for `ExportFormat::{AzCli, GraphPowerShell, Bicep, Terraform,
@@ -82,9 +85,12 @@ pub use autofill::managed_identity_fic;
 pub use diagnose::{Diagnosis, Difference, FicComparison, FieldComparison, Presented, diagnose};
 pub use explain::{Explanation, Mentioned, explain, explain_code, explain_with_context};
 pub use export::{ExportFormat, GraphRequest, export};
-pub use guid::{GuidKind, GuidMatch, Known, resolve_guid};
+pub use guid::{
+    GuidKind, GuidMatch, Known, WellKnown, is_guid, looks_like_guid, normalize_guid, resolve_guid,
+    well_known, well_known_guid,
+};
 pub use model::{
     AppRecord, AppRef, ArmId, Fic, Field, Identity, IdentityKind, ServicePrincipalRecord,
-    TenantRecord, is_guid,
+    TenantRecord,
 };
 pub use rules::{Finding, Fix, RuleContext, Severity, has_errors, validate};

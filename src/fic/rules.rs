@@ -21,7 +21,8 @@
 //! domain name when the tenant id is not known.
 
 use crate::cloud::{Cloud, CloudKind, exchange_audience_cloud};
-use crate::fic::model::{Fic, Field, Identity, IdentityKind, is_guid};
+use crate::fic::guid::is_guid;
+use crate::fic::model::{Fic, Field, Identity, IdentityKind};
 // Re-exported: callers know these as `rules::…`; their home is `names` so that `autofill`
 // can use them without importing `rules` (which uses `autofill`).
 pub use crate::fic::names::{
