@@ -64,7 +64,12 @@
 //! `export::graph_request(&Fic, &AppRecord) -> GraphRequest {method, path, body,
 //! body_text}` with `url(&Cloud)` and `to_http(&Cloud)`, `export::graph_body_text(&Fic,
 //! pretty: bool) -> String` (Graph's field order), and the quoting helpers `shell_quote`,
-//! `powershell_quote`, `bicep_string`, `hcl_string`.
+//! `powershell_quote`, `bicep_string`, `hcl_string`. Updates: `update_request(before: &Fic,
+//! after: &Fic) -> Result<FicUpdate, UpdateError>`; [`FicUpdate`] `{fic_key, issuer, subject,
+//! audiences, description}` (each `Some` only when it changes; a cleared description is
+//! `Some("")`) with `body()`, `body_text(pretty)`, `graph_request(&AppRecord)` (PATCH),
+//! `az_cli`, `graph_powershell`, `apply(&Fic)`, `changed_fields()`, `is_empty()`; and
+//! `update_export(format, &FicUpdate, after: &Fic, &AppRecord, &Cloud) -> String`.
 //!
 //! Related, outside `fic/`: `jwt::claim_meaning`, `jwt::claim_lines`, `jwt::describe_time`,
 //! `jwt::human_duration`, `jwt::classify -> TokenKind`, `Cloud::recognise_entra_issuer`,
@@ -84,7 +89,9 @@ pub use aadsts::{StsMessage, aadsts_codes, parse_sts_message};
 pub use autofill::managed_identity_fic;
 pub use diagnose::{Diagnosis, Difference, FicComparison, FieldComparison, Presented, diagnose};
 pub use explain::{Explanation, Mentioned, explain, explain_code, explain_with_context};
-pub use export::{ExportFormat, GraphRequest, export};
+pub use export::{
+    ExportFormat, FicUpdate, GraphRequest, UpdateError, export, update_export, update_request,
+};
 pub use guid::{
     GuidKind, GuidMatch, Known, WellKnown, is_guid, looks_like_guid, normalize_guid, resolve_guid,
     well_known, well_known_guid,
