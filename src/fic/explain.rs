@@ -9,8 +9,11 @@
 
 use crate::cloud::Cloud;
 use crate::fic::aadsts::{parse_sts_message, quoted_after};
-use crate::fic::diagnose::{Difference, Presented, compare_field, effective_audience};
+use crate::fic::diagnose::{
+    Difference, Presented, compare_field, diagnose_presented, effective_audience,
+};
 use crate::fic::model::{Fic, Field, Identity};
+use crate::fic::remedy::{Remedy, TrustContext};
 use crate::jwt::{Jwt, TokenKind, classify};
 
 /// Values an AADSTS message quotes, taken out of `entra_message`.
@@ -342,9 +345,37 @@ pub fn explain_with_context(
     {
         presented.client_id = Some(identity.client_id.clone());
     }
+    // FICs that are working trusts for another identity or issuer are never "corrected" to
+    // this token; when every FIC is one, the token belongs to a workload the app does not
+    // trust. Judged only when the token's issuer and subject are both known.
+    let trust = TrustContext::new(cloud).with_identities(identities);
+    let diagnosis = (!presented.issuer.is_empty() && !presented.subject.is_empty())
+        .then(|| diagnose_presented(presented.clone(), fics, cloud));
+    let for_others = diagnosis
+        .as_ref()
+        .map(|d| d.trusts_for_others(fics, &trust))
+        .unwrap_or_default();
+    let candidates: Vec<Fic> = fics
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !for_others.contains(i))
+        .map(|(_, f)| f.clone())
+        .collect();
     let concrete = match explanation.code {
+        70021 | 700211 | 700212 | 700213 | 7002138 | 7002137
+            if !fics.is_empty() && candidates.is_empty() =>
+        {
+            out.field_at_fault = Some(Field::Identity);
+            diagnosis.map(|d| {
+                d.remedies(fics, &trust)
+                    .iter()
+                    .map(Remedy::sentence)
+                    .collect::<Vec<_>>()
+                    .join(" Or: ")
+            })
+        }
         70021 | 700211 | 700212 | 700213 | 7002138 | 7002137 => {
-            matching_fix(explanation, &presented, fics, identities, cloud)
+            matching_fix(explanation, &presented, &candidates, identities, cloud)
         }
         70025 => no_fics_fix(&presented, identities, cloud),
         700024 => assertion.and_then(time_fix),

@@ -38,6 +38,16 @@
 //! `OtherTenant{..}`, `OtherCloud{..}`, `OtherCloudAudience{..}`, `GuidAudience`,
 //! `Different{position}`) and an `explanation` sentence.
 //!
+//! **Remedies** ([`remedy`]): `Diagnosis::remedies(&fics, &TrustContext) -> Vec<Remedy>`, best
+//! first: `Remedy::EditField {fic_index, fic_name, changes: Vec<FieldChange {field, from, to,
+//! why}>}` for a FIC meant for this token and misspelled; `Remedy::AddFic {draft, identity}`
+//! when the token belongs to a workload the app does not trust (or the app has no FICs,
+//! AADSTS70025); `Remedy::UseTrustedIdentity {fic_index, fic_name, identity, issuer,
+//! subject}` for a FIC that is a working trust for another identity or issuer (never offered
+//! for editing). `TrustContext::new(&cloud).with_tenant(t).with_app(&app_ref)
+//! .with_identities(&all)`; `Remedy::sentence()`; `Diagnosis::trusts_for_others`;
+//! `remedy::fic_for_presented`.
+//!
 //! **AADSTS explainer** ([`mod@explain`]): `explain(input: &str) -> Option<Explanation>` (a bare
 //! code, `AADSTS700213`, a JSON error body, or SDK text); `explain_code(u32) -> Explanation`;
 //! `explain_with_context(&Explanation, assertion: Option<&Jwt>, fics: &[Fic],
@@ -83,6 +93,7 @@ pub mod export;
 pub mod guid;
 pub mod model;
 pub mod names;
+pub mod remedy;
 pub mod rules;
 
 pub use aadsts::{StsMessage, aadsts_codes, parse_sts_message};
@@ -100,4 +111,5 @@ pub use model::{
     AppRecord, AppRef, ArmId, Fic, Field, Identity, IdentityKind, ServicePrincipalRecord,
     TenantRecord,
 };
+pub use remedy::{FieldChange, Remedy, TrustContext};
 pub use rules::{Finding, Fix, RuleContext, Severity, has_errors, validate};
