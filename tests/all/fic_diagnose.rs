@@ -626,3 +626,305 @@ fn context_for_70021() {
         e.fix
     );
 }
+
+// --- Remedies: fix a FIC meant for this token, or trust the token's workload -----------------
+
+mod remedies {
+    use super::*;
+    use ficus::fic::{AppRef, Remedy, TrustContext};
+
+    const PAYMENTS_PRINCIPAL: &str = "7a7a7a7a-0000-4000-8000-00000000b0b7";
+    const PAYMENTS_CLIENT: &str = "7c7c7c7c-0000-4000-8000-00000000c11c";
+    const OTHER_TENANT: &str = "0f0f0f0f-0000-4000-8000-0000000000f0";
+
+    fn id_payments() -> Identity {
+        Identity {
+            name: "id-payments".into(),
+            client_id: PAYMENTS_CLIENT.into(),
+            principal_id: PAYMENTS_PRINCIPAL.into(),
+            resource_group: Some("rg-pay".into()),
+            ..identity()
+        }
+    }
+
+    fn identities() -> Vec<Identity> {
+        vec![id_payments(), identity()]
+    }
+
+    /// payments-api's working FIC: it trusts id-payments.
+    fn mi_id_payments() -> Fic {
+        Fic {
+            id: Some("f-pay".into()),
+            name: "mi-id-payments".into(),
+            subject: PAYMENTS_PRINCIPAL.into(),
+            ..good_fic()
+        }
+    }
+
+    fn payments_api() -> AppRef {
+        AppRef {
+            app_id: "a9a9a9a9-0000-4000-8000-0000000000a9".into(),
+            display_name: "payments-api".into(),
+        }
+    }
+
+    #[test]
+    fn another_identitys_working_fic_is_never_proposed_for_editing() {
+        // `exchange --app payments-api --identity id-inventory` advised setting the subject
+        // of mi-id-payments to id-inventory's principal id: that breaks id-payments.
+        let fics = vec![mi_id_payments()];
+        let token = mi_token(json!({})); // id-inventory's token
+        let cloud = Cloud::global();
+        let all = identities();
+        let app = payments_api();
+        let ctx = TrustContext::new(&cloud)
+            .with_tenant(TENANT)
+            .with_app(&app)
+            .with_identities(&all);
+        let d = diagnose(&token, &fics, &cloud);
+        assert_eq!(d.expected_error_code(), Some(700213));
+        let remedies = d.remedies(&fics, &ctx);
+        assert_eq!(remedies.len(), 2, "{remedies:#?}");
+        let Remedy::AddFic { draft, identity } = &remedies[0] else {
+            panic!("first: add a FIC for id-inventory, got {remedies:#?}");
+        };
+        assert_eq!(
+            identity.as_ref().map(|i| i.name.as_str()),
+            Some("id-inventory")
+        );
+        assert_eq!(draft.name, "mi-id-inventory");
+        assert_eq!(
+            draft.issuer,
+            format!("https://login.microsoftonline.com/{TENANT}/v2.0")
+        );
+        assert_eq!(draft.subject, PRINCIPAL_ID);
+        assert_eq!(draft.audiences, vec!["api://AzureADTokenExchange"]);
+        assert!(
+            draft
+                .description
+                .as_deref()
+                .is_some_and(|d| d.contains("id-inventory") && d.contains("payments-api")),
+            "{draft:?}"
+        );
+        assert_eq!(draft.id, None);
+        let Remedy::UseTrustedIdentity {
+            fic_index,
+            fic_name,
+            identity,
+            subject,
+            ..
+        } = &remedies[1]
+        else {
+            panic!("second: test with id-payments, got {remedies:#?}");
+        };
+        assert_eq!((*fic_index, fic_name.as_str()), (0, "mi-id-payments"));
+        assert_eq!(
+            identity.as_ref().map(|i| i.name.as_str()),
+            Some("id-payments")
+        );
+        assert_eq!(subject, PAYMENTS_PRINCIPAL);
+        assert!(
+            !remedies
+                .iter()
+                .any(|r| matches!(r, Remedy::EditField { .. })),
+            "{remedies:#?}"
+        );
+        assert_eq!(d.trusts_for_others(&fics, &ctx), vec![0]);
+
+        // The explanation the headless exchange prints says the same.
+        let e = explain_with_context(&explain_code(700213), Some(&token), &fics, &all, &cloud);
+        assert!(!e.fix.contains("set the subject"), "{}", e.fix);
+        assert!(
+            e.fix.contains("Add a credential for id-inventory"),
+            "{}",
+            e.fix
+        );
+        assert!(e.fix.contains("test with id-payments"), "{}", e.fix);
+        assert_eq!(e.field_at_fault, Some(Field::Identity));
+    }
+
+    #[test]
+    fn a_misspelled_fic_for_this_token_is_still_the_one_to_edit() {
+        let cloud = Cloud::global();
+        let all = identities();
+        let ctx = TrustContext::new(&cloud)
+            .with_tenant(TENANT)
+            .with_identities(&all);
+        let token = mi_token(json!({}));
+        // Client id as subject, next to another identity's working FIC.
+        let fics = vec![mi_id_payments(), with(|f| f.subject = CLIENT_ID.into())];
+        let remedies = diagnose(&token, &fics, &cloud).remedies(&fics, &ctx);
+        let [
+            Remedy::EditField {
+                fic_index,
+                fic_name,
+                changes,
+            },
+        ] = remedies.as_slice()
+        else {
+            panic!("{remedies:#?}");
+        };
+        assert_eq!((*fic_index, fic_name.as_str()), (1, "broken"));
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].field, Field::Subject);
+        assert_eq!(changes[0].from, CLIENT_ID);
+        assert_eq!(changes[0].to, PRINCIPAL_ID);
+        // A trailing slash, letter case, another cloud's audience: edits too.
+        for fic in [
+            with(|f| f.issuer.push('/')),
+            with(|f| f.subject = PRINCIPAL_ID.to_uppercase()),
+            with(|f| f.audiences = vec!["api://AzureADTokenExchangeUSGov".into()]),
+        ] {
+            let fics = vec![fic];
+            let remedies = diagnose(&token, &fics, &cloud).remedies(&fics, &ctx);
+            assert!(
+                matches!(remedies.as_slice(), [Remedy::EditField { .. }]),
+                "{remedies:#?}"
+            );
+        }
+        // A match needs no remedy.
+        let fics = vec![good_fic()];
+        assert!(
+            diagnose(&token, &fics, &cloud)
+                .remedies(&fics, &ctx)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_token_from_another_tenant_is_not_made_the_apps_issuer() {
+        let cloud = Cloud::global();
+        let all = identities();
+        let fics = vec![mi_id_payments()];
+        let foreign = mi_token(json!({
+            "iss": format!("https://login.microsoftonline.com/{OTHER_TENANT}/v2.0"),
+            "tid": OTHER_TENANT,
+            "sub": "3b3b3b3b-0000-4000-8000-00000000b0b3",
+        }));
+        // With the app's tenant known: Entra refuses a FIC for another tenant's identity
+        // (AADSTS700236), so the one remedy is the identity the app trusts.
+        let ctx = TrustContext::new(&cloud)
+            .with_tenant(TENANT)
+            .with_identities(&all);
+        let d = diagnose(&foreign, &fics, &cloud);
+        assert_eq!(d.expected_error_code(), Some(700211));
+        let remedies = d.remedies(&fics, &ctx);
+        assert!(
+            matches!(remedies.as_slice(), [Remedy::UseTrustedIdentity { fic_name, .. }] if fic_name == "mi-id-payments"),
+            "{remedies:#?}"
+        );
+        // The explanation no longer says to set mi-id-payments' issuer to the other tenant.
+        let e = explain_with_context(&explain_code(700211), Some(&foreign), &fics, &all, &cloud);
+        assert!(!e.fix.contains("set the issuer"), "{}", e.fix);
+        assert!(e.fix.contains("test with id-payments"), "{}", e.fix);
+    }
+
+    #[test]
+    fn a_token_from_another_identity_provider_gets_a_fic_of_its_own() {
+        let cloud = Cloud::global();
+        let all = identities();
+        let ctx = TrustContext::new(&cloud)
+            .with_tenant(TENANT)
+            .with_identities(&all);
+        let github = mi_token(json!({
+            "iss": "https://token.actions.githubusercontent.com",
+            "sub": "repo:contoso/payments:ref:refs/heads/main",
+            "aud": "api://AzureADTokenExchange",
+            "tid": null,
+            "azp": null,
+        }));
+        let fics = vec![mi_id_payments()];
+        let remedies = diagnose(&github, &fics, &cloud).remedies(&fics, &ctx);
+        let [
+            Remedy::AddFic { draft, identity },
+            Remedy::UseTrustedIdentity { .. },
+        ] = remedies.as_slice()
+        else {
+            panic!("{remedies:#?}");
+        };
+        assert_eq!(identity, &None);
+        assert_eq!(draft.issuer, "https://token.actions.githubusercontent.com");
+        assert_eq!(draft.subject, "repo:contoso/payments:ref:refs/heads/main");
+        assert_eq!(draft.audiences, vec!["api://AzureADTokenExchange"]);
+        assert_eq!(draft.name, "fic-repo-contoso-payments-ref-refs-heads-main");
+
+        // And the other way round: a GitHub FIC is a working trust, not an MI FIC to fix.
+        let github_fic = Fic {
+            name: "github-main".into(),
+            issuer: "https://token.actions.githubusercontent.com".into(),
+            subject: "repo:contoso/payments:ref:refs/heads/main".into(),
+            ..good_fic()
+        };
+        let fics = vec![github_fic];
+        let token = mi_token(json!({}));
+        let remedies = diagnose(&token, &fics, &cloud).remedies(&fics, &ctx);
+        assert!(
+            matches!(
+                remedies.as_slice(),
+                [
+                    Remedy::AddFic { .. },
+                    Remedy::UseTrustedIdentity { identity: None, .. }
+                ]
+            ),
+            "{remedies:#?}"
+        );
+    }
+
+    #[test]
+    fn no_fics_at_all_means_add_one() {
+        // AADSTS70025: the console opens the wizard pre-filled with this draft.
+        let cloud = Cloud::global();
+        let all = identities();
+        let app = payments_api();
+        let ctx = TrustContext::new(&cloud)
+            .with_tenant(TENANT)
+            .with_app(&app)
+            .with_identities(&all);
+        let d = diagnose(&mi_token(json!({})), &[], &cloud);
+        assert_eq!(d.expected_error_code(), Some(70025));
+        let remedies = d.remedies(&[], &ctx);
+        let [
+            Remedy::AddFic {
+                draft,
+                identity: who,
+            },
+        ] = remedies.as_slice()
+        else {
+            panic!("{remedies:#?}");
+        };
+        assert_eq!(who.as_ref().map(|i| i.name.as_str()), Some("id-inventory"));
+        assert_eq!(
+            draft,
+            &ficus::fic::managed_identity_fic(&cloud, TENANT, &app, &identity(), &[])
+        );
+        assert!(
+            remedies[0]
+                .sentence()
+                .starts_with("Add a credential for id-inventory")
+        );
+    }
+
+    #[test]
+    fn an_unknown_subject_is_an_edit_offered_after_adding() {
+        // Without identities to say whose it is, the subject may be a stale id: adding is the
+        // safe first choice, editing the alternative.
+        let cloud = Cloud::global();
+        let ctx = TrustContext::new(&cloud);
+        let fics = vec![with(|f| {
+            f.subject = "4d4d4d4d-0000-4000-8000-00000000b0b4".into()
+        })];
+        let remedies = diagnose(&mi_token(json!({})), &fics, &cloud).remedies(&fics, &ctx);
+        assert!(
+            matches!(
+                remedies.as_slice(),
+                [Remedy::AddFic { .. }, Remedy::EditField { .. }]
+            ),
+            "{remedies:#?}"
+        );
+        // Remedies serialize for headless JSON, tagged by kind.
+        let json = serde_json::to_value(&remedies).expect("json");
+        assert_eq!(json[0]["kind"], "addFic");
+        assert_eq!(json[1]["kind"], "editField");
+        assert_eq!(json[1]["changes"][0]["field"], "subject");
+    }
+}

@@ -59,17 +59,25 @@ fn catalogue_covers_the_entra_claims() {
 
 #[test]
 fn durations_read_like_a_person_would_say_them() {
-    assert_eq!(human_duration(0), "0 s");
-    assert_eq!(human_duration(45), "45 s");
-    assert_eq!(human_duration(-45), "45 s");
-    assert_eq!(human_duration(59 * 60 + 59), "59 min");
-    assert_eq!(human_duration(3_600 + 30 * 60), "1 h 30 min");
-    assert_eq!(human_duration(3 * 3_600 + 59), "3 h");
-    assert_eq!(human_duration(86_400 * 2 + 5), "2 d");
+    // One wording with `text::duration_words` (the console said "59 minutes" while token
+    // claims said "59 min").
+    assert_eq!(human_duration(0), "less than a minute");
+    assert_eq!(human_duration(45), "less than a minute");
+    assert_eq!(human_duration(-90), "1 minute");
+    assert_eq!(human_duration(59 * 60 + 59), "59 minutes");
+    assert_eq!(human_duration(3_600 + 30 * 60), "1 hour 30 minutes");
+    assert_eq!(human_duration(3 * 3_600 + 59), "3 hours");
+    assert_eq!(human_duration(86_400 * 2 + 5), "2 days");
     assert_eq!(
         human_duration(i64::MIN),
-        format!("{} d", (i64::MIN as i128).unsigned_abs() / 86_400)
+        ficus::text::duration_words(i64::MIN)
     );
+    for seconds in [0, 59, 61, 3_599, 5_400, 86_400, 86_400 * 400] {
+        assert_eq!(
+            human_duration(seconds),
+            ficus::text::duration_words(seconds)
+        );
+    }
 }
 
 #[test]
@@ -77,26 +85,29 @@ fn times_relative_to_now() {
     let now = 1_700_000_000;
     assert_eq!(
         describe_time("exp", now + 59 * 60 + 30, now),
-        "expires in 59 min"
+        "expires in 59 minutes"
     );
     assert_eq!(
         describe_time("exp", now - 3 * 3_600, now),
-        "expired 3 h ago"
+        "expired 3 hours ago"
     );
     assert_eq!(describe_time("exp", now, now), "expires now");
-    assert_eq!(describe_time("iat", now - 120, now), "issued 2 min ago");
+    assert_eq!(describe_time("iat", now - 120, now), "issued 2 minutes ago");
     assert_eq!(
         describe_time("iat", now + 120, now),
-        "issued in 2 min (clock skew?)"
+        "issued in 2 minutes (clock skew?)"
     );
-    assert_eq!(describe_time("nbf", now + 300, now), "valid from in 5 min");
+    assert_eq!(
+        describe_time("nbf", now + 300, now),
+        "becomes valid in 5 minutes"
+    );
     assert_eq!(
         describe_time("nbf", now - 3_600, now),
-        "valid since 1 h ago"
+        "valid since 1 hour ago"
     );
     assert_eq!(
         describe_time("xms_tcdt", now - 86_400 * 400, now),
-        "400 d ago"
+        "13 months ago"
     );
     // Extremes do not overflow.
     assert!(describe_time("exp", i64::MAX, i64::MIN).starts_with("expires in"));
@@ -105,11 +116,11 @@ fn times_relative_to_now() {
     let jwt = token(json!({"exp": now + 600, "iat": now - 60}));
     assert_eq!(
         jwt.describe_time("exp", now).as_deref(),
-        Some("expires in 10 min")
+        Some("expires in 10 minutes")
     );
     assert_eq!(
         jwt.describe_time("iat", now).as_deref(),
-        Some("issued 1 min ago")
+        Some("issued 1 minute ago")
     );
     assert_eq!(jwt.describe_time("nbf", now), None);
     assert!(!jwt.is_expired(now));
@@ -236,7 +247,7 @@ fn claim_lines_in_reading_order_with_meanings_and_times() {
     let lines = ficus::jwt::claim_lines(&jwt, now);
     let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, vec!["iss", "aud", "sub", "exp", "custom", "zzz"]);
-    assert_eq!(lines[3].when.as_deref(), Some("expires in 1 h"));
+    assert_eq!(lines[3].when.as_deref(), Some("expires in 1 hour"));
     assert_eq!(lines[3].value, (now + 3_600).to_string());
     assert!(lines[0].meaning.is_some());
     assert_eq!(lines[4].meaning, None);

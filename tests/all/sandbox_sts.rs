@@ -5,8 +5,8 @@ use crate::sandbox_support;
 
 use std::time::Duration;
 
-use ficus::sandbox::seed::{self, CONTOSO, DEMO_ADMIN, FABRIKAM};
 use ficus::sandbox::bearer::{CallerKind, GraphAuthError, authenticate_graph_token};
+use ficus::sandbox::seed::{self, CONTOSO, DEMO_ADMIN, FABRIKAM};
 use ficus::sandbox::{Faults, SandboxConfig};
 use sandbox_support::*;
 use serde_json::{Value, json};

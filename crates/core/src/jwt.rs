@@ -347,32 +347,19 @@ pub fn claim_meaning(name: &str) -> Option<&'static str> {
 /// The claims that hold a unix time, in the order a person wants to read them.
 pub const TIME_CLAIMS: [&str; 3] = ["iat", "nbf", "exp"];
 
-/// A duration in the largest unit that keeps it readable: `45 s`, `59 min`, `3 h`, `2 d`.
-/// Rounds down, as a countdown does.
+/// A duration in words: [`crate::text::duration_words`] (`less than a minute`,
+/// `59 minutes`, `1 hour 30 minutes`, `2 days`). Kept under this name for its callers; the
+/// wording has one home.
 pub fn human_duration(seconds: i64) -> String {
-    let s = seconds.unsigned_abs();
-    match s {
-        0..60 => format!("{s} s"),
-        60..3_600 => format!("{} min", s / 60),
-        3_600..86_400 => {
-            let hours = s / 3_600;
-            let minutes = (s % 3_600) / 60;
-            if hours < 3 && minutes > 0 {
-                format!("{hours} h {minutes} min")
-            } else {
-                format!("{hours} h")
-            }
-        }
-        _ => format!("{} d", s / 86_400),
-    }
+    crate::text::duration_words(seconds)
 }
 
-/// A time claim relative to `now` (unix seconds), in words: `expires in 59 min`,
-/// `expired 3 h ago`, `issued 2 min ago`, `valid from in 5 min`, `valid since 1 h ago`.
-/// Other claim names read `in …` / `… ago`.
+/// A time claim relative to `now` (unix seconds), in words: `expires in 59 minutes`,
+/// `expired 3 hours ago`, `issued 2 minutes ago`, `becomes valid in 5 minutes`,
+/// `valid since 1 hour ago`. Other claim names read like [`crate::text::relative_unix`].
 pub fn describe_time(claim: &str, at: i64, now: i64) -> String {
     let delta = at.saturating_sub(now);
-    let span = human_duration(delta);
+    let span = crate::text::duration_words(delta);
     let future = delta > 0;
     match (claim, future) {
         ("exp", true) => format!("expires in {span}"),
@@ -380,10 +367,9 @@ pub fn describe_time(claim: &str, at: i64, now: i64) -> String {
         ("exp", false) => format!("expired {span} ago"),
         ("iat", true) => format!("issued in {span} (clock skew?)"),
         ("iat", false) => format!("issued {span} ago"),
-        ("nbf", true) => format!("valid from in {span}"),
+        ("nbf", true) => format!("becomes valid in {span}"),
         ("nbf", false) => format!("valid since {span} ago"),
-        (_, true) => format!("in {span}"),
-        (_, false) => format!("{span} ago"),
+        _ => crate::text::relative_unix(at, now),
     }
 }
 

@@ -5,7 +5,8 @@
 //!   and exports built from a FIC;
 //! - [`jwt`]: JWT decoding, RS256 verification with given keys, the claim catalogue;
 //! - [`cloud`]: the national clouds and their endpoints;
-//! - [`secret`]: `Secret<T>`, which never prints what it holds.
+//! - [`secret`]: `Secret<T>`, which never prints what it holds;
+//! - [`text`]: the one sanitizer for tenant-controlled text, display widths, time in words.
 //!
 //! Every other crate of the workspace builds on this one; it depends on none of them.
 
@@ -13,3 +14,4 @@ pub mod cloud;
 pub mod fic;
 pub mod jwt;
 pub mod secret;
+pub mod text;

@@ -1,11 +1,11 @@
 //! The "Managed Identity" auto-fill: from the tenant, the cloud, the app and a user-assigned
 //! identity, the FIC that lets the identity sign in as the app. The result passes
-//! [`crate::fic::rules::validate`] without errors by construction (for a user-assigned
+//! `rules::validate` without errors by construction (for a user-assigned
 //! identity in the app's tenant; anything else is reported by the rules, not hidden here).
 
 use crate::cloud::Cloud;
 use crate::fic::model::{AppRef, ArmId, Fic, Identity};
-use crate::fic::rules::{NAME_MAX, VALUE_MAX, sanitize_name, truncate_graph, unique_name};
+use crate::fic::names::{NAME_MAX, VALUE_MAX, sanitize_name, truncate_graph, unique_name};
 
 /// Prefix of auto-filled names: says the credential trusts a managed identity.
 pub const NAME_PREFIX: &str = "mi-";

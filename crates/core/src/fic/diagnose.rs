@@ -8,7 +8,8 @@
 //! miss first.
 
 use crate::cloud::{Cloud, CloudKind, exchange_audience_cloud};
-use crate::fic::model::{Fic, Field, is_guid};
+use crate::fic::guid::is_guid;
+use crate::fic::model::{Fic, Field};
 use crate::jwt::Jwt;
 
 /// What the assertion presents, as Entra reads it.

@@ -8,8 +8,12 @@
 //! `shared/docs/entra-reference.md` §2; codes that source marks as low confidence say so.
 
 use crate::cloud::Cloud;
-use crate::fic::diagnose::{Difference, Presented, compare_field, effective_audience};
+use crate::fic::aadsts::{parse_sts_message, quoted_after};
+use crate::fic::diagnose::{
+    Difference, Presented, compare_field, diagnose_presented, effective_audience,
+};
 use crate::fic::model::{Fic, Field, Identity};
+use crate::fic::remedy::{Remedy, TrustContext};
 use crate::jwt::{Jwt, TokenKind, classify};
 
 /// Values an AADSTS message quotes, taken out of `entra_message`.
@@ -254,70 +258,6 @@ pub fn explain_code(code: u32) -> Explanation {
     }
 }
 
-/// The first `AADSTS<digits>` in `text`, case-insensitively.
-fn find_aadsts(text: &str) -> Option<(u32, usize)> {
-    let upper = text.to_ascii_uppercase();
-    let mut from = 0;
-    while let Some(at) = upper[from..].find("AADSTS") {
-        let start = from + at + "AADSTS".len();
-        let digits: String = upper[start..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .take(9)
-            .collect();
-        if let Ok(code) = digits.parse::<u32>() {
-            return Some((code, start + digits.len()));
-        }
-        from = start;
-    }
-    None
-}
-
-/// Entra's message after `AADSTSnnnn:`, without the `Trace ID: ...` tail.
-fn message_after(text: &str, end_of_code: usize) -> Option<String> {
-    let rest = text.get(end_of_code..)?;
-    let rest = rest.strip_prefix(':').unwrap_or(rest).trim_start();
-    let mut end = rest.len();
-    // `', '` and `", '` end a value in a Python dict repr (MSAL's result printed as is).
-    for marker in [
-        "Trace ID:",
-        "', '",
-        "\", '",
-        "\r\n",
-        "\n",
-        "\\r\\n",
-        "Correlation ID:",
-        "Timestamp:",
-    ] {
-        if let Some(i) = rest.find(marker) {
-            end = end.min(i);
-        }
-    }
-    let message = rest[..end]
-        .trim()
-        .trim_end_matches(['\'', '"', ')', ','])
-        .trim();
-    (!message.is_empty()).then(|| message.to_string())
-}
-
-/// The text inside the quotes (or `<...>`) following `marker`, case-insensitively.
-fn quoted_after(message: &str, marker: &str) -> Option<String> {
-    let lower = message.to_ascii_lowercase();
-    let at = lower.find(&marker.to_ascii_lowercase())? + marker.len();
-    let rest = message.get(at..)?.trim_start();
-    let (open, close) = match rest.chars().next()? {
-        '\'' => ('\'', '\''),
-        '<' => ('<', '>'),
-        '"' => ('"', '"'),
-        _ => return None,
-    };
-    let inner = &rest[open.len_utf8()..];
-    // Quoted values can contain the quote character (rare); take the last close before the
-    // sentence ends.
-    let end = inner.find(close)?;
-    Some(inner[..end].to_string())
-}
-
 fn mentioned_in(message: &str) -> Mentioned {
     let pick = |markers: &[&str]| markers.iter().find_map(|m| quoted_after(message, m));
     Mentioned {
@@ -331,7 +271,7 @@ fn mentioned_in(message: &str) -> Mentioned {
 }
 
 /// Explains an AADSTS error from a bare code, a JSON error body, or SDK/log text. `None` when
-/// the input names no code.
+/// the input names no code. The text is read by [`parse_sts_message`].
 pub fn explain(input: &str) -> Option<Explanation> {
     let text = input.trim();
     if text.is_empty() {
@@ -340,55 +280,15 @@ pub fn explain(input: &str) -> Option<Explanation> {
     if text.len() <= 9 && text.chars().all(|c| c.is_ascii_digit()) {
         return text.parse().ok().map(explain_code);
     }
-    let mut code = None;
-    let mut error = None;
-    let mut description = None;
-    if let (Some(open), Some(close)) = (text.find('{'), text.rfind('}'))
-        && open < close
-        && let Ok(serde_json::Value::Object(body)) =
-            serde_json::from_str::<serde_json::Value>(&text[open..=close])
-    {
-        code = body
-            .get("error_codes")
-            .and_then(|v| v.as_array())
-            .and_then(|codes| codes.first())
-            .and_then(|c| c.as_u64())
-            .and_then(|c| u32::try_from(c).ok());
-        error = body
-            .get("error")
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-        description = body
-            .get("error_description")
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-    }
-    let source = description.as_deref().unwrap_or(text);
-    let found = find_aadsts(source).or_else(|| find_aadsts(text));
-    let code = code.or(found.map(|(c, _)| c))?;
-    let entra_message = match find_aadsts(source) {
-        Some((_, end)) => message_after(source, end),
-        None => description.clone(),
-    };
-    if error.is_none() {
-        // azure-identity: "Microsoft Entra ID error '(invalid_client) AADSTS...";
-        // MSAL's dict printed by Python: "{'error': 'invalid_client', ...}".
-        let is_error_value =
-            |e: &str| !e.is_empty() && e.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-        error = text
-            .find('(')
-            .and_then(|i| text[i + 1..].find(')').map(|j| &text[i + 1..i + 1 + j]))
-            .filter(|e| is_error_value(e))
-            .map(str::to_string)
-            .or_else(|| quoted_after(text, "'error':").filter(|e| is_error_value(e)));
-    }
-    let mut explanation = explain_code(code);
-    explanation.error = error;
-    explanation.mentioned = entra_message
+    let parsed = parse_sts_message(text);
+    let mut explanation = explain_code(parsed.code()?);
+    explanation.error = parsed.error;
+    explanation.mentioned = parsed
+        .message
         .as_deref()
         .map(mentioned_in)
         .unwrap_or_default();
-    explanation.entra_message = entra_message;
+    explanation.entra_message = parsed.message;
     Some(explanation)
 }
 
@@ -445,9 +345,37 @@ pub fn explain_with_context(
     {
         presented.client_id = Some(identity.client_id.clone());
     }
+    // FICs that are working trusts for another identity or issuer are never "corrected" to
+    // this token; when every FIC is one, the token belongs to a workload the app does not
+    // trust. Judged only when the token's issuer and subject are both known.
+    let trust = TrustContext::new(cloud).with_identities(identities);
+    let diagnosis = (!presented.issuer.is_empty() && !presented.subject.is_empty())
+        .then(|| diagnose_presented(presented.clone(), fics, cloud));
+    let for_others = diagnosis
+        .as_ref()
+        .map(|d| d.trusts_for_others(fics, &trust))
+        .unwrap_or_default();
+    let candidates: Vec<Fic> = fics
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !for_others.contains(i))
+        .map(|(_, f)| f.clone())
+        .collect();
     let concrete = match explanation.code {
+        70021 | 700211 | 700212 | 700213 | 7002138 | 7002137
+            if !fics.is_empty() && candidates.is_empty() =>
+        {
+            out.field_at_fault = Some(Field::Identity);
+            diagnosis.map(|d| {
+                d.remedies(fics, &trust)
+                    .iter()
+                    .map(Remedy::sentence)
+                    .collect::<Vec<_>>()
+                    .join(" Or: ")
+            })
+        }
         70021 | 700211 | 700212 | 700213 | 7002138 | 7002137 => {
-            matching_fix(explanation, &presented, fics, identities, cloud)
+            matching_fix(explanation, &presented, &candidates, identities, cloud)
         }
         70025 => no_fics_fix(&presented, identities, cloud),
         700024 => assertion.and_then(time_fix),

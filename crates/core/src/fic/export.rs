@@ -4,11 +4,16 @@
 //!
 //! The exports create the credential (POST semantics); for an existing FIC they reproduce it,
 //! for example in another app or tenant. Its read-only `id` is never exported.
+//!
+//! A change to an existing FIC is built once, by [`update_request`]: a [`FicUpdate`] that
+//! holds exactly the fields that changed, and gives the PATCH body Graph is sent, the request
+//! text a review shows, and the equivalent `az` and Graph PowerShell commands
+//! ([`update_export`]).
 
 use serde_json::{Map, Value};
 
 use crate::cloud::Cloud;
-use crate::fic::model::{AppRecord, Fic};
+use crate::fic::model::{AppRecord, Fic, Field};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExportFormat {
@@ -367,5 +372,239 @@ pub fn graph_request(fic: &Fic, app: &AppRecord) -> GraphRequest {
         ),
         body: graph_body(fic),
         body_text: graph_body_text(fic, true),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Updating an existing FIC
+
+/// A change to an existing FIC: only the fields that change, as Graph's PATCH takes them
+/// ("supply only the values for properties that should be updated"). The name is immutable,
+/// so it is never part of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FicUpdate {
+    /// What the request addresses: the FIC's `id`, or its name when it has no id (Graph
+    /// accepts both in the URL).
+    pub fic_key: String,
+    pub issuer: Option<String>,
+    pub subject: Option<String>,
+    pub audiences: Option<Vec<String>>,
+    /// The new description; `Some("")` clears it (an absent description and an empty one are
+    /// the same to the admin, so clearing is sent as `""`, which Graph stores as given).
+    pub description: Option<String>,
+}
+
+/// Why no update request can be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateError {
+    #[error(
+        "a federated identity credential's name cannot change ('{from}' to '{to}'); create one with the new name and delete the old one"
+    )]
+    Rename { from: String, to: String },
+    #[error("the federated identity credential has neither an id nor a name to address it by")]
+    NoKey,
+}
+
+/// The update that turns `before` (as Graph holds it) into `after` (as edited): exactly the
+/// fields that differ. A description that is cleared (`None` or `""` after a non-empty one)
+/// is sent as `""`; `None` and `""` are otherwise the same. An unchanged FIC gives an empty
+/// update ([`FicUpdate::is_empty`]). Refuses a rename, which Graph refuses too.
+pub fn update_request(before: &Fic, after: &Fic) -> Result<FicUpdate, UpdateError> {
+    if before.name != after.name {
+        return Err(UpdateError::Rename {
+            from: before.name.clone(),
+            to: after.name.clone(),
+        });
+    }
+    let fic_key = before
+        .id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .or_else(|| Some(before.name.trim()).filter(|n| !n.is_empty()))
+        .ok_or(UpdateError::NoKey)?
+        .to_string();
+    let changed = |a: &String, b: &String| (a != b).then(|| b.clone());
+    let description = |f: &Fic| f.description.clone().unwrap_or_default();
+    Ok(FicUpdate {
+        fic_key,
+        issuer: changed(&before.issuer, &after.issuer),
+        subject: changed(&before.subject, &after.subject),
+        audiences: (before.audiences != after.audiences).then(|| after.audiences.clone()),
+        description: changed(&description(before), &description(after)),
+    })
+}
+
+impl FicUpdate {
+    /// Nothing changes: there is no request to send.
+    pub fn is_empty(&self) -> bool {
+        self.changed_fields().is_empty()
+    }
+
+    /// The fields that change, in Graph's order.
+    pub fn changed_fields(&self) -> Vec<Field> {
+        let mut fields = Vec::new();
+        if self.issuer.is_some() {
+            fields.push(Field::Issuer);
+        }
+        if self.subject.is_some() {
+            fields.push(Field::Subject);
+        }
+        if self.audiences.is_some() {
+            fields.push(Field::Audiences);
+        }
+        if self.description.is_some() {
+            fields.push(Field::Description);
+        }
+        fields
+    }
+
+    /// `fic` as Graph holds it after this update: what a read-back must show.
+    pub fn apply(&self, fic: &Fic) -> Fic {
+        let mut out = fic.clone();
+        if let Some(issuer) = &self.issuer {
+            out.issuer = issuer.clone();
+        }
+        if let Some(subject) = &self.subject {
+            out.subject = subject.clone();
+        }
+        if let Some(audiences) = &self.audiences {
+            out.audiences = audiences.clone();
+        }
+        if let Some(description) = &self.description {
+            out.description = Some(description.clone());
+        }
+        out
+    }
+
+    fn fields(&self) -> Vec<(&'static str, Value)> {
+        let mut fields = Vec::new();
+        if let Some(issuer) = &self.issuer {
+            fields.push(("issuer", Value::String(issuer.clone())));
+        }
+        if let Some(subject) = &self.subject {
+            fields.push(("subject", Value::String(subject.clone())));
+        }
+        if let Some(audiences) = &self.audiences {
+            fields.push((
+                "audiences",
+                Value::Array(audiences.iter().cloned().map(Value::String).collect()),
+            ));
+        }
+        if let Some(description) = &self.description {
+            fields.push(("description", Value::String(description.clone())));
+        }
+        fields
+    }
+
+    /// The PATCH body: exactly the changed fields. This is what is sent.
+    pub fn body(&self) -> Value {
+        Value::Object(
+            self.fields()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
+    }
+
+    /// The body as JSON text in Graph's field order, compact or pretty (two-space indents).
+    pub fn body_text(&self, pretty: bool) -> String {
+        let fields = self.fields();
+        if fields.is_empty() {
+            return "{}".to_string();
+        }
+        if pretty {
+            let lines: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| {
+                    let value = match v {
+                        Value::Array(items) if !items.is_empty() => {
+                            let items: Vec<String> = items.iter().map(Value::to_string).collect();
+                            format!("[\n    {}\n  ]", items.join(",\n    "))
+                        }
+                        other => other.to_string(),
+                    };
+                    format!("  \"{k}\": {value}")
+                })
+                .collect();
+            format!("{{\n{}\n}}", lines.join(",\n"))
+        } else {
+            let parts: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            format!("{{{}}}", parts.join(","))
+        }
+    }
+
+    /// The Graph request: `PATCH /v1.0/applications/{objectId}/federatedIdentityCredentials/{id}`
+    /// with [`FicUpdate::body`].
+    pub fn graph_request(&self, app: &AppRecord) -> GraphRequest {
+        GraphRequest {
+            method: "PATCH",
+            path: format!(
+                "/v1.0/applications/{}/federatedIdentityCredentials/{}",
+                path_segment(app.object_id.trim()),
+                path_segment(&self.fic_key)
+            ),
+            body: self.body(),
+            body_text: self.body_text(true),
+        }
+    }
+
+    /// `az ad app federated-credential update --id <appId> --federated-credential-id <id>
+    /// --parameters '<changed fields>'`.
+    pub fn az_cli(&self, app: &AppRecord) -> String {
+        format!(
+            "az ad app federated-credential update --id {} --federated-credential-id {} --parameters {}",
+            shell_quote(&app.app_id),
+            shell_quote(&self.fic_key),
+            shell_quote(&self.body_text(false))
+        )
+    }
+
+    /// `Update-MgApplicationFederatedIdentityCredential` with the changed fields only.
+    pub fn graph_powershell(&self, app: &AppRecord) -> String {
+        let mut out = format!(
+            "Update-MgApplicationFederatedIdentityCredential -ApplicationId {} -FederatedIdentityCredentialId {} -BodyParameter @{{\n",
+            powershell_quote(&app.object_id),
+            powershell_quote(&self.fic_key)
+        );
+        if let Some(issuer) = &self.issuer {
+            out.push_str(&format!("    issuer      = {}\n", powershell_quote(issuer)));
+        }
+        if let Some(subject) = &self.subject {
+            out.push_str(&format!(
+                "    subject     = {}\n",
+                powershell_quote(subject)
+            ));
+        }
+        if let Some(audiences) = &self.audiences {
+            let quoted: Vec<String> = audiences.iter().map(|a| powershell_quote(a)).collect();
+            out.push_str(&format!("    audiences   = @({})\n", quoted.join(", ")));
+        }
+        if let Some(description) = &self.description {
+            out.push_str(&format!(
+                "    description = {}\n",
+                powershell_quote(description)
+            ));
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// An update in `format`: the PATCH request, `az` and Graph PowerShell carry the changed fields
+/// only; Bicep and Terraform are declarative, so they describe the whole FIC as `after`.
+pub fn update_export(
+    format: ExportFormat,
+    update: &FicUpdate,
+    after: &Fic,
+    app: &AppRecord,
+    cloud: &Cloud,
+) -> String {
+    match format {
+        ExportFormat::GraphRequest => update.graph_request(app).to_http(cloud),
+        ExportFormat::AzCli => update.az_cli(app),
+        ExportFormat::GraphPowerShell => update.graph_powershell(app),
+        ExportFormat::Bicep => bicep(after, app),
+        ExportFormat::Terraform => terraform(after, app),
     }
 }

@@ -1,5 +1,7 @@
 //! What a pasted GUID is: an app's object id or app id, a service principal, a managed
-//! identity's client id or principal id, a tenant, or a well-known Microsoft app.
+//! identity's client id or principal id, a tenant, or a well-known Microsoft app or tenant.
+//! The one home of the well-known id table ([`WELL_KNOWN`]) and of recognising a GUID
+//! ([`is_guid`], [`normalize_guid`], [`looks_like_guid`]).
 //!
 //! The mix-ups this resolves are the classic FIC mistakes: a client id where the principal id
 //! belongs, an object id where the app id belongs.
@@ -31,6 +33,8 @@ pub enum GuidKind {
     TenantId,
     /// A Microsoft first-party app everyone meets (Azure CLI, Graph, the token exchange app).
     WellKnownApp,
+    /// A tenant everyone meets (Microsoft's own, the consumer tenant).
+    WellKnownTenant,
 }
 
 impl GuidKind {
@@ -43,6 +47,7 @@ impl GuidKind {
             GuidKind::IdentityPrincipalId => "managed identity principal id",
             GuidKind::TenantId => "tenant id",
             GuidKind::WellKnownApp => "Microsoft app id",
+            GuidKind::WellKnownTenant => "Microsoft tenant id",
         }
     }
 }
@@ -69,37 +74,183 @@ impl GuidMatch {
     }
 }
 
-const WELL_KNOWN: &[(&str, &str)] = &[
-    (
-        crate::cloud::TOKEN_EXCHANGE_APP_ID,
-        "AAD Token Exchange Endpoint (the MI token's aud)",
-    ),
-    (
-        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
-        "Microsoft Azure CLI",
-    ),
-    (
-        "14d82eec-204b-4c2f-b7e8-296a70dab67e",
-        "Microsoft Graph Command Line Tools",
-    ),
-    ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
-    (
-        "797f4846-ba00-4fd7-ba43-dac1f8f63013",
-        "Azure Resource Manager",
-    ),
-    (
-        "1950a258-227b-4e31-a9cf-717495945fc2",
-        "Microsoft Azure PowerShell",
-    ),
+/// A Microsoft first-party app id.
+pub const AZURE_CLI_APP_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+pub const AZURE_POWERSHELL_APP_ID: &str = "1950a258-227b-4e31-a9cf-717495945fc2";
+pub const GRAPH_CLI_APP_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+pub const AAD_GRAPH_APP_ID: &str = "00000002-0000-0000-c000-000000000000";
+pub const ARM_APP_ID: &str = "797f4846-ba00-4fd7-ba43-dac1f8f63013";
+pub const STORAGE_APP_ID: &str = "e406a681-f3d4-42a8-90b6-c2b029497af1";
+pub const KEY_VAULT_APP_ID: &str = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093";
+
+/// Whether a well-known id is an app's or a tenant's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WellKnownKind {
+    App,
+    Tenant,
+}
+
+/// An id that is the same in every tenant and that admins meet in tokens and FICs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WellKnown {
+    pub id: &'static str,
+    pub kind: WellKnownKind,
+    /// Its display name (what Graph and the portal call it).
+    pub name: &'static str,
+    /// Where an admin meets it, in a few words.
+    pub note: &'static str,
+}
+
+impl WellKnown {
+    /// One sentence: `Microsoft Azure CLI: the app id of its public client (what `az login`
+    /// signs in as)`.
+    pub fn describe(&self) -> String {
+        format!("{}: {}", self.name, self.note)
+    }
+}
+
+/// The one table of well-known ids (apps, then tenants).
+pub const WELL_KNOWN: &[WellKnown] = &[
+    WellKnown {
+        id: crate::cloud::TOKEN_EXCHANGE_APP_ID,
+        kind: WellKnownKind::App,
+        name: "AAD Token Exchange Endpoint",
+        note: "the token exchange app; a managed identity token for api://AzureADTokenExchange carries its app id as aud",
+    },
+    WellKnown {
+        id: GRAPH_APP_ID,
+        kind: WellKnownKind::App,
+        name: "Microsoft Graph",
+        note: "the app id of Microsoft Graph (resource https://graph.microsoft.com)",
+    },
+    WellKnown {
+        id: AAD_GRAPH_APP_ID,
+        kind: WellKnownKind::App,
+        name: "Windows Azure Active Directory",
+        note: "the app id of Azure AD Graph, retired (resource https://graph.windows.net)",
+    },
+    WellKnown {
+        id: ARM_APP_ID,
+        kind: WellKnownKind::App,
+        name: "Windows Azure Service Management API",
+        note: "the app id of Azure Resource Manager (resource https://management.azure.com)",
+    },
+    WellKnown {
+        id: STORAGE_APP_ID,
+        kind: WellKnownKind::App,
+        name: "Azure Storage",
+        note: "the app id of Azure Storage (resource https://storage.azure.com)",
+    },
+    WellKnown {
+        id: KEY_VAULT_APP_ID,
+        kind: WellKnownKind::App,
+        name: "Azure Key Vault",
+        note: "the app id of Azure Key Vault (resource https://vault.azure.net)",
+    },
+    WellKnown {
+        id: AZURE_CLI_APP_ID,
+        kind: WellKnownKind::App,
+        name: "Microsoft Azure CLI",
+        note: "the app id of the Azure CLI's public client (what az login signs in as)",
+    },
+    WellKnown {
+        id: AZURE_POWERSHELL_APP_ID,
+        kind: WellKnownKind::App,
+        name: "Microsoft Azure PowerShell",
+        note: "the app id of Azure PowerShell's public client (what Connect-AzAccount signs in as)",
+    },
+    WellKnown {
+        id: GRAPH_CLI_APP_ID,
+        kind: WellKnownKind::App,
+        name: "Microsoft Graph Command Line Tools",
+        note: "the app id of the Graph PowerShell / CLI public client (what Connect-MgGraph signs in as)",
+    },
+    WellKnown {
+        id: "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+        kind: WellKnownKind::Tenant,
+        name: "Microsoft Services",
+        note: "the tenant id where Microsoft's first-party apps are registered",
+    },
+    WellKnown {
+        id: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        kind: WellKnownKind::Tenant,
+        name: "Microsoft",
+        note: "the tenant id of Microsoft's corporate tenant",
+    },
+    WellKnown {
+        id: "9188040d-6c67-4c5b-b112-36a304b66dad",
+        kind: WellKnownKind::Tenant,
+        name: "Microsoft accounts",
+        note: "the tenant id of personal Microsoft accounts (consumers)",
+    },
 ];
+
+/// The well-known id `guid` is (braces, quotes, whitespace and letter case ignored).
+pub fn well_known(guid: &str) -> Option<&'static WellKnown> {
+    let guid = normalize_guid(guid)?;
+    WELL_KNOWN.iter().find(|w| w.id.eq_ignore_ascii_case(&guid))
+}
+
+/// What `guid` is among the well-known ids, as sentences ([`WellKnown::describe`]); empty when
+/// it is none of them. The console's palette lists these under `whois`.
+pub fn well_known_guid(guid: &str) -> Vec<String> {
+    well_known(guid)
+        .map(WellKnown::describe)
+        .into_iter()
+        .collect()
+}
+
+/// True for the canonical 8-4-4-4-12 hex form Entra uses for every object and app id
+/// (either case; braces and whitespace are not accepted). FIC matching compares this form.
+pub fn is_guid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// A GUID as people paste it, in the canonical hyphenated form (letter case kept: FIC matching
+/// is case-sensitive): surrounding whitespace, quotes, braces and a `urn:uuid:` prefix go, and
+/// the 32-digit form without hyphens gets them. `None` for anything else.
+pub fn normalize_guid(text: &str) -> Option<String> {
+    let mut t = text.trim().trim_matches(|c| c == '"' || c == '\'').trim();
+    if t.len() >= 9 && t[..9].eq_ignore_ascii_case("urn:uuid:") {
+        t = &t[9..];
+    }
+    if let Some(inner) = t.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+        t = inner;
+    }
+    if is_guid(t) {
+        return Some(t.to_string());
+    }
+    if t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some(format!(
+            "{}-{}-{}-{}-{}",
+            &t[..8],
+            &t[8..12],
+            &t[12..16],
+            &t[16..20],
+            &t[20..]
+        ));
+    }
+    None
+}
+
+/// True when `text` is a GUID in any form people paste ([`normalize_guid`]); for deciding
+/// whether a query is an id or a name.
+pub fn looks_like_guid(text: &str) -> bool {
+    normalize_guid(text).is_some()
+}
 
 /// Everything `guid` is among what is known, exact-case matches first. Empty when unknown.
 pub fn resolve_guid(guid: &str, known: &Known<'_>) -> Vec<GuidMatch> {
-    let guid = guid
-        .trim()
-        .trim_matches(|c| c == '{' || c == '}' || c == '"' || c == '\'');
+    let normalized = normalize_guid(guid);
+    let guid = normalized.as_deref().unwrap_or_else(|| guid.trim());
     let mut found = Vec::new();
-    let mut check = |candidate: &str, kind: GuidKind, name: &str| {
+    let check = |found: &mut Vec<GuidMatch>, candidate: &str, kind: GuidKind, name: &str| {
         let candidate = candidate.trim();
         if candidate.is_empty() || !candidate.eq_ignore_ascii_case(guid) {
             return;
@@ -114,16 +265,23 @@ pub fn resolve_guid(guid: &str, known: &Known<'_>) -> Vec<GuidMatch> {
         }
     };
     for app in known.apps {
-        check(&app.object_id, GuidKind::AppObjectId, &app.display_name);
-        check(&app.app_id, GuidKind::AppId, &app.display_name);
+        check(
+            &mut found,
+            &app.object_id,
+            GuidKind::AppObjectId,
+            &app.display_name,
+        );
+        check(&mut found, &app.app_id, GuidKind::AppId, &app.display_name);
     }
     for identity in known.identities {
         check(
+            &mut found,
             &identity.client_id,
             GuidKind::IdentityClientId,
             &identity.name,
         );
         check(
+            &mut found,
             &identity.principal_id,
             GuidKind::IdentityPrincipalId,
             &identity.name,
@@ -138,18 +296,31 @@ pub fn resolve_guid(guid: &str, known: &Known<'_>) -> Vec<GuidMatch> {
         });
         if !is_identity {
             check(
+                &mut found,
                 &sp.object_id,
                 GuidKind::ServicePrincipalId,
                 &sp.display_name,
             );
-            check(&sp.app_id, GuidKind::AppId, &sp.display_name);
+            check(&mut found, &sp.app_id, GuidKind::AppId, &sp.display_name);
         }
     }
     for tenant in known.tenants {
-        check(&tenant.id, GuidKind::TenantId, &tenant.display_name);
+        check(
+            &mut found,
+            &tenant.id,
+            GuidKind::TenantId,
+            &tenant.display_name,
+        );
     }
-    for (id, name) in WELL_KNOWN {
-        check(id, GuidKind::WellKnownApp, name);
+    // The directory's own names win; a well-known id is what a GUID is when nothing else is.
+    if found.is_empty()
+        && let Some(w) = well_known(guid)
+    {
+        let kind = match w.kind {
+            WellKnownKind::App => GuidKind::WellKnownApp,
+            WellKnownKind::Tenant => GuidKind::WellKnownTenant,
+        };
+        check(&mut found, w.id, kind, w.name);
     }
     found.sort_by_key(|m| !m.exact_case);
     found

@@ -189,17 +189,6 @@ impl Fic {
     }
 }
 
-/// True for the canonical 8-4-4-4-12 hex form Entra uses for every object and app id
-/// (either case; braces and whitespace are not accepted).
-pub fn is_guid(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.len() == 36
-        && bytes.iter().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => *b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,16 +207,6 @@ mod tests {
     fn refuses_what_is_not_an_arm_id() {
         assert_eq!(ArmId::parse("id-payments"), None);
         assert_eq!(ArmId::parse("/subscriptions/"), None);
-    }
-
-    #[test]
-    fn recognises_guids() {
-        assert!(is_guid("fb60f99c-7a34-4190-8149-302f77469936"));
-        assert!(is_guid("FB60F99C-7A34-4190-8149-302F77469936"));
-        assert!(!is_guid("fb60f99c7a344190814930 2f77469936"));
-        assert!(!is_guid("{fb60f99c-7a34-4190-8149-302f77469936}"));
-        assert!(!is_guid("gb60f99c-7a34-4190-8149-302f77469936"));
-        assert!(!is_guid(""));
     }
 
     #[test]
