@@ -584,7 +584,7 @@ async fn managed_identity_sources_of_the_sandbox() {
 
 #[tokio::test]
 async fn reverse_lookup_update_and_a_token_file_exchange() {
-    use ficus::entra::FicPatch;
+    use ficus::fic::FicUpdate;
     let (sb, ctx) = demo().await;
     let graph = ctx.session.graph();
     let ids = graph.list_managed_identities().await.expect("ids");
@@ -613,10 +613,10 @@ async fn reverse_lookup_update_and_a_token_file_exchange() {
     let fixed = graph
         .update_fic(
             &app.id,
-            fic.id.as_deref().expect("id"),
-            &FicPatch {
+            &FicUpdate {
+                fic_key: fic.id.clone().expect("id"),
                 subject: Some(inventory.principal_id.clone()),
-                ..FicPatch::default()
+                ..FicUpdate::default()
             },
         )
         .await

@@ -7,6 +7,7 @@ mod tui_fixture;
 
 mod cli_binary;
 mod core_text;
+mod entra_fic_update;
 mod entra_http;
 mod entra_sandbox;
 mod entra_signin;

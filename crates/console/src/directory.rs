@@ -492,7 +492,8 @@ impl Directory for GraphDirectory {
         fic_id: String,
         fic: Fic,
     ) -> Result<Fic, String> {
-        let patch = entra::FicPatch {
+        let update = fic::FicUpdate {
+            fic_key: fic_id,
             issuer: Some(fic.issuer),
             subject: Some(fic.subject),
             audiences: Some(fic.audiences),
@@ -500,7 +501,7 @@ impl Directory for GraphDirectory {
         };
         self.signed()?
             .graph
-            .update_fic(&app_object_id, &fic_id, &patch)
+            .update_fic(&app_object_id, &update)
             .await
             .map_err(|e| plain_write_error(&e, "changed"))
     }

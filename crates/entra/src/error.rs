@@ -97,7 +97,7 @@ impl StsError {
         let body: Body = serde_json::from_slice(body).ok()?;
         let description = body.error_description.unwrap_or_default();
         let codes = if body.error_codes.is_empty() {
-            aadsts_codes_in(&description)
+            ficus_core::fic::aadsts_codes(&description)
         } else {
             body.error_codes
         };
@@ -113,22 +113,6 @@ impl StsError {
             endpoint: endpoint.to_string(),
         })
     }
-}
-
-/// Every `AADSTS<digits>` in a text, in order.
-pub fn aadsts_codes_in(text: &str) -> Vec<u32> {
-    let mut codes = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("AADSTS") {
-        rest = &rest[at + 6..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if let Ok(code) = digits.parse::<u32>()
-            && !codes.contains(&code)
-        {
-            codes.push(code);
-        }
-    }
-    codes
 }
 
 fn first_line(text: &str) -> &str {
@@ -354,7 +338,6 @@ mod tests {
         let body = br#"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'x' not found. AADSTS90002 again"}"#;
         let e = StsError::from_body(400, "e", body).expect("parses");
         assert_eq!(e.codes, vec![90002]);
-        assert_eq!(aadsts_codes_in("nothing here AADSTS"), Vec::<u32>::new());
         assert!(StsError::from_body(400, "e", b"<html>").is_none());
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::error::EntraError;
 use super::http::{Http, Response, Retry};
 use super::signin::Credentials;
-use ficus_core::fic::{ArmId, Fic, Identity, IdentityKind};
+use ficus_core::fic::{ArmId, Fic, FicUpdate, Identity, IdentityKind};
 use ficus_core::secret::Secret;
 
 /// Columns fetched for the app list.
@@ -129,20 +129,6 @@ impl App {
             fic_count: None,
         }
     }
-}
-
-/// The fields of a FIC that may change (the name is immutable).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FicPatch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub audiences: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
 }
 
 /// An app whose FICs trust a given identity, with those FICs.
@@ -501,35 +487,45 @@ impl GraphClient {
         }
     }
 
-    /// Changes a FIC's issuer, subject, audiences or description; returns it as read back.
+    /// Sends `update` (built once by `fic::export::update_request`: only the changed fields, a
+    /// cleared description as `""`) and returns the FIC as read back, checked against it.
     pub async fn update_fic(
         &self,
         app_object_id: &str,
-        id_or_name: &str,
-        patch: &FicPatch,
+        update: &FicUpdate,
     ) -> Result<Fic, EntraError> {
         self.ensure_writable("changing a federated identity credential")?;
-        let url = format!("{}/{}", self.fics_url(app_object_id), path_seg(id_or_name));
-        let body = serde_json::to_value(patch).map_err(|e| EntraError::Invalid(e.to_string()))?;
+        let key = update.fic_key.as_str();
+        let url = format!("{}/{}", self.fics_url(app_object_id), path_seg(key));
+        let body = update.body();
         let resp = self
             .call(Method::PATCH, &url, Retry::Idempotent, &[], Some(&body))
             .await?;
         if !resp.is_success() {
             return Err(resp.graph_error().into());
         }
-        let back = self
-            .get_fic(app_object_id, id_or_name)
-            .await?
-            .ok_or_else(|| EntraError::Verification {
-                detail: format!("'{id_or_name}' is gone after the update"),
-            })?;
+        let back =
+            self.get_fic(app_object_id, key)
+                .await?
+                .ok_or_else(|| EntraError::Verification {
+                    detail: format!("'{key}' is gone after the update"),
+                })?;
         let checks = [
-            ("issuer", patch.issuer.as_ref(), Some(&back.issuer)),
-            ("subject", patch.subject.as_ref(), Some(&back.subject)),
+            (
+                "issuer",
+                update.issuer.as_deref(),
+                Some(back.issuer.as_str()),
+            ),
+            (
+                "subject",
+                update.subject.as_deref(),
+                Some(back.subject.as_str()),
+            ),
+            // A cleared description may read back as absent or as "".
             (
                 "description",
-                patch.description.as_ref(),
-                back.description.as_ref(),
+                update.description.as_deref(),
+                Some(back.description.as_deref().unwrap_or("")),
             ),
         ];
         for (field, want, got) in checks {
@@ -541,7 +537,7 @@ impl GraphClient {
                 });
             }
         }
-        if let Some(a) = &patch.audiences
+        if let Some(a) = &update.audiences
             && *a != back.audiences
         {
             return Err(EntraError::Verification {

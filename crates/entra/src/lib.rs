@@ -26,7 +26,7 @@
 //!   list_all_apps(), find_apps_by_name(name), get_app(object_id), get_app_by_app_id(app_id)
 //!   list_fics(app_object_id), get_fic(app, id_or_name)
 //!   create_fic(app, &Fic) -> Fic        no blind retry; read-back; replication 404 retried
-//!   update_fic(app, id_or_name, &FicPatch) -> Fic,  delete_fic(app, id_or_name)
+//!   update_fic(app, &fic::FicUpdate) -> Fic,  delete_fic(app, id_or_name)
 //!   list_managed_identities() -> Vec<fic::Identity>
 //!   apps_trusting(principal_id) -> Vec<TrustingApp { app, fics }>   (ConsistencyLevel: eventual)
 //!   resolve_guid(guid, tenant_id) -> Vec<GuidMatch { kind: GuidKind, display_name, details }>
@@ -69,7 +69,7 @@ use std::path::PathBuf;
 pub use error::{
     CacheError, EntraError, GraphError, MsiError, NetworkError, NetworkErrorKind, StsError,
 };
-pub use graph::{App, AppSummary, FicPatch, GraphClient, GuidKind, GuidMatch, TrustingApp};
+pub use graph::{App, AppSummary, GraphClient, GuidKind, GuidMatch, TrustingApp};
 pub use http::{Http, HttpConfig, RetryPolicy};
 pub use signin::{Account, CacheKey, CachedLogin, Credentials, Renewal, TokenCache, TokenSet};
 pub use sts::{Diagnosis, ExchangeReport, ExchangeRequest, Outcome, Step};

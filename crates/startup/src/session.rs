@@ -87,12 +87,12 @@ pub async fn device_code_login(
     .await?;
     let p = flow.prompt();
     let written = match &p.message {
-        Some(m) => writeln!(prompt_out, "{}", printable(m)),
+        Some(m) => writeln!(prompt_out, "{}", ficus_core::text::sanitize(m)),
         None => writeln!(
             prompt_out,
             "To sign in, open {} and enter the code {}",
-            printable(&p.verification_uri),
-            printable(&p.user_code)
+            ficus_core::text::sanitize(&p.verification_uri),
+            ficus_core::text::sanitize(&p.user_code)
         ),
     };
     written.map_err(|e| StartupError::Usage(format!("cannot show the sign-in prompt: {e}")))?;
@@ -161,13 +161,6 @@ pub async fn connect(
         msi_http,
         signed_in_via: "token cache".into(),
     })
-}
-
-/// Tenant-controlled text made safe for a terminal.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect()
 }
 
 #[cfg(test)]
