@@ -11,7 +11,14 @@ fn main() -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Some(Command::Sandbox(mut args)) => {
+            // One spelling for the standalone and the embedded sandbox: the global flags.
             args.json = cli.global.json;
+            if let Some(seed) = cli.global.seed {
+                args.seed = seed;
+            }
+            if let Some(faults) = &cli.global.faults {
+                args.faults = faults.clone();
+            }
             drop(runtime);
             ficus_sandbox::serve::run_blocking(args)?;
             Ok(ExitCode::SUCCESS)

@@ -26,14 +26,15 @@ pub struct SandboxArgs {
     /// State file [default: sandbox.json in the user's data directory].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Seed for a new state file: demo, empty or large:N.
-    #[arg(long, value_name = "SEED", default_value = "demo")]
+    /// Seed for a new state file (the global `--seed`: demo, empty or large:N).
+    #[arg(skip = Seed::Demo)]
     pub seed: Seed,
     /// Approve device codes as this user after about a second; `off` to approve by hand at /devicelogin.
     #[arg(long, value_name = "USER|off", default_value = DEMO_ADMIN)]
     pub auto_approve: String,
-    /// Faults: throttle=N,latency=MS,replication=SECS.
-    #[arg(long, value_name = "SPEC", default_value = "")]
+    /// Faults (the global `--faults`: throttle=N,latency=MS,replication=SECS), one spelling for
+    /// `ficus sandbox` and `ficus --sandbox`.
+    #[arg(skip)]
     pub faults: Faults,
     /// Print one JSON line with the endpoints when ready, nothing else on stdout. Set from the
     /// global `--json` flag (a second `--json` here would clash with it).

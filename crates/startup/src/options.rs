@@ -35,13 +35,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub use_az_cli: bool,
 
-    /// Faults for the embedded sandbox, e.g. throttle=3,latency=20,replication=30.
-    #[arg(long, global = true, value_name = "SPEC", requires = "sandbox")]
-    pub sandbox_faults: Option<String>,
+    /// Sandbox faults (with --sandbox or `ficus sandbox`): throttle=N,latency=MS,replication=SECS.
+    #[arg(long, global = true, value_name = "SPEC")]
+    pub faults: Option<ficus_sandbox::Faults>,
 
-    /// Seed of the embedded sandbox: demo (default), empty or large:N.
-    #[arg(long, global = true, value_name = "SEED", requires = "sandbox")]
-    pub sandbox_seed: Option<String>,
+    /// Sandbox seed (with --sandbox or `ficus sandbox`): demo (default), empty or large:N.
+    #[arg(long, global = true, value_name = "SEED")]
+    pub seed: Option<ficus_sandbox::Seed>,
 
     /// Public client id to sign in with (default: Microsoft Graph Command Line Tools).
     #[arg(long, global = true, value_name = "GUID")]
@@ -49,6 +49,19 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// Refuses sandbox-only flags on a session with a real tenant (or a running sandbox,
+    /// which was seeded when it started).
+    pub fn refuse_sandbox_flags(&self) -> Result<(), String> {
+        match (&self.faults, &self.seed) {
+            (None, None) => Ok(()),
+            _ => Err(
+                "--faults and --seed shape a sandbox: use them with --sandbox, or with \
+                      `ficus sandbox` for a standalone one"
+                    .into(),
+            ),
+        }
+    }
+
     /// The cloud asked for, or the global cloud.
     pub fn cloud_kind(&self) -> CloudKind {
         self.cloud.unwrap_or(CloudKind::Global)
@@ -77,5 +90,22 @@ mod tests {
         assert_eq!(parse_cloud(" global "), Ok(CloudKind::Global));
         let error = parse_cloud("mars").unwrap_err();
         assert!(error.contains("use global, usgov or china"), "{error}");
+    }
+
+    #[test]
+    fn sandbox_flags_are_refused_for_a_real_tenant() {
+        assert_eq!(GlobalArgs::default().refuse_sandbox_flags(), Ok(()));
+        let seeded = GlobalArgs {
+            seed: Some(ficus_sandbox::Seed::Empty),
+            ..GlobalArgs::default()
+        };
+        let error = seeded.refuse_sandbox_flags().unwrap_err();
+        assert!(error.contains("--sandbox"), "{error}");
+        let error = crate::session::session_config(&GlobalArgs {
+            tenant: Some("contoso.onmicrosoft.com".into()),
+            ..seeded
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("ficus sandbox"), "{error}");
     }
 }

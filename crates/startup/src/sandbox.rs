@@ -173,19 +173,10 @@ fn tenant_admin(sandbox: &Sandbox, tenant_id: &str) -> Option<String> {
     })
 }
 
-/// Starts the in-process sandbox (`--sandbox-seed`, `--sandbox-faults`; HTTPS with its own CA).
+/// Starts the in-process sandbox (`--seed`, `--faults`; HTTPS with its own CA).
 pub async fn start_sandbox(global: &GlobalArgs) -> Result<Sandbox, StartupError> {
-    let faults = match &global.sandbox_faults {
-        Some(spec) => ficus_sandbox::Faults::parse(spec)
-            .map_err(|e| StartupError::Usage(format!("--sandbox-faults: {e}")))?,
-        None => ficus_sandbox::Faults::default(),
-    };
-    let seed = match &global.sandbox_seed {
-        Some(spec) => spec
-            .parse::<ficus_sandbox::Seed>()
-            .map_err(|e| StartupError::Usage(format!("--sandbox-seed: {e}")))?,
-        None => ficus_sandbox::Seed::Demo,
-    };
+    let faults = global.faults.clone().unwrap_or_default();
+    let seed = global.seed.unwrap_or(ficus_sandbox::Seed::Demo);
     ficus_sandbox::start(ficus_sandbox::SandboxConfig {
         tls: true,
         seed,

@@ -28,6 +28,7 @@ pub const SANDBOX_URL_DEFAULT_TENANT: &str = "contoso.onmicrosoft.com";
 
 /// Resolves cloud, tenant, CA and cache from the flags (not for `--sandbox`).
 pub fn session_config(global: &GlobalArgs) -> Result<SessionConfig, StartupError> {
+    global.refuse_sandbox_flags().map_err(StartupError::Usage)?;
     let ca_pem = match &global.ca_file {
         Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
             StartupError::Usage(format!("cannot read the CA file {}: {e}", p.display()))
