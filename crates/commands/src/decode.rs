@@ -37,7 +37,9 @@ impl AudienceRole {
             AudienceRole::FicAssertion { audience } => {
                 format!("FIC assertion (audience {audience}, the token-exchange audience)")
             }
-            AudienceRole::Graph { audience } => format!("Microsoft Graph token (audience {audience})"),
+            AudienceRole::Graph { audience } => {
+                format!("Microsoft Graph token (audience {audience})")
+            }
         }
     }
 }
@@ -110,9 +112,16 @@ fn kind_json(kind: &TokenKind, role: Option<&AudienceRole>) -> Value {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signature {
     /// Verified with the key of this id, published by this issuer.
-    Verified { key_id: String, issuer: String },
-    Failed { reason: String },
-    NotChecked { reason: String },
+    Verified {
+        key_id: String,
+        issuer: String,
+    },
+    Failed {
+        reason: String,
+    },
+    NotChecked {
+        reason: String,
+    },
 }
 
 impl Signature {
@@ -262,9 +271,9 @@ pub async fn decode(
         Signature::Failed { reason } if options.verify => Err(CommandError::Reported(format!(
             "the signature does not verify: {reason}"
         ))),
-        Signature::NotChecked { reason } if options.verify => Err(CommandError::Reported(
-            format!("the signature could not be checked: {reason}"),
-        )),
+        Signature::NotChecked { reason } if options.verify => Err(CommandError::Reported(format!(
+            "the signature could not be checked: {reason}"
+        ))),
         _ => Ok(()),
     }
 }
@@ -303,7 +312,11 @@ fn write_text(
 ) -> std::io::Result<()> {
     let kind = jwt::classify(jwt);
     let role = audience_role(jwt);
-    writeln!(out, "kind:      {}", clean(&kind_label(&kind, role.as_ref())))?;
+    writeln!(
+        out,
+        "kind:      {}",
+        clean(&kind_label(&kind, role.as_ref()))
+    )?;
     writeln!(out, "signature: {}", clean(&signature.text()))?;
     writeln!(out, "header:")?;
     for (k, v) in &jwt.header {
@@ -395,7 +408,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("expires at (unix seconds)"), "{text}");
-        assert!(text.contains("signature: - not checked: pass --verify"), "{text}");
+        assert!(
+            text.contains("signature: - not checked: pass --verify"),
+            "{text}"
+        );
         let v = decoded_json(&jwt, &sig, now);
         assert_eq!(v["kind"]["kind"], "managedIdentity");
         assert_eq!(v["kind"]["assignment"], "userAssigned");

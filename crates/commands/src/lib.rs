@@ -25,9 +25,7 @@ use ficus_startup::{self as startup, GlobalArgs, StartupError};
 
 use ficus_core::fic::{self, Fic, Identity, IdentityKind};
 use ficus_entra::sts::{self, ExchangeReport, ExchangeRequest, Outcome};
-use ficus_entra::{
-    Account, AppSummary, EntraError, GuidMatch, Http, Session, SessionConfig,
-};
+use ficus_entra::{Account, AppSummary, EntraError, GuidMatch, Http, Session, SessionConfig};
 
 /// A command's failure.
 #[derive(Debug, thiserror::Error)]
@@ -141,11 +139,7 @@ pub async fn execute(
             fic_add(ctx, app, identity, &opts, out).await
         }
         Command::Fic(FicCommand::Rm { app, name, yes }) => {
-            let confirm = if *yes {
-                Confirm::Yes
-            } else {
-                Confirm::Ask
-            };
+            let confirm = if *yes { Confirm::Yes } else { Confirm::Ask };
             fic_rm(ctx, app, name, confirm, out).await
         }
         Command::Exchange(args) => exchange(ctx, args, out).await,
@@ -253,7 +247,13 @@ async fn identities(
         emit_json(out, &to_json(&list))?;
         return Ok(());
     }
-    let mut table = Table::new(&["NAME", "KIND", "CLIENT ID", "PRINCIPAL ID", "RESOURCE GROUP"]);
+    let mut table = Table::new(&[
+        "NAME",
+        "KIND",
+        "CLIENT ID",
+        "PRINCIPAL ID",
+        "RESOURCE GROUP",
+    ]);
     for i in &list {
         table.row(vec![
             i.name.clone(),
@@ -587,7 +587,10 @@ fn ask(question: &str) -> Result<bool, CommandError> {
     err.flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 async fn fic_rm(
@@ -938,7 +941,11 @@ pub fn report_error(e: &CommandError, as_json: bool, err: &mut dyn Write) {
             let _ = writeln!(
                 err,
                 "  {} [{}] {}",
-                if f["severity"] == "error" { "error:  " } else { "warning:" },
+                if f["severity"] == "error" {
+                    "error:  "
+                } else {
+                    "warning:"
+                },
                 clean(f["field"].as_str().unwrap_or("?")),
                 clean(f["message"].as_str().unwrap_or(""))
             );
