@@ -26,7 +26,10 @@ const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AudienceRole {
     /// For a national cloud's token-exchange audience: the `client_assertion` a FIC accepts.
-    FicAssertion { audience: String },
+    /// `exchange` is that audience's URI (`api://AzureADTokenExchange`), `audience` the `aud`
+    /// as the token spells it (the URI, or the exchange app's GUID as managed identity tokens
+    /// carry it).
+    FicAssertion { audience: String, exchange: String },
     /// For Microsoft Graph (any national cloud's Graph, or Graph's app id).
     Graph { audience: String },
 }
@@ -34,9 +37,12 @@ pub enum AudienceRole {
 impl AudienceRole {
     pub fn label(&self) -> String {
         match self {
-            AudienceRole::FicAssertion { audience } => {
-                format!("FIC assertion (audience {audience}, the token-exchange audience)")
+            AudienceRole::FicAssertion { audience, exchange } if audience == exchange => {
+                format!("FIC assertion for {exchange} (the token-exchange audience)")
             }
+            AudienceRole::FicAssertion { audience, exchange } => format!(
+                "FIC assertion for {exchange} (aud {audience}, the token-exchange app's id)"
+            ),
             AudienceRole::Graph { audience } => {
                 format!("Microsoft Graph token (audience {audience})")
             }
@@ -48,13 +54,13 @@ impl AudienceRole {
 pub fn audience_role(jwt: &Jwt) -> Option<AudienceRole> {
     let audiences = jwt.audiences();
     let clouds = Cloud::national();
-    if let Some(aud) = audiences
-        .iter()
-        .find(|a| clouds.iter().any(|c| c.is_exchange_audience(a)))
-    {
-        return Some(AudienceRole::FicAssertion {
-            audience: aud.clone(),
-        });
+    for aud in &audiences {
+        if let Some(cloud) = clouds.iter().find(|c| c.is_exchange_audience(aud)) {
+            return Some(AudienceRole::FicAssertion {
+                audience: aud.clone(),
+                exchange: cloud.exchange_audience.clone(),
+            });
+        }
     }
     audiences
         .iter()
