@@ -333,6 +333,17 @@ fn write_text(
         writeln!(out, "    {:<10} {}", clean(k), clean(&v))?;
     }
     writeln!(out, "claims:")?;
+    write_claims(out, jwt, now, "    ")
+}
+
+/// Each claim in the inspector's reading order, sanitized, with its meaning below it and, for
+/// a time, the date beside the epoch (`exp 1764460800 = 2025-11-30 00:00 UTC (in 59 minutes)`).
+pub fn write_claims(
+    out: &mut dyn Write,
+    jwt: &Jwt,
+    now: OffsetDateTime,
+    indent: &str,
+) -> std::io::Result<()> {
     for line in jwt::claim_lines(jwt, now.unix_timestamp()) {
         let mut value = clean(&line.value);
         if jwt::TIME_CLAIMS.contains(&line.name.as_str())
@@ -340,12 +351,17 @@ fn write_text(
         {
             value = format!("{value} = {}", output::when(at, now));
         }
-        writeln!(out, "    {:<10} {value}", clean(&line.name))?;
+        writeln!(out, "{indent}{:<10} {value}", clean(&line.name))?;
         if let Some(meaning) = line.meaning {
-            writeln!(out, "    {:<10} {meaning}", "")?;
+            writeln!(out, "{indent}{:<10} {meaning}", "")?;
         }
     }
     Ok(())
+}
+
+/// The kind line of a token: core's classification and what its audience makes it.
+pub fn describe_kind(jwt: &Jwt) -> String {
+    kind_label(&jwt::classify(jwt), audience_role(jwt).as_ref())
 }
 
 #[cfg(test)]

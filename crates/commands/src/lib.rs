@@ -744,12 +744,11 @@ fn print_report(
             writeln!(out, "         {}", clean(&s.endpoint))?;
         }
     }
+    let now = time::OffsetDateTime::now_utc();
     for (label, jwt) in [("assertion", &r.assertion), ("app token", &r.app_token)] {
         if let Some(j) = jwt {
-            writeln!(out, "{label} claims:")?;
-            for (k, v) in &j.claims {
-                writeln!(out, "    {k}: {}", clean(&v.to_string()))?;
-            }
+            writeln!(out, "{label}: {}", clean(&decode::describe_kind(j)))?;
+            decode::write_claims(out, j, now, "    ")?;
         }
     }
     if let Some(e) = &r.error {
