@@ -127,7 +127,9 @@ async fn apps_identities_and_whois() {
     .expect("filtered");
     assert_eq!(names(&filtered), vec!["inventory-sync"]);
 
-    let ids = run(&ctx, Command::Identities).await.expect("identities");
+    let ids = run(&ctx, Command::Identities { filter: None })
+        .await
+        .expect("identities");
     let ids = ids.as_array().expect("array");
     let find = |n: &str| {
         ids.iter()
@@ -156,7 +158,7 @@ async fn apps_identities_and_whois() {
     let principal = inventory["principalId"].as_str().expect("principal");
     let who = run(&ctx, whois(principal)).await.expect("whois");
     assert_eq!(who["matches"][0]["kind"], "managed_identity_principal_id");
-    assert_eq!(who["matches"][0]["display_name"], "id-inventory");
+    assert_eq!(who["matches"][0]["displayName"], "id-inventory");
 
     let app_id = payments["appId"].as_str().expect("app id");
     let who = run(&ctx, whois(app_id)).await.expect("whois");
@@ -168,7 +170,7 @@ async fn apps_identities_and_whois() {
     let (err, _) = run(&ctx, whois(uuid::Uuid::new_v4().to_string()))
         .await
         .expect_err("unknown");
-    assert!(err.to_string().contains("unknown"), "{err}");
+    assert!(err.to_string().contains("names nothing"), "{err}");
     sb.shutdown().await;
 }
 
@@ -214,7 +216,9 @@ async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
     let created = run(&ctx, add("id-payments", false, true))
         .await
         .expect("created");
-    let ids = run(&ctx, Command::Identities).await.expect("identities");
+    let ids = run(&ctx, Command::Identities { filter: None })
+        .await
+        .expect("identities");
     let payments_principal = ids
         .as_array()
         .expect("array")
@@ -252,6 +256,7 @@ async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
         Command::Fic(FicCommand::Rm {
             app: "billing-worker".into(),
             name: name.clone(),
+            yes: true,
         }),
     )
     .await
@@ -263,6 +268,7 @@ async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
         Command::Fic(FicCommand::Rm {
             app: "billing-worker".into(),
             name,
+            yes: true,
         }),
     )
     .await
@@ -297,14 +303,14 @@ async fn exchange_explains_the_client_id_subject_mistake() {
     let report: Value = serde_json::from_str(&out).expect("report JSON");
     assert_eq!(report["error"]["codes"][0], 700213, "{report}");
     assert_eq!(report["error"]["error"], "invalid_client");
-    assert!(report["error"]["trace_id"].is_string());
+    assert!(report["error"]["traceId"].is_string());
     assert_eq!(report["diagnosis"]["field"], "subject");
     let fix = report["diagnosis"]["fix"].as_str().expect("fix");
     assert!(
         fix.contains("principal id") && fix.contains("client id"),
         "{fix}"
     );
-    assert_eq!(report["diagnosis"]["fic_name"], "mi-id-inventory");
+    assert_eq!(report["diagnosis"]["ficName"], "mi-id-inventory");
     let steps = report["steps"].as_array().expect("steps");
     assert_eq!(steps.len(), 3);
     assert_eq!(steps[0]["outcome"]["status"], "ok");
@@ -319,12 +325,9 @@ async fn exchange_succeeds_for_a_correct_fic() {
     let (sb, ctx) = demo().await;
     let args = exchange_args("payments-api", "id-payments");
     let report = run(&ctx, Command::Exchange(args)).await.expect("exchanged");
+    assert_eq!(report["diagnosis"]["ficName"], "mi-id-payments", "{report}");
     assert_eq!(
-        report["diagnosis"]["fic_name"], "mi-id-payments",
-        "{report}"
-    );
-    assert_eq!(
-        report["app_token"]["claims"]["aud"],
+        report["appToken"]["claims"]["aud"],
         "https://graph.microsoft.com"
     );
     assert!(report["error"].is_null());
@@ -341,7 +344,7 @@ async fn throttled_graph_calls_are_retried_to_completion() {
     let apps = run(&ctx, Command::Apps { filter: None })
         .await
         .expect("apps despite 429s");
-    let ids = run(&ctx, Command::Identities)
+    let ids = run(&ctx, Command::Identities { filter: None })
         .await
         .expect("identities despite 429s");
     let fics = run(&ctx, fic_list("payments-api"))
@@ -428,7 +431,16 @@ async fn whoami_decode_verify_and_explain() {
     let (sb, ctx) = demo().await;
     let me = run(&ctx, Command::Whoami).await.expect("whoami");
     assert_eq!(me["account"]["username"], sandbox::seed::DEMO_ADMIN);
-    assert!(me["expiresInSeconds"].as_i64().expect("expiry") > 60);
+    let expires = time::OffsetDateTime::parse(
+        me["expiresOn"].as_str().expect("ISO 8601 expiry"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("ISO 8601");
+    assert!(expires > time::OffsetDateTime::now_utc() + time::Duration::seconds(60));
+    assert!(
+        me.get("expiresInSeconds").is_none(),
+        "nothing relative in JSON"
+    );
 
     let contoso = &sb.info.tenants[0].id;
     let ids = ctx
@@ -444,19 +456,26 @@ async fn whoami_decode_verify_and_explain() {
     let token = sb
         .managed_identity_token(contoso, &payments.client_id, "api://AzureADTokenExchange")
         .expect("mi token");
+    let verify_json = commands::DecodeOptions {
+        verify: true,
+        ca_pem: None,
+        json: true,
+    };
     let mut out = Vec::new();
-    commands::decode(
+    commands::decode::decode(
         Some(token.expose()),
-        true,
         Some(&ctx.session.http),
-        true,
+        &verify_json,
         &mut out,
     )
     .await
     .expect("verifies");
     let decoded: Value = serde_json::from_slice(&out).expect("json");
-    assert_eq!(decoded["verified"], true);
-    assert_eq!(decoded["claims"]["sub"], payments.principal_id.as_str());
+    assert_eq!(decoded["signature"]["state"], "verified");
+    assert_eq!(
+        decoded["claims"]["sub"]["value"],
+        payments.principal_id.as_str()
+    );
 
     // A token with its claims swapped no longer verifies.
     let parts: Vec<&str> = token.expose().split('.').collect();
@@ -471,15 +490,28 @@ async fn whoami_decode_verify_and_explain() {
         .to_string();
     let forged = format!("{}.{}.{}", parts[0], other_claims, parts[2]);
     let mut out = Vec::new();
-    let err = commands::decode(Some(&forged), true, Some(&ctx.session.http), true, &mut out)
-        .await
-        .expect_err("forged");
+    let err = commands::decode::decode(
+        Some(&forged),
+        Some(&ctx.session.http),
+        &verify_json,
+        &mut out,
+    )
+    .await
+    .expect_err("forged");
     assert!(err.to_string().contains("does not verify"), "{err}");
+    let decoded: Value = serde_json::from_slice(&out).expect("claims still shown");
+    assert_eq!(decoded["signature"]["state"], "failed");
 
     let mut out = Vec::new();
-    let err = commands::decode(Some("abc.def"), false, None, true, &mut out)
-        .await
-        .expect_err("malformed");
+    let err = commands::decode::decode(
+        Some("abc.def"),
+        None,
+        &commands::DecodeOptions::default(),
+        &mut out,
+    )
+    .await
+    .expect_err("malformed");
+    assert!(out.is_empty(), "nothing on stdout on failure");
     assert!(err.to_string().contains("3 parts"), "{err}");
 
     let explained = run(
@@ -644,7 +676,7 @@ async fn reverse_lookup_update_and_a_token_file_exchange() {
     let report = run(&ctx, Command::Exchange(args))
         .await
         .expect("exchange succeeds now");
-    assert_eq!(report["diagnosis"]["fic_name"], "mi-id-inventory");
+    assert_eq!(report["diagnosis"]["ficName"], "mi-id-inventory");
     assert!(
         report["source"]
             .as_str()

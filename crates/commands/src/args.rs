@@ -12,7 +12,12 @@ pub enum Command {
         filter: Option<String>,
     },
     /// List managed identities.
-    Identities,
+    Identities {
+        /// Only identities whose name, client id, principal id, resource group or ARM id
+        /// contains this text (case-insensitive).
+        #[arg(long)]
+        filter: Option<String>,
+    },
     /// Say what a GUID is in the tenant.
     Whois { guid: String },
     /// Federated identity credentials of an app.
@@ -65,8 +70,14 @@ pub enum FicCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Remove a FIC by name (or id).
-    Rm { app: String, name: String },
+    /// Remove a FIC by name (or id). Asks for confirmation when run interactively.
+    Rm {
+        app: String,
+        name: String,
+        /// Do not ask: remove it (needed when stdin is not a terminal, e.g. in scripts).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

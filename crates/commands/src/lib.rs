@@ -1,13 +1,20 @@
 //! The headless commands: `ficus apps`, `identities`, `whois`, `fic list|add|rm`, `exchange`,
 //! `decode`, `explain`, `login`, `logout`, `whoami`. Each writes human text (sanitized of
-//! control characters) or, with `--json`, JSON to the given writer; errors go to stderr (as
-//! JSON with `--json`) and the exit code is non-zero on failure.
+//! control characters) or, with `--json`, JSON to the given writer, following the one
+//! convention of [`output`]; errors go to stderr (as JSON with `--json`) and the exit code is
+//! non-zero on failure.
 
 use std::io::Write;
 
 use serde_json::{Value, json};
 
 pub mod args;
+pub mod decode;
+pub mod output;
+
+pub use decode::DecodeOptions;
+pub use output::clean;
+use output::{Table, emit_json, to_json};
 
 pub use args::{Command, ExchangeArgs, FicCommand};
 use ficus_core::cloud::{Cloud, CloudKind};
@@ -18,9 +25,7 @@ use ficus_startup::{self as startup, GlobalArgs, StartupError};
 
 use ficus_core::fic::{self, Fic, Identity, IdentityKind};
 use ficus_entra::sts::{self, ExchangeReport, ExchangeRequest, Outcome};
-use ficus_entra::{
-    Account, AppSummary, EntraError, GuidMatch, Http, HttpConfig, Session, SessionConfig,
-};
+use ficus_entra::{Account, AppSummary, EntraError, GuidMatch, Http, Session, SessionConfig};
 
 /// A command's failure.
 #[derive(Debug, thiserror::Error)]
@@ -97,14 +102,6 @@ impl From<StartupError> for CommandError {
     }
 }
 
-/// Replaces control characters (escape sequences included) so tenant-controlled text cannot
-/// drive the terminal.
-pub fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect()
-}
-
 /// The resource ficus asks for by default in an exchange.
 pub fn default_scope(cloud: &Cloud) -> String {
     match cloud.kind {
@@ -112,12 +109,6 @@ pub fn default_scope(cloud: &Cloud) -> String {
         CloudKind::Custom => "https://graph.microsoft.com/.default".into(),
         _ => cloud.graph_default_scope(),
     }
-}
-
-fn emit_json(out: &mut dyn Write, value: &Value) -> Result<(), CommandError> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
-    writeln!(out)?;
-    Ok(())
 }
 
 /// Runs one command that needs a signed-in session.
@@ -128,7 +119,7 @@ pub async fn execute(
 ) -> Result<(), CommandError> {
     match command {
         Command::Apps { filter } => apps(ctx, filter.as_deref(), out).await,
-        Command::Identities => identities(ctx, out).await,
+        Command::Identities { filter } => identities(ctx, filter.as_deref(), out).await,
         Command::Whois { guid } => whois(ctx, guid, out).await,
         Command::Fic(FicCommand::List { app }) => fic_list(ctx, app, out).await,
         Command::Fic(FicCommand::Add {
@@ -147,18 +138,19 @@ pub async fn execute(
             };
             fic_add(ctx, app, identity, &opts, out).await
         }
-        Command::Fic(FicCommand::Rm { app, name }) => fic_rm(ctx, app, name, out).await,
+        Command::Fic(FicCommand::Rm { app, name, yes }) => {
+            let confirm = if *yes { Confirm::Yes } else { Confirm::Ask };
+            fic_rm(ctx, app, name, confirm, out).await
+        }
         Command::Exchange(args) => exchange(ctx, args, out).await,
         Command::Whoami => whoami(ctx, out).await,
         Command::Decode { token, verify } => {
-            decode(
-                token.as_deref(),
-                *verify,
-                Some(&ctx.session.http),
-                ctx.json,
-                out,
-            )
-            .await
+            let options = DecodeOptions {
+                verify: *verify,
+                ca_pem: None,
+                json: ctx.json,
+            };
+            decode::decode(token.as_deref(), Some(&ctx.session.http), &options, out).await
         }
         Command::Explain { text } => explain(&text.join(" "), ctx.json, out),
         Command::Login | Command::Logout => Err(CommandError::Usage(
@@ -170,63 +162,53 @@ pub async fn execute(
 // ---------------------------------------------------------------------------------------------
 // apps / identities / whois
 
+fn contains_ci(haystack: &str, needle: &str) -> bool {
+    haystack.to_lowercase().contains(needle)
+}
+
 async fn apps(
     ctx: &Context,
     filter: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     use futures_util::StreamExt;
-    let needle = filter.map(str::to_ascii_lowercase);
+    let needle = filter.map(|f| f.trim().to_lowercase());
     let keep = |a: &AppSummary| match &needle {
         None => true,
         Some(n) => {
-            a.display_name.to_ascii_lowercase().contains(n)
-                || a.app_id.contains(n.as_str())
-                || a.id.contains(n.as_str())
+            contains_ci(&a.display_name, n) || contains_ci(&a.app_id, n) || contains_ci(&a.id, n)
         }
     };
     let graph = ctx.session.graph();
     let mut pages = std::pin::pin!(graph.list_apps());
-    let mut count = 0usize;
-    // Streamed: each page is written as it arrives, so memory stays flat for any tenant size.
-    if ctx.json {
-        out.write_all(b"[")?;
-    } else {
-        writeln!(
-            out,
-            "{:<40} {:<36} {:<36} FICS",
-            "DISPLAY NAME", "APP ID", "OBJECT ID"
-        )?;
-    }
+    let mut list = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page?;
-        for app in page.iter().filter(|a| keep(a)) {
-            if ctx.json {
-                if count > 0 {
-                    out.write_all(b",")?;
-                }
-                out.write_all(b"\n  ")?;
-                serde_json::to_writer(&mut *out, app).map_err(std::io::Error::from)?;
-            } else {
-                writeln!(
-                    out,
-                    "{:<40} {:<36} {:<36} {}",
-                    clean(&app.display_name),
-                    app.app_id,
-                    app.id,
-                    app.fic_count
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "?".into())
-                )?;
-            }
-            count += 1;
-        }
+        list.extend(page?.into_iter().filter(|a| keep(a)));
     }
+    output::sort_apps(&mut list);
     if ctx.json {
-        out.write_all(if count > 0 { b"\n]\n" } else { b"]\n" })?;
-    } else {
-        writeln!(out, "{count} app(s)")?;
+        emit_json(out, &to_json(&list))?;
+        return Ok(());
     }
+    let now = time::OffsetDateTime::now_utc();
+    let mut table = Table::new(&["DISPLAY NAME", "APP ID", "OBJECT ID", "FICS", "CREATED"]);
+    for app in &list {
+        table.row(vec![
+            app.display_name.clone(),
+            app.app_id.clone(),
+            app.id.clone(),
+            app.fic_count
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "?".into()),
+            app.created_date_time
+                .as_deref()
+                .and_then(output::parse_iso)
+                .map(|at| output::when(at, now))
+                .unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    table.write(out)?;
+    writeln!(out, "{} app(s)", list.len())?;
     Ok(())
 }
 
@@ -237,27 +219,51 @@ fn kind_label(kind: IdentityKind) -> &'static str {
     }
 }
 
-async fn identities(ctx: &Context, out: &mut dyn Write) -> Result<(), CommandError> {
-    let list = ctx.session.graph().list_managed_identities().await?;
+/// Whether `identity` matches `identities --filter` (case-insensitive, any id or name).
+fn identity_matches(identity: &Identity, needle: &str) -> bool {
+    [
+        Some(identity.name.as_str()),
+        Some(identity.client_id.as_str()),
+        Some(identity.principal_id.as_str()),
+        identity.resource_group.as_deref(),
+        identity.arm_id.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|field| contains_ci(field, needle))
+}
+
+async fn identities(
+    ctx: &Context,
+    filter: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let mut list = ctx.session.graph().list_managed_identities().await?;
+    if let Some(needle) = filter.map(|f| f.trim().to_lowercase()) {
+        list.retain(|i| identity_matches(i, &needle));
+    }
+    output::sort_identities(&mut list);
     if ctx.json {
-        return emit_json(out, &serde_json::to_value(&list).unwrap_or_default());
+        emit_json(out, &to_json(&list))?;
+        return Ok(());
     }
-    writeln!(
-        out,
-        "{:<24} {:<16} {:<36} {:<36} RESOURCE GROUP",
-        "NAME", "KIND", "CLIENT ID", "PRINCIPAL ID"
-    )?;
+    let mut table = Table::new(&[
+        "NAME",
+        "KIND",
+        "CLIENT ID",
+        "PRINCIPAL ID",
+        "RESOURCE GROUP",
+    ]);
     for i in &list {
-        writeln!(
-            out,
-            "{:<24} {:<16} {:<36} {:<36} {}",
-            clean(&i.name),
-            kind_label(i.kind),
-            i.client_id,
-            i.principal_id,
-            clean(i.resource_group.as_deref().unwrap_or("-"))
-        )?;
+        table.row(vec![
+            i.name.clone(),
+            kind_label(i.kind).to_string(),
+            i.client_id.clone(),
+            i.principal_id.clone(),
+            i.resource_group.clone().unwrap_or_else(|| "-".into()),
+        ]);
     }
+    table.write(out)?;
     writeln!(
         out,
         "{} identit{}",
@@ -289,34 +295,37 @@ async fn whois(ctx: &Context, guid: &str, out: &mut dyn Write) -> Result<(), Com
         .graph()
         .resolve_guid(guid, tenant_id.as_deref())
         .await?;
-    if ctx.json {
-        emit_json(out, &json!({ "guid": guid.trim(), "matches": matches }))?;
-    } else if matches.is_empty() {
-        writeln!(
-            out,
-            "{} names nothing in this tenant (not an app, service principal, managed identity, user or the tenant)",
-            guid.trim()
-        )?;
-    }
     if matches.is_empty() {
+        // Nothing on stdout: the error (on stderr) says it all.
         return Err(CommandError::Reported(format!(
-            "{} is unknown in this tenant; check the tenant (--tenant) or that it is a GUID of this directory",
-            guid.trim()
+            "{} names nothing in this tenant (not an app, service principal, managed identity, user or the tenant); check the tenant (--tenant) or that it is a GUID of this directory",
+            clean(guid.trim())
         )));
     }
     if ctx.json {
+        let matches: Vec<Value> = matches
+            .iter()
+            .map(|m| {
+                json!({
+                    "kind": m.kind,
+                    "displayName": m.display_name,
+                    "details": m.details.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<String, Value>>(),
+                })
+            })
+            .collect();
+        emit_json(out, &json!({ "guid": guid.trim(), "matches": matches }))?;
         return Ok(());
     }
     for m in &matches {
         writeln!(
             out,
             "{} is the {} {}",
-            guid.trim(),
+            clean(guid.trim()),
             guid_kind_label(m),
             clean(&m.display_name)
         )?;
         for (k, v) in &m.details {
-            writeln!(out, "    {k}: {}", clean(v))?;
+            writeln!(out, "    {}: {}", clean(k), clean(v))?;
         }
     }
     Ok(())
@@ -339,12 +348,58 @@ fn print_fic(out: &mut dyn Write, f: &Fic) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The tenant id FICs are checked against (the signed-in tenant's id, else its name).
+async fn tenant_id(ctx: &Context) -> String {
+    ctx.session
+        .tenant_id()
+        .await
+        .unwrap_or_else(|| ctx.session.tenant.clone())
+}
+
+/// Each FIC's `fic::rules` findings, as the console's app detail attaches them: checked
+/// against the app, its other FICs, and the identity its subject names (when it names one).
+fn fic_findings(
+    ctx: &Context,
+    tenant_id: &str,
+    app: &AppSummary,
+    fics: &[Fic],
+    identities: &[Identity],
+) -> Vec<Vec<fic::Finding>> {
+    fics.iter()
+        .map(|f| {
+            let mut rules = fic::RuleContext::new(&ctx.session.cloud, tenant_id)
+                .with_app_id(&app.app_id)
+                .with_existing(fics)
+                .with_identities(identities);
+            if let Some(identity) = identities.iter().find(|i| i.principal_id == f.subject) {
+                rules = rules.with_identity(identity);
+            }
+            fic::validate(f, &rules)
+        })
+        .collect()
+}
+
 async fn fic_list(ctx: &Context, app: &str, out: &mut dyn Write) -> Result<(), CommandError> {
     let graph = ctx.session.graph();
     let app = resolve_app(&graph, app).await?;
-    let fics = graph.list_fics(&app.id).await?;
+    let (fics, identities) =
+        futures_util::try_join!(graph.list_fics(&app.id), graph.list_managed_identities())?;
+    let mut fics = fics;
+    output::sort_fics(&mut fics);
+    let tenant_id = tenant_id(ctx).await;
+    let findings = fic_findings(ctx, &tenant_id, &app, &fics, &identities);
     if ctx.json {
-        return emit_json(out, &json!({ "app": app, "fics": fics }));
+        let fics: Vec<Value> = fics
+            .iter()
+            .zip(&findings)
+            .map(|(f, found)| {
+                let mut v = to_json(f);
+                v["findings"] = Value::Array(found.iter().map(finding_json).collect());
+                v
+            })
+            .collect();
+        emit_json(out, &json!({ "app": app, "fics": fics }))?;
+        return Ok(());
     }
     writeln!(
         out,
@@ -352,8 +407,11 @@ async fn fic_list(ctx: &Context, app: &str, out: &mut dyn Write) -> Result<(), C
         clean(&describe_app(&app)),
         fics.len()
     )?;
-    for f in &fics {
+    for (f, found) in fics.iter().zip(&findings) {
         print_fic(out, f)?;
+        for finding in found {
+            writeln!(out, "    {}", finding_text(finding).replace('\n', "\n    "))?;
+        }
     }
     Ok(())
 }
@@ -367,7 +425,8 @@ pub struct AddOptions {
     pub force: bool,
 }
 
-fn finding_json(f: &fic::Finding) -> Value {
+/// A rule finding in JSON: severity, field, message and the fix (`null` when there is none).
+pub fn finding_json(f: &fic::Finding) -> Value {
     json!({
         "severity": if f.is_error() { "error" } else { "warning" },
         "field": f.field.label(),
@@ -401,11 +460,7 @@ async fn fic_add(
     let identities = graph.list_managed_identities().await?;
     let identity = resolve_identity(&identities, identity_query)?;
     let existing = graph.list_fics(&app.id).await?;
-    let tenant_id = ctx
-        .session
-        .tenant_id()
-        .await
-        .unwrap_or_else(|| ctx.session.tenant.clone());
+    let tenant_id = tenant_id(ctx).await;
     let cloud = &ctx.session.cloud;
     let app_ref = fic::AppRef {
         app_id: app.app_id.clone(),
@@ -425,11 +480,6 @@ async fn fic_add(
         .with_identities(&identities);
     let findings = fic::validate(&draft, &rule_ctx);
     let findings_json: Vec<Value> = findings.iter().map(finding_json).collect();
-    if !ctx.json {
-        for f in &findings {
-            writeln!(out, "{}", finding_text(f))?;
-        }
-    }
     if fic::has_errors(&findings) {
         return Err(CommandError::Refused {
             message: format!(
@@ -471,7 +521,7 @@ async fn fic_add(
                 .iter()
                 .map(|(f, text)| (f.label().to_string(), Value::String(text.clone())))
                 .collect();
-            return emit_json(
+            emit_json(
                 out,
                 &json!({
                     "dryRun": true,
@@ -479,9 +529,13 @@ async fn fic_add(
                     "findings": findings_json,
                     "exports": exports_json,
                 }),
-            );
+            )?;
+            return Ok(());
         }
         let request = fic::export::graph_request(&draft, &record);
+        for f in &findings {
+            writeln!(out, "{}", finding_text(f))?;
+        }
         writeln!(out, "Dry run: nothing was changed. The request would be:\n")?;
         writeln!(out, "{}", request.to_http(cloud))?;
         for (format, text) in &exports {
@@ -499,10 +553,14 @@ async fn fic_add(
     }
     let created = graph.create_fic(&app.id, &draft).await?;
     if ctx.json {
-        return emit_json(
+        emit_json(
             out,
             &json!({ "app": app, "created": created, "findings": findings_json }),
-        );
+        )?;
+        return Ok(());
+    }
+    for f in &findings {
+        writeln!(out, "{}", finding_text(f))?;
     }
     writeln!(
         out,
@@ -513,12 +571,42 @@ async fn fic_add(
     Ok(())
 }
 
+/// Whether `fic rm` may delete without asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// `--yes`: delete.
+    Yes,
+    /// Ask on the terminal; refuse when stdin is not one.
+    Ask,
+}
+
+/// Asks on stderr whether to go on, reading the answer from stdin (a terminal).
+fn ask(question: &str) -> Result<bool, CommandError> {
+    let mut err = std::io::stderr();
+    write!(err, "{question} [y/N] ")?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
 async fn fic_rm(
     ctx: &Context,
     app: &str,
     name: &str,
+    confirm: Confirm,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
+    use std::io::IsTerminal;
+    // Refuse before asking Graph anything: a script without --yes must not half-run.
+    if confirm == Confirm::Ask && !std::io::stdin().is_terminal() {
+        return Err(CommandError::Usage(
+            "fic rm deletes a federated identity credential and stdin is not a terminal to confirm it; pass --yes to delete without asking".into(),
+        ));
+    }
     let graph = ctx.session.graph();
     let app = resolve_app(&graph, app).await?;
     let fics = graph.list_fics(&app.id).await?;
@@ -544,10 +632,22 @@ async fn fic_rm(
         }
         .into());
     };
+    if confirm == Confirm::Ask
+        && !ask(&format!(
+            "Delete the federated identity credential {} from {}? Workloads that use it stop getting tokens.",
+            clean(&target.name),
+            clean(&describe_app(&app))
+        ))?
+    {
+        return Err(CommandError::Usage(
+            "not deleted: not confirmed (pass --yes to delete without asking)".into(),
+        ));
+    }
     let key = target.id.clone().unwrap_or_else(|| target.name.clone());
     graph.delete_fic(&app.id, &key).await?;
     if ctx.json {
-        return emit_json(out, &json!({ "app": app, "deleted": target }));
+        emit_json(out, &json!({ "app": app, "deleted": target }))?;
+        return Ok(());
     }
     writeln!(
         out,
@@ -599,7 +699,7 @@ async fn exchange(
     )
     .await;
     if ctx.json {
-        emit_json(out, &serde_json::to_value(&report).unwrap_or_default())?;
+        emit_json(out, &to_json(&report))?;
     } else {
         print_report(out, &report, &identity)?;
     }
@@ -644,12 +744,11 @@ fn print_report(
             writeln!(out, "         {}", clean(&s.endpoint))?;
         }
     }
+    let now = time::OffsetDateTime::now_utc();
     for (label, jwt) in [("assertion", &r.assertion), ("app token", &r.app_token)] {
         if let Some(j) = jwt {
-            writeln!(out, "{label} claims:")?;
-            for (k, v) in &j.claims {
-                writeln!(out, "    {k}: {}", clean(&v.to_string()))?;
-            }
+            writeln!(out, "{label}: {}", clean(&decode::describe_kind(j)))?;
+            decode::write_claims(out, j, now, "    ")?;
         }
     }
     if let Some(e) = &r.error {
@@ -675,75 +774,7 @@ fn print_report(
 }
 
 // ---------------------------------------------------------------------------------------------
-// decode / explain (no session needed)
-
-/// `ficus decode [TOKEN|-] [--verify]`.
-pub async fn decode(
-    token: Option<&str>,
-    verify: bool,
-    http: Option<&Http>,
-    as_json: bool,
-    out: &mut dyn Write,
-) -> Result<(), CommandError> {
-    let raw = match token {
-        Some(t) if t != "-" => t.to_string(),
-        _ => {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
-            s
-        }
-    };
-    let jwt = ficus_core::jwt::decode(raw.trim())?;
-    let verified = if verify {
-        let Some(iss) = jwt.str_claim("iss") else {
-            return Err(CommandError::Usage(
-                "the token has no iss claim, so there is no issuer to fetch keys from".into(),
-            ));
-        };
-        let own;
-        let http = match http {
-            Some(h) => h,
-            None => {
-                own = Http::new(&HttpConfig::default())?;
-                &own
-            }
-        };
-        let jwks = sts::fetch_jwks(http, iss).await?;
-        Some(ficus_core::jwt::verify(&jwt, &jwks).map_err(|e| e.to_string()))
-    } else {
-        None
-    };
-    if as_json {
-        let mut v = json!({ "header": jwt.header, "claims": jwt.claims });
-        if let Some(result) = &verified {
-            v["verified"] = json!(result.is_ok());
-            if let Err(e) = result {
-                v["verifyError"] = json!(e);
-            }
-        }
-        emit_json(out, &v)?;
-    } else {
-        writeln!(out, "header:")?;
-        for (k, v) in &jwt.header {
-            writeln!(out, "    {k}: {}", clean(&v.to_string()))?;
-        }
-        writeln!(out, "claims:")?;
-        for (k, v) in &jwt.claims {
-            writeln!(out, "    {k}: {}", clean(&v.to_string()))?;
-        }
-        match &verified {
-            Some(Ok(())) => writeln!(out, "signature: valid (issuer's published key)")?,
-            Some(Err(e)) => writeln!(out, "signature: INVALID: {}", clean(e))?,
-            None => writeln!(out, "signature: not checked (pass --verify)")?,
-        }
-    }
-    match verified {
-        Some(Err(e)) => Err(CommandError::Reported(format!(
-            "the signature does not verify: {e}"
-        ))),
-        _ => Ok(()),
-    }
-}
+// explain (no session needed; decode is in `decode.rs`)
 
 /// `ficus explain CODE-OR-TEXT`: a code (`700213`, `AADSTS700213`), an error body or SDK text.
 pub fn explain(text: &str, as_json: bool, out: &mut dyn Write) -> Result<(), CommandError> {
@@ -754,7 +785,7 @@ pub fn explain(text: &str, as_json: bool, out: &mut dyn Write) -> Result<(), Com
         )));
     };
     if as_json {
-        return emit_json(
+        emit_json(
             out,
             &json!({
                 "code": e.code,
@@ -765,7 +796,8 @@ pub fn explain(text: &str, as_json: bool, out: &mut dyn Write) -> Result<(), Com
                 "fix": e.fix,
                 "entraMessage": e.entra_message,
             }),
-        );
+        )?;
+        return Ok(());
     }
     writeln!(
         out,
@@ -793,18 +825,20 @@ pub fn explain(text: &str, as_json: bool, out: &mut dyn Write) -> Result<(), Com
 async fn whoami(ctx: &Context, out: &mut dyn Write) -> Result<(), CommandError> {
     let account = ctx.session.credentials.account().await;
     let tokens = ctx.session.credentials.tokens().await;
+    let expires = output::from_unix(tokens.expires_at);
     let v = json!({
         "account": account,
         "tenant": ctx.session.tenant,
         "cloud": ctx.session.cloud.kind.label(),
         "authority": ctx.session.cloud.login,
         "signedInVia": ctx.signed_in_via,
-        "expiresInSeconds": tokens.expires_in(),
+        "expiresOn": expires.map(output::iso),
         "scope": tokens.scope,
         "readOnly": ctx.session.read_only,
     });
     if ctx.json {
-        return emit_json(out, &v);
+        emit_json(out, &v)?;
+        return Ok(());
     }
     print_account(out, &account)?;
     writeln!(
@@ -815,7 +849,13 @@ async fn whoami(ctx: &Context, out: &mut dyn Write) -> Result<(), CommandError> 
         ctx.session.cloud.login
     )?;
     writeln!(out, "via:       {}", ctx.signed_in_via)?;
-    writeln!(out, "token:     expires in {} s", tokens.expires_in())?;
+    if let Some(at) = expires {
+        writeln!(
+            out,
+            "token:     expires {}",
+            output::when(at, time::OffsetDateTime::now_utc())
+        )?;
+    }
     Ok(())
 }
 
@@ -846,7 +886,8 @@ pub async fn login(
 ) -> Result<(), CommandError> {
     let account = startup::session::device_code_login(config, prompt_out).await?;
     if as_json {
-        return emit_json(out, &json!({ "signedIn": true, "account": account }));
+        emit_json(out, &json!({ "signedIn": true, "account": account }))?;
+        return Ok(());
     }
     print_account(out, &account)?;
     Ok(())
@@ -860,7 +901,8 @@ pub fn logout(
 ) -> Result<(), CommandError> {
     let removed = startup::session::forget_login(config)?;
     if as_json {
-        return emit_json(out, &json!({ "removed": removed }));
+        emit_json(out, &json!({ "removed": removed }))?;
+        return Ok(());
     }
     writeln!(
         out,
@@ -883,14 +925,33 @@ pub async fn connect(
     Ok(Context::new(signed, global.json))
 }
 
-/// Writes a command error to `err` (JSON with `--json`).
+/// Writes a command error to `err` (JSON with `--json`, keys camelCase; text sanitized, a
+/// refusal with its findings).
 pub fn report_error(e: &CommandError, as_json: bool, err: &mut dyn Write) {
     if as_json {
-        let _ = serde_json::to_writer(&mut *err, &json!({ "error": e.to_json() }));
+        let value = output::camel_keys(json!({ "error": e.to_json() }));
+        let _ = serde_json::to_writer(&mut *err, &value);
         let _ = writeln!(err);
-    } else {
-        // Refusals already printed their findings with the result.
-        let _ = writeln!(err, "error: {e}");
+        return;
+    }
+    let _ = writeln!(err, "error: {}", clean(&e.to_string()));
+    if let CommandError::Refused { findings, .. } = e {
+        for f in findings {
+            let _ = writeln!(
+                err,
+                "  {} [{}] {}",
+                if f["severity"] == "error" {
+                    "error:  "
+                } else {
+                    "warning:"
+                },
+                clean(f["field"].as_str().unwrap_or("?")),
+                clean(f["message"].as_str().unwrap_or(""))
+            );
+            if let Some(fix) = f["fix"]["label"].as_str() {
+                let _ = writeln!(err, "             fix: {}", clean(fix));
+            }
+        }
     }
 }
 
@@ -912,12 +973,7 @@ pub async fn run(
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
-            // A reported failure already printed its result; JSON callers still get the error.
-            if !matches!(e, CommandError::Reported(_)) || as_json {
-                report_error(&e, as_json, &mut stderr);
-            } else {
-                let _ = writeln!(stderr, "error: {e}");
-            }
+            report_error(&e, as_json, &mut stderr);
             std::process::ExitCode::FAILURE
         }
     }
@@ -959,11 +1015,20 @@ pub async fn run_to(
     }
     match &command {
         Command::Decode { token, verify } => {
-            let http = match &global.ca_file {
-                Some(_) => Some(Http::new(&session_config(&global)?.http_config())?),
+            // The keys come from the token's issuer: no tenant or session needed, only the CA
+            // to trust (`--ca-file`, e.g. a running sandbox's).
+            let ca_pem = match &global.ca_file {
+                Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+                    CommandError::Usage(format!("cannot read the CA file {}: {e}", p.display()))
+                })?),
                 None => None,
             };
-            decode(token.as_deref(), *verify, http.as_ref(), json_out, out).await
+            let options = DecodeOptions {
+                verify: *verify,
+                ca_pem,
+                json: json_out,
+            };
+            decode::decode(token.as_deref(), None, &options, out).await
         }
         Command::Explain { text } => explain(&text.join(" "), json_out, out),
         Command::Login => {
