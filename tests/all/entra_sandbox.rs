@@ -198,6 +198,21 @@ async fn fic_list_add_rm_with_rules_dry_run_and_read_only() {
     let body = &dry["request"]["body"];
     assert_eq!(body["audiences"][0], "api://AzureADTokenExchange");
     assert!(body["issuer"].as_str().expect("issuer").ends_with("/v2.0"));
+    // The body is core's request, as the console's review shows and sends it: no
+    // `"description": null` written by hand beside it.
+    assert!(
+        body.as_object()
+            .expect("object")
+            .get("description")
+            .is_none_or(|d| !d.is_null()),
+        "{body}"
+    );
+    assert!(
+        dry["request"]["url"]
+            .as_str()
+            .expect("url")
+            .ends_with("/federatedIdentityCredentials")
+    );
     let az = dry["exports"]["Azure CLI"].as_str().expect("az export");
     assert!(az.contains("az ad app federated-credential create"), "{az}");
     assert!(

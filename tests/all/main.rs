@@ -6,6 +6,8 @@ mod tmux_support;
 mod tui_fixture;
 
 mod cli_binary;
+mod cli_decode;
+mod cli_output;
 mod core_text;
 mod entra_fic_update;
 mod entra_http;

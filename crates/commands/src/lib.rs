@@ -492,25 +492,15 @@ async fn fic_add(
         });
     }
     let warnings = findings.len();
-    let url = format!(
-        "{}/applications/{}/federatedIdentityCredentials",
-        graph.base(),
-        app.id
-    );
-    let body = json!({
-        "name": draft.name,
-        "issuer": draft.issuer,
-        "subject": draft.subject,
-        "audiences": draft.audiences,
-        "description": draft.description,
-    });
+    // The request is built once, by core, for the dry run and its exports alike.
+    let record = fic::AppRecord {
+        object_id: app.id.clone(),
+        app_id: app.app_id.clone(),
+        display_name: app.display_name.clone(),
+        unique_name: None,
+    };
+    let request = fic::export::graph_request(&draft, &record);
     if opts.dry_run {
-        let record = fic::AppRecord {
-            object_id: app.id.clone(),
-            app_id: app.app_id.clone(),
-            display_name: app.display_name.clone(),
-            unique_name: None,
-        };
         let exports: Vec<(fic::export::ExportFormat, String)> = fic::export::ExportFormat::ALL
             .into_iter()
             .filter(|f| *f != fic::export::ExportFormat::GraphRequest)
@@ -525,14 +515,17 @@ async fn fic_add(
                 out,
                 &json!({
                     "dryRun": true,
-                    "request": { "method": "POST", "url": url, "body": body },
+                    "request": {
+                        "method": request.method,
+                        "url": request.url(cloud),
+                        "body": request.body,
+                    },
                     "findings": findings_json,
                     "exports": exports_json,
                 }),
             )?;
             return Ok(());
         }
-        let request = fic::export::graph_request(&draft, &record);
         for f in &findings {
             writeln!(out, "{}", finding_text(f))?;
         }
@@ -1049,12 +1042,6 @@ pub async fn run_to(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clean_removes_terminal_control_sequences() {
-        assert_eq!(clean("app\u{1b}[31mred\u{7}"), "app\u{FFFD}[31mred\u{FFFD}");
-        assert_eq!(clean("plain-name ü"), "plain-name ü");
-    }
 
     #[test]
     fn default_scope_follows_the_cloud() {

@@ -20,26 +20,11 @@ use ficus_entra::AppSummary;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-/// Replaces control characters (escape sequences included) and the invisible bidirectional
-/// controls (U+202E between `evil` and `txt.exe` makes it read as `evilexe.txt`) so tenant-controlled text
-/// cannot drive the terminal or disguise itself.
+/// Tenant-controlled text made safe for the terminal: core's one sanitizer (escape
+/// sequences, controls and the invisible bidirectional controls removed, so U+202E between
+/// `evil` and `txt.exe` cannot make it read as `evilexe.txt`).
 pub fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if is_unsafe(c) { '\u{FFFD}' } else { c })
-        .collect()
-}
-
-fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            // LEFT-TO-RIGHT / RIGHT-TO-LEFT MARK, ARABIC LETTER MARK
-            '\u{200E}' | '\u{200F}' | '\u{061C}'
-            // embeddings and overrides (LRE, RLE, PDF, LRO, RLO)
-            | '\u{202A}'..='\u{202E}'
-            // isolates (LRI, RLI, FSI, PDI)
-            | '\u{2066}'..='\u{2069}'
-        )
+    ficus_core::text::sanitize(text).into_owned()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,44 +141,9 @@ pub fn parse_iso(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()
 }
 
-/// `2025-11-30 00:00 UTC`.
-pub fn absolute(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
-}
-
-/// `in 59 minutes`, `3 hours ago`, `in 10 days`, `now`: the largest unit that keeps it
-/// readable, rounded down as a countdown is.
-pub fn relative(at: OffsetDateTime, now: OffsetDateTime) -> String {
-    let delta = (at - now).whole_seconds();
-    let s = delta.unsigned_abs();
-    if s == 0 {
-        return "now".into();
-    }
-    let (n, unit) = match s {
-        0..60 => (s, "second"),
-        60..3_600 => (s / 60, "minute"),
-        3_600..86_400 => (s / 3_600, "hour"),
-        _ => (s / 86_400, "day"),
-    };
-    let plural = if n == 1 { "" } else { "s" };
-    if delta > 0 {
-        format!("in {n} {unit}{plural}")
-    } else {
-        format!("{n} {unit}{plural} ago")
-    }
-}
-
-/// The text form of a date: `2025-11-30 00:00 UTC (in 59 minutes)`.
+/// The text form of a date, core's one wording: `2025-11-30 00:00 UTC (in 59 minutes)`.
 pub fn when(at: OffsetDateTime, now: OffsetDateTime) -> String {
-    format!("{} ({})", absolute(at), relative(at, now))
+    ficus_core::text::absolute_and_relative(at, now)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,18 +203,18 @@ mod tests {
 
     #[test]
     fn clean_removes_control_and_bidi_characters() {
-        assert_eq!(clean("app\u{1b}[31mred\u{7}"), "app\u{FFFD}[31mred\u{FFFD}");
+        assert_eq!(clean("app\u{1b}[31mred\u{7}"), "appred");
         assert_eq!(clean("plain-name ü"), "plain-name ü");
         assert_eq!(
             clean("evil\u{202E}txt.exe"),
-            "evil\u{FFFD}txt.exe",
+            "eviltxt.exe",
             "RIGHT-TO-LEFT OVERRIDE"
         );
         for c in [
             '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
             '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
         ] {
-            assert_eq!(clean(&format!("a{c}b")), "a\u{FFFD}b", "U+{:04X}", c as u32);
+            assert_eq!(clean(&format!("a{c}b")), "ab", "U+{:04X}", c as u32);
         }
         // Right-to-left text itself is not a control: Hebrew and Arabic names stay.
         assert_eq!(clean("שלום مرحبا"), "שלום مرحبا");
@@ -305,12 +255,11 @@ mod tests {
             when(expiry, ten_days_before),
             "2026-12-09 14:00 UTC (in 10 days)"
         );
-        assert_eq!(relative(now, exp), "59 minutes ago");
         assert_eq!(
-            relative(now + time::Duration::seconds(1), now),
-            "in 1 second"
+            when(now, exp),
+            "2025-11-29 23:01 UTC (59 minutes ago)",
+            "core's one wording"
         );
-        assert_eq!(relative(now, now), "now");
         assert!(parse_iso("2026-12-09T14:00:00.1234567Z").is_some());
     }
 
@@ -322,9 +271,6 @@ mod tests {
         let mut out = Vec::new();
         t.write(&mut out).expect("write");
         let text = String::from_utf8(out).expect("utf8");
-        assert_eq!(
-            text,
-            "NAME         ID\na\u{FFFD}b          1\nlonger-name  2\n"
-        );
+        assert_eq!(text, "NAME         ID\nab           1\nlonger-name  2\n");
     }
 }
