@@ -56,7 +56,15 @@ impl ConsoleOptions {
             let path = dir.join("keymap.toml");
             if let Ok(text) = std::fs::read_to_string(&path) {
                 match Keymap::default().with_overrides(&text) {
-                    Ok(custom) => keymap = custom,
+                    Ok(custom) => {
+                        notices.extend(
+                            custom
+                                .conflicts()
+                                .into_iter()
+                                .map(|c| format!("keymap.toml: {c}")),
+                        );
+                        keymap = custom;
+                    }
                     Err(error) => notices.push(format!("{error} (using the default keys)")),
                 }
             }

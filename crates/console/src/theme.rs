@@ -448,9 +448,8 @@ mod tests {
     const SOLARIZED_DARK: Palette = Palette {
         name: "Solarized dark",
         ansi: [
-            "#073642", "#dc322f", "#859900", "#b58900", "#268bd2", "#d33682", "#2aa198",
-            "#eee8d5", "#002b36", "#cb4b16", "#586e75", "#657b83", "#839496", "#6c71c4",
-            "#93a1a1", "#fdf6e3",
+            "#073642", "#dc322f", "#859900", "#b58900", "#268bd2", "#d33682", "#2aa198", "#eee8d5",
+            "#002b36", "#cb4b16", "#586e75", "#657b83", "#839496", "#6c71c4", "#93a1a1", "#fdf6e3",
         ],
         fg: "#839496",
         bg: "#002b36",
@@ -464,9 +463,8 @@ mod tests {
     const XTERM: Palette = Palette {
         name: "xterm",
         ansi: [
-            "#000000", "#cd0000", "#00cd00", "#cdcd00", "#0000ee", "#cd00cd", "#00cdcd",
-            "#e5e5e5", "#7f7f7f", "#ff0000", "#00ff00", "#ffff00", "#5c5cff", "#ff00ff",
-            "#00ffff", "#ffffff",
+            "#000000", "#cd0000", "#00cd00", "#cdcd00", "#0000ee", "#cd00cd", "#00cdcd", "#e5e5e5",
+            "#7f7f7f", "#ff0000", "#00ff00", "#ffff00", "#5c5cff", "#ff00ff", "#00ffff", "#ffffff",
         ],
         fg: "#000000",
         bg: "#ffffff",
