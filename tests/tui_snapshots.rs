@@ -124,6 +124,13 @@ async fn sign_in_screens() {
         std::sync::Arc::new(std::sync::Mutex::new(ficus::tui::MemoryDirectory::default()));
     let mut driver = Driver::new(directory, "default");
     driver.state.phase = Phase::SigningIn(SignInScreen::default());
+    // No code yet: nothing to copy, so no `y copy code` hint.
+    let waiting = render(&driver.state, 80, 24);
+    assert!(
+        waiting.contains("Asking Entra for a sign-in code"),
+        "{waiting}"
+    );
+    assert!(!waiting.contains("copy code"), "{waiting}");
     let expires_at = driver.state.now + time::Duration::minutes(15);
     driver
         .send(Msg::SignIn(SignInEvent::Code {
@@ -133,6 +140,7 @@ async fn sign_in_screens() {
         }))
         .await;
     check("sign_in_code", &mut driver.state);
+    assert!(render(&driver.state, 80, 24).contains("y copy code"));
     driver
         .send(Msg::SignIn(SignInEvent::Failed(
             SignInFailure::ConditionalAccess {
@@ -142,4 +150,21 @@ async fn sign_in_screens() {
         )))
         .await;
     check("sign_in_conditional_access", &mut driver.state);
+    assert!(!render(&driver.state, 80, 24).contains("copy code"));
+
+    // Offline (DNS failure on login.microsoftonline.com): the way to try ficus without a
+    // tenant is named.
+    driver.state.phase = Phase::SigningIn(SignInScreen::default());
+    driver
+        .send(Msg::SignIn(SignInEvent::Failed(SignInFailure::Other {
+            detail: "network error talking to https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode: dns error: failed to lookup address information: Temporary failure in name resolution; check the network, proxy settings and that the endpoint is reachable".into(),
+        })))
+        .await;
+    let offline = render(&driver.state, 120, 40);
+    assert!(
+        offline.contains("could not reach Microsoft Entra ID"),
+        "{offline}"
+    );
+    assert!(offline.contains("ficus --sandbox"), "{offline}");
+    check("sign_in_offline", &mut driver.state);
 }
