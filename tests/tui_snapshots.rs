@@ -58,6 +58,15 @@ async fn console_screens_on_the_demo_tenant() {
     driver.key(KeyCode::Esc).await;
     driver.key(KeyCode::Esc).await;
 
+    // A facet that does not exist is said under the filter, with the ones that do.
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("foo:bar").await;
+    let screen = render(&driver.state, 120, 40);
+    assert!(screen.contains("`foo:bar` is not a filter"), "{screen}");
+    assert!(screen.contains("fic:0"), "{screen}");
+    driver.key(KeyCode::Esc).await;
+    driver.key(KeyCode::Esc).await;
+
     driver.key(KeyCode::Char('/')).await;
     driver.keys("inventory").await;
     driver.key(KeyCode::Enter).await;
@@ -84,6 +93,29 @@ async fn console_screens_on_the_demo_tenant() {
 
     driver.key(KeyCode::Tab).await;
     check("identities", &mut driver.state);
+    // Identities have their own facets; an apps facet is refused by name.
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("kind:system").await;
+    assert!(driver.state.identities.query().problems.is_empty());
+    assert!(driver.state.identities.visible_len() > 0);
+    assert!(
+        driver
+            .state
+            .identities
+            .visible_rows(0, usize::MAX)
+            .all(|i| i.kind == ficus::tui::model::IdentityKind::SystemAssigned)
+    );
+    driver.key(KeyCode::Esc).await;
+    driver.key(KeyCode::Esc).await;
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("fic:0").await;
+    let screen = render(&driver.state, 120, 40);
+    assert!(
+        screen.contains("`fic:0` does not apply to identities"),
+        "{screen}"
+    );
+    driver.key(KeyCode::Esc).await;
+    driver.key(KeyCode::Esc).await;
     driver.key(KeyCode::Enter).await;
     check("identity_detail_id_inventory", &mut driver.state);
     // On the wrong trust: its findings in full under the table.
