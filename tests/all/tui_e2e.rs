@@ -121,3 +121,56 @@ fn signals_restore_the_terminal() {
         );
     }
 }
+
+/// Starts `ficus --sandbox` in a fresh tmux after running `tmux_setup` inside it (so ficus's
+/// start-up probe sees those settings), filters to payments-api and presses `y` (copy the
+/// name); returns the tmux and the screen once the toast shows.
+fn copy_name_in_tmux(label: &str, tmux_setup: &str, toast: &str) -> (Tmux, String) {
+    let dirs = tempfile::tempdir().expect("tempdir");
+    let binary = env!("CARGO_BIN_EXE_ficus");
+    let script = format!(
+        "{tmux_setup} env XDG_STATE_HOME={d}/state XDG_CONFIG_HOME={d}/config XDG_DATA_HOME={d}/data XDG_CACHE_HOME={d}/cache {binary} --sandbox; echo ficus-exit=$?; exec cat -v",
+        d = dirs.path().display()
+    );
+    let tmux = Tmux::new(
+        format!("ficus-e2e-copy-{label}-{}", std::process::id()),
+        "e2e",
+    );
+    tmux.start(120, 40, &script);
+    tmux.wait_for("audit-collector");
+    tmux.keys(&["/"]);
+    tmux.text("payments-api");
+    tmux.keys(&["Enter", "y"]);
+    let screen = tmux.wait_for(toast);
+    tmux.keys(&["q"]);
+    tmux.wait_for("ficus-exit=0");
+    // The temporary directories go with the test, after ficus has left.
+    drop(dirs);
+    (tmux, screen)
+}
+
+/// With `set-clipboard on`, tmux takes a plain OSC 52 into its buffer (and on to the outer
+/// terminal); the passthrough wrapper ficus used to send is dropped by tmux 3.3+.
+#[test]
+fn y_inside_tmux_with_set_clipboard_on_reaches_the_tmux_buffer() {
+    let (tmux, screen) = copy_name_in_tmux(
+        "on",
+        "tmux set -g set-clipboard on;",
+        "Sent the name to the terminal's clipboard (OSC 52)",
+    );
+    assert!(!screen.contains("✓"), "no claim of success:\n{screen}");
+    assert_eq!(tmux.run(&["show-buffer"]), "payments-api");
+}
+
+/// tmux's defaults (set-clipboard external, allow-passthrough off) drop every copy: ficus
+/// says so and how to change it, instead of claiming a copy.
+#[test]
+fn y_inside_tmux_that_drops_osc52_says_how_to_enable_it() {
+    let (tmux, screen) = copy_name_in_tmux(
+        "external",
+        "tmux set -g set-clipboard external; tmux set -g allow-passthrough off;",
+        "tmux drops the copy",
+    );
+    assert!(screen.contains("set -g set-clipboard on"), "{screen}");
+    assert_eq!(tmux.run(&["show-buffer"]), "", "no buffer was made");
+}

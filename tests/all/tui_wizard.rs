@@ -33,11 +33,12 @@ fn check(name: &str, state: &mut ficus::tui::State) {
         insta::with_settings!({
             snapshot_suffix => format!("{width}x{height}"),
             filters => vec![
-                (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[guid]"),
-                (r"[0-9a-f]{8}…", "[id]…"),
                 (r"\b(in )?\d+ (second|minute|hour|day|month|year)s?( ago)?", "[time]"),
                 (r"\(\d+ ms\)", "([ms])"),
                 (r"127\.0\.0\.1:\d+", "[sandbox]"),
+                // Minted per run by the sandbox: the id of a FIC just created, a request id.
+                (r#"(?m)^"(\s+id\s+)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, "\"${1}[new fic id]"),
+                (r"request-id [0-9a-f-]{36}", "request-id [request id]"),
             ],
         }, {
             insta::assert_snapshot!(name, screen);

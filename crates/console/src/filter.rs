@@ -26,6 +26,12 @@ pub trait Row {
         expiries.sort_unstable();
         fields.matches(facet, &expiries, now)
     }
+    /// The list's name in messages ("apps").
+    const NOUN: &'static str;
+    /// The facets this list understands, as the filter's error line and `?` help show them.
+    const FACETS: &'static str;
+    /// Whether `facet` means anything for this kind of row (`fic:0` does not on identities).
+    fn accepts(facet: &Facet) -> bool;
     /// Column titles, in order; sorting refers to them by index.
     fn columns() -> &'static [&'static str];
     fn compare(&self, other: &Self, column: usize, now: OffsetDateTime) -> Ordering;
@@ -110,21 +116,61 @@ pub struct Query {
     pub problems: Vec<String>,
 }
 
-pub const FACET_HELP: &str =
-    "filters: fic:0 fic:>0 expires:<30d expired audience:multi|single kind:user|system";
+const APP_FACETS: &str = "fic:0 fic:>0 fic:<2 expires:<30d expired audience:multi|single";
+const IDENTITY_FACETS: &str = "kind:user kind:system";
 
+pub const FACET_HELP: &str = concat!(
+    "filters on apps: fic:0 fic:>0 fic:<2 expires:<30d expired audience:multi|single",
+    "; on identities: kind:user kind:system"
+);
+
+/// Every facet key, whichever list it belongs to.
+const FACET_KEYS: &str = "fic: expires: expired audience: kind:";
+
+/// Parses `raw` without knowing the list: facets of either list are accepted.
 pub fn parse_query(raw: &str) -> Query {
+    parse_query_with(raw, "any list", FACET_KEYS, |_| true)
+}
+
+/// Parses `raw` for a list of `T`: a facet of the other list, or a `key:value` word whose key
+/// is no facet at all, is said on the filter's error line instead of silently matching
+/// nothing (or everything).
+pub fn parse_query_for<T: Row>(raw: &str) -> Query {
+    parse_query_with(raw, T::NOUN, T::FACETS, T::accepts)
+}
+
+fn parse_query_with(raw: &str, noun: &str, known: &str, accepts: impl Fn(&Facet) -> bool) -> Query {
     let mut query = Query::default();
     let mut words = Vec::new();
     for word in raw.split_whitespace() {
         match parse_facet(word) {
-            Some(Ok(facet)) => query.facets.push(facet),
+            Some(Ok(facet)) if accepts(&facet) => query.facets.push(facet),
+            Some(Ok(_)) => query.problems.push(format!(
+                "`{word}` does not apply to {noun}; filters here: {known}"
+            )),
             Some(Err(problem)) => query.problems.push(problem),
-            None => words.push(word),
+            None => {
+                if looks_like_facet(word) {
+                    query.problems.push(format!(
+                        "`{word}` is not a filter (matched as text); filters here: {known}"
+                    ));
+                }
+                words.push(word);
+            }
         }
     }
     query.text = words.join(" ");
     query
+}
+
+/// `foo:bar`: a word, a colon and a value, as a facet is written; not `api://x` or a time.
+fn looks_like_facet(word: &str) -> bool {
+    word.split_once(':').is_some_and(|(key, value)| {
+        key.len() >= 2
+            && key.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
+            && !value.is_empty()
+            && !value.starts_with('/')
+    })
 }
 
 fn parse_facet(word: &str) -> Option<Result<Facet, String>> {
@@ -495,7 +541,7 @@ impl<T: Row> Listing<T> {
         if raw == self.raw_query {
             return;
         }
-        let query = parse_query(raw);
+        let query = parse_query_for::<T>(raw);
         let narrowing = query.facets == self.query.facets
             && !query.text.contains('!')
             && self
@@ -764,6 +810,13 @@ fn name_at<'a>(names: &'a str, ends: &[usize], i: usize) -> &'a str {
 }
 
 impl Row for AppRow {
+    const NOUN: &'static str = "apps";
+    const FACETS: &'static str = APP_FACETS;
+
+    fn accepts(facet: &Facet) -> bool {
+        !matches!(facet, Facet::Kind(_))
+    }
+
     fn name(&self) -> &str {
         &self.name
     }
@@ -804,6 +857,13 @@ impl Row for AppRow {
 }
 
 impl Row for IdentityRow {
+    const NOUN: &'static str = "identities";
+    const FACETS: &'static str = IDENTITY_FACETS;
+
+    fn accepts(facet: &Facet) -> bool {
+        matches!(facet, Facet::Kind(_))
+    }
+
     fn name(&self) -> &str {
         &self.name
     }
@@ -910,6 +970,37 @@ mod tests {
         assert_eq!(bad.problems.len(), 2);
         assert!(bad.problems[0].contains("fic:0"));
         assert_eq!(parse_query("api://thing").text, "api://thing");
+    }
+
+    #[test]
+    fn an_unknown_or_foreign_facet_says_so_and_names_the_known_ones() {
+        let mut apps = sample();
+        apps.set_query("foo:bar", NOW);
+        let problems = &apps.query().problems;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("`foo:bar` is not a filter"),
+            "{problems:?}"
+        );
+        assert!(problems[0].contains("fic:0") && problems[0].contains("audience:multi"));
+        // A URI or a plain word with a colon is text, not a mistyped facet.
+        apps.set_query("api://thing", NOW);
+        assert!(apps.query().problems.is_empty());
+        // `kind:` is an identities facet: on apps it is said, not applied (it would hide all).
+        apps.set_query("kind:user", NOW);
+        assert!(apps.query().problems[0].contains("does not apply to apps"));
+        assert_eq!(apps.visible_len(), 4);
+
+        let mut identities: Listing<IdentityRow> = Listing::new();
+        identities.set_query("fic:0", NOW);
+        let problems = &identities.query().problems;
+        assert!(
+            problems[0].contains("does not apply to identities"),
+            "{problems:?}"
+        );
+        assert!(problems[0].contains("kind:system"), "{problems:?}");
+        identities.set_query("kind:system", NOW);
+        assert!(identities.query().problems.is_empty());
     }
 
     #[test]

@@ -574,6 +574,51 @@ impl Keymap {
         }
         hints
     }
+
+    /// Keys bound to two different actions on one screen (a screen's own key hides a global
+    /// one there), so a `keymap.toml` that takes a key already in use is told, not silently
+    /// half-applied.
+    pub fn conflicts(&self) -> Vec<String> {
+        use Context::*;
+        let mut found = Vec::new();
+        for context in [
+            Global,
+            List,
+            AppDetail,
+            IdentityDetail,
+            SignIn,
+            Wizard,
+            Exchange,
+            Inspector,
+        ] {
+            let mut seen: Vec<(&Keys, Action, Context)> = Vec::new();
+            let relevant = self
+                .bindings
+                .iter()
+                .filter(|b| b.context == context || b.context == Global);
+            for binding in relevant {
+                for keys in &binding.keys {
+                    let clash = seen.iter().find(|(k, action, owner)| {
+                        *k == keys
+                            && *action != binding.action
+                            // Two global bindings clash once, on `Global`, not on every screen.
+                            && (context == Global || *owner != Global || binding.context != Global)
+                    });
+                    match clash {
+                        Some((_, other, _)) => found.push(format!(
+                            "`{}` is both {} and {} on {}",
+                            keys_label(keys),
+                            other.name(),
+                            binding.action.name(),
+                            context.title()
+                        )),
+                        None => seen.push((keys, binding.action, binding.context)),
+                    }
+                }
+            }
+        }
+        found
+    }
 }
 
 fn context_from_name(name: &str) -> Option<Context> {
@@ -654,6 +699,39 @@ mod tests {
         assert_eq!(
             keymap.lookup(Context::List, &[], key("ctrl-q")),
             Lookup::Action(Action::Quit)
+        );
+        // `x` already tests the exchange on the detail screens: said, not silently shadowed.
+        let conflicts = keymap.conflicts();
+        assert!(
+            conflicts
+                .iter()
+                .any(|c| c == "`x` is both quit and test-exchange on app detail"),
+            "{conflicts:?}"
+        );
+    }
+
+    #[test]
+    fn the_default_keymap_has_no_conflicts() {
+        assert_eq!(Keymap::default().conflicts(), Vec::<String>::new());
+    }
+
+    /// The README's `keymap.toml` example is valid and takes no key that is already in use.
+    #[test]
+    fn readme_keymap_example_is_valid_and_collides_with_nothing() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n# ~/.config/ficus/keymap.toml")
+            .expect("the README shows a keymap.toml example");
+        let body = &readme[start + "```toml\n".len()..];
+        let example = &body[..body.find("```").expect("the example block ends")];
+        let keymap = Keymap::default()
+            .with_overrides(example)
+            .expect("the README's example parses");
+        assert_eq!(keymap.conflicts(), Vec::<String>::new());
+        // And it changes something: every binding it names is in effect.
+        assert_ne!(
+            keymap.lookup(Context::List, &[], key("ctrl-q")),
+            Lookup::Unbound
         );
     }
 

@@ -38,6 +38,16 @@ pub struct ConsoleOptions {
     pub started: Instant,
     /// The config.toml a theme chosen in the palette is saved to; `None`: not saved.
     pub config_file: Option<std::path::PathBuf>,
+    /// Asks the tmux ficus runs in how a copy gets out (`None`: not inside tmux). Run once,
+    /// off the UI thread; replaceable so a test can answer for tmux.
+    pub ask_tmux: Option<fn() -> Option<String>>,
+}
+
+/// How long tmux has to say how it handles OSC 52 before ficus sends both forms.
+const TMUX_PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+
+fn ask_tmux() -> Option<String> {
+    terminal::ask_tmux(TMUX_PROBE_TIMEOUT)
 }
 
 impl ConsoleOptions {
@@ -56,7 +66,15 @@ impl ConsoleOptions {
             let path = dir.join("keymap.toml");
             if let Ok(text) = std::fs::read_to_string(&path) {
                 match Keymap::default().with_overrides(&text) {
-                    Ok(custom) => keymap = custom,
+                    Ok(custom) => {
+                        notices.extend(
+                            custom
+                                .conflicts()
+                                .into_iter()
+                                .map(|c| format!("keymap.toml: {c}")),
+                        );
+                        keymap = custom;
+                    }
                     Err(error) => notices.push(format!("{error} (using the default keys)")),
                 }
             }
@@ -74,6 +92,7 @@ impl ConsoleOptions {
             notices,
             started,
             config_file: dirs.config_file.clone(),
+            ask_tmux: terminal::in_tmux().then_some(ask_tmux as fn() -> Option<String>),
         }
     }
 }
@@ -138,6 +157,17 @@ async fn run_inner<D: Directory>(
 
     spawn_terminal_events(tx.clone());
     spawn_signals(tx.clone());
+    let clipboard = Clipboard::default();
+    if let Some(ask) = options.ask_tmux {
+        let answer_to = clipboard.clone();
+        tokio::task::spawn_blocking(move || {
+            let route = terminal::clipboard_route(true, ask().as_deref());
+            tracing::debug!(?route, "how a copy leaves tmux");
+            let _ = answer_to.route.set(route);
+        });
+    } else {
+        let _ = clipboard.route.set(terminal::ClipboardRoute::Plain);
+    }
     let options_config = options.config_file.as_deref();
     let mut quit = false;
     for cmd in first_commands {
@@ -167,10 +197,10 @@ async fn run_inner<D: Directory>(
             }
         };
         if let Some(msg) = next {
-            quit |= handle(&mut state, msg, &directory, &tx, options_config);
+            quit |= handle(&mut state, msg, &directory, &tx, options_config, &clipboard);
             // Drain whatever else is waiting before drawing.
             while let Ok(msg) = rx.try_recv() {
-                quit |= handle(&mut state, msg, &directory, &tx, options_config);
+                quit |= handle(&mut state, msg, &directory, &tx, options_config, &clipboard);
             }
             dirty = true;
         }
@@ -192,12 +222,40 @@ fn handle<D: Directory>(
     directory: &Arc<D>,
     tx: &UnboundedSender<Msg>,
     config_file: Option<&std::path::Path>,
+    clipboard: &Clipboard,
 ) -> bool {
     let mut quit = false;
     for cmd in update(state, msg) {
+        if let Cmd::Copy(text) = &cmd {
+            let route = clipboard.route();
+            if let Err(error) = terminal::copy_to_clipboard(text, route) {
+                tracing::warn!(%error, "OSC 52 copy failed");
+            }
+            // The toast `update` left says the copy was sent; where tmux is known to drop
+            // it, say that instead.
+            if route == terminal::ClipboardRoute::Blocked {
+                state.toast(ToastLevel::Warning, terminal::blocked_by_tmux());
+            }
+            continue;
+        }
         quit |= execute_cmd(directory, cmd, tx, config_file);
     }
     quit || state.quit
+}
+
+/// How copies leave the terminal, once tmux (if any) has answered.
+#[derive(Clone, Default)]
+struct Clipboard {
+    route: Arc<std::sync::OnceLock<terminal::ClipboardRoute>>,
+}
+
+impl Clipboard {
+    fn route(&self) -> terminal::ClipboardRoute {
+        self.route
+            .get()
+            .copied()
+            .unwrap_or(terminal::ClipboardRoute::Unknown)
+    }
 }
 
 /// Returns true when the command is to quit.
@@ -223,12 +281,8 @@ fn execute_cmd<D: Directory>(
             });
             false
         }
-        Cmd::Copy(text) => {
-            if let Err(error) = terminal::copy_to_clipboard(&text) {
-                tracing::warn!(%error, "OSC 52 copy failed");
-            }
-            false
-        }
+        // Written by `handle`, which knows the route; never spawned as an effect.
+        Cmd::Copy(_) => false,
         other => {
             effects::spawn(directory, other, tx);
             false

@@ -432,6 +432,89 @@ mod tests {
         }
     }
 
+    /// A terminal palette: the 16 ANSI colours, then the default foreground and background.
+    struct Palette {
+        name: &'static str,
+        ansi: [&'static str; 16],
+        fg: &'static str,
+        bg: &'static str,
+    }
+
+    const SOLARIZED_DARK: Palette = Palette {
+        name: "Solarized dark",
+        ansi: [
+            "#073642", "#dc322f", "#859900", "#b58900", "#268bd2", "#d33682", "#2aa198", "#eee8d5",
+            "#002b36", "#cb4b16", "#586e75", "#657b83", "#839496", "#6c71c4", "#93a1a1", "#fdf6e3",
+        ],
+        fg: "#839496",
+        bg: "#002b36",
+    };
+    const SOLARIZED_LIGHT: Palette = Palette {
+        name: "Solarized light",
+        ansi: SOLARIZED_DARK.ansi,
+        fg: "#657b83",
+        bg: "#fdf6e3",
+    };
+    const XTERM: Palette = Palette {
+        name: "xterm",
+        ansi: [
+            "#000000", "#cd0000", "#00cd00", "#cdcd00", "#0000ee", "#cd00cd", "#00cdcd", "#e5e5e5",
+            "#7f7f7f", "#ff0000", "#00ff00", "#ffff00", "#5c5cff", "#ff00ff", "#00ffff", "#ffffff",
+        ],
+        fg: "#000000",
+        bg: "#ffffff",
+    };
+
+    /// The colour a terminal with `palette` draws for a foreground (`None`/`Reset`: its own).
+    fn resolve(palette: &Palette, colour: Option<Color>) -> Color {
+        let index = match colour {
+            None | Some(Color::Reset) => return Color::from_str(palette.fg).expect("fg"),
+            Some(Color::Black) => 0,
+            Some(Color::Red) => 1,
+            Some(Color::Green) => 2,
+            Some(Color::Yellow) => 3,
+            Some(Color::Blue) => 4,
+            Some(Color::Magenta) => 5,
+            Some(Color::Cyan) => 6,
+            Some(Color::Gray) => 7,
+            Some(Color::DarkGray) => 8,
+            Some(Color::LightRed) => 9,
+            Some(Color::LightGreen) => 10,
+            Some(Color::LightYellow) => 11,
+            Some(Color::LightBlue) => 12,
+            Some(Color::LightMagenta) => 13,
+            Some(Color::LightCyan) => 14,
+            Some(Color::White) => 15,
+            Some(other) => panic!("{other:?} is not one of the 16"),
+        };
+        Color::from_str(palette.ansi[index]).expect("palette colour")
+    }
+
+    /// Muted text (hints, secondary columns) must stay readable on palettes whose bright
+    /// black is the background (Solarized dark: colour 8 == base03): it reads at least as
+    /// well as the palette's own text does, and at WCAG AA (4.5:1) where that text does.
+    #[test]
+    fn default_theme_muted_text_reads_on_solarized_and_xterm_palettes() {
+        let theme = Themes::built_in()
+            .get("default")
+            .cloned()
+            .expect("default exists");
+        for palette in [SOLARIZED_DARK, SOLARIZED_LIGHT, XTERM] {
+            let ground = Color::from_str(palette.bg).expect("bg");
+            let text = contrast(resolve(&palette, theme.text.fg), ground);
+            for (slot, style) in [("muted", theme.muted), ("border", theme.border)] {
+                let ratio = contrast(resolve(&palette, style.fg), ground);
+                assert!(
+                    ratio >= text.min(4.5),
+                    "{slot} on {}: contrast {ratio:.2}, the palette's text has {text:.2}",
+                    palette.name
+                );
+            }
+        }
+        // Still told apart from plain text, by the terminal's faint rendering.
+        assert!(theme.muted.add_modifier.contains(Modifier::DIM));
+    }
+
     #[test]
     fn no_color_selects_mono_and_bad_colours_are_explained() {
         assert_eq!(initial_theme_name(Some("1"), Some("dark")), "mono");

@@ -966,10 +966,7 @@ fn copy(state: &mut State, id: bool) -> Vec<Cmd> {
     };
     match picked {
         Some((what, text)) => {
-            state.toast(
-                ToastLevel::Success,
-                format!("Copied {what} (OSC 52: if nothing arrives, enable clipboard access in your terminal)"),
-            );
+            state.toast(ToastLevel::Info, super::terminal::sent_to_clipboard(what));
             vec![Cmd::Copy(text)]
         }
         None => Vec::new(),

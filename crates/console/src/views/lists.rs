@@ -170,8 +170,8 @@ fn draw_listing<T: Row>(
             }
             (Load::Done, 0) => format!("No {noun} in this tenant."),
             _ => format!(
-                "No {noun} match the filter. Esc clears it; {}",
-                crate::filter::FACET_HELP
+                "No {noun} match the filter. Esc clears it; filters here: {}",
+                T::FACETS
             ),
         };
         frame.render_widget(

@@ -234,7 +234,13 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         return;
     }
     let mut spans = vec![Span::raw(" ")];
-    let hints = if let Some(Screen::Wizard(w)) = state.stack.last() {
+    let hints = if let Phase::SigningIn(screen) = &state.phase {
+        // `y copy code` only while there is a code on screen to copy.
+        let has_code = screen.user_code.is_some() && screen.failure.is_none();
+        state.keymap.hints_where(state.context(), |action| {
+            action != super::keymap::Action::Copy || has_code
+        })
+    } else if let Some(Screen::Wizard(w)) = state.stack.last() {
         wizard::hints(state, w)
     } else if state.editing_filter {
         vec![

@@ -56,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 theme.muted,
             )));
             lines.push(Line::from(Span::styled(
-                "Rebind keys in keymap.toml in the config directory (e.g. quit = \"x\"). j/k scroll, Esc closes.",
+                "Rebind keys in keymap.toml in the config directory (e.g. quit = [\"q\", \"ctrl-q\"]; README.md shows more). j/k scroll, Esc closes.",
                 theme.muted,
             )));
             let rect = centered(area, 90, area.height);

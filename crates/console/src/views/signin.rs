@@ -24,6 +24,23 @@ pub fn qr_lines(url: &str) -> Option<Vec<String>> {
     Some(image.lines().map(str::to_string).collect())
 }
 
+/// Whether a sign-in failure means Entra could not be reached at all (no network, DNS, a
+/// proxy): entra's network errors say `network error talking to …`; lower layers' wording for
+/// the same is matched too, since the failure arrives as text.
+fn is_offline(detail: &str) -> bool {
+    let detail = detail.to_ascii_lowercase();
+    [
+        "network error talking to",
+        "dns error",
+        "failed to lookup address",
+        "error trying to connect",
+        "connection refused",
+        "network is unreachable",
+    ]
+    .iter()
+    .any(|phrase| detail.contains(phrase))
+}
+
 /// Glyphs 3 pixels wide and 5 high, one row per byte (bit 2 is the left pixel), for the
 /// characters Entra puts in user codes. `O` is round and `0` square so they stay apart.
 fn glyph(c: char) -> Option<[u8; 5]> {
@@ -116,6 +133,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &SignInScreen)
                 "✗ A Conditional Access policy blocked device-code sign-in.",
                 format!(
                     "{detail}\nSign in with the Azure CLI instead (az login, on a device your policies trust), then start ficus --use-az-cli."
+                ),
+            ),
+            SignInFailure::Other { detail } if is_offline(detail) => (
+                "✗ ficus could not reach Microsoft Entra ID.",
+                format!(
+                    "{detail}\nPress Enter to try again once the network is back.\nNo network or no tenant at hand? ficus --sandbox tries everything against a local emulated tenant."
                 ),
             ),
             SignInFailure::Other { detail } => (
