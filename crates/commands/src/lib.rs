@@ -17,7 +17,6 @@ pub use output::clean;
 use output::{Table, emit_json, to_json};
 
 pub use args::{Command, ExchangeArgs, FicCommand};
-use ficus_core::cloud::{Cloud, CloudKind};
 use ficus_entra::msi::{self, IdentitySelector, MsiEnv, MsiSource};
 use ficus_entra::resolve::{describe_app, resolve_app, resolve_identity};
 use ficus_startup::session::session_config;
@@ -99,15 +98,6 @@ impl From<StartupError> for CommandError {
             StartupError::Entra(e) => CommandError::Entra(e),
             StartupError::Sandbox(message) => CommandError::Sandbox(message),
         }
-    }
-}
-
-/// The resource ficus asks for by default in an exchange.
-pub fn default_scope(cloud: &Cloud) -> String {
-    match cloud.kind {
-        // The sandbox mimics the public cloud's Graph resource.
-        CloudKind::Custom => "https://graph.microsoft.com/.default".into(),
-        _ => cloud.graph_default_scope(),
     }
 }
 
@@ -678,7 +668,7 @@ async fn exchange(
         scope: args
             .scope
             .clone()
-            .unwrap_or_else(|| default_scope(&ctx.session.cloud)),
+            .unwrap_or_else(|| ctx.session.cloud.exchange_default_scope()),
         source,
         identity: IdentitySelector::ClientId(identity.client_id.clone()),
         app_fics,
@@ -1036,25 +1026,5 @@ pub async fn run_to(
             let ctx = connect(&global, err).await?;
             execute(&ctx, other, out).await
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_scope_follows_the_cloud() {
-        assert_eq!(
-            default_scope(&Cloud::china()),
-            "https://microsoftgraph.chinacloudapi.cn/.default"
-        );
-        assert_eq!(
-            default_scope(&Cloud::custom(
-                "https://127.0.0.1:1",
-                "https://127.0.0.1:1/v1.0"
-            )),
-            "https://graph.microsoft.com/.default"
-        );
     }
 }

@@ -176,6 +176,15 @@ impl Cloud {
         format!("{}/.default", self.graph)
     }
 
+    /// The scope a test exchange asks for unless told otherwise: this cloud's Graph
+    /// `.default`; a custom cloud (the sandbox) serves the public cloud's Graph resource.
+    pub fn exchange_default_scope(&self) -> String {
+        match self.kind {
+            CloudKind::Custom => "https://graph.microsoft.com/.default".into(),
+            _ => self.graph_default_scope(),
+        }
+    }
+
     /// True when `aud` is this cloud's exchange audience in either spelling (URI or GUID).
     pub fn is_exchange_audience(&self, aud: &str) -> bool {
         aud == self.exchange_audience || self.exchange_app_id.as_deref() == Some(aud)
@@ -419,5 +428,19 @@ mod tests {
         assert_eq!(CloudKind::parse("USGov"), Some(CloudKind::UsGov));
         assert_eq!(CloudKind::parse("AzureChinaCloud"), Some(CloudKind::China));
         assert_eq!(CloudKind::parse("mars"), None);
+    }
+
+    #[test]
+    fn exchange_default_scope_follows_the_cloud() {
+        assert_eq!(
+            Cloud::china().exchange_default_scope(),
+            "https://microsoftgraph.chinacloudapi.cn/.default"
+        );
+        assert_eq!(
+            Cloud::custom("https://127.0.0.1:1", "https://127.0.0.1:1/v1.0")
+                .exchange_default_scope(),
+            "https://graph.microsoft.com/.default",
+            "the sandbox serves the public cloud's Graph resource"
+        );
     }
 }
