@@ -120,8 +120,7 @@ impl PlainHttp {
         match url.host() {
             Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
             Some(url::Host::Ipv4(ip)) => {
-                ip.is_loopback()
-                    || (self == PlainHttp::LoopbackAndLinkLocal && ip.is_link_local())
+                ip.is_loopback() || (self == PlainHttp::LoopbackAndLinkLocal && ip.is_link_local())
             }
             Some(url::Host::Ipv6(ip)) => {
                 ip.is_loopback()
@@ -136,8 +135,7 @@ impl PlainHttp {
 /// Why a plain `http://` URL is refused, and what to do (shared by every refusal).
 pub fn plain_http_refusal(url: &str) -> String {
     format!(
-        "refusing plain http:// to {}: tokens would travel unencrypted over the network; use https://, \
-         or http:// only for this machine (127.0.0.1, ::1, localhost)",
+        "refused to send plain http:// to {}: tokens would travel unencrypted over the network",
         origin_of(url)
     )
 }
@@ -162,8 +160,10 @@ pub fn redact_userinfo(text: &str) -> String {
         out.push_str(before);
         let end = after
             .find(|c: char| {
-                matches!(c, '/' | '?' | '#' | ')' | '(' | '"' | '\'' | '<' | '>' | ',' | ';')
-                    || c.is_whitespace()
+                matches!(
+                    c,
+                    '/' | '?' | '#' | ')' | '(' | '"' | '\'' | '<' | '>' | ',' | ';'
+                ) || c.is_whitespace()
             })
             .unwrap_or(after.len());
         let authority = &after[..end];

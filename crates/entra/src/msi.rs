@@ -136,11 +136,8 @@ impl MsiSource {
 pub fn read_token_text(reader: impl std::io::Read) -> Result<String, String> {
     let max = ficus_core::jwt::MAX_TOKEN_LEN;
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(reader, max as u64 + 1),
-        &mut bytes,
-    )
-    .map_err(|e| e.to_string())?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(reader, max as u64 + 1), &mut bytes)
+        .map_err(|e| e.to_string())?;
     if bytes.len() > max {
         return Err(format!(
             "it is longer than {} KiB, which no token is; pass the token itself",
