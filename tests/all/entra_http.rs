@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What the scripted server does with one request.
-enum Action {
+pub(crate) enum Action {
     Respond {
         status: u16,
         headers: Vec<(String, String)>,
@@ -23,7 +23,7 @@ enum Action {
     Drop,
 }
 
-fn json(status: u16, body: serde_json::Value) -> Action {
+pub(crate) fn json(status: u16, body: serde_json::Value) -> Action {
     Action::Respond {
         status,
         headers: vec![("Content-Type".into(), "application/json".into())],
@@ -32,15 +32,15 @@ fn json(status: u16, body: serde_json::Value) -> Action {
 }
 
 #[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Seen {
+    pub(crate) method: String,
+    pub(crate) target: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -48,10 +48,10 @@ impl Seen {
     }
 }
 
-type Script = Arc<dyn Fn(&Seen, usize) -> Action + Send + Sync>;
+pub(crate) type Script = Arc<dyn Fn(&Seen, usize) -> Action + Send + Sync>;
 
 /// Starts the server; returns its base URL and the log of requests seen.
-async fn serve(script: Script) -> (String, Arc<Mutex<Vec<Seen>>>) {
+pub(crate) async fn serve(script: Script) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -140,7 +140,7 @@ async fn serve(script: Script) -> (String, Arc<Mutex<Vec<Seen>>>) {
     (base, log)
 }
 
-fn fast_http() -> Http {
+pub(crate) fn fast_http() -> Http {
     Http::new(&HttpConfig {
         no_proxy: true,
         retry: RetryPolicy {
@@ -153,7 +153,7 @@ fn fast_http() -> Http {
     .expect("client")
 }
 
-fn tokens(access: &str, expires_in: i64) -> TokenSet {
+pub(crate) fn tokens(access: &str, expires_in: i64) -> TokenSet {
     TokenSet {
         access_token: Secret::new(access.to_string()),
         refresh_token: Some(Secret::new("refresh-1".into())),
@@ -163,11 +163,11 @@ fn tokens(access: &str, expires_in: i64) -> TokenSet {
     }
 }
 
-fn graph(base: &str, creds: Credentials) -> GraphClient {
+pub(crate) fn graph(base: &str, creds: Credentials) -> GraphClient {
     GraphClient::new(fast_http(), format!("{base}/v1.0"), creds, false)
 }
 
-fn static_creds() -> Credentials {
+pub(crate) fn static_creds() -> Credentials {
     Credentials::new(
         tokens("good", 3600),
         Renewal::Never {

@@ -50,7 +50,9 @@ fn fic(description: &str) -> Fic {
 // ---- shell ----
 
 fn sh_echo(word: &str) -> String {
-    let out = Command::new("sh")
+    // ANSI-C quoted words (`$'…'`, for control characters) need bash; the rest plain sh.
+    let shell = if word.starts_with("$'") { "bash" } else { "sh" };
+    let out = Command::new(shell)
         .arg("-c")
         .arg(format!("printf %s {word}"))
         .output()
@@ -61,7 +63,7 @@ fn sh_echo(word: &str) -> String {
 
 #[test]
 fn shell_quoting_round_trips_through_sh() {
-    for text in AWKWARD.iter().filter(|t| !t.contains('\u{7}')) {
+    for text in AWKWARD {
         assert_eq!(sh_echo(&shell_quote(text)), *text, "{text:?}");
     }
 }
@@ -83,8 +85,49 @@ fn az_cli_parameters_are_the_graph_body() {
 
 // ---- PowerShell ----
 
-/// Reads one PowerShell single-quoted string at the start of `s`; returns it and the rest.
+/// Reads one PowerShell double-quoted string (backtick escapes, `$([char]0xHHHH)`) at the
+/// start of `s`; returns it and the rest.
+fn ps_unquote_double(s: &str) -> (String, &str) {
+    let mut out = String::new();
+    let mut i = 1;
+    while i < s.len() {
+        let rest = &s[i..];
+        let c = rest.chars().next().expect("char");
+        if c == '"' {
+            return (out, &s[i + 1..]);
+        }
+        if c == '`' {
+            let n = rest[1..].chars().next().expect("escaped char");
+            out.push(match n {
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                other => other,
+            });
+            i += 1 + n.len_utf8();
+        } else if let Some(hex) = rest.strip_prefix("$([char]0x") {
+            let end = hex.find(')').expect("closing paren");
+            let code = u32::from_str_radix(&hex[..end], 16).expect("hex");
+            out.push(char::from_u32(code).expect("char"));
+            i += "$([char]0x".len() + end + 1;
+        } else {
+            assert!(
+                c != '$',
+                "unescaped $ in a PowerShell double-quoted string: {s:?}"
+            );
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    panic!("unterminated PowerShell string in {s:?}");
+}
+
+/// Reads one PowerShell string (single-quoted, or double-quoted for control characters) at the
+/// start of `s`; returns it and the rest.
 fn ps_unquote(s: &str) -> (String, &str) {
+    if s.starts_with('"') {
+        return ps_unquote_double(s);
+    }
     let is_quote = |c: char| matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}');
     let mut chars = s.char_indices().peekable();
     let (_, first) = chars.next().expect("open quote");
@@ -477,4 +520,60 @@ fn body_text_keeps_graphs_field_order_and_is_the_same_json() {
         serde_json::from_str::<serde_json::Value>(&graph_body_text(&empty, true)).expect("json"),
         graph_body(&empty)
     );
+}
+
+/// A FIC holding control and invisible characters (ESC, BEL, DEL, a C1 control, a
+/// right-to-left override) exports what is stored: every format's text has no such raw
+/// character (so a terminal sanitizer leaves it unchanged, instead of exporting a cleaned
+/// value), decodes back to the exact stored value, and the fields are named in warnings.
+#[test]
+fn control_characters_are_exported_as_stored_escaped_and_warned() {
+    use ficus::fic::Field;
+    use ficus::fic::export::export_warnings;
+    let stored = "sub\u{1b}[31m\u{7}x\u{7f}\u{9b}y\u{202E}gpj.exe";
+    let mut f = fic("desc\u{1b}]0;title\u{7}");
+    f.subject = stored.to_string();
+    let is_raw = |c: char| c != '\n' && ficus::text::is_unsafe_char(c);
+    for format in ExportFormat::ALL {
+        let text = export(format, &f, &app(), &Cloud::global());
+        assert!(
+            !text.chars().any(is_raw),
+            "{format:?} holds a raw control character: {text:?}"
+        );
+        assert_eq!(
+            ficus::text::sanitize_lines(&text),
+            text,
+            "{format:?} is unchanged by the sanitizer"
+        );
+    }
+    // And each decodes to the stored value.
+    let ps = graph_powershell(&f, &app());
+    assert_eq!(value_after(&ps, "subject     = ", ps_unquote), stored);
+    let bi = bicep(&f, &app());
+    assert_eq!(value_after(&bi, "  subject: ", bicep_unquote), stored);
+    let tf = terraform(&f, &app());
+    assert_eq!(value_after(&tf, "subject        = ", hcl_unquote), stored);
+    let az = az_cli(&f, &app());
+    let word = az.rsplit_once("--parameters ").expect("parameters").1;
+    let json: serde_json::Value = serde_json::from_str(&sh_echo(word)).expect("json");
+    assert_eq!(json["subject"], stored);
+    let request = graph_request(&f, &app());
+    let body: serde_json::Value = serde_json::from_str(&request.body_text).expect("json");
+    assert_eq!(body["subject"], stored);
+    assert_eq!(
+        sh_echo(&shell_quote(stored)),
+        stored,
+        "bash $'…' round trip"
+    );
+
+    let warnings = export_warnings(&f);
+    let fields: Vec<Field> = warnings.iter().map(|w| w.field).collect();
+    assert_eq!(fields, [Field::Subject, Field::Description]);
+    let message = warnings[0].message();
+    assert!(
+        message.contains("U+001B") && message.contains("U+202E"),
+        "{message}"
+    );
+    assert!(message.contains("subject"), "{message}");
+    assert!(export_warnings(&fic("plain")).is_empty());
 }

@@ -22,6 +22,7 @@ mod fic_guid;
 mod fic_props;
 mod fic_rules;
 mod fic_update;
+mod harden_client;
 mod jwt_claims;
 mod jwt_props;
 mod sandbox_cli;

@@ -230,14 +230,18 @@ pub async fn check_signature(jwt: &Jwt, http: Option<&Http>, ca_pem: Option<&str
 
 /// Reads the token: the argument, or stdin for `-` or nothing.
 fn read_token(token: Option<&str>) -> Result<String, CommandError> {
-    Ok(match token {
-        Some(t) if t != "-" => t.to_string(),
-        _ => {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
-            s
-        }
-    })
+    match token {
+        Some(t) if t != "-" => Ok(t.to_string()),
+        _ => read_token_from(std::io::stdin().lock()),
+    }
+}
+
+/// Reads a token from `input`, at most [`jwt::MAX_TOKEN_LEN`] bytes and one more to know it is
+/// too long: an endless stream is refused after 64 KiB, never loaded. Input that is not
+/// text is an input error (not an output one).
+pub fn read_token_from(input: impl std::io::Read) -> Result<String, CommandError> {
+    ficus_entra::msi::read_token_text(input)
+        .map_err(|why| CommandError::Input(format!("the token on stdin cannot be decoded: {why}")))
 }
 
 /// How `ficus decode` runs.

@@ -42,6 +42,9 @@ pub enum CommandError {
     Token(#[from] ficus_core::jwt::JwtError),
     #[error("the sandbox could not start: {0}")]
     Sandbox(String),
+    /// What was given to read (a token on stdin) is not usable: too long, not text, unreadable.
+    #[error("{0}")]
+    Input(String),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
     /// The command printed its result, and that result is a failure (e.g. a refused exchange).
@@ -59,6 +62,7 @@ impl CommandError {
             CommandError::Usage(m) => json!({ "kind": "usage", "message": m }),
             CommandError::Token(e) => json!({ "kind": "token", "message": e.to_string() }),
             CommandError::Sandbox(m) => json!({ "kind": "sandbox", "message": m }),
+            CommandError::Input(m) => json!({ "kind": "input", "message": m }),
             CommandError::Output(e) => json!({ "kind": "output", "message": e.to_string() }),
             CommandError::Reported(m) => json!({ "kind": "failed", "message": m }),
         }
@@ -496,6 +500,11 @@ async fn fic_add(
             .filter(|f| *f != fic::export::ExportFormat::GraphRequest)
             .map(|f| (f, fic::export::export(f, &draft, &record, cloud)))
             .collect();
+        // The exports carry the stored values escaped; say so when some are invisible.
+        let export_warnings: Vec<String> = fic::export::export_warnings(&draft)
+            .iter()
+            .map(|w| w.message())
+            .collect();
         if ctx.json {
             let exports_json: serde_json::Map<String, Value> = exports
                 .iter()
@@ -512,6 +521,7 @@ async fn fic_add(
                     },
                     "findings": findings_json,
                     "exports": exports_json,
+                    "exportWarnings": export_warnings,
                 }),
             )?;
             return Ok(());
@@ -521,6 +531,9 @@ async fn fic_add(
         }
         writeln!(out, "Dry run: nothing was changed. The request would be:\n")?;
         writeln!(out, "{}", request.to_http(cloud))?;
+        for warning in &export_warnings {
+            writeln!(out, "warning: {warning}")?;
+        }
         for (format, text) in &exports {
             writeln!(out, "# {}\n{}\n", format.label(), text.trim_end())?;
         }
@@ -908,16 +921,22 @@ pub async fn connect(
     Ok(Context::new(signed, global.json))
 }
 
-/// Writes a command error to `err` (JSON with `--json`, keys camelCase; text sanitized, a
-/// refusal with its findings).
+/// Writes a command error to `err` (JSON with `--json`, keys camelCase; text sanitized, user
+/// info of URLs redacted, a refusal with its findings).
 pub fn report_error(e: &CommandError, as_json: bool, err: &mut dyn Write) {
+    // A password typed into a URL (`--sandbox-url https://user:pw@host`) is never echoed,
+    // whichever layer's message quotes the URL.
     if as_json {
         let value = output::camel_keys(json!({ "error": e.to_json() }));
-        let _ = serde_json::to_writer(&mut *err, &value);
-        let _ = writeln!(err);
+        let text = serde_json::to_string(&value).unwrap_or_default();
+        let _ = writeln!(err, "{}", ficus_entra::redact_userinfo(&text));
         return;
     }
-    let _ = writeln!(err, "error: {}", clean(&e.to_string()));
+    let _ = writeln!(
+        err,
+        "error: {}",
+        clean(&ficus_entra::redact_userinfo(&e.to_string()))
+    );
     if let CommandError::Refused { findings, .. } = e {
         for f in findings {
             let _ = writeln!(

@@ -149,8 +149,9 @@ pub fn when(at: OffsetDateTime, now: OffsetDateTime) -> String {
 // ---------------------------------------------------------------------------------------------
 // tables
 
-/// A text table: a header row and rows of cells, columns padded to their widest cell, two
-/// spaces apart, the last column unpadded. Cells are [`clean`]ed.
+/// A text table: a header row and rows of cells, columns padded to their widest cell in
+/// terminal columns (CJK and emoji take two), two spaces apart, the last column unpadded.
+/// Cells are [`clean`]ed.
 #[derive(Debug, Default)]
 pub struct Table {
     header: Vec<String>,
@@ -171,10 +172,11 @@ impl Table {
 
     pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let columns = self.header.len();
-        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        let width = ficus_core::text::display_width;
+        let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate().take(columns) {
-                widths[i] = widths[i].max(cell.chars().count());
+                widths[i] = widths[i].max(width(cell));
             }
         }
         let line = |out: &mut dyn Write, cells: &[String]| -> std::io::Result<()> {
@@ -182,7 +184,7 @@ impl Table {
             for (i, cell) in cells.iter().enumerate().take(columns) {
                 text.push_str(cell);
                 if i + 1 < columns {
-                    let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
+                    let pad = widths[i].saturating_sub(width(cell)) + 2;
                     text.extend(std::iter::repeat_n(' ', pad));
                 }
             }
@@ -272,5 +274,27 @@ mod tests {
         t.write(&mut out).expect("write");
         let text = String::from_utf8(out).expect("utf8");
         assert_eq!(text, "NAME         ID\nab           1\nlonger-name  2\n");
+    }
+
+    #[test]
+    fn tables_align_wide_characters_by_display_width() {
+        let mut t = Table::new(&["NAME", "ID"]);
+        t.row(vec!["支払い".into(), "1".into()]); // 3 chars, 6 columns
+        t.row(vec!["app🚀".into(), "2".into()]); // 4 chars, 5 columns
+        t.row(vec!["plain".into(), "3".into()]);
+        let mut out = Vec::new();
+        t.write(&mut out).expect("write");
+        let text = String::from_utf8(out).expect("utf8");
+        let id_columns: Vec<usize> = text
+            .lines()
+            .map(|l| {
+                let (before_last, _) = l.rsplit_once(' ').expect("two columns");
+                ficus_core::text::display_width(before_last)
+            })
+            .collect();
+        assert!(
+            id_columns.windows(2).all(|w| w[0] == w[1]),
+            "the ID column starts at one terminal column on every row: {id_columns:?}\n{text}"
+        );
     }
 }

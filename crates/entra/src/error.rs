@@ -72,7 +72,7 @@ impl StsError {
             correlation_id: None,
             timestamp: None,
             error_uri: None,
-            endpoint: endpoint.to_string(),
+            endpoint: crate::http::redact_userinfo(endpoint),
         }
     }
 
@@ -110,7 +110,7 @@ impl StsError {
             correlation_id: body.correlation_id,
             timestamp: body.timestamp,
             error_uri: body.error_uri,
-            endpoint: endpoint.to_string(),
+            endpoint: crate::http::redact_userinfo(endpoint),
         })
     }
 }
@@ -137,6 +137,10 @@ pub enum NetworkErrorKind {
     Tls,
     /// The answer could not be read or decoded.
     Body,
+    /// The answer was larger than any real one; reading stopped at the cap.
+    TooLarge,
+    /// Refused before sending: plain `http://` to a host that is not this machine.
+    PlainHttp,
     Other,
 }
 
@@ -165,6 +169,12 @@ fn network_advice(kind: NetworkErrorKind) -> &'static str {
             "the TLS handshake failed; for the sandbox pass --ca-file with its CA certificate"
         }
         NetworkErrorKind::Body => "the answer was cut short or malformed; try again",
+        NetworkErrorKind::TooLarge => {
+            "check that the URL points at Entra or Graph (a proxy or a wrong --sandbox-url can stream without end)"
+        }
+        NetworkErrorKind::PlainHttp => {
+            "point ficus at an https:// URL (plain http:// is only for 127.0.0.1, ::1 and localhost)"
+        }
         NetworkErrorKind::Other => "try again; run with RUST_LOG=ficus=debug for details",
     }
 }
@@ -248,6 +258,15 @@ pub enum EntraError {
     )]
     Protocol { service: String, detail: String },
     #[error(
+        "refused to follow a link to {found}: this session's token is only for {expected} (its Graph), so it was not sent; something between ficus and Graph (a proxy, a wrong --sandbox-url) rewrote the link, check HTTPS_PROXY and the URL"
+    )]
+    ForeignOrigin {
+        /// The origin the session's token is for (`scheme://host:port`).
+        expected: String,
+        /// The origin the link pointed to.
+        found: String,
+    },
+    #[error(
         "the write was sent but reading it back shows something else: {detail}; check it in the portal"
     )]
     Verification { detail: String },
@@ -291,6 +310,7 @@ impl EntraError {
             EntraError::NotFound { .. } => "not_found",
             EntraError::Ambiguous { .. } => "ambiguous",
             EntraError::Protocol { .. } => "protocol",
+            EntraError::ForeignOrigin { .. } => "foreign_origin",
             EntraError::Verification { .. } => "verification",
             EntraError::Invalid(_) => "invalid",
             EntraError::AzCli(_) => "az_cli",
@@ -306,6 +326,9 @@ impl EntraError {
             EntraError::Msi(e) => serde_json::to_value(e).ok(),
             EntraError::Ambiguous { candidates, .. } => {
                 Some(serde_json::json!({ "candidates": candidates }))
+            }
+            EntraError::ForeignOrigin { expected, found } => {
+                Some(serde_json::json!({ "expected": expected, "found": found }))
             }
             _ => None,
         };

@@ -205,6 +205,24 @@ impl GraphClient {
         format!("{}/{}", self.base, path.trim_start_matches('/'))
     }
 
+    /// The session's token goes to Graph's origin only (scheme, host and port of the base
+    /// URL): a link to anywhere else (an `@odata.nextLink` a proxy rewrote) is refused before
+    /// any token is read, naming both origins.
+    fn check_origin(&self, url: &str) -> Result<(), EntraError> {
+        let expected = super::http::origin_of(&self.base);
+        let found = super::http::origin_of(url);
+        let same = url::Url::parse(url)
+            .ok()
+            .zip(url::Url::parse(&self.base).ok())
+            .is_some_and(|(u, b)| u.origin() == b.origin() && u.origin().is_tuple());
+        if same {
+            Ok(())
+        } else {
+            tracing::warn!(%expected, %found, "refused a Graph link to another origin");
+            Err(EntraError::ForeignOrigin { expected, found })
+        }
+    }
+
     /// Sends with the bearer token; on 401 renews the token once and tries again.
     async fn call(
         &self,
@@ -214,6 +232,7 @@ impl GraphClient {
         headers: &[(&str, &str)],
         body: Option<&serde_json::Value>,
     ) -> Result<Response, EntraError> {
+        self.check_origin(url)?;
         let mut token = self.credentials.access_token(&self.http).await?;
         for round in 0..2 {
             let resp = self

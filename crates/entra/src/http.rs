@@ -74,7 +74,15 @@ pub struct HttpConfig {
     /// Bypass any `HTTP(S)_PROXY`: for loopback (sandbox) and link-local (IMDS) endpoints.
     pub no_proxy: bool,
     pub retry: RetryPolicy,
+    /// The largest answer body read; a longer one is cut off with [`NetworkErrorKind::TooLarge`].
+    pub max_body_bytes: usize,
+    /// Where plain `http://` may go (every other request must be `https://`).
+    pub plain_http: PlainHttp,
 }
+
+/// No real answer of Entra, Graph or a managed identity endpoint comes near this (a Graph page
+/// of 999 full app objects is a few MB).
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 impl Default for HttpConfig {
     fn default() -> Self {
@@ -84,8 +92,92 @@ impl Default for HttpConfig {
             ca_pem: None,
             no_proxy: false,
             retry: RetryPolicy::default(),
+            max_body_bytes: MAX_BODY_BYTES,
+            plain_http: PlainHttp::LoopbackOnly,
         }
     }
+}
+
+/// Which hosts may be spoken to in clear text (`http://`). Everything else needs `https://`,
+/// so a token never crosses a network unencrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlainHttp {
+    /// Only this machine: 127.0.0.0/8, ::1, `localhost`.
+    #[default]
+    LoopbackOnly,
+    /// This machine and link-local addresses (169.254.0.0/16, fe80::/10): the managed
+    /// identity endpoints (IMDS at 169.254.169.254, App Service), which speak only `http`.
+    LoopbackAndLinkLocal,
+}
+
+impl PlainHttp {
+    /// Whether `url` may be requested under this policy: any `https://`, or `http://` to an
+    /// allowed host. A URL that does not parse is left to the HTTP client to refuse.
+    pub fn allows(self, url: &url::Url) -> bool {
+        if url.scheme() != "http" {
+            return true;
+        }
+        match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => {
+                ip.is_loopback() || (self == PlainHttp::LoopbackAndLinkLocal && ip.is_link_local())
+            }
+            Some(url::Host::Ipv6(ip)) => {
+                ip.is_loopback()
+                    || (self == PlainHttp::LoopbackAndLinkLocal
+                        && (ip.segments()[0] & 0xffc0) == 0xfe80)
+            }
+            None => false,
+        }
+    }
+}
+
+/// Why a plain `http://` URL is refused, and what to do (shared by every refusal).
+pub fn plain_http_refusal(url: &str) -> String {
+    format!(
+        "refused to send plain http:// to {}: tokens would travel unencrypted over the network",
+        origin_of(url)
+    )
+}
+
+/// `scheme://host:port` of a URL, without user info, path or query (safe to show); the
+/// redacted text when it does not parse.
+pub fn origin_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) if u.has_host() => u.origin().ascii_serialization(),
+        _ => redact_userinfo(url),
+    }
+}
+
+/// Every `scheme://user:password@host` in `text` with its user info replaced by `***`, so a
+/// password typed into a URL never reaches an error message or a log. Works on any text (an
+/// error chain quoting a URL), not only on a lone URL.
+pub fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| {
+                matches!(
+                    c,
+                    '/' | '?' | '#' | ')' | '(' | '"' | '\'' | '<' | '>' | ',' | ';'
+                ) || c.is_whitespace()
+            })
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(userinfo_end) => {
+                out.push_str("***");
+                out.push_str(&authority[userinfo_end..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether a failed request may be sent again.
@@ -208,6 +300,8 @@ impl Response {
 pub struct Http {
     client: reqwest::Client,
     retry: RetryPolicy,
+    max_body_bytes: usize,
+    plain_http: PlainHttp,
 }
 
 impl Http {
@@ -240,6 +334,8 @@ impl Http {
         Ok(Http {
             client,
             retry: config.retry.clone(),
+            max_body_bytes: config.max_body_bytes,
+            plain_http: config.plain_http,
         })
     }
 
@@ -250,6 +346,31 @@ impl Http {
 
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
+    }
+
+    /// The largest answer body this client reads.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// Where this client may speak plain `http://`.
+    pub fn plain_http(&self) -> PlainHttp {
+        self.plain_http
+    }
+
+    /// Refuses a request this client must not send: plain `http://` to a host its
+    /// [`PlainHttp`] policy does not allow. Checked before every request, whoever built it.
+    pub fn check_url(&self, url: &reqwest::Url) -> Result<(), NetworkError> {
+        if self.plain_http.allows(url) {
+            return Ok(());
+        }
+        Err(NetworkError {
+            kind: NetworkErrorKind::PlainHttp,
+            url: safe_url(url),
+            detail: plain_http_refusal(url.as_str()),
+            attempts: 0,
+            client_request_id: None,
+        })
     }
 
     /// Sends a request built by `build` (called again for each attempt), retrying per `retry`.
@@ -277,15 +398,24 @@ impl Http {
                 Ok(r) => r,
                 Err(e) => return Err(network_error(&e, attempt, &client_request_id)),
             };
+            self.check_url(request.url())?;
             let url = safe_url(request.url());
             tracing::debug!(method = %request.method(), %url, attempt, %client_request_id, "http request");
             let outcome = match self.client.execute(request).await {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(body) => Ok((status, headers, body.to_vec())),
-                        Err(e) => Err(e),
+                    match read_body(resp, self.max_body_bytes).await {
+                        Ok(body) => Ok((status, headers, body)),
+                        Err(BodyError::TooLarge) => {
+                            return Err(too_large(
+                                &url,
+                                self.max_body_bytes,
+                                attempt,
+                                &client_request_id,
+                            ));
+                        }
+                        Err(BodyError::Read(e)) => Err(e),
                     }
                 }
                 Err(e) => Err(e),
@@ -360,6 +490,54 @@ impl Http {
     }
 }
 
+/// Why an answer's body could not be read.
+pub(crate) enum BodyError {
+    /// Longer than the cap (declared or streamed): reading stopped there.
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// Reads an answer's body, at most `max` bytes: a declared `Content-Length` over the cap is
+/// refused before reading, a stream is cut off as soon as it passes the cap.
+pub(crate) async fn read_body(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(max).unwrap_or(u64::MAX))
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > max {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The error for an answer over the size cap.
+pub(crate) fn too_large(
+    url: &str,
+    max: usize,
+    attempts: u32,
+    client_request_id: &str,
+) -> NetworkError {
+    NetworkError {
+        kind: NetworkErrorKind::TooLarge,
+        url: url.to_string(),
+        detail: format!(
+            "the answer is larger than {} MiB, more than any Entra or Graph answer; ficus stopped reading it",
+            max / (1024 * 1024)
+        ),
+        attempts,
+        client_request_id: Some(client_request_id.to_string()),
+    }
+}
+
 /// `Retry-After` as seconds or an HTTP date (IMF-fixdate); dates in the past mean "now".
 pub fn parse_retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
     let text = value?.to_str().ok()?.trim();
@@ -387,12 +565,13 @@ pub fn parse_retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
     })
 }
 
-/// The URL without its query (safe to show and log).
+/// The URL without its query and user info (safe to show and log).
 pub fn safe_url(url: &reqwest::Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
     u.set_fragment(None);
     let _ = u.set_password(None);
+    let _ = u.set_username("");
     u.to_string()
 }
 
@@ -406,7 +585,7 @@ pub(crate) fn network_error(
     NetworkError {
         kind,
         url,
-        detail: error_chain(e),
+        detail: redact_userinfo(&error_chain(e)),
         attempts,
         client_request_id: Some(client_request_id.to_string()),
     }

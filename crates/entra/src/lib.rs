@@ -70,7 +70,7 @@ pub use error::{
     CacheError, EntraError, GraphError, MsiError, NetworkError, NetworkErrorKind, StsError,
 };
 pub use graph::{App, AppSummary, GraphClient, GuidKind, GuidMatch, TrustingApp};
-pub use http::{Http, HttpConfig, RetryPolicy};
+pub use http::{Http, HttpConfig, PlainHttp, RetryPolicy, redact_userinfo};
 pub use signin::{Account, CacheKey, CachedLogin, Credentials, Renewal, TokenCache, TokenSet};
 pub use sts::{Diagnosis, ExchangeReport, ExchangeRequest, Outcome, Step};
 
@@ -120,6 +120,17 @@ impl SessionConfig {
         http
     }
 
+    /// Refuses sign-in and Graph URLs that `http` may not speak to (plain `http://` to another
+    /// machine), before any request is made.
+    pub fn check_transport(&self, http: &Http) -> Result<(), EntraError> {
+        for url in [&self.cloud.login, &self.cloud.graph] {
+            if let Ok(parsed) = url::Url::parse(url) {
+                http.check_url(&parsed)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn cache_key(&self) -> CacheKey {
         CacheKey::new(&self.cloud, &self.tenant, &self.client_id)
     }
@@ -149,8 +160,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// Refuses a cloud whose sign-in or Graph URL is plain `http://` to another machine
+    /// (tokens in clear text): `https://`, or `http://` to loopback only.
     pub fn new(config: SessionConfig, credentials: Credentials) -> Result<Session, EntraError> {
         let http = Http::new(&config.http_config())?;
+        config.check_transport(&http)?;
         Ok(Session {
             cloud: config.cloud.clone(),
             tenant: config.tenant.clone(),

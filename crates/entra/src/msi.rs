@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::error::{EntraError, MsiError};
-use super::http::{Http, HttpConfig, Retry, RetryPolicy};
+use super::http::{Http, HttpConfig, PlainHttp, Retry, RetryPolicy, redact_userinfo};
 use super::signin::{now_unix, number_or_string};
 use ficus_core::secret::Secret;
 
@@ -70,8 +70,10 @@ pub enum MsiSource {
 impl MsiSource {
     pub fn label(&self) -> String {
         match self {
-            MsiSource::AppService { endpoint, .. } => format!("App Service ({endpoint})"),
-            MsiSource::Imds { base } => format!("IMDS ({base})"),
+            MsiSource::AppService { endpoint, .. } => {
+                format!("App Service ({})", redact_userinfo(endpoint))
+            }
+            MsiSource::Imds { base } => format!("IMDS ({})", redact_userinfo(base)),
             MsiSource::WorkloadIdentityFile { path } => {
                 format!("workload identity file ({})", path.display())
             }
@@ -79,8 +81,13 @@ impl MsiSource {
         }
     }
 
-    /// The endpoint shown in the exchange timeline.
+    /// The endpoint shown in the exchange timeline (user info redacted).
     pub fn endpoint(&self) -> String {
+        redact_userinfo(&self.request_url())
+    }
+
+    /// The URL requested (as configured).
+    fn request_url(&self) -> String {
         match self {
             MsiSource::AppService { endpoint, .. } => endpoint.clone(),
             MsiSource::Imds { base } => format!("{base}/metadata/identity/oauth2/token"),
@@ -92,18 +99,18 @@ impl MsiSource {
     /// Reads a token from a file, or stdin for `-`.
     pub fn explicit_from(path: &str) -> Result<MsiSource, MsiError> {
         let text = if path == "-" {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| {
-                MsiError::TokenFile {
-                    path: "stdin".into(),
-                    detail: e.to_string(),
-                }
-            })?;
-            s
+            read_token_text(std::io::stdin().lock()).map_err(|detail| MsiError::TokenFile {
+                path: "stdin".into(),
+                detail,
+            })?
         } else {
-            std::fs::read_to_string(path).map_err(|e| MsiError::TokenFile {
+            let file = std::fs::File::open(path).map_err(|e| MsiError::TokenFile {
                 path: path.into(),
                 detail: e.to_string(),
+            })?;
+            read_token_text(file).map_err(|detail| MsiError::TokenFile {
+                path: path.into(),
+                detail,
             })?
         };
         let token = text.trim().to_string();
@@ -122,6 +129,27 @@ impl MsiSource {
             token: Secret::new(token),
         })
     }
+}
+
+/// Reads a token, at most [`ficus_core::jwt::MAX_TOKEN_LEN`] bytes (one more is read to know
+/// it is too long): an endless stream or a huge file is refused, never loaded.
+pub fn read_token_text(reader: impl std::io::Read) -> Result<String, String> {
+    let max = ficus_core::jwt::MAX_TOKEN_LEN;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(reader, max as u64 + 1), &mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() > max {
+        return Err(format!(
+            "it is longer than {} KiB, which no token is; pass the token itself",
+            max / 1024
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "it is not text (byte {} is not UTF-8); pass the token itself",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// Which identity on the host to ask for.
@@ -144,11 +172,14 @@ pub struct MsiToken {
     pub endpoint: String,
 }
 
-/// An HTTP client fit for IMDS and App Service: no proxy ever (link-local / localhost).
+/// An HTTP client fit for IMDS and App Service: no proxy ever (link-local / localhost), and
+/// plain `http://` allowed to link-local addresses as well as this machine, since those
+/// endpoints speak nothing else.
 pub fn msi_http(retry: RetryPolicy) -> Result<Http, EntraError> {
     Http::new(&HttpConfig {
         no_proxy: true,
         retry,
+        plain_http: PlainHttp::LoopbackAndLinkLocal,
         ..HttpConfig::default()
     })
 }
@@ -192,7 +223,8 @@ pub async fn probe_imds(base: &str) -> Result<bool, EntraError> {
         connect_timeout: IMDS_PROBE_TIMEOUT,
         request_timeout: IMDS_PROBE_TIMEOUT,
         retry: RetryPolicy::none(),
-        ca_pem: None,
+        plain_http: PlainHttp::LoopbackAndLinkLocal,
+        ..HttpConfig::default()
     })?;
     let url = format!("{base}/metadata/identity/oauth2/token");
     let started = Instant::now();
@@ -213,6 +245,7 @@ pub async fn acquire(
     resource: &str,
 ) -> Result<MsiToken, EntraError> {
     let endpoint = source.endpoint();
+    let url = source.request_url();
     match source {
         MsiSource::Explicit { token, label } => Ok(MsiToken {
             token: token.clone(),
@@ -223,10 +256,13 @@ pub async fn acquire(
             endpoint,
         }),
         MsiSource::WorkloadIdentityFile { path } => {
-            let text = std::fs::read_to_string(path).map_err(|e| MsiError::TokenFile {
-                path: path.display().to_string(),
-                detail: e.to_string(),
-            })?;
+            let text = std::fs::File::open(path)
+                .map_err(|e| e.to_string())
+                .and_then(read_token_text)
+                .map_err(|detail| MsiError::TokenFile {
+                    path: path.display().to_string(),
+                    detail,
+                })?;
             let token = Secret::new(text.trim().to_string());
             Ok(MsiToken {
                 expires_on: ficus_core::jwt::decode(token.expose())
@@ -245,7 +281,7 @@ pub async fn acquire(
             push_selector(&mut query, selector, "client_id", "object_id", "msi_res_id");
             let resp = http
                 .send(Retry::Idempotent, |c| {
-                    c.get(&endpoint).query(&query).header("Metadata", "true")
+                    c.get(&url).query(&query).header("Metadata", "true")
                 })
                 .await?;
             token_from(resp, source, &endpoint)
@@ -264,7 +300,7 @@ pub async fn acquire(
             );
             let resp = http
                 .send(Retry::Idempotent, |c| {
-                    c.get(&endpoint)
+                    c.get(&url)
                         .query(&query)
                         .header("X-IDENTITY-HEADER", header.expose().as_str())
                 })

@@ -339,7 +339,7 @@ type DeviceClient = oauth2::Client<
 /// oauth2 5 (http 1.x types) over our reqwest 0.13 client. Keeps the last error body so the
 /// AADSTS codes, trace and correlation ids oauth2's standard error type drops are not lost.
 struct OAuthHttp {
-    client: reqwest::Client,
+    http: Http,
     last_error: std::sync::Mutex<Option<(u16, Vec<u8>)>>,
     last_network_error: std::sync::Mutex<Option<super::error::NetworkError>>,
 }
@@ -359,12 +359,21 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
         Box::pin(async move {
             let mut request: reqwest::Request = request.try_into().map_err(Box::new)?;
             let client_request_id = uuid::Uuid::new_v4().to_string();
+            // The same rules as every other request: no plain http to another machine.
+            if let Err(refused) = self.http.check_url(request.url()) {
+                let detail = refused.detail.clone();
+                if let Ok(mut last) = self.last_network_error.lock() {
+                    *last = Some(refused);
+                }
+                return Err(oauth2::HttpClientError::Other(detail));
+            }
             request.headers_mut().insert(
                 "client-request-id",
                 reqwest::header::HeaderValue::from_str(&client_request_id)
                     .map_err(|e| oauth2::HttpClientError::Other(e.to_string()))?,
             );
-            let response = match self.client.execute(request).await {
+            let url = super::http::safe_url(request.url());
+            let response = match self.http.reqwest().execute(request).await {
                 Ok(r) => r,
                 Err(e) => {
                     // Kept typed: oauth2's error only says "client error".
@@ -379,7 +388,19 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
             for (name, value) in response.headers() {
                 builder = builder.header(name.as_str(), value.as_bytes());
             }
-            let body = response.bytes().await.map_err(Box::new)?.to_vec();
+            let max = self.http.max_body_bytes();
+            let body = match super::http::read_body(response, max).await {
+                Ok(body) => body,
+                Err(super::http::BodyError::Read(e)) => return Err(Box::new(e).into()),
+                Err(super::http::BodyError::TooLarge) => {
+                    let error = super::http::too_large(&url, max, 1, &client_request_id);
+                    let detail = error.detail.clone();
+                    if let Ok(mut last) = self.last_network_error.lock() {
+                        *last = Some(error);
+                    }
+                    return Err(oauth2::HttpClientError::Other(detail));
+                }
+            };
             if !status.is_success()
                 && let Ok(mut last) = self.last_error.lock()
             {
@@ -446,6 +467,8 @@ fn oauth_error<RE: std::error::Error + 'static, TE: oauth2::ErrorResponse + 'sta
     http: &OAuthHttp,
     endpoint: &str,
 ) -> EntraError {
+    let endpoint = super::http::redact_userinfo(endpoint);
+    let endpoint = endpoint.as_str();
     let last = http.last_error.lock().ok().and_then(|mut l| l.take());
     match e {
         oauth2::RequestTokenError::ServerResponse(resp) => {
@@ -473,7 +496,7 @@ fn oauth_error<RE: std::error::Error + 'static, TE: oauth2::ErrorResponse + 'sta
             match recorded {
                 Some(n) => n.into(),
                 None => {
-                    let detail = super::http::error_chain(&err);
+                    let detail = super::http::redact_userinfo(&super::http::error_chain(&err));
                     EntraError::from(super::error::NetworkError {
                         kind: if super::http::is_tls_failure(&detail) {
                             super::error::NetworkErrorKind::Tls
@@ -494,7 +517,7 @@ fn oauth_error<RE: std::error::Error + 'static, TE: oauth2::ErrorResponse + 'sta
         },
         oauth2::RequestTokenError::Other(text) => EntraError::Protocol {
             service: endpoint.to_string(),
-            detail: text,
+            detail: super::http::redact_userinfo(&text),
         },
     }
 }
@@ -517,7 +540,7 @@ pub async fn start_device_code(
         )
         .set_token_uri(oauth2::TokenUrl::new(token_endpoint.clone()).map_err(invalid)?);
     let adapter = OAuthHttp {
-        client: http.reqwest().clone(),
+        http: http.clone(),
         last_error: std::sync::Mutex::new(None),
         last_network_error: std::sync::Mutex::new(None),
     };

@@ -245,7 +245,7 @@ pub async fn exchange_observed(
         on_step,
         Step {
             name: "exchange at token endpoint".into(),
-            endpoint: endpoint.clone(),
+            endpoint: super::http::redact_userinfo(&endpoint),
             duration: started.elapsed(),
             outcome,
         },
@@ -361,24 +361,25 @@ pub async fn fetch_jwks(http: &Http, issuer: &str) -> Result<ficus_core::jwt::Jw
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
+    let shown = |url: &str| super::http::redact_userinfo(url);
     let resp = http.get_json(&discovery, None, &[]).await?;
     if !resp.is_success() {
         return Err(EntraError::Protocol {
-            service: discovery,
+            service: shown(&discovery),
             detail: format!("HTTP {}", resp.status),
         });
     }
     let config: serde_json::Value = resp.json("the OpenID configuration")?;
     let Some(jwks_uri) = config["jwks_uri"].as_str() else {
         return Err(EntraError::Protocol {
-            service: discovery,
+            service: shown(&discovery),
             detail: "no jwks_uri".into(),
         });
     };
     let resp = http.get_json(jwks_uri, None, &[]).await?;
     if !resp.is_success() {
         return Err(EntraError::Protocol {
-            service: jwks_uri.to_string(),
+            service: shown(jwks_uri),
             detail: format!("HTTP {}", resp.status),
         });
     }

@@ -22,7 +22,19 @@ pub enum FaultsError {
     Unknown(String),
     #[error("fault '{name}' needs a positive whole number, got '{value}' (e.g. {name}=5)")]
     BadNumber { name: String, value: String },
+    #[error("fault '{name}={value}' is out of range: {name} goes from 1 to {max} {unit}")]
+    OutOfRange {
+        name: String,
+        value: String,
+        max: u64,
+        unit: &'static str,
+    },
 }
+
+/// The largest `latency=MS`: ten minutes (any client times out long before).
+pub const MAX_LATENCY_MS: u64 = 10 * 60 * 1000;
+/// The largest `replication=SECS`: one day (Entra's real delay is seconds to minutes).
+pub const MAX_REPLICATION_SECS: u64 = 24 * 60 * 60;
 
 impl Faults {
     /// Parses `throttle=N,latency=MS,replication=SECS` (any subset, any order). An empty string
@@ -47,10 +59,28 @@ impl Faults {
                     name: name.clone(),
                     value: value.trim().to_string(),
                 })?;
+            let in_range = |max: u64, unit: &'static str| {
+                if number <= max {
+                    Ok(number)
+                } else {
+                    Err(FaultsError::OutOfRange {
+                        name: name.clone(),
+                        value: value.trim().to_string(),
+                        max,
+                        unit,
+                    })
+                }
+            };
             match name.as_str() {
                 "throttle" => faults.throttle_every = Some(number),
-                "latency" => faults.latency = Some(Duration::from_millis(number)),
-                "replication" => faults.replication = Some(Duration::from_secs(number)),
+                "latency" => {
+                    let ms = in_range(MAX_LATENCY_MS, "milliseconds")?;
+                    faults.latency = Some(Duration::from_millis(ms));
+                }
+                "replication" => {
+                    let secs = in_range(MAX_REPLICATION_SECS, "seconds")?;
+                    faults.replication = Some(Duration::from_secs(secs));
+                }
                 _ => return Err(FaultsError::Unknown(part.to_string())),
             }
         }
@@ -118,6 +148,25 @@ mod tests {
             Faults::parse("latency"),
             Err(FaultsError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_not_wrapped() {
+        // 2^63 used to become a negative i64 in the token service and disable the fault.
+        for spec in [
+            "replication=9223372036854775808",
+            "replication=18446744073709551615",
+            "replication=86401",
+            "latency=600001",
+        ] {
+            let e = Faults::parse(spec).expect_err(spec);
+            assert!(matches!(e, FaultsError::OutOfRange { .. }), "{spec}: {e:?}");
+            assert!(e.to_string().contains("out of range"), "{e}");
+        }
+        // Beyond u64: still refused, as a bad number.
+        assert!(Faults::parse("replication=99999999999999999999").is_err());
+        let f = Faults::parse("replication=86400,latency=600000").expect("the maxima parse");
+        assert_eq!(f.replication, Some(Duration::from_secs(86_400)));
     }
 
     #[test]

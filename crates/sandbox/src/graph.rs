@@ -161,7 +161,7 @@ impl From<GraphAuthError> for GraphError {
 struct Ctx {
     request_id: String,
     client_request_id: String,
-    /// `https://127.0.0.1:8443`: scheme and host the client used, for links.
+    /// `https://127.0.0.1:8443`: the sandbox's configured base URL, for links.
     origin: String,
     path: String,
     raw_query: Option<String>,
@@ -178,20 +178,9 @@ impl Ctx {
             .filter(|v| !v.is_empty() && v.len() <= 200)
             .map(str::to_string)
             .unwrap_or_else(|| request_id.clone());
-        let scheme = state
-            .authority
-            .split_once("://")
-            .map_or("http", |(scheme, _)| scheme);
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| uri.authority().map(|a| a.to_string()))
-            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()));
-        let origin = match host {
-            Some(host) => format!("{scheme}://{host}"),
-            None => state.authority.clone(),
-        };
+        // Links (nextLink, context, Location) are built from the configured base URL, never
+        // from the request's Host header: a client must not be sent elsewhere by a header.
+        let origin = state.authority.clone();
         let eventual = headers
             .get_all("consistencylevel")
             .iter()

@@ -9,11 +9,16 @@
 //! holds exactly the fields that changed, and gives the PATCH body Graph is sent, the request
 //! text a review shows, and the equivalent `az` and Graph PowerShell commands
 //! ([`update_export`]).
+//!
+//! Exports carry what is stored, never a cleaned copy: a control or invisible character in a
+//! field (ESC, a bidi override…) is written as that language's escape, so the text is safe to
+//! show and still recreates the exact value; [`export_warnings`] names such fields.
 
 use serde_json::{Map, Value};
 
 use crate::cloud::Cloud;
 use crate::fic::model::{AppRecord, Fic, Field};
+use crate::text::is_unsafe_char;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExportFormat {
@@ -72,9 +77,78 @@ pub fn graph_body(fic: &Fic) -> Value {
     Value::Object(body)
 }
 
+/// A JSON string literal in which every control or invisible character (not only the C0
+/// controls JSON requires: DEL, C1, bidi controls…) is a `\uXXXX` escape, so the text shows
+/// what is stored and survives a terminal sanitizer unchanged.
 fn json_string(text: &str) -> String {
     // Serialising a string cannot fail.
-    Value::String(text.to_string()).to_string()
+    let json = Value::String(text.to_string()).to_string();
+    if !json.chars().any(is_unsafe_char) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if is_unsafe_char(c) {
+            // Every unsafe character is in the BMP: one \u escape each.
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A warning that a FIC holds control or invisible characters: the exports keep them (escaped
+/// for each language), since Entra compares the stored values exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportWarning {
+    pub field: Field,
+    /// The characters, as `U+001B`, in order of first appearance.
+    pub characters: Vec<String>,
+}
+
+impl ExportWarning {
+    pub fn message(&self) -> String {
+        format!(
+            "the {} holds control or invisible characters ({}); the exports keep them, escaped, because Entra compares the stored value exactly: check they are meant to be there",
+            self.field.label(),
+            self.characters.join(", ")
+        )
+    }
+}
+
+/// The fields of `fic` that hold control or invisible characters (what a terminal sanitizer
+/// would remove), each with those characters. Empty for an ordinary FIC.
+pub fn export_warnings(fic: &Fic) -> Vec<ExportWarning> {
+    let mut fields: Vec<(Field, Vec<&str>)> = vec![
+        (Field::Name, vec![fic.name.as_str()]),
+        (Field::Issuer, vec![fic.issuer.as_str()]),
+        (Field::Subject, vec![fic.subject.as_str()]),
+        (
+            Field::Audiences,
+            fic.audiences.iter().map(String::as_str).collect(),
+        ),
+    ];
+    if let Some(description) = &fic.description {
+        fields.push((Field::Description, vec![description.as_str()]));
+    }
+    fields
+        .into_iter()
+        .filter_map(|(field, values)| {
+            let mut characters: Vec<String> = Vec::new();
+            for c in values
+                .iter()
+                .flat_map(|v| v.chars())
+                .filter(|c| is_unsafe_char(*c))
+            {
+                let code = format!("U+{:04X}", u32::from(c));
+                if !characters.contains(&code) {
+                    characters.push(code);
+                }
+            }
+            (!characters.is_empty()).then_some(ExportWarning { field, characters })
+        })
+        .collect()
 }
 
 /// The body as JSON text in Graph's documented order (name, issuer, subject, audiences,
@@ -109,9 +183,32 @@ pub fn graph_body_text(fic: &Fic, pretty: bool) -> String {
     }
 }
 
-/// A POSIX shell word: single quotes, with each `'` written as `'\''`.
+/// A POSIX shell word: single quotes, with each `'` written as `'\''`. A text holding control
+/// or invisible characters is written as an ANSI-C quoted word instead (`$'…'`, bash, zsh,
+/// ksh and POSIX.1-2024 sh), with those characters escaped (`\n`, `\x1b`, `\u202e`), so the
+/// command shows, and recreates, exactly what is stored.
 pub fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
+    if !text.chars().any(is_unsafe_char) {
+        return format!("'{}'", text.replace('\'', r"'\''"));
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    out.push_str("$'");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str(r"\\"),
+            '\'' => out.push_str(r"\'"),
+            '\n' => out.push_str(r"\n"),
+            '\r' => out.push_str(r"\r"),
+            '\t' => out.push_str(r"\t"),
+            c if is_unsafe_char(c) && u32::from(c) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+            c if is_unsafe_char(c) => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// `az ad app federated-credential create --id <appId> --parameters '<json>'`.
@@ -125,7 +222,16 @@ pub fn az_cli(fic: &Fic, app: &AppRecord) -> String {
 
 /// A PowerShell single-quoted string. PowerShell also treats the typographic single quotes
 /// (U+2018..U+201B) as quote characters, so each of them is doubled too.
+///
+/// A text holding control or invisible characters is written as a double-quoted string instead,
+/// with `` ` ``, `"` (and the typographic double quotes) and `$` escaped by a backtick, line
+/// breaks and tabs as `` `n `` `` `r `` `` `t ``, and every other such character as
+/// `$([char]0x1B)` (Windows PowerShell 5.1 and PowerShell 7 alike), so the command shows, and
+/// recreates, exactly what is stored.
 pub fn powershell_quote(text: &str) -> String {
+    if text.chars().any(is_unsafe_char) {
+        return powershell_double_quote(text);
+    }
     let mut out = String::with_capacity(text.len() + 2);
     out.push('\'');
     for c in text.chars() {
@@ -135,6 +241,26 @@ pub fn powershell_quote(text: &str) -> String {
         out.push(c);
     }
     out.push('\'');
+    out
+}
+
+fn powershell_double_quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '`' | '"' | '$' | '\u{201C}' | '\u{201D}' | '\u{201E}' => {
+                out.push('`');
+                out.push(c);
+            }
+            '\n' => out.push_str("`n"),
+            '\r' => out.push_str("`r"),
+            '\t' => out.push_str("`t"),
+            c if is_unsafe_char(c) => out.push_str(&format!("$([char]0x{:04X})", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
     out
 }
 
@@ -187,7 +313,7 @@ fn push_bicep_escaped(out: &mut String, text: &str) {
             '\r' => out.push_str(r"\r"),
             '\t' => out.push_str(r"\t"),
             '$' => out.push_str(r"\$"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:X}}}", u32::from(c))),
+            c if is_unsafe_char(c) => out.push_str(&format!("\\u{{{:X}}}", u32::from(c))),
             c => out.push(c),
         }
     }
@@ -196,7 +322,7 @@ fn push_bicep_escaped(out: &mut String, text: &str) {
 /// Text safe inside a `//` comment: one line, no control characters.
 fn comment_text(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if is_unsafe_char(c) { ' ' } else { c })
         .collect()
 }
 
@@ -260,7 +386,7 @@ pub fn hcl_string(text: &str) -> String {
                 out.push(c);
                 out.push(c);
             }
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c if is_unsafe_char(c) => out.push_str(&format!("\\u{:04X}", u32::from(c))),
             c => out.push(c),
         }
     }
