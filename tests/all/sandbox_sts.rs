@@ -1220,3 +1220,185 @@ async fn graph_bearer_check_refuses_bad_tokens() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn graph_tokens_carry_a_nonce_only_graph_can_verify() {
+    let sb = start_default().await;
+    let client = sb.http_client().expect("client");
+    let jwks: ficus::jwt::Jwks = get_json(
+        &client,
+        format!("{}/{}/discovery/v2.0/keys", sb.info.authority, contoso()),
+    )
+    .await;
+    let signed_in = sb
+        .sign_in(CONTOSO, DEMO_ADMIN, AZURE_CLI, &[GRAPH_DEFAULT])
+        .expect("sign in");
+    let token = signed_in.access_token.expose();
+    let jwt = ficus::jwt::decode(token).expect("decodes");
+    let nonce = jwt.header["nonce"].as_str().expect("nonce").to_string();
+    assert!(nonce.len() >= 20, "{nonce}");
+    // Third parties checking it against the published keys fail, as with Entra's Graph tokens.
+    assert!(matches!(
+        ficus::jwt::verify(&jwt, &jwks),
+        Err(ficus::jwt::VerifyError::BadSignature(_))
+    ));
+    // Graph (the sandbox's bearer check) hashes the nonce and accepts it.
+    let caller = authenticate_graph_token(sb.state(), token, now()).expect("graph accepts it");
+    assert!(caller.is_user());
+    let signed = ficus::sandbox::tokens::graph_signed_form(token).expect("has a nonce");
+    ficus::jwt::verify(&ficus::jwt::decode(&signed).expect("decodes"), &jwks)
+        .expect("the hashed form verifies");
+    // Tokens for other resources have no nonce and verify as they are.
+    let (principal, _) = identity("id-payments");
+    let arm = sb
+        .managed_identity_token(CONTOSO, &principal, "https://management.azure.com/")
+        .expect("arm");
+    let arm = ficus::jwt::decode(arm.expose()).expect("decodes");
+    assert!(arm.header.get("nonce").is_none());
+    ficus::jwt::verify(&arm, &jwks).expect("verifies");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn managed_identity_tokens_have_entra_claims_and_are_cached_per_resource() {
+    let sb = start_default().await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let imds = |resource: &'static str| {
+        let client = client.clone();
+        let url = format!(
+            "{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource={resource}&client_id={}",
+            sb.info.imds,
+            identity("id-payments").1
+        );
+        async move {
+            let v: Value = client
+                .get(url)
+                .header("Metadata", "true")
+                .send()
+                .await
+                .expect("imds")
+                .json()
+                .await
+                .expect("json");
+            v["access_token"].as_str().expect("token").to_string()
+        }
+    };
+    let payments = app_id("payments-api");
+    let first = imds("https://management.azure.com/").await;
+    let again = imds("https://management.azure.com/").await;
+    assert_eq!(first, again, "the same token until it nears expiry");
+    let other = imds("https://storage.azure.com/").await;
+    assert_ne!(first, other, "cached per resource");
+    let c = claims(&first);
+    assert_eq!(c["iss"], format!("https://sts.windows.net/{}/", contoso()));
+    assert_eq!(c["idtyp"], "app");
+    assert!(
+        c["xms_mirid"].is_string(),
+        "first-party audiences get xms_mirid"
+    );
+    // For an app registration's API: no xms_mirid, no idtyp.
+    let own = sb
+        .managed_identity_token(
+            CONTOSO,
+            &identity("id-payments").0,
+            &format!("api://{payments}"),
+        )
+        .expect("api token");
+    let c = claims(own.expose());
+    assert_eq!(c["aud"], format!("api://{payments}"));
+    assert_eq!(c["ver"], "1.0");
+    assert!(c.get("xms_mirid").is_none(), "{c:?}");
+    assert!(c.get("idtyp").is_none(), "{c:?}");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn discovery_advertises_only_endpoints_that_answer() {
+    let sb = start_default().await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let a = &sb.info.authority;
+    let tid = contoso();
+    for path in [
+        format!("{tid}/v2.0/.well-known/openid-configuration"),
+        format!("{tid}/.well-known/openid-configuration"),
+        "common/v2.0/.well-known/openid-configuration".to_string(),
+    ] {
+        let doc: Value = get_json(&client, format!("{a}/{path}")).await;
+        for (name, value) in doc.as_object().expect("object") {
+            let Some(url) = value.as_str().filter(|v| v.starts_with(a.as_str())) else {
+                continue;
+            };
+            if name == "issuer" {
+                continue;
+            }
+            let status = if name.contains("token") || name.starts_with("device") {
+                client
+                    .post(url)
+                    .form(&[("client_id", AZURE_CLI)])
+                    .send()
+                    .await
+                    .expect("post")
+                    .status()
+            } else {
+                client.get(url).send().await.expect("get").status()
+            };
+            assert_ne!(status, 404, "{path}: {name} = {url}");
+        }
+        assert!(doc.get("kerberos_endpoint").is_none());
+        assert!(doc.get("userinfo_endpoint").is_none());
+    }
+    // The v1 token endpoint: `resource`, numbers as strings.
+    let secret = seed::demo_secret(CONTOSO, "payments-api");
+    let payments = app_id("payments-api");
+    let v1: Value = client
+        .post(format!("{a}/{tid}/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", payments.as_str()),
+            ("client_secret", secret.as_str()),
+            ("resource", "https://management.azure.com/"),
+        ])
+        .send()
+        .await
+        .expect("v1 token")
+        .json()
+        .await
+        .expect("json");
+    assert!(v1["expires_in"].is_string(), "{v1}");
+    assert!(v1["expires_on"].is_string(), "{v1}");
+    assert_eq!(v1["resource"], "https://management.azure.com/");
+    assert_eq!(
+        claims(v1["access_token"].as_str().expect("token"))["aud"],
+        "https://management.azure.com/"
+    );
+    // authorize: Entra's error page (no reply address registered).
+    let page = client
+        .get(format!(
+            "{a}/{tid}/oauth2/v2.0/authorize?client_id={payments}&response_type=code"
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(page.status(), 400);
+    assert!(page.text().await.expect("html").contains("AADSTS500113"));
+    // MSAL's instance discovery.
+    let instance: Value = get_json(
+        &client,
+        format!("{a}/common/discovery/instance?api-version=1.1&authorization_endpoint={a}/{tid}/oauth2/v2.0/authorize"),
+    )
+    .await;
+    assert_eq!(
+        instance["tenant_discovery_endpoint"],
+        format!("{a}/{tid}/v2.0/.well-known/openid-configuration")
+    );
+    assert!(instance["metadata"][0]["aliases"].is_array());
+    sb.shutdown().await;
+}
