@@ -1581,6 +1581,8 @@ fn verify_assertion_signature(
         keys: vec![key.jwk.clone()],
     };
     // A tenant's token names that tenant in `tid` too; the key alone does not tell tenants apart.
+    // Entra documents no code for an `iss`/`tid` mismatch; AADSTS700027 ("failed signature
+    // validation") is the closest documented one.
     if jwt.str_claim("tid") != Some(tenant.to_string().as_str()) {
         return Err(StsError::new(
             "invalid_client",
