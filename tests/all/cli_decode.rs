@@ -51,6 +51,7 @@ async fn decode_json(token: &str, http: Option<&Http>, verify: bool) -> (Value, 
         verify,
         ca_pem: None,
         json: true,
+        ..Default::default()
     };
     let ok = commands::decode::decode(Some(token), http, &options, &mut out)
         .await
@@ -191,7 +192,14 @@ async fn app_and_user_tokens_for_graph() {
     assert_eq!(v["kind"]["kind"], "appOnly", "{v}");
     assert_eq!(v["kind"]["graph"], true);
     assert_eq!(v["kind"]["ficAssertion"], false);
-    assert_eq!(v["signature"]["state"], "verified");
+    // Graph tokens carry a nonce: not meant to be verified by anyone but Graph.
+    assert_eq!(v["signature"]["state"], "notForYou", "{v}");
+    assert!(
+        v["signature"]["reason"]
+            .as_str()
+            .expect("reason")
+            .starts_with("Graph tokens are not meant to be verified by you")
+    );
 
     // A signed-in user's token.
     let user = sb
@@ -304,5 +312,60 @@ async fn unreachable_keys_are_not_checked_rather_than_failed() {
             .contains("could not be fetched")
     );
     assert_eq!(v["kind"]["kind"], "managedIdentity");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn verify_checks_the_tenant_not_only_the_global_key() {
+    let sb = tls_sandbox().await;
+    let http = http(&sb);
+    let tid = contoso(&sb);
+    let fabrikam = seed::tenant_id(seed::FABRIKAM).to_string();
+    // A v1 ARM token: iss https://sts.windows.net/{tid}/, keys from the session's authority.
+    let principal = seed::identity_ids(seed::CONTOSO, "id-payments")
+        .0
+        .to_string();
+    let arm = sb
+        .managed_identity_token(&tid, &principal, "https://management.azure.com/")
+        .expect("arm token");
+    let run = |expected: Option<String>| {
+        let http = &http;
+        let authority = sb.info.authority.clone();
+        let token = arm.expose().clone();
+        async move {
+            let options = DecodeOptions {
+                verify: true,
+                json: true,
+                authority: Some(authority),
+                expected_tenant: expected,
+                ..Default::default()
+            };
+            let mut out = Vec::new();
+            let ok = commands::decode::decode(Some(&token), Some(http), &options, &mut out)
+                .await
+                .is_ok();
+            let v: Value = serde_json::from_slice(&out).expect("json");
+            (v, ok)
+        }
+    };
+    let (v, ok) = run(Some(tid.clone())).await;
+    assert!(ok, "{v}");
+    assert_eq!(v["signature"]["state"], "verified", "{v}");
+    assert_eq!(v["signature"]["tenant"], tid.as_str());
+    assert!(
+        v["signature"]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains(&format!("issued by tenant {tid}"))
+    );
+    // The same good signature, but another session's tenant: it fails on the tenant.
+    let (v, ok) = run(Some(fabrikam.clone())).await;
+    assert!(!ok);
+    assert_eq!(v["signature"]["state"], "failed", "{v}");
+    let reason = v["signature"]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains(&format!("not by this session's tenant {fabrikam}")),
+        "{reason}"
+    );
     sb.shutdown().await;
 }

@@ -84,6 +84,7 @@ fn create_app(sb: &Sandbox, name: &str) -> String {
             app_roles: Vec::new(),
             is_fallback_public_client: false,
             owners: Vec::new(),
+            api: Default::default(),
         });
     });
     app_id.to_string()

@@ -475,6 +475,7 @@ async fn whoami_decode_verify_and_explain() {
         verify: true,
         ca_pem: None,
         json: true,
+        ..Default::default()
     };
     let mut out = Vec::new();
     commands::decode::decode(

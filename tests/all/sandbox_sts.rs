@@ -96,7 +96,9 @@ async fn discovery_documents_follow_entra() {
         format!("{a}/{tid}/.well-known/openid-configuration"),
     )
     .await;
-    assert_eq!(v1["issuer"], format!("{a}/{tid}/"));
+    // The v1 issuer is sts.windows.net whatever host serves the document.
+    assert_eq!(v1["issuer"], format!("https://sts.windows.net/{tid}/"));
+    assert_eq!(v1["token_endpoint"], format!("{a}/{tid}/oauth2/token"));
 
     let missing = client
         .get(format!(
@@ -113,7 +115,7 @@ async fn discovery_documents_follow_entra() {
 }
 
 #[tokio::test]
-async fn jwks_publishes_tenant_keys_and_verifies_tokens() {
+async fn jwks_publishes_global_keys_with_the_tenantid_template() {
     let sb = start_default().await;
     let client = sb.http_client().expect("client");
     let a = &sb.info.authority;
@@ -127,9 +129,10 @@ async fn jwks_publishes_tenant_keys_and_verifies_tokens() {
     assert_eq!(key.kid, key.x5t);
     assert_eq!(key.e.as_deref(), Some("AQAB"));
     assert_eq!(key.x5c.len(), 1);
+    // Entra's keys are global: the issuer is the `{tenantid}` template, on every endpoint.
     assert_eq!(
         key.issuer.as_deref(),
-        Some(format!("{a}/{tid}/v2.0").as_str())
+        Some(format!("{a}/{{tenantid}}/v2.0").as_str())
     );
     assert_eq!(
         key.cloud_instance_name.as_deref(),
@@ -139,14 +142,40 @@ async fn jwks_publishes_tenant_keys_and_verifies_tokens() {
     let token = mi_assertion(&sb, "id-payments");
     let jwt = ficus::jwt::decode(&token).expect("decodes");
     ficus::jwt::verify(&jwt, &jwks).expect("MI token verifies with the published key");
+    assert_eq!(
+        key.issuer
+            .as_deref()
+            .map(|i| i.replace("{tenantid}", &tid.to_string())),
+        jwt.str_claim("iss").map(str::to_string),
+        "the template with the token's tid is its issuer"
+    );
 
     let common: ficus::jwt::Jwks =
         get_json(&client, format!("{a}/common/discovery/v2.0/keys")).await;
-    assert_eq!(common.keys.len(), 2);
+    let fabrikam: ficus::jwt::Jwks =
+        get_json(&client, format!("{a}/fabrikam/discovery/v2.0/keys")).await;
+    assert_eq!(common, jwks);
+    assert_eq!(fabrikam, jwks, "one key set for every tenant");
+    // A Fabrikam token verifies with Contoso's keys: only iss/tid tell the tenants apart.
+    let fab = sb
+        .sign_in(
+            FABRIKAM,
+            "admin@fabrikam.onmicrosoft.com",
+            "14d82eec-204b-4c2f-b7e8-296a70dab67e",
+            &["https://graph.microsoft.com/User.Read"],
+        )
+        .expect("fabrikam sign-in");
+    let id = ficus::jwt::decode(fab.id_token.expose()).expect("id token");
+    ficus::jwt::verify(&id, &jwks).expect("verifies with the same keys");
     assert_eq!(
-        common.keys[0].issuer.as_deref(),
-        Some(format!("{a}/{{tenantid}}/v2.0").as_str())
+        id.str_claim("tid"),
+        Some(seed::tenant_id(FABRIKAM).to_string().as_str())
     );
+    // The v1 keys endpoint carries no issuer.
+    let v1: ficus::jwt::Jwks = get_json(&client, format!("{a}/{tid}/discovery/keys")).await;
+    assert_eq!(v1.keys.len(), 1);
+    assert_eq!(v1.keys[0].issuer, None);
+    assert_eq!(v1.keys[0].kid, key.kid);
     sb.shutdown().await;
 }
 
@@ -172,7 +201,11 @@ async fn managed_identity_token_has_entra_exchange_shape() {
             .expect("mirid")
             .ends_with("/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-payments")
     );
-    let lifetime = c["exp"].as_i64().expect("exp") - c["iat"].as_i64().expect("iat");
+    // iat/nbf backdated 5 minutes; ~24 h lifetime from now.
+    let iat = c["iat"].as_i64().expect("iat");
+    assert_eq!(c["nbf"].as_i64(), Some(iat));
+    assert!((now() - iat - 300).abs() <= 2, "{iat}");
+    let lifetime = c["exp"].as_i64().expect("exp") - now();
     assert!((86_000..=86_400).contains(&lifetime), "{lifetime}");
     sb.shutdown().await;
 }
@@ -198,8 +231,19 @@ async fn federated_exchange_succeeds_for_the_correct_fic() {
     assert_eq!(c["appid"], app_id("payments-api"));
     assert_eq!(c["appidacr"], "2");
     assert_eq!(c["ver"], "1.0");
-    assert_eq!(c["iss"], format!("{}/{}/", sb.info.authority, contoso()));
+    assert_eq!(c["iss"], format!("https://sts.windows.net/{}/", contoso()));
+    assert_eq!(c["idp"], format!("https://sts.windows.net/{}/", contoso()));
     assert_eq!(c["roles"], json!(["Application.Read.All"]));
+    // A Graph token: first-party claims, a nonce in the header, 60-90 minutes.
+    assert_eq!(c["idtyp"], "app");
+    assert_eq!(c["app_displayname"], "payments-api");
+    let header = ficus::jwt::decode(token).expect("decodes").header;
+    assert!(header["nonce"].is_string(), "{header:?}");
+    assert_eq!(header["x5t"], header["kid"]);
+    let lifetime = body["expires_in"].as_i64().expect("expires_in");
+    assert!((3599..=5399).contains(&lifetime), "{lifetime}");
+    assert!((c["exp"].as_i64().expect("exp") - now() - lifetime).abs() <= 2);
+    assert!((now() - c["iat"].as_i64().expect("iat") - 300).abs() <= 2);
 
     // The Graph layer accepts it as an app caller.
     let caller =
@@ -207,7 +251,8 @@ async fn federated_exchange_succeeds_for_the_correct_fic() {
     assert_eq!(caller.kind, CallerKind::App);
     assert!(caller.has_permission("Application.Read.All"));
 
-    // Other resources: ARM (v1, aud as requested) and the app's own identifier URI (v2).
+    // Other resources: ARM (v1, aud as requested) and the app's own identifier URI (v1 while
+    // its requestedAccessTokenVersion is null, v2 once it asks for 2).
     let arm = exchange(
         &sb,
         CONTOSO,
@@ -231,8 +276,52 @@ async fn federated_exchange_succeeds_for_the_correct_fic() {
     .await;
     assert_eq!(own.0, 200, "{}", own.1);
     let own_claims = access_claims(&own.1);
-    assert_eq!(own_claims["aud"], app_id("payments-api"));
-    assert_eq!(own_claims["ver"], "2.0");
+    assert_eq!(
+        own_claims["aud"],
+        format!("api://{}", app_id("payments-api"))
+    );
+    assert_eq!(own_claims["ver"], "1.0");
+    assert_eq!(
+        own_claims["iss"],
+        format!("https://sts.windows.net/{}/", contoso())
+    );
+    assert_eq!(own_claims["appid"], app_id("payments-api"));
+    assert_eq!(own_claims["appidacr"], "2");
+    // No claims an app registration's tokens get only by optional-claims configuration.
+    for absent in ["idtyp", "wids", "app_displayname", "xms_mirid"] {
+        assert!(own_claims.get(absent).is_none(), "{absent}: {own_claims:?}");
+    }
+    let header = ficus::jwt::decode(own.1["access_token"].as_str().expect("token"))
+        .expect("decodes")
+        .header;
+    assert!(
+        header.get("nonce").is_none(),
+        "only Graph tokens carry a nonce"
+    );
+    sb.state().update(|d| {
+        let t = d.tenant_mut(CONTOSO).expect("contoso");
+        let app = t
+            .application_by_app_id_mut(seed::app_ids(CONTOSO, "payments-api").1)
+            .expect("app");
+        app.api.requested_access_token_version = Some(2);
+    });
+    let v2 = exchange(
+        &sb,
+        CONTOSO,
+        &app_id("payments-api"),
+        &assertion,
+        &format!("api://{}/.default", app_id("payments-api")),
+    )
+    .await;
+    assert_eq!(v2.0, 200, "{}", v2.1);
+    let v2 = access_claims(&v2.1);
+    assert_eq!(v2["aud"], app_id("payments-api"));
+    assert_eq!(v2["ver"], "2.0");
+    assert_eq!(
+        v2["iss"],
+        format!("{}/{}/v2.0", sb.info.authority, contoso())
+    );
+    assert_eq!(v2["azp"], app_id("payments-api"));
     sb.shutdown().await;
 }
 
@@ -380,15 +469,22 @@ async fn assertion_lifetime_and_signature_are_checked() {
     let r = graph_exchange(&sb, CONTOSO, "payments-api", &forged).await;
     assert_aadsts(&r, 401, "invalid_client", 700027);
 
-    // Signed by the other tenant's key: the key is not found.
+    // Signed by a key the sandbox never published: the key is not found.
     let mut valid = base.clone();
     valid["iat"] = json!(now());
     valid["nbf"] = json!(now());
     valid["exp"] = json!(now() + 600);
-    let wrong_key = sign_with_tenant_key(&sb, seed::tenant_id(FABRIKAM), valid.clone());
+    let wrong_key = sign_with_foreign_key(valid.clone());
     let r = graph_exchange(&sb, CONTOSO, "payments-api", &wrong_key).await;
     assert_aadsts(&r, 401, "invalid_client", 700027);
     assert!(description(&r).contains("The key was not found"));
+    // The keys are global, so the key verifies any tenant's token: a `tid` that is not the
+    // issuer's tenant is what fails.
+    let mut other_tid = valid.clone();
+    other_tid["tid"] = json!(seed::tenant_id(FABRIKAM).to_string());
+    let token = sign_with_tenant_key(&sb, contoso(), other_tid);
+    let r = graph_exchange(&sb, CONTOSO, "payments-api", &token).await;
+    assert_aadsts(&r, 401, "invalid_client", 700027);
 
     // An external issuer (GitHub Actions) matches a FIC but cannot be verified offline.
     let mut github = valid;
@@ -417,6 +513,93 @@ async fn user_token_as_assertion_is_forbidden() {
     )
     .await;
     assert_aadsts(&r, 401, "invalid_client", 700229);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_user_assigned_identity_tokens_are_entra_issued_assertions() {
+    let sb = start_default().await;
+    // payments-api trusts the system-assigned identity of vm-legacy too, and its own app: still
+    // Entra refuses those tokens as assertions.
+    let (vm_principal, _) = seed::identity_ids(CONTOSO, "vm-legacy");
+    let (payments_sp, _) = (
+        sb.state().read(|d| {
+            d.tenant(CONTOSO)
+                .expect("contoso")
+                .service_principal_by_app_id(seed::app_ids(CONTOSO, "payments-api").1)
+                .expect("sp")
+                .id
+        }),
+        (),
+    );
+    let issuer = format!("{}/{}/v2.0", sb.info.authority, contoso());
+    sb.state().update(|d| {
+        let t = d.tenant_mut(CONTOSO).expect("contoso");
+        let app = t
+            .application_by_app_id_mut(seed::app_ids(CONTOSO, "payments-api").1)
+            .expect("app");
+        for (name, subject) in [("vm", vm_principal), ("self", payments_sp)] {
+            app.federated_identity_credentials.push(
+                ficus::sandbox::model::FederatedIdentityCredential {
+                    id: uuid::Uuid::new_v4(),
+                    name: name.into(),
+                    issuer: issuer.clone(),
+                    subject: subject.to_string(),
+                    audiences: vec!["api://AzureADTokenExchange".into()],
+                    description: None,
+                    created_at: ficus::sandbox::model::Timestamp::now(),
+                },
+            );
+        }
+    });
+    // The system-assigned identity's token for the exchange audience.
+    let system = sb
+        .managed_identity_token(
+            CONTOSO,
+            &vm_principal.to_string(),
+            "api://AzureADTokenExchange",
+        )
+        .expect("system-assigned token");
+    let r = graph_exchange(&sb, CONTOSO, "payments-api", system.expose()).await;
+    assert_aadsts(&r, 401, "invalid_client", 700222);
+    assert!(
+        description(&r).contains("AAD-issued tokens may not be used for federated identity flows.")
+    );
+    // An app token from client credentials with a secret, for the exchange audience.
+    let secret = seed::demo_secret(CONTOSO, "payments-api");
+    let payments = app_id("payments-api");
+    let (status, body) = post_form(
+        &sb,
+        CONTOSO,
+        "token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &payments),
+            ("scope", "api://AzureADTokenExchange/.default"),
+            ("client_secret", &secret),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let app_token = body["access_token"].as_str().expect("token").to_string();
+    let r = graph_exchange(&sb, CONTOSO, "payments-api", &app_token).await;
+    assert_aadsts(&r, 401, "invalid_client", 700222);
+    // A user-assigned identity's token for another resource (ARM, v1 sts.windows.net issuer).
+    let (principal, _) = identity("id-payments");
+    let arm = sb
+        .managed_identity_token(CONTOSO, &principal, "https://management.azure.com/")
+        .expect("arm token");
+    let r = graph_exchange(&sb, CONTOSO, "payments-api", arm.expose()).await;
+    assert_aadsts(&r, 401, "invalid_client", 700222);
+    // The user-assigned identity's exchange token still works.
+    let ok = graph_exchange(
+        &sb,
+        CONTOSO,
+        "payments-api",
+        &mi_assertion(&sb, "id-payments"),
+    )
+    .await;
+    assert_eq!(ok.0, 200, "{}", ok.1);
     sb.shutdown().await;
 }
 
@@ -622,7 +805,18 @@ async fn device_code_with_auto_approve_and_rotating_refresh_tokens() {
     tokio::time::sleep(Duration::from_millis(1400)).await;
     let (status, body) = poll(&sb, AZURE_CLI, &device_code).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["scope"], scope);
+    // `scope` is what was granted (Azure CLI's pre-authorized set), then the `.default` asked.
+    let granted = body["scope"].as_str().expect("scope");
+    assert!(
+        granted.starts_with("https://graph.microsoft.com/Application.ReadWrite.All "),
+        "{granted}"
+    );
+    assert!(
+        granted.ends_with(" https://graph.microsoft.com/.default"),
+        "{granted}"
+    );
+    assert!(granted.contains(" openid profile "), "{granted}");
+    assert!(!granted.contains("offline_access"), "{granted}");
     assert!(body["expires_in"].is_i64());
     let access = access_claims(&body);
     assert_eq!(access["upn"], DEMO_ADMIN);
@@ -653,7 +847,8 @@ async fn device_code_with_auto_approve_and_rotating_refresh_tokens() {
         54005,
     );
 
-    // Refresh tokens rotate.
+    // A new refresh token comes back each time; the old one stays valid (Entra does not revoke
+    // a refresh token when it is used).
     let rt1 = body["refresh_token"].as_str().expect("rt").to_string();
     let refresh = |rt: String| {
         let sb = &sb;
@@ -674,17 +869,173 @@ async fn device_code_with_auto_approve_and_rotating_refresh_tokens() {
     };
     let (status, second) = refresh(rt1.clone()).await;
     assert_eq!(status, 200, "{second}");
-    assert_eq!(second["scope"], GRAPH_DEFAULT);
+    assert!(
+        second["scope"]
+            .as_str()
+            .expect("scope")
+            .ends_with(GRAPH_DEFAULT)
+    );
     let rt2 = second["refresh_token"].as_str().expect("rt2").to_string();
     assert_ne!(rt1, rt2);
-    assert_aadsts(&refresh(rt1).await, 400, "invalid_grant", 70008);
+    let (status, again) = refresh(rt1.clone()).await;
+    assert_eq!(
+        status, 200,
+        "the used refresh token is still valid: {again}"
+    );
+    assert_eq!(refresh(rt1).await.0, 200);
     assert_eq!(refresh(rt2).await.0, 200);
+    // Until it expires.
+    {
+        let mut sessions = sb.state().sessions.lock().expect("sessions");
+        for grant in sessions.refresh_tokens.values_mut() {
+            grant.expires_at = std::time::Instant::now() - Duration::from_secs(1);
+        }
+    }
+    let rt3 = again["refresh_token"].as_str().expect("rt3").to_string();
+    assert_aadsts(&refresh(rt3).await, 400, "invalid_grant", 70008);
     assert_aadsts(
         &refresh("garbage".into()).await,
         400,
         "invalid_grant",
         9002313,
     );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn delegated_scopes_are_checked_against_published_and_consented() {
+    let sb = start_default().await;
+    const GRAPH_CLI: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+    let grant = |client: &'static str, scopes: Vec<String>| {
+        let sb = &sb;
+        async move {
+            let (device_code, _) = start_device_flow(sb, client, &scopes.join(" ")).await;
+            tokio::time::sleep(Duration::from_millis(1300)).await;
+            let mut r = poll(sb, client, &device_code).await;
+            for _ in 0..10 {
+                if r.1["error"] != "authorization_pending" {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                r = poll(sb, client, &device_code).await;
+            }
+            r
+        }
+    };
+    // A consented Graph scope, in Graph's short form: granted, `scope` lists it.
+    let (status, body) = grant(GRAPH_CLI, vec!["user.read".into(), "offline_access".into()]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "User.Read");
+    assert_eq!(access_claims(&body)["scp"], "User.Read");
+    // A misspelled scope is not published by Graph.
+    let r = grant(GRAPH_CLI, vec!["User.Reed".into()]).await;
+    assert_aadsts(&r, 401, "invalid_client", 650053);
+    assert!(description(&r).contains("'User.Reed'"));
+    assert!(description(&r).contains("00000003-0000-0000-c000-000000000000"));
+    // Published but not consented for this client.
+    assert_aadsts(
+        &grant(GRAPH_CLI, vec!["Mail.Read".into()]).await,
+        400,
+        "invalid_grant",
+        65001,
+    );
+    // `/.default` grants what the client is consented to, not the Azure CLI's set.
+    let (status, body) = grant(GRAPH_CLI, vec![GRAPH_DEFAULT.into(), "openid".into()]).await;
+    assert_eq!(status, 200, "{body}");
+    let scp = access_claims(&body)["scp"]
+        .as_str()
+        .expect("scp")
+        .to_string();
+    assert!(scp.contains("Application.ReadWrite.All"), "{scp}");
+    assert!(!scp.contains("Directory.AccessAsUser.All"), "{scp}");
+    assert!(!scp.contains("Group.ReadWrite.All"), "{scp}");
+    assert_eq!(
+        body["scope"],
+        "https://graph.microsoft.com/Application.ReadWrite.All https://graph.microsoft.com/Directory.Read.All https://graph.microsoft.com/User.Read openid profile offline_access email https://graph.microsoft.com/.default"
+    );
+    // An app registration's API: its published scope needs consent, others do not exist.
+    let payments = app_id("payments-api");
+    assert_aadsts(
+        &grant(
+            GRAPH_CLI,
+            vec![format!("api://{payments}/user_impersonation")],
+        )
+        .await,
+        400,
+        "invalid_grant",
+        65001,
+    );
+    assert_aadsts(
+        &grant(
+            GRAPH_CLI,
+            vec![format!("api://{payments}/Payments.Everything")],
+        )
+        .await,
+        401,
+        "invalid_client",
+        650053,
+    );
+    sb.state().update(|d| {
+        d.tenant_mut(CONTOSO)
+            .expect("contoso")
+            .permission_grants
+            .push(ficus::sandbox::model::PermissionGrant {
+                client_app_id: uuid::Uuid::parse_str(GRAPH_CLI).expect("guid"),
+                resource_app_id: seed::app_ids(CONTOSO, "payments-api").1,
+                scope: "user_impersonation".into(),
+                principal_id: None,
+            });
+    });
+    let (status, body) = grant(
+        GRAPH_CLI,
+        vec![format!("api://{payments}/user_impersonation")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["scope"],
+        format!("api://{payments}/user_impersonation")
+    );
+    let c = access_claims(&body);
+    // A v1 token for the API (requestedAccessTokenVersion null), with v1's user claims and none
+    // of the first-party ones.
+    assert_eq!(c["ver"], "1.0");
+    assert_eq!(c["aud"], format!("api://{payments}"));
+    assert_eq!(c["scp"], "user_impersonation");
+    assert_eq!(c["upn"], DEMO_ADMIN);
+    for absent in ["idtyp", "wids", "acct", "app_displayname"] {
+        assert!(c.get(absent).is_none(), "{absent}: {c:?}");
+    }
+    // As a v2 token: no acr, amr, ipaddr, given_name, family_name.
+    sb.state().update(|d| {
+        let t = d.tenant_mut(CONTOSO).expect("contoso");
+        t.application_by_app_id_mut(seed::app_ids(CONTOSO, "payments-api").1)
+            .expect("app")
+            .api
+            .requested_access_token_version = Some(2);
+    });
+    let (status, body) = grant(
+        GRAPH_CLI,
+        vec![format!("api://{payments}/user_impersonation")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let c = access_claims(&body);
+    assert_eq!(c["ver"], "2.0");
+    assert_eq!(c["aud"], payments);
+    assert_eq!(c["preferred_username"], DEMO_ADMIN);
+    for absent in [
+        "acr",
+        "amr",
+        "ipaddr",
+        "given_name",
+        "family_name",
+        "idtyp",
+        "wids",
+        "upn",
+    ] {
+        assert!(c.get(absent).is_none(), "{absent}: {c:?}");
+    }
     sb.shutdown().await;
 }
 
@@ -867,5 +1218,187 @@ async fn graph_bearer_check_refuses_bad_tokens() {
         authenticate_graph_token(sb.state(), "garbage", now()),
         Err(GraphAuthError::Malformed)
     );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn graph_tokens_carry_a_nonce_only_graph_can_verify() {
+    let sb = start_default().await;
+    let client = sb.http_client().expect("client");
+    let jwks: ficus::jwt::Jwks = get_json(
+        &client,
+        format!("{}/{}/discovery/v2.0/keys", sb.info.authority, contoso()),
+    )
+    .await;
+    let signed_in = sb
+        .sign_in(CONTOSO, DEMO_ADMIN, AZURE_CLI, &[GRAPH_DEFAULT])
+        .expect("sign in");
+    let token = signed_in.access_token.expose();
+    let jwt = ficus::jwt::decode(token).expect("decodes");
+    let nonce = jwt.header["nonce"].as_str().expect("nonce").to_string();
+    assert!(nonce.len() >= 20, "{nonce}");
+    // Third parties checking it against the published keys fail, as with Entra's Graph tokens.
+    assert!(matches!(
+        ficus::jwt::verify(&jwt, &jwks),
+        Err(ficus::jwt::VerifyError::BadSignature(_))
+    ));
+    // Graph (the sandbox's bearer check) hashes the nonce and accepts it.
+    let caller = authenticate_graph_token(sb.state(), token, now()).expect("graph accepts it");
+    assert!(caller.is_user());
+    let signed = ficus::sandbox::tokens::graph_signed_form(token).expect("has a nonce");
+    ficus::jwt::verify(&ficus::jwt::decode(&signed).expect("decodes"), &jwks)
+        .expect("the hashed form verifies");
+    // Tokens for other resources have no nonce and verify as they are.
+    let (principal, _) = identity("id-payments");
+    let arm = sb
+        .managed_identity_token(CONTOSO, &principal, "https://management.azure.com/")
+        .expect("arm");
+    let arm = ficus::jwt::decode(arm.expose()).expect("decodes");
+    assert!(arm.header.get("nonce").is_none());
+    ficus::jwt::verify(&arm, &jwks).expect("verifies");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn managed_identity_tokens_have_entra_claims_and_are_cached_per_resource() {
+    let sb = start_default().await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let imds = |resource: &'static str| {
+        let client = client.clone();
+        let url = format!(
+            "{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource={resource}&client_id={}",
+            sb.info.imds,
+            identity("id-payments").1
+        );
+        async move {
+            let v: Value = client
+                .get(url)
+                .header("Metadata", "true")
+                .send()
+                .await
+                .expect("imds")
+                .json()
+                .await
+                .expect("json");
+            v["access_token"].as_str().expect("token").to_string()
+        }
+    };
+    let payments = app_id("payments-api");
+    let first = imds("https://management.azure.com/").await;
+    let again = imds("https://management.azure.com/").await;
+    assert_eq!(first, again, "the same token until it nears expiry");
+    let other = imds("https://storage.azure.com/").await;
+    assert_ne!(first, other, "cached per resource");
+    let c = claims(&first);
+    assert_eq!(c["iss"], format!("https://sts.windows.net/{}/", contoso()));
+    assert_eq!(c["idtyp"], "app");
+    assert!(
+        c["xms_mirid"].is_string(),
+        "first-party audiences get xms_mirid"
+    );
+    // For an app registration's API: no xms_mirid, no idtyp.
+    let own = sb
+        .managed_identity_token(
+            CONTOSO,
+            &identity("id-payments").0,
+            &format!("api://{payments}"),
+        )
+        .expect("api token");
+    let c = claims(own.expose());
+    assert_eq!(c["aud"], format!("api://{payments}"));
+    assert_eq!(c["ver"], "1.0");
+    assert!(c.get("xms_mirid").is_none(), "{c:?}");
+    assert!(c.get("idtyp").is_none(), "{c:?}");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn discovery_advertises_only_endpoints_that_answer() {
+    let sb = start_default().await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let a = &sb.info.authority;
+    let tid = contoso();
+    for path in [
+        format!("{tid}/v2.0/.well-known/openid-configuration"),
+        format!("{tid}/.well-known/openid-configuration"),
+        "common/v2.0/.well-known/openid-configuration".to_string(),
+    ] {
+        let doc: Value = get_json(&client, format!("{a}/{path}")).await;
+        for (name, value) in doc.as_object().expect("object") {
+            let Some(url) = value.as_str().filter(|v| v.starts_with(a.as_str())) else {
+                continue;
+            };
+            if name == "issuer" {
+                continue;
+            }
+            let status = if name.contains("token") || name.starts_with("device") {
+                client
+                    .post(url)
+                    .form(&[("client_id", AZURE_CLI)])
+                    .send()
+                    .await
+                    .expect("post")
+                    .status()
+            } else {
+                client.get(url).send().await.expect("get").status()
+            };
+            assert_ne!(status, 404, "{path}: {name} = {url}");
+        }
+        assert!(doc.get("kerberos_endpoint").is_none());
+        assert!(doc.get("userinfo_endpoint").is_none());
+    }
+    // The v1 token endpoint: `resource`, numbers as strings.
+    let secret = seed::demo_secret(CONTOSO, "payments-api");
+    let payments = app_id("payments-api");
+    let v1: Value = client
+        .post(format!("{a}/{tid}/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", payments.as_str()),
+            ("client_secret", secret.as_str()),
+            ("resource", "https://management.azure.com/"),
+        ])
+        .send()
+        .await
+        .expect("v1 token")
+        .json()
+        .await
+        .expect("json");
+    assert!(v1["expires_in"].is_string(), "{v1}");
+    assert!(v1["expires_on"].is_string(), "{v1}");
+    assert_eq!(v1["resource"], "https://management.azure.com/");
+    assert_eq!(
+        claims(v1["access_token"].as_str().expect("token"))["aud"],
+        "https://management.azure.com/"
+    );
+    // authorize: Entra's error page (no reply address registered).
+    let page = client
+        .get(format!(
+            "{a}/{tid}/oauth2/v2.0/authorize?client_id={payments}&response_type=code"
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(page.status(), 400);
+    assert!(page.text().await.expect("html").contains("AADSTS500113"));
+    // MSAL's instance discovery.
+    let instance: Value = get_json(
+        &client,
+        format!("{a}/common/discovery/instance?api-version=1.1&authorization_endpoint={a}/{tid}/oauth2/v2.0/authorize"),
+    )
+    .await;
+    assert_eq!(
+        instance["tenant_discovery_endpoint"],
+        format!("{a}/{tid}/v2.0/.well-known/openid-configuration")
+    );
+    assert!(instance["metadata"][0]["aliases"].is_array());
     sb.shutdown().await;
 }

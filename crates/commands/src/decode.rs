@@ -2,8 +2,14 @@
 //! (core's [`jwt::classify`], plus what its audience makes it: a FIC assertion for the
 //! exchange audience, or a Graph token), each claim with its meaning (core's
 //! [`jwt::claim_lines`]), times as dates beside their epochs, and the signature in one of three
-//! states: verified, failed, or not checked (and why). With `--verify` the keys come from the
-//! token's own issuer (its discovery document, then its JWKS).
+//! states: verified, failed, or not checked (and why), plus a fourth for Microsoft Graph
+//! tokens, which carry a `nonce` header and are not meant to be verified by anyone but Graph.
+//! With `--verify` the keys come from the token's own issuer (its discovery document, then its
+//! JWKS; for a v1 `sts.windows.net` issuer, the session's authority). Entra's signing keys are
+//! global (one key set signs every tenant's tokens), so a good signature does not say which
+//! tenant issued a token: `--verify` also checks that `iss` and `tid` name the same tenant, that
+//! `iss` is the issuer the key is published for (its `{tenantid}` template), and, in a session,
+//! that it is the session's tenant.
 //!
 //! [`audience_role`] is pure and belongs in core beside [`jwt::classify`]; it lives here until
 //! it moves.
@@ -128,6 +134,11 @@ pub enum Signature {
     NotChecked {
         reason: String,
     },
+    /// A Microsoft Graph token (it carries a `nonce` header): only Graph can check it, so it is
+    /// neither verified nor forged.
+    NotForYou {
+        reason: String,
+    },
 }
 
 impl Signature {
@@ -136,15 +147,19 @@ impl Signature {
             Signature::Verified { .. } => "verified",
             Signature::Failed { .. } => "failed",
             Signature::NotChecked { .. } => "notChecked",
+            Signature::NotForYou { .. } => "notForYou",
         }
     }
 
     fn reason(&self) -> String {
         match self {
             Signature::Verified { key_id, issuer } => format!(
-                "signed with key {key_id} that {issuer} publishes (this says who signed it, not that you should trust that issuer)"
+                "signed with key {key_id} that {issuer} publishes, and issued by tenant {} (this says who signed it, not that you should trust that issuer)",
+                issuer_tenant(issuer).unwrap_or("?")
             ),
-            Signature::Failed { reason } | Signature::NotChecked { reason } => reason.clone(),
+            Signature::Failed { reason }
+            | Signature::NotChecked { reason }
+            | Signature::NotForYou { reason } => reason.clone(),
         }
     }
 
@@ -153,6 +168,7 @@ impl Signature {
             Signature::Verified { .. } => format!("✓ verified: {}", self.reason()),
             Signature::Failed { reason } => format!("✗ failed: {reason}"),
             Signature::NotChecked { reason } => format!("- not checked: {reason}"),
+            Signature::NotForYou { reason } => format!("- not verifiable: {reason}"),
         }
     }
 
@@ -161,26 +177,121 @@ impl Signature {
         if let Signature::Verified { key_id, issuer } = self {
             v["keyId"] = json!(key_id);
             v["issuer"] = json!(issuer);
+            v["tenant"] = json!(issuer_tenant(issuer));
         }
         v
     }
 }
 
-/// Checks the signature against the keys the token's issuer publishes.
-pub async fn check_signature(jwt: &Jwt, http: Option<&Http>, ca_pem: Option<&str>) -> Signature {
+/// The tenant an Entra issuer names: the GUID in `https://sts.windows.net/{tid}/` or
+/// `https://{host}/{tid}/v2.0`. `None` for other issuers.
+pub fn issuer_tenant(issuer: &str) -> Option<&str> {
+    let path = issuer.trim_end_matches('/');
+    let path = path.strip_suffix("/v2.0").unwrap_or(path);
+    let tenant = path.rsplit('/').next()?;
+    is_guid(tenant).then_some(tenant)
+}
+
+fn is_guid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// Where the keys of `issuer` are found: its own discovery document, except for the v1 issuer
+/// `https://sts.windows.net/{tid}/`, whose keys are the same global keys as the v2 issuer's:
+/// those of `authority` (the session's login host) or Entra's global one.
+fn keys_issuer(issuer: &str, authority: Option<&str>) -> String {
+    match issuer
+        .strip_prefix("https://sts.windows.net/")
+        .map(|rest| rest.trim_end_matches('/'))
+    {
+        Some(tenant) => format!(
+            "{}/{tenant}/v2.0",
+            authority
+                .unwrap_or("https://login.microsoftonline.com")
+                .trim_end_matches('/')
+        ),
+        None => issuer.to_string(),
+    }
+}
+
+/// The tenant checks a good signature still needs, since Entra's keys are global: `iss` and
+/// `tid` name the same tenant, `iss` is what the key's issuer template says for that tenant,
+/// and it is the tenant expected (a session's), when one is. `Err` says what does not hold.
+pub fn check_issuer_tenant(
+    jwt: &Jwt,
+    key: Option<&jwt::Jwk>,
+    expected_tenant: Option<&str>,
+) -> Result<(), String> {
+    let iss = jwt.str_claim("iss").unwrap_or_default();
+    let Some(tenant) = issuer_tenant(iss) else {
+        return Ok(());
+    };
+    if let Some(tid) = jwt.str_claim("tid")
+        && !tid.eq_ignore_ascii_case(tenant)
+    {
+        return Err(format!(
+            "the issuer {iss} names tenant {tenant} but the token's tid says {tid}; Entra's signing keys are shared by every tenant, so only these claims say which tenant issued a token"
+        ));
+    }
+    if let Some(template) = key.and_then(|k| k.issuer.as_deref())
+        && jwt.str_claim("ver") != Some("1.0")
+    {
+        let expected = template.replace("{tenantid}", tenant);
+        if expected != iss {
+            return Err(format!(
+                "the key is published for issuer {template}, which for tenant {tenant} is {expected}, not the token's issuer {iss}"
+            ));
+        }
+    }
+    if let Some(expected) = expected_tenant.filter(|e| is_guid(e))
+        && !expected.eq_ignore_ascii_case(tenant)
+    {
+        return Err(format!(
+            "issued by tenant {tenant}, not by this session's tenant {expected}; the signature is good (Entra's keys sign every tenant's tokens) but the token belongs to another tenant"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the signature against the keys the token's issuer publishes, then the tenant the
+/// token names ([`check_issuer_tenant`]). `authority` is where v1 (`sts.windows.net`) tokens'
+/// keys are found (a session's login host); `expected_tenant` a session's tenant.
+pub async fn check_signature(
+    jwt: &Jwt,
+    http: Option<&Http>,
+    ca_pem: Option<&str>,
+    authority: Option<&str>,
+    expected_tenant: Option<&str>,
+) -> Signature {
     let Some(issuer) = jwt.str_claim("iss") else {
         return Signature::NotChecked {
             reason: "the token names no issuer (iss), so there are no keys to check it against"
                 .into(),
         };
     };
+    if jwt.has_graph_nonce() {
+        if let Err(reason) = check_issuer_tenant(jwt, None, expected_tenant) {
+            return Signature::Failed { reason };
+        }
+        return Signature::NotForYou {
+            reason: jwt::GRAPH_TOKEN_NOT_VERIFIABLE.into(),
+        };
+    }
+    let keys_from = keys_issuer(issuer, authority);
     let own;
     let http = match http {
         Some(h) => h,
         None => {
             let config = HttpConfig {
                 ca_pem: ca_pem.map(str::to_string),
-                no_proxy: ficus_entra::is_loopback(issuer),
+                no_proxy: ficus_entra::is_loopback(&keys_from),
                 ..HttpConfig::default()
             };
             match Http::new(&config) {
@@ -196,26 +307,32 @@ pub async fn check_signature(jwt: &Jwt, http: Option<&Http>, ca_pem: Option<&str
             }
         }
     };
-    let jwks = match sts::fetch_jwks(http, issuer).await {
+    let jwks = match sts::fetch_jwks(http, &keys_from).await {
         Ok(k) => k,
         Err(e) => {
             return Signature::NotChecked {
                 reason: format!(
                     "the keys of {} could not be fetched: {e}",
-                    issuer.trim_end_matches('/')
+                    keys_from.trim_end_matches('/')
                 ),
             };
         }
     };
     match jwt::verify(jwt, &jwks) {
-        Ok(()) => Signature::Verified {
-            key_id: jwt
+        Ok(()) => {
+            let key_id = jwt
                 .kid()
                 .or_else(|| jwt.header.get("x5t").and_then(Value::as_str))
                 .unwrap_or("?")
-                .to_string(),
-            issuer: issuer.to_string(),
-        },
+                .to_string();
+            if let Err(reason) = check_issuer_tenant(jwt, jwks.find(&key_id), expected_tenant) {
+                return Signature::Failed { reason };
+            }
+            Signature::Verified {
+                key_id,
+                issuer: issuer.to_string(),
+            }
+        }
         // A token signed with another algorithm is not forged; ficus just cannot check it.
         Err(e @ VerifyError::UnsupportedAlgorithm(_)) if jwt.alg() != Some("none") => {
             Signature::NotChecked {
@@ -252,6 +369,10 @@ pub struct DecodeOptions {
     /// A CA to trust when fetching them (`--ca-file`), used when no HTTP client is given.
     pub ca_pem: Option<String>,
     pub json: bool,
+    /// Where the keys of v1 (`sts.windows.net`) tokens are found: a session's login host.
+    pub authority: Option<String>,
+    /// The tenant the token should belong to (a session's): another tenant's token fails.
+    pub expected_tenant: Option<String>,
 }
 
 /// `ficus decode [TOKEN|-] [--verify]`. A signature that fails, or cannot be checked when
@@ -265,7 +386,14 @@ pub async fn decode(
     let raw = read_token(token)?;
     let jwt = jwt::decode(raw.trim())?;
     let signature = if options.verify {
-        check_signature(&jwt, http, options.ca_pem.as_deref()).await
+        check_signature(
+            &jwt,
+            http,
+            options.ca_pem.as_deref(),
+            options.authority.as_deref(),
+            options.expected_tenant.as_deref(),
+        )
+        .await
     } else {
         Signature::NotChecked {
             reason: "pass --verify to check it against the keys the issuer publishes".into(),
@@ -380,6 +508,80 @@ mod tests {
             jwt::b64url(b"sig")
         );
         jwt::decode(&t).expect("decodes")
+    }
+
+    #[test]
+    fn the_tenant_is_checked_beside_the_global_key() {
+        const T1: &str = "11111111-1111-4111-8111-111111111111";
+        const T2: &str = "22222222-2222-4222-8222-222222222222";
+        let key = jwt::Jwk {
+            kty: "RSA".into(),
+            key_use: None,
+            kid: Some("k1".into()),
+            x5t: None,
+            n: None,
+            e: None,
+            x5c: Vec::new(),
+            issuer: Some("https://login.microsoftonline.com/{tenantid}/v2.0".into()),
+            cloud_instance_name: None,
+        };
+        let v2 = token(json!({
+            "iss": format!("https://login.microsoftonline.com/{T1}/v2.0"),
+            "tid": T1, "ver": "2.0",
+        }));
+        assert_eq!(check_issuer_tenant(&v2, Some(&key), Some(T1)), Ok(()));
+        let other = check_issuer_tenant(&v2, Some(&key), Some(T2)).expect_err("other tenant");
+        assert!(other.contains(&format!("issued by tenant {T1}")), "{other}");
+        // A domain name as the session's tenant cannot be compared offline.
+        assert_eq!(
+            check_issuer_tenant(&v2, Some(&key), Some("contoso.com")),
+            Ok(())
+        );
+        let mixed = token(json!({
+            "iss": format!("https://login.microsoftonline.com/{T1}/v2.0"),
+            "tid": T2, "ver": "2.0",
+        }));
+        assert!(check_issuer_tenant(&mixed, Some(&key), None).is_err());
+        let elsewhere = token(json!({
+            "iss": format!("https://login.example.com/{T1}/v2.0"), "tid": T1, "ver": "2.0",
+        }));
+        assert!(check_issuer_tenant(&elsewhere, Some(&key), None).is_err());
+        let v1 = token(
+            json!({"iss": format!("https://sts.windows.net/{T1}/"), "tid": T1, "ver": "1.0"}),
+        );
+        assert_eq!(check_issuer_tenant(&v1, Some(&key), Some(T1)), Ok(()));
+        assert_eq!(
+            issuer_tenant(&format!("https://sts.windows.net/{T1}/")),
+            Some(T1)
+        );
+        assert_eq!(
+            issuer_tenant("https://token.actions.githubusercontent.com"),
+            None
+        );
+        assert_eq!(
+            keys_issuer(
+                &format!("https://sts.windows.net/{T1}/"),
+                Some("https://127.0.0.1:8443")
+            ),
+            format!("https://127.0.0.1:8443/{T1}/v2.0")
+        );
+    }
+
+    #[tokio::test]
+    async fn graph_tokens_are_not_for_you() {
+        let t = format!(
+            "{}.{}.{}",
+            jwt::b64url(br#"{"alg":"RS256","kid":"k1","nonce":"abc"}"#),
+            jwt::b64url(br#"{"iss":"https://sts.windows.net/11111111-1111-4111-8111-111111111111/","tid":"11111111-1111-4111-8111-111111111111","aud":"https://graph.microsoft.com"}"#),
+            jwt::b64url(b"sig")
+        );
+        let jwt = jwt::decode(&t).expect("decodes");
+        let sig = check_signature(&jwt, None, None, None, None).await;
+        assert_eq!(sig.state(), "notForYou");
+        assert!(
+            sig.text()
+                .contains("Graph tokens are not meant to be verified by you")
+        );
     }
 
     #[test]

@@ -143,6 +143,8 @@ pub async fn execute(
                 verify: *verify,
                 ca_pem: None,
                 json: ctx.json,
+                authority: Some(ctx.session.cloud.login.clone()),
+                expected_tenant: Some(ctx.session.tenant.clone()),
             };
             decode::decode(token.as_deref(), Some(&ctx.session.http), &options, out).await
         }
@@ -1029,6 +1031,8 @@ pub async fn run_to(
                 verify: *verify,
                 ca_pem,
                 json: json_out,
+                authority: None,
+                expected_tenant: None,
             };
             decode::decode(token.as_deref(), None, &options, out).await
         }

@@ -285,18 +285,24 @@ pub fn claim_meaning(name: &str) -> Option<&'static str> {
         "azpacr" => {
             "how the client authenticated (v2): 0 public, 1 secret, 2 certificate or assertion"
         }
-        "idtyp" => "identity type: `app` for app-only tokens, `user` for delegated ones",
+        "idtyp" => {
+            "identity type: `app` for app-only tokens, `user` for delegated ones (in tokens for Microsoft's own resources such as Graph; an app's API gets it only as an optional claim)"
+        }
         "roles" => "application permissions (app roles) granted to the caller",
         "scp" => "delegated permissions (scopes) the user consented to, space-separated",
-        "xms_mirid" => "managed identity resource id: the ARM id of the identity (or of its host)",
+        "xms_mirid" => {
+            "managed identity resource id: the ARM id of the identity (or of its host); only in tokens for Microsoft's own resources (the token exchange, Graph, ARM…)"
+        }
         "xms_az_rid" => {
             "ARM id of the Azure resource the managed identity token was requested from"
         }
         "xms_tcdt" => "tenant creation time (unix seconds)",
         "ver" => "token version: `1.0` (sts.windows.net issuer) or `2.0` (login host issuer)",
-        "iat" => "issued at (unix seconds)",
-        "nbf" => "not valid before (unix seconds)",
-        "exp" => "expires at (unix seconds)",
+        "iat" => "issued at (unix seconds); Entra backdates it about 5 minutes for clock skew",
+        "nbf" => "not valid before (unix seconds); Entra backdates it about 5 minutes, like iat",
+        "exp" => {
+            "expires at (unix seconds); Entra's app tokens live 60 to 90 minutes, managed identity tokens about 24 hours (cached, so role changes show up late)"
+        }
         "uti" => "unique token id Entra uses internally (a token identifier)",
         "jti" => "unique token id",
         "rh" => "Entra-internal refresh hint; opaque",
@@ -306,17 +312,19 @@ pub fn claim_meaning(name: &str) -> Option<&'static str> {
         "upn" => "user principal name (v1 user tokens)",
         "unique_name" => "a human-readable name of the user (v1); not a stable key",
         "email" => "the user's email address, when known",
-        "given_name" => "the user's first name",
-        "family_name" => "the user's last name",
+        "given_name" => "the user's first name (v1 access tokens)",
+        "family_name" => "the user's last name (v1 access tokens)",
         "idp" => "identity provider that authenticated the caller, when not the token's issuer",
-        "amr" => "authentication methods used (pwd, mfa, ...)",
+        "amr" => "authentication methods used (pwd, mfa, ...) (v1)",
         "acr" => "authentication context class (v1)",
         "acrs" => "authentication context class references satisfied",
         "nonce" => "value echoed from the sign-in request, to tie the token to it",
-        "wids" => "directory role template ids the user holds",
+        "wids" => {
+            "directory role template ids the user holds (in Graph tokens; an app's API gets it only when configured)"
+        }
         "groups" => "group object ids the caller is a member of",
         "hasgroups" => "the caller is in too many groups to list; ask Graph",
-        "ipaddr" => "client IP address seen at sign-in",
+        "ipaddr" => "client IP address seen at sign-in (v1)",
         "onprem_sid" => "on-premises security identifier of a synced user",
         "sid" => "session id",
         "deviceid" => "id of the device the user signed in from",
@@ -343,6 +351,9 @@ pub fn claim_meaning(name: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Why a Graph token's signature is not checked ([`Jwt::has_graph_nonce`]).
+pub const GRAPH_TOKEN_NOT_VERIFIABLE: &str = "Graph tokens are not meant to be verified by you: Microsoft Graph signs them over a nonce only it can check (the `nonce` header), so they never verify against the published keys; Graph checks them itself";
 
 /// The claims that hold a unix time, in the order a person wants to read them.
 pub const TIME_CLAIMS: [&str; 3] = ["iat", "nbf", "exp"];
@@ -402,6 +413,12 @@ impl Jwt {
             Some(Value::String(s)) => vec![s.clone()],
             _ => Vec::new(),
         }
+    }
+
+    /// A Microsoft Graph token as Entra issues them: a `nonce` in the header, over whose hash
+    /// Graph's signature was computed, so it never verifies against the published keys.
+    pub fn has_graph_nonce(&self) -> bool {
+        self.header.contains_key("nonce")
     }
 
     /// The client id of whoever asked for the token: `azp` (v2) or `appid` (v1).

@@ -394,6 +394,13 @@ pub async fn verify_with_issuer_keys(http: &Http, jwt: &Jwt) -> Result<String, E
             "the token names no issuer (iss), so there are no keys to check it against".into(),
         ));
     };
+    // Graph tokens are verified by Graph only; fetching keys for them proves nothing (and
+    // their v1 issuer, sts.windows.net, may not be reachable).
+    if jwt.has_graph_nonce() {
+        return Err(EntraError::Invalid(
+            ficus_core::jwt::GRAPH_TOKEN_NOT_VERIFIABLE.into(),
+        ));
+    }
     let jwks = fetch_jwks(http, issuer).await?;
     ficus_core::jwt::verify(jwt, &jwks)
         .map(|()| jwt.kid().unwrap_or("?").to_string())

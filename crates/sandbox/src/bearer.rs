@@ -75,7 +75,8 @@ fn graph_audience(aud: &str) -> bool {
 }
 
 /// Verifies a Graph bearer token from the `Authorization` header: RS256 signature with the
-/// issuing tenant's key, issuer (v1 or v2 form of this sandbox), `aud` = Graph, `exp`/`nbf`
+/// sandbox's key (over the hashed `nonce` header, as Graph does), issuer (v1
+/// `sts.windows.net` or this sandbox's v2 form, naming the token's `tid`), `aud` = Graph, `exp`/`nbf`
 /// (5 minutes' skew). Tokens are accepted in any case of `Bearer`.
 pub fn authenticate_graph(
     state: &AppState,
@@ -107,12 +108,17 @@ pub fn authenticate_graph_token(
     now: i64,
 ) -> Result<Caller, GraphAuthError> {
     let jwt = ficus_core::jwt::decode(token).map_err(|_| GraphAuthError::Malformed)?;
+    // Graph tokens are signed over their header with the nonce hashed; Graph checks that form.
+    let signed = crate::tokens::graph_signed_form(token)
+        .map(|t| ficus_core::jwt::decode(&t))
+        .transpose()
+        .map_err(|_| GraphAuthError::Malformed)?;
     let tenant_id = jwt
         .str_claim("tid")
         .and_then(|t| Uuid::parse_str(t).ok())
         .ok_or(GraphAuthError::WrongIssuer)?;
     let iss = jwt.str_claim("iss").unwrap_or("");
-    let v1 = format!("{}/{}/", state.authority, tenant_id);
+    let v1 = crate::tokens::v1_issuer(tenant_id);
     let v2 = format!("{}/{}/v2.0", state.authority, tenant_id);
     if iss != v1 && iss != v2 {
         return Err(GraphAuthError::WrongIssuer);
@@ -124,7 +130,8 @@ pub fn authenticate_graph_token(
     let jwks = ficus_core::jwt::Jwks {
         keys: vec![key.jwk.clone()],
     };
-    ficus_core::jwt::verify(&jwt, &jwks).map_err(|_| GraphAuthError::BadSignature)?;
+    ficus_core::jwt::verify(signed.as_ref().unwrap_or(&jwt), &jwks)
+        .map_err(|_| GraphAuthError::BadSignature)?;
     if !jwt.audiences().iter().any(|a| graph_audience(a)) {
         return Err(GraphAuthError::WrongAudience);
     }

@@ -1,8 +1,8 @@
-//! Per-tenant RSA-2048 signing keys: generation (with the self-signed certificate Entra
-//! publishes in `x5c`), the parsed key ring used for signing, and the JWKS.
+//! The RSA-2048 signing key: generation (with the self-signed certificate Entra publishes in
+//! `x5c`), the parsed key ring used for signing (one global key, as Entra's), and the JWKS.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 use base64::Engine;
@@ -121,46 +121,54 @@ impl TenantKey {
     }
 }
 
-/// Every tenant's parsed key, by tenant id.
+/// The directory's signing key and the tenants it signs for. Entra's keys are global: one key
+/// set signs every tenant's tokens, so a token of any tenant verifies against them and only the
+/// `iss`/`tid` check keeps tenants apart. The key is the first tenant's stored key (every tenant
+/// of a seeded directory stores the same one).
 #[derive(Debug, Default)]
 pub struct KeyRing {
-    keys: RwLock<HashMap<Uuid, Arc<TenantKey>>>,
+    key: Option<Arc<TenantKey>>,
+    tenants: HashSet<Uuid>,
 }
 
 impl KeyRing {
     pub fn from_directory(directory: &Directory) -> Result<KeyRing, KeyError> {
-        let mut keys = HashMap::new();
-        for tenant in &directory.tenants {
-            keys.insert(
-                tenant.id,
-                Arc::new(TenantKey::from_material(tenant.id, &tenant.signing_key)?),
-            );
-        }
+        let key = match directory.tenants.first() {
+            Some(t) => Some(Arc::new(TenantKey::from_material(t.id, &t.signing_key)?)),
+            None => None,
+        };
         Ok(KeyRing {
-            keys: RwLock::new(keys),
+            key,
+            tenants: directory.tenants.iter().map(|t| t.id).collect(),
         })
     }
 
+    /// The signing key, when `tenant` is one this sandbox hosts (the same key for all).
     pub fn get(&self, tenant: Uuid) -> Option<Arc<TenantKey>> {
-        self.keys
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&tenant)
-            .cloned()
+        if self.tenants.contains(&tenant) {
+            self.key.clone()
+        } else {
+            None
+        }
     }
 
-    /// The JWKS of one tenant as Entra serves it: each key tagged with the issuer (by tenant id,
-    /// or the `{tenantid}` placeholder for `common`) and the cloud instance name.
-    pub fn jwks(&self, tenants: &[Uuid], issuer: &dyn Fn(Option<Uuid>) -> String) -> Jwks {
-        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
-        let single = tenants.len() == 1;
+    /// The global key, whatever the tenant.
+    pub fn global(&self) -> Option<Arc<TenantKey>> {
+        self.key.clone()
+    }
+
+    /// The JWKS as Entra serves it: the global keys, the same on every tenant's and on the
+    /// `common` endpoint. `issuer` is the v2 issuer template (`{authority}/{tenantid}/v2.0`)
+    /// each key carries on the v2 endpoint; the v1 endpoint (`/discovery/keys`) passes `None`:
+    /// its keys carry no issuer.
+    pub fn jwks(&self, issuer: Option<&str>) -> Jwks {
         Jwks {
-            keys: tenants
+            keys: self
+                .key
                 .iter()
-                .filter_map(|t| keys.get(t))
                 .map(|k| {
                     let mut jwk = k.jwk.clone();
-                    jwk.issuer = Some(issuer(if single { Some(tenants[0]) } else { None }));
+                    jwk.issuer = issuer.map(str::to_string);
                     jwk.cloud_instance_name = Some("microsoftonline.com".into());
                     jwk
                 })

@@ -10,9 +10,10 @@
 //! - `state.rs`  [`state::AppState`] (shared by every handler: `read(|dir| ..)`,
 //!   `update(|dir| ..)` which also schedules the save; `authority`, `faults`, `keys`) and
 //!   persistence (`load`, `save`: atomic JSON file).
-//! - `keys.rs`   per-tenant RSA keys, [`keys::KeyRing`], JWKS.
+//! - `keys.rs`   the global RSA signing key, [`keys::KeyRing`], JWKS.
 //! - `tokens.rs` minting (MI, app, user, id tokens, client_info) and
 //!   [`tokens::resolve_resource`].
+//! - `mi_cache.rs` managed identity tokens cached per identity and resource, as Entra does.
 //! - `sessions.rs` live sign-in sessions (device codes, refresh tokens).
 //! - `bearer.rs` the Graph bearer check [`bearer::authenticate_graph`] → [`bearer::Caller`] /
 //!   [`bearer::GraphAuthError`].
@@ -22,6 +23,8 @@
 //! - `sts.rs`    token service routes: discovery (v2 and v1), JWKS, devicecode, token (device
 //!   code, refresh, client credentials with secret or federated assertion), `/devicelogin`;
 //!   [`sts::StsError`] renders Entra's error body.
+//! - `sts_v1.rs` the other endpoints discovery advertises: v1 token and devicecode,
+//!   authorize (error page), logout, `/common/discovery/instance`.
 //! - `msi.rs`    IMDS and App Service managed identity endpoints (separate listener).
 //! - `tls.rs`    generated CA + leaf for HTTPS.
 //! - `server.rs` [`start`] → [`Sandbox`] (`info`, `sign_in`, `managed_identity_token`,
@@ -48,6 +51,7 @@ pub mod bearer;
 pub mod faults;
 pub mod graph;
 pub mod keys;
+pub mod mi_cache;
 pub mod model;
 pub mod msi;
 pub mod seed;
@@ -56,6 +60,7 @@ mod server;
 pub mod sessions;
 pub mod state;
 pub mod sts;
+pub mod sts_v1;
 pub mod tls;
 pub mod tokens;
 

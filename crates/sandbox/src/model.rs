@@ -129,8 +129,12 @@ pub struct Tenant {
     pub users: BTreeMap<Uuid, User>,
     pub applications: BTreeMap<Uuid, Application>,
     pub service_principals: BTreeMap<Uuid, ServicePrincipal>,
-    /// The tenant's token signing key (one active key, as Entra publishes several but signs
-    /// with one).
+    /// Delegated permission grants (consent) of clients on resources.
+    #[serde(default)]
+    pub permission_grants: Vec<PermissionGrant>,
+    /// The token signing key as stored. Entra's keys are global, so every tenant of one
+    /// directory holds the same key (older state files had one per tenant: the first tenant's
+    /// is then used for all, see `keys::KeyRing`).
     pub signing_key: SigningKeyMaterial,
     #[serde(skip)]
     app_ids: HashMap<Uuid, Uuid>,
@@ -139,6 +143,25 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// The scopes `client` is consented to on `resource` for `user` (admin consent for all
+    /// users, plus the user's own), as values.
+    pub fn consented_scopes(&self, client: Uuid, resource: Uuid, user: Uuid) -> Vec<String> {
+        let mut scopes: Vec<String> = Vec::new();
+        for g in &self.permission_grants {
+            if g.client_app_id == client
+                && g.resource_app_id == resource
+                && g.principal_id.is_none_or(|p| p == user)
+            {
+                for s in g.scope.split_whitespace() {
+                    if !scopes.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+                        scopes.push(s.to_string());
+                    }
+                }
+            }
+        }
+        scopes
+    }
+
     pub fn new(
         id: Uuid,
         name: &str,
@@ -156,6 +179,7 @@ impl Tenant {
             users: BTreeMap::new(),
             applications: BTreeMap::new(),
             service_principals: BTreeMap::new(),
+            permission_grants: Vec::new(),
             signing_key,
             app_ids: HashMap::new(),
             sp_app_ids: HashMap::new(),
@@ -376,6 +400,64 @@ pub struct Application {
     /// Object ids of owning users (owners may edit the app without an admin role).
     #[serde(default)]
     pub owners: Vec<Uuid>,
+    /// The `api` section: the access token version the app accepts and the delegated
+    /// permissions (scopes) it publishes.
+    #[serde(default)]
+    pub api: ApiApplication,
+}
+
+/// Graph's `apiApplication` (the parts the token service reads).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiApplication {
+    /// `null` or `1`: Entra issues v1 access tokens for this API (the default); `2`: v2.
+    #[serde(default)]
+    pub requested_access_token_version: Option<u8>,
+    /// Delegated permissions the API publishes (`scp` values clients may be granted).
+    #[serde(default)]
+    pub oauth2_permission_scopes: Vec<PermissionScope>,
+}
+
+impl ApiApplication {
+    /// The access token version Entra issues for this API: 2 only when asked for.
+    pub fn access_token_version(&self) -> u8 {
+        if self.requested_access_token_version == Some(2) {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// A delegated permission an API publishes (`oauth2PermissionScopes` item).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionScope {
+    pub id: Uuid,
+    /// The `scp` value: `user_impersonation`, `Orders.Read`…
+    pub value: String,
+    /// `User` (users may consent) or `Admin` (admin consent required).
+    #[serde(rename = "type")]
+    pub consent_type: String,
+    #[serde(default)]
+    pub admin_consent_display_name: String,
+    pub is_enabled: bool,
+}
+
+/// A delegated permission grant (Graph's `oAuth2PermissionGrant`): the client may get these
+/// scopes on the resource for every user (`AllPrincipals`, admin consent) or for one user.
+/// Keyed by app ids rather than service principal object ids, since the sandbox has no service
+/// principals for first-party clients.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionGrant {
+    pub client_app_id: Uuid,
+    pub resource_app_id: Uuid,
+    /// Space-separated scope values.
+    pub scope: String,
+    /// `None`: all users (admin consent); `Some(user)`: that user's own consent.
+    #[serde(default)]
+    pub principal_id: Option<Uuid>,
 }
 
 impl Application {

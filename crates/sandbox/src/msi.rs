@@ -142,7 +142,7 @@ pub fn host_token(
             key: &key,
         };
         Ok(HostToken {
-            minted: tokens::managed_identity_token(&signer, identity, &res, now),
+            minted: crate::mi_cache::token(&signer, identity, &res, now),
             client_id: identity.app_id,
         })
     })

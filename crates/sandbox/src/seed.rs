@@ -9,9 +9,9 @@ use uuid::Uuid;
 use crate::keys::{KeyError, generate_material};
 use crate::model::{
     AppRole, AppRoleAssignment, Application, Directory, DirectoryRole, EmulatedHost,
-    FORMAT_VERSION, FederatedIdentityCredential, GRAPH_APP_ID, KeyCredential, ManagedIdentity,
-    ManagedIdentityKind, PasswordCredential, ServicePrincipal, ServicePrincipalType, Tenant,
-    Timestamp, User, derived_uuid,
+    FORMAT_VERSION, FederatedIdentityCredential, GRAPH_APP_ID, GRAPH_CLI_APP_ID, KeyCredential,
+    ManagedIdentity, ManagedIdentityKind, PasswordCredential, PermissionGrant, PermissionScope,
+    ServicePrincipal, ServicePrincipalType, Tenant, Timestamp, User, derived_uuid,
 };
 use ficus_core::secret::Secret;
 
@@ -94,13 +94,15 @@ pub fn app_ids(tenant: &str, name: &str) -> (Uuid, Uuid) {
 pub fn build(seed: Seed, authority: &str) -> Result<Directory, KeyError> {
     let now = OffsetDateTime::now_utc();
     let authority = authority.trim_end_matches('/');
+    // Entra's signing keys are global: one key signs for every tenant.
+    let key = generate_material()?;
     let mut contoso = Tenant::new(
         tenant_id(CONTOSO),
         CONTOSO,
         "contoso.onmicrosoft.com",
         "Contoso",
         now - Duration::days(900),
-        generate_material()?,
+        key.clone(),
     );
     let mut fabrikam = Tenant::new(
         tenant_id(FABRIKAM),
@@ -108,7 +110,7 @@ pub fn build(seed: Seed, authority: &str) -> Result<Directory, KeyError> {
         "fabrikam.onmicrosoft.com",
         "Fabrikam",
         now - Duration::days(700),
-        generate_material()?,
+        key,
     );
     let vm_id = format!(
         "/subscriptions/{}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachines/vm-legacy",
@@ -232,6 +234,7 @@ fn app(tenant: &Tenant, name: &str, created: OffsetDateTime) -> Application {
         app_roles: Vec::new(),
         is_fallback_public_client: false,
         owners: Vec::new(),
+        api: Default::default(),
     }
 }
 
@@ -431,6 +434,14 @@ fn demo(
         allowed_member_types: vec!["Application".into()],
         is_enabled: true,
     }];
+    // An API with the default access token version (v1) that publishes one delegated scope.
+    a.api.oauth2_permission_scopes = vec![PermissionScope {
+        id: derived_uuid("contoso/app/payments-api/scope/user_impersonation"),
+        value: "user_impersonation".into(),
+        consent_type: "User".into(),
+        admin_consent_display_name: "Access payments-api".into(),
+        is_enabled: true,
+    }];
     a.password_credentials.push(secret(
         c,
         "payments-api",
@@ -584,7 +595,25 @@ fn demo(
     // Fabrikam's own app.
     let a = app(fabrikam, "fabrikam-erp", now - Duration::days(400));
     register(fabrikam, a, &[], now);
+
+    // Consent: an administrator granted the Graph command line tools and ficus-console what
+    // ficus asks for, for every user (admin consent).
+    let console = app_ids(c, "ficus-console").1;
+    let grant = |client_app_id| PermissionGrant {
+        client_app_id,
+        resource_app_id: GRAPH_APP_ID,
+        scope: CONSENTED_GRAPH_SCOPES.into(),
+        principal_id: None,
+    };
+    contoso.permission_grants.push(grant(GRAPH_CLI_APP_ID));
+    contoso.permission_grants.push(grant(console));
+    fabrikam.permission_grants.push(grant(GRAPH_CLI_APP_ID));
 }
+
+/// The Graph scopes the demo tenants consented to for the Graph command line tools and
+/// ficus-console.
+pub const CONSENTED_GRAPH_SCOPES: &str =
+    "Application.ReadWrite.All Directory.Read.All User.Read openid profile offline_access email";
 
 fn large(contoso: &mut Tenant, n: usize, authority: &str, now: OffsetDateTime) {
     let c = CONTOSO;

@@ -61,9 +61,10 @@ impl Sessions {
         Secret::new(value)
     }
 
-    /// Takes (and so invalidates: refresh tokens rotate) a refresh token.
+    /// The grant of a refresh token. Entra does not revoke a refresh token when it is used (a new
+    /// one comes back too): it stays valid until it expires or is revoked.
     pub fn redeem_refresh_token(&mut self, value: &str) -> Option<RefreshGrant> {
-        let grant = self.refresh_tokens.remove(value)?;
+        let grant = self.refresh_tokens.get(value).cloned()?;
         (grant.expires_at > Instant::now()).then_some(grant)
     }
 

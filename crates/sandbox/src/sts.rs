@@ -1,7 +1,7 @@
 //! The token service: OIDC discovery, JWKS, device authorization, the token endpoint (device
 //! code, refresh token, client credentials with a secret or a federated `client_assertion`),
 //! and the `/devicelogin` page. Errors follow Entra: `error`, `error_description`
-//! ("AADSTSnnn: … Trace ID: … Correlation ID: … Timestamp: …"), `error_codes`, `timestamp`,
+//! ("AADSTSnnn: …\r\nTrace ID: …\r\nCorrelation ID: …\r\nTimestamp: …"), `error_codes`, `timestamp`,
 //! `trace_id`, `correlation_id`, `error_uri`; `invalid_client` is 401, the rest 400.
 
 use std::collections::HashMap;
@@ -45,10 +45,26 @@ pub fn router() -> Router<AppState> {
             "/{tenant}/.well-known/openid-configuration",
             get(discovery_v1),
         )
-        .route("/{tenant}/discovery/v2.0/keys", get(jwks))
-        .route("/{tenant}/discovery/keys", get(jwks))
+        .route("/{tenant}/discovery/v2.0/keys", get(jwks_v2))
+        .route("/{tenant}/discovery/keys", get(jwks_v1))
         .route("/{tenant}/oauth2/v2.0/devicecode", post(device_code))
         .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .route(
+            "/{tenant}/oauth2/devicecode",
+            post(crate::sts_v1::device_code),
+        )
+        .route("/{tenant}/oauth2/token", post(crate::sts_v1::token))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(crate::sts_v1::authorize),
+        )
+        .route("/{tenant}/oauth2/authorize", get(crate::sts_v1::authorize))
+        .route("/{tenant}/oauth2/v2.0/logout", get(crate::sts_v1::logout))
+        .route("/{tenant}/oauth2/logout", get(crate::sts_v1::logout))
+        .route(
+            "/common/discovery/instance",
+            get(crate::sts_v1::instance_discovery),
+        )
         .route(
             "/devicelogin",
             get(device_login_page).post(device_login_submit),
@@ -109,7 +125,7 @@ impl StsError {
         json!({
             "error": self.error,
             "error_description": format!(
-                "AADSTS{}: {} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}",
+                "AADSTS{}: {}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}",
                 self.code, self.message
             ),
             "error_codes": [self.code],
@@ -169,14 +185,14 @@ fn no_store(response: &mut Response) {
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
-fn json_ok(value: Value) -> Response {
+pub(crate) fn json_ok(value: Value) -> Response {
     let mut response = (StatusCode::OK, axum::Json(value)).into_response();
     no_store(&mut response);
     response
 }
 
 /// Form fields; the first value of a repeated field wins, unknown fields are kept and ignored.
-fn parse_form(body: &[u8]) -> HashMap<String, String> {
+pub(crate) fn parse_form(body: &[u8]) -> HashMap<String, String> {
     let mut map = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(body) {
         map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
@@ -223,6 +239,8 @@ fn discovery_document(state: &AppState, segment: &str, v2: bool) -> Response {
         TenantRef::Multi(name) => (name.clone(), "{tenantid}".to_string()),
     };
     let graph = "graph.microsoft.com";
+    // Only endpoints the sandbox answers are advertised (Entra's kerberos, userinfo and
+    // check_session_iframe are left out).
     let doc = if v2 {
         json!({
             "token_endpoint": format!("{a}/{path_tenant}/oauth2/v2.0/token"),
@@ -235,14 +253,12 @@ fn discovery_document(state: &AppState, segment: &str, v2: bool) -> Response {
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "issuer": format!("{a}/{issuer_tenant}/v2.0"),
             "request_uri_parameter_supported": false,
-            "userinfo_endpoint": format!("https://{graph}/oidc/userinfo"),
             "authorization_endpoint": format!("{a}/{path_tenant}/oauth2/v2.0/authorize"),
             "device_authorization_endpoint": format!("{a}/{path_tenant}/oauth2/v2.0/devicecode"),
             "http_logout_supported": true,
             "frontchannel_logout_supported": true,
             "end_session_endpoint": format!("{a}/{path_tenant}/oauth2/v2.0/logout"),
             "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
-            "kerberos_endpoint": format!("{a}/{path_tenant}/kerberos"),
             "tenant_region_scope": "WW",
             "cloud_instance_name": "microsoftonline.com",
             "cloud_graph_host_name": "graph.windows.net",
@@ -259,7 +275,8 @@ fn discovery_document(state: &AppState, segment: &str, v2: bool) -> Response {
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
             "scopes_supported": ["openid"],
-            "issuer": format!("{a}/{issuer_tenant}/"),
+            // The v1 issuer is sts.windows.net whatever host serves the document.
+            "issuer": format!("https://sts.windows.net/{issuer_tenant}/"),
             "microsoft_multi_refresh_token": true,
             "authorization_endpoint": format!("{a}/{path_tenant}/oauth2/authorize"),
             "device_authorization_endpoint": format!("{a}/{path_tenant}/oauth2/devicecode"),
@@ -267,9 +284,6 @@ fn discovery_document(state: &AppState, segment: &str, v2: bool) -> Response {
             "frontchannel_logout_supported": true,
             "end_session_endpoint": format!("{a}/{path_tenant}/oauth2/logout"),
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"],
-            "check_session_iframe": format!("{a}/{path_tenant}/oauth2/checksession"),
-            "userinfo_endpoint": format!("{a}/{path_tenant}/openid/userinfo"),
-            "kerberos_endpoint": format!("{a}/{path_tenant}/kerberos"),
             "tenant_region_scope": "WW",
             "cloud_instance_name": "microsoftonline.com",
             "cloud_graph_host_name": "graph.windows.net",
@@ -293,25 +307,28 @@ async fn discovery_v1(State(state): State<AppState>, Path(tenant): Path<String>)
     discovery_document(&state, &tenant, false)
 }
 
-async fn jwks(State(state): State<AppState>, Path(segment): Path<String>) -> Response {
-    let Some(tenant) = state.read(|d| tenant_ref(d, &segment)) else {
-        return discovery_error(&segment);
-    };
-    let ids: Vec<Uuid> = match tenant {
-        TenantRef::Known(id) => vec![id],
-        TenantRef::Multi(_) => state.read(|d| d.tenants.iter().map(|t| t.id).collect()),
-    };
-    let authority = state.authority.clone();
-    let set = state.keys.jwks(&ids, &|tid| match tid {
-        Some(t) => format!("{authority}/{t}/v2.0"),
-        None => format!("{authority}/{{tenantid}}/v2.0"),
-    });
+/// The JWKS: Entra's keys are global, so every tenant (and `common`) publishes the same keys.
+/// On the v2 endpoint each carries the `{tenantid}` issuer template; on the v1 endpoint none.
+fn jwks(state: &AppState, segment: &str, v2: bool) -> Response {
+    if state.read(|d| tenant_ref(d, segment)).is_none() {
+        return discovery_error(segment);
+    }
+    let template = format!("{}/{{tenantid}}/v2.0", state.authority);
+    let set = state.keys.jwks(v2.then_some(template.as_str()));
     let mut response = (StatusCode::OK, axum::Json(set)).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("max-age=86400, private"),
     );
     response
+}
+
+async fn jwks_v2(State(state): State<AppState>, Path(segment): Path<String>) -> Response {
+    jwks(&state, &segment, true)
+}
+
+async fn jwks_v1(State(state): State<AppState>, Path(segment): Path<String>) -> Response {
+    jwks(&state, &segment, false)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,24 +394,123 @@ fn scope_items(scope: &str) -> Vec<String> {
 
 const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "email"];
 
-/// The resource and permission names of delegated scopes (everything but the OIDC ones).
-fn delegated_resource(
+/// One requested delegated scope: the resource prefix as written (`None` for Graph's short
+/// form, `User.Read`) and the permission (`.default` included).
+struct Requested {
+    prefix: Option<String>,
+    permission: String,
+}
+
+/// What a delegated request is granted: the resource, the `scp` values, and the `scope` the
+/// token response reports (the granted scopes, spelled as they were asked for).
+pub(crate) struct DelegatedGrant {
+    pub resource: Resource,
+    pub scp: Vec<String>,
+    pub scope: String,
+}
+
+/// Microsoft Graph's delegated permissions the sandbox publishes (a subset of Graph's, with
+/// Graph's spelling).
+pub const GRAPH_DELEGATED_SCOPES: &[&str] = &[
+    "AppRoleAssignment.ReadWrite.All",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "AuditLog.Read.All",
+    "Calendars.Read",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Domain.Read.All",
+    "email",
+    "Files.Read",
+    "Files.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "Mail.Read",
+    "Mail.Send",
+    "offline_access",
+    "openid",
+    "Organization.Read.All",
+    "Policy.Read.All",
+    "profile",
+    "RoleManagement.Read.Directory",
+    "Sites.Read.All",
+    "User.Read",
+    "User.Read.All",
+    "User.ReadBasic.All",
+    "User.ReadWrite",
+    "User.ReadWrite.All",
+];
+
+/// The delegated permissions `resource` publishes.
+fn published_scopes(tenant: &Tenant, resource: &Resource) -> Vec<String> {
+    if resource.is_graph() {
+        return GRAPH_DELEGATED_SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    }
+    if resource.is_exchange() {
+        return Vec::new();
+    }
+    if resource.first_party {
+        return vec!["user_impersonation".into()];
+    }
+    tenant
+        .application_by_app_id(resource.app_id)
+        .map(|a| {
+            a.api
+                .oauth2_permission_scopes
+                .iter()
+                .filter(|s| s.is_enabled)
+                .map(|s| s.value.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The scopes a client holds on a resource for a user: the Azure CLI's pre-authorization
+/// (first party), else the tenant's consent grants.
+fn consented(tenant: &Tenant, client: Uuid, resource: &Resource, user: Uuid) -> Vec<String> {
+    if client == AZURE_CLI_APP_ID {
+        if resource.is_graph() {
+            return AZURE_CLI_GRAPH_SCP
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+        }
+        return vec!["user_impersonation".into()];
+    }
+    tenant.consented_scopes(client, resource.app_id, user)
+}
+
+/// Checks delegated scopes as Entra does and works out what is granted: the resource must be
+/// known (500011), one resource per request (70011), each named permission published by the
+/// resource (650053) and consented for this client (65001); `/.default` grants everything
+/// consented. Without a resource scope (only `openid profile offline_access`), Graph's
+/// consented scopes (or `User.Read`).
+fn grant_delegated(
     tenant: &Tenant,
+    client: &Client,
+    user: Uuid,
     scopes: &[String],
-) -> Result<(Resource, Vec<String>), StsError> {
+) -> Result<DelegatedGrant, StsError> {
     let mut resource: Option<Resource> = None;
-    let mut permissions = Vec::new();
+    let mut requested: Vec<Requested> = Vec::new();
     for s in scopes {
         if OIDC_SCOPES.contains(&s.to_ascii_lowercase().as_str()) {
             continue;
         }
-        let (res, perm) = match s.rsplit_once('/') {
+        let (prefix, perm) = match s.rsplit_once('/') {
             Some((r, p)) if r.contains(':') || Uuid::parse_str(r).is_ok() => {
-                (r.to_string(), p.to_string())
+                (Some(r.to_string()), p.to_string())
             }
-            _ => ("https://graph.microsoft.com".to_string(), s.clone()),
+            _ => (None, s.clone()),
         };
-        let resolved = tokens::resolve_resource(tenant, &res).ok_or_else(|| {
+        let res = prefix.as_deref().unwrap_or("https://graph.microsoft.com");
+        let resolved = tokens::resolve_resource(tenant, res).ok_or_else(|| {
             StsError::new(
                 "invalid_resource",
                 500011,
@@ -419,37 +535,101 @@ fn delegated_resource(
         if resource.is_none() {
             resource = Some(resolved);
         }
-        permissions.push(perm);
+        requested.push(Requested {
+            prefix,
+            permission: perm,
+        });
     }
     let resource = match resource {
         Some(r) => r,
-        None => {
-            permissions.push("User.Read".into());
-            tokens::resolve_resource(tenant, "https://graph.microsoft.com")
-                .ok_or_else(|| StsError::new("invalid_resource", 500011, "Microsoft Graph"))?
+        None => tokens::resolve_resource(tenant, "https://graph.microsoft.com")
+            .ok_or_else(|| StsError::new("invalid_resource", 500011, "Microsoft Graph"))?,
+    };
+    if client.app_id == AZURE_CLI_APP_ID && resource.is_graph() {
+        azure_cli_scope_rule(scopes)?;
+    }
+    let published = published_scopes(tenant, &resource);
+    let held = consented(tenant, client.app_id, &resource, user);
+    let not_consented = || {
+        StsError::new(
+            "invalid_grant",
+            65001,
+            format!(
+                "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
+                client.app_id, client.display_name
+            ),
+        )
+    };
+    let mut scp: Vec<String> = Vec::new();
+    let push = |scp: &mut Vec<String>, value: &str| {
+        if !scp.iter().any(|x| x.eq_ignore_ascii_case(value)) {
+            scp.push(value.to_string());
         }
     };
-    Ok((resource, permissions))
-}
-
-/// The `scp` a delegated token gets.
-fn granted_scp(resource: &Resource, permissions: &[String], scopes: &[String]) -> String {
-    if permissions.iter().any(|p| p == ".default") {
-        if resource.app_id == GRAPH_APP_ID {
-            return AZURE_CLI_GRAPH_SCP.to_string();
+    let wants_default = requested.iter().any(|r| r.permission == ".default");
+    if wants_default || requested.is_empty() {
+        if held.is_empty() && requested.is_empty() && resource.is_graph() {
+            push(&mut scp, "User.Read");
+        } else if held.is_empty() {
+            return Err(not_consented());
         }
-        return "user_impersonation".to_string();
-    }
-    let mut scp: Vec<String> = permissions.to_vec();
-    for oidc in ["openid", "profile", "email"] {
-        if scopes.iter().any(|s| s.eq_ignore_ascii_case(oidc)) && resource.app_id == GRAPH_APP_ID {
-            scp.push(oidc.to_string());
+        for h in &held {
+            push(&mut scp, h);
         }
     }
-    scp.join(" ")
+    for r in requested.iter().filter(|r| r.permission != ".default") {
+        let Some(canonical) = published
+            .iter()
+            .find(|p| p.eq_ignore_ascii_case(&r.permission))
+        else {
+            // AADSTS650053 is the documented code for a scope the resource does not publish
+            // (the older AADSTS65005 says the same); `invalid_client` as Entra answers it.
+            return Err(StsError::new(
+                "invalid_client",
+                650053,
+                format!(
+                    "The application '{}' asked for scope '{}' that doesn't exist on the resource '{}'. Contact the app vendor.",
+                    client.display_name, r.permission, resource.app_id
+                ),
+            ));
+        };
+        if !held.iter().any(|h| h.eq_ignore_ascii_case(canonical)) {
+            return Err(not_consented());
+        }
+        push(&mut scp, canonical);
+    }
+    // OpenID scopes asked for are Graph permissions too.
+    if resource.is_graph() {
+        for oidc in ["openid", "profile", "email"] {
+            if scopes.iter().any(|s| s.eq_ignore_ascii_case(oidc)) {
+                push(&mut scp, oidc);
+            }
+        }
+    }
+    // The answer's `scope`: what was granted, spelled with the prefix the request used, then
+    // `{resource}/.default` when asked for it (so clients' caches match the request).
+    let prefix = requested.iter().find_map(|r| r.prefix.clone());
+    let mut answer: Vec<String> = scp
+        .iter()
+        .map(|v| match &prefix {
+            Some(p) if !OIDC_SCOPES.contains(&v.to_ascii_lowercase().as_str()) => {
+                format!("{p}/{v}")
+            }
+            _ => v.clone(),
+        })
+        .collect();
+    if wants_default {
+        let p = prefix.unwrap_or_else(|| "https://graph.microsoft.com".into());
+        answer.push(format!("{p}/.default"));
+    }
+    Ok(DelegatedGrant {
+        resource,
+        scp,
+        scope: answer.join(" "),
+    })
 }
 
-/// Tokens for a signed-in user: the token response body (access token, scope echo, refresh
+/// Tokens for a signed-in user: the token response body (access token, granted scope, refresh
 /// token if `offline_access` or `always_refresh`, id token if `openid`, client_info when asked).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn user_token_response(
@@ -471,7 +651,7 @@ pub(crate) fn user_token_response(
         tenant_id,
         key: &key,
     };
-    let (access, id_token, client_name) = state.read(|d| {
+    let (access, id_token, granted_scope) = state.read(|d| {
         let tenant = d
             .tenant_by_id(tenant_id)
             .ok_or_else(|| StsError::tenant_not_found(&tenant_id.to_string()))?;
@@ -484,24 +664,22 @@ pub(crate) fn user_token_response(
         })?;
         let client = find_client(d, tenant, client_id)
             .ok_or_else(|| StsError::app_not_found(client_id, tenant))?;
-        let (resource, permissions) = delegated_resource(tenant, scopes)?;
-        let scp = granted_scp(&resource, &permissions, scopes);
+        let grant = grant_delegated(tenant, &client, user.id, scopes)?;
         let access = tokens::user_token(
             &signer,
             user,
             client_id,
             &client.display_name,
-            &resource,
-            &scp,
+            &grant.resource,
+            &grant.scp.join(" "),
             now,
         );
         let id_token = scopes
             .iter()
             .any(|s| s == "openid")
             .then(|| tokens::id_token(&signer, user, client_id, now));
-        Ok::<_, StsError>((access, id_token, client.display_name))
+        Ok::<_, StsError>((access, id_token, grant.scope))
     })?;
-    let _ = client_name;
     let refresh = (always_refresh || scopes.iter().any(|s| s == "offline_access")).then(|| {
         state
             .sessions
@@ -517,7 +695,7 @@ pub(crate) fn user_token_response(
     });
     let mut body = json!({
         "token_type": "Bearer",
-        "scope": scopes.join(" "),
+        "scope": granted_scope,
         "expires_in": access.expires_in,
         "ext_expires_in": access.expires_in,
         "access_token": access.token.expose(),
@@ -575,7 +753,16 @@ async fn device_code(
 }
 
 fn device_code_inner(state: &AppState, segment: &str, body: &[u8]) -> Result<Value, StsError> {
-    let form = parse_form(body);
+    device_code_from_form(state, segment, &parse_form(body))
+}
+
+/// Device authorization from parsed form fields (v2, and v1 once `resource` became `scope`).
+pub(crate) fn device_code_from_form(
+    state: &AppState,
+    segment: &str,
+    form: &HashMap<String, String>,
+) -> Result<Value, StsError> {
+    let form = form.clone();
     let client_id = field(&form, "client_id").ok_or_else(|| StsError::missing("client_id"))?;
     let scope = field(&form, "scope").ok_or_else(|| StsError::missing("scope"))?;
     let scopes = scope_items(scope);
@@ -708,6 +895,38 @@ pub(crate) fn approve(
         DeviceFlowStatus::Declined
     };
     Ok(())
+}
+
+/// The tenant exists and knows `client_id` (for the browser endpoints): 900144, 90002 or
+/// 700016 otherwise.
+pub(crate) fn client_known(
+    state: &AppState,
+    segment: &str,
+    client_id: &str,
+) -> Result<(), StsError> {
+    if client_id.is_empty() {
+        return Err(StsError::missing("client_id"));
+    }
+    state.read(|d| match tenant_ref(d, segment) {
+        None => Err(StsError::tenant_not_found(segment)),
+        Some(TenantRef::Multi(_)) => d
+            .tenants
+            .iter()
+            .any(|t| find_client(d, t, client_id).is_some())
+            .then_some(())
+            .ok_or_else(|| match d.tenants.first() {
+                Some(t) => StsError::app_not_found(client_id, t),
+                None => StsError::tenant_not_found(segment),
+            }),
+        Some(TenantRef::Known(id)) => {
+            let tenant = d
+                .tenant_by_id(id)
+                .ok_or_else(|| StsError::tenant_not_found(segment))?;
+            find_client(d, tenant, client_id)
+                .map(|_| ())
+                .ok_or_else(|| StsError::app_not_found(client_id, tenant))
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1181,15 +1400,17 @@ fn check_assertion(
             ),
         ));
     }
-    // Entra issuers may only present app-only tokens (managed identities).
-    if own_tenant_of_issuer(state, &issuer).is_some()
-        && (jwt.str_claim("idtyp") == Some("user") || jwt.claim("scp").is_some())
-    {
-        return Err(StsError::new(
-            "invalid_client",
-            700229,
-            "Forbidden token type. Only app-only tokens may be used as Federated Identity Credentials for AAD issuer.",
-        ));
+    // Entra issuers may only present app-only tokens, and of those only user-assigned managed
+    // identities' tokens for the exchange audience.
+    if let Some(issuer_tenant) = own_tenant_of_issuer(state, &issuer) {
+        if jwt.str_claim("idtyp") == Some("user") || jwt.claim("scp").is_some() {
+            return Err(StsError::new(
+                "invalid_client",
+                700229,
+                "Forbidden token type. Only app-only tokens may be used as Federated Identity Credentials for AAD issuer.",
+            ));
+        }
+        entra_assertion_allowed(state, issuer_tenant, &jwt)?;
     }
     let replication = state.faults.replication.map(|d| d.as_secs() as i64);
     let visible: Vec<_> = app
@@ -1281,22 +1502,57 @@ fn match_fic(
     ))
 }
 
-/// The tenant id when `issuer` is one of this sandbox's issuers (v2 `{authority}/{tid}/v2.0`
-/// or v1 `{authority}/{tid}/`) for a tenant it hosts.
+/// The tenant id when `issuer` is one of this sandbox's issuers (v2 `{authority}/{tid}/v2.0`,
+/// or v1 `https://sts.windows.net/{tid}/`) for a tenant it hosts.
 fn own_tenant_of_issuer(state: &AppState, issuer: &str) -> Option<Uuid> {
-    let rest = issuer
-        .strip_prefix(state.authority.as_str())?
-        .strip_prefix('/')?;
-    let tenant = rest
-        .strip_suffix("/v2.0")
-        .or_else(|| rest.strip_suffix('/'))?;
+    let tenant = issuer
+        .strip_prefix(state.authority.as_str())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|rest| rest.strip_suffix("/v2.0"))
+        .or_else(|| {
+            issuer
+                .strip_prefix("https://sts.windows.net/")
+                .and_then(|rest| rest.strip_suffix('/'))
+        })?;
     let id = Uuid::parse_str(tenant).ok()?;
     state.keys.get(id).map(|_| id)
 }
 
+/// Entra accepts a token it issued itself as a federated assertion only when it is a
+/// *user-assigned* managed identity's token for the token-exchange audience; any other
+/// Entra-issued app token (a system-assigned identity's, an app's own client-credentials token,
+/// a managed identity token for another resource) is refused with AADSTS700222.
+fn entra_assertion_allowed(
+    state: &AppState,
+    issuer_tenant: Uuid,
+    jwt: &ficus_core::jwt::Jwt,
+) -> Result<(), StsError> {
+    let exchange_audience = jwt
+        .audiences()
+        .iter()
+        .any(|a| a == TOKEN_EXCHANGE_APP_ID || a == EXCHANGE_AUDIENCE);
+    let subject = jwt.str_claim("sub").and_then(|s| Uuid::parse_str(s).ok());
+    let user_assigned = state.read(|d| {
+        let tenant = d.tenant_by_id(issuer_tenant)?;
+        let sp = tenant.service_principals.get(&subject?)?;
+        let mi = sp.managed_identity.as_ref()?;
+        Some(mi.kind == crate::model::ManagedIdentityKind::UserAssigned)
+    });
+    if exchange_audience && user_assigned == Some(true) {
+        return Ok(());
+    }
+    // The documented wording of AADSTS700222. Entra documents no separate code for a
+    // system-assigned identity's token; this is the closest documented one.
+    Err(StsError::new(
+        "invalid_client",
+        700222,
+        "AAD-issued tokens may not be used for federated identity flows.",
+    ))
+}
+
 /// Signature check against the issuer's keys. Issuers that are this sandbox's tenants verify
-/// with the tenant key; other issuers' keys cannot be fetched offline, so their assertions
-/// fail as an unknown key would (700027).
+/// with the sandbox's (global) key; other issuers' keys cannot be fetched offline, so their
+/// assertions fail as an unknown key would (700027).
 fn verify_assertion_signature(
     state: &AppState,
     jwt: &ficus_core::jwt::Jwt,
@@ -1324,6 +1580,16 @@ fn verify_assertion_signature(
     let jwks = ficus_core::jwt::Jwks {
         keys: vec![key.jwk.clone()],
     };
+    // A tenant's token names that tenant in `tid` too; the key alone does not tell tenants apart.
+    // Entra documents no code for an `iss`/`tid` mismatch; AADSTS700027 ("failed signature
+    // validation") is the closest documented one.
+    if jwt.str_claim("tid") != Some(tenant.to_string().as_str()) {
+        return Err(StsError::new(
+            "invalid_client",
+            700027,
+            "Client assertion failed signature validation.",
+        ));
+    }
     match ficus_core::jwt::verify(jwt, &jwks) {
         Ok(()) => {}
         Err(ficus_core::jwt::VerifyError::KeyNotFound(_))

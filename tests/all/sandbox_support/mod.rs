@@ -56,6 +56,21 @@ pub fn sign_with_tenant_key(sb: &Sandbox, tenant: Uuid, claims: Value) -> String
     signer.sign(&map, false)
 }
 
+/// Signs arbitrary claims with a key the sandbox never published (another issuer's).
+pub fn sign_with_foreign_key(claims: Value) -> String {
+    let material = ficus::sandbox::keys::generate_material().expect("keygen");
+    let key = ficus::sandbox::keys::TenantKey::from_material(Uuid::nil(), &material).expect("key");
+    let signer = Signer {
+        authority: "https://elsewhere.example",
+        tenant_id: Uuid::nil(),
+        key: &key,
+    };
+    let Value::Object(map) = claims else {
+        panic!("claims must be an object")
+    };
+    signer.sign(&map, false)
+}
+
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -124,9 +139,11 @@ pub fn assert_aadsts(result: &(u16, Value), status: u16, error: &str, code: u64)
         description.starts_with(&format!("AADSTS{code}: ")),
         "{description}"
     );
-    assert!(description.contains(" Trace ID: "), "{description}");
+    // Lines separated by CRLF, as Entra's are.
+    assert!(description.contains("\r\nTrace ID: "), "{description}");
     assert!(
-        description.contains(" Correlation ID: 11111111-2222-3333-4444-555555555555 "),
+        description
+            .contains("\r\nCorrelation ID: 11111111-2222-3333-4444-555555555555\r\nTimestamp: "),
         "{description}"
     );
     let timestamp = body["timestamp"].as_str().expect("timestamp");
