@@ -9,16 +9,16 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::RwLock;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::effects::{Directory, Page};
-use super::exchange::{
-    ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, Refusal, Signature,
-    SourceInfo as ExchangeSourceInfo, StepOutcome, StepView,
-};
 use super::model::{
     AppDetail, AppRow, Audience, Credential, CredentialKind, FicRow, Finding, IdentityDetail,
     IdentityRow, Severity, TrustRow,
 };
 use super::msg::{Msg, RequestId, Session as SessionInfo, SignInEvent, SignInFailure};
+use crate::effects::{Directory, Page};
+use crate::token_effects::{
+    ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, Refusal, Signature,
+    SourceInfo as ExchangeSourceInfo, StepOutcome, StepView,
+};
 use ficus_core::cloud::Cloud;
 use ficus_core::fic::{self, Fic, Identity};
 use ficus_entra::graph::AppListItem;

@@ -37,22 +37,28 @@
 //! `--sandbox`), else from this machine's environment (App Service, workload identity file,
 //! IMDS after a sub-second probe).
 
+pub mod component;
 pub mod directory;
 pub mod domain;
 pub mod effects;
-pub mod exchange;
 pub mod filter;
-pub mod inspector;
 pub mod keymap;
 pub mod model;
 pub mod msg;
+pub mod nav;
+pub mod request;
 pub mod run;
+pub mod screens;
 pub mod state;
 pub mod terminal;
 pub mod theme;
+pub mod token_effects;
 pub mod update;
 pub mod views;
-pub mod wizard;
+pub mod widgets;
+
+/// The screens under their earlier names (the integration tests use them).
+pub use screens::{exchange, inspector, wizard};
 
 pub use directory::{Connected, Connector, GraphDirectory};
 pub use effects::{Directory, MemoryDirectory, Page};

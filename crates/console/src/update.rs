@@ -1,16 +1,22 @@
 //! `update(&mut State, Msg) -> Vec<Cmd>`: every change to the console's state happens here,
 //! without I/O and without blocking, so every transition is a unit test.
 
+use ficus_core::secret::Secret;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tui_input::backend::crossterm::to_input_request;
 use tui_input::{Input, InputRequest};
 
-use super::domain;
-use super::filter::{Listing, Load, Row};
-use super::keymap::{Action, Chord, Lookup};
-use super::model::{AppRow, IdentityKind, IdentityRow, sanitize};
-use super::msg::{Cmd, Msg, RequestId, SignInEvent};
-use super::state::{
+use crate::component::Outcome;
+use crate::domain;
+use crate::filter::{Listing, Load, Row};
+use crate::keymap::{Action, Chord, Lookup};
+use crate::model::{AppRow, IdentityKind, IdentityRow, sanitize};
+use crate::msg::{Cmd, Msg, RequestId, SignInEvent};
+use crate::nav::{AppChoice, ExchangeEntry, FicFix, InspectorEntry, Nav};
+use crate::screens::exchange::{self, RECENT_SCOPES};
+use crate::screens::inspector;
+use crate::screens::wizard::{self, Given, WizardApp, WizardMsg};
+use crate::state::{
     AppDetailScreen, ConfirmDelete, DetailPane, ExportScreen, IdentityDetailScreen, ListKind,
     Overlay, PaletteScreen, PaletteTarget, Phase, REST_DELAY, Rest, RestStage, RestTarget, Screen,
     SignInScreen, State, Suggestion, TextPanel, ToastLevel,
@@ -224,15 +230,28 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             result,
         } => on_whois(state, request, &guid, result),
         Msg::Wizard(msg) => {
-            if matches!(&msg, super::wizard::WizardMsg::Saved { result: Ok(_), .. }) {
+            if matches!(&msg, WizardMsg::Saved { result: Ok(_), .. }) {
                 // A FIC was created or changed: what the previews and Enter knew is old.
                 forget_details(state);
             }
-            super::wizard::on_msg(state, msg)
+            let (top, ctx) = state.split();
+            let outcome = match top {
+                Some(Screen::Wizard(wizard)) => wizard.on_msg(msg, &ctx),
+                _ => return Vec::new(),
+            };
+            apply(state, outcome)
         }
-        Msg::Exchange(msg) => super::exchange::on_msg(state, msg),
-        Msg::OpenExchange(entry) => super::exchange::open(state, *entry),
-        Msg::EditFic(fix) => super::wizard::open_correction(state, *fix),
+        Msg::Exchange(msg) => {
+            let (top, ctx) = state.split();
+            let outcome = match top {
+                Some(Screen::Exchange(screen)) => screen.on_msg(msg, &ctx),
+                Some(Screen::Inspector(screen)) => screen.on_msg(msg, &ctx),
+                _ => return Vec::new(),
+            };
+            apply(state, outcome)
+        }
+        Msg::OpenExchange(entry) => navigate(state, Nav::OpenExchange(entry)),
+        Msg::EditFic(fix) => navigate(state, Nav::EditFic(fix)),
     }
 }
 
@@ -333,12 +352,16 @@ fn on_fic_deleted(state: &mut State, request: u64, result: Result<(), String>) -
     }
 }
 
+/// The one key dispatch: overlays, typing ahead and the filter first; then the screen on
+/// top gets keys for its focused input; then the keymap of the screen's context turns the key
+/// into an action for the screen (or the console, when the screen ignores it).
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
-    if let Some(cmds) = super::wizard::intercept(state, &key) {
-        return cmds;
-    }
     state.toast = None;
-    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    // The wizard asks before Ctrl-C loses typed values.
+    let asks_first =
+        state.overlay.is_none() && matches!(state.stack.last(), Some(Screen::Wizard(_)));
+    if ctrl_c && !asks_first {
         state.quit = true;
         return vec![Cmd::Quit];
     }
@@ -351,11 +374,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
     if state.editing_filter {
         return on_filter_key(state, key);
     }
-    if super::exchange::captures_keys(state) {
-        return super::exchange::on_raw_key(state, key);
-    }
-    if super::inspector::captures_keys(state) {
-        return super::inspector::on_raw_key(state, key);
+    let (top, ctx) = state.split();
+    if let Some(component) = top.and_then(Screen::component)
+        && let Some(outcome) = component.on_key(key, &ctx)
+    {
+        state.pending.clear();
+        return apply(state, outcome);
     }
     let chord = Chord::from_event(&key);
     let context = state.context();
@@ -371,16 +395,234 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
             // A broken sequence: try the key on its own.
             on_key(state, key)
         }
-        Lookup::Unbound => Vec::new(),
+        Lookup::Unbound => {
+            let (top, ctx) = state.split();
+            match top.and_then(Screen::component) {
+                Some(component) => {
+                    let outcome = component.on_unbound(key, &ctx);
+                    apply(state, outcome)
+                }
+                None => Vec::new(),
+            }
+        }
     }
 }
 
+/// What a screen answered: its commands, its toast, and its navigation intent, which only
+/// this function (through [`navigate`]) applies to the screen stack.
+fn apply(state: &mut State, outcome: Outcome) -> Vec<Cmd> {
+    let Outcome {
+        mut cmds,
+        toast,
+        nav,
+        remember_scope,
+        ignored: _,
+    } = outcome;
+    if let Some(toast) = toast {
+        state.toast = Some(toast);
+    }
+    if let Some(scope) = remember_scope {
+        let memory = &mut state.exchange_memory.recent_scopes;
+        memory.retain(|s| *s != scope);
+        memory.insert(0, scope);
+        memory.truncate(RECENT_SCOPES);
+    }
+    if let Some(nav) = nav {
+        cmds.extend(navigate(state, nav));
+    }
+    cmds
+}
+
+/// Applies a navigation intent: the only place the screen stack changes for the screens.
+fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
+    match nav {
+        Nav::Pop => {
+            state.stack.pop();
+            Vec::new()
+        }
+        Nav::PopAndReload => {
+            state.stack.pop();
+            reload_top(state)
+        }
+        Nav::OpenExchange(entry) => {
+            let (screen, outcome) = exchange::open(&state.ctx(), *entry);
+            push(state, Screen::Exchange(Box::new(screen)));
+            apply(state, outcome)
+        }
+        Nav::EditFic(fix) => open_correction(state, *fix),
+        Nav::AddFic(add) => {
+            let row = state
+                .apps
+                .find(|a| a.object_id == add.app.object_id)
+                .cloned()
+                .unwrap_or_else(|| add.app.to_row());
+            let given = Given::App(row, None);
+            let (wizard, outcome) = wizard::start(&state.ctx(), given);
+            let mut cmds = Vec::new();
+            if let Some(mut wizard) = wizard {
+                if let Some(identity) = add.identity {
+                    wizard.preselect_identity(identity);
+                }
+                push(state, Screen::Wizard(Box::new(wizard)));
+            }
+            cmds.extend(apply(state, outcome));
+            cmds
+        }
+        Nav::OpenInspector(entry) => {
+            push(state, Screen::Inspector(Box::new(inspector::open(*entry))));
+            Vec::new()
+        }
+        Nav::Help => {
+            state.overlay = Some(Overlay::Help { scroll: 0 });
+            Vec::new()
+        }
+        Nav::Quit => {
+            state.quit = true;
+            vec![Cmd::Quit]
+        }
+    }
+}
+
+fn push(state: &mut State, screen: Screen) {
+    state.overlay = None;
+    state.editing_filter = false;
+    state.stack.push(screen);
+}
+
+/// After a FIC was written from a screen above: the detail now on top reads its data again.
+fn reload_top(state: &mut State) -> Vec<Cmd> {
+    let request = state.new_request();
+    match state.stack.last_mut() {
+        Some(Screen::AppDetail(screen)) => {
+            screen.request = request;
+            vec![Cmd::LoadAppDetail {
+                request,
+                object_id: screen.object_id.clone(),
+            }]
+        }
+        Some(Screen::IdentityDetail(screen)) => {
+            screen.request = request;
+            vec![Cmd::LoadIdentityDetail {
+                request,
+                identity: Box::new(screen.identity.clone()),
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A FIC in the wizard with one field corrected (the exchange's `F`).
+fn open_correction(state: &mut State, fix: FicFix) -> Vec<Cmd> {
+    let known = state.stack.iter().rev().find_map(|screen| match screen {
+        Screen::AppDetail(s) if s.object_id == fix.app.object_id => {
+            s.detail.as_ref().map(|d| WizardApp {
+                row: d.app.clone(),
+                fics: Some(d.fics.iter().map(|f| f.fic.clone()).collect()),
+            })
+        }
+        _ => None,
+    });
+    let (wizard, outcome) = wizard::open_correction(&state.ctx(), fix, known);
+    if let Some(wizard) = wizard {
+        push(state, Screen::Wizard(Box::new(wizard)));
+    }
+    apply(state, outcome)
+}
+
+/// `a` on an app or an identity (list or detail): the wizard with that side chosen.
+fn add_fic(state: &mut State) -> Vec<Cmd> {
+    let given = match state.stack.last() {
+        Some(Screen::AppDetail(screen)) => match &screen.detail {
+            Some(detail) => Given::App(
+                detail.app.clone(),
+                Some(detail.fics.iter().map(|f| f.fic.clone()).collect()),
+            ),
+            None => {
+                state.toast(
+                    ToastLevel::Info,
+                    "The app is still loading; press a again in a moment.",
+                );
+                return Vec::new();
+            }
+        },
+        Some(Screen::IdentityDetail(screen)) => Given::Identity(screen.identity.clone()),
+        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => return Vec::new(),
+        None => match state.list {
+            ListKind::Apps => match state.apps.selected() {
+                Some(app) => Given::App(app.clone(), None),
+                None => return Vec::new(),
+            },
+            ListKind::Identities => match state.identities.selected() {
+                Some(identity) => Given::Identity(identity.clone()),
+                None => return Vec::new(),
+            },
+        },
+    };
+    let (wizard, outcome) = wizard::start(&state.ctx(), given);
+    if let Some(wizard) = wizard {
+        push(state, Screen::Wizard(Box::new(wizard)));
+    }
+    apply(state, outcome)
+}
+
+/// `c` (or `f`, `apply_fix`) on a FIC in App detail: that FIC in the wizard.
+fn edit_selected_fic(state: &mut State, apply_fix: bool) -> Vec<Cmd> {
+    let Some(Screen::AppDetail(screen)) = state.stack.last() else {
+        return Vec::new();
+    };
+    let Some(detail) = &screen.detail else {
+        state.toast(
+            ToastLevel::Info,
+            "The app is still loading; try again in a moment.",
+        );
+        return Vec::new();
+    };
+    let Some(row) = detail.fics.get(screen.fic_cursor) else {
+        state.toast(
+            ToastLevel::Info,
+            "This app has no FIC to change; a adds one.",
+        );
+        return Vec::new();
+    };
+    let original = row.fic.clone();
+    let app = WizardApp {
+        row: detail.app.clone(),
+        fics: Some(detail.fics.iter().map(|f| f.fic.clone()).collect()),
+    };
+    let (wizard, outcome) = wizard::edit(&state.ctx(), app, original, apply_fix);
+    if let Some(wizard) = wizard {
+        push(state, Screen::Wizard(Box::new(wizard)));
+    }
+    apply(state, outcome)
+}
+
+/// The inspector on `text`, matched against the app of the detail below when there is one.
+fn open_inspector(state: &mut State, text: &str) -> Vec<Cmd> {
+    let (app, fics) = match state.stack.last() {
+        Some(Screen::AppDetail(screen)) => match &screen.detail {
+            Some(detail) => (
+                Some(AppChoice::from(&detail.app)),
+                detail.fics.iter().map(|f| f.fic.clone()).collect(),
+            ),
+            None => (None, Vec::new()),
+        },
+        _ => (None, Vec::new()),
+    };
+    let token = (!text.trim().is_empty()).then(|| Secret::new(text.to_string()));
+    navigate(
+        state,
+        Nav::OpenInspector(Box::new(InspectorEntry { token, app, fics })),
+    )
+}
+
 fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
-    // The exchange screen and the inspector handle their own keys first (#7).
-    if let Some(cmds) =
-        super::exchange::perform(state, action).or_else(|| super::inspector::perform(state, action))
-    {
-        return cmds;
+    // The screen on top answers first; what it ignores is the console's.
+    let (top, ctx) = state.split();
+    if let Some(component) = top.and_then(Screen::component) {
+        let outcome = component.on_action(action, &ctx);
+        if !outcome.ignored {
+            return apply(state, outcome);
+        }
     }
     let half_page = (state.list_height() / 2).max(1) as isize;
     match action {
@@ -477,9 +719,9 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::CopyId => copy(state, true),
         Action::DeleteFic => ask_delete(state),
         Action::Export => export(state),
-        Action::AddFic => super::wizard::start(state),
-        Action::EditFic => super::wizard::start_edit(state),
-        Action::FixFic => super::wizard::start_fix(state),
+        Action::AddFic => add_fic(state),
+        Action::EditFic => edit_selected_fic(state, false),
+        Action::FixFic => edit_selected_fic(state, true),
         // The wizard dispatches its own keys (wizard::on_key).
         Action::EditField | Action::ApplyFix | Action::AcknowledgeWarnings => Vec::new(),
         Action::TestExchange => test_exchange(state),
@@ -498,7 +740,6 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
 /// `x`: the live test exchange for what is selected — an app (with the selected FIC's
 /// identity), an identity (with the selected trusting app), or the list's row.
 fn test_exchange(state: &mut State) -> Vec<Cmd> {
-    use super::exchange::{AppChoice, ExchangeEntry};
     let mut entry = ExchangeEntry::default();
     match state.stack.last() {
         None => match state.list {
@@ -513,7 +754,7 @@ fn test_exchange(state: &mut State) -> Vec<Cmd> {
                     .get(screen.fic_cursor)
                     .map(|f| f.fic.subject.clone());
                 entry.identity =
-                    subject.and_then(|s| super::exchange::identity_for_subject(state, &s));
+                    subject.and_then(|s| exchange::identity_for_subject(&state.ctx(), &s));
             } else {
                 // The detail is still loading: the list's row knows the app id.
                 entry.app = state
@@ -536,7 +777,7 @@ fn test_exchange(state: &mut State) -> Vec<Cmd> {
         }
         Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => return Vec::new(),
     }
-    super::exchange::open(state, entry)
+    navigate(state, Nav::OpenExchange(Box::new(entry)))
 }
 
 fn cycle_sort<T: Row>(listing: &mut Listing<T>, now: time::OffsetDateTime) {
@@ -976,7 +1217,7 @@ fn copy(state: &mut State, id: bool) -> Vec<Cmd> {
     }
 }
 
-fn selected_fic(state: &State) -> Option<(&AppDetailScreen, &super::model::FicRow)> {
+fn selected_fic(state: &State) -> Option<(&AppDetailScreen, &crate::model::FicRow)> {
     match state.stack.last() {
         Some(Screen::AppDetail(screen)) if screen.pane == DetailPane::Fics => {
             let detail = screen.detail.as_ref()?;
@@ -1205,21 +1446,18 @@ fn set_filter(state: &mut State, value: String) {
 /// Pasted text: into the input that has focus, else the palette opens with it (a GUID becomes
 /// `whois`, a token `decode`).
 fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
-    if let Some(cmds) = super::wizard::on_paste(state, text) {
-        return cmds;
-    }
-    // Tokens go to the exchange screen or the inspector as pasted (#7); an enormous paste
-    // never goes through the palette's input (one character at a time).
+    // The screen on top takes pastes into its inputs (tokens go to the exchange screen or
+    // the inspector as pasted, #7); an enormous paste never goes through the palette's input
+    // (one character at a time).
     if state.overlay.is_none() {
-        match state.stack.last() {
-            Some(Screen::Exchange(_)) => return super::exchange::on_paste(state, text),
-            Some(Screen::Inspector(_)) => return super::inspector::on_paste(state, text),
-            _ if text.len() > ficus_core::jwt::MAX_TOKEN_LEN
-                && matches!(state.phase, Phase::Console) =>
-            {
-                return super::inspector::open(state, text);
-            }
-            _ => {}
+        let (top, ctx) = state.split();
+        if let Some(component) = top.and_then(Screen::component)
+            && let Some(outcome) = component.on_paste(text, &ctx)
+        {
+            return apply(state, outcome);
+        }
+        if text.len() > ficus_core::jwt::MAX_TOKEN_LEN && matches!(state.phase, Phase::Console) {
+            return open_inspector(state, text);
         }
     }
     if matches!(state.phase, Phase::SigningIn(_)) && state.overlay.is_none() {
@@ -1484,8 +1722,11 @@ fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Ve
             show_panel(state, format!("explain {argument}"), lines);
             Vec::new()
         }
-        "decode" | "inspect" => super::inspector::open(state, &argument),
-        "exchange" | "test" => super::exchange::open_from_palette(state, &argument),
+        "decode" | "inspect" => open_inspector(state, &argument),
+        "exchange" | "test" => {
+            let entry = exchange::entry_from_palette(&state.ctx(), &argument);
+            navigate(state, Nav::OpenExchange(Box::new(entry)))
+        }
         _ => match chosen {
             Some(Suggestion {
                 target: PaletteTarget::App(object_id),

@@ -9,12 +9,12 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::short_id;
 use crate::model::IdentityKind;
-use crate::state::State;
-use crate::theme::Theme;
-use crate::wizard::{
+use crate::screens::wizard::{
     FieldId, Mode, PickerRows, REVIEW_TABS, STAGES, SYSTEM_ASSIGNED_REASON, Side, Step, Wizard,
     picker_rows, remaining_secrets, review_snippets,
 };
+use crate::state::State;
+use crate::theme::Theme;
 use ficus_core::fic::Fic;
 
 /// The breadcrumb of the wizard.
@@ -149,7 +149,8 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, si
             frame.set_cursor_position((x, filter.y));
         }
     }
-    let rows = picker_rows(state);
+    let ctx = state.ctx();
+    let rows = picker_rows(wizard, &ctx);
     let height = list.height as usize;
     let start = wizard
         .picker_cursor

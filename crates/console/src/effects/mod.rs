@@ -8,8 +8,13 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::model::{AppDetail, AppRow, IdentityDetail, IdentityRow, TrustRow};
-use super::msg::{Cmd, Msg};
+use crate::model::{AppDetail, AppRow, IdentityDetail, IdentityRow, TrustRow};
+use crate::msg::{Cmd, Msg};
+
+pub mod exchange;
+pub mod wizard;
+
+pub use exchange::read_token_file;
 
 /// One page of a list and the link to the next, as Graph pages (`@odata.nextLink`).
 #[derive(Debug, Clone)]
@@ -64,16 +69,16 @@ pub trait Directory: Send + Sync + 'static {
     /// Where the managed identity token would come from on this host.
     fn msi_source(
         &self,
-    ) -> impl Future<Output = Result<super::exchange::SourceInfo, String>> + Send {
+    ) -> impl Future<Output = Result<crate::token_effects::SourceInfo, String>> + Send {
         async { Err(NO_TOKEN_SERVICE.to_string()) }
     }
     /// Runs one exchange, sending each finished step as `ExchangeMsg::Step` tagged `request`.
     fn exchange(
         &self,
-        request: super::msg::RequestId,
-        spec: super::exchange::ExchangeSpec,
+        request: crate::msg::RequestId,
+        spec: crate::token_effects::ExchangeSpec,
         tx: UnboundedSender<Msg>,
-    ) -> impl Future<Output = Result<super::exchange::ExchangeResult, String>> + Send {
+    ) -> impl Future<Output = Result<crate::token_effects::ExchangeResult, String>> + Send {
         let _ = (request, spec, tx);
         async { Err(NO_TOKEN_SERVICE.to_string()) }
     }
@@ -269,8 +274,8 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
             &sender,
             async move { directory.sign_in(tx).await },
             |detail| {
-                Msg::SignIn(super::msg::SignInEvent::Failed(
-                    super::msg::SignInFailure::Other { detail },
+                Msg::SignIn(crate::msg::SignInEvent::Failed(
+                    crate::msg::SignInFailure::Other { detail },
                 ))
             },
         ),
@@ -281,8 +286,8 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 let _ = tx.send(Msg::Rested { request });
             });
         }
-        Cmd::Wizard(cmd) => super::wizard::spawn(&directory, cmd, &tx),
-        Cmd::Exchange(cmd) => super::exchange::spawn_effect(directory, cmd, tx),
+        Cmd::Wizard(cmd) => wizard::spawn(&directory, cmd, &tx),
+        Cmd::Exchange(cmd) => exchange::spawn(directory, cmd, tx),
         Cmd::Copy(_) | Cmd::Quit | Cmd::SaveTheme(_) => {}
     }
 }
@@ -379,7 +384,7 @@ pub fn spawn_guarded<F>(
 #[derive(Debug, Clone, Default)]
 pub struct MemoryDirectory {
     /// Who `sign_in` reports as signed in.
-    pub session: Option<super::msg::Session>,
+    pub session: Option<crate::msg::Session>,
     pub apps: Vec<AppDetail>,
     pub identities: Vec<IdentityDetail>,
     pub page_size: usize,
@@ -410,8 +415,8 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
     async fn sign_in(&self, tx: UnboundedSender<Msg>) {
         let session = self.lock().ok().and_then(|d| d.session.clone());
         let event = match session {
-            Some(session) => super::msg::SignInEvent::Done(Box::new(session)),
-            None => super::msg::SignInEvent::Failed(super::msg::SignInFailure::Other {
+            Some(session) => crate::msg::SignInEvent::Done(Box::new(session)),
+            None => crate::msg::SignInEvent::Failed(crate::msg::SignInFailure::Other {
                 detail: "this directory has no account to sign in with".into(),
             }),
         };
@@ -513,7 +518,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             ));
         }
         fic.id = Some(uuid::Uuid::new_v4().to_string());
-        app.fics.push(super::model::FicRow {
+        app.fics.push(crate::model::FicRow {
             fic: fic.clone(),
             subject_name: None,
             findings: Vec::new(),

@@ -7,10 +7,15 @@ use time::{Duration, OffsetDateTime};
 use super::*;
 use crate::keymap::Keymap;
 use crate::model::{AppDetail, Audience, Credential, CredentialKind, FicRow};
+use crate::model::{AppRow, IdentityKind, IdentityRow};
 use crate::msg::Session;
+use crate::msg::{Cmd, Msg, RequestId};
 use crate::state::{AppDetailScreen, DetailPane, Phase};
+use crate::state::{Screen, State};
 use crate::theme::Themes;
 use crate::update::{start_console, update};
+use ficus_core::cloud::Cloud;
+use ficus_core::fic::{Fic, Field};
 
 const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-000000000001";
@@ -38,6 +43,14 @@ fn ctrl(c: char) -> Msg {
 
 fn press(state: &mut State, keys: &str) -> Vec<Cmd> {
     keys.chars().flat_map(|c| update(state, ch(c))).collect()
+}
+
+/// The picker's rows of the wizard on top.
+fn picker_rows(state: &State) -> PickerRows<'_> {
+    let Some(Screen::Wizard(wizard)) = state.stack.last() else {
+        panic!("the wizard is not on top");
+    };
+    super::picker_rows(wizard, &state.ctx())
 }
 
 fn cloud() -> Cloud {
@@ -1036,8 +1049,8 @@ fn the_exchange_screens_fix_opens_the_fic_with_the_corrected_value() {
         ..good_fic(&inventory(), "mi-id-inventory", "fic-2")
     };
     let app = app_row("inventory-sync", 4, 1, false);
-    let fix = crate::exchange::FicFix {
-        app: crate::exchange::AppChoice::from(&app),
+    let fix = crate::nav::FicFix {
+        app: crate::nav::AppChoice::from(&app),
         fic: wrong.clone(),
         field: Field::Subject,
         corrected: inventory().principal_id,
