@@ -59,6 +59,8 @@ pub struct Outcome {
     pub nav: Option<Nav>,
     /// A scope to remember as recently used (the exchange screen).
     pub remember_scope: Option<String>,
+    /// A FIC was written: this app (object id) now has this many; the lists follow.
+    pub fic_count: Option<(String, usize)>,
     /// Not this screen's action: the root handles it (quit, palette, help…).
     pub ignored: bool,
 }

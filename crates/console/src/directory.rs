@@ -581,10 +581,9 @@ impl Directory for GraphDirectory {
             async move {
                 match jwt {
                     None => Signature::NotChecked("no token".into()),
-                    Some(jwt) => match entra::sts::verify_with_issuer_keys(&http, &jwt).await {
-                        Ok(kid) => Signature::Verified(kid),
-                        Err(e) => Signature::Failed(say(&e)),
-                    },
+                    Some(jwt) => {
+                        signature_of(entra::sts::verify_with_issuer_keys(&http, &jwt).await)
+                    }
                 }
             }
         };
@@ -594,22 +593,11 @@ impl Directory for GraphDirectory {
         );
         let mut steps: Vec<StepView> = report.steps.iter().map(step_view).collect();
         if report.assertion.is_some() || report.app_token.is_some() {
-            let failed = [&assertion_signature, &app_token_signature]
-                .iter()
-                .any(|s| matches!(s, Signature::Failed(_)));
-            let checked = [&assertion_signature, &app_token_signature]
-                .iter()
-                .filter(|s| matches!(s, Signature::Verified(_)))
-                .count();
             let step = StepView {
                 name: "verify signatures".into(),
                 endpoint: String::new(),
                 duration_ms: started.elapsed().as_millis() as u64,
-                outcome: if failed {
-                    StepOutcome::Failed("a signature does not verify; see below".into())
-                } else {
-                    StepOutcome::Ok(format!("{checked} verified with the issuer's keys"))
-                },
+                outcome: signatures_outcome(&[&assertion_signature, &app_token_signature]),
             };
             let _ = tx.send(Msg::Exchange(ExchangeMsg::Step {
                 request,
@@ -838,4 +826,80 @@ fn strip_code(description: &str) -> String {
         _ => first,
     };
     without.trim().to_string()
+}
+/// A signature check's verdict in three states: verified; failed (the keys were read and the
+/// signature does not match them, or the token cannot be checked at all); not checked (the
+/// issuer's keys could not be read: that says nothing about the token).
+pub fn signature_of(result: Result<String, ficus_entra::EntraError>) -> Signature {
+    match result {
+        Ok(kid) => Signature::Verified(kid),
+        Err(e @ ficus_entra::EntraError::Invalid(_)) => Signature::Failed(say(&e)),
+        Err(e) => {
+            Signature::NotChecked(format!("the issuer's keys could not be read: {}", say(&e)))
+        }
+    }
+}
+
+/// The "verify signatures" step of the timeline from both verdicts (a missing token is not
+/// counted).
+pub fn signatures_outcome(signatures: &[&Signature]) -> StepOutcome {
+    let failed = signatures.iter().any(|s| matches!(s, Signature::Failed(_)));
+    let verified = signatures
+        .iter()
+        .filter(|s| matches!(s, Signature::Verified(_)))
+        .count();
+    let unchecked: Vec<&str> = signatures
+        .iter()
+        .filter_map(|s| match s {
+            Signature::NotChecked(why) if why != "no token" && !why.is_empty() => {
+                Some(why.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    if failed {
+        StepOutcome::Failed("a signature does not verify; see below".into())
+    } else if let Some(why) = unchecked.first() {
+        StepOutcome::Skipped(format!("not checked ({verified} verified): {why}"))
+    } else {
+        StepOutcome::Ok(format!("{verified} verified with the issuer's keys"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Defect (c): issuer keys that cannot be read leave the signature "not checked (why)",
+    /// not "does not verify", which reads as a forged token.
+    #[test]
+    fn unreachable_issuer_keys_are_not_checked_rather_than_failed() {
+        let unreachable = signature_of(Err(EntraError::Protocol {
+            service: "https://login.example/t/discovery/v2.0/keys".into(),
+            detail: "HTTP 503".into(),
+        }));
+        assert!(
+            matches!(&unreachable, Signature::NotChecked(why) if why.contains("HTTP 503")),
+            "{unreachable:?}"
+        );
+        let forged = signature_of(Err(EntraError::Invalid(
+            "the signature does not match".into(),
+        )));
+        assert!(matches!(forged, Signature::Failed(_)));
+        let verified = signature_of(Ok("kid-1".into()));
+        assert_eq!(verified, Signature::Verified("kid-1".into()));
+        let no_token = Signature::NotChecked("no token".into());
+        assert!(matches!(
+            signatures_outcome(&[&unreachable, &no_token]),
+            StepOutcome::Skipped(why) if why.starts_with("not checked") && why.contains("HTTP 503")
+        ));
+        assert!(matches!(
+            signatures_outcome(&[&verified, &forged]),
+            StepOutcome::Failed(_)
+        ));
+        assert!(matches!(
+            signatures_outcome(&[&verified, &no_token]),
+            StepOutcome::Ok(_)
+        ));
+    }
 }

@@ -128,6 +128,8 @@ pub struct ExportScreen {
     /// (label, text) per format.
     pub snippets: Vec<(String, String)>,
     pub tab: usize,
+    /// The FIC's error findings: exported as is, it would not work.
+    pub warnings: Vec<String>,
 }
 
 /// A read-only text panel: palette results such as `whois`, `explain` and `decode`.

@@ -323,6 +323,13 @@ fn on_fic_deleted(state: &mut State, request: u64, result: Result<(), String>) -
     }
     match result {
         Ok(()) => {
+            let counted = screen
+                .detail
+                .as_ref()
+                .map(|d| (d.app.object_id.clone(), d.fics.len().saturating_sub(1)));
+            if let Some((object_id, count)) = counted {
+                set_fic_count(state, &object_id, count);
+            }
             forget_details(state);
             let reload = state.new_request();
             let Some(Screen::AppDetail(screen)) = state.stack.last_mut() else {
@@ -416,8 +423,12 @@ fn apply(state: &mut State, outcome: Outcome) -> Vec<Cmd> {
         toast,
         nav,
         remember_scope,
+        fic_count,
         ignored: _,
     } = outcome;
+    if let Some((object_id, count)) = fic_count {
+        set_fic_count(state, &object_id, count);
+    }
     if let Some(toast) = toast {
         state.toast = Some(toast);
     }
@@ -431,6 +442,17 @@ fn apply(state: &mut State, outcome: Outcome) -> Vec<Cmd> {
         cmds.extend(navigate(state, nav));
     }
     cmds
+}
+
+/// A FIC was created or deleted: the Apps list's row (and what its `fic:` facet sees) says
+/// so at once.
+fn set_fic_count(state: &mut State, object_id: &str, count: usize) {
+    let now = state.now;
+    state.apps.update_where(
+        |a| a.object_id == object_id,
+        |a| a.fic_count = Some(count),
+        now,
+    );
 }
 
 /// Applies a navigation intent: the only place the screen stack changes for the screens.
@@ -1281,19 +1303,27 @@ fn export(state: &mut State) -> Vec<Cmd> {
         });
     let snippets = match selected_fic(state) {
         Some((screen, fic)) => screen.detail.as_ref().map(|detail| {
+            let warnings = fic
+                .findings
+                .iter()
+                .filter(|f| f.severity == crate::model::Severity::Error)
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect();
             (
                 fic.fic.name.clone(),
                 domain::export_snippets(&detail.app, &fic.fic, &cloud),
+                warnings,
             )
         }),
         None => None,
     };
     match snippets {
-        Some((fic_name, snippets)) => {
+        Some((fic_name, snippets, warnings)) => {
             state.overlay = Some(Overlay::Export(ExportScreen {
                 fic_name,
                 snippets,
                 tab: 0,
+                warnings,
             }));
         }
         None => state.toast(

@@ -169,6 +169,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 tabs.push(Span::raw(" "));
             }
             let mut lines = vec![Line::from(tabs), Line::raw("")];
+            if !export.warnings.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "✗ This FIC has errors: as exported it will not work (f in App detail fixes it).",
+                    theme.error,
+                )));
+                for warning in &export.warnings {
+                    lines.push(Line::from(Span::styled(
+                        format!("  ✗ {warning}"),
+                        theme.error,
+                    )));
+                }
+                lines.push(Line::raw(""));
+            }
             if let Some((_, text)) = export.snippets.get(export.tab) {
                 lines.extend(
                     text.lines()

@@ -14,7 +14,6 @@
 use time::OffsetDateTime;
 use tui_input::Input;
 
-use ficus_core::fic;
 use ficus_core::secret::Secret;
 use ratatui::crossterm::event::KeyEvent;
 
@@ -22,7 +21,7 @@ use crate::component::{Component, Ctx, Outcome, ToastLevel};
 use crate::keymap::{Action, Context};
 use crate::model::{IdentityKind, IdentityRow, sanitize};
 use crate::msg::{Cmd, RequestId};
-use crate::nav::{AppChoice, ExchangeEntry, FicFix, InspectorEntry, Nav};
+use crate::nav::{AddFic, AppChoice, ExchangeEntry, FicFix, InspectorEntry, Nav};
 use crate::widgets::picker::{FocusedKey, PickItem, Picker, focused_key, focused_paste, scrolled};
 
 pub mod diff;
@@ -407,6 +406,9 @@ pub fn on_msg(here: &mut Here, msg: ExchangeMsg) -> Vec<Cmd> {
                             label: sanitize(&label).into_owned(),
                             token,
                         });
+                        // A new assertion: the previous run's steps are not its.
+                        screen.run = None;
+                        screen.scroll = 0;
                         here.toast(
                             ToastLevel::Success,
                             "Token loaded; x runs the exchange with it as the assertion.",
@@ -684,6 +686,14 @@ fn fix_in_wizard(here: &mut Here) -> Vec<Cmd> {
         );
         return Vec::new();
     }
+    // AADSTS70025: the app has no FIC at all; the fix is a new one, for this identity.
+    let no_fics = result.refusal.as_ref().and_then(|r| r.code) == Some(70025)
+        || (result.fics.is_empty() && result.refusal.is_some());
+    if no_fics {
+        let identity = screen.identity.clone();
+        here.nav(Nav::AddFic(Box::new(AddFic { app, identity })));
+        return Vec::new();
+    }
     let Some(((fic, _), (field, corrected))) = result.nearest().zip(result.correction()) else {
         here.toast(
             ToastLevel::Info,
@@ -855,6 +865,8 @@ pub fn on_paste(here: &mut Here, text: &str) -> Vec<Cmd> {
                 label: "pasted token".into(),
                 token: Secret::new(text.trim().to_string()),
             });
+            screen.run = None;
+            screen.scroll = 0;
             here.toast(
                 ToastLevel::Success,
                 "Token pasted; x runs the exchange with it as the assertion (p drops it).",

@@ -7,7 +7,7 @@ use crate::msg::Session;
 use crate::state::{Screen, State};
 use crate::theme::Themes;
 use crate::update::{start_console, update};
-use ficus_core::fic::Fic;
+use ficus_core::fic::{self, Fic};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use time::macros::datetime;
 
@@ -590,4 +590,102 @@ fn char_diff_marks_only_what_differs() {
         ]
     );
     assert_eq!(right[1], ("X".to_string(), true));
+}
+
+/// Defect (b): a token loaded from a file starts a new exchange; the previous run's steps do
+/// not stay on screen under the new header.
+#[test]
+fn loading_a_token_file_clears_the_previous_run() {
+    let mut state = console();
+    let cmds = open(
+        &mut state,
+        ExchangeEntry {
+            app: Some(AppChoice::from(&row("payments-api"))),
+            identity: Some(identity("id-payments", IdentityKind::UserAssigned)),
+            run: true,
+            ..ExchangeEntry::default()
+        },
+    );
+    let (request, _) = run_request(&cmds[1..]);
+    update(
+        &mut state,
+        Msg::Exchange(ExchangeMsg::Finished {
+            request,
+            result: Ok(Box::new(replication_refusal())),
+        }),
+    );
+    assert!(screen(&state).run.is_some());
+    update(&mut state, key(KeyCode::Char('f')));
+    for c in "/tmp/token".chars() {
+        update(&mut state, key(KeyCode::Char(c)));
+    }
+    let cmds = update(&mut state, key(KeyCode::Enter));
+    let [Cmd::Exchange(ExchangeCmd::ReadTokenFile { request, .. })] = cmds.as_slice() else {
+        panic!("a file read expected, got {cmds:?}");
+    };
+    let token = replication_refusal().assertion_raw.expect("token");
+    update(
+        &mut state,
+        Msg::Exchange(ExchangeMsg::TokenFileRead {
+            request: *request,
+            label: "token file /tmp/token".into(),
+            result: Ok(token),
+        }),
+    );
+    assert!(screen(&state).pasted.is_some());
+    assert!(
+        screen(&state).run.is_none(),
+        "the previous run's steps stay under the new token"
+    );
+}
+
+/// Defect (f): `F` on AADSTS70025 (the app has no FIC at all) opens the wizard for that app
+/// and identity instead of only explaining.
+#[test]
+fn fix_on_an_app_without_fics_opens_the_wizard_prefilled() {
+    let mut state = console();
+    let cmds = open(
+        &mut state,
+        ExchangeEntry {
+            app: Some(AppChoice::from(&row("payments-api"))),
+            identity: Some(identity("id-payments", IdentityKind::UserAssigned)),
+            run: true,
+            ..ExchangeEntry::default()
+        },
+    );
+    let (request, _) = run_request(&cmds[1..]);
+    let mut result = replication_refusal();
+    result.fics.clear();
+    let assertion = result.assertion.clone().expect("assertion");
+    result.comparison = Some(fic::diagnose(
+        &assertion,
+        &result.fics,
+        &ficus_core::cloud::Cloud::global(),
+    ));
+    if let Some(refusal) = &mut result.refusal {
+        refusal.code = Some(70025);
+        refusal.message = "The client has no configured federated identity credentials.".into();
+    }
+    update(
+        &mut state,
+        Msg::Exchange(ExchangeMsg::Finished {
+            request,
+            result: Ok(Box::new(result)),
+        }),
+    );
+    update(&mut state, key(KeyCode::Char('F')));
+    let Some(Screen::Wizard(wizard)) = state.stack.last() else {
+        panic!(
+            "the wizard should open; toast: {:?}",
+            state.toast.as_ref().map(|t| &t.text)
+        );
+    };
+    assert_eq!(
+        wizard.app.as_ref().map(|a| a.row.object_id.as_str()),
+        Some("obj-payments-api")
+    );
+    assert_eq!(
+        wizard.identity.as_ref().map(|i| i.name.as_str()),
+        Some("id-payments")
+    );
 }

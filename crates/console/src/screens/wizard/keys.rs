@@ -41,6 +41,15 @@ pub(super) fn on_focused_key(here: &mut Here, key: KeyEvent) -> Option<Vec<Cmd>>
         here.toast(ToastLevel::Info, "Staying; nothing was lost.");
         return Some(Vec::new());
     }
+    if wizard.confirm_discard {
+        wizard.confirm_discard = false;
+        if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+            here.nav(Nav::Pop);
+            return Some(Vec::new());
+        }
+        here.toast(ToastLevel::Info, "Staying; nothing was lost.");
+        return Some(Vec::new());
+    }
     if is_ctrl_c(&key) {
         return Some(ask_quit(here));
     }
@@ -182,6 +191,15 @@ fn back(here: &mut Here) -> Vec<Cmd> {
                 wizard.load_request = None;
             }
             wizard.step = step;
+            Vec::new()
+        }
+        None if wizard.has_typed_values() => {
+            wizard.confirm_discard = true;
+            wizard.editing = false;
+            here.toast(
+                ToastLevel::Warning,
+                "Discard the values typed in this FIC? y discards · any other key stays",
+            );
             Vec::new()
         }
         None => close(here),

@@ -165,6 +165,8 @@ pub struct Wizard {
     pub review_scroll: u16,
     /// `q` was pressed: waiting for `y` to leave ficus.
     pub confirm_quit: bool,
+    /// Esc would close the wizard and drop typed values: waiting for `y` to discard them.
+    pub confirm_discard: bool,
     /// Context for the rules.
     pub cloud: Cloud,
     pub tenant_id: String,
@@ -215,6 +217,7 @@ impl Wizard {
             review_tab: 0,
             review_scroll: 0,
             confirm_quit: false,
+            confirm_discard: false,
             cloud,
             tenant_id,
             identities: ctx.identities.items().iter().map(identity_of).collect(),
@@ -229,6 +232,15 @@ impl Wizard {
         }
         self.identity = Some(identity);
         after_both_chosen(self);
+    }
+
+    /// Values typed (or fixed) that leaving would lose: a field no longer as filled in.
+    pub fn has_typed_values(&self) -> bool {
+        !matches!(self.step, Step::Done { .. })
+            && self
+                .fields
+                .iter()
+                .any(|f| f.input.value() != f.auto.as_deref().unwrap_or(""))
     }
 
     pub fn field(&self, id: FieldId) -> &FieldState {
@@ -472,9 +484,17 @@ pub(super) fn on_msg(here: &mut Here, msg: WizardMsg) -> Vec<Cmd> {
                         fics.retain(|f| f.id.is_none() || f.id != stored.id);
                         fics.push(stored.clone());
                     }
+                    let counted = match &wizard.app {
+                        Some(WizardApp {
+                            row,
+                            fics: Some(fics),
+                        }) if !wizard.is_edit() => Some((row.object_id.clone(), fics.len())),
+                        _ => None,
+                    };
                     let verb = if wizard.is_edit() { "Saved" } else { "Created" };
                     let name = stored.name.clone();
                     wizard.step = Step::Done { stored };
+                    here.out.fic_count = counted;
                     here.toast(
                         ToastLevel::Success,
                         format!("{verb} {name} and read it back. x runs the test exchange."),

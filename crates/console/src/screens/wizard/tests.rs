@@ -854,9 +854,12 @@ fn fix_it_from_app_detail_corrects_the_subject_in_one_key() {
     assert_eq!(the_wizard(&state).step, Step::Review);
     let patch = &review_snippets(the_wizard(&state))[0].1;
     assert!(patch.contains(&format!("\"subject\": \"{}\"", inventory().principal_id)));
-    // Esc twice: back to the fields, then out (edits are not saved).
+    // Esc twice: back to the fields, then out once the fix may be dropped (edits are not
+    // saved; defect (d): leaving with a changed value asks first).
     update(&mut state, key(KeyCode::Esc));
     update(&mut state, key(KeyCode::Esc));
+    assert!(toast(&state).contains("Discard"), "{}", toast(&state));
+    update(&mut state, ch('y'));
     assert!(matches!(state.stack.last(), Some(Screen::AppDetail(_))));
 }
 
@@ -1080,4 +1083,73 @@ fn the_exchange_screens_fix_opens_the_fic_with_the_corrected_value() {
     assert_eq!(value(&state, FieldId::Subject), inventory().principal_id);
     update(&mut state, key(KeyCode::Enter));
     assert_eq!(the_wizard(&state).step, Step::Review);
+}
+
+/// Defect (a): a FIC created in the wizard counts in the Apps list at once (the row and the
+/// `fic:` facet), not only after `r`.
+#[test]
+fn a_created_fic_counts_in_the_apps_list_at_once() {
+    let mut state = at_fields(false);
+    let (request, fic) = saving(&mut state);
+    update(
+        &mut state,
+        Msg::Wizard(WizardMsg::Saved {
+            request,
+            result: Ok(Fic {
+                id: Some(guid(0xf0, 1)),
+                ..fic
+            }),
+        }),
+    );
+    let count = |state: &State| {
+        state
+            .apps
+            .find(|a| a.object_id == guid(0xa0, 1))
+            .and_then(|a| a.fic_count)
+    };
+    assert_eq!(count(&state), Some(1), "the row still says 0");
+    let now = state.now;
+    state.apps.set_query("fic:0", now);
+    assert!(
+        state
+            .apps
+            .visible_rows(0, 10)
+            .all(|a| a.object_id != guid(0xa0, 1)),
+        "fic:0 still matches billing-worker"
+    );
+}
+
+/// Defect (d): Esc, Esc from the review of an edit would close the wizard and drop what was
+/// typed; it asks first, as `q` and Ctrl-C do.
+#[test]
+fn escaping_out_with_typed_values_asks_first() {
+    let mut state = console(false);
+    let existing = good_fic(&payments(), "mi-id-payments", "fic-1");
+    on_app_detail(
+        &mut state,
+        detail(app_row("payments-api", 2, 1, true), vec![existing]),
+    );
+    press(&mut state, "c");
+    set_field(&mut state, FieldId::Description, "runs the payments job");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(the_wizard(&state).step, Step::Review);
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(the_wizard(&state).step, Step::Fields);
+    update(&mut state, key(KeyCode::Esc));
+    assert!(
+        matches!(state.stack.last(), Some(Screen::Wizard(_))),
+        "the typed description was discarded without asking"
+    );
+    assert!(toast(&state).contains("Discard"), "{}", toast(&state));
+    // Any other key stays, every value kept.
+    update(&mut state, ch('n'));
+    assert_eq!(value(&state, FieldId::Description), "runs the payments job");
+    // y discards.
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, ch('y'));
+    assert!(matches!(state.stack.last(), Some(Screen::AppDetail(_))));
+    // Nothing typed: Esc leaves at once.
+    press(&mut state, "c");
+    update(&mut state, key(KeyCode::Esc));
+    assert!(matches!(state.stack.last(), Some(Screen::AppDetail(_))));
 }
