@@ -41,6 +41,7 @@ pub mod component;
 pub mod directory;
 pub mod domain;
 pub mod effects;
+pub mod error;
 pub mod filter;
 pub mod keymap;
 pub mod model;

@@ -5,6 +5,7 @@
 use ratatui::crossterm::event::KeyEvent;
 use time::OffsetDateTime;
 
+use crate::error::DirectoryError;
 use crate::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
 
 pub use crate::request::{RequestId, RequestIds};
@@ -73,15 +74,15 @@ pub enum Msg {
     },
     AppDetailLoaded {
         request: RequestId,
-        result: Result<Box<AppDetail>, String>,
+        result: Result<Box<AppDetail>, DirectoryError>,
     },
     IdentityDetailLoaded {
         request: RequestId,
-        result: Result<Box<IdentityDetail>, String>,
+        result: Result<Box<IdentityDetail>, DirectoryError>,
     },
     FicDeleted {
         request: RequestId,
-        result: Result<(), String>,
+        result: Result<(), DirectoryError>,
     },
     SignIn(SignInEvent),
     /// The directory cannot switch tenant; the current session stays.

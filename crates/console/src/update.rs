@@ -8,6 +8,7 @@ use tui_input::{Input, InputRequest};
 
 use crate::component::Outcome;
 use crate::domain;
+use crate::error::{DirectoryError, ErrorKind};
 use crate::filter::{Listing, Load, Row};
 use crate::keymap::{Action, Chord, Lookup};
 use crate::model::{AppRow, IdentityKind, IdentityRow, sanitize};
@@ -143,7 +144,7 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
                             screen.detail = Some(*detail);
                             screen.error = None;
                         }
-                        Err(error) => screen.error = Some(sanitize(&error).into_owned()),
+                        Err(error) => screen.error = Some(sanitize(&error.message).into_owned()),
                     }
                     break;
                 }
@@ -180,7 +181,7 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
                             screen.detail = Some(*detail);
                             screen.error = None;
                         }
-                        Err(error) => screen.error = Some(sanitize(&error).into_owned()),
+                        Err(error) => screen.error = Some(sanitize(&error.message).into_owned()),
                     }
                     break;
                 }
@@ -314,7 +315,7 @@ fn on_sign_in(state: &mut State, event: SignInEvent) -> Vec<Cmd> {
     }
 }
 
-fn on_fic_deleted(state: &mut State, request: u64, result: Result<(), String>) -> Vec<Cmd> {
+fn on_fic_deleted(state: &mut State, request: u64, result: Result<(), DirectoryError>) -> Vec<Cmd> {
     let Some(Screen::AppDetail(screen)) = state.stack.last_mut() else {
         return Vec::new();
     };
@@ -346,12 +347,20 @@ fn on_fic_deleted(state: &mut State, request: u64, result: Result<(), String>) -
                 object_id,
             }]
         }
+        // Already gone (deleted elsewhere): what the screen shows is old; read it again.
+        Err(error) if error.kind == ErrorKind::NotFound => {
+            state.toast(
+                ToastLevel::Info,
+                "This FIC was already gone (deleted elsewhere); reading the app again.",
+            );
+            reload_top(state)
+        }
         Err(error) => {
             state.toast(
                 ToastLevel::Error,
                 format!(
                     "Delete failed: {} — nothing changed; press D to try again",
-                    sanitize(&error)
+                    sanitize(&error.message)
                 ),
             );
             Vec::new()
@@ -1054,11 +1063,11 @@ fn is_rest_fetch(state: &State, request: RequestId) -> bool {
         .is_some_and(|rest| rest.request == request && rest.stage == RestStage::Fetching)
 }
 
-fn finish_rest_fetch(state: &mut State, result: Result<(), &String>) {
+fn finish_rest_fetch(state: &mut State, result: Result<(), &DirectoryError>) {
     if let Some(rest) = &mut state.rest {
         rest.stage = match result {
             Ok(()) => RestStage::Done,
-            Err(error) => RestStage::Failed(sanitize(error).into_owned()),
+            Err(error) => RestStage::Failed(sanitize(&error.message).into_owned()),
         };
     }
 }

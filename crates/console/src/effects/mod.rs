@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::error::{DirectoryError, ErrorKind};
 use crate::model::{AppDetail, AppRow, IdentityDetail, IdentityRow, TrustRow};
 use crate::msg::{Cmd, Msg};
 
@@ -31,37 +32,37 @@ pub trait Directory: Send + Sync + 'static {
     fn apps_page(
         &self,
         next: Option<String>,
-    ) -> impl Future<Output = Result<Page<AppRow>, String>> + Send;
+    ) -> impl Future<Output = Result<Page<AppRow>, DirectoryError>> + Send;
     fn identities_page(
         &self,
         next: Option<String>,
-    ) -> impl Future<Output = Result<Page<IdentityRow>, String>> + Send;
+    ) -> impl Future<Output = Result<Page<IdentityRow>, DirectoryError>> + Send;
     fn app_detail(
         &self,
         object_id: String,
-    ) -> impl Future<Output = Result<AppDetail, String>> + Send;
+    ) -> impl Future<Output = Result<AppDetail, DirectoryError>> + Send;
     fn identity_detail(
         &self,
         identity: IdentityRow,
-    ) -> impl Future<Output = Result<IdentityDetail, String>> + Send;
+    ) -> impl Future<Output = Result<IdentityDetail, DirectoryError>> + Send;
     fn delete_fic(
         &self,
         app_object_id: String,
         fic_id: String,
-    ) -> impl Future<Output = Result<(), String>> + Send;
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
     /// Creates a FIC and returns it as read back from the directory.
     fn create_fic(
         &self,
         app_object_id: String,
         fic: ficus_core::fic::Fic,
-    ) -> impl Future<Output = Result<ficus_core::fic::Fic, String>> + Send;
+    ) -> impl Future<Output = Result<ficus_core::fic::Fic, DirectoryError>> + Send;
     /// Changes a FIC's issuer, subject, audiences and description; returns it as read back.
     fn update_fic(
         &self,
         app_object_id: String,
         fic_id: String,
         fic: ficus_core::fic::Fic,
-    ) -> impl Future<Output = Result<ficus_core::fic::Fic, String>> + Send;
+    ) -> impl Future<Output = Result<ficus_core::fic::Fic, DirectoryError>> + Send;
 
     // The live test exchange and the token inspector (#7). The defaults say the directory
     // cannot do it, so directories without a token service stay valid.
@@ -118,8 +119,13 @@ pub trait Directory: Send + Sync + 'static {
             self.app_detail(app_object_id)
                 .await
                 .map(|d| d.fics.into_iter().map(|f| f.fic).collect())
+                .map_err(|e| e.message)
         }
     }
+}
+
+fn not_found(message: &str) -> DirectoryError {
+    DirectoryError::new(ErrorKind::NotFound, message)
 }
 
 /// What a directory that cannot look GUIDs up says under `whois`'s local answer.
@@ -135,10 +141,10 @@ async fn stream_pages<T, Fetch, Fut>(
     mut fetch: Fetch,
     tx: &UnboundedSender<Msg>,
     page_msg: impl Fn(Vec<T>, usize, bool) -> Msg,
-    failed_msg: impl Fn(String) -> Msg,
+    failed_msg: impl Fn(DirectoryError) -> Msg,
 ) where
     Fetch: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<Page<T>, String>>,
+    Fut: Future<Output = Result<Page<T>, DirectoryError>>,
 {
     let mut next = None;
     for page in 1.. {
@@ -180,7 +186,10 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                         page,
                         done,
                     },
-                    |error| Msg::AppsFailed { request, error },
+                    |error: DirectoryError| Msg::AppsFailed {
+                        request,
+                        error: error.message,
+                    },
                 )
                 .await
             },
@@ -198,7 +207,10 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                         page,
                         done,
                     },
-                    |error| Msg::IdentitiesFailed { request, error },
+                    |error: DirectoryError| Msg::IdentitiesFailed {
+                        request,
+                        error: error.message,
+                    },
                 )
                 .await
             },
@@ -210,9 +222,9 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 let result = directory.app_detail(object_id).await.map(Box::new);
                 let _ = tx.send(Msg::AppDetailLoaded { request, result });
             },
-            move |error| Msg::AppDetailLoaded {
+            move |error: String| Msg::AppDetailLoaded {
                 request,
-                result: Err(error),
+                result: Err(error.into()),
             },
         ),
         Cmd::LoadIdentityDetail { request, identity } => spawn_guarded(
@@ -221,9 +233,9 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 let result = directory.identity_detail(*identity).await.map(Box::new);
                 let _ = tx.send(Msg::IdentityDetailLoaded { request, result });
             },
-            move |error| Msg::IdentityDetailLoaded {
+            move |error: String| Msg::IdentityDetailLoaded {
                 request,
-                result: Err(error),
+                result: Err(error.into()),
             },
         ),
         Cmd::DeleteFic {
@@ -237,9 +249,9 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 let result = directory.delete_fic(app_object_id, fic_id).await;
                 let _ = tx.send(Msg::FicDeleted { request, result });
             },
-            move |error| Msg::FicDeleted {
+            move |error: String| Msg::FicDeleted {
                 request,
-                result: Err(error),
+                result: Err(error.into()),
             },
         ),
         Cmd::Whois { request, guid } => {
@@ -395,7 +407,7 @@ impl MemoryDirectory {
         items: &[T],
         next: Option<String>,
         page_size: usize,
-    ) -> Result<Page<T>, String> {
+    ) -> Result<Page<T>, DirectoryError> {
         let start: usize = match next {
             Some(link) => link
                 .parse()
@@ -423,7 +435,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         let _ = tx.send(Msg::SignIn(event));
     }
 
-    async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, String> {
+    async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, DirectoryError> {
         let directory = self
             .lock()
             .map_err(|_| "directory unavailable".to_string())?;
@@ -431,7 +443,10 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         MemoryDirectory::page(&rows, next, directory.page_size)
     }
 
-    async fn identities_page(&self, next: Option<String>) -> Result<Page<IdentityRow>, String> {
+    async fn identities_page(
+        &self,
+        next: Option<String>,
+    ) -> Result<Page<IdentityRow>, DirectoryError> {
         let directory = self
             .lock()
             .map_err(|_| "directory unavailable".to_string())?;
@@ -443,7 +458,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         MemoryDirectory::page(&rows, next, directory.page_size)
     }
 
-    async fn app_detail(&self, object_id: String) -> Result<AppDetail, String> {
+    async fn app_detail(&self, object_id: String) -> Result<AppDetail, DirectoryError> {
         let directory = self
             .lock()
             .map_err(|_| "directory unavailable".to_string())?;
@@ -453,11 +468,14 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .find(|d| d.app.object_id == object_id)
             .cloned()
             .ok_or_else(|| {
-                "this app no longer exists; press Esc and r to reload the list".to_string()
+                not_found("this app no longer exists; press Esc and r to reload the list")
             })
     }
 
-    async fn identity_detail(&self, identity: IdentityRow) -> Result<IdentityDetail, String> {
+    async fn identity_detail(
+        &self,
+        identity: IdentityRow,
+    ) -> Result<IdentityDetail, DirectoryError> {
         let directory = self
             .lock()
             .map_err(|_| "directory unavailable".to_string())?;
@@ -472,7 +490,11 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             }))
     }
 
-    async fn delete_fic(&self, app_object_id: String, fic_id: String) -> Result<(), String> {
+    async fn delete_fic(
+        &self,
+        app_object_id: String,
+        fic_id: String,
+    ) -> Result<(), DirectoryError> {
         let mut directory = self
             .lock()
             .map_err(|_| "directory unavailable".to_string())?;
@@ -480,7 +502,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .apps
             .iter_mut()
             .find(|d| d.app.object_id == app_object_id)
-            .ok_or_else(|| "this app no longer exists; press Esc and r to reload".to_string())?;
+            .ok_or_else(|| not_found("this app no longer exists; press Esc and r to reload"))?;
         let before = app.fics.len();
         app.fics
             .retain(|f| f.fic.id.as_deref() != Some(fic_id.as_str()));
@@ -495,7 +517,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         &self,
         app_object_id: String,
         mut fic: ficus_core::fic::Fic,
-    ) -> Result<ficus_core::fic::Fic, String> {
+    ) -> Result<ficus_core::fic::Fic, DirectoryError> {
         let mut directory = self
             .lock()
             .map_err(|_| "directory unavailable".to_string())?;
@@ -503,7 +525,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .apps
             .iter_mut()
             .find(|d| d.app.object_id == app_object_id)
-            .ok_or_else(|| "this app no longer exists; press Esc and r to reload".to_string())?;
+            .ok_or_else(|| not_found("this app no longer exists; press Esc and r to reload"))?;
         if app.fics.len() >= ficus_core::fic::rules::MAX_FICS_PER_APP {
             return Err("the app already has 20 FICs, Graph's limit; delete one first".into());
         }
@@ -512,9 +534,12 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .iter()
             .any(|f| f.fic.name.eq_ignore_ascii_case(&fic.name))
         {
-            return Err(format!(
-                "the app already has a FIC named '{}'; pick another name",
-                fic.name
+            return Err(DirectoryError::new(
+                ErrorKind::Conflict,
+                format!(
+                    "the app already has a FIC named '{}'; pick another name",
+                    fic.name
+                ),
             ));
         }
         fic.id = Some(uuid::Uuid::new_v4().to_string());
@@ -532,7 +557,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         app_object_id: String,
         fic_id: String,
         fic: ficus_core::fic::Fic,
-    ) -> Result<ficus_core::fic::Fic, String> {
+    ) -> Result<ficus_core::fic::Fic, DirectoryError> {
         let mut directory = self
             .lock()
             .map_err(|_| "directory unavailable".to_string())?;
@@ -540,12 +565,12 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .apps
             .iter_mut()
             .find(|d| d.app.object_id == app_object_id)
-            .ok_or_else(|| "this app no longer exists; press Esc and r to reload".to_string())?;
+            .ok_or_else(|| not_found("this app no longer exists; press Esc and r to reload"))?;
         let stored = app
             .fics
             .iter_mut()
             .find(|f| f.fic.id.as_deref() == Some(fic_id.as_str()))
-            .ok_or_else(|| "that FIC is gone; press Esc and r to reload the app".to_string())?;
+            .ok_or_else(|| not_found("that FIC is gone; press Esc and r to reload the app"))?;
         // The name is immutable, as in Graph.
         stored.fic.issuer = fic.issuer;
         stored.fic.subject = fic.subject;
@@ -565,7 +590,7 @@ mod tests {
 
     impl Directory for Panicking {
         async fn sign_in(&self, _tx: UnboundedSender<Msg>) {}
-        async fn apps_page(&self, _next: Option<String>) -> Result<Page<AppRow>, String> {
+        async fn apps_page(&self, _next: Option<String>) -> Result<Page<AppRow>, DirectoryError> {
             Ok(Page {
                 rows: Vec::new(),
                 next: None,
@@ -574,25 +599,28 @@ mod tests {
         async fn identities_page(
             &self,
             _next: Option<String>,
-        ) -> Result<Page<IdentityRow>, String> {
+        ) -> Result<Page<IdentityRow>, DirectoryError> {
             panic!("identities exploded")
         }
-        async fn app_detail(&self, object_id: String) -> Result<AppDetail, String> {
+        async fn app_detail(&self, object_id: String) -> Result<AppDetail, DirectoryError> {
             let index: usize = object_id.len() + 10;
             let empty: Vec<AppDetail> = Vec::new();
             Ok(empty[index].clone())
         }
-        async fn identity_detail(&self, _identity: IdentityRow) -> Result<IdentityDetail, String> {
+        async fn identity_detail(
+            &self,
+            _identity: IdentityRow,
+        ) -> Result<IdentityDetail, DirectoryError> {
             Err("unused".into())
         }
-        async fn delete_fic(&self, _app: String, _fic: String) -> Result<(), String> {
+        async fn delete_fic(&self, _app: String, _fic: String) -> Result<(), DirectoryError> {
             Err("unused".into())
         }
         async fn create_fic(
             &self,
             _app: String,
             _fic: ficus_core::fic::Fic,
-        ) -> Result<ficus_core::fic::Fic, String> {
+        ) -> Result<ficus_core::fic::Fic, DirectoryError> {
             Err("unused".into())
         }
         async fn update_fic(
@@ -600,7 +628,7 @@ mod tests {
             _app: String,
             _fic_id: String,
             _fic: ficus_core::fic::Fic,
-        ) -> Result<ficus_core::fic::Fic, String> {
+        ) -> Result<ficus_core::fic::Fic, DirectoryError> {
             Err("unused".into())
         }
     }
@@ -630,8 +658,8 @@ mod tests {
             panic!("an error answer expected: {msg:?}");
         };
         assert_eq!(request, REQUEST);
-        assert!(error.contains("internal error"), "{error}");
-        assert!(error.contains("index out of bounds"), "{error}");
+        assert!(error.message.contains("internal error"), "{error}");
+        assert!(error.message.contains("index out of bounds"), "{error}");
 
         let msg = answer(Cmd::LoadIdentities { request: REQUEST }).await;
         assert!(
@@ -695,7 +723,7 @@ mod tests {
             move |next: Option<String>| {
                 let answer = match next.as_deref() {
                     _ if fail_at.is_some() && next.as_deref() == fail_at => {
-                        Err("429 throttled; press r".to_string())
+                        Err("429 throttled; press r".into())
                     }
                     None => Ok(Page {
                         rows: vec![row("a"), row("b")],
@@ -705,7 +733,7 @@ mod tests {
                         rows: vec![row("c")],
                         next: None,
                     }),
-                    Some(other) => Err(format!("unexpected link {other}")),
+                    Some(other) => Err(format!("unexpected link {other}").into()),
                 };
                 async move { answer }
             }
@@ -716,7 +744,10 @@ mod tests {
             page,
             done,
         };
-        let failed_msg = |error| Msg::AppsFailed { request: 7, error };
+        let failed_msg = |error: DirectoryError| Msg::AppsFailed {
+            request: 7,
+            error: error.message,
+        };
 
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         stream_pages(fetch(None), &tx, page_msg, failed_msg).await;

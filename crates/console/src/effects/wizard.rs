@@ -18,16 +18,16 @@ pub(super) fn spawn<D: Directory>(directory: &Arc<D>, cmd: WizardCmd, tx: &Unbou
         WizardCmd::LoadApp { request, .. } => (*request, false),
         WizardCmd::Create { request, .. } | WizardCmd::Update { request, .. } => (*request, true),
     };
-    let on_panic = move |error| {
+    let on_panic = move |error: String| {
         Msg::Wizard(if saving {
             WizardMsg::Saved {
                 request,
-                result: Err(error),
+                result: Err(error.clone().into()),
             }
         } else {
             WizardMsg::AppLoaded {
                 request,
-                result: Err(error),
+                result: Err(error.clone().into()),
             }
         })
     };

@@ -1238,3 +1238,40 @@ fn the_fic_count_reads_as_a_limit() {
     assert!(screen.contains("1 of 20 allowed"), "{screen}");
     assert!(!screen.contains("(1/20)"), "{screen}");
 }
+
+/// Typed effect errors: a delete of a FIC that is already gone (404) reads the app again
+/// instead of offering to retry.
+#[test]
+fn deleting_a_fic_already_gone_reloads_the_app() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    update(&mut state, char_key('D'));
+    let commands = update(&mut state, char_key('y'));
+    let [Cmd::DeleteFic { request, .. }] = commands.as_slice() else {
+        panic!("delete expected, got {commands:?}");
+    };
+    let commands = update(
+        &mut state,
+        Msg::FicDeleted {
+            request: *request,
+            result: Err(crate::error::DirectoryError::new(
+                ErrorKind::NotFound,
+                "Graph answered 404",
+            )),
+        },
+    );
+    assert!(matches!(commands.as_slice(), [Cmd::LoadAppDetail { .. }]));
+    assert!(
+        state
+            .toast
+            .as_ref()
+            .is_some_and(|t| t.text.contains("already gone"))
+    );
+}

@@ -3,6 +3,7 @@
 
 use ficus_core::fic::Fic;
 
+use crate::error::DirectoryError;
 use crate::model::AppDetail;
 use crate::request::RequestId;
 
@@ -33,10 +34,10 @@ pub enum WizardCmd {
 pub enum WizardMsg {
     AppLoaded {
         request: RequestId,
-        result: Result<Box<AppDetail>, String>,
+        result: Result<Box<AppDetail>, DirectoryError>,
     },
     Saved {
         request: RequestId,
-        result: Result<Fic, String>,
+        result: Result<Fic, DirectoryError>,
     },
 }

@@ -3,6 +3,7 @@
 use tui_input::Input;
 
 use crate::component::{Ctx, ToastLevel};
+use crate::error::ErrorKind;
 use crate::model::{AppRow, IdentityRow, sanitize};
 use crate::msg::{Cmd, RequestId};
 use ficus_core::cloud::Cloud;
@@ -453,7 +454,7 @@ pub(super) fn on_msg(here: &mut Here, msg: WizardMsg) -> Vec<Cmd> {
                     Vec::new()
                 }
                 Err(error) => {
-                    let error = sanitize(&error).into_owned();
+                    let error = sanitize(&error.message).into_owned();
                     if wizard.step == Step::Loading {
                         wizard.step = Step::Pick(if wizard.start == Side::App {
                             Side::Identity
@@ -501,9 +502,22 @@ pub(super) fn on_msg(here: &mut Here, msg: WizardMsg) -> Vec<Cmd> {
                     );
                 }
                 Err(error) => {
-                    wizard.step = Step::Failed {
-                        error: sanitize(&error).into_owned(),
+                    let detail = sanitize(&error.message).into_owned();
+                    let name = wizard.field(FieldId::Name).input.value().trim().to_string();
+                    // The kind, not the wording, says what to do; every field is kept.
+                    let error = match error.kind {
+                        ErrorKind::Conflict if !wizard.is_edit() => format!(
+                            "The name {name} is taken: this app already has a FIC named so (or one with this issuer and subject). Esc twice goes back to the fields to choose another name; every value is kept. ({detail})"
+                        ),
+                        ErrorKind::Forbidden => format!(
+                            "You may not change this app: you need to own it or be an Application Administrator. Every value is kept. ({detail})"
+                        ),
+                        ErrorKind::NotFound => format!(
+                            "The app is gone (deleted elsewhere?); nothing was saved. ({detail})"
+                        ),
+                        _ => detail,
                     };
+                    wizard.step = Step::Failed { error };
                 }
             }
             Vec::new()

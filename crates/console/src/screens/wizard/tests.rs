@@ -1153,3 +1153,50 @@ fn escaping_out_with_typed_values_asks_first() {
     update(&mut state, key(KeyCode::Esc));
     assert!(matches!(state.stack.last(), Some(Screen::AppDetail(_))));
 }
+
+/// Typed effect errors: a 409 on create says the name is taken (from the error's kind, not
+/// its wording) and keeps every field.
+#[test]
+fn a_conflict_on_create_says_the_name_is_taken_and_keeps_the_fields() {
+    let mut state = at_fields(false);
+    let name = value(&state, FieldId::Name);
+    let (request, _) = saving(&mut state);
+    update(
+        &mut state,
+        Msg::Wizard(WizardMsg::Saved {
+            request,
+            result: Err(crate::error::DirectoryError::new(
+                crate::error::ErrorKind::Conflict,
+                "Graph answered 409 Request_MultipleObjectsWithSameKeyValue",
+            )),
+        }),
+    );
+    let Step::Failed { error } = &the_wizard(&state).step else {
+        panic!("failed step expected");
+    };
+    assert!(
+        error.contains(&format!("The name {name} is taken")),
+        "{error}"
+    );
+    assert_eq!(value(&state, FieldId::Name), name);
+    // A forbidden write says who may change the app.
+    let (request, _) = {
+        update(&mut state, key(KeyCode::Esc));
+        update(&mut state, key(KeyCode::Esc));
+        saving(&mut state)
+    };
+    update(
+        &mut state,
+        Msg::Wizard(WizardMsg::Saved {
+            request,
+            result: Err(crate::error::DirectoryError::new(
+                crate::error::ErrorKind::Forbidden,
+                "Authorization_RequestDenied",
+            )),
+        }),
+    );
+    let Step::Failed { error } = &the_wizard(&state).step else {
+        panic!("failed step expected");
+    };
+    assert!(error.contains("Application Administrator"), "{error}");
+}
