@@ -2,14 +2,21 @@
 use super::*;
 use crate::keymap::Keymap;
 use crate::model::{AppRow, Audience};
+use crate::model::{IdentityKind, IdentityRow};
 use crate::msg::Msg;
 use crate::msg::Session;
+use crate::msg::{Cmd, RequestId};
+use crate::nav::{AppChoice, ExchangeEntry};
 use crate::state::{Screen, State};
 use crate::theme::Themes;
 use crate::update::{start_console, update};
+use crate::widgets::picker::{FocusedKey, PickItem, Picker, focused_key, focused_paste, scrolled};
 use ficus_core::fic::{self, Fic};
+use ficus_core::secret::Secret;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use time::OffsetDateTime;
 use time::macros::datetime;
+use tui_input::Input;
 
 /// Opens the exchange screen the way other screens do (`Nav::OpenExchange`).
 fn open(state: &mut State, entry: ExchangeEntry) -> Vec<Cmd> {
