@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     pub identities: &'a Listing<IdentityRow>,
     /// Scopes used lately on the exchange screen, newest first.
     pub recent_scopes: &'a [String],
+    /// Rows a list (or a detail's list) shows at once; half of it is a half-page move.
+    pub list_height: usize,
     pub requests: &'a RequestIds,
 }
 
@@ -66,6 +68,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    pub fn set_toast(&mut self, level: ToastLevel, text: impl Into<String>) {
+        self.toast = Some(Toast {
+            level,
+            text: text.into(),
+        });
+    }
+
     pub fn ignored() -> Outcome {
         Outcome {
             ignored: true,

@@ -47,6 +47,7 @@ pub mod keymap;
 pub mod model;
 pub mod msg;
 pub mod nav;
+pub mod overlay;
 pub mod request;
 pub mod run;
 pub mod screens;

@@ -5,6 +5,7 @@ use ficus_core::fic::{self, Fic};
 use ficus_core::secret::Secret;
 
 use crate::model::{AppRow, IdentityRow};
+use crate::overlay::Overlay;
 
 /// A navigation intent from a screen.
 #[derive(Debug, Clone)]
@@ -22,10 +23,36 @@ pub enum Nav {
     AddFic(Box<AddFic>),
     /// The token inspector with this token (or none yet).
     OpenInspector(Box<InspectorEntry>),
+    /// An app's detail (from Identity detail's trusting apps).
+    OpenApp { object_id: String, name: String },
+    /// The wizard creating a FIC from this app or identity (`a`).
+    StartWizard(Box<Given>),
+    /// The wizard on an existing FIC (`c`; `f` with the first finding's fix applied).
+    EditInWizard(Box<EditInWizard>),
+    /// A layer over the screen (the delete confirmation, the export view).
+    Overlay(Box<Overlay>),
     /// Every key of this screen.
     Help,
     /// Leave ficus (the screen has asked already when work would be lost).
     Quit,
+}
+
+/// What `a` was pressed on: an app (with its FICs when already read) or an identity.
+#[derive(Debug, Clone)]
+pub enum Given {
+    App(AppRow, Option<Vec<Fic>>),
+    Identity(IdentityRow),
+}
+
+/// An existing FIC to change in the wizard.
+#[derive(Debug, Clone)]
+pub struct EditInWizard {
+    pub app: AppRow,
+    /// Every FIC of the app, for the rules.
+    pub fics: Vec<Fic>,
+    pub original: Fic,
+    /// `f`: with the first finding's fix applied.
+    pub apply_fix: bool,
 }
 
 /// What the inspector opens with.

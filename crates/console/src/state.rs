@@ -14,38 +14,15 @@ use crate::screens::wizard::Wizard;
 use crate::theme::{Theme, Themes};
 
 pub use crate::component::{Toast, ToastLevel};
+pub use crate::overlay::*;
+pub use crate::screens::app_detail::{AppDetailScreen, DetailPane};
+pub use crate::screens::identity_detail::IdentityDetailScreen;
 
 /// The list at the bottom of the screen stack; `Tab` switches between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListKind {
     Apps,
     Identities,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DetailPane {
-    Fics,
-    Credentials,
-}
-
-pub struct AppDetailScreen {
-    pub object_id: String,
-    /// Known from the list row before the detail arrives.
-    pub name: String,
-    pub request: RequestId,
-    pub detail: Option<AppDetail>,
-    pub error: Option<String>,
-    pub pane: DetailPane,
-    pub fic_cursor: usize,
-    pub credential_cursor: usize,
-}
-
-pub struct IdentityDetailScreen {
-    pub identity: IdentityRow,
-    pub request: RequestId,
-    pub detail: Option<IdentityDetail>,
-    pub error: Option<String>,
-    pub cursor: usize,
 }
 
 pub enum Screen {
@@ -62,19 +39,21 @@ impl Screen {
     /// The screen as a component, for the screens that are one.
     pub fn component(&mut self) -> Option<&mut dyn Component> {
         match self {
+            Screen::AppDetail(s) => Some(&mut **s),
+            Screen::IdentityDetail(s) => Some(&mut **s),
             Screen::Wizard(w) => Some(&mut **w),
             Screen::Exchange(s) => Some(&mut **s),
             Screen::Inspector(s) => Some(&mut **s),
-            Screen::AppDetail(_) | Screen::IdentityDetail(_) => None,
         }
     }
 
     pub fn component_ref(&self) -> Option<&dyn Component> {
         match self {
+            Screen::AppDetail(s) => Some(&**s),
+            Screen::IdentityDetail(s) => Some(&**s),
             Screen::Wizard(w) => Some(&**w),
             Screen::Exchange(s) => Some(&**s),
             Screen::Inspector(s) => Some(&**s),
-            Screen::AppDetail(_) | Screen::IdentityDetail(_) => None,
         }
     }
 }
@@ -88,65 +67,6 @@ pub struct SignInScreen {
     pub user_code: Option<String>,
     pub expires_at: Option<OffsetDateTime>,
     pub failure: Option<SignInFailure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PaletteTarget {
-    App(String),
-    Identity(String),
-    Command(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Suggestion {
-    pub label: String,
-    pub detail: String,
-    pub target: PaletteTarget,
-}
-
-#[derive(Default)]
-pub struct PaletteScreen {
-    pub input: Input,
-    pub suggestions: Vec<Suggestion>,
-    pub selected: usize,
-}
-
-/// A delete that waits for `y`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfirmDelete {
-    pub app_object_id: String,
-    pub app_name: String,
-    pub fic_id: String,
-    pub fic_name: String,
-    /// The exact request that will be sent.
-    pub request_line: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportScreen {
-    pub fic_name: String,
-    /// (label, text) per format.
-    pub snippets: Vec<(String, String)>,
-    pub tab: usize,
-    /// The FIC's error findings: exported as is, it would not work.
-    pub warnings: Vec<String>,
-}
-
-/// A read-only text panel: palette results such as `whois`, `explain` and `decode`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextPanel {
-    pub title: String,
-    pub lines: Vec<String>,
-    pub scroll: u16,
-}
-
-/// Layers over the current screen; `Esc` closes the top one first.
-pub enum Overlay {
-    Help { scroll: u16 },
-    Palette(PaletteScreen),
-    ConfirmDelete(ConfirmDelete),
-    Export(ExportScreen),
-    Text(TextPanel),
 }
 
 /// The list row the cursor rests on, whose details (FICs, trusting apps) are fetched once it
@@ -303,6 +223,7 @@ impl State {
             apps: &self.apps,
             identities: &self.identities,
             recent_scopes: &self.exchange_memory.recent_scopes,
+            list_height: self.size.1.saturating_sub(5 + PREVIEW_HEIGHT) as usize,
             requests: &self.requests,
         };
         (self.stack.last_mut(), ctx)
@@ -317,6 +238,7 @@ impl State {
             apps: &self.apps,
             identities: &self.identities,
             recent_scopes: &self.exchange_memory.recent_scopes,
+            list_height: self.list_height(),
             requests: &self.requests,
         }
     }

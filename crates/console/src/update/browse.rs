@@ -15,33 +15,12 @@ pub(super) fn cycle_sort<T: Row>(listing: &mut Listing<T>, now: time::OffsetDate
 }
 
 pub(super) fn move_cursor(state: &mut State, delta: isize) -> Vec<Cmd> {
-    match state.stack.last_mut() {
-        None => match state.list {
+    // The screens above the lists move their own cursors (their components).
+    if state.stack.is_empty() {
+        match state.list {
             ListKind::Apps => state.apps.move_cursor(delta),
             ListKind::Identities => state.identities.move_cursor(delta),
-        },
-        Some(Screen::AppDetail(screen)) => {
-            let Some(detail) = &screen.detail else {
-                return Vec::new();
-            };
-            let (cursor, len) = match screen.pane {
-                DetailPane::Fics => (&mut screen.fic_cursor, detail.fics.len()),
-                DetailPane::Credentials => {
-                    (&mut screen.credential_cursor, detail.app.credentials.len())
-                }
-            };
-            *cursor = cursor
-                .saturating_add_signed(delta)
-                .min(len.saturating_sub(1));
         }
-        Some(Screen::IdentityDetail(screen)) => {
-            let len = screen.detail.as_ref().map_or(0, |d| d.trusted_by.len());
-            screen.cursor = screen
-                .cursor
-                .saturating_add_signed(delta)
-                .min(len.saturating_sub(1));
-        }
-        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => {}
     }
     Vec::new()
 }
@@ -57,81 +36,42 @@ pub(super) fn open_selected(state: &mut State) -> Vec<Cmd> {
         }
         return Vec::new();
     }
-    match state.stack.last() {
-        None => match state.list {
-            ListKind::Apps => match state.apps.selected().cloned() {
-                Some(app) => open_app(state, &app.object_id, &app.name),
-                None => Vec::new(),
-            },
-            ListKind::Identities => match state.identities.selected().cloned() {
-                Some(identity) => open_identity(state, identity),
-                None => Vec::new(),
-            },
+    if !state.stack.is_empty() {
+        return Vec::new();
+    }
+    match state.list {
+        ListKind::Apps => match state.apps.selected().cloned() {
+            Some(app) => open_app(state, &app.object_id, &app.name),
+            None => Vec::new(),
         },
-        Some(Screen::IdentityDetail(screen)) => {
-            let trust = screen
-                .detail
-                .as_ref()
-                .and_then(|d| d.trusted_by.get(screen.cursor))
-                .map(|t| (t.app_object_id.clone(), t.app_name.clone()));
-            match trust {
-                Some((object_id, name)) => open_app(state, &object_id, &name),
-                None => Vec::new(),
-            }
-        }
-        Some(
-            Screen::AppDetail(_) | Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_),
-        ) => Vec::new(),
+        ListKind::Identities => match state.identities.selected().cloned() {
+            Some(identity) => open_identity(state, identity),
+            None => Vec::new(),
+        },
     }
 }
 
 pub(super) fn refresh(state: &mut State) -> Vec<Cmd> {
-    match state.stack.last() {
-        None => {
-            forget_details(state);
-            let request = state.new_request();
-            let listing_load = Load::Loading { pages: 0 };
-            state.toast(ToastLevel::Info, "Reloading from the directory…");
-            match state.list {
-                ListKind::Apps => {
-                    state.apps.request = request;
-                    state.apps.clear();
-                    state.apps.load = listing_load;
-                    vec![Cmd::LoadApps { request }]
-                }
-                ListKind::Identities => {
-                    state.identities.request = request;
-                    state.identities.clear();
-                    state.identities.load = listing_load;
-                    vec![Cmd::LoadIdentities { request }]
-                }
-            }
+    if !state.stack.is_empty() {
+        return Vec::new();
+    }
+    forget_details(state);
+    let request = state.new_request();
+    let listing_load = Load::Loading { pages: 0 };
+    state.toast(ToastLevel::Info, "Reloading from the directory…");
+    match state.list {
+        ListKind::Apps => {
+            state.apps.request = request;
+            state.apps.clear();
+            state.apps.load = listing_load;
+            vec![Cmd::LoadApps { request }]
         }
-        Some(Screen::AppDetail(_)) => {
-            let request = state.new_request();
-            let Some(Screen::AppDetail(screen)) = state.stack.last_mut() else {
-                return Vec::new();
-            };
-            screen.request = request;
-            screen.error = None;
-            vec![Cmd::LoadAppDetail {
-                request,
-                object_id: screen.object_id.clone(),
-            }]
+        ListKind::Identities => {
+            state.identities.request = request;
+            state.identities.clear();
+            state.identities.load = listing_load;
+            vec![Cmd::LoadIdentities { request }]
         }
-        Some(Screen::IdentityDetail(_)) => {
-            let request = state.new_request();
-            let Some(Screen::IdentityDetail(screen)) = state.stack.last_mut() else {
-                return Vec::new();
-            };
-            screen.request = request;
-            screen.error = None;
-            vec![Cmd::LoadIdentityDetail {
-                request,
-                identity: Box::new(screen.identity.clone()),
-            }]
-        }
-        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => Vec::new(),
     }
 }
 
@@ -154,27 +94,8 @@ pub(super) fn copy(state: &mut State, id: bool) -> Vec<Cmd> {
                 }
             }),
         },
-        (_, Some(Screen::AppDetail(screen))) => match (&screen.detail, id) {
-            (Some(detail), true) => Some(("the app id", detail.app.app_id.clone())),
-            (Some(detail), false) => match screen.pane {
-                DetailPane::Fics => detail
-                    .fics
-                    .get(screen.fic_cursor)
-                    .map(|f| ("the FIC's subject", f.fic.subject.clone())),
-                DetailPane::Credentials => detail
-                    .app
-                    .credentials
-                    .get(screen.credential_cursor)
-                    .map(|c| ("the credential's key id", c.key_id.clone())),
-            },
-            (None, _) => None,
-        },
-        (_, Some(Screen::IdentityDetail(screen))) => Some(if id {
-            ("the client id", screen.identity.client_id.clone())
-        } else {
-            ("the principal id", screen.identity.principal_id.clone())
-        }),
-        (_, Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_))) => None,
+        // The screens above copy their own values.
+        (_, Some(_)) => None,
     };
     match picked {
         Some((what, text)) => {

@@ -18,9 +18,9 @@ use crate::screens::exchange::{self, RECENT_SCOPES};
 use crate::screens::inspector;
 use crate::screens::wizard::{self, Given, WizardApp, WizardMsg};
 use crate::state::{
-    AppDetailScreen, ConfirmDelete, DetailPane, ExportScreen, IdentityDetailScreen, ListKind,
-    Overlay, PaletteScreen, PaletteTarget, Phase, REST_DELAY, Rest, RestStage, RestTarget, Screen,
-    SignInScreen, State, Suggestion, TextPanel, ToastLevel,
+    AppDetailScreen, DetailPane, IdentityDetailScreen, ListKind, Overlay, PaletteScreen,
+    PaletteTarget, Phase, REST_DELAY, Rest, RestStage, RestTarget, Screen, SignInScreen, State,
+    Suggestion, TextPanel, ToastLevel,
 };
 
 mod browse;
@@ -381,7 +381,7 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
             }
             Vec::new()
         }
-        Action::NextPane => match state.stack.last_mut() {
+        Action::NextPane => match state.stack.last() {
             None => {
                 let other = match state.list {
                     ListKind::Apps => ListKind::Identities,
@@ -389,19 +389,7 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
                 };
                 show_list(state, other)
             }
-            Some(Screen::AppDetail(screen)) => {
-                screen.pane = match screen.pane {
-                    DetailPane::Fics => DetailPane::Credentials,
-                    DetailPane::Credentials => DetailPane::Fics,
-                };
-                Vec::new()
-            }
-            Some(
-                Screen::IdentityDetail(_)
-                | Screen::Wizard(_)
-                | Screen::Exchange(_)
-                | Screen::Inspector(_),
-            ) => Vec::new(),
+            Some(_) => Vec::new(),
         },
         Action::Sort => {
             let now = state.now;
@@ -433,11 +421,9 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::Refresh => refresh(state),
         Action::Copy => copy(state, false),
         Action::CopyId => copy(state, true),
-        Action::DeleteFic => ask_delete(state),
-        Action::Export => export(state),
         Action::AddFic => add_fic(state),
-        Action::EditFic => edit_selected_fic(state, false),
-        Action::FixFic => edit_selected_fic(state, true),
+        // App detail's own (its component answered them).
+        Action::DeleteFic | Action::Export | Action::EditFic | Action::FixFic => Vec::new(),
         // The wizard dispatches its own keys (wizard::on_key).
         Action::EditField | Action::ApplyFix | Action::AcknowledgeWarnings => Vec::new(),
         Action::TestExchange => test_exchange(state),

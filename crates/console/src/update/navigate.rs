@@ -79,6 +79,25 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
             cmds.extend(apply(state, outcome));
             cmds
         }
+        Nav::OpenApp { object_id, name } => open_app(state, &object_id, &name),
+        Nav::StartWizard(given) => start_wizard(state, *given),
+        Nav::EditInWizard(edit) => {
+            let edit = *edit;
+            let app = WizardApp {
+                row: edit.app,
+                fics: Some(edit.fics),
+            };
+            let (wizard, outcome) = wizard::edit(&state.ctx(), app, edit.original, edit.apply_fix);
+            if let Some(wizard) = wizard {
+                push(state, Screen::Wizard(Box::new(wizard)));
+            }
+            apply(state, outcome)
+        }
+        Nav::Overlay(overlay) => {
+            state.editing_filter = false;
+            state.overlay = Some(*overlay);
+            Vec::new()
+        }
         Nav::OpenInspector(entry) => {
             push(state, Screen::Inspector(Box::new(inspector::open(*entry))));
             Vec::new()
@@ -140,67 +159,27 @@ pub(super) fn open_correction(state: &mut State, fix: FicFix) -> Vec<Cmd> {
     apply(state, outcome)
 }
 
-/// `a` on an app or an identity (list or detail): the wizard with that side chosen.
+/// `a` on a list's row: the wizard with that side chosen.
 pub(super) fn add_fic(state: &mut State) -> Vec<Cmd> {
-    let given = match state.stack.last() {
-        Some(Screen::AppDetail(screen)) => match &screen.detail {
-            Some(detail) => Given::App(
-                detail.app.clone(),
-                Some(detail.fics.iter().map(|f| f.fic.clone()).collect()),
-            ),
-            None => {
-                state.toast(
-                    ToastLevel::Info,
-                    "The app is still loading; press a again in a moment.",
-                );
-                return Vec::new();
-            }
+    if !state.stack.is_empty() {
+        return Vec::new();
+    }
+    let given = match state.list {
+        ListKind::Apps => match state.apps.selected() {
+            Some(app) => Given::App(app.clone(), None),
+            None => return Vec::new(),
         },
-        Some(Screen::IdentityDetail(screen)) => Given::Identity(screen.identity.clone()),
-        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => return Vec::new(),
-        None => match state.list {
-            ListKind::Apps => match state.apps.selected() {
-                Some(app) => Given::App(app.clone(), None),
-                None => return Vec::new(),
-            },
-            ListKind::Identities => match state.identities.selected() {
-                Some(identity) => Given::Identity(identity.clone()),
-                None => return Vec::new(),
-            },
+        ListKind::Identities => match state.identities.selected() {
+            Some(identity) => Given::Identity(identity.clone()),
+            None => return Vec::new(),
         },
     };
-    let (wizard, outcome) = wizard::start(&state.ctx(), given);
-    if let Some(wizard) = wizard {
-        push(state, Screen::Wizard(Box::new(wizard)));
-    }
-    apply(state, outcome)
+    start_wizard(state, given)
 }
 
-/// `c` (or `f`, `apply_fix`) on a FIC in App detail: that FIC in the wizard.
-pub(super) fn edit_selected_fic(state: &mut State, apply_fix: bool) -> Vec<Cmd> {
-    let Some(Screen::AppDetail(screen)) = state.stack.last() else {
-        return Vec::new();
-    };
-    let Some(detail) = &screen.detail else {
-        state.toast(
-            ToastLevel::Info,
-            "The app is still loading; try again in a moment.",
-        );
-        return Vec::new();
-    };
-    let Some(row) = detail.fics.get(screen.fic_cursor) else {
-        state.toast(
-            ToastLevel::Info,
-            "This app has no FIC to change; a adds one.",
-        );
-        return Vec::new();
-    };
-    let original = row.fic.clone();
-    let app = WizardApp {
-        row: detail.app.clone(),
-        fics: Some(detail.fics.iter().map(|f| f.fic.clone()).collect()),
-    };
-    let (wizard, outcome) = wizard::edit(&state.ctx(), app, original, apply_fix);
+/// The wizard from an app or an identity, pushed when it can start.
+pub(super) fn start_wizard(state: &mut State, given: Given) -> Vec<Cmd> {
+    let (wizard, outcome) = wizard::start(&state.ctx(), given);
     if let Some(wizard) = wizard {
         push(state, Screen::Wizard(Box::new(wizard)));
     }
@@ -227,44 +206,15 @@ pub(super) fn open_inspector(state: &mut State, text: &str) -> Vec<Cmd> {
 }
 
 /// `x`: the live test exchange for what is selected — an app (with the selected FIC's
-/// identity), an identity (with the selected trusting app), or the list's row.
+/// `x` on a list's row: the live test exchange for that app or identity.
 pub(super) fn test_exchange(state: &mut State) -> Vec<Cmd> {
+    if !state.stack.is_empty() {
+        return Vec::new();
+    }
     let mut entry = ExchangeEntry::default();
-    match state.stack.last() {
-        None => match state.list {
-            ListKind::Apps => entry.app = state.apps.selected().map(AppChoice::from),
-            ListKind::Identities => entry.identity = state.identities.selected().cloned(),
-        },
-        Some(Screen::AppDetail(screen)) => {
-            if let Some(detail) = &screen.detail {
-                entry.app = Some(AppChoice::from(&detail.app));
-                let subject = detail
-                    .fics
-                    .get(screen.fic_cursor)
-                    .map(|f| f.fic.subject.clone());
-                entry.identity =
-                    subject.and_then(|s| exchange::identity_for_subject(&state.ctx(), &s));
-            } else {
-                // The detail is still loading: the list's row knows the app id.
-                entry.app = state
-                    .apps
-                    .find(|a| a.object_id == screen.object_id)
-                    .map(AppChoice::from);
-            }
-        }
-        Some(Screen::IdentityDetail(screen)) => {
-            entry.identity = Some(screen.identity.clone());
-            let trust = screen
-                .detail
-                .as_ref()
-                .and_then(|d| d.trusted_by.get(screen.cursor));
-            entry.app = trust.map(|t| AppChoice {
-                object_id: t.app_object_id.clone(),
-                app_id: t.app_id.clone(),
-                name: t.app_name.clone(),
-            });
-        }
-        Some(Screen::Wizard(_) | Screen::Exchange(_) | Screen::Inspector(_)) => return Vec::new(),
+    match state.list {
+        ListKind::Apps => entry.app = state.apps.selected().map(AppChoice::from),
+        ListKind::Identities => entry.identity = state.identities.selected().cloned(),
     }
     navigate(state, Nav::OpenExchange(Box::new(entry)))
 }

@@ -7,7 +7,7 @@ use tui_input::Input;
 use super::effect::WizardCmd;
 use super::state::{FieldId, Mode, SYSTEM_ASSIGNED_WHY, Side, Step, Wizard, WizardApp};
 use crate::component::{Ctx, Outcome, ToastLevel};
-use crate::model::{AppRow, Audience, IdentityRow};
+use crate::model::{AppRow, Audience};
 use crate::msg::Cmd;
 use crate::nav::FicFix;
 use ficus_core::fic::{self, Fic, Field};
@@ -18,11 +18,7 @@ type Opening<'a, 'c> = crate::component::Here<'a, 'c, Option<Wizard>>;
 // Starting
 
 /// `a` on an app or an identity (list or detail): opens the wizard with that side chosen.
-/// What `a` was pressed on: an app (with its FICs when already read) or an identity.
-pub enum Given {
-    App(AppRow, Option<Vec<Fic>>),
-    Identity(IdentityRow),
-}
+pub use crate::nav::Given;
 
 /// `a` on an app or an identity (list or detail): the wizard with that side chosen, or why
 /// not (a toast).
