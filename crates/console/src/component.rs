@@ -9,7 +9,7 @@ use ratatui::crossterm::event::KeyEvent;
 use time::OffsetDateTime;
 
 use crate::filter::Listing;
-use crate::keymap::{Action, Context, Keymap};
+use crate::keymap::{Action, Context, Keymap, keys_label};
 use crate::model::{AppRow, IdentityRow};
 use crate::msg::{Cmd, RequestId, RequestIds, Session};
 use crate::nav::Nav;
@@ -90,10 +90,108 @@ impl Outcome {
     }
 }
 
+/// One thing a screen offers now: the table that key dispatch (a disabled command says why
+/// instead of running), the footer hints (enabled ones with a label) and `?` help all read.
+/// Keys come from the keymap, so a remapped key shows as remapped everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub action: Action,
+    /// Shown together with this one's keys (`j/k move` is Up with Down).
+    pub with: Option<Action>,
+    pub label: &'static str,
+    /// Why it cannot run now; `None`: it can.
+    pub disabled: Option<String>,
+    /// For input modes, whose keys belong to the input and not to the keymap (`Enter/Esc`).
+    pub input_keys: Option<&'static str>,
+}
+
+impl Command {
+    pub fn new(action: Action, label: &'static str) -> Command {
+        Command {
+            action,
+            with: None,
+            label,
+            disabled: None,
+            input_keys: None,
+        }
+    }
+
+    /// A key of an input mode (not rebindable: it is typed into the input).
+    pub fn input(keys: &'static str, label: &'static str) -> Command {
+        Command {
+            input_keys: Some(keys),
+            ..Command::new(Action::Help, label)
+        }
+    }
+
+    pub fn with(mut self, other: Action) -> Command {
+        self.with = Some(other);
+        self
+    }
+
+    pub fn disabled_unless(mut self, enabled: bool, why: impl Into<String>) -> Command {
+        if !enabled {
+            self.disabled = Some(why.into());
+        }
+        self
+    }
+
+    /// The keys to show: the keymap's first binding (and the paired action's), or the input's.
+    pub fn keys(&self, keymap: &Keymap, context: Context) -> Option<String> {
+        if let Some(keys) = self.input_keys {
+            return Some(keys.to_string());
+        }
+        let first = keys_for(keymap, context, self.action)?;
+        match self.with.and_then(|w| keys_for(keymap, context, w)) {
+            Some(second) => Some(format!("{first}/{second}")),
+            None => Some(first),
+        }
+    }
+}
+
+/// The first keys bound to `action` in `context` (or globally), as shown to people.
+pub fn keys_for(keymap: &Keymap, context: Context, action: Action) -> Option<String> {
+    keymap
+        .for_context(context)
+        .into_iter()
+        .find(|b| b.action == action)
+        .and_then(|b| b.keys.first().map(|k| keys_label(k)))
+}
+
+/// A context's commands as the keymap describes them (the bindings with a footer label).
+pub fn keymap_commands(keymap: &Keymap, context: Context) -> Vec<Command> {
+    let mut commands: Vec<Command> = Vec::new();
+    for binding in keymap.for_context(context) {
+        if let Some(label) = binding.hint
+            && !commands.iter().any(|c| c.action == binding.action)
+        {
+            commands.push(Command::new(binding.action, label));
+        }
+    }
+    commands
+}
+
+/// The footer's hints: the enabled commands with their keys (unbound ones are left out).
+pub fn footer_hints(
+    commands: &[Command],
+    keymap: &Keymap,
+    context: Context,
+) -> Vec<(String, &'static str)> {
+    commands
+        .iter()
+        .filter(|c| c.disabled.is_none())
+        .filter_map(|c| Some((c.keys(keymap, context)?, c.label)))
+        .collect()
+}
+
 /// A screen on the stack.
 pub trait Component {
     /// Which keymap context its keys are looked up in.
     fn context(&self) -> Context;
+    /// What it offers now, with what is disabled and why (see [`Command`]).
+    fn commands(&self, ctx: &Ctx) -> Vec<Command> {
+        keymap_commands(ctx.keymap, self.context())
+    }
     /// Keys for an input that has focus (or a pending confirmation), before the keymap.
     /// `None`: look the key up in the keymap.
     fn on_key(&mut self, _key: KeyEvent, _ctx: &Ctx) -> Option<Outcome> {

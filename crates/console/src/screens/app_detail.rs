@@ -3,7 +3,7 @@
 //! the wizard (`a`, `c`, `f`), the exchange (`x`), the delete confirmation (`D`) and the export
 //! view (`e`).
 
-use crate::component::{Component, Ctx, Outcome, ToastLevel};
+use crate::component::{Command, Component, Ctx, Outcome, ToastLevel, keymap_commands};
 use crate::keymap::{Action, Context};
 use crate::model::{AppDetail, FicRow, Severity};
 use crate::msg::{Cmd, RequestId};
@@ -188,6 +188,29 @@ impl AppDetailScreen {
 impl Component for AppDetailScreen {
     fn context(&self) -> Context {
         Context::AppDetail
+    }
+
+    fn commands(&self, ctx: &Ctx) -> Vec<Command> {
+        let fic = self.selected_fic();
+        let fixable = fic.is_some_and(|f| f.findings.iter().any(|finding| finding.fixable));
+        keymap_commands(ctx.keymap, Context::AppDetail)
+            .into_iter()
+            .map(|command| match command.action {
+                Action::FixFic => command.disabled_unless(
+                    fixable,
+                    "The selected FIC has no finding with a fix; c changes it by hand.",
+                ),
+                Action::DeleteFic if ctx.read_only() => command.disabled_unless(
+                    false,
+                    "Read-only session: nothing can be deleted. Start ficus without --read-only to make changes.",
+                ),
+                Action::DeleteFic | Action::Export => command.disabled_unless(
+                    fic.is_some(),
+                    "Select a FIC first (Tab to the FIC list, j/k to pick one).",
+                ),
+                _ => command,
+            })
+            .collect()
     }
 
     fn on_action(&mut self, action: Action, ctx: &Ctx) -> Outcome {

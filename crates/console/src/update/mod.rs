@@ -332,9 +332,19 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
 }
 
 fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
-    // The screen on top answers first; what it ignores is the console's.
+    // The screen on top answers first; what it ignores is the console's. A command the
+    // screen lists as disabled says why instead of running.
     let (top, ctx) = state.split();
     if let Some(component) = top.and_then(Screen::component) {
+        let refusal = component
+            .commands(&ctx)
+            .into_iter()
+            .find(|c| c.action == action && c.input_keys.is_none())
+            .and_then(|c| c.disabled);
+        if let Some(why) = refusal {
+            state.toast(ToastLevel::Warning, why);
+            return Vec::new();
+        }
         let outcome = component.on_action(action, &ctx);
         if !outcome.ignored {
             return apply(state, outcome);

@@ -39,12 +39,27 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 format!("Keys on this screen ({})", context.title()),
                 theme.muted,
             ))];
+            // The screen's table says what is off right now, and why.
+            let commands = state
+                .stack
+                .last()
+                .and_then(crate::state::Screen::component_ref)
+                .map(|c| c.commands(&state.ctx()))
+                .unwrap_or_default();
             for binding in state.keymap.for_context(context) {
                 let keys: Vec<String> = binding.keys.iter().map(|k| keys_label(k)).collect();
-                lines.push(Line::from(vec![
+                let mut spans = vec![
                     Span::styled(format!("{:<16}", keys.join(", ")), theme.accent),
                     Span::raw(binding.description),
-                ]));
+                ];
+                if let Some(why) = commands
+                    .iter()
+                    .find(|c| c.action == binding.action)
+                    .and_then(|c| c.disabled.as_ref())
+                {
+                    spans.push(Span::styled(format!(" — not now: {why}"), theme.muted));
+                }
+                lines.push(Line::from(spans));
             }
             lines.push(Line::raw(""));
             lines.push(Line::from(Span::styled(

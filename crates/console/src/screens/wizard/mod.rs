@@ -14,9 +14,10 @@
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::component::{Component, Ctx, Outcome};
+use crate::component::{Command, Component, Ctx, Outcome};
 use crate::keymap::{Action, Context};
 
+pub mod commands;
 pub mod effect;
 pub mod keys;
 pub mod open;
@@ -42,6 +43,10 @@ impl Wizard {
 impl Component for Wizard {
     fn context(&self) -> Context {
         Context::Wizard
+    }
+
+    fn commands(&self, ctx: &Ctx) -> Vec<Command> {
+        commands::commands(self, ctx)
     }
 
     fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Outcome> {

@@ -830,10 +830,15 @@ fn fix_it_from_app_detail_corrects_the_subject_in_one_key() {
         subject: inventory().client_id,
         ..good_fic(&inventory(), "mi-id-inventory", "fic-2")
     };
-    on_app_detail(
-        &mut state,
-        detail(app_row("inventory-sync", 4, 1, false), vec![wrong]),
-    );
+    let mut with_finding = detail(app_row("inventory-sync", 4, 1, false), vec![wrong]);
+    // As the directory reports it: the row's finding offers a fix (App detail's `f`).
+    with_finding.fics[0].findings.push(crate::model::Finding {
+        severity: crate::model::Severity::Error,
+        field: "subject".into(),
+        message: "the subject is the identity's client id, not its principal id".into(),
+        fixable: true,
+    });
+    on_app_detail(&mut state, with_finding);
     press(&mut state, "f");
     let wizard = the_wizard(&state);
     assert!(wizard.is_edit());
@@ -1199,4 +1204,37 @@ fn a_conflict_on_create_says_the_name_is_taken_and_keeps_the_fields() {
         panic!("failed step expected");
     };
     assert!(error.contains("Application Administrator"), "{error}");
+}
+
+/// One table for keys: a key remapped in keymap.toml shows as remapped in the wizard's footer
+/// and help, and dispatches; a command that is off says why instead of running.
+#[test]
+fn remapped_keys_show_everywhere_and_disabled_commands_say_why() {
+    let mut state = console(false);
+    state.keymap = Keymap::default()
+        .with_overrides("[wizard]\nedit-field = \"E\"\n")
+        .expect("remaps");
+    on_app_detail(&mut state, billing_detail());
+    press(&mut state, "a");
+    press(&mut state, "j");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(the_wizard(&state).step, Step::Fields);
+    let footer = screen(&state);
+    let last = footer.lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("E edit field"), "{last}");
+    assert!(!last.contains("e edit field"), "{last}");
+    // E edits the field now.
+    press(&mut state, "E");
+    assert!(the_wizard(&state).editing);
+    update(&mut state, key(KeyCode::Esc));
+    // Help lists the remapped key.
+    press(&mut state, "?");
+    let help = screen(&state);
+    assert!(help.contains("E "), "{help}");
+    update(&mut state, key(KeyCode::Esc));
+    // No warning to accept: `w` is off, and says why.
+    if the_wizard(&state).warnings_acknowledged() {
+        press(&mut state, "w");
+        assert!(toast(&state).contains("no warnings"), "{}", toast(&state));
+    }
 }
