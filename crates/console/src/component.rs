@@ -1,7 +1,7 @@
 //! What a screen is to the root: a [`Component`] that answers keys, actions and pastes with an
 //! [`Outcome`] (commands for the effects runner, a toast, a navigation intent), reading the
 //! rest of the console through [`Ctx`]. Screens never touch the screen stack: they ask with a
-//! [`Nav`](crate::nav::Nav) and the root `update` applies it.
+//! [`crate::nav::Nav`] and the root `update` applies it.
 
 use std::ops::Deref;
 

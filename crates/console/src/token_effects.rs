@@ -123,7 +123,7 @@ impl ExchangeResult {
     }
 }
 
-/// The exchange's and inspector's own messages (one variant of [`Msg`]).
+/// The exchange's and inspector's own messages (one variant of [`Msg`](crate::msg::Msg)).
 #[derive(Debug, Clone)]
 pub enum ExchangeMsg {
     SourceDetected {
@@ -158,7 +158,7 @@ pub enum ExchangeMsg {
     },
 }
 
-/// The exchange's and inspector's own commands (one variant of [`Cmd`]).
+/// The exchange's and inspector's own commands (one variant of [`Cmd`](crate::msg::Cmd)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExchangeCmd {
     DetectSource {

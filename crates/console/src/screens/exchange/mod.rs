@@ -3,7 +3,7 @@
 //! (its keys), `diff.rs` (where a FIC's value and the token's differ).
 //!
 //! Entry point for other screens (app detail, identity detail, the wizard's last step, the
-//! palette): [`open`] with an [`ExchangeEntry`], or, from a screen, `Nav::OpenExchange(entry)`.
+//! palette): [`open()`](open::open) with an `ExchangeEntry`, or, from a screen, `Nav::OpenExchange(entry)`.
 //! The screen pre-fills what the entry names (app, identity, resource tenant, scope), detects
 //! where the managed identity token will come from, and, with `entry.run`, starts at once.
 //!
