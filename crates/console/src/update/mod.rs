@@ -446,6 +446,8 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         | Action::Inspect
         | Action::VerifySignature
         | Action::PickApp => Vec::new(),
+        // Bound only under overlays (update/overlays.rs).
+        Action::PreviousPane | Action::Confirm => Vec::new(),
     }
 }
 

@@ -2,30 +2,54 @@
 //! and the palette.
 
 use super::prelude::*;
+use crate::keymap::Context;
+
+/// The overlay's action for `key`, from the keymap (its own bindings only: the console's
+/// global keys do nothing under an overlay).
+fn overlay_action(state: &State, context: Context, key: &KeyEvent) -> Option<Action> {
+    match state.keymap.lookup(context, &[], Chord::from_event(key)) {
+        Lookup::Action(action)
+            if state
+                .keymap
+                .bindings()
+                .iter()
+                .any(|b| b.context == context && b.action == action) =>
+        {
+            Some(action)
+        }
+        _ => None,
+    }
+}
 
 pub(super) fn on_overlay_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
+    let context = match &state.overlay {
+        None => return Vec::new(),
+        Some(Overlay::Help { .. } | Overlay::Text(_)) => Context::Panel,
+        Some(Overlay::Export(_)) => Context::ExportView,
+        Some(Overlay::ConfirmDelete(_)) => Context::Question,
+        // The palette is an input: its keys are typed into it.
+        Some(Overlay::Palette(_)) => Context::Global,
+    };
+    let action = overlay_action(state, context, &key);
     let Some(overlay) = state.overlay.as_mut() else {
         return Vec::new();
     };
-    let close = key.code == KeyCode::Esc;
     match overlay {
-        Overlay::Help { scroll } | Overlay::Text(TextPanel { scroll, .. }) => match key.code {
-            KeyCode::Char('j') | KeyCode::Down => *scroll = scroll.saturating_add(1),
-            KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
-            KeyCode::Char('y') => {
+        Overlay::Help { scroll } | Overlay::Text(TextPanel { scroll, .. }) => match action {
+            Some(Action::Down) => *scroll = scroll.saturating_add(1),
+            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+            Some(Action::Copy) => {
                 if let Overlay::Text(panel) = overlay {
                     let text = panel.lines.join("\n");
                     state.toast(ToastLevel::Success, "Copied the panel's text (OSC 52).");
                     return vec![Cmd::Copy(text)];
                 }
             }
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Enter => {
-                state.overlay = None;
-            }
+            Some(Action::Back) => state.overlay = None,
             _ => {}
         },
-        Overlay::ConfirmDelete(confirm) => match key.code {
-            KeyCode::Char('y') => {
+        Overlay::ConfirmDelete(confirm) => match action {
+            Some(Action::Confirm) => {
                 let confirm = confirm.clone();
                 state.overlay = None;
                 let request = state.new_request();
@@ -47,15 +71,15 @@ pub(super) fn on_overlay_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
                 state.toast(ToastLevel::Info, "Not deleted.");
             }
         },
-        Overlay::Export(export) => match key.code {
-            KeyCode::Tab | KeyCode::Right | KeyCode::Char('l') => {
+        Overlay::Export(export) => match action {
+            Some(Action::NextPane) => {
                 export.tab = (export.tab + 1) % export.snippets.len().max(1);
             }
-            KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => {
+            Some(Action::PreviousPane) => {
                 let len = export.snippets.len().max(1);
                 export.tab = (export.tab + len - 1) % len;
             }
-            KeyCode::Char('y') => {
+            Some(Action::Copy) => {
                 if let Some((label, text)) = export.snippets.get(export.tab) {
                     let (label, text) = (label.clone(), text.clone());
                     state.toast(
@@ -65,7 +89,7 @@ pub(super) fn on_overlay_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
                     return vec![Cmd::Copy(text)];
                 }
             }
-            _ if close || key.code == KeyCode::Char('q') => state.overlay = None,
+            Some(Action::Back) => state.overlay = None,
             _ => {}
         },
         Overlay::Palette(palette) => match key.code {

@@ -1275,3 +1275,33 @@ fn deleting_a_fic_already_gone_reloads_the_app() {
             .is_some_and(|t| t.text.contains("already gone"))
     );
 }
+
+/// Overlays read the keymap too: a remapped key in the export view shows as remapped in its
+/// key line and is the one that copies.
+#[test]
+fn overlay_keys_come_from_the_keymap() {
+    let mut state = console(false);
+    state.keymap = Keymap::default()
+        .with_overrides("[export]\ncopy = \"c\"\n")
+        .expect("remaps");
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    update(&mut state, char_key('e'));
+    let screen = render(&state);
+    assert!(screen.contains("c copy"), "{screen}");
+    assert!(!screen.contains("y copy"), "{screen}");
+    assert!(update(&mut state, char_key('y')).is_empty());
+    let commands = update(&mut state, char_key('c'));
+    assert!(
+        matches!(commands.as_slice(), [Cmd::Copy(_)]),
+        "{commands:?}"
+    );
+    update(&mut state, key(KeyCode::Esc));
+    assert!(state.overlay.is_none());
+}
