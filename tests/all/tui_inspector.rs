@@ -4,10 +4,11 @@
 
 use ficus::fic::Fic;
 use ficus::jwt::b64url;
-use ficus::tui::exchange::{AppChoice, ExchangeMsg};
+use ficus::tui::exchange::ExchangeMsg;
 use ficus::tui::inspector::InspectorScreen;
 use ficus::tui::keymap::Keymap;
 use ficus::tui::msg::{Cmd, Msg};
+use ficus::tui::nav::AppChoice;
 use ficus::tui::state::{Screen, State};
 use ficus::tui::theme::Themes;
 use ficus::tui::update;
@@ -65,7 +66,11 @@ fn inspector(state: &State) -> &InspectorScreen {
 
 fn open_and_paste(text: &str) -> (State, Vec<Cmd>) {
     let mut state = console();
-    ficus::tui::inspector::open(&mut state, "");
+    state
+        .stack
+        .push(Screen::Inspector(Box::new(ficus::tui::inspector::open(
+            Default::default(),
+        ))));
     let cmds = update(&mut state, Msg::Paste(text.to_string()));
     (state, cmds)
 }

@@ -100,7 +100,7 @@ async fn the_wizard_creates_a_fic_that_graph_holds_and_the_exchange_accepts() {
     tmux.keys(&["Escape"]);
     tmux.wait_for("Created and read back");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("Federated credentials (1/20)");
+    tmux.wait_for("Federated credentials (1 of 20 allowed)");
     tmux.keys(&["q"]);
     tmux.wait_for("ficus-exit=0");
     sandbox.shutdown().await;

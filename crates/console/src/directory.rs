@@ -9,16 +9,17 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::RwLock;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::effects::{Directory, Page};
-use super::exchange::{
-    ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, Refusal, Signature,
-    SourceInfo as ExchangeSourceInfo, StepOutcome, StepView,
-};
 use super::model::{
     AppDetail, AppRow, Audience, Credential, CredentialKind, FicRow, Finding, IdentityDetail,
     IdentityRow, Severity, TrustRow,
 };
 use super::msg::{Msg, RequestId, Session as SessionInfo, SignInEvent, SignInFailure};
+use crate::effects::{Directory, Page};
+use crate::error::{DirectoryError, ErrorKind};
+use crate::token_effects::{
+    ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, Refusal, Signature,
+    SourceInfo as ExchangeSourceInfo, StepOutcome, StepView,
+};
 use ficus_core::cloud::Cloud;
 use ficus_core::fic::{self, Fic, Identity};
 use ficus_entra::graph::AppListItem;
@@ -27,26 +28,31 @@ pub use ficus_startup::connection::{
     ConnectFuture, Connected, Connector, MsiHost, Reconnect, SignedInHook, cloud_label,
 };
 
-struct Signed {
+/// Everything one signed-in session uses. A tenant switch replaces the whole connection at
+/// once (one write of `GraphDirectory::connection`), never field by field, so no request sees
+/// one tenant's Graph client with another's identities or cloud.
+struct Connection {
     graph: GraphClient,
     cloud: Cloud,
     tenant_id: String,
     /// The session's HTTP client (its CA, its proxy rules) for the token endpoint.
     http: entra::Http,
+    /// Every managed identity of this tenant, for findings and subject names; read once.
+    identities: RwLock<Option<Vec<Identity>>>,
+    /// The emulated managed identity host (`--sandbox`), else this machine's environment.
+    msi_host: Option<MsiHost>,
+    /// How to switch tenant without the device code flow (a session made elsewhere).
+    reconnect: Option<Reconnect>,
+    /// Whatever keeps the session alive (the embedded sandbox).
+    _keep_alive: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 pub struct GraphDirectory {
     connector: Mutex<Option<Connector>>,
     /// The device-code config, kept to retry a failed sign-in.
     config: Mutex<Option<SessionConfig>>,
-    /// Replaced when the palette switches tenant.
-    signed: std::sync::RwLock<Option<std::sync::Arc<Signed>>>,
-    keep_alive: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
-    /// Every managed identity, for findings and subject names.
-    identities: RwLock<Option<Vec<Identity>>>,
-    msi_host: Mutex<Option<MsiHost>>,
-    /// From the last [`Connected`]: how to switch tenant without the device code flow.
-    reconnect: Mutex<Option<Reconnect>>,
+    /// The signed-in session; swapped whole when the palette switches tenant.
+    connection: std::sync::RwLock<Option<std::sync::Arc<Connection>>>,
     /// Told the tenant (as configured) and cloud of each successful device-code or cache
     /// sign-in, so `main` can remember it for the next plain `ficus`.
     on_signed_in: Option<SignedInHook>,
@@ -57,11 +63,7 @@ impl GraphDirectory {
         GraphDirectory {
             connector: Mutex::new(Some(connector)),
             config: Mutex::new(None),
-            signed: std::sync::RwLock::new(None),
-            keep_alive: Mutex::new(None),
-            identities: RwLock::new(None),
-            msi_host: Mutex::new(None),
-            reconnect: Mutex::new(None),
+            connection: std::sync::RwLock::new(None),
             on_signed_in: None,
         }
     }
@@ -79,25 +81,38 @@ impl GraphDirectory {
         }
     }
 
-    fn signed(&self) -> Result<std::sync::Arc<Signed>, String> {
-        self.signed
+    fn signed(&self) -> Result<std::sync::Arc<Connection>, DirectoryError> {
+        self.connection
             .read()
             .ok()
             .and_then(|s| s.clone())
-            .ok_or_else(|| "not signed in yet; wait for the sign-in to finish".to_string())
+            .ok_or_else(|| {
+                DirectoryError::new(
+                    ErrorKind::Unauthorized,
+                    "not signed in yet; wait for the sign-in to finish",
+                )
+            })
     }
 
-    async fn all_identities(&self) -> Result<Vec<Identity>, String> {
-        if let Some(known) = self.identities.read().await.as_ref() {
+    /// Replaces the connection in one step (a sign-in, a tenant switch); `None` while a new
+    /// sign-in runs.
+    fn swap(&self, connection: Option<Connection>) {
+        if let Ok(mut slot) = self.connection.write() {
+            *slot = connection.map(std::sync::Arc::new);
+        }
+    }
+
+    async fn all_identities(&self) -> Result<Vec<Identity>, DirectoryError> {
+        let connection = self.signed()?;
+        if let Some(known) = connection.identities.read().await.as_ref() {
             return Ok(known.clone());
         }
-        let identities = self
-            .signed()?
+        let identities = connection
             .graph
             .list_managed_identities()
             .await
-            .map_err(|e| say(&e))?;
-        *self.identities.write().await = Some(identities.clone());
+            .map_err(DirectoryError::from)?;
+        *connection.identities.write().await = Some(identities.clone());
         Ok(identities)
     }
 
@@ -105,29 +120,32 @@ impl GraphDirectory {
     /// identity host and how it switches tenant. Returns what the header shows.
     fn adopt(&self, connected: Connected) -> SessionInfo {
         let tenant_id = connected.info.tenant_id.clone();
-        if let Ok(mut keep) = self.keep_alive.lock() {
-            *keep = Some(connected.keep_alive);
-        }
-        if let Ok(mut host) = self.msi_host.lock() {
-            *host = connected.msi_host;
-        }
-        if let Ok(mut reconnect) = self.reconnect.lock() {
-            *reconnect = connected.reconnect;
-        }
-        self.finish_sign_in(connected.session, tenant_id);
-        connected.info
-    }
-
-    fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
-        let signed = std::sync::Arc::new(Signed {
+        let session = &connected.session;
+        self.swap(Some(Connection {
             graph: session.graph(),
             cloud: session.cloud.clone(),
             tenant_id,
             http: session.http.clone(),
-        });
-        if let Ok(mut slot) = self.signed.write() {
-            *slot = Some(signed);
-        }
+            identities: RwLock::new(None),
+            msi_host: connected.msi_host,
+            reconnect: connected.reconnect,
+            _keep_alive: Some(connected.keep_alive),
+        }));
+        connected.info
+    }
+
+    /// A device-code (or cached) sign-in: a connection of its own, nothing carried over.
+    fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
+        self.swap(Some(Connection {
+            graph: session.graph(),
+            cloud: session.cloud.clone(),
+            tenant_id,
+            http: session.http.clone(),
+            identities: RwLock::new(None),
+            msi_host: None,
+            reconnect: None,
+            _keep_alive: None,
+        }));
     }
 
     async fn device_code(&self, config: SessionConfig, tx: &UnboundedSender<Msg>) {
@@ -358,20 +376,23 @@ impl Directory for GraphDirectory {
         }
     }
 
-    async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, String> {
+    async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, DirectoryError> {
         let (items, next) = self
             .signed()?
             .graph
             .console_apps_page(next)
             .await
-            .map_err(|e| say(&e))?;
+            .map_err(DirectoryError::from)?;
         Ok(Page {
             rows: items.iter().map(app_row).collect(),
             next,
         })
     }
 
-    async fn identities_page(&self, next: Option<String>) -> Result<Page<IdentityRow>, String> {
+    async fn identities_page(
+        &self,
+        next: Option<String>,
+    ) -> Result<Page<IdentityRow>, DirectoryError> {
         if next.is_some() {
             return Ok(Page {
                 rows: Vec::new(),
@@ -385,13 +406,13 @@ impl Directory for GraphDirectory {
         })
     }
 
-    async fn app_detail(&self, object_id: String) -> Result<AppDetail, String> {
+    async fn app_detail(&self, object_id: String) -> Result<AppDetail, DirectoryError> {
         let signed = self.signed()?;
         let (item, fics) = tokio::try_join!(
             signed.graph.console_app(&object_id),
             signed.graph.list_fics(&object_id)
         )
-        .map_err(|e| say(&e))?;
+        .map_err(DirectoryError::from)?;
         let identities = self.all_identities().await.unwrap_or_default();
         let mut app = app_row(&item);
         app.fic_count = Some(fics.len());
@@ -427,7 +448,10 @@ impl Directory for GraphDirectory {
         })
     }
 
-    async fn identity_detail(&self, identity: IdentityRow) -> Result<IdentityDetail, String> {
+    async fn identity_detail(
+        &self,
+        identity: IdentityRow,
+    ) -> Result<IdentityDetail, DirectoryError> {
         let signed = self.signed()?;
         let identities = self.all_identities().await.unwrap_or_default();
         let known = identities
@@ -439,7 +463,7 @@ impl Directory for GraphDirectory {
             .graph
             .apps_trusting(&identity.principal_id)
             .await
-            .map_err(|e| say(&e))?;
+            .map_err(DirectoryError::from)?;
         if identity.client_id != identity.principal_id
             && let Ok(by_client_id) = signed.graph.apps_trusting(&identity.client_id).await
         {
@@ -470,20 +494,24 @@ impl Directory for GraphDirectory {
         })
     }
 
-    async fn delete_fic(&self, app_object_id: String, fic_id: String) -> Result<(), String> {
+    async fn delete_fic(
+        &self,
+        app_object_id: String,
+        fic_id: String,
+    ) -> Result<(), DirectoryError> {
         self.signed()?
             .graph
             .delete_fic(&app_object_id, &fic_id)
             .await
-            .map_err(|e| say(&e))
+            .map_err(DirectoryError::from)
     }
 
-    async fn create_fic(&self, app_object_id: String, fic: Fic) -> Result<Fic, String> {
+    async fn create_fic(&self, app_object_id: String, fic: Fic) -> Result<Fic, DirectoryError> {
         self.signed()?
             .graph
             .create_fic(&app_object_id, &fic)
             .await
-            .map_err(|e| plain_write_error(&e, "created"))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))
     }
 
     async fn update_fic(
@@ -491,7 +519,7 @@ impl Directory for GraphDirectory {
         app_object_id: String,
         fic_id: String,
         fic: Fic,
-    ) -> Result<Fic, String> {
+    ) -> Result<Fic, DirectoryError> {
         let update = fic::FicUpdate {
             fic_key: fic_id,
             issuer: Some(fic.issuer),
@@ -503,7 +531,7 @@ impl Directory for GraphDirectory {
             .graph
             .update_fic(&app_object_id, &update)
             .await
-            .map_err(|e| plain_write_error(&e, "changed"))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "changed")))
     }
 
     async fn msi_source(&self) -> Result<ExchangeSourceInfo, String> {
@@ -582,10 +610,9 @@ impl Directory for GraphDirectory {
             async move {
                 match jwt {
                     None => Signature::NotChecked("no token".into()),
-                    Some(jwt) => match entra::sts::verify_with_issuer_keys(&http, &jwt).await {
-                        Ok(kid) => Signature::Verified(kid),
-                        Err(e) => Signature::Failed(say(&e)),
-                    },
+                    Some(jwt) => {
+                        signature_of(entra::sts::verify_with_issuer_keys(&http, &jwt).await)
+                    }
                 }
             }
         };
@@ -595,22 +622,11 @@ impl Directory for GraphDirectory {
         );
         let mut steps: Vec<StepView> = report.steps.iter().map(step_view).collect();
         if report.assertion.is_some() || report.app_token.is_some() {
-            let failed = [&assertion_signature, &app_token_signature]
-                .iter()
-                .any(|s| matches!(s, Signature::Failed(_)));
-            let checked = [&assertion_signature, &app_token_signature]
-                .iter()
-                .filter(|s| matches!(s, Signature::Verified(_)))
-                .count();
             let step = StepView {
                 name: "verify signatures".into(),
                 endpoint: String::new(),
                 duration_ms: started.elapsed().as_millis() as u64,
-                outcome: if failed {
-                    StepOutcome::Failed("a signature does not verify; see below".into())
-                } else {
-                    StepOutcome::Ok(format!("{checked} verified with the issuer's keys"))
-                },
+                outcome: signatures_outcome(&[&assertion_signature, &app_token_signature]),
             };
             let _ = tx.send(Msg::Exchange(ExchangeMsg::Step {
                 request,
@@ -678,7 +694,7 @@ impl Directory for GraphDirectory {
         let Some(mut config) = self.config.lock().ok().and_then(|c| c.clone()) else {
             // A session made elsewhere (sandbox, Azure CLI) switches through its own hook; the
             // current session stays until the new one exists.
-            let reconnect = self.reconnect.lock().ok().and_then(|r| r.clone());
+            let reconnect = self.signed().ok().and_then(|c| c.reconnect.clone());
             let Some(reconnect) = reconnect else {
                 return Err(format!(
                     "this session cannot switch tenant from inside the console; quit (q) and \
@@ -686,7 +702,6 @@ impl Directory for GraphDirectory {
                 ));
             };
             let connected = reconnect(tenant).await?;
-            *self.identities.write().await = None;
             let info = self.adopt(connected);
             let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(info))));
             return Ok(());
@@ -695,10 +710,7 @@ impl Directory for GraphDirectory {
         if let Ok(mut kept) = self.config.lock() {
             *kept = Some(config.clone());
         }
-        *self.identities.write().await = None;
-        if let Ok(mut slot) = self.signed.write() {
-            *slot = None;
-        }
+        self.swap(None);
         self.device_code(config, &tx).await;
         Ok(())
     }
@@ -801,7 +813,7 @@ fn plain_write_error(error: &EntraError, verb: &str) -> String {
 impl GraphDirectory {
     /// The managed identity source: the configured host (the sandbox's), else this machine's.
     async fn detect_msi(&self) -> Result<(entra::msi::MsiSource, Option<MsiHost>), String> {
-        let host = self.msi_host.lock().ok().and_then(|h| h.clone());
+        let host = self.signed().ok().and_then(|c| c.msi_host.clone());
         let env = host
             .as_ref()
             .map(|h| h.env.clone())
@@ -839,4 +851,80 @@ fn strip_code(description: &str) -> String {
         _ => first,
     };
     without.trim().to_string()
+}
+/// A signature check's verdict in three states: verified; failed (the keys were read and the
+/// signature does not match them, or the token cannot be checked at all); not checked (the
+/// issuer's keys could not be read: that says nothing about the token).
+pub fn signature_of(result: Result<String, ficus_entra::EntraError>) -> Signature {
+    match result {
+        Ok(kid) => Signature::Verified(kid),
+        Err(e @ ficus_entra::EntraError::Invalid(_)) => Signature::Failed(say(&e)),
+        Err(e) => {
+            Signature::NotChecked(format!("the issuer's keys could not be read: {}", say(&e)))
+        }
+    }
+}
+
+/// The "verify signatures" step of the timeline from both verdicts (a missing token is not
+/// counted).
+pub fn signatures_outcome(signatures: &[&Signature]) -> StepOutcome {
+    let failed = signatures.iter().any(|s| matches!(s, Signature::Failed(_)));
+    let verified = signatures
+        .iter()
+        .filter(|s| matches!(s, Signature::Verified(_)))
+        .count();
+    let unchecked: Vec<&str> = signatures
+        .iter()
+        .filter_map(|s| match s {
+            Signature::NotChecked(why) if why != "no token" && !why.is_empty() => {
+                Some(why.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    if failed {
+        StepOutcome::Failed("a signature does not verify; see below".into())
+    } else if let Some(why) = unchecked.first() {
+        StepOutcome::Skipped(format!("not checked ({verified} verified): {why}"))
+    } else {
+        StepOutcome::Ok(format!("{verified} verified with the issuer's keys"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Defect (c): issuer keys that cannot be read leave the signature "not checked (why)",
+    /// not "does not verify", which reads as a forged token.
+    #[test]
+    fn unreachable_issuer_keys_are_not_checked_rather_than_failed() {
+        let unreachable = signature_of(Err(EntraError::Protocol {
+            service: "https://login.example/t/discovery/v2.0/keys".into(),
+            detail: "HTTP 503".into(),
+        }));
+        assert!(
+            matches!(&unreachable, Signature::NotChecked(why) if why.contains("HTTP 503")),
+            "{unreachable:?}"
+        );
+        let forged = signature_of(Err(EntraError::Invalid(
+            "the signature does not match".into(),
+        )));
+        assert!(matches!(forged, Signature::Failed(_)));
+        let verified = signature_of(Ok("kid-1".into()));
+        assert_eq!(verified, Signature::Verified("kid-1".into()));
+        let no_token = Signature::NotChecked("no token".into());
+        assert!(matches!(
+            signatures_outcome(&[&unreachable, &no_token]),
+            StepOutcome::Skipped(why) if why.starts_with("not checked") && why.contains("HTTP 503")
+        ));
+        assert!(matches!(
+            signatures_outcome(&[&verified, &forged]),
+            StepOutcome::Failed(_)
+        ));
+        assert!(matches!(
+            signatures_outcome(&[&verified, &no_token]),
+            StepOutcome::Ok(_)
+        ));
+    }
 }

@@ -535,6 +535,28 @@ impl<T: Row> Listing<T> {
         }
     }
 
+    /// Changes the first row `pick` finds, in place (a FIC written elsewhere changes its
+    /// count); its facet data follows, and the sort and filter are applied again with the
+    /// cursor kept on its row. Only for fields other than the name and credential expiries.
+    pub fn update_where(
+        &mut self,
+        pick: impl Fn(&T) -> bool,
+        change: impl FnOnce(&mut T),
+        now: OffsetDateTime,
+    ) -> bool {
+        let Some(index) = self.items.iter().position(pick) else {
+            return false;
+        };
+        change(&mut self.items[index]);
+        let mut unused_expiries = Vec::new();
+        self.facet_fields[index] = self.items[index].facet_fields(&mut unused_expiries);
+        let selected = self.selected_index();
+        self.sort_order(now);
+        self.refilter_all(now);
+        self.restore_cursor(selected);
+        true
+    }
+
     /// Sets the filter text; narrows the previous matches when the text only grew. The cursor
     /// goes to the best match (the first row), as in any fuzzy finder.
     pub fn set_query(&mut self, raw: &str, now: OffsetDateTime) {

@@ -22,6 +22,12 @@ pub enum Context {
     Exchange,
     /// The token inspector (#7).
     Inspector,
+    /// Help and text panels (`whois`, `explain`) over a screen.
+    Panel,
+    /// The export view of a FIC.
+    ExportView,
+    /// A question that waits for `y` (the delete confirmation).
+    Question,
 }
 
 impl Context {
@@ -35,6 +41,9 @@ impl Context {
             Context::Wizard => "FIC wizard",
             Context::Exchange => "test exchange",
             Context::Inspector => "token inspector",
+            Context::Panel => "help and text panels",
+            Context::ExportView => "export view",
+            Context::Question => "confirmation",
         }
     }
 }
@@ -79,6 +88,10 @@ pub enum Action {
     Inspect,
     VerifySignature,
     PickApp,
+    /// The other way round from `NextPane` (the export view's previous format).
+    PreviousPane,
+    /// Yes to the question on screen (delete this FIC).
+    Confirm,
 }
 
 impl Action {
@@ -122,6 +135,8 @@ impl Action {
             Action::Inspect => "inspect",
             Action::VerifySignature => "verify-signature",
             Action::PickApp => "pick-app",
+            Action::PreviousPane => "previous-pane",
+            Action::Confirm => "confirm",
         }
     }
 
@@ -168,6 +183,8 @@ const ALL_ACTIONS: &[Action] = &[
     Action::Inspect,
     Action::VerifySignature,
     Action::PickApp,
+    Action::PreviousPane,
+    Action::Confirm,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -414,6 +431,16 @@ impl Default for Keymap {
             (Inspector, &["ctrl-d", "pagedown"], HalfPageDown, "scroll down", None),
             (Inspector, &["ctrl-u", "pageup"], HalfPageUp, "scroll up", None),
             (Inspector, &["g g", "home"], Top, "back to the top", None),
+            // Over a screen: help and text panels, the export view, a confirmation.
+            (Panel, &["j", "down"], Down, "scroll down", None),
+            (Panel, &["k", "up"], Up, "scroll up", None),
+            (Panel, &["y"], Copy, "copy the panel's text (OSC 52)", Some("copy")),
+            (Panel, &["esc", "q", "?", "enter"], Back, "close", Some("close")),
+            (ExportView, &["tab", "right", "l"], NextPane, "next format", Some("next format")),
+            (ExportView, &["backtab", "left", "h"], PreviousPane, "previous format", None),
+            (ExportView, &["y"], Copy, "copy this format's snippet (OSC 52)", Some("copy")),
+            (ExportView, &["esc", "q"], Back, "close", Some("close")),
+            (Question, &["y"], Confirm, "yes (any other key keeps it)", Some("yes")),
         ];
         Keymap {
             bindings: table
@@ -631,6 +658,9 @@ fn context_from_name(name: &str) -> Option<Context> {
         "wizard" => Some(Context::Wizard),
         "exchange" => Some(Context::Exchange),
         "inspector" => Some(Context::Inspector),
+        "panel" | "help" => Some(Context::Panel),
+        "export" => Some(Context::ExportView),
+        "confirm" => Some(Context::Question),
         _ => None,
     }
 }

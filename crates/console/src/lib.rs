@@ -1,58 +1,79 @@
 //! The full-screen console.
 //!
-//! The loop (design.md, "How data flows"): one task owns [`State`]; terminal events and effect
-//! results arrive as [`Msg`] on one channel; [`update`] is pure and returns [`Cmd`]s; the
-//! effects runner ([`effects`]) executes them on tokio through the [`Directory`] trait and
-//! answers with a `Msg` tagged with its request id. Views ([`views::draw`]) are a function of
+//! The loop: one task owns [`State`]; terminal events and effect results arrive as [`Msg`] on
+//! one channel; [`update()`](update::update) changes the state without I/O and returns [`Cmd`]s; the effects
+//! runner ([`effects`]) executes them on tokio through the [`Directory`] trait and answers with
+//! a `Msg` tagged with its request id ([`request`]). Views ([`views::draw`]) are a function of
 //! the state.
 //!
-//! For the wizard (#6) and the exchange screen (#7): add a `Screen` variant in `state.rs`, its
-//! keys as a `Context` in `keymap.rs` (with descriptions: they become hints and help), its
-//! transitions in `update.rs`, and its drawing in `views/`.
+//! Where things are, from the bottom up (a module uses only those above it in this list, so
+//! there is no import circle):
 //!
-//! The live test exchange and the token inspector (#7) live in [`exchange`] and
-//! [`inspector`] (drawn by `views/exchange.rs` and `views/inspector.rs`). Entry points:
-//! - from any screen, e.g. the wizard's last step: `update(state, Msg::OpenExchange(
-//!   Box::new(ExchangeEntry { app, identity, just_created: true, run: true, .. })))`, or call
-//!   [`exchange::open`] directly; `just_created` turns an AADSTS70021 into an explained
-//!   replication delay with automatic retries (5, 10, 20, 40 s);
-//! - `x` on an app's detail (with the selected FIC's identity) or an identity's detail (with
-//!   the selected trusting app); the palette's `exchange [app] [identity]`;
-//! - the inspector: palette `decode TOKEN` / `inspect`, a pasted token on the lists, `i` on the
-//!   exchange screen ([`inspector::open`], [`inspector::open_with`]).
-//! - `F` on a failed exchange sends `Msg::EditFic(FicFix { app, fic, field, corrected })`: the
-//!   wizard (#6) opens that FIC with `corrected` in `field` ([`wizard::open_correction`]).
+//! - [`model`], [`domain`], [`filter`], [`keymap`], [`theme`]: rows and details, export
+//!   snippets, filtered lists, key bindings, colours.
+//! - [`request`] (request ids), [`error`] (`DirectoryError`: an effect's failure by kind),
+//!   [`token_effects`] (the exchange's and inspector's commands, answers and run data),
+//!   [`overlay`] (help, palette, confirmations, export and text panels).
+//! - [`msg`]: `Msg` in, `Cmd` out.
+//! - [`nav`]: `Nav`, where a screen asks to go (open the exchange, edit a FIC in the wizard,
+//!   pop…), and the intents' payloads (`ExchangeEntry`, `FicFix`, `Given`…).
+//! - [`component`]: what a screen is to the root. `Ctx` is what a screen may read (the session,
+//!   the lists, the keymap, request ids); `Outcome` is its answer (commands, a toast, a `Nav`,
+//!   a FIC count that changed); the `Component` trait (`on_key` for a focused input,
+//!   `on_action`, `on_unbound`, `on_paste`, `commands()`, `needs_tick`); `Command`, the one
+//!   table of what a screen offers that key dispatch, the footer and `?` help read.
+//! - [`widgets`]: pieces several screens share (the picker and token-file input).
+//! - [`screens`]: one component per file or folder: `app_detail`, `identity_detail`, `wizard/`
+//!   (state, open, keys, commands, picker, review, effect), `exchange/` (state, open, run, keys,
+//!   diff), `inspector/`. Each owns its state and answers with an `Outcome`; none imports the
+//!   root or another screen. Their effects' answers arrive through `on_msg`.
+//! - [`effects`]: the `Directory` trait, the one runner (`spawn`, with the screens' effects in
+//!   `effects/wizard.rs` and `effects/exchange.rs`), panics contained (`guard`), a directory in
+//!   memory for tests (`memory`); [`directory`]: the Graph-backed directory, holding one
+//!   connection swapped whole on a tenant switch.
+//! - [`state`]: `State`, the screen stack (`Screen`), the sign-in phase, the row previews.
+//! - [`update()`](update::update): the root. It routes keys (one dispatch: overlay, type-ahead, filter, the top
+//!   screen's focused input, then the keymap's action to the top screen, then the console's
+//!   own), routes effect answers to their screen, and is the only place that applies a `Nav`
+//!   (`update/navigate.rs`). The lists (below every screen) are the root's own: `browse.rs`,
+//!   `rest.rs`; then `sign_in.rs`, `palette.rs`, `overlays.rs`, `fic_actions.rs`.
+//! - [`views`] draw it all; [`run()`](run::run) is the terminal loop.
 //!
-//! The Managed Identity FIC wizard (#6) lives in [`wizard`] (drawn by `views/wizard.rs`); its
-//! state machine is `Screen::Wizard`, its keys `Context::Wizard`, its effects
-//! `Cmd::Wizard`/`Msg::Wizard` (create and update through [`Directory::create_fic`] and
-//! [`Directory::update_fic`]). Entry points: `a` on an app or identity (list or detail) →
-//! [`wizard::start`]; `c` / `f` on a FIC in App detail → [`wizard::start_edit`] /
-//! [`wizard::start_fix`]; `Msg::EditFic` → [`wizard::open_correction`]. Its last step's `x`
-//! opens the exchange screen with `just_created`.
+//! Adding a screen: a file or folder in `screens/` with its state and a `Component` impl, a
+//! `Screen` variant in `state.rs`, its keys as a `Context` in `keymap.rs` (with descriptions:
+//! they become hints and help), a `Nav` variant if other screens open it, its drawing in
+//! `views/`.
 //!
-//! The exchange runs through [`Directory::exchange`] (Graph-backed in `directory.rs`, which
+//! The exchange runs through `Directory::exchange` (Graph-backed in `directory.rs`, which
 //! calls `entra::sts::exchange_observed` and reports each step as it ends); the managed
-//! identity token comes from `Connected::msi_host` (the sandbox's emulated host with
+//! identity token comes from the connection's `msi_host` (the sandbox's emulated host with
 //! `--sandbox`), else from this machine's environment (App Service, workload identity file,
 //! IMDS after a sub-second probe).
 
+pub mod component;
 pub mod directory;
 pub mod domain;
 pub mod effects;
-pub mod exchange;
+pub mod error;
 pub mod filter;
-pub mod inspector;
 pub mod keymap;
 pub mod model;
 pub mod msg;
+pub mod nav;
+pub mod overlay;
+pub mod request;
 pub mod run;
+pub mod screens;
 pub mod state;
 pub mod terminal;
 pub mod theme;
+pub mod token_effects;
 pub mod update;
 pub mod views;
-pub mod wizard;
+pub mod widgets;
+
+/// The screens under their earlier names (the integration tests use them).
+pub use screens::{exchange, inspector, wizard};
 
 pub use directory::{Connected, Connector, GraphDirectory};
 pub use effects::{Directory, MemoryDirectory, Page};

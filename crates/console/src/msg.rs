@@ -5,9 +5,10 @@
 use ratatui::crossterm::event::KeyEvent;
 use time::OffsetDateTime;
 
-use super::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
+use crate::error::DirectoryError;
+use crate::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
 
-pub type RequestId = u64;
+pub use crate::request::{RequestId, RequestIds};
 
 /// Who is signed in where; shown in the header (made by the start-up layer).
 pub use ficus_startup::connection::SessionInfo as Session;
@@ -73,15 +74,15 @@ pub enum Msg {
     },
     AppDetailLoaded {
         request: RequestId,
-        result: Result<Box<AppDetail>, String>,
+        result: Result<Box<AppDetail>, DirectoryError>,
     },
     IdentityDetailLoaded {
         request: RequestId,
-        result: Result<Box<IdentityDetail>, String>,
+        result: Result<Box<IdentityDetail>, DirectoryError>,
     },
     FicDeleted {
         request: RequestId,
-        result: Result<(), String>,
+        result: Result<(), DirectoryError>,
     },
     SignIn(SignInEvent),
     /// The directory cannot switch tenant; the current session stays.
@@ -93,14 +94,14 @@ pub enum Msg {
         result: Result<Vec<String>, String>,
     },
     /// Answers to the FIC wizard's effects.
-    Wizard(super::wizard::WizardMsg),
+    Wizard(crate::screens::wizard::effect::WizardMsg),
     /// The exchange screen's and token inspector's answers (#7).
-    Exchange(super::exchange::ExchangeMsg),
+    Exchange(crate::token_effects::ExchangeMsg),
     /// Open the live test exchange (from the wizard's last step, a detail screen…).
-    OpenExchange(Box<super::exchange::ExchangeEntry>),
+    OpenExchange(Box<crate::nav::ExchangeEntry>),
     /// Open a FIC in the wizard with one field corrected (the exchange's `F`). Until the
     /// wizard handles it, the console says what to change.
-    EditFic(Box<super::exchange::FicFix>),
+    EditFic(Box<crate::nav::FicFix>),
     /// The one-shot delay of `Cmd::Rest` ran out: if the cursor is still where it was, its
     /// row's details are fetched.
     Rested {
@@ -154,8 +155,8 @@ pub enum Cmd {
         request: RequestId,
         after: std::time::Duration,
     },
-    /// The FIC wizard's effects (run by `wizard::spawn`).
-    Wizard(super::wizard::WizardCmd),
+    /// The FIC wizard's effects (run by the effects runner).
+    Wizard(crate::screens::wizard::effect::WizardCmd),
     /// The exchange screen's and token inspector's work (#7).
-    Exchange(super::exchange::ExchangeCmd),
+    Exchange(crate::token_effects::ExchangeCmd),
 }

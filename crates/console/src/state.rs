@@ -3,11 +3,20 @@
 use time::OffsetDateTime;
 use tui_input::Input;
 
-use super::filter::Listing;
-use super::keymap::{Chord, Context, Keymap};
-use super::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
-use super::msg::{Msg, RequestId, Session, SignInFailure};
-use super::theme::{Theme, Themes};
+use crate::component::{Component, Ctx};
+use crate::filter::Listing;
+use crate::keymap::{Chord, Context, Keymap};
+use crate::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
+use crate::msg::{Msg, RequestId, RequestIds, Session, SignInFailure};
+use crate::screens::exchange::{ExchangeMemory, ExchangeScreen};
+use crate::screens::inspector::InspectorScreen;
+use crate::screens::wizard::Wizard;
+use crate::theme::{Theme, Themes};
+
+pub use crate::component::{Toast, ToastLevel};
+pub use crate::overlay::*;
+pub use crate::screens::app_detail::{AppDetailScreen, DetailPane};
+pub use crate::screens::identity_detail::IdentityDetailScreen;
 
 /// The list at the bottom of the screen stack; `Tab` switches between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,40 +25,37 @@ pub enum ListKind {
     Identities,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DetailPane {
-    Fics,
-    Credentials,
-}
-
-pub struct AppDetailScreen {
-    pub object_id: String,
-    /// Known from the list row before the detail arrives.
-    pub name: String,
-    pub request: RequestId,
-    pub detail: Option<AppDetail>,
-    pub error: Option<String>,
-    pub pane: DetailPane,
-    pub fic_cursor: usize,
-    pub credential_cursor: usize,
-}
-
-pub struct IdentityDetailScreen {
-    pub identity: IdentityRow,
-    pub request: RequestId,
-    pub detail: Option<IdentityDetail>,
-    pub error: Option<String>,
-    pub cursor: usize,
-}
-
 pub enum Screen {
     AppDetail(Box<AppDetailScreen>),
     IdentityDetail(Box<IdentityDetailScreen>),
-    Wizard(Box<super::wizard::Wizard>),
-    /// The live test exchange (#7): `super::exchange`.
-    Exchange(Box<super::exchange::ExchangeScreen>),
-    /// The token inspector (#7): `super::inspector`.
-    Inspector(Box<super::inspector::InspectorScreen>),
+    Wizard(Box<Wizard>),
+    /// The live test exchange (#7).
+    Exchange(Box<ExchangeScreen>),
+    /// The token inspector (#7).
+    Inspector(Box<InspectorScreen>),
+}
+
+impl Screen {
+    /// The screen as a component, for the screens that are one.
+    pub fn component(&mut self) -> Option<&mut dyn Component> {
+        match self {
+            Screen::AppDetail(s) => Some(&mut **s),
+            Screen::IdentityDetail(s) => Some(&mut **s),
+            Screen::Wizard(w) => Some(&mut **w),
+            Screen::Exchange(s) => Some(&mut **s),
+            Screen::Inspector(s) => Some(&mut **s),
+        }
+    }
+
+    pub fn component_ref(&self) -> Option<&dyn Component> {
+        match self {
+            Screen::AppDetail(s) => Some(&**s),
+            Screen::IdentityDetail(s) => Some(&**s),
+            Screen::Wizard(w) => Some(&**w),
+            Screen::Exchange(s) => Some(&**s),
+            Screen::Inspector(s) => Some(&**s),
+        }
+    }
 }
 
 /// The sign-in phase before the console (not used with `--sandbox`, which starts signed in).
@@ -61,78 +67,6 @@ pub struct SignInScreen {
     pub user_code: Option<String>,
     pub expires_at: Option<OffsetDateTime>,
     pub failure: Option<SignInFailure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PaletteTarget {
-    App(String),
-    Identity(String),
-    Command(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Suggestion {
-    pub label: String,
-    pub detail: String,
-    pub target: PaletteTarget,
-}
-
-#[derive(Default)]
-pub struct PaletteScreen {
-    pub input: Input,
-    pub suggestions: Vec<Suggestion>,
-    pub selected: usize,
-}
-
-/// A delete that waits for `y`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfirmDelete {
-    pub app_object_id: String,
-    pub app_name: String,
-    pub fic_id: String,
-    pub fic_name: String,
-    /// The exact request that will be sent.
-    pub request_line: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportScreen {
-    pub fic_name: String,
-    /// (label, text) per format.
-    pub snippets: Vec<(String, String)>,
-    pub tab: usize,
-}
-
-/// A read-only text panel: palette results such as `whois`, `explain` and `decode`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextPanel {
-    pub title: String,
-    pub lines: Vec<String>,
-    pub scroll: u16,
-}
-
-/// Layers over the current screen; `Esc` closes the top one first.
-pub enum Overlay {
-    Help { scroll: u16 },
-    Palette(PaletteScreen),
-    ConfirmDelete(ConfirmDelete),
-    Export(ExportScreen),
-    Text(TextPanel),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToastLevel {
-    Info,
-    Success,
-    Warning,
-    Error,
-}
-
-/// A one-line message at the bottom; stays until the next key so it is never missed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Toast {
-    pub level: ToastLevel,
-    pub text: String,
 }
 
 /// The list row the cursor rests on, whose details (FICs, trusting apps) are fetched once it
@@ -233,7 +167,7 @@ pub struct State {
     /// The clock the views compare expiry dates with; moved on by data and ticks.
     pub now: OffsetDateTime,
     /// The exchange screen's session-long memory (recent scopes).
-    pub exchange_memory: super::exchange::ExchangeMemory,
+    pub exchange_memory: ExchangeMemory,
     /// The `whois` the open panel waits for: its request and GUID.
     pub whois_request: Option<(RequestId, String)>,
     /// Keys (and pastes) typed while signing in, applied once the apps list arrives.
@@ -241,7 +175,7 @@ pub struct State {
     /// The list row the cursor rests on (see [`REST_DELAY`]).
     pub rest: Option<Rest>,
     pub details: DetailCache,
-    next_request: RequestId,
+    requests: RequestIds,
     pub quit: bool,
 }
 
@@ -271,14 +205,42 @@ impl State {
             typed_ahead: Vec::new(),
             rest: None,
             details: DetailCache::default(),
-            next_request: 0,
+            requests: RequestIds::default(),
             quit: false,
         }
     }
 
     pub fn new_request(&mut self) -> RequestId {
-        self.next_request += 1;
-        self.next_request
+        self.requests.next()
+    }
+
+    /// The screen on top, and what it may read of the rest.
+    pub fn split(&mut self) -> (Option<&mut Screen>, Ctx<'_>) {
+        let ctx = Ctx {
+            now: self.now,
+            session: self.session.as_ref(),
+            keymap: &self.keymap,
+            apps: &self.apps,
+            identities: &self.identities,
+            recent_scopes: &self.exchange_memory.recent_scopes,
+            list_height: self.size.1.saturating_sub(5 + PREVIEW_HEIGHT) as usize,
+            requests: &self.requests,
+        };
+        (self.stack.last_mut(), ctx)
+    }
+
+    /// What the screens may read, when none is being changed.
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            now: self.now,
+            session: self.session.as_ref(),
+            keymap: &self.keymap,
+            apps: &self.apps,
+            identities: &self.identities,
+            recent_scopes: &self.exchange_memory.recent_scopes,
+            list_height: self.list_height(),
+            requests: &self.requests,
+        }
     }
 
     /// Which bindings apply right now.
@@ -287,9 +249,10 @@ impl State {
             (Phase::SigningIn(_), _) => Context::SignIn,
             (_, Some(Screen::AppDetail(_))) => Context::AppDetail,
             (_, Some(Screen::IdentityDetail(_))) => Context::IdentityDetail,
-            (_, Some(Screen::Wizard(_))) => Context::Wizard,
-            (_, Some(Screen::Exchange(_))) => Context::Exchange,
-            (_, Some(Screen::Inspector(_))) => Context::Inspector,
+            (_, Some(screen)) if screen.component_ref().is_some() => screen
+                .component_ref()
+                .map_or(Context::List, |c| c.context()),
+            (_, Some(_)) => Context::List,
             (_, None) => Context::List,
         }
     }
@@ -301,7 +264,11 @@ impl State {
     /// A countdown is on screen: the loop then ticks once a second, and only then.
     pub fn needs_tick(&self) -> bool {
         matches!(&self.phase, Phase::SigningIn(s) if s.expires_at.is_some() && s.failure.is_none())
-            || super::exchange::needs_tick(self)
+            || self
+                .stack
+                .last()
+                .and_then(Screen::component_ref)
+                .is_some_and(|c| c.needs_tick())
     }
 
     /// Rows available to a list on screen (the whole height minus header, column titles,

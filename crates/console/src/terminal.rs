@@ -165,7 +165,7 @@ pub fn osc52_for(text: &str, route: ClipboardRoute) -> String {
 
 /// What a copy's toast can honestly say: the sequence was sent; whether the terminal put it on
 /// the clipboard, nothing tells ficus.
-pub fn sent_to_clipboard(what: &str) -> String {
+pub fn sent_to_clipboard(what: impl std::fmt::Display) -> String {
     format!("Sent {what} to the terminal's clipboard (OSC 52)")
 }
 

@@ -1138,3 +1138,170 @@ fn a_panicked_effect_is_an_error_toast() {
     assert!(toast.text.contains("Try again"));
     assert!(!state.quit);
 }
+
+fn render(state: &State) -> String {
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).expect("terminal");
+    terminal
+        .draw(|frame| crate::views::draw(frame, state))
+        .expect("draws");
+    terminal.backend().to_string()
+}
+
+fn delete_the_fic(state: &mut State) -> Vec<Cmd> {
+    let request = open_payments(state);
+    update(
+        state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    update(state, char_key('D'));
+    let commands = update(state, char_key('y'));
+    let [Cmd::DeleteFic { request, .. }] = commands.as_slice() else {
+        panic!("delete expected, got {commands:?}");
+    };
+    update(
+        state,
+        Msg::FicDeleted {
+            request: *request,
+            result: Ok(()),
+        },
+    )
+}
+
+/// Defect (a): a FIC deleted in App detail no longer counts in the Apps list (the row and the
+/// `fic:` facet), without waiting for `r`.
+#[test]
+fn a_deleted_fic_no_longer_counts_in_the_apps_list() {
+    let mut state = console(false);
+    delete_the_fic(&mut state);
+    let row = state
+        .apps
+        .find(|a| a.object_id == "obj-payments-api")
+        .cloned()
+        .expect("row");
+    assert_eq!(row.fic_count, Some(0), "the row still says 1");
+    update(&mut state, key(KeyCode::Esc));
+    typed(&mut state, "/fic:0");
+    let names: Vec<String> = state
+        .apps
+        .visible_rows(0, 10)
+        .map(|a| a.name.clone())
+        .collect();
+    assert!(names.contains(&"payments-api".to_string()), "{names:?}");
+}
+
+/// Defect (e): exporting a FIC with error findings warns in the export view.
+#[test]
+fn export_warns_about_error_findings() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    let mut detail = detail_for("payments-api");
+    detail.fics[0].fic.issuer = "https://login.microsoftonline.com/t/v2.0/".into();
+    detail.fics[0].findings.push(crate::model::Finding {
+        severity: crate::model::Severity::Error,
+        field: "issuer".into(),
+        message: "the issuer ends with a slash; Entra compares it exactly".into(),
+        fixable: true,
+    });
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail)),
+        },
+    );
+    update(&mut state, char_key('e'));
+    assert!(matches!(state.overlay, Some(Overlay::Export(_))));
+    let screen = render(&state);
+    assert!(
+        screen.contains("ends with a slash"),
+        "no warning in the export view:\n{screen}"
+    );
+}
+
+/// Defect (g): the FIC count of App detail reads as a limit, not as paging.
+#[test]
+fn the_fic_count_reads_as_a_limit() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    let screen = render(&state);
+    assert!(screen.contains("1 of 20 allowed"), "{screen}");
+    assert!(!screen.contains("(1/20)"), "{screen}");
+}
+
+/// Typed effect errors: a delete of a FIC that is already gone (404) reads the app again
+/// instead of offering to retry.
+#[test]
+fn deleting_a_fic_already_gone_reloads_the_app() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    update(&mut state, char_key('D'));
+    let commands = update(&mut state, char_key('y'));
+    let [Cmd::DeleteFic { request, .. }] = commands.as_slice() else {
+        panic!("delete expected, got {commands:?}");
+    };
+    let commands = update(
+        &mut state,
+        Msg::FicDeleted {
+            request: *request,
+            result: Err(crate::error::DirectoryError::new(
+                ErrorKind::NotFound,
+                "Graph answered 404",
+            )),
+        },
+    );
+    assert!(matches!(commands.as_slice(), [Cmd::LoadAppDetail { .. }]));
+    assert!(
+        state
+            .toast
+            .as_ref()
+            .is_some_and(|t| t.text.contains("already gone"))
+    );
+}
+
+/// Overlays read the keymap too: a remapped key in the export view shows as remapped in its
+/// key line and is the one that copies.
+#[test]
+fn overlay_keys_come_from_the_keymap() {
+    let mut state = console(false);
+    state.keymap = Keymap::default()
+        .with_overrides("[export]\ncopy = \"c\"\n")
+        .expect("remaps");
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail_for("payments-api"))),
+        },
+    );
+    update(&mut state, char_key('e'));
+    let screen = render(&state);
+    assert!(screen.contains("c copy"), "{screen}");
+    assert!(!screen.contains("y copy"), "{screen}");
+    assert!(update(&mut state, char_key('y')).is_empty());
+    let commands = update(&mut state, char_key('c'));
+    assert!(
+        matches!(commands.as_slice(), [Cmd::Copy(_)]),
+        "{commands:?}"
+    );
+    update(&mut state, key(KeyCode::Esc));
+    assert!(state.overlay.is_none());
+}

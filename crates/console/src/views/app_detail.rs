@@ -118,8 +118,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
         }
     };
     let fic_title = format!(
-        " Federated credentials ({}/20){} ",
+        " Federated credentials ({} of {} allowed){} ",
         detail.fics.len(),
+        ficus_core::fic::rules::MAX_FICS_PER_APP,
         if screen.pane == DetailPane::Fics {
             " ◀"
         } else {

@@ -7,13 +7,14 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use crate::exchange::{
-    ExchangeResult, ExchangeScreen, FormField, Picker, STEP_NAMES, Signature, SourceState,
-    StepOutcome, char_diff,
-};
 use crate::model::sanitize;
+use crate::screens::exchange::{
+    ExchangeResult, ExchangeScreen, FormField, STEP_NAMES, Signature, SourceState, StepOutcome,
+    char_diff,
+};
 use crate::state::State;
 use crate::theme::Theme;
+use crate::widgets::picker::Picker;
 use ficus_core::fic::{self, Field};
 use ficus_core::jwt::{self, Jwt};
 use ficus_core::secret::Secret;
@@ -516,7 +517,7 @@ fn failure_lines<'a>(
             format!(
                 "  Retrying by itself in {left} s (attempt {} of {}); x retries now, Esc stops.",
                 retry.attempt,
-                crate::exchange::RETRY_BACKOFF.len() + 1
+                crate::screens::exchange::RETRY_BACKOFF.len() + 1
             ),
             theme.accent,
         )));
@@ -661,11 +662,11 @@ fn diff_lines<'a>(theme: &Theme, field: &fic::FieldComparison) -> Vec<Line<'a>> 
 }
 
 /// A filterable choice list over the screen.
-pub(crate) fn draw_picker(
+pub(crate) fn draw_picker<F>(
     frame: &mut Frame,
     area: Rect,
     theme: &Theme,
-    picker: &Picker,
+    picker: &Picker<F>,
     title: &str,
 ) {
     let visible = picker.visible();

@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::exchange::{draw_path_input, draw_picker, token_lines};
-use crate::exchange::Signature;
-use crate::inspector::{InspectorScreen, VerifyState};
 use crate::model::sanitize;
+use crate::screens::exchange::Signature;
+use crate::screens::inspector::{InspectorScreen, VerifyState};
 use crate::state::State;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &InspectorScreen) {

@@ -234,30 +234,26 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         return;
     }
     let mut spans = vec![Span::raw(" ")];
+    let top = state.stack.last().and_then(Screen::component_ref);
     let hints = if let Phase::SigningIn(screen) = &state.phase {
         // `y copy code` only while there is a code on screen to copy.
         let has_code = screen.user_code.is_some() && screen.failure.is_none();
         state.keymap.hints_where(state.context(), |action| {
             action != super::keymap::Action::Copy || has_code
         })
-    } else if let Some(Screen::Wizard(w)) = state.stack.last() {
-        wizard::hints(state, w)
+    } else if let Some(component) = top {
+        // The screen's own table of commands, keys as the keymap binds them.
+        crate::component::footer_hints(
+            &component.commands(&state.ctx()),
+            &state.keymap,
+            component.context(),
+        )
     } else if state.editing_filter {
         vec![
             ("Enter".to_string(), "keep filter"),
             ("Esc".to_string(), "close"),
             ("↑↓".to_string(), "move"),
         ]
-    } else if let Some(Screen::AppDetail(screen)) = state.stack.last() {
-        // `f fix` only when the selected FIC has a finding with a fix.
-        let fixable = screen
-            .detail
-            .as_ref()
-            .and_then(|d| d.fics.get(screen.fic_cursor))
-            .is_some_and(|f| f.findings.iter().any(|finding| finding.fixable));
-        state.keymap.hints_where(state.context(), |action| {
-            action != super::keymap::Action::FixFic || fixable
-        })
     } else {
         state.keymap.hints(state.context())
     };

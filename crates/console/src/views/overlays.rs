@@ -6,8 +6,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
+use crate::component::{Command, footer_hints, keymap_commands, keys_for};
 use crate::filter::FACET_HELP;
 use crate::keymap::keys_label;
+use crate::keymap::{Action, Context};
 use crate::state::{Overlay, State};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -39,12 +41,27 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 format!("Keys on this screen ({})", context.title()),
                 theme.muted,
             ))];
+            // The screen's table says what is off right now, and why.
+            let commands = state
+                .stack
+                .last()
+                .and_then(crate::state::Screen::component_ref)
+                .map(|c| c.commands(&state.ctx()))
+                .unwrap_or_default();
             for binding in state.keymap.for_context(context) {
                 let keys: Vec<String> = binding.keys.iter().map(|k| keys_label(k)).collect();
-                lines.push(Line::from(vec![
+                let mut spans = vec![
                     Span::styled(format!("{:<16}", keys.join(", ")), theme.accent),
                     Span::raw(binding.description),
-                ]));
+                ];
+                if let Some(why) = commands
+                    .iter()
+                    .find(|c| c.action == binding.action)
+                    .and_then(|c| c.disabled.as_ref())
+                {
+                    spans.push(Span::styled(format!(" — not now: {why}"), theme.muted));
+                }
+                lines.push(Line::from(spans));
             }
             lines.push(Line::raw(""));
             lines.push(Line::from(Span::styled(
@@ -56,7 +73,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 theme.muted,
             )));
             lines.push(Line::from(Span::styled(
-                "Rebind keys in keymap.toml in the config directory (e.g. quit = [\"q\", \"ctrl-q\"]; README.md shows more). j/k scroll, Esc closes.",
+                format!(
+                    "Rebind keys in keymap.toml in the config directory (e.g. quit = [\"q\", \"ctrl-q\"]; README.md shows more). {}",
+                    keys_line(state, Context::Panel, false)
+                ),
                 theme.muted,
             )));
             let rect = centered(area, 90, area.height);
@@ -142,7 +162,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 ),
                 Line::raw(""),
                 Line::from(vec![
-                    Span::styled("y", theme.error),
+                    Span::styled(
+                        keys_for(&state.keymap, Context::Question, Action::Confirm)
+                            .unwrap_or_default(),
+                        theme.error,
+                    ),
                     Span::raw(" delete   "),
                     Span::styled("any other key", theme.accent),
                     Span::raw(" keep it"),
@@ -169,6 +193,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 tabs.push(Span::raw(" "));
             }
             let mut lines = vec![Line::from(tabs), Line::raw("")];
+            if !export.warnings.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "✗ This FIC has errors: as exported it will not work (f in App detail fixes it).",
+                    theme.error,
+                )));
+                for warning in &export.warnings {
+                    lines.push(Line::from(Span::styled(
+                        format!("  ✗ {warning}"),
+                        theme.error,
+                    )));
+                }
+                lines.push(Line::raw(""));
+            }
             if let Some((_, text)) = export.snippets.get(export.tab) {
                 lines.extend(
                     text.lines()
@@ -179,7 +216,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
             }
             lines.push(Line::raw(""));
             lines.push(Line::from(Span::styled(
-                "Tab next format · y copy · Esc close",
+                keys_line(state, Context::ExportView, true),
                 theme.muted,
             )));
             let rect = centered(area, 100, area.height);
@@ -195,7 +232,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
             let mut lines: Vec<Line> = text.lines.iter().map(|l| Line::raw(l.clone())).collect();
             lines.push(Line::raw(""));
             lines.push(Line::from(Span::styled(
-                "j/k scroll · y copy · Esc close",
+                keys_line(state, Context::Panel, true),
                 theme.muted,
             )));
             let height = (lines.len() as u16 + 2).min(area.height);
@@ -210,4 +247,31 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
             );
         }
     }
+}
+
+/// An overlay's keys as the keymap binds them (`j/k scroll · y copy · Esc close`); `copy`
+/// only where there is something to copy.
+fn keys_line(state: &State, context: Context, copy: bool) -> String {
+    let mut commands = Vec::new();
+    if context == Context::Panel {
+        commands.push(Command::new(Action::Down, "scroll").with(Action::Up));
+    }
+    commands.extend(
+        keymap_commands(&state.keymap, context)
+            .into_iter()
+            // The overlay's own keys: the console's global ones do nothing under it.
+            .filter(|c| {
+                state
+                    .keymap
+                    .bindings()
+                    .iter()
+                    .any(|b| b.context == context && b.action == c.action)
+            })
+            .filter(|c| copy || c.action != Action::Copy),
+    );
+    footer_hints(&commands, &state.keymap, context)
+        .into_iter()
+        .map(|(keys, label)| format!("{keys} {label}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }

@@ -9,12 +9,12 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::short_id;
 use crate::model::IdentityKind;
-use crate::state::State;
-use crate::theme::Theme;
-use crate::wizard::{
+use crate::screens::wizard::{
     FieldId, Mode, PickerRows, REVIEW_TABS, STAGES, SYSTEM_ASSIGNED_REASON, Side, Step, Wizard,
     picker_rows, remaining_secrets, review_snippets,
 };
+use crate::state::State;
+use crate::theme::Theme;
 use ficus_core::fic::Fic;
 
 /// The breadcrumb of the wizard.
@@ -149,7 +149,8 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, si
             frame.set_cursor_position((x, filter.y));
         }
     }
-    let rows = picker_rows(state);
+    let ctx = state.ctx();
+    let rows = picker_rows(wizard, &ctx);
     let height = list.height as usize;
     let start = wizard
         .picker_cursor
@@ -602,85 +603,4 @@ fn draw_done(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, stor
         Span::styled("back to the app · y copies the id", theme.muted),
     ]));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
-}
-
-/// The footer's hints for the step on screen (keys as bound in the keymap).
-pub fn hints(state: &State, wizard: &Wizard) -> Vec<(String, &'static str)> {
-    use crate::keymap::{Action, Context, keys_label};
-    let key = |action: Action, fallback: &str| {
-        state
-            .keymap
-            .for_context(Context::Wizard)
-            .into_iter()
-            .find(|b| b.action == action)
-            .and_then(|b| b.keys.first().map(|k| keys_label(k)))
-            .unwrap_or_else(|| fallback.to_string())
-    };
-    if wizard.confirm_quit {
-        return vec![("y".into(), "quit ficus"), ("any key".into(), "stay")];
-    }
-    if wizard.editing {
-        return vec![
-            ("Enter/Esc".into(), "done (keeps it)"),
-            ("Tab".into(), "next field"),
-        ];
-    }
-    if wizard.picker_editing {
-        return vec![
-            ("Enter".into(), "choose"),
-            ("Esc".into(), "stop filtering"),
-            ("↑↓".into(), "move"),
-        ];
-    }
-    let enter = key(Action::Open, "Enter");
-    let back = key(Action::Back, "Esc");
-    let mut hints = Vec::new();
-    match &wizard.step {
-        Step::Pick(_) => {
-            hints.push((enter, "choose"));
-            hints.push((key(Action::Filter, "/"), "filter"));
-            hints.push(("j/k".to_string(), "move"));
-            hints.push((back, "back"));
-        }
-        Step::Loading | Step::Full => hints.push((back, "back")),
-        Step::AlreadyTrusted { .. } => {
-            hints.push((key(Action::TestExchange, "x"), "test it"));
-            hints.push((key(Action::EditFic, "c"), "change it"));
-            hints.push((back, "pick another"));
-        }
-        Step::Fields => {
-            hints.push((key(Action::EditField, "e"), "edit field"));
-            if wizard.next_fix().is_some() {
-                hints.push((key(Action::ApplyFix, "f"), "apply fix"));
-            }
-            if !wizard.warnings_acknowledged() {
-                hints.push((key(Action::AcknowledgeWarnings, "w"), "accept warnings"));
-            }
-            hints.push((enter, "review"));
-            hints.push(("j/k".to_string(), "field"));
-            hints.push((back, "back"));
-        }
-        Step::Review => {
-            if !state.read_only() {
-                hints.push((enter, if wizard.is_edit() { "save" } else { "create" }));
-            }
-            hints.push((key(Action::Copy, "y"), "copy"));
-            hints.push((key(Action::NextPane, "Tab"), "format"));
-            hints.push(("j/k".to_string(), "scroll"));
-            hints.push((back, "fields"));
-        }
-        Step::Saving { .. } => hints.push(("…".to_string(), "waiting for Graph")),
-        Step::Failed { .. } => {
-            hints.push((key(Action::Refresh, "r"), "retry"));
-            hints.push((back, "review"));
-            hints.push((key(Action::Copy, "y"), "copy request"));
-        }
-        Step::Done { .. } => {
-            hints.push((key(Action::TestExchange, "x"), "test exchange"));
-            hints.push((enter, "back to the app"));
-            hints.push((key(Action::Copy, "y"), "copy id"));
-        }
-    }
-    hints.push((key(Action::Help, "?"), "help"));
-    hints
 }

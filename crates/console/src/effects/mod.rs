@@ -8,8 +8,19 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::model::{AppDetail, AppRow, IdentityDetail, IdentityRow, TrustRow};
-use super::msg::{Cmd, Msg};
+use crate::error::{DirectoryError, ErrorKind};
+use crate::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
+use crate::msg::{Cmd, Msg};
+
+pub mod exchange;
+pub mod guard;
+pub mod memory;
+pub mod wizard;
+
+pub use guard::{contain, contain_blocking, internal_error, panicking_in_effect, spawn_guarded};
+pub use memory::MemoryDirectory;
+
+pub use exchange::read_token_file;
 
 /// One page of a list and the link to the next, as Graph pages (`@odata.nextLink`).
 #[derive(Debug, Clone)]
@@ -26,37 +37,37 @@ pub trait Directory: Send + Sync + 'static {
     fn apps_page(
         &self,
         next: Option<String>,
-    ) -> impl Future<Output = Result<Page<AppRow>, String>> + Send;
+    ) -> impl Future<Output = Result<Page<AppRow>, DirectoryError>> + Send;
     fn identities_page(
         &self,
         next: Option<String>,
-    ) -> impl Future<Output = Result<Page<IdentityRow>, String>> + Send;
+    ) -> impl Future<Output = Result<Page<IdentityRow>, DirectoryError>> + Send;
     fn app_detail(
         &self,
         object_id: String,
-    ) -> impl Future<Output = Result<AppDetail, String>> + Send;
+    ) -> impl Future<Output = Result<AppDetail, DirectoryError>> + Send;
     fn identity_detail(
         &self,
         identity: IdentityRow,
-    ) -> impl Future<Output = Result<IdentityDetail, String>> + Send;
+    ) -> impl Future<Output = Result<IdentityDetail, DirectoryError>> + Send;
     fn delete_fic(
         &self,
         app_object_id: String,
         fic_id: String,
-    ) -> impl Future<Output = Result<(), String>> + Send;
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
     /// Creates a FIC and returns it as read back from the directory.
     fn create_fic(
         &self,
         app_object_id: String,
         fic: ficus_core::fic::Fic,
-    ) -> impl Future<Output = Result<ficus_core::fic::Fic, String>> + Send;
+    ) -> impl Future<Output = Result<ficus_core::fic::Fic, DirectoryError>> + Send;
     /// Changes a FIC's issuer, subject, audiences and description; returns it as read back.
     fn update_fic(
         &self,
         app_object_id: String,
         fic_id: String,
         fic: ficus_core::fic::Fic,
-    ) -> impl Future<Output = Result<ficus_core::fic::Fic, String>> + Send;
+    ) -> impl Future<Output = Result<ficus_core::fic::Fic, DirectoryError>> + Send;
 
     // The live test exchange and the token inspector (#7). The defaults say the directory
     // cannot do it, so directories without a token service stay valid.
@@ -64,16 +75,16 @@ pub trait Directory: Send + Sync + 'static {
     /// Where the managed identity token would come from on this host.
     fn msi_source(
         &self,
-    ) -> impl Future<Output = Result<super::exchange::SourceInfo, String>> + Send {
+    ) -> impl Future<Output = Result<crate::token_effects::SourceInfo, String>> + Send {
         async { Err(NO_TOKEN_SERVICE.to_string()) }
     }
     /// Runs one exchange, sending each finished step as `ExchangeMsg::Step` tagged `request`.
     fn exchange(
         &self,
-        request: super::msg::RequestId,
-        spec: super::exchange::ExchangeSpec,
+        request: crate::msg::RequestId,
+        spec: crate::token_effects::ExchangeSpec,
         tx: UnboundedSender<Msg>,
-    ) -> impl Future<Output = Result<super::exchange::ExchangeResult, String>> + Send {
+    ) -> impl Future<Output = Result<crate::token_effects::ExchangeResult, String>> + Send {
         let _ = (request, spec, tx);
         async { Err(NO_TOKEN_SERVICE.to_string()) }
     }
@@ -113,8 +124,13 @@ pub trait Directory: Send + Sync + 'static {
             self.app_detail(app_object_id)
                 .await
                 .map(|d| d.fics.into_iter().map(|f| f.fic).collect())
+                .map_err(|e| e.message)
         }
     }
+}
+
+fn not_found(message: &str) -> DirectoryError {
+    DirectoryError::new(ErrorKind::NotFound, message)
 }
 
 /// What a directory that cannot look GUIDs up says under `whois`'s local answer.
@@ -130,10 +146,10 @@ async fn stream_pages<T, Fetch, Fut>(
     mut fetch: Fetch,
     tx: &UnboundedSender<Msg>,
     page_msg: impl Fn(Vec<T>, usize, bool) -> Msg,
-    failed_msg: impl Fn(String) -> Msg,
+    failed_msg: impl Fn(DirectoryError) -> Msg,
 ) where
     Fetch: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<Page<T>, String>>,
+    Fut: Future<Output = Result<Page<T>, DirectoryError>>,
 {
     let mut next = None;
     for page in 1.. {
@@ -175,7 +191,10 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                         page,
                         done,
                     },
-                    |error| Msg::AppsFailed { request, error },
+                    |error: DirectoryError| Msg::AppsFailed {
+                        request,
+                        error: error.message,
+                    },
                 )
                 .await
             },
@@ -193,7 +212,10 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                         page,
                         done,
                     },
-                    |error| Msg::IdentitiesFailed { request, error },
+                    |error: DirectoryError| Msg::IdentitiesFailed {
+                        request,
+                        error: error.message,
+                    },
                 )
                 .await
             },
@@ -205,9 +227,9 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 let result = directory.app_detail(object_id).await.map(Box::new);
                 let _ = tx.send(Msg::AppDetailLoaded { request, result });
             },
-            move |error| Msg::AppDetailLoaded {
+            move |error: String| Msg::AppDetailLoaded {
                 request,
-                result: Err(error),
+                result: Err(error.into()),
             },
         ),
         Cmd::LoadIdentityDetail { request, identity } => spawn_guarded(
@@ -216,9 +238,9 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 let result = directory.identity_detail(*identity).await.map(Box::new);
                 let _ = tx.send(Msg::IdentityDetailLoaded { request, result });
             },
-            move |error| Msg::IdentityDetailLoaded {
+            move |error: String| Msg::IdentityDetailLoaded {
                 request,
-                result: Err(error),
+                result: Err(error.into()),
             },
         ),
         Cmd::DeleteFic {
@@ -232,9 +254,9 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 let result = directory.delete_fic(app_object_id, fic_id).await;
                 let _ = tx.send(Msg::FicDeleted { request, result });
             },
-            move |error| Msg::FicDeleted {
+            move |error: String| Msg::FicDeleted {
                 request,
-                result: Err(error),
+                result: Err(error.into()),
             },
         ),
         Cmd::Whois { request, guid } => {
@@ -269,8 +291,8 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
             &sender,
             async move { directory.sign_in(tx).await },
             |detail| {
-                Msg::SignIn(super::msg::SignInEvent::Failed(
-                    super::msg::SignInFailure::Other { detail },
+                Msg::SignIn(crate::msg::SignInEvent::Failed(
+                    crate::msg::SignInFailure::Other { detail },
                 ))
             },
         ),
@@ -281,272 +303,9 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 let _ = tx.send(Msg::Rested { request });
             });
         }
-        Cmd::Wizard(cmd) => super::wizard::spawn(&directory, cmd, &tx),
-        Cmd::Exchange(cmd) => super::exchange::spawn_effect(directory, cmd, tx),
+        Cmd::Wizard(cmd) => wizard::spawn(&directory, cmd, &tx),
+        Cmd::Exchange(cmd) => exchange::spawn(directory, cmd, tx),
         Cmd::Copy(_) | Cmd::Quit | Cmd::SaveTheme(_) => {}
-    }
-}
-
-thread_local! {
-    /// Set while this thread polls an effect's future, so the panic hook can tell a panicking
-    /// effect (contained, reported as a toast) from a panicking console (restore the terminal).
-    static IN_EFFECT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// True while the current thread runs an effect under [`contain`]; the terminal's panic hook
-/// then leaves the terminal alone and only logs.
-pub fn panicking_in_effect() -> bool {
-    IN_EFFECT.with(std::cell::Cell::get)
-}
-
-/// A future whose panic is caught and returned as `Err(message)`.
-pub struct Contained<F> {
-    inner: std::pin::Pin<Box<F>>,
-}
-
-/// Runs `future` so that a panic inside it ends it with `Err(the panic's message)`.
-pub fn contain<F: Future>(future: F) -> Contained<F> {
-    Contained {
-        inner: Box::pin(future),
-    }
-}
-
-impl<F: Future> Future for Contained<F> {
-    type Output = Result<F::Output, String>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let outer = IN_EFFECT.with(|flag| flag.replace(true));
-        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.inner.as_mut().poll(cx)
-        }));
-        IN_EFFECT.with(|flag| flag.set(outer));
-        match polled {
-            Ok(std::task::Poll::Ready(value)) => std::task::Poll::Ready(Ok(value)),
-            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-            Err(payload) => std::task::Poll::Ready(Err(panic_message(payload.as_ref()))),
-        }
-    }
-}
-
-/// Runs blocking work (for `spawn_blocking`, on another thread) as an effect: a panic inside
-/// it is `Err(message)` and, like one under [`contain`], leaves the terminal alone.
-pub fn contain_blocking<R>(work: impl FnOnce() -> R) -> Result<R, String> {
-    let outer = IN_EFFECT.with(|flag| flag.replace(true));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-    IN_EFFECT.with(|flag| flag.set(outer));
-    result.map_err(|payload| panic_message(payload.as_ref()))
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into())
-}
-
-/// What a contained panic tells the admin.
-pub fn internal_error(message: &str) -> String {
-    format!(
-        "ficus hit an internal error ({message}); nothing else is affected. Try again (r), and if \
-         it repeats, report it with the log file"
-    )
-}
-
-/// Spawns an effect; if it panics, `on_panic(sentence)` is sent instead of its answer so the
-/// console stops waiting and says what happened.
-pub fn spawn_guarded<F>(
-    tx: &UnboundedSender<Msg>,
-    future: F,
-    on_panic: impl FnOnce(String) -> Msg + Send + 'static,
-) where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let tx = tx.clone();
-    tokio::spawn(async move {
-        if let Err(message) = contain(future).await {
-            tracing::error!(%message, "a background effect panicked; the console goes on");
-            let _ = tx.send(on_panic(internal_error(&message)));
-        }
-    });
-}
-
-/// A directory held in memory: for tests, benchmarks and the screens' snapshots. Pages are
-/// cut like Graph's.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryDirectory {
-    /// Who `sign_in` reports as signed in.
-    pub session: Option<super::msg::Session>,
-    pub apps: Vec<AppDetail>,
-    pub identities: Vec<IdentityDetail>,
-    pub page_size: usize,
-}
-
-impl MemoryDirectory {
-    fn page<T: Clone>(
-        items: &[T],
-        next: Option<String>,
-        page_size: usize,
-    ) -> Result<Page<T>, String> {
-        let start: usize = match next {
-            Some(link) => link
-                .parse()
-                .map_err(|_| format!("bad page link {link}; press r to reload from the start"))?,
-            None => 0,
-        };
-        let size = page_size.max(1);
-        let end = (start + size).min(items.len());
-        Ok(Page {
-            rows: items.get(start..end).unwrap_or_default().to_vec(),
-            next: (end < items.len()).then(|| end.to_string()),
-        })
-    }
-}
-
-impl Directory for std::sync::Mutex<MemoryDirectory> {
-    async fn sign_in(&self, tx: UnboundedSender<Msg>) {
-        let session = self.lock().ok().and_then(|d| d.session.clone());
-        let event = match session {
-            Some(session) => super::msg::SignInEvent::Done(Box::new(session)),
-            None => super::msg::SignInEvent::Failed(super::msg::SignInFailure::Other {
-                detail: "this directory has no account to sign in with".into(),
-            }),
-        };
-        let _ = tx.send(Msg::SignIn(event));
-    }
-
-    async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, String> {
-        let directory = self
-            .lock()
-            .map_err(|_| "directory unavailable".to_string())?;
-        let rows: Vec<AppRow> = directory.apps.iter().map(|d| d.app.clone()).collect();
-        MemoryDirectory::page(&rows, next, directory.page_size)
-    }
-
-    async fn identities_page(&self, next: Option<String>) -> Result<Page<IdentityRow>, String> {
-        let directory = self
-            .lock()
-            .map_err(|_| "directory unavailable".to_string())?;
-        let rows: Vec<IdentityRow> = directory
-            .identities
-            .iter()
-            .map(|d| d.identity.clone())
-            .collect();
-        MemoryDirectory::page(&rows, next, directory.page_size)
-    }
-
-    async fn app_detail(&self, object_id: String) -> Result<AppDetail, String> {
-        let directory = self
-            .lock()
-            .map_err(|_| "directory unavailable".to_string())?;
-        directory
-            .apps
-            .iter()
-            .find(|d| d.app.object_id == object_id)
-            .cloned()
-            .ok_or_else(|| {
-                "this app no longer exists; press Esc and r to reload the list".to_string()
-            })
-    }
-
-    async fn identity_detail(&self, identity: IdentityRow) -> Result<IdentityDetail, String> {
-        let directory = self
-            .lock()
-            .map_err(|_| "directory unavailable".to_string())?;
-        Ok(directory
-            .identities
-            .iter()
-            .find(|d| d.identity.principal_id == identity.principal_id)
-            .cloned()
-            .unwrap_or(IdentityDetail {
-                identity,
-                trusted_by: Vec::<TrustRow>::new(),
-            }))
-    }
-
-    async fn delete_fic(&self, app_object_id: String, fic_id: String) -> Result<(), String> {
-        let mut directory = self
-            .lock()
-            .map_err(|_| "directory unavailable".to_string())?;
-        let app = directory
-            .apps
-            .iter_mut()
-            .find(|d| d.app.object_id == app_object_id)
-            .ok_or_else(|| "this app no longer exists; press Esc and r to reload".to_string())?;
-        let before = app.fics.len();
-        app.fics
-            .retain(|f| f.fic.id.as_deref() != Some(fic_id.as_str()));
-        if app.fics.len() == before {
-            return Err("that FIC is already gone; press r to reload".into());
-        }
-        app.app.fic_count = Some(app.fics.len());
-        Ok(())
-    }
-
-    async fn create_fic(
-        &self,
-        app_object_id: String,
-        mut fic: ficus_core::fic::Fic,
-    ) -> Result<ficus_core::fic::Fic, String> {
-        let mut directory = self
-            .lock()
-            .map_err(|_| "directory unavailable".to_string())?;
-        let app = directory
-            .apps
-            .iter_mut()
-            .find(|d| d.app.object_id == app_object_id)
-            .ok_or_else(|| "this app no longer exists; press Esc and r to reload".to_string())?;
-        if app.fics.len() >= ficus_core::fic::rules::MAX_FICS_PER_APP {
-            return Err("the app already has 20 FICs, Graph's limit; delete one first".into());
-        }
-        if app
-            .fics
-            .iter()
-            .any(|f| f.fic.name.eq_ignore_ascii_case(&fic.name))
-        {
-            return Err(format!(
-                "the app already has a FIC named '{}'; pick another name",
-                fic.name
-            ));
-        }
-        fic.id = Some(uuid::Uuid::new_v4().to_string());
-        app.fics.push(super::model::FicRow {
-            fic: fic.clone(),
-            subject_name: None,
-            findings: Vec::new(),
-        });
-        app.app.fic_count = Some(app.fics.len());
-        Ok(fic)
-    }
-
-    async fn update_fic(
-        &self,
-        app_object_id: String,
-        fic_id: String,
-        fic: ficus_core::fic::Fic,
-    ) -> Result<ficus_core::fic::Fic, String> {
-        let mut directory = self
-            .lock()
-            .map_err(|_| "directory unavailable".to_string())?;
-        let app = directory
-            .apps
-            .iter_mut()
-            .find(|d| d.app.object_id == app_object_id)
-            .ok_or_else(|| "this app no longer exists; press Esc and r to reload".to_string())?;
-        let stored = app
-            .fics
-            .iter_mut()
-            .find(|f| f.fic.id.as_deref() == Some(fic_id.as_str()))
-            .ok_or_else(|| "that FIC is gone; press Esc and r to reload the app".to_string())?;
-        // The name is immutable, as in Graph.
-        stored.fic.issuer = fic.issuer;
-        stored.fic.subject = fic.subject;
-        stored.fic.audiences = fic.audiences;
-        stored.fic.description = fic.description;
-        Ok(stored.fic.clone())
     }
 }
 
@@ -560,7 +319,7 @@ mod tests {
 
     impl Directory for Panicking {
         async fn sign_in(&self, _tx: UnboundedSender<Msg>) {}
-        async fn apps_page(&self, _next: Option<String>) -> Result<Page<AppRow>, String> {
+        async fn apps_page(&self, _next: Option<String>) -> Result<Page<AppRow>, DirectoryError> {
             Ok(Page {
                 rows: Vec::new(),
                 next: None,
@@ -569,25 +328,28 @@ mod tests {
         async fn identities_page(
             &self,
             _next: Option<String>,
-        ) -> Result<Page<IdentityRow>, String> {
+        ) -> Result<Page<IdentityRow>, DirectoryError> {
             panic!("identities exploded")
         }
-        async fn app_detail(&self, object_id: String) -> Result<AppDetail, String> {
+        async fn app_detail(&self, object_id: String) -> Result<AppDetail, DirectoryError> {
             let index: usize = object_id.len() + 10;
             let empty: Vec<AppDetail> = Vec::new();
             Ok(empty[index].clone())
         }
-        async fn identity_detail(&self, _identity: IdentityRow) -> Result<IdentityDetail, String> {
+        async fn identity_detail(
+            &self,
+            _identity: IdentityRow,
+        ) -> Result<IdentityDetail, DirectoryError> {
             Err("unused".into())
         }
-        async fn delete_fic(&self, _app: String, _fic: String) -> Result<(), String> {
+        async fn delete_fic(&self, _app: String, _fic: String) -> Result<(), DirectoryError> {
             Err("unused".into())
         }
         async fn create_fic(
             &self,
             _app: String,
             _fic: ficus_core::fic::Fic,
-        ) -> Result<ficus_core::fic::Fic, String> {
+        ) -> Result<ficus_core::fic::Fic, DirectoryError> {
             Err("unused".into())
         }
         async fn update_fic(
@@ -595,7 +357,7 @@ mod tests {
             _app: String,
             _fic_id: String,
             _fic: ficus_core::fic::Fic,
-        ) -> Result<ficus_core::fic::Fic, String> {
+        ) -> Result<ficus_core::fic::Fic, DirectoryError> {
             Err("unused".into())
         }
     }
@@ -625,8 +387,8 @@ mod tests {
             panic!("an error answer expected: {msg:?}");
         };
         assert_eq!(request, REQUEST);
-        assert!(error.contains("internal error"), "{error}");
-        assert!(error.contains("index out of bounds"), "{error}");
+        assert!(error.message.contains("internal error"), "{error}");
+        assert!(error.message.contains("index out of bounds"), "{error}");
 
         let msg = answer(Cmd::LoadIdentities { request: REQUEST }).await;
         assert!(
@@ -690,7 +452,7 @@ mod tests {
             move |next: Option<String>| {
                 let answer = match next.as_deref() {
                     _ if fail_at.is_some() && next.as_deref() == fail_at => {
-                        Err("429 throttled; press r".to_string())
+                        Err("429 throttled; press r".into())
                     }
                     None => Ok(Page {
                         rows: vec![row("a"), row("b")],
@@ -700,7 +462,7 @@ mod tests {
                         rows: vec![row("c")],
                         next: None,
                     }),
-                    Some(other) => Err(format!("unexpected link {other}")),
+                    Some(other) => Err(format!("unexpected link {other}").into()),
                 };
                 async move { answer }
             }
@@ -711,7 +473,10 @@ mod tests {
             page,
             done,
         };
-        let failed_msg = |error| Msg::AppsFailed { request: 7, error };
+        let failed_msg = |error: DirectoryError| Msg::AppsFailed {
+            request: 7,
+            error: error.message,
+        };
 
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         stream_pages(fetch(None), &tx, page_msg, failed_msg).await;

@@ -7,10 +7,15 @@ use time::{Duration, OffsetDateTime};
 use super::*;
 use crate::keymap::Keymap;
 use crate::model::{AppDetail, Audience, Credential, CredentialKind, FicRow};
+use crate::model::{AppRow, IdentityKind, IdentityRow};
 use crate::msg::Session;
+use crate::msg::{Cmd, Msg, RequestId};
 use crate::state::{AppDetailScreen, DetailPane, Phase};
+use crate::state::{Screen, State};
 use crate::theme::Themes;
 use crate::update::{start_console, update};
+use ficus_core::cloud::Cloud;
+use ficus_core::fic::{Fic, Field};
 
 const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-000000000001";
@@ -38,6 +43,14 @@ fn ctrl(c: char) -> Msg {
 
 fn press(state: &mut State, keys: &str) -> Vec<Cmd> {
     keys.chars().flat_map(|c| update(state, ch(c))).collect()
+}
+
+/// The picker's rows of the wizard on top.
+fn picker_rows(state: &State) -> PickerRows<'_> {
+    let Some(Screen::Wizard(wizard)) = state.stack.last() else {
+        panic!("the wizard is not on top");
+    };
+    super::picker_rows(wizard, &state.ctx())
 }
 
 fn cloud() -> Cloud {
@@ -817,10 +830,15 @@ fn fix_it_from_app_detail_corrects_the_subject_in_one_key() {
         subject: inventory().client_id,
         ..good_fic(&inventory(), "mi-id-inventory", "fic-2")
     };
-    on_app_detail(
-        &mut state,
-        detail(app_row("inventory-sync", 4, 1, false), vec![wrong]),
-    );
+    let mut with_finding = detail(app_row("inventory-sync", 4, 1, false), vec![wrong]);
+    // As the directory reports it: the row's finding offers a fix (App detail's `f`).
+    with_finding.fics[0].findings.push(crate::model::Finding {
+        severity: crate::model::Severity::Error,
+        field: "subject".into(),
+        message: "the subject is the identity's client id, not its principal id".into(),
+        fixable: true,
+    });
+    on_app_detail(&mut state, with_finding);
     press(&mut state, "f");
     let wizard = the_wizard(&state);
     assert!(wizard.is_edit());
@@ -841,9 +859,12 @@ fn fix_it_from_app_detail_corrects_the_subject_in_one_key() {
     assert_eq!(the_wizard(&state).step, Step::Review);
     let patch = &review_snippets(the_wizard(&state))[0].1;
     assert!(patch.contains(&format!("\"subject\": \"{}\"", inventory().principal_id)));
-    // Esc twice: back to the fields, then out (edits are not saved).
+    // Esc twice: back to the fields, then out once the fix may be dropped (edits are not
+    // saved; defect (d): leaving with a changed value asks first).
     update(&mut state, key(KeyCode::Esc));
     update(&mut state, key(KeyCode::Esc));
+    assert!(toast(&state).contains("Discard"), "{}", toast(&state));
+    update(&mut state, ch('y'));
     assert!(matches!(state.stack.last(), Some(Screen::AppDetail(_))));
 }
 
@@ -1036,8 +1057,8 @@ fn the_exchange_screens_fix_opens_the_fic_with_the_corrected_value() {
         ..good_fic(&inventory(), "mi-id-inventory", "fic-2")
     };
     let app = app_row("inventory-sync", 4, 1, false);
-    let fix = crate::exchange::FicFix {
-        app: crate::exchange::AppChoice::from(&app),
+    let fix = crate::nav::FicFix {
+        app: crate::nav::AppChoice::from(&app),
         fic: wrong.clone(),
         field: Field::Subject,
         corrected: inventory().principal_id,
@@ -1067,4 +1088,153 @@ fn the_exchange_screens_fix_opens_the_fic_with_the_corrected_value() {
     assert_eq!(value(&state, FieldId::Subject), inventory().principal_id);
     update(&mut state, key(KeyCode::Enter));
     assert_eq!(the_wizard(&state).step, Step::Review);
+}
+
+/// Defect (a): a FIC created in the wizard counts in the Apps list at once (the row and the
+/// `fic:` facet), not only after `r`.
+#[test]
+fn a_created_fic_counts_in_the_apps_list_at_once() {
+    let mut state = at_fields(false);
+    let (request, fic) = saving(&mut state);
+    update(
+        &mut state,
+        Msg::Wizard(WizardMsg::Saved {
+            request,
+            result: Ok(Fic {
+                id: Some(guid(0xf0, 1)),
+                ..fic
+            }),
+        }),
+    );
+    let count = |state: &State| {
+        state
+            .apps
+            .find(|a| a.object_id == guid(0xa0, 1))
+            .and_then(|a| a.fic_count)
+    };
+    assert_eq!(count(&state), Some(1), "the row still says 0");
+    let now = state.now;
+    state.apps.set_query("fic:0", now);
+    assert!(
+        state
+            .apps
+            .visible_rows(0, 10)
+            .all(|a| a.object_id != guid(0xa0, 1)),
+        "fic:0 still matches billing-worker"
+    );
+}
+
+/// Defect (d): Esc, Esc from the review of an edit would close the wizard and drop what was
+/// typed; it asks first, as `q` and Ctrl-C do.
+#[test]
+fn escaping_out_with_typed_values_asks_first() {
+    let mut state = console(false);
+    let existing = good_fic(&payments(), "mi-id-payments", "fic-1");
+    on_app_detail(
+        &mut state,
+        detail(app_row("payments-api", 2, 1, true), vec![existing]),
+    );
+    press(&mut state, "c");
+    set_field(&mut state, FieldId::Description, "runs the payments job");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(the_wizard(&state).step, Step::Review);
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(the_wizard(&state).step, Step::Fields);
+    update(&mut state, key(KeyCode::Esc));
+    assert!(
+        matches!(state.stack.last(), Some(Screen::Wizard(_))),
+        "the typed description was discarded without asking"
+    );
+    assert!(toast(&state).contains("Discard"), "{}", toast(&state));
+    // Any other key stays, every value kept.
+    update(&mut state, ch('n'));
+    assert_eq!(value(&state, FieldId::Description), "runs the payments job");
+    // y discards.
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, ch('y'));
+    assert!(matches!(state.stack.last(), Some(Screen::AppDetail(_))));
+    // Nothing typed: Esc leaves at once.
+    press(&mut state, "c");
+    update(&mut state, key(KeyCode::Esc));
+    assert!(matches!(state.stack.last(), Some(Screen::AppDetail(_))));
+}
+
+/// Typed effect errors: a 409 on create says the name is taken (from the error's kind, not
+/// its wording) and keeps every field.
+#[test]
+fn a_conflict_on_create_says_the_name_is_taken_and_keeps_the_fields() {
+    let mut state = at_fields(false);
+    let name = value(&state, FieldId::Name);
+    let (request, _) = saving(&mut state);
+    update(
+        &mut state,
+        Msg::Wizard(WizardMsg::Saved {
+            request,
+            result: Err(crate::error::DirectoryError::new(
+                crate::error::ErrorKind::Conflict,
+                "Graph answered 409 Request_MultipleObjectsWithSameKeyValue",
+            )),
+        }),
+    );
+    let Step::Failed { error } = &the_wizard(&state).step else {
+        panic!("failed step expected");
+    };
+    assert!(
+        error.contains(&format!("The name {name} is taken")),
+        "{error}"
+    );
+    assert_eq!(value(&state, FieldId::Name), name);
+    // A forbidden write says who may change the app.
+    let (request, _) = {
+        update(&mut state, key(KeyCode::Esc));
+        update(&mut state, key(KeyCode::Esc));
+        saving(&mut state)
+    };
+    update(
+        &mut state,
+        Msg::Wizard(WizardMsg::Saved {
+            request,
+            result: Err(crate::error::DirectoryError::new(
+                crate::error::ErrorKind::Forbidden,
+                "Authorization_RequestDenied",
+            )),
+        }),
+    );
+    let Step::Failed { error } = &the_wizard(&state).step else {
+        panic!("failed step expected");
+    };
+    assert!(error.contains("Application Administrator"), "{error}");
+}
+
+/// One table for keys: a key remapped in keymap.toml shows as remapped in the wizard's footer
+/// and help, and dispatches; a command that is off says why instead of running.
+#[test]
+fn remapped_keys_show_everywhere_and_disabled_commands_say_why() {
+    let mut state = console(false);
+    state.keymap = Keymap::default()
+        .with_overrides("[wizard]\nedit-field = \"E\"\n")
+        .expect("remaps");
+    on_app_detail(&mut state, billing_detail());
+    press(&mut state, "a");
+    press(&mut state, "j");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(the_wizard(&state).step, Step::Fields);
+    let footer = screen(&state);
+    let last = footer.lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("E edit field"), "{last}");
+    assert!(!last.contains("e edit field"), "{last}");
+    // E edits the field now.
+    press(&mut state, "E");
+    assert!(the_wizard(&state).editing);
+    update(&mut state, key(KeyCode::Esc));
+    // Help lists the remapped key.
+    press(&mut state, "?");
+    let help = screen(&state);
+    assert!(help.contains("E "), "{help}");
+    update(&mut state, key(KeyCode::Esc));
+    // No warning to accept: `w` is off, and says why.
+    if the_wizard(&state).warnings_acknowledged() {
+        press(&mut state, "w");
+        assert!(toast(&state).contains("no warnings"), "{}", toast(&state));
+    }
 }

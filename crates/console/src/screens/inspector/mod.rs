@@ -3,23 +3,26 @@
 //! issuer URL comes from the token, so ficus asks before fetching it), and, with an app
 //! chosen, which of its FICs the token would satisfy and why not.
 //!
-//! Entry points: [`open`] (palette `decode TOKEN` / `inspect`), [`open_with`] (the exchange
-//! screen's `i`). Nothing pasted is ever shown raw: a token that does not decode is described
+//! Entry point: [`open`] with an [`InspectorEntry`] (palette `decode TOKEN` / `inspect`, a
+//! pasted token, the exchange screen's `i`, all through `Nav::OpenInspector`). Nothing pasted is ever shown raw: a token that does not decode is described
 //! (its length and what is wrong), never echoed.
 
 use tui_input::Input;
 
-use super::exchange::{
-    AppChoice, ExchangeCmd, ExchangeMsg, FocusedKey, PickItem, Picker, focused_key, focused_paste,
-    scrolled,
-};
-use super::keymap::Action;
-use super::model::sanitize;
-use super::msg::{Cmd, RequestId};
-use super::state::{Screen, State, ToastLevel};
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::component::{Component, Ctx, Outcome, ToastLevel};
+use crate::keymap::{Action, Context};
+use crate::model::sanitize;
+use crate::msg::{Cmd, RequestId};
+use crate::nav::{AppChoice, InspectorEntry};
+use crate::token_effects::{ExchangeCmd, ExchangeMsg};
+use crate::widgets::picker::{FocusedKey, PickItem, Picker, focused_key, focused_paste, scrolled};
 use ficus_core::fic::{self, Fic};
 use ficus_core::jwt::{self, Jwt, TokenKind};
 use ficus_core::secret::Secret;
+
+type Here<'a, 'c> = crate::component::Here<'a, 'c, InspectorScreen>;
 
 /// The state of the signature check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +49,7 @@ pub struct InspectorScreen {
     pub fics: Vec<Fic>,
     pub fics_request: RequestId,
     pub fics_error: Option<String>,
-    pub picker: Option<Picker>,
+    pub picker: Option<Picker<()>>,
     pub file_input: Option<Input>,
     pub file_request: RequestId,
     pub reveal: bool,
@@ -88,81 +91,84 @@ pub fn inspect(text: &str) -> Result<Decoded, String> {
     })
 }
 
-/// Opens the inspector, with `text` decoded if given.
-pub fn open(state: &mut State, text: &str) -> Vec<Cmd> {
-    let token = if text.trim().is_empty() {
-        Err(EMPTY.to_string())
-    } else {
-        inspect(text)
+/// The inspector for an entry (the root pushes it): the token decoded, if given.
+pub fn open(entry: InspectorEntry) -> InspectorScreen {
+    let token = match &entry.token {
+        Some(t) if !t.expose().trim().is_empty() => inspect(t.expose()),
+        _ => Err(EMPTY.to_string()),
     };
-    let app = app_below(state);
-    push(state, token, app.0, app.1);
-    Vec::new()
-}
-
-/// Opens the inspector on a token already known (the exchange's), for an app and its FICs.
-pub fn open_with(
-    state: &mut State,
-    token: Option<Secret<String>>,
-    app: Option<AppChoice>,
-    fics: Vec<Fic>,
-) -> Vec<Cmd> {
-    let token = match token {
-        Some(t) => inspect(t.expose()),
-        None => Err(EMPTY.to_string()),
-    };
-    push(state, token, app, fics);
-    Vec::new()
-}
-
-/// The app of the screen below, if it is an app's detail: its FICs are already loaded.
-fn app_below(state: &State) -> (Option<AppChoice>, Vec<Fic>) {
-    match state.stack.last() {
-        Some(Screen::AppDetail(screen)) => match &screen.detail {
-            Some(detail) => (
-                Some(AppChoice::from(&detail.app)),
-                detail.fics.iter().map(|f| f.fic.clone()).collect(),
-            ),
-            None => (None, Vec::new()),
-        },
-        _ => (None, Vec::new()),
+    InspectorScreen {
+        token,
+        verify: VerifyState::NotAsked,
+        app: entry.app,
+        fics: entry.fics,
+        fics_request: 0,
+        fics_error: None,
+        picker: None,
+        file_input: None,
+        file_request: 0,
+        reveal: false,
+        scroll: 0,
     }
 }
 
-fn push(state: &mut State, token: Result<Decoded, String>, app: Option<AppChoice>, fics: Vec<Fic>) {
-    state.overlay = None;
-    state.editing_filter = false;
-    state
-        .stack
-        .push(Screen::Inspector(Box::new(InspectorScreen {
-            token,
-            verify: VerifyState::NotAsked,
-            app,
-            fics,
-            fics_request: 0,
-            fics_error: None,
-            picker: None,
-            file_input: None,
-            file_request: 0,
-            reveal: false,
-            scroll: 0,
-        })));
+fn top<'h>(here: &'h mut Here) -> Option<&'h mut InspectorScreen> {
+    Some(&mut *here.screen)
 }
 
-fn top(state: &mut State) -> Option<&mut InspectorScreen> {
-    match state.stack.last_mut() {
-        Some(Screen::Inspector(screen)) => Some(screen),
-        _ => None,
+impl InspectorScreen {
+    /// Typing goes to one of its inputs (the app picker or the file path).
+    pub fn captures_keys(&self) -> bool {
+        self.picker.is_some() || self.file_input.is_some()
+    }
+
+    /// The effects runner's answers (a token file, a signature check, an app's FICs).
+    pub fn on_msg(&mut self, msg: ExchangeMsg, ctx: &Ctx) -> Outcome {
+        let mut here = Here::new(self, ctx);
+        let cmds = match msg {
+            ExchangeMsg::TokenFileRead {
+                request,
+                label,
+                result,
+            } => on_file(&mut here, request, label, result),
+            msg => on_msg(&mut here, msg),
+        };
+        here.finish(cmds)
     }
 }
 
-pub fn captures_keys(state: &State) -> bool {
-    matches!(state.stack.last(), Some(Screen::Inspector(s)) if s.picker.is_some() || s.file_input.is_some())
+impl Component for InspectorScreen {
+    fn context(&self) -> Context {
+        Context::Inspector
+    }
+
+    fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Outcome> {
+        if !self.captures_keys() {
+            return None;
+        }
+        let mut here = Here::new(self, ctx);
+        let cmds = on_raw_key(&mut here, key);
+        Some(here.finish(cmds))
+    }
+
+    fn on_action(&mut self, action: Action, ctx: &Ctx) -> Outcome {
+        let mut here = Here::new(self, ctx);
+        match perform(&mut here, action) {
+            Some(cmds) => here.finish(cmds),
+            None => Outcome::ignored(),
+        }
+    }
+
+    fn on_paste(&mut self, text: &str, ctx: &Ctx) -> Option<Outcome> {
+        let mut here = Here::new(self, ctx);
+        let cmds = on_paste(&mut here, text);
+        Some(here.finish(cmds))
+    }
 }
 
 /// A new token replaces the old one (and its signature verdict).
-fn set_token(state: &mut State, text: &str) {
-    let Some(screen) = top(state) else {
+fn set_token(here: &mut Here, text: &str) {
+    let Some(screen) = top(here) else {
         return;
     };
     screen.token = inspect(text);
@@ -181,23 +187,23 @@ fn set_token(state: &mut State, text: &str) {
             "Not a token; nothing was kept. The screen says what is wrong with it.".into(),
         ),
     };
-    state.toast(message.0, message.1);
+    here.toast(message.0, message.1);
 }
 
-pub fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
-    let Some(screen) = top(state) else {
+fn on_paste(here: &mut Here, text: &str) -> Vec<Cmd> {
+    let Some(screen) = top(here) else {
         return Vec::new();
     };
     if focused_paste(&mut screen.file_input, &mut screen.picker, text) {
         return Vec::new();
     }
-    set_token(state, text);
+    set_token(here, text);
     Vec::new()
 }
 
-pub fn perform(state: &mut State, action: Action) -> Option<Vec<Cmd>> {
-    let request = state.new_request();
-    let screen = top(state)?;
+fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
+    let request = here.new_request();
+    let screen = top(here)?;
     let cmds = match action {
         Action::Up | Action::Down | Action::HalfPageUp | Action::HalfPageDown | Action::Top => {
             screen.scroll = scrolled(screen.scroll, action);
@@ -212,7 +218,7 @@ pub fn perform(state: &mut State, action: Action) -> Option<Vec<Cmd>> {
             Vec::new()
         }
         Action::PasteToken => {
-            state.toast(
+            here.toast(
                 ToastLevel::Info,
                 "Paste the token now (the terminal's paste); it replaces the one shown.",
             );
@@ -228,7 +234,7 @@ pub fn perform(state: &mut State, action: Action) -> Option<Vec<Cmd>> {
                 match issuer {
                     Some(issuer) => {
                         screen.verify = VerifyState::Checking(request);
-                        state.toast(
+                        here.toast(
                             ToastLevel::Info,
                             format!(
                                 "Fetching {}/.well-known/openid-configuration and its keys…",
@@ -247,23 +253,26 @@ pub fn perform(state: &mut State, action: Action) -> Option<Vec<Cmd>> {
                 }
             }
             Err(_) => {
-                state.toast(ToastLevel::Info, "Paste a token first.");
+                here.toast(ToastLevel::Info, "Paste a token first.");
                 Vec::new()
             }
         },
         Action::Copy => match &screen.token {
             Ok(decoded) => {
                 let raw = decoded.raw.expose().clone();
-                state.toast(
-                    ToastLevel::Success,
-                    "Copied the token (OSC 52). Treat it as a password.",
+                here.toast(
+                    ToastLevel::Info,
+                    format!(
+                        "{}. Treat it as a password.",
+                        crate::terminal::sent_to_clipboard("the token")
+                    ),
                 );
                 vec![Cmd::Copy(raw)]
             }
             Err(_) => Vec::new(),
         },
         Action::PickApp => {
-            let items = state
+            let items = here
                 .apps
                 .items()
                 .iter()
@@ -274,7 +283,7 @@ pub fn perform(state: &mut State, action: Action) -> Option<Vec<Cmd>> {
                     value: a.object_id.clone(),
                 })
                 .collect();
-            if let Some(screen) = top(state) {
+            if let Some(screen) = top(here) {
                 screen.picker = Some(Picker {
                     field: None,
                     input: Input::default(),
@@ -290,9 +299,9 @@ pub fn perform(state: &mut State, action: Action) -> Option<Vec<Cmd>> {
     Some(cmds)
 }
 
-pub fn on_raw_key(state: &mut State, key: ratatui::crossterm::event::KeyEvent) -> Vec<Cmd> {
-    let request = state.new_request();
-    let Some(screen) = top(state) else {
+fn on_raw_key(here: &mut Here, key: KeyEvent) -> Vec<Cmd> {
+    let request = here.new_request();
+    let Some(screen) = top(here) else {
         return Vec::new();
     };
     match focused_key(&mut screen.file_input, &mut screen.picker, key) {
@@ -311,11 +320,11 @@ pub fn on_raw_key(state: &mut State, key: ratatui::crossterm::event::KeyEvent) -
             let Some(object_id) = chosen else {
                 return Vec::new();
             };
-            let app = state
+            let app = here
                 .apps
                 .find(|a| a.object_id == object_id)
                 .map(AppChoice::from);
-            if let Some(screen) = top(state) {
+            if let Some(screen) = top(here) {
                 screen.app = app;
                 screen.fics = Vec::new();
                 screen.fics_error = None;
@@ -330,21 +339,21 @@ pub fn on_raw_key(state: &mut State, key: ratatui::crossterm::event::KeyEvent) -
 }
 
 /// A token file read for the inspector.
-pub fn on_file(
-    state: &mut State,
+fn on_file(
+    here: &mut Here,
     request: RequestId,
     label: String,
     result: Result<Secret<String>, String>,
 ) -> Vec<Cmd> {
-    let Some(screen) = top(state) else {
+    let Some(screen) = top(here) else {
         return Vec::new();
     };
     if screen.file_request != request {
         return Vec::new();
     }
     match result {
-        Ok(token) => set_token(state, token.expose()),
-        Err(error) => state.toast(
+        Ok(token) => set_token(here, token.expose()),
+        Err(error) => here.toast(
             ToastLevel::Error,
             format!(
                 "{} ({}) — press f to try another path",
@@ -356,8 +365,8 @@ pub fn on_file(
     Vec::new()
 }
 
-pub fn on_msg(state: &mut State, msg: ExchangeMsg) -> Vec<Cmd> {
-    let Some(screen) = top(state) else {
+fn on_msg(here: &mut Here, msg: ExchangeMsg) -> Vec<Cmd> {
+    let Some(screen) = top(here) else {
         return Vec::new();
     };
     match msg {

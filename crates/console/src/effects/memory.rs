@@ -1,0 +1,196 @@
+//! A directory in memory, for tests and demos: the same answers as Graph, no network.
+
+use super::{Directory, Page, not_found};
+use crate::error::{DirectoryError, ErrorKind};
+use crate::model::{AppDetail, AppRow, IdentityDetail, IdentityRow, TrustRow};
+use crate::msg::Msg;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// A directory held in memory: for tests, benchmarks and the screens' snapshots. Pages are
+/// cut like Graph's.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryDirectory {
+    /// Who `sign_in` reports as signed in.
+    pub session: Option<crate::msg::Session>,
+    pub apps: Vec<AppDetail>,
+    pub identities: Vec<IdentityDetail>,
+    pub page_size: usize,
+}
+
+impl MemoryDirectory {
+    fn page<T: Clone>(
+        items: &[T],
+        next: Option<String>,
+        page_size: usize,
+    ) -> Result<Page<T>, DirectoryError> {
+        let start: usize = match next {
+            Some(link) => link
+                .parse()
+                .map_err(|_| format!("bad page link {link}; press r to reload from the start"))?,
+            None => 0,
+        };
+        let size = page_size.max(1);
+        let end = (start + size).min(items.len());
+        Ok(Page {
+            rows: items.get(start..end).unwrap_or_default().to_vec(),
+            next: (end < items.len()).then(|| end.to_string()),
+        })
+    }
+}
+
+impl Directory for std::sync::Mutex<MemoryDirectory> {
+    async fn sign_in(&self, tx: UnboundedSender<Msg>) {
+        let session = self.lock().ok().and_then(|d| d.session.clone());
+        let event = match session {
+            Some(session) => crate::msg::SignInEvent::Done(Box::new(session)),
+            None => crate::msg::SignInEvent::Failed(crate::msg::SignInFailure::Other {
+                detail: "this directory has no account to sign in with".into(),
+            }),
+        };
+        let _ = tx.send(Msg::SignIn(event));
+    }
+
+    async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, DirectoryError> {
+        let directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let rows: Vec<AppRow> = directory.apps.iter().map(|d| d.app.clone()).collect();
+        MemoryDirectory::page(&rows, next, directory.page_size)
+    }
+
+    async fn identities_page(
+        &self,
+        next: Option<String>,
+    ) -> Result<Page<IdentityRow>, DirectoryError> {
+        let directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let rows: Vec<IdentityRow> = directory
+            .identities
+            .iter()
+            .map(|d| d.identity.clone())
+            .collect();
+        MemoryDirectory::page(&rows, next, directory.page_size)
+    }
+
+    async fn app_detail(&self, object_id: String) -> Result<AppDetail, DirectoryError> {
+        let directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        directory
+            .apps
+            .iter()
+            .find(|d| d.app.object_id == object_id)
+            .cloned()
+            .ok_or_else(|| {
+                not_found("this app no longer exists; press Esc and r to reload the list")
+            })
+    }
+
+    async fn identity_detail(
+        &self,
+        identity: IdentityRow,
+    ) -> Result<IdentityDetail, DirectoryError> {
+        let directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        Ok(directory
+            .identities
+            .iter()
+            .find(|d| d.identity.principal_id == identity.principal_id)
+            .cloned()
+            .unwrap_or(IdentityDetail {
+                identity,
+                trusted_by: Vec::<TrustRow>::new(),
+            }))
+    }
+
+    async fn delete_fic(
+        &self,
+        app_object_id: String,
+        fic_id: String,
+    ) -> Result<(), DirectoryError> {
+        let mut directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let app = directory
+            .apps
+            .iter_mut()
+            .find(|d| d.app.object_id == app_object_id)
+            .ok_or_else(|| not_found("this app no longer exists; press Esc and r to reload"))?;
+        let before = app.fics.len();
+        app.fics
+            .retain(|f| f.fic.id.as_deref() != Some(fic_id.as_str()));
+        if app.fics.len() == before {
+            return Err("that FIC is already gone; press r to reload".into());
+        }
+        app.app.fic_count = Some(app.fics.len());
+        Ok(())
+    }
+
+    async fn create_fic(
+        &self,
+        app_object_id: String,
+        mut fic: ficus_core::fic::Fic,
+    ) -> Result<ficus_core::fic::Fic, DirectoryError> {
+        let mut directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let app = directory
+            .apps
+            .iter_mut()
+            .find(|d| d.app.object_id == app_object_id)
+            .ok_or_else(|| not_found("this app no longer exists; press Esc and r to reload"))?;
+        if app.fics.len() >= ficus_core::fic::rules::MAX_FICS_PER_APP {
+            return Err("the app already has 20 FICs, Graph's limit; delete one first".into());
+        }
+        if app
+            .fics
+            .iter()
+            .any(|f| f.fic.name.eq_ignore_ascii_case(&fic.name))
+        {
+            return Err(DirectoryError::new(
+                ErrorKind::Conflict,
+                format!(
+                    "the app already has a FIC named '{}'; pick another name",
+                    fic.name
+                ),
+            ));
+        }
+        fic.id = Some(uuid::Uuid::new_v4().to_string());
+        app.fics.push(crate::model::FicRow {
+            fic: fic.clone(),
+            subject_name: None,
+            findings: Vec::new(),
+        });
+        app.app.fic_count = Some(app.fics.len());
+        Ok(fic)
+    }
+
+    async fn update_fic(
+        &self,
+        app_object_id: String,
+        fic_id: String,
+        fic: ficus_core::fic::Fic,
+    ) -> Result<ficus_core::fic::Fic, DirectoryError> {
+        let mut directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let app = directory
+            .apps
+            .iter_mut()
+            .find(|d| d.app.object_id == app_object_id)
+            .ok_or_else(|| not_found("this app no longer exists; press Esc and r to reload"))?;
+        let stored = app
+            .fics
+            .iter_mut()
+            .find(|f| f.fic.id.as_deref() == Some(fic_id.as_str()))
+            .ok_or_else(|| not_found("that FIC is gone; press Esc and r to reload the app"))?;
+        // The name is immutable, as in Graph.
+        stored.fic.issuer = fic.issuer;
+        stored.fic.subject = fic.subject;
+        stored.fic.audiences = fic.audiences;
+        stored.fic.description = fic.description;
+        Ok(stored.fic.clone())
+    }
+}

@@ -1,0 +1,70 @@
+//! Runs the wizard's commands (read the app, create or update a FIC) in the background.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::Directory;
+use crate::msg::Msg;
+use crate::screens::wizard::effect::{WizardCmd, WizardMsg};
+
+/// Runs one of the wizard's commands in the background.
+pub(super) fn spawn<D: Directory>(directory: &Arc<D>, cmd: WizardCmd, tx: &UnboundedSender<Msg>) {
+    let directory = Arc::clone(directory);
+    let sender = tx.clone();
+    let tx = tx.clone();
+    // A panic ends the step with an error the wizard shows, every field kept.
+    let (request, saving) = match &cmd {
+        WizardCmd::LoadApp { request, .. } => (*request, false),
+        WizardCmd::Create { request, .. } | WizardCmd::Update { request, .. } => (*request, true),
+    };
+    let on_panic = move |error: String| {
+        Msg::Wizard(if saving {
+            WizardMsg::Saved {
+                request,
+                result: Err(error.clone().into()),
+            }
+        } else {
+            WizardMsg::AppLoaded {
+                request,
+                result: Err(error.clone().into()),
+            }
+        })
+    };
+    super::spawn_guarded(
+        &sender,
+        async move {
+            let msg = match cmd {
+                WizardCmd::LoadApp { request, object_id } => WizardMsg::AppLoaded {
+                    request,
+                    result: directory.app_detail(object_id).await.map(Box::new),
+                },
+                WizardCmd::Create {
+                    request,
+                    app_object_id,
+                    fic,
+                } => {
+                    tracing::info!(request, %app_object_id, name = %fic.name, "creating FIC");
+                    WizardMsg::Saved {
+                        request,
+                        result: directory.create_fic(app_object_id, fic).await,
+                    }
+                }
+                WizardCmd::Update {
+                    request,
+                    app_object_id,
+                    fic_id,
+                    fic,
+                } => {
+                    tracing::info!(request, %app_object_id, %fic_id, "updating FIC");
+                    WizardMsg::Saved {
+                        request,
+                        result: directory.update_fic(app_object_id, fic_id, fic).await,
+                    }
+                }
+            };
+            let _ = tx.send(Msg::Wizard(msg));
+        },
+        on_panic,
+    );
+}

@@ -1,0 +1,64 @@
+//! Layers over the current screen: help, the palette, the delete confirmation, the export view
+//! and text panels (`whois`, `explain`). Screens ask for one with `Nav::Overlay`.
+
+use tui_input::Input;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaletteTarget {
+    App(String),
+    Identity(String),
+    Command(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub label: String,
+    pub detail: String,
+    pub target: PaletteTarget,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PaletteScreen {
+    pub input: Input,
+    pub suggestions: Vec<Suggestion>,
+    pub selected: usize,
+}
+
+/// A delete that waits for `y`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmDelete {
+    pub app_object_id: String,
+    pub app_name: String,
+    pub fic_id: String,
+    pub fic_name: String,
+    /// The exact request that will be sent.
+    pub request_line: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportScreen {
+    pub fic_name: String,
+    /// (label, text) per format.
+    pub snippets: Vec<(String, String)>,
+    pub tab: usize,
+    /// The FIC's error findings: exported as is, it would not work.
+    pub warnings: Vec<String>,
+}
+
+/// A read-only text panel: palette results such as `whois`, `explain` and `decode`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextPanel {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub scroll: u16,
+}
+
+/// Layers over the current screen; `Esc` closes the top one first.
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help { scroll: u16 },
+    Palette(PaletteScreen),
+    ConfirmDelete(ConfirmDelete),
+    Export(ExportScreen),
+    Text(TextPanel),
+}

@@ -1,0 +1,263 @@
+//! App detail, a [`Component`]: an app registration's FICs (with their findings) and its
+//! secrets and certificates. It moves between them, reloads, copies, and asks the root to open
+//! the wizard (`a`, `c`, `f`), the exchange (`x`), the delete confirmation (`D`) and the export
+//! view (`e`).
+
+use crate::component::{Command, Component, Ctx, Outcome, ToastLevel, keymap_commands};
+use crate::keymap::{Action, Context};
+use crate::model::{AppDetail, FicRow, Severity};
+use crate::msg::{Cmd, RequestId};
+use crate::nav::{AppChoice, EditInWizard, ExchangeEntry, Given, Nav};
+use crate::overlay::{ConfirmDelete, ExportScreen, Overlay};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailPane {
+    Fics,
+    Credentials,
+}
+
+pub struct AppDetailScreen {
+    pub object_id: String,
+    /// Known from the list row before the detail arrives.
+    pub name: String,
+    pub request: RequestId,
+    pub detail: Option<AppDetail>,
+    pub error: Option<String>,
+    pub pane: DetailPane,
+    pub fic_cursor: usize,
+    pub credential_cursor: usize,
+}
+
+impl AppDetailScreen {
+    /// The FIC under the cursor, when the FIC pane has focus.
+    pub fn selected_fic(&self) -> Option<&FicRow> {
+        if self.pane != DetailPane::Fics {
+            return None;
+        }
+        self.detail.as_ref()?.fics.get(self.fic_cursor)
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        let Some(detail) = &self.detail else {
+            return;
+        };
+        let (cursor, len) = match self.pane {
+            DetailPane::Fics => (&mut self.fic_cursor, detail.fics.len()),
+            DetailPane::Credentials => (&mut self.credential_cursor, detail.app.credentials.len()),
+        };
+        *cursor = cursor
+            .saturating_add_signed(delta)
+            .min(len.saturating_sub(1));
+    }
+
+    fn copy(&self, id: bool, out: &mut Outcome) {
+        let picked = match (&self.detail, id) {
+            (Some(detail), true) => Some(("the app id", detail.app.app_id.clone())),
+            (Some(detail), false) => match self.pane {
+                DetailPane::Fics => detail
+                    .fics
+                    .get(self.fic_cursor)
+                    .map(|f| ("the FIC's subject", f.fic.subject.clone())),
+                DetailPane::Credentials => detail
+                    .app
+                    .credentials
+                    .get(self.credential_cursor)
+                    .map(|c| ("the credential's key id", c.key_id.clone())),
+            },
+            (None, _) => None,
+        };
+        if let Some((what, text)) = picked {
+            out.set_toast(ToastLevel::Info, crate::terminal::sent_to_clipboard(what));
+            out.cmds.push(Cmd::Copy(text));
+        }
+    }
+
+    /// `x`: the exchange for this app, with the selected FIC's identity.
+    fn test_exchange(&self, ctx: &Ctx) -> Nav {
+        let mut entry = ExchangeEntry::default();
+        if let Some(detail) = &self.detail {
+            entry.app = Some(AppChoice::from(&detail.app));
+            entry.identity = detail
+                .fics
+                .get(self.fic_cursor)
+                .and_then(|f| crate::screens::exchange::identity_for_subject(ctx, &f.fic.subject));
+        } else {
+            // The detail is still loading: the list's row knows the app id.
+            entry.app = ctx
+                .apps
+                .find(|a| a.object_id == self.object_id)
+                .map(AppChoice::from);
+        }
+        Nav::OpenExchange(Box::new(entry))
+    }
+
+    fn edit(&self, apply_fix: bool, out: &mut Outcome) {
+        let Some(detail) = &self.detail else {
+            out.set_toast(
+                ToastLevel::Info,
+                "The app is still loading; try again in a moment.",
+            );
+            return;
+        };
+        let Some(row) = detail.fics.get(self.fic_cursor) else {
+            out.set_toast(
+                ToastLevel::Info,
+                "This app has no FIC to change; a adds one.",
+            );
+            return;
+        };
+        out.nav = Some(Nav::EditInWizard(Box::new(EditInWizard {
+            app: detail.app.clone(),
+            fics: detail.fics.iter().map(|f| f.fic.clone()).collect(),
+            original: row.fic.clone(),
+            apply_fix,
+        })));
+    }
+
+    fn ask_delete(&self, ctx: &Ctx, out: &mut Outcome) {
+        if ctx.read_only() {
+            out.set_toast(
+                ToastLevel::Warning,
+                "Read-only session: nothing can be deleted. Start ficus without --read-only to make changes.",
+            );
+            return;
+        }
+        let graph = ctx
+            .session
+            .map(|s| s.graph_base.clone())
+            .unwrap_or_default();
+        let Some(fic) = self.selected_fic() else {
+            out.set_toast(
+                ToastLevel::Info,
+                "Select a FIC first (Tab to the FIC list, j/k to pick one), then D.",
+            );
+            return;
+        };
+        let Some(fic_id) = &fic.fic.id else {
+            return;
+        };
+        out.nav = Some(Nav::Overlay(Box::new(Overlay::ConfirmDelete(
+            ConfirmDelete {
+                app_object_id: self.object_id.clone(),
+                app_name: self
+                    .detail
+                    .as_ref()
+                    .map_or(self.name.clone(), |d| d.app.name.clone()),
+                fic_id: fic_id.clone(),
+                fic_name: fic.fic.name.clone(),
+                request_line: format!(
+                    "DELETE {graph}/applications/{}/federatedIdentityCredentials/{fic_id}",
+                    self.object_id
+                ),
+            },
+        ))));
+    }
+
+    fn export(&self, ctx: &Ctx, out: &mut Outcome) {
+        let cloud = ctx
+            .session
+            .map_or_else(ficus_core::cloud::Cloud::global, |s| {
+                s.cloud_endpoints.clone()
+            });
+        let (Some(detail), Some(fic)) = (&self.detail, self.selected_fic()) else {
+            out.set_toast(
+                ToastLevel::Info,
+                "Select a FIC first (Tab to the FIC list, j/k to pick one), then e.",
+            );
+            return;
+        };
+        // Exported as is, a FIC with errors would not work: the view says so (defect e).
+        let warnings = fic
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        out.nav = Some(Nav::Overlay(Box::new(Overlay::Export(ExportScreen {
+            fic_name: fic.fic.name.clone(),
+            snippets: crate::domain::export_snippets(&detail.app, &fic.fic, &cloud),
+            tab: 0,
+            warnings,
+        }))));
+    }
+}
+
+impl Component for AppDetailScreen {
+    fn context(&self) -> Context {
+        Context::AppDetail
+    }
+
+    fn commands(&self, ctx: &Ctx) -> Vec<Command> {
+        let fic = self.selected_fic();
+        let fixable = fic.is_some_and(|f| f.findings.iter().any(|finding| finding.fixable));
+        keymap_commands(ctx.keymap, Context::AppDetail)
+            .into_iter()
+            .map(|command| match command.action {
+                Action::FixFic => command.disabled_unless(
+                    fixable,
+                    "The selected FIC has no finding with a fix; c changes it by hand.",
+                ),
+                Action::DeleteFic if ctx.read_only() => command.disabled_unless(
+                    false,
+                    "Read-only session: nothing can be deleted. Start ficus without --read-only to make changes.",
+                ),
+                Action::DeleteFic | Action::Export => command.disabled_unless(
+                    fic.is_some(),
+                    "Select a FIC first (Tab to the FIC list, j/k to pick one).",
+                ),
+                _ => command,
+            })
+            .collect()
+    }
+
+    fn on_action(&mut self, action: Action, ctx: &Ctx) -> Outcome {
+        let half_page = (ctx.list_height / 2).max(1) as isize;
+        let mut out = Outcome::default();
+        match action {
+            Action::Up => self.move_cursor(-1),
+            Action::Down => self.move_cursor(1),
+            Action::HalfPageUp => self.move_cursor(-half_page),
+            Action::HalfPageDown => self.move_cursor(half_page),
+            Action::Top => self.move_cursor(isize::MIN / 2),
+            Action::Bottom => self.move_cursor(isize::MAX / 2),
+            Action::NextPane => {
+                self.pane = match self.pane {
+                    DetailPane::Fics => DetailPane::Credentials,
+                    DetailPane::Credentials => DetailPane::Fics,
+                };
+            }
+            Action::Refresh => {
+                let request = ctx.new_request();
+                self.request = request;
+                self.error = None;
+                out.cmds.push(Cmd::LoadAppDetail {
+                    request,
+                    object_id: self.object_id.clone(),
+                });
+            }
+            Action::Copy => self.copy(false, &mut out),
+            Action::CopyId => self.copy(true, &mut out),
+            Action::AddFic => match &self.detail {
+                Some(detail) => {
+                    out.nav = Some(Nav::StartWizard(Box::new(Given::App(
+                        detail.app.clone(),
+                        Some(detail.fics.iter().map(|f| f.fic.clone()).collect()),
+                    ))));
+                }
+                None => out.set_toast(
+                    ToastLevel::Info,
+                    "The app is still loading; press a again in a moment.",
+                ),
+            },
+            Action::EditFic => self.edit(false, &mut out),
+            Action::FixFic => self.edit(true, &mut out),
+            Action::TestExchange => out.nav = Some(self.test_exchange(ctx)),
+            Action::DeleteFic => self.ask_delete(ctx, &mut out),
+            Action::Export => self.export(ctx, &mut out),
+            // Open has nothing to open here; the rest is the console's (quit, help, palette…).
+            Action::Open => {}
+            _ => return Outcome::ignored(),
+        }
+        out
+    }
+}

@@ -1,0 +1,357 @@
+//! The exchange screen's keys: the form, the picker and the file input, running, revealing,
+//! copying, and the one-key fix (`F`) and inspection (`i`).
+
+use tui_input::Input;
+
+use ficus_core::secret::Secret;
+
+use super::state::*;
+use crate::component::ToastLevel;
+use crate::keymap::Action;
+use crate::model::{IdentityKind, sanitize};
+use crate::msg::Cmd;
+use crate::nav::{AddFic, AppChoice, FicFix, InspectorEntry, Nav};
+use crate::token_effects::*;
+use crate::widgets::picker::{FocusedKey, PickItem, Picker, focused_key, focused_paste, scrolled};
+
+use super::open::default_scope;
+use super::run::start_run;
+
+/// Keys of the exchange screen that the keymap dispatched. `None`: not ours, let the console
+/// handle it (quit, help, palette…).
+pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
+    let screen = top(here)?;
+    let has_result = screen.result().is_some();
+    let cmds = match action {
+        Action::Up | Action::Down if !has_result => {
+            let index = FormField::ALL
+                .iter()
+                .position(|f| *f == screen.focus)
+                .unwrap_or(0);
+            let next = if action == Action::Up {
+                index.saturating_sub(1)
+            } else {
+                (index + 1).min(FormField::ALL.len() - 1)
+            };
+            screen.focus = FormField::ALL[next];
+            Vec::new()
+        }
+        Action::NextPane => {
+            let index = FormField::ALL
+                .iter()
+                .position(|f| *f == screen.focus)
+                .unwrap_or(0);
+            screen.focus = FormField::ALL[(index + 1) % FormField::ALL.len()];
+            Vec::new()
+        }
+        Action::Up | Action::Down | Action::HalfPageUp | Action::HalfPageDown | Action::Top => {
+            screen.scroll = scrolled(screen.scroll, action);
+            Vec::new()
+        }
+        Action::Open => {
+            let field = screen.focus;
+            open_picker(here, field);
+            Vec::new()
+        }
+        Action::RunExchange | Action::Refresh => {
+            if screen.is_running() {
+                here.toast(
+                    ToastLevel::Info,
+                    "The exchange is running; wait for its verdict.",
+                );
+                Vec::new()
+            } else {
+                start_run(here, 1)
+            }
+        }
+        Action::Reveal => {
+            screen.reveal = !screen.reveal;
+            let text = if screen.reveal {
+                "Tokens shown in full; v masks them again. They are never written to the log."
+            } else {
+                "Tokens masked."
+            };
+            here.toast(ToastLevel::Info, text);
+            Vec::new()
+        }
+        Action::PasteToken => {
+            if screen.pasted.take().is_some() {
+                here.toast(
+                    ToastLevel::Info,
+                    "Pasted token dropped; the host's managed identity is used again.",
+                );
+            } else {
+                here.toast(
+                    ToastLevel::Info,
+                    "Paste the assertion now (the terminal's paste); it replaces the host's managed identity token.",
+                );
+            }
+            Vec::new()
+        }
+        Action::TokenFromFile => {
+            screen.file_input = Some(Input::default());
+            Vec::new()
+        }
+        Action::Copy | Action::CopyId => {
+            let (token, what) = match (action, screen.result()) {
+                (Action::Copy, Some(r)) => (r.app_token_raw.clone(), "app token"),
+                (_, Some(r)) => (
+                    r.assertion_raw.clone(),
+                    "managed identity token (assertion)",
+                ),
+                _ => (None, "token"),
+            };
+            match token {
+                Some(token) => {
+                    here.toast(
+                        ToastLevel::Info,
+                        format!(
+                            "{}. Treat it as a password.",
+                            crate::terminal::sent_to_clipboard(format!("the {what}"))
+                        ),
+                    );
+                    vec![Cmd::Copy(token.expose().clone())]
+                }
+                None => {
+                    here.toast(
+                        ToastLevel::Info,
+                        format!("No {what} to copy yet; x runs the exchange."),
+                    );
+                    Vec::new()
+                }
+            }
+        }
+        Action::FixInWizard => fix_in_wizard(here),
+        Action::Inspect => {
+            let token = screen
+                .result()
+                .and_then(|r| r.app_token_raw.clone().or_else(|| r.assertion_raw.clone()));
+            let app = screen.app.clone();
+            let fics = screen.result().map(|r| r.fics.clone()).unwrap_or_default();
+            match token {
+                Some(token) => {
+                    here.nav(Nav::OpenInspector(Box::new(InspectorEntry {
+                        token: Some(token),
+                        app,
+                        fics,
+                    })));
+                    Vec::new()
+                }
+                None => {
+                    here.toast(ToastLevel::Info, "No token yet; x runs the exchange.");
+                    Vec::new()
+                }
+            }
+        }
+        _ => return None,
+    };
+    Some(cmds)
+}
+
+pub(super) fn fix_in_wizard(here: &mut Here) -> Vec<Cmd> {
+    let Some(screen) = top(here) else {
+        return Vec::new();
+    };
+    let (Some(app), Some(result)) = (screen.app.clone(), screen.result()) else {
+        return Vec::new();
+    };
+    if result.succeeded() {
+        here.toast(
+            ToastLevel::Info,
+            "The exchange worked; there is nothing to fix.",
+        );
+        return Vec::new();
+    }
+    // AADSTS70025: the app has no FIC at all; the fix is a new one, for this identity.
+    let no_fics = result.refusal.as_ref().and_then(|r| r.code) == Some(70025)
+        || (result.fics.is_empty() && result.refusal.is_some());
+    if no_fics {
+        let identity = screen.identity.clone();
+        here.nav(Nav::AddFic(Box::new(AddFic { app, identity })));
+        return Vec::new();
+    }
+    let Some(((fic, _), (field, corrected))) = result.nearest().zip(result.correction()) else {
+        here.toast(
+            ToastLevel::Info,
+            "No FIC to correct: the app has none for this token, or every field already matches. a in the app's detail adds one.",
+        );
+        return Vec::new();
+    };
+    let fix = FicFix {
+        app,
+        fic: fic.clone(),
+        field,
+        corrected,
+    };
+    here.nav(Nav::EditFic(Box::new(fix)));
+    Vec::new()
+}
+
+/// The picker for a field, filled from what is loaded.
+pub(super) fn open_picker(here: &mut Here, field: FormField) {
+    let items: Vec<PickItem> = match field {
+        FormField::App => here
+            .apps
+            .items()
+            .iter()
+            .map(|a| PickItem {
+                label: a.name.clone(),
+                detail: a.app_id.clone(),
+                disabled: None,
+                value: a.object_id.clone(),
+            })
+            .collect(),
+        FormField::Identity => here
+            .identities
+            .items()
+            .iter()
+            .map(|i| PickItem {
+                label: i.name.clone(),
+                detail: i.client_id.clone(),
+                disabled: (i.kind == IdentityKind::SystemAssigned)
+                    .then(|| "system-assigned: cannot be a FIC's subject".to_string()),
+                value: i.principal_id.clone(),
+            })
+            .collect(),
+        FormField::Tenant => {
+            let mut items = Vec::new();
+            if let Some(session) = &here.session {
+                items.push(PickItem {
+                    label: session.tenant_id.clone(),
+                    detail: format!("{} (the app's home tenant)", session.tenant),
+                    disabled: None,
+                    value: session.tenant_id.clone(),
+                });
+            }
+            items
+        }
+        FormField::Scope => {
+            let mut values: Vec<(String, &str)> = here
+                .recent_scopes
+                .iter()
+                .map(|s| (s.clone(), "recent"))
+                .collect();
+            let default = default_scope(here);
+            for scope in std::iter::once(default.as_str()).chain(COMMON_SCOPES) {
+                if !values.iter().any(|(v, _)| v == scope) {
+                    values.push((scope.to_string(), "common"));
+                }
+            }
+            if let Some(app) = &here.screen.app {
+                let own = format!("api://{}/.default", app.app_id);
+                if !values.iter().any(|(v, _)| *v == own) {
+                    values.push((own, "the app's own API"));
+                }
+            }
+            values
+                .into_iter()
+                .map(|(value, detail)| PickItem {
+                    label: value.clone(),
+                    detail: detail.to_string(),
+                    disabled: None,
+                    value,
+                })
+                .collect()
+        }
+    };
+    let free_text = matches!(field, FormField::Tenant | FormField::Scope);
+    if let Some(screen) = top(here) {
+        screen.picker = Some(Picker {
+            field: Some(field),
+            input: Input::default(),
+            items,
+            selected: 0,
+            free_text,
+        });
+    }
+}
+
+/// Keys while the picker or the file path input has focus.
+pub fn on_raw_key(here: &mut Here, key: ratatui::crossterm::event::KeyEvent) -> Vec<Cmd> {
+    let request = here.new_request();
+    let Some(screen) = top(here) else {
+        return Vec::new();
+    };
+    match focused_key(&mut screen.file_input, &mut screen.picker, key) {
+        FocusedKey::Done => Vec::new(),
+        FocusedKey::ReadFile(path) => {
+            screen.file_request = request;
+            vec![Cmd::Exchange(ExchangeCmd::ReadTokenFile { request, path })]
+        }
+        FocusedKey::Choose => {
+            let Some(picker) = &screen.picker else {
+                return Vec::new();
+            };
+            let typed = picker.input.value().trim().to_string();
+            let chosen = picker.visible().get(picker.selected).map(|i| (*i).clone());
+            let (field, free_text) = (picker.field, picker.free_text);
+            let value = match chosen {
+                Some(item) if item.disabled.is_some() => {
+                    let why = item.disabled.unwrap_or_default();
+                    here.toast(ToastLevel::Warning, format!("{}: {why}", item.label));
+                    return Vec::new();
+                }
+                Some(item) => item.value,
+                None if free_text && !typed.is_empty() => typed,
+                _ => return Vec::new(),
+            };
+            screen.picker = None;
+            choose(here, field, value);
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn choose(here: &mut Here, field: Option<FormField>, value: String) {
+    let value = sanitize(&value).into_owned();
+    let app = here
+        .apps
+        .find(|a| a.object_id == value)
+        .map(AppChoice::from);
+    let identity = here.identities.find(|i| i.principal_id == value).cloned();
+    let Some(screen) = top(here) else {
+        return;
+    };
+    match field {
+        Some(FormField::App) if app.is_some() => {
+            screen.app = app;
+            screen.focus = FormField::Identity;
+        }
+        Some(FormField::Identity) if identity.is_some() => {
+            screen.identity = identity;
+            screen.focus = FormField::Scope;
+        }
+        Some(FormField::Tenant) => screen.tenant = value,
+        Some(FormField::Scope) => screen.scope = value,
+        _ => {}
+    }
+}
+
+/// Pasted text on the exchange screen: into the open input, else it becomes the assertion.
+pub fn on_paste(here: &mut Here, text: &str) -> Vec<Cmd> {
+    let Some(screen) = top(here) else {
+        return Vec::new();
+    };
+    if focused_paste(&mut screen.file_input, &mut screen.picker, text) {
+        return Vec::new();
+    }
+    match ficus_core::jwt::decode(text) {
+        Ok(_) => {
+            screen.pasted = Some(PastedToken {
+                label: "pasted token".into(),
+                token: Secret::new(text.trim().to_string()),
+            });
+            screen.run = None;
+            screen.scroll = 0;
+            here.toast(
+                ToastLevel::Success,
+                "Token pasted; x runs the exchange with it as the assertion (p drops it).",
+            );
+        }
+        Err(error) => here.toast(
+            ToastLevel::Error,
+            format!("That paste is not a usable token: {error}. Nothing was kept."),
+        ),
+    }
+    Vec::new()
+}

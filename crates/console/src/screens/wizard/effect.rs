@@ -1,0 +1,43 @@
+//! What the wizard asks of the effects runner ([`WizardCmd`]) and what it answers
+//! ([`WizardMsg`]).
+
+use ficus_core::fic::Fic;
+
+use crate::error::DirectoryError;
+use crate::model::AppDetail;
+use crate::request::RequestId;
+
+// ---------------------------------------------------------------------------------------------
+// Effects
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WizardCmd {
+    /// Read the app (its FICs and credentials).
+    LoadApp {
+        request: RequestId,
+        object_id: String,
+    },
+    Create {
+        request: RequestId,
+        app_object_id: String,
+        fic: Fic,
+    },
+    Update {
+        request: RequestId,
+        app_object_id: String,
+        fic_id: String,
+        fic: Fic,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum WizardMsg {
+    AppLoaded {
+        request: RequestId,
+        result: Result<Box<AppDetail>, DirectoryError>,
+    },
+    Saved {
+        request: RequestId,
+        result: Result<Fic, DirectoryError>,
+    },
+}

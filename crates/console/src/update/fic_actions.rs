@@ -1,0 +1,61 @@
+//! A FIC deleted from App detail (after its confirmation): the list's count follows, the app
+//! is read again, or the failure is said by its kind.
+
+use super::prelude::*;
+
+pub(super) fn on_fic_deleted(
+    state: &mut State,
+    request: u64,
+    result: Result<(), DirectoryError>,
+) -> Vec<Cmd> {
+    let Some(Screen::AppDetail(screen)) = state.stack.last_mut() else {
+        return Vec::new();
+    };
+    if screen.request != request {
+        return Vec::new();
+    }
+    match result {
+        Ok(()) => {
+            let counted = screen
+                .detail
+                .as_ref()
+                .map(|d| (d.app.object_id.clone(), d.fics.len().saturating_sub(1)));
+            if let Some((object_id, count)) = counted {
+                set_fic_count(state, &object_id, count);
+            }
+            forget_details(state);
+            let reload = state.new_request();
+            let Some(Screen::AppDetail(screen)) = state.stack.last_mut() else {
+                return Vec::new();
+            };
+            screen.request = reload;
+            let object_id = screen.object_id.clone();
+            state.toast(
+                ToastLevel::Success,
+                "FIC deleted. A workload still using it now fails with AADSTS70021; give it another FIC (a) first.",
+            );
+            vec![Cmd::LoadAppDetail {
+                request: reload,
+                object_id,
+            }]
+        }
+        // Already gone (deleted elsewhere): what the screen shows is old; read it again.
+        Err(error) if error.kind == ErrorKind::NotFound => {
+            state.toast(
+                ToastLevel::Info,
+                "This FIC was already gone (deleted elsewhere); reading the app again.",
+            );
+            reload_top(state)
+        }
+        Err(error) => {
+            state.toast(
+                ToastLevel::Error,
+                format!(
+                    "Delete failed: {} — nothing changed; press D to try again",
+                    sanitize(&error.message)
+                ),
+            );
+            Vec::new()
+        }
+    }
+}

@@ -1,0 +1,511 @@
+//! `update(&mut State, Msg) -> Vec<Cmd>`: every change to the console's state happens here,
+//! without I/O and without blocking, so every transition is a unit test.
+
+use ficus_core::secret::Secret;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use tui_input::backend::crossterm::to_input_request;
+use tui_input::{Input, InputRequest};
+
+use crate::component::Outcome;
+use crate::domain;
+use crate::error::{DirectoryError, ErrorKind};
+use crate::filter::{Listing, Load, Row};
+use crate::keymap::{Action, Chord, Lookup};
+use crate::model::{AppRow, IdentityKind, IdentityRow, sanitize};
+use crate::msg::{Cmd, Msg, RequestId, SignInEvent};
+use crate::nav::{AppChoice, ExchangeEntry, FicFix, InspectorEntry, Nav};
+use crate::screens::exchange::{self, RECENT_SCOPES};
+use crate::screens::inspector;
+use crate::screens::wizard::{self, Given, WizardApp, WizardMsg};
+use crate::state::{
+    AppDetailScreen, DetailPane, IdentityDetailScreen, ListKind, Overlay, PaletteScreen,
+    PaletteTarget, Phase, REST_DELAY, Rest, RestStage, RestTarget, Screen, SignInScreen, State,
+    Suggestion, TextPanel, ToastLevel,
+};
+
+mod browse;
+mod fic_actions;
+mod navigate;
+mod overlays;
+mod palette;
+mod rest;
+mod sign_in;
+
+use browse::*;
+use fic_actions::*;
+use navigate::*;
+use overlays::*;
+use palette::*;
+use rest::*;
+use sign_in::*;
+
+pub use navigate::{open_app, open_identity};
+pub use palette::PALETTE_COMMANDS;
+pub use sign_in::start_console;
+
+/// What every file of the root shares: the imports above and each other's functions.
+mod prelude {
+    pub(super) use super::*;
+}
+
+pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
+    let before = rest_target(state);
+    let mut cmds = transition(state, msg);
+    // Wherever this message moved the cursor (keys, filter, sort, a first page, back from a
+    // detail), the row it now rests on gets its one-shot delay.
+    let after = rest_target(state);
+    if before != after || state.rest.is_none() {
+        cmds.extend(sync_rest(state, after));
+    }
+    cmds
+}
+
+fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
+    match msg {
+        Msg::Key(key) if key.kind == KeyEventKind::Release => Vec::new(),
+        Msg::Key(key) => on_key(state, key),
+        Msg::Paste(text) => on_paste(state, &text),
+        Msg::Resize(width, height) => {
+            state.size = (width, height);
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            state.now = now;
+            Vec::new()
+        }
+        Msg::Terminate => {
+            state.quit = true;
+            vec![Cmd::Quit]
+        }
+        Msg::AppsPage {
+            request,
+            mut rows,
+            page,
+            done,
+        } => {
+            if request != state.apps.request {
+                return Vec::new();
+            }
+            rows.iter_mut().for_each(AppRow::sanitize);
+            state.apps.extend(rows, state.now);
+            state.apps.load = if done {
+                Load::Done
+            } else {
+                Load::Loading { pages: page }
+            };
+            replay_typed_ahead(state)
+        }
+        Msg::AppsFailed { request, error } => {
+            if request != state.apps.request {
+                return Vec::new();
+            }
+            let error = sanitize(&error).into_owned();
+            state.toast(ToastLevel::Error, format!("{error} — press r to retry"));
+            state.apps.load = Load::Failed(error);
+            replay_typed_ahead(state)
+        }
+        Msg::IdentitiesPage {
+            request,
+            mut rows,
+            page,
+            done,
+        } => {
+            if request != state.identities.request {
+                return Vec::new();
+            }
+            rows.iter_mut().for_each(IdentityRow::sanitize);
+            state.identities.extend(rows, state.now);
+            state.identities.load = if done {
+                Load::Done
+            } else {
+                Load::Loading { pages: page }
+            };
+            Vec::new()
+        }
+        Msg::IdentitiesFailed { request, error } => {
+            if request == state.identities.request {
+                let error = sanitize(&error).into_owned();
+                state.toast(ToastLevel::Error, format!("{error} — press r to retry"));
+                state.identities.load = Load::Failed(error);
+            }
+            Vec::new()
+        }
+        Msg::AppDetailLoaded {
+            request,
+            mut result,
+        } => {
+            let for_preview = is_rest_fetch(state, request);
+            let for_screen = state
+                .stack
+                .iter()
+                .any(|s| matches!(s, Screen::AppDetail(s) if s.request == request));
+            if !for_preview && !for_screen {
+                return Vec::new();
+            }
+            if let Ok(detail) = &mut result {
+                detail.sanitize();
+                state.details.put_app((**detail).clone());
+            }
+            if for_preview {
+                finish_rest_fetch(state, result.as_ref().map(|_| ()));
+            }
+            for screen in &mut state.stack {
+                if let Screen::AppDetail(screen) = screen
+                    && screen.request == request
+                {
+                    match result {
+                        Ok(detail) => {
+                            screen.fic_cursor =
+                                screen.fic_cursor.min(detail.fics.len().saturating_sub(1));
+                            screen.credential_cursor = screen
+                                .credential_cursor
+                                .min(detail.app.credentials.len().saturating_sub(1));
+                            screen.detail = Some(*detail);
+                            screen.error = None;
+                        }
+                        Err(error) => screen.error = Some(sanitize(&error.message).into_owned()),
+                    }
+                    break;
+                }
+            }
+            Vec::new()
+        }
+        Msg::IdentityDetailLoaded {
+            request,
+            mut result,
+        } => {
+            let for_preview = is_rest_fetch(state, request);
+            let for_screen = state
+                .stack
+                .iter()
+                .any(|s| matches!(s, Screen::IdentityDetail(s) if s.request == request));
+            if !for_preview && !for_screen {
+                return Vec::new();
+            }
+            if let Ok(detail) = &mut result {
+                detail.sanitize();
+                state.details.put_identity((**detail).clone());
+            }
+            if for_preview {
+                finish_rest_fetch(state, result.as_ref().map(|_| ()));
+            }
+            for screen in &mut state.stack {
+                if let Screen::IdentityDetail(screen) = screen
+                    && screen.request == request
+                {
+                    match result {
+                        Ok(detail) => {
+                            screen.cursor =
+                                screen.cursor.min(detail.trusted_by.len().saturating_sub(1));
+                            screen.detail = Some(*detail);
+                            screen.error = None;
+                        }
+                        Err(error) => screen.error = Some(sanitize(&error.message).into_owned()),
+                    }
+                    break;
+                }
+            }
+            Vec::new()
+        }
+        Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
+        Msg::SignIn(event) => on_sign_in(state, event),
+        Msg::SwitchRefused(reason) => {
+            if matches!(state.phase, Phase::SigningIn(_)) && state.session.is_some() {
+                state.phase = Phase::Console;
+            }
+            // The keys typed while waiting apply to the lists that stay.
+            let cmds = if matches!(state.phase, Phase::Console) {
+                replay_typed_ahead(state)
+            } else {
+                Vec::new()
+            };
+            state.toast(ToastLevel::Warning, sanitize(&reason).into_owned());
+            cmds
+        }
+        Msg::Rested { request } => on_rested(state, request),
+        Msg::EffectPanicked(error) => {
+            state.toast(ToastLevel::Error, sanitize(&error).into_owned());
+            Vec::new()
+        }
+        Msg::ThemeSaved(result) => {
+            let name = state.theme.name.clone();
+            match result {
+                Ok(path) => state.toast(
+                    ToastLevel::Info,
+                    format!("Theme: {name} (saved in {})", sanitize(&path)),
+                ),
+                Err(reason) => state.toast(
+                    ToastLevel::Warning,
+                    format!(
+                        "Theme: {name} for this session only: {}; set theme = \"{name}\" in config.toml to keep it",
+                        sanitize(&reason)
+                    ),
+                ),
+            }
+            Vec::new()
+        }
+        Msg::WhoisAnswered {
+            request,
+            guid,
+            result,
+        } => on_whois(state, request, &guid, result),
+        Msg::Wizard(msg) => {
+            if matches!(&msg, WizardMsg::Saved { result: Ok(_), .. }) {
+                // A FIC was created or changed: what the previews and Enter knew is old.
+                forget_details(state);
+            }
+            let (top, ctx) = state.split();
+            let outcome = match top {
+                Some(Screen::Wizard(wizard)) => wizard.on_msg(msg, &ctx),
+                _ => return Vec::new(),
+            };
+            apply(state, outcome)
+        }
+        Msg::Exchange(msg) => {
+            let (top, ctx) = state.split();
+            let outcome = match top {
+                Some(Screen::Exchange(screen)) => screen.on_msg(msg, &ctx),
+                Some(Screen::Inspector(screen)) => screen.on_msg(msg, &ctx),
+                _ => return Vec::new(),
+            };
+            apply(state, outcome)
+        }
+        Msg::OpenExchange(entry) => navigate(state, Nav::OpenExchange(entry)),
+        Msg::EditFic(fix) => navigate(state, Nav::EditFic(fix)),
+    }
+}
+
+/// The one key dispatch: overlays, typing ahead and the filter first; then the screen on
+/// top gets keys for its focused input; then the keymap of the screen's context turns the key
+/// into an action for the screen (or the console, when the screen ignores it).
+fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
+    state.toast = None;
+    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    // The wizard asks before Ctrl-C loses typed values.
+    let asks_first =
+        state.overlay.is_none() && matches!(state.stack.last(), Some(Screen::Wizard(_)));
+    if ctrl_c && !asks_first {
+        state.quit = true;
+        return vec![Cmd::Quit];
+    }
+    if state.overlay.is_some() {
+        return on_overlay_key(state, key);
+    }
+    if type_ahead(state, &key) {
+        return Vec::new();
+    }
+    if state.editing_filter {
+        return on_filter_key(state, key);
+    }
+    let (top, ctx) = state.split();
+    if let Some(component) = top.and_then(Screen::component)
+        && let Some(outcome) = component.on_key(key, &ctx)
+    {
+        state.pending.clear();
+        return apply(state, outcome);
+    }
+    let chord = Chord::from_event(&key);
+    let context = state.context();
+    let pending = std::mem::take(&mut state.pending);
+    match state.keymap.lookup(context, &pending, chord) {
+        Lookup::Action(action) => perform(state, action),
+        Lookup::Pending => {
+            state.pending = pending;
+            state.pending.push(chord);
+            Vec::new()
+        }
+        Lookup::Unbound if !pending.is_empty() => {
+            // A broken sequence: try the key on its own.
+            on_key(state, key)
+        }
+        Lookup::Unbound => {
+            let (top, ctx) = state.split();
+            match top.and_then(Screen::component) {
+                Some(component) => {
+                    let outcome = component.on_unbound(key, &ctx);
+                    apply(state, outcome)
+                }
+                None => Vec::new(),
+            }
+        }
+    }
+}
+
+fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
+    // The screen on top answers first; what it ignores is the console's. A command the
+    // screen lists as disabled says why instead of running.
+    let (top, ctx) = state.split();
+    if let Some(component) = top.and_then(Screen::component) {
+        let refusal = component
+            .commands(&ctx)
+            .into_iter()
+            .find(|c| c.action == action && c.input_keys.is_none())
+            .and_then(|c| c.disabled);
+        if let Some(why) = refusal {
+            state.toast(ToastLevel::Warning, why);
+            return Vec::new();
+        }
+        let outcome = component.on_action(action, &ctx);
+        if !outcome.ignored {
+            return apply(state, outcome);
+        }
+    }
+    let half_page = (state.list_height() / 2).max(1) as isize;
+    match action {
+        Action::Quit => {
+            state.quit = true;
+            vec![Cmd::Quit]
+        }
+        Action::Help => {
+            state.overlay = Some(Overlay::Help { scroll: 0 });
+            Vec::new()
+        }
+        Action::Palette => {
+            open_palette(state, "");
+            Vec::new()
+        }
+        Action::Back => go_back(state),
+        Action::ShowApps => show_list(state, ListKind::Apps),
+        Action::ShowIdentities => show_list(state, ListKind::Identities),
+        Action::CycleTheme => {
+            if let Some(next) = state.themes.next_after(&state.theme.name).cloned() {
+                state.toast(
+                    ToastLevel::Info,
+                    format!("Theme: {} (t for the next one)", next.name),
+                );
+                state.theme = next;
+            }
+            Vec::new()
+        }
+        Action::Up => move_cursor(state, -1),
+        Action::Down => move_cursor(state, 1),
+        Action::HalfPageUp => move_cursor(state, -half_page),
+        Action::HalfPageDown => move_cursor(state, half_page),
+        Action::Top => move_cursor(state, isize::MIN / 2),
+        Action::Bottom => move_cursor(state, isize::MAX / 2),
+        Action::Filter => {
+            // `/` starts a new filter, as a new search in less or vim.
+            if matches!(state.phase, Phase::Console) && state.stack.is_empty() {
+                set_filter(state, String::new());
+                state.editing_filter = true;
+            }
+            Vec::new()
+        }
+        Action::NextPane => match state.stack.last() {
+            None => {
+                let other = match state.list {
+                    ListKind::Apps => ListKind::Identities,
+                    ListKind::Identities => ListKind::Apps,
+                };
+                show_list(state, other)
+            }
+            Some(_) => Vec::new(),
+        },
+        Action::Sort => {
+            let now = state.now;
+            match state.list {
+                ListKind::Apps => cycle_sort(&mut state.apps, now),
+                ListKind::Identities => cycle_sort(&mut state.identities, now),
+            }
+            let (listing_sort, columns) = match state.list {
+                ListKind::Apps => (state.apps.sort(), AppRow::columns()),
+                ListKind::Identities => (state.identities.sort(), IdentityRow::columns()),
+            };
+            if let Some((column, descending)) = listing_sort {
+                let direction = if descending {
+                    "descending"
+                } else {
+                    "ascending"
+                };
+                state.toast(
+                    ToastLevel::Info,
+                    format!(
+                        "Sorted by {} ({direction}); s again for the next column",
+                        columns[column]
+                    ),
+                );
+            }
+            Vec::new()
+        }
+        Action::Open => open_selected(state),
+        Action::Refresh => refresh(state),
+        Action::Copy => copy(state, false),
+        Action::CopyId => copy(state, true),
+        Action::AddFic => add_fic(state),
+        // App detail's own (its component answered them).
+        Action::DeleteFic | Action::Export | Action::EditFic | Action::FixFic => Vec::new(),
+        // The wizard dispatches its own keys (wizard::on_key).
+        Action::EditField | Action::ApplyFix | Action::AcknowledgeWarnings => Vec::new(),
+        Action::TestExchange => test_exchange(state),
+        // Bound only on the exchange and inspector screens, which handled them above.
+        Action::RunExchange
+        | Action::Reveal
+        | Action::PasteToken
+        | Action::TokenFromFile
+        | Action::FixInWizard
+        | Action::Inspect
+        | Action::VerifySignature
+        | Action::PickApp => Vec::new(),
+        // Bound only under overlays (update/overlays.rs).
+        Action::PreviousPane | Action::Confirm => Vec::new(),
+    }
+}
+
+/// Pasted text: into the input that has focus, else the palette opens with it (a GUID becomes
+/// `whois`, a token `decode`).
+fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
+    // The screen on top takes pastes into its inputs (tokens go to the exchange screen or
+    // the inspector as pasted, #7); an enormous paste never goes through the palette's input
+    // (one character at a time).
+    if state.overlay.is_none() {
+        let (top, ctx) = state.split();
+        if let Some(component) = top.and_then(Screen::component)
+            && let Some(outcome) = component.on_paste(text, &ctx)
+        {
+            return apply(state, outcome);
+        }
+        if text.len() > ficus_core::jwt::MAX_TOKEN_LEN && matches!(state.phase, Phase::Console) {
+            return open_inspector(state, text);
+        }
+    }
+    if matches!(state.phase, Phase::SigningIn(_)) && state.overlay.is_none() {
+        if state.typed_ahead.len() < TYPE_AHEAD_LIMIT {
+            state.typed_ahead.push(Msg::Paste(text.to_string()));
+        }
+        toast_typed_ahead(state);
+        return Vec::new();
+    }
+    let clean = sanitize(text.trim()).into_owned();
+    if let Some(Overlay::Palette(palette)) = &mut state.overlay {
+        for c in clean.chars() {
+            palette.input.handle(InputRequest::InsertChar(c));
+        }
+        let value = palette.input.value().to_string();
+        refresh_suggestions(state, &value);
+        return Vec::new();
+    }
+    if state.overlay.is_some() || !matches!(state.phase, Phase::Console) {
+        return Vec::new();
+    }
+    if state.editing_filter {
+        let input = filter_input(state);
+        for c in clean.chars() {
+            input.handle(InputRequest::InsertChar(c));
+        }
+        let value = input.value().to_string();
+        set_filter(state, value);
+        return Vec::new();
+    }
+    let prefill = if uuid::Uuid::parse_str(&clean).is_ok() {
+        format!("whois {clean}")
+    } else if clean.matches('.').count() >= 2 && !clean.contains(' ') {
+        format!("decode {clean}")
+    } else {
+        clean
+    };
+    open_palette(state, &prefill);
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests;

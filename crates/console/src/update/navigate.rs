@@ -1,0 +1,296 @@
+//! How screens open and close: applying a screen's `Outcome` and its `Nav` (the only place the
+//! screen stack changes), and opening the detail screens, the wizard, the exchange and the
+//! inspector from the lists and details.
+
+use super::prelude::*;
+
+/// What a screen answered: its commands, its toast, and its navigation intent, which only
+/// this function (through [`navigate`]) applies to the screen stack.
+pub(super) fn apply(state: &mut State, outcome: Outcome) -> Vec<Cmd> {
+    let Outcome {
+        mut cmds,
+        toast,
+        nav,
+        remember_scope,
+        fic_count,
+        ignored: _,
+    } = outcome;
+    if let Some((object_id, count)) = fic_count {
+        set_fic_count(state, &object_id, count);
+    }
+    if let Some(toast) = toast {
+        state.toast = Some(toast);
+    }
+    if let Some(scope) = remember_scope {
+        let memory = &mut state.exchange_memory.recent_scopes;
+        memory.retain(|s| *s != scope);
+        memory.insert(0, scope);
+        memory.truncate(RECENT_SCOPES);
+    }
+    if let Some(nav) = nav {
+        cmds.extend(navigate(state, nav));
+    }
+    cmds
+}
+
+/// A FIC was created or deleted: the Apps list's row (and what its `fic:` facet sees) says
+/// so at once.
+pub(super) fn set_fic_count(state: &mut State, object_id: &str, count: usize) {
+    let now = state.now;
+    state.apps.update_where(
+        |a| a.object_id == object_id,
+        |a| a.fic_count = Some(count),
+        now,
+    );
+}
+
+/// Applies a navigation intent: the only place the screen stack changes for the screens.
+pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
+    match nav {
+        Nav::Pop => {
+            state.stack.pop();
+            Vec::new()
+        }
+        Nav::PopAndReload => {
+            state.stack.pop();
+            reload_top(state)
+        }
+        Nav::OpenExchange(entry) => {
+            let (screen, outcome) = exchange::open(&state.ctx(), *entry);
+            push(state, Screen::Exchange(Box::new(screen)));
+            apply(state, outcome)
+        }
+        Nav::EditFic(fix) => open_correction(state, *fix),
+        Nav::AddFic(add) => {
+            let row = state
+                .apps
+                .find(|a| a.object_id == add.app.object_id)
+                .cloned()
+                .unwrap_or_else(|| add.app.to_row());
+            let given = Given::App(row, None);
+            let (wizard, outcome) = wizard::start(&state.ctx(), given);
+            let mut cmds = Vec::new();
+            if let Some(mut wizard) = wizard {
+                if let Some(identity) = add.identity {
+                    wizard.preselect_identity(identity);
+                }
+                push(state, Screen::Wizard(Box::new(wizard)));
+            }
+            cmds.extend(apply(state, outcome));
+            cmds
+        }
+        Nav::OpenApp { object_id, name } => open_app(state, &object_id, &name),
+        Nav::StartWizard(given) => start_wizard(state, *given),
+        Nav::EditInWizard(edit) => {
+            let edit = *edit;
+            let app = WizardApp {
+                row: edit.app,
+                fics: Some(edit.fics),
+            };
+            let (wizard, outcome) = wizard::edit(&state.ctx(), app, edit.original, edit.apply_fix);
+            if let Some(wizard) = wizard {
+                push(state, Screen::Wizard(Box::new(wizard)));
+            }
+            apply(state, outcome)
+        }
+        Nav::Overlay(overlay) => {
+            state.editing_filter = false;
+            state.overlay = Some(*overlay);
+            Vec::new()
+        }
+        Nav::OpenInspector(entry) => {
+            push(state, Screen::Inspector(Box::new(inspector::open(*entry))));
+            Vec::new()
+        }
+        Nav::Help => {
+            state.overlay = Some(Overlay::Help { scroll: 0 });
+            Vec::new()
+        }
+        Nav::Quit => {
+            state.quit = true;
+            vec![Cmd::Quit]
+        }
+    }
+}
+
+pub(super) fn push(state: &mut State, screen: Screen) {
+    state.overlay = None;
+    state.editing_filter = false;
+    state.stack.push(screen);
+}
+
+/// After a FIC was written from a screen above: the detail now on top reads its data again.
+pub(super) fn reload_top(state: &mut State) -> Vec<Cmd> {
+    let request = state.new_request();
+    match state.stack.last_mut() {
+        Some(Screen::AppDetail(screen)) => {
+            screen.request = request;
+            vec![Cmd::LoadAppDetail {
+                request,
+                object_id: screen.object_id.clone(),
+            }]
+        }
+        Some(Screen::IdentityDetail(screen)) => {
+            screen.request = request;
+            vec![Cmd::LoadIdentityDetail {
+                request,
+                identity: Box::new(screen.identity.clone()),
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A FIC in the wizard with one field corrected (the exchange's `F`).
+pub(super) fn open_correction(state: &mut State, fix: FicFix) -> Vec<Cmd> {
+    let known = state.stack.iter().rev().find_map(|screen| match screen {
+        Screen::AppDetail(s) if s.object_id == fix.app.object_id => {
+            s.detail.as_ref().map(|d| WizardApp {
+                row: d.app.clone(),
+                fics: Some(d.fics.iter().map(|f| f.fic.clone()).collect()),
+            })
+        }
+        _ => None,
+    });
+    let (wizard, outcome) = wizard::open_correction(&state.ctx(), fix, known);
+    if let Some(wizard) = wizard {
+        push(state, Screen::Wizard(Box::new(wizard)));
+    }
+    apply(state, outcome)
+}
+
+/// `a` on a list's row: the wizard with that side chosen.
+pub(super) fn add_fic(state: &mut State) -> Vec<Cmd> {
+    if !state.stack.is_empty() {
+        return Vec::new();
+    }
+    let given = match state.list {
+        ListKind::Apps => match state.apps.selected() {
+            Some(app) => Given::App(app.clone(), None),
+            None => return Vec::new(),
+        },
+        ListKind::Identities => match state.identities.selected() {
+            Some(identity) => Given::Identity(identity.clone()),
+            None => return Vec::new(),
+        },
+    };
+    start_wizard(state, given)
+}
+
+/// The wizard from an app or an identity, pushed when it can start.
+pub(super) fn start_wizard(state: &mut State, given: Given) -> Vec<Cmd> {
+    let (wizard, outcome) = wizard::start(&state.ctx(), given);
+    if let Some(wizard) = wizard {
+        push(state, Screen::Wizard(Box::new(wizard)));
+    }
+    apply(state, outcome)
+}
+
+/// The inspector on `text`, matched against the app of the detail below when there is one.
+pub(super) fn open_inspector(state: &mut State, text: &str) -> Vec<Cmd> {
+    let (app, fics) = match state.stack.last() {
+        Some(Screen::AppDetail(screen)) => match &screen.detail {
+            Some(detail) => (
+                Some(AppChoice::from(&detail.app)),
+                detail.fics.iter().map(|f| f.fic.clone()).collect(),
+            ),
+            None => (None, Vec::new()),
+        },
+        _ => (None, Vec::new()),
+    };
+    let token = (!text.trim().is_empty()).then(|| Secret::new(text.to_string()));
+    navigate(
+        state,
+        Nav::OpenInspector(Box::new(InspectorEntry { token, app, fics })),
+    )
+}
+
+/// `x`: the live test exchange for what is selected — an app (with the selected FIC's
+/// `x` on a list's row: the live test exchange for that app or identity.
+pub(super) fn test_exchange(state: &mut State) -> Vec<Cmd> {
+    if !state.stack.is_empty() {
+        return Vec::new();
+    }
+    let mut entry = ExchangeEntry::default();
+    match state.list {
+        ListKind::Apps => entry.app = state.apps.selected().map(AppChoice::from),
+        ListKind::Identities => entry.identity = state.identities.selected().cloned(),
+    }
+    navigate(state, Nav::OpenExchange(Box::new(entry)))
+}
+
+/// Opens an app's detail: at once from the details fetched while the cursor rested on it,
+/// else loading.
+pub fn open_app(state: &mut State, object_id: &str, name: &str) -> Vec<Cmd> {
+    let request = state.new_request();
+    state.editing_filter = false;
+    let cached = state.details.apps.get(object_id).cloned();
+    let load = cached.is_none();
+    state
+        .stack
+        .push(Screen::AppDetail(Box::new(AppDetailScreen {
+            object_id: object_id.to_string(),
+            name: name.to_string(),
+            request,
+            detail: cached,
+            error: None,
+            pane: DetailPane::Fics,
+            fic_cursor: 0,
+            credential_cursor: 0,
+        })));
+    if !load {
+        return Vec::new();
+    }
+    vec![Cmd::LoadAppDetail {
+        request,
+        object_id: object_id.to_string(),
+    }]
+}
+
+pub fn open_identity(state: &mut State, identity: IdentityRow) -> Vec<Cmd> {
+    let request = state.new_request();
+    state.editing_filter = false;
+    let cached = state
+        .details
+        .identities
+        .get(&identity.principal_id)
+        .cloned();
+    let load = cached.is_none();
+    state
+        .stack
+        .push(Screen::IdentityDetail(Box::new(IdentityDetailScreen {
+            identity: identity.clone(),
+            request,
+            detail: cached,
+            error: None,
+            cursor: 0,
+        })));
+    if !load {
+        return Vec::new();
+    }
+    vec![Cmd::LoadIdentityDetail {
+        request,
+        identity: Box::new(identity),
+    }]
+}
+
+pub(super) fn show_list(state: &mut State, list: ListKind) -> Vec<Cmd> {
+    state.stack.clear();
+    state.list = list;
+    state.editing_filter = false;
+    Vec::new()
+}
+
+pub(super) fn go_back(state: &mut State) -> Vec<Cmd> {
+    if state.stack.pop().is_some() {
+        return Vec::new();
+    }
+    let has_filter = match state.list {
+        ListKind::Apps => !state.apps_filter.value().is_empty(),
+        ListKind::Identities => !state.identities_filter.value().is_empty(),
+    };
+    if has_filter {
+        set_filter(state, String::new());
+    }
+    Vec::new()
+}

@@ -1,0 +1,405 @@
+//! The command palette: suggestions as you type (commands, apps and identities by fuzzy
+//! name), running a command, and `whois` with the directory's answer.
+
+use super::prelude::*;
+
+/// How many suggestions the palette shows.
+pub(super) const PALETTE_SUGGESTIONS: usize = 8;
+
+pub(super) fn open_palette(state: &mut State, prefill: &str) {
+    state.editing_filter = false;
+    state.overlay = Some(Overlay::Palette(PaletteScreen {
+        input: Input::new(prefill.to_string()),
+        suggestions: Vec::new(),
+        selected: 0,
+    }));
+    refresh_suggestions(state, prefill);
+}
+
+/// The palette's commands, with what each does.
+pub const PALETTE_COMMANDS: &[(&str, &str)] = &[
+    ("apps", "show app registrations"),
+    ("identities", "show managed identities"),
+    (
+        "tenant ",
+        "switch tenant: sign in to another tenant (domain or id)",
+    ),
+    (
+        "whois ",
+        "what a GUID is: app, identity, tenant, well-known id",
+    ),
+    ("explain ", "what an AADSTS error means and how to fix it"),
+    (
+        "decode ",
+        "token inspector: decode, verify, match against an app's FICs",
+    ),
+    ("exchange ", "test the exchange: exchange [app] [identity]"),
+    ("theme ", "switch colour theme"),
+    ("help", "every key of this screen"),
+];
+
+pub(super) fn refresh_suggestions(state: &mut State, input: &str) {
+    let suggestions = suggestions_for(state, input);
+    if let Some(Overlay::Palette(palette)) = &mut state.overlay {
+        palette.suggestions = suggestions;
+        palette.selected = palette
+            .selected
+            .min(palette.suggestions.len().saturating_sub(1));
+    }
+}
+
+pub(super) fn suggestions_for(state: &State, input: &str) -> Vec<Suggestion> {
+    let input = input.trim_start();
+    let lower = input.to_ascii_lowercase();
+    let mut suggestions = Vec::new();
+    if let Some(rest) = lower.strip_prefix("theme") {
+        let wanted = rest.trim();
+        for name in state.themes.names() {
+            if name.starts_with(wanted) {
+                suggestions.push(Suggestion {
+                    label: format!("theme {name}"),
+                    detail: if name == state.theme.name {
+                        "current".into()
+                    } else {
+                        String::new()
+                    },
+                    target: PaletteTarget::Command(format!("theme {name}")),
+                });
+            }
+        }
+        return suggestions;
+    }
+    for (command, description) in PALETTE_COMMANDS {
+        if !lower.is_empty() && command.trim_end().starts_with(lower.trim_end()) {
+            suggestions.push(Suggestion {
+                label: command.trim_end().to_string(),
+                detail: description.to_string(),
+                target: PaletteTarget::Command(command.to_string()),
+            });
+        }
+    }
+    let is_command = PALETTE_COMMANDS
+        .iter()
+        .any(|(command, _)| command.ends_with(' ') && lower.starts_with(command));
+    if lower.is_empty() {
+        for (command, description) in PALETTE_COMMANDS {
+            suggestions.push(Suggestion {
+                label: command.trim_end().to_string(),
+                detail: description.to_string(),
+                target: PaletteTarget::Command(command.to_string()),
+            });
+        }
+        return suggestions;
+    }
+    if is_command {
+        return suggestions;
+    }
+    let pattern = nucleo_matcher::pattern::Pattern::parse(
+        input,
+        nucleo_matcher::pattern::CaseMatching::Ignore,
+        nucleo_matcher::pattern::Normalization::Smart,
+    );
+    let mut matcher = nucleo_matcher::Matcher::new(nucleo_matcher::Config::DEFAULT);
+    // Score everything, but build suggestions only for the few shown.
+    let apps = state.apps.items();
+    let identities = state.identities.items();
+    let mut scored: Vec<(u32, bool, usize)> = state
+        .apps
+        .fuzzy_scores(&pattern, &mut matcher)
+        .into_iter()
+        .map(|(score, i)| (score, true, i))
+        .chain(
+            state
+                .identities
+                .fuzzy_scores(&pattern, &mut matcher)
+                .into_iter()
+                .map(|(score, i)| (score, false, i)),
+        )
+        .collect();
+    let name_len = |&(_, is_app, i): &(u32, bool, usize)| {
+        if is_app {
+            apps[i].name.len()
+        } else {
+            identities[i].name.len()
+        }
+    };
+    // Best score first; ties by shorter name, which is usually the exact one. Only the first
+    // few are ordered: there may be 100 000 matches.
+    let order = |a: &(u32, bool, usize), b: &(u32, bool, usize)| {
+        b.0.cmp(&a.0).then(name_len(a).cmp(&name_len(b)))
+    };
+    if scored.len() > PALETTE_SUGGESTIONS {
+        scored.select_nth_unstable_by(PALETTE_SUGGESTIONS, order);
+        scored.truncate(PALETTE_SUGGESTIONS);
+    }
+    scored.sort_unstable_by(order);
+    suggestions.extend(
+        scored
+            .into_iter()
+            .take(PALETTE_SUGGESTIONS)
+            .map(|(_, is_app, i)| {
+                if is_app {
+                    Suggestion {
+                        label: apps[i].name.clone(),
+                        detail: "app".into(),
+                        target: PaletteTarget::App(apps[i].object_id.clone()),
+                    }
+                } else {
+                    Suggestion {
+                        label: identities[i].name.clone(),
+                        detail: "identity".into(),
+                        target: PaletteTarget::Identity(identities[i].principal_id.clone()),
+                    }
+                }
+            }),
+    );
+    suggestions
+}
+
+pub(super) fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Vec<Cmd> {
+    let (command, argument) = match input.split_once(char::is_whitespace) {
+        Some((command, argument)) => (command.to_ascii_lowercase(), argument.trim().to_string()),
+        None => (input.to_ascii_lowercase(), String::new()),
+    };
+    match command.as_str() {
+        "apps" | "app" if argument.is_empty() => show_list(state, ListKind::Apps),
+        "identities" | "identity" | "ids" if argument.is_empty() => {
+            show_list(state, ListKind::Identities)
+        }
+        "help" => {
+            state.overlay = Some(Overlay::Help { scroll: 0 });
+            Vec::new()
+        }
+        "theme" => {
+            match state.themes.get(&argument).cloned() {
+                Some(theme) => {
+                    state.toast(ToastLevel::Info, format!("Theme: {}", theme.name));
+                    let name = theme.name.clone();
+                    state.theme = theme;
+                    return vec![Cmd::SaveTheme(name)];
+                }
+                None => state.toast(
+                    ToastLevel::Warning,
+                    format!(
+                        "No theme `{argument}`; try one of: {}",
+                        state.themes.names().join(", ")
+                    ),
+                ),
+            }
+            Vec::new()
+        }
+        "whois" => {
+            let mut lines = whois(state, &argument);
+            let Ok(uuid) = uuid::Uuid::parse_str(argument.trim()) else {
+                show_panel(state, format!("whois {argument}"), lines);
+                return Vec::new();
+            };
+            // What is loaded shows at once; the directory's answer replaces it when it comes.
+            let guid = uuid.hyphenated().to_string();
+            lines.insert(0, WHOIS_ASKING.into());
+            show_panel(state, format!("whois {guid}"), lines);
+            let request = state.new_request();
+            state.whois_request = Some((request, guid.clone()));
+            vec![Cmd::Whois { request, guid }]
+        }
+        "tenant" | "switch" => {
+            let tenant = argument.trim().to_string();
+            if tenant.is_empty() {
+                state.toast(
+                    ToastLevel::Warning,
+                    "Name the tenant: `tenant contoso.onmicrosoft.com` (a domain or a tenant id)",
+                );
+                return Vec::new();
+            }
+            // The lists stay until the new sign-in is done (`start_console` reloads them);
+            // a refusal returns to them.
+            state.stack.clear();
+            state.overlay = None;
+            state.phase = Phase::SigningIn(SignInScreen {
+                status: Some(format!("Signing in to {}…", sanitize(&tenant))),
+                verification_uri: None,
+                user_code: None,
+                expires_at: None,
+                failure: None,
+            });
+            vec![Cmd::SwitchTenant { tenant }]
+        }
+        "explain" => {
+            let lines = domain::explain(&argument);
+            show_panel(state, format!("explain {argument}"), lines);
+            Vec::new()
+        }
+        "decode" | "inspect" => open_inspector(state, &argument),
+        "exchange" | "test" => {
+            let entry = exchange::entry_from_palette(&state.ctx(), &argument);
+            navigate(state, Nav::OpenExchange(Box::new(entry)))
+        }
+        _ => match chosen {
+            Some(Suggestion {
+                target: PaletteTarget::App(object_id),
+                label,
+                ..
+            }) => {
+                show_list(state, ListKind::Apps);
+                state.apps.select_where(|a| a.object_id == object_id);
+                open_app(state, &object_id, &label)
+            }
+            Some(Suggestion {
+                target: PaletteTarget::Identity(principal_id),
+                ..
+            }) => {
+                let identity = state
+                    .identities
+                    .find(|i| i.principal_id == principal_id)
+                    .cloned();
+                show_list(state, ListKind::Identities);
+                state
+                    .identities
+                    .select_where(|i| i.principal_id == principal_id);
+                match identity {
+                    Some(identity) => open_identity(state, identity),
+                    None => Vec::new(),
+                }
+            }
+            Some(Suggestion {
+                target: PaletteTarget::Command(command),
+                ..
+            }) if !command.ends_with(' ') => run_palette(state, &command, None),
+            Some(Suggestion {
+                target: PaletteTarget::Command(command),
+                ..
+            }) => {
+                open_palette(state, &command);
+                Vec::new()
+            }
+            None if input.is_empty() => Vec::new(),
+            None => {
+                state.toast(
+                    ToastLevel::Warning,
+                    format!(
+                        "Nothing named `{input}` is loaded, and it is not a command; try apps, identities, tenant, whois, explain, decode, theme"
+                    ),
+                );
+                Vec::new()
+            }
+        },
+    }
+}
+
+pub(super) fn show_panel(state: &mut State, title: String, lines: Vec<String>) {
+    state.overlay = Some(Overlay::Text(TextPanel {
+        title: sanitize(&title).into_owned(),
+        lines,
+        scroll: 0,
+    }));
+}
+
+pub(super) const WHOIS_ASKING: &str = "Asking the directory…";
+
+/// The directory's answer to `whois`: its matches first, then what is loaded and well known
+/// (the fallback when the directory cannot be asked).
+pub(super) fn on_whois(
+    state: &mut State,
+    request: RequestId,
+    guid: &str,
+    result: Result<Vec<String>, String>,
+) -> Vec<Cmd> {
+    if state.whois_request.as_ref().map(|(r, _)| *r) != Some(request) {
+        return Vec::new();
+    }
+    state.whois_request = None;
+    let title = format!("whois {guid}");
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        return Vec::new();
+    };
+    if panel.title != title {
+        return Vec::new();
+    }
+    let local = whois(state, guid);
+    let mut lines = Vec::new();
+    match result {
+        Ok(found) if !found.is_empty() => {
+            lines.push("In the directory:".to_string());
+            lines.extend(found.iter().map(|line| format!("  {}", sanitize(line))));
+            let extra: Vec<String> = local
+                .into_iter()
+                .filter(|line| {
+                    !line.starts_with("Not an app") && !line.starts_with("If it belongs")
+                })
+                .collect();
+            if !extra.is_empty() {
+                lines.push("Also:".to_string());
+                lines.extend(extra.into_iter().map(|line| format!("  {line}")));
+            }
+        }
+        Ok(_) => {
+            lines.push("The directory has no object with this id.".to_string());
+            lines.extend(local);
+        }
+        Err(error) => {
+            lines.push(format!(
+                "The directory could not be asked: {}",
+                sanitize(&error)
+            ));
+            lines.extend(local);
+        }
+    }
+    show_panel(state, title, lines);
+    Vec::new()
+}
+
+/// What a GUID is, from what is loaded and what ficus knows by heart.
+pub(super) fn whois(state: &State, text: &str) -> Vec<String> {
+    let Ok(uuid) = uuid::Uuid::parse_str(text.trim()) else {
+        return vec![
+            format!("`{}` is not a GUID.", sanitize(text)),
+            "Paste one like 00000000-0000-0000-0000-000000000000.".into(),
+        ];
+    };
+    let guid = uuid.hyphenated().to_string();
+    let same = |value: &str| value.eq_ignore_ascii_case(&guid);
+    let mut lines = Vec::new();
+    for app in state.apps.items() {
+        if same(&app.app_id) {
+            lines.push(format!(
+                "app id (client id) of app registration {}",
+                app.name
+            ));
+        }
+        if same(&app.object_id) {
+            lines.push(format!("object id of app registration {}", app.name));
+        }
+    }
+    for identity in state.identities.items() {
+        let kind = match identity.kind {
+            IdentityKind::UserAssigned => "user-assigned identity",
+            IdentityKind::SystemAssigned => "system-assigned identity",
+        };
+        if same(&identity.client_id) {
+            lines.push(format!(
+                "client id of {kind} {} (a FIC's subject must be its principal id {}, not this)",
+                identity.name, identity.principal_id
+            ));
+        }
+        if same(&identity.principal_id) {
+            lines.push(format!(
+                "principal (object) id of {kind} {}: the value a FIC's subject takes",
+                identity.name
+            ));
+        }
+    }
+    if let Some(session) = &state.session
+        && same(&session.tenant_id)
+    {
+        lines.push(format!("the signed-in tenant {}", session.tenant));
+    }
+    lines.extend(domain::well_known_guid(&guid));
+    if lines.is_empty() {
+        lines.push(
+            "Not an app, identity or tenant loaded in this session, and not a well-known id."
+                .into(),
+        );
+        lines.push("If it belongs to another tenant, sign in there; if the list is still loading, try again shortly.".into());
+    }
+    lines
+}

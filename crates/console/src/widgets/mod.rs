@@ -1,0 +1,3 @@
+//! Interaction pieces shared by several screens (below them all).
+
+pub mod picker;
