@@ -1,8 +1,9 @@
-//! `ficus sandbox`: runs the sandbox until Ctrl-C / SIGTERM and tells the user (or, with
-//! `--json`, a test harness) where it is. Logs go to stderr; with `--json` stdout carries
-//! exactly one line.
+//! `ficus sandbox`: runs the sandbox until Ctrl-C / SIGTERM / SIGHUP and tells the user (or,
+//! with `--json`, a test harness) where it is. Logs go to stderr, coloured only when stderr is
+//! a terminal (and `NO_COLOR` is unset); with `--json` stdout carries exactly one line. A
+//! final save that fails makes the command fail (non-zero exit).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -60,6 +61,7 @@ impl SandboxArgs {
             seed: self.seed,
             auto_approve,
             faults: self.faults.clone(),
+            limits: crate::limits::Limits::default(),
         })
     }
 }
@@ -74,8 +76,11 @@ pub fn run_blocking(args: SandboxArgs) -> anyhow::Result<()> {
 }
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -101,7 +106,11 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     drop(out);
     wait_for_signal().await;
     tracing::info!("shutting down");
-    sandbox.shutdown().await;
+    sandbox
+        .stop()
+        .await
+        .context("the sandbox could not save its state on the way out")?;
+    tracing::info!("state saved; stopped");
     Ok(())
 }
 
@@ -160,18 +169,29 @@ fn print_human(
     Ok(())
 }
 
+/// Waits for Ctrl-C, SIGTERM or SIGHUP (a closed terminal): all three save and exit.
+/// SIGXFSZ (a file size limit hit while saving) is caught too, so that it reaches the writer
+/// as an error (answered 503 and reported) instead of killing the process.
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+        let term = signal(SignalKind::terminate());
+        let hangup = signal(SignalKind::hangup());
+        let file_size = signal(SignalKind::from_raw(25)); // SIGXFSZ on Linux and the BSDs
+        let mut file_size = file_size.ok();
+        match (term, hangup) {
+            (Ok(mut term), Ok(mut hangup)) => loop {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => break,
+                    _ = term.recv() => break,
+                    _ = hangup.recv() => break,
+                    Some(()) = async { match file_size.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+                        tracing::warn!("a file size limit (SIGXFSZ) was hit while saving");
+                    }
                 }
-            }
-            Err(_) => {
+            },
+            _ => {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
