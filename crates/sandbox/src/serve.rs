@@ -92,6 +92,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     {
         tracing::info!(state = %path.display(), "using the existing state file; --seed applies only to a new one");
     }
+    let stop = stop_signals();
     let sandbox = crate::start(config.clone())
         .await
         .context("the sandbox did not start")?;
@@ -104,7 +105,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     drop(out);
-    wait_for_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     sandbox
         .stop()
@@ -169,35 +170,49 @@ fn print_human(
     Ok(())
 }
 
-/// Waits for Ctrl-C, SIGTERM or SIGHUP (a closed terminal): all three save and exit.
+/// Registers for Ctrl-C, SIGTERM and SIGHUP (a closed terminal) now, before the sandbox says
+/// it is ready, and returns what waits for the first of them: all three save and exit.
 /// SIGXFSZ (a file size limit hit while saving) is caught too, so that it reaches the writer
 /// as an error (answered 503 and reported) instead of killing the process.
-async fn wait_for_signal() {
+fn stop_signals() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let term = signal(SignalKind::terminate());
-        let hangup = signal(SignalKind::hangup());
-        let file_size = signal(SignalKind::from_raw(25)); // SIGXFSZ on Linux and the BSDs
-        let mut file_size = file_size.ok();
-        match (term, hangup) {
-            (Ok(mut term), Ok(mut hangup)) => loop {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => break,
-                    _ = term.recv() => break,
-                    _ = hangup.recv() => break,
-                    Some(()) = async { match file_size.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
-                        tracing::warn!("a file size limit (SIGXFSZ) was hit while saving");
+        let registered = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        );
+        // SIGXFSZ is 25 on Linux and the BSDs.
+        let mut file_size = signal(SignalKind::from_raw(25)).ok();
+        match registered {
+            (Ok(mut interrupt), Ok(mut term), Ok(mut hangup)) => Box::pin(async move {
+                loop {
+                    let file_size_hit = async {
+                        match file_size.as_mut() {
+                            Some(s) => s.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        _ = interrupt.recv() => break,
+                        _ = term.recv() => break,
+                        _ = hangup.recv() => break,
+                        Some(()) = file_size_hit => {
+                            tracing::warn!("a file size limit (SIGXFSZ) was hit while saving");
+                        }
                     }
                 }
-            },
-            _ => {
+            }),
+            _ => Box::pin(async {
                 let _ = tokio::signal::ctrl_c().await;
-            }
+            }),
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

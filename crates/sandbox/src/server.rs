@@ -374,6 +374,8 @@ impl Drop for Sandbox {
         if let Some(saver) = self.saver.take() {
             saver.abort();
         }
+        // Without a final save (every acknowledged write is in the journal): only let go.
+        let _ = self.state.close(false);
     }
 }
 
@@ -418,7 +420,7 @@ impl Sandbox {
         if let Some(saver) = self.saver.take() {
             saver.abort();
             let state = self.state.clone();
-            tokio::task::spawn_blocking(move || state.compact())
+            tokio::task::spawn_blocking(move || state.close(true))
                 .await
                 .map_err(|e| SandboxError::Serve(format!("the final save task failed: {e}")))??;
         }

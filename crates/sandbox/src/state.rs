@@ -229,6 +229,8 @@ struct Writer {
     broken: Option<String>,
     /// Changed by [`AppState::update`] without a successful save yet.
     dirty: bool,
+    /// [`AppState::close`] ran: the state file is no longer this sandbox's.
+    closed: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -277,6 +279,7 @@ impl AppState {
                 persistence: options.persistence,
                 broken: None,
                 dirty: false,
+                closed: false,
             }),
             compact_wanted: Notify::new(),
         })))
@@ -306,6 +309,13 @@ impl AppState {
         E: From<StateError>,
     {
         let mut writer = self.writer();
+        if writer.closed {
+            return Err(StateError::Unavailable {
+                path: self.0.state_file.clone().unwrap_or_default(),
+                detail: "the sandbox is stopping".into(),
+            }
+            .into());
+        }
         if let Some(detail) = &writer.broken {
             return Err(StateError::Unavailable {
                 path: self.0.state_file.clone().unwrap_or_default(),
@@ -423,6 +433,25 @@ impl AppState {
         writer.dirty = false;
         writer.broken = None;
         Ok(())
+    }
+
+    /// Lets go of the state file: a last compaction (when `save`), then the journal and the
+    /// lock are closed, so another sandbox may open the file at once even while requests of
+    /// this one linger. Later writes are refused. The state file's error, if the save failed
+    /// (the journal still holds every acknowledged write).
+    pub fn close(&self, save: bool) -> Result<(), StateError> {
+        let mut writer = self.writer();
+        if writer.closed {
+            return Ok(());
+        }
+        let result = if save {
+            self.compact_locked(&mut writer)
+        } else {
+            Ok(())
+        };
+        writer.closed = true;
+        writer.persistence = None;
+        result
     }
 
     /// Waits until the journal asks for a compaction.
