@@ -216,6 +216,31 @@ async fn create_fic(
     Ok((status, body))
 }
 
+/// Runs a sandbox that is expected to refuse to start: its output, or a failure (after
+/// killing it) if it is still running after `limit`.
+fn run_expecting_refusal(args: Vec<String>, limit: Duration) -> std::process::Output {
+    let mut child = ficus()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "it started instead of refusing: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -374,11 +399,7 @@ async fn a_second_sandbox_on_the_same_state_refuses_naming_the_holder() {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = state_in(&dir);
     let first = Sandbox::start(&state);
-    let second = ficus()
-        .args(sandbox_args(&state))
-        .stdin(Stdio::null())
-        .output()
-        .expect("second sandbox runs");
+    let second = run_expecting_refusal(sandbox_args(&state), Duration::from_secs(10));
     assert!(!second.status.success(), "the second one refuses to start");
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
@@ -486,11 +507,7 @@ async fn an_inconsistent_state_is_refused_naming_the_first_problem() {
     for (expected, value) in cases {
         let bytes = serde_json::to_vec(&value).expect("json");
         std::fs::write(&state, &bytes).expect("write");
-        let out = ficus()
-            .args(sandbox_args(&state))
-            .stdin(Stdio::null())
-            .output()
-            .expect("runs");
+        let out = run_expecting_refusal(sandbox_args(&state), Duration::from_secs(10));
         assert!(!out.status.success(), "refused: {expected}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("inconsistent"), "{stderr}");

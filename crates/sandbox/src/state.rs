@@ -70,7 +70,8 @@ pub fn default_state_file() -> Result<PathBuf, StateError> {
     Ok(dirs.data_dir().join("sandbox.json"))
 }
 
-/// Reads a state file. `Ok(None)` when it does not exist (the caller seeds a new directory).
+/// Reads a state file's snapshot (not its journal: [`open`] replays that) and validates it.
+/// `Ok(None)` when it does not exist (the caller seeds a new directory).
 pub fn load(path: &Path) -> Result<Option<Directory>, StateError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
