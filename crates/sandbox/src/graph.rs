@@ -49,7 +49,7 @@ use odata::{Cursor, Direction, EntitySchema, ODataError, Query, Record};
 /// Graph's content type for JSON answers.
 const JSON_CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 /// Most FICs an application may have.
-pub const MAX_FICS_PER_APP: usize = 20;
+pub const MAX_FICS_PER_APP: usize = crate::model::MAX_FICS_PER_APP;
 /// Longest issuer, subject, audience or description Graph accepts.
 pub const MAX_FIC_FIELD_LEN: usize = 600;
 /// Most ids `getByIds` takes in one call.
@@ -148,6 +148,19 @@ impl GraphError {
 impl From<ODataError> for GraphError {
     fn from(e: ODataError) -> GraphError {
         GraphError::new(StatusCode::BAD_REQUEST, e.code.as_str(), e.message)
+    }
+}
+
+/// A write the sandbox could not make durable (disk full, read-only state): Graph's 503, which
+/// clients retry after `Retry-After`; nothing was changed.
+impl From<crate::state::StateError> for GraphError {
+    fn from(e: crate::state::StateError) -> GraphError {
+        GraphError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "serviceNotAvailable".into(),
+            message: format!("The service is temporarily unavailable: {e}. Try again later."),
+            retry_after: Some(5),
+        }
     }
 }
 
@@ -292,9 +305,27 @@ async fn dispatch(
         tokio::time::sleep(latency).await;
     }
     let ctx = Ctx::new(&state, &uri, &headers);
-    match handle(&state, &ctx, &method, &headers, &body) {
-        Ok(response) => response,
-        Err(error) => ctx.error(&state, error),
+    // Queries over a large tenant (filter, sort, serialize) and durable writes (fsync) run on
+    // the blocking pool, so the async workers keep answering tokens and IMDS meanwhile.
+    let worker_state = state.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let result = handle(&worker_state, &ctx, &method, &headers, &body);
+        (ctx, result)
+    });
+    match work.await {
+        Ok((_, Ok(response))) => response,
+        Ok((ctx, Err(error))) => ctx.error(&state, error),
+        Err(join) => {
+            let ctx = Ctx::new(&state, &uri, &HeaderMap::new());
+            ctx.error(
+                &state,
+                GraphError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "generalException",
+                    format!("The sandbox failed while answering ({join}); please report this."),
+                ),
+            )
+        }
     }
 }
 
@@ -785,21 +816,25 @@ impl Request<'_> {
         f: impl FnOnce(&mut Application) -> Result<R, GraphError>,
     ) -> Result<R, GraphError> {
         let tenant_id = self.caller.tenant_id;
-        self.state.update(|dir| {
-            let tenant = dir
-                .tenant_by_id_mut(tenant_id)
-                .ok_or_else(|| GraphError::from(GraphAuthError::WrongIssuer))?;
-            let app = match key {
-                AppKey::ObjectId(id) => tenant.applications.get_mut(&id),
-                AppKey::AppId(app_id) => tenant.application_by_app_id_mut(app_id),
-            };
-            let app = app.ok_or_else(|| {
-                GraphError::not_found(&match key {
-                    AppKey::ObjectId(id) | AppKey::AppId(id) => id.to_string(),
-                })
-            })?;
-            f(app)
-        })
+        // Durable before it returns (journal + fsync); a write that cannot be saved is refused.
+        self.state.update_application(
+            |dir| {
+                let tenant = dir
+                    .tenant_by_id(tenant_id)
+                    .ok_or_else(|| GraphError::from(GraphAuthError::WrongIssuer))?;
+                let app = match key {
+                    AppKey::ObjectId(id) => tenant.applications.get(&id),
+                    AppKey::AppId(app_id) => tenant.application_by_app_id(app_id),
+                };
+                let app = app.ok_or_else(|| {
+                    GraphError::not_found(&match key {
+                        AppKey::ObjectId(id) | AppKey::AppId(id) => id.to_string(),
+                    })
+                })?;
+                Ok((tenant_id, app.id))
+            },
+            f,
+        )
     }
 
     fn body_object(&self) -> Result<serde_json::Map<String, Value>, GraphError> {

@@ -8,8 +8,12 @@
 //!   incl. managed identities) + the emulated host ([`model::EmulatedHost`]) + signing keys.
 //!   GUIDs from names: [`model::derived_uuid`].
 //! - `state.rs`  [`state::AppState`] (shared by every handler: `read(|dir| ..)`,
-//!   `update(|dir| ..)` which also schedules the save; `authority`, `faults`, `keys`) and
-//!   persistence (`load`, `save`: atomic JSON file).
+//!   `update_application(..)` which is durable before it returns, `update(|dir| ..)` which
+//!   saves a snapshot; `authority`, `faults`, `keys`) and persistence (`open`, `load`, `save`:
+//!   snapshot + journal + lock).
+//! - `journal.rs` the fsync'd append-only journal of acknowledged writes, replayed at start.
+//! - `lock.rs`   one state file, one sandbox: the advisory lock with the holder's pid.
+//! - `limits.rs` header and idle timeouts and the connection cap of both listeners.
 //! - `keys.rs`   the global RSA signing key, [`keys::KeyRing`], JWKS.
 //! - `tokens.rs` minting (MI, app, user, id tokens, client_info) and
 //!   [`tokens::resolve_resource`].
@@ -50,7 +54,10 @@
 pub mod bearer;
 pub mod faults;
 pub mod graph;
+pub mod journal;
 pub mod keys;
+pub mod limits;
+pub mod lock;
 pub mod mi_cache;
 pub mod model;
 pub mod msi;

@@ -32,6 +32,9 @@ pub const AZURE_CLI_APP_ID: Uuid = uuid::uuid!("04b07795-8ddb-461a-bbee-02f9e1bf
 /// Microsoft Graph Command Line Tools (dynamic consent).
 pub const GRAPH_CLI_APP_ID: Uuid = uuid::uuid!("14d82eec-204b-4c2f-b7e8-296a70dab67e");
 
+/// Graph's limit of federated identity credentials on one application.
+pub const MAX_FICS_PER_APP: usize = 20;
+
 /// Version of the persisted layout; a file with another version is refused, not guessed at.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -95,18 +98,63 @@ impl Directory {
         if let Some(old) = self.authority.clone()
             && old != new
         {
-            let old_prefix = format!("{old}/");
             for tenant in &mut self.tenants {
                 for app in tenant.applications.values_mut() {
-                    for fic in &mut app.federated_identity_credentials {
-                        if let Some(rest) = fic.issuer.strip_prefix(&old_prefix) {
-                            fic.issuer = format!("{new}/{rest}");
-                        }
-                    }
+                    app.rebase_issuers(&old, new);
                 }
             }
         }
         self.authority = Some(new.to_string());
+    }
+
+    /// Checks what the sandbox relies on and Graph would never let happen, naming the first
+    /// problem: tenant ids, names and domains unique; objects filed under their own ids; app
+    /// ids unique per tenant; at most [`MAX_FICS_PER_APP`] FICs per app, with unique ids and
+    /// names; owners that are users of the tenant; an emulated host whose tenant and
+    /// identities exist.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut ids = std::collections::HashSet::new();
+        let mut names = std::collections::HashSet::new();
+        for t in &self.tenants {
+            if !ids.insert(t.id) {
+                return Err(format!("tenant id {} appears twice", t.id));
+            }
+            for key in [&t.name, &t.domain] {
+                if !names.insert(key.to_ascii_lowercase()) {
+                    return Err(format!("tenant name or domain '{key}' appears twice"));
+                }
+            }
+            t.validate()
+                .map_err(|problem| format!("tenant {} ({}): {problem}", t.name, t.id))?;
+        }
+        let host = self.tenant_by_id(self.host.tenant_id).ok_or_else(|| {
+            format!(
+                "the emulated host's tenant {} does not exist",
+                self.host.tenant_id
+            )
+        })?;
+        for id in self
+            .host
+            .system_assigned
+            .iter()
+            .chain(&self.host.user_assigned)
+        {
+            match host.service_principals.get(id) {
+                Some(sp) if sp.service_principal_type == ServicePrincipalType::ManagedIdentity => {}
+                Some(_) => {
+                    return Err(format!(
+                        "the emulated host's identity {id} is not a managed identity"
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "the emulated host's identity {id} does not exist in tenant {}",
+                        host.name
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The tenant of the emulated host (where its identities live).
@@ -184,6 +232,64 @@ impl Tenant {
             app_ids: HashMap::new(),
             sp_app_ids: HashMap::new(),
         }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for (key, user) in &self.users {
+            if *key != user.id {
+                return Err(format!("user {} is filed under id {key}", user.id));
+            }
+        }
+        let mut app_ids = std::collections::HashSet::new();
+        for (key, app) in &self.applications {
+            if *key != app.id {
+                return Err(format!("application {} is filed under id {key}", app.id));
+            }
+            if !app_ids.insert(app.app_id) {
+                return Err(format!("appId {} is used by two applications", app.app_id));
+            }
+            let fics = &app.federated_identity_credentials;
+            if fics.len() > MAX_FICS_PER_APP {
+                return Err(format!(
+                    "application {} ({}) has {} federated identity credentials; at most {MAX_FICS_PER_APP} are allowed",
+                    app.display_name,
+                    app.id,
+                    fics.len()
+                ));
+            }
+            let mut fic_ids = std::collections::HashSet::new();
+            let mut fic_names = std::collections::HashSet::new();
+            for fic in fics {
+                if !fic_ids.insert(fic.id) || !fic_names.insert(fic.name.as_str()) {
+                    return Err(format!(
+                        "application {} ({}) has two federated identity credentials with the id or name of '{}'",
+                        app.display_name, app.id, fic.name
+                    ));
+                }
+            }
+            if let Some(owner) = app.owners.iter().find(|o| !self.users.contains_key(o)) {
+                return Err(format!(
+                    "application {} ({}) is owned by {owner}, which is no user of the tenant",
+                    app.display_name, app.id
+                ));
+            }
+        }
+        let mut sp_app_ids = std::collections::HashSet::new();
+        for (key, sp) in &self.service_principals {
+            if *key != sp.id {
+                return Err(format!(
+                    "service principal {} is filed under id {key}",
+                    sp.id
+                ));
+            }
+            if !sp_app_ids.insert(sp.app_id) {
+                return Err(format!(
+                    "appId {} is used by two service principals",
+                    sp.app_id
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn reindex(&mut self) {
@@ -461,6 +567,21 @@ pub struct PermissionGrant {
 }
 
 impl Application {
+    /// Points FIC issuers that named the sandbox at `old` to `new` (see
+    /// [`Directory::rebase_authority`]).
+    pub fn rebase_issuers(&mut self, old: &str, new: &str) {
+        let (old, new) = (old.trim_end_matches('/'), new.trim_end_matches('/'));
+        if old == new {
+            return;
+        }
+        let old_prefix = format!("{old}/");
+        for fic in &mut self.federated_identity_credentials {
+            if let Some(rest) = fic.issuer.strip_prefix(&old_prefix) {
+                fic.issuer = format!("{new}/{rest}");
+            }
+        }
+    }
+
     pub fn fic(&self, id_or_name: &str) -> Option<&FederatedIdentityCredential> {
         match Uuid::parse_str(id_or_name) {
             Ok(id) => self
@@ -732,6 +853,68 @@ mod tests {
         assert!(issuers.contains(&format!("https://127.0.0.1:9443/{}/v2.0/", contoso.id).as_str()));
         assert!(issuers.contains(&"https://token.actions.githubusercontent.com"));
         assert_eq!(d.authority.as_deref(), Some("https://127.0.0.1:9443"));
+    }
+
+    #[test]
+    fn seeds_are_valid_and_inconsistencies_are_named() {
+        for seed in [
+            crate::seed::Seed::Demo,
+            crate::seed::Seed::Empty,
+            crate::seed::Seed::Large(50),
+        ] {
+            let d = crate::seed::build(seed, "http://127.0.0.1:1").expect("seed");
+            d.validate().expect("seeds are consistent");
+        }
+        let demo = crate::seed::build(crate::seed::Seed::Demo, "http://127.0.0.1:1").expect("seed");
+
+        let mut d = demo.clone();
+        let twin = d.tenants[0].clone();
+        d.tenants.push(twin);
+        let problem = d.validate().expect_err("duplicate tenant");
+        assert!(problem.contains("appears twice"), "{problem}");
+
+        let mut d = demo.clone();
+        let app = d.tenants[0]
+            .applications
+            .values_mut()
+            .next()
+            .expect("an app");
+        let template = FederatedIdentityCredential {
+            id: Uuid::nil(),
+            name: String::new(),
+            issuer: "https://example.test".into(),
+            subject: "s".into(),
+            audiences: vec!["api://AzureADTokenExchange".into()],
+            description: None,
+            created_at: Timestamp::now(),
+        };
+        app.federated_identity_credentials = (0..500)
+            .map(|i| FederatedIdentityCredential {
+                id: Uuid::new_v4(),
+                name: format!("fic-{i}"),
+                ..template.clone()
+            })
+            .collect();
+        let problem = d.validate().expect_err("too many FICs");
+        assert!(
+            problem.contains("500 federated identity credentials"),
+            "{problem}"
+        );
+
+        let mut d = demo.clone();
+        d.host.user_assigned.push(Uuid::nil());
+        let problem = d.validate().expect_err("dangling host identity");
+        assert!(problem.contains(&Uuid::nil().to_string()), "{problem}");
+
+        let mut d = demo;
+        let app = d.tenants[0]
+            .applications
+            .values_mut()
+            .next()
+            .expect("an app");
+        app.owners.push(Uuid::nil());
+        let problem = d.validate().expect_err("dangling owner");
+        assert!(problem.contains("no user of the tenant"), "{problem}");
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! The managed identity endpoints of the emulated host, on their own plain-HTTP listener:
 //! IMDS (`GET /metadata/identity/oauth2/token`, header `Metadata: true`) and App Service
 //! (`GET /msi/token`, header `X-IDENTITY-HEADER`). Numbers are strings, as on Azure.
+//!
+//! IMDS's own guards are kept: a request carrying `X-Forwarded-For` (it came through a proxy:
+//! the anti-SSRF rule) is refused, as is one without `Metadata: true` or with an `api-version`
+//! IMDS does not know.
 
 use std::collections::HashMap;
 
@@ -148,7 +152,54 @@ pub fn host_token(
     })
 }
 
+/// The `api-version` values IMDS accepts.
+pub const IMDS_API_VERSIONS: &[&str] = &[
+    "2017-03-01",
+    "2017-04-02",
+    "2017-08-01",
+    "2017-09-01",
+    "2017-10-01",
+    "2017-12-01",
+    "2018-02-01",
+    "2018-04-02",
+    "2018-10-01",
+    "2019-02-01",
+    "2019-03-11",
+    "2019-04-30",
+    "2019-06-01",
+    "2019-06-04",
+    "2019-08-01",
+    "2019-08-15",
+    "2019-11-01",
+    "2020-06-01",
+    "2020-07-15",
+    "2020-09-01",
+    "2020-10-01",
+    "2020-12-01",
+    "2021-01-01",
+    "2021-02-01",
+    "2021-03-01",
+    "2021-05-01",
+    "2021-08-01",
+    "2021-10-01",
+    "2021-11-01",
+    "2021-11-15",
+    "2021-12-13",
+    "2023-07-01",
+    "2023-11-15",
+    "2024-03-15",
+    "2024-07-17",
+    "2025-04-07",
+];
+
 async fn imds(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    if headers.contains_key("x-forwarded-for") {
+        return imds_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Request contains an X-Forwarded-For header: IMDS does not answer proxied requests.",
+        );
+    }
     let metadata_ok = headers
         .get("metadata")
         .and_then(|v| v.to_str().ok())
@@ -164,11 +215,22 @@ async fn imds(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Re
             .into_response();
     }
     let q = query(&uri);
-    if non_empty(&q, "api-version").is_none() {
+    let Some(version) = non_empty(&q, "api-version") else {
         return imds_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "Required query variable 'api-version' is missing",
+        );
+    };
+    if !IMDS_API_VERSIONS.contains(&version) {
+        return imds_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!(
+                "Invalid api-version '{}'. The supported versions are: {}",
+                version.chars().take(40).collect::<String>(),
+                IMDS_API_VERSIONS.join(", ")
+            ),
         );
     }
     let selector = if let Some(c) = non_empty(&q, "client_id") {

@@ -1,8 +1,9 @@
-//! `ficus sandbox`: runs the sandbox until Ctrl-C / SIGTERM and tells the user (or, with
-//! `--json`, a test harness) where it is. Logs go to stderr; with `--json` stdout carries
-//! exactly one line.
+//! `ficus sandbox`: runs the sandbox until Ctrl-C / SIGTERM / SIGHUP and tells the user (or,
+//! with `--json`, a test harness) where it is. Logs go to stderr, coloured only when stderr is
+//! a terminal (and `NO_COLOR` is unset); with `--json` stdout carries exactly one line. A
+//! final save that fails makes the command fail (non-zero exit).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -60,6 +61,7 @@ impl SandboxArgs {
             seed: self.seed,
             auto_approve,
             faults: self.faults.clone(),
+            limits: crate::limits::Limits::default(),
         })
     }
 }
@@ -74,8 +76,11 @@ pub fn run_blocking(args: SandboxArgs) -> anyhow::Result<()> {
 }
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -87,6 +92,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     {
         tracing::info!(state = %path.display(), "using the existing state file; --seed applies only to a new one");
     }
+    let stop = stop_signals();
     let sandbox = crate::start(config.clone())
         .await
         .context("the sandbox did not start")?;
@@ -99,9 +105,13 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     drop(out);
-    wait_for_signal().await;
+    stop.await;
     tracing::info!("shutting down");
-    sandbox.shutdown().await;
+    sandbox
+        .stop()
+        .await
+        .context("the sandbox could not save its state on the way out")?;
+    tracing::info!("state saved; stopped");
     Ok(())
 }
 
@@ -160,24 +170,49 @@ fn print_human(
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Registers for Ctrl-C, SIGTERM and SIGHUP (a closed terminal) now, before the sandbox says
+/// it is ready, and returns what waits for the first of them: all three save and exit.
+/// SIGXFSZ (a file size limit hit while saving) is caught too, so that it reaches the writer
+/// as an error (answered 503 and reported) instead of killing the process.
+fn stop_signals() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let registered = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        );
+        // SIGXFSZ is 25 on Linux and the BSDs.
+        let mut file_size = signal(SignalKind::from_raw(25)).ok();
+        match registered {
+            (Ok(mut interrupt), Ok(mut term), Ok(mut hangup)) => Box::pin(async move {
+                loop {
+                    let file_size_hit = async {
+                        match file_size.as_mut() {
+                            Some(s) => s.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        _ = interrupt.recv() => break,
+                        _ = term.recv() => break,
+                        _ = hangup.recv() => break,
+                        Some(()) = file_size_hit => {
+                            tracing::warn!("a file size limit (SIGXFSZ) was hit while saving");
+                        }
+                    }
                 }
-            }
-            Err(_) => {
+            }),
+            _ => Box::pin(async {
                 let _ = tokio::signal::ctrl_c().await;
-            }
+            }),
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

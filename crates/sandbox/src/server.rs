@@ -1,6 +1,7 @@
 //! Starting and stopping the sandbox: binds both listeners, loads or seeds the directory,
-//! serves the token service + Graph (HTTP or HTTPS) and the managed identity endpoints (HTTP),
-//! saves the state file in the background, and shuts down gracefully.
+//! serves the token service + Graph (HTTP or HTTPS) and the managed identity endpoints (HTTP)
+//! within [`Limits`], compacts the state's journal in the background, and shuts down
+//! gracefully with a final save.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use crate::faults::Faults;
 use crate::keys::KeyError;
+use crate::limits::{LimitAcceptor, Limits};
 use crate::seed::{self, Seed};
 use crate::state::{self, AppState, StateError, StateOptions};
 use crate::tls::{self, TlsError};
@@ -35,6 +37,8 @@ pub struct SandboxConfig {
     /// UPN whose device codes are approved after about a second; `None` disables.
     pub auto_approve: Option<String>,
     pub faults: Faults,
+    /// Connection cap and timeouts of each listener.
+    pub limits: Limits,
 }
 
 impl Default for SandboxConfig {
@@ -47,6 +51,7 @@ impl Default for SandboxConfig {
             seed: Seed::Demo,
             auto_approve: Some(seed::DEMO_ADMIN.to_string()),
             faults: Faults::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -123,7 +128,7 @@ pub struct SignedIn {
 }
 
 /// A running sandbox. Dropping it without [`Sandbox::shutdown`] stops both listeners at once
-/// and skips the final save.
+/// and skips the final compaction (every acknowledged write is in the journal already).
 pub struct Sandbox {
     pub info: SandboxInfo,
     state: AppState,
@@ -208,28 +213,21 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
     let state_file = config.state_file.clone();
     let seed_kind = config.seed;
     let authority_for_load = authority.clone();
-    let directory = tokio::task::spawn_blocking(move || -> Result<_, SandboxError> {
-        let existing = match &state_file {
-            Some(path) => state::load(path)?,
-            None => None,
-        };
-        let directory = match existing {
-            Some(mut d) => {
-                d.rebase_authority(&authority_for_load);
-                d
-            }
-            None => {
-                let d = seed::build(seed_kind, &authority_for_load)?;
-                if let Some(path) = &state_file {
-                    state::save(path, &d)?;
+    let (directory, persistence) =
+        tokio::task::spawn_blocking(move || -> Result<_, SandboxError> {
+            let seed = || seed::build(seed_kind, &authority_for_load).map_err(SandboxError::from);
+            let (mut directory, persistence) = match &state_file {
+                Some(path) => {
+                    let (d, p) = state::open(path, seed)?;
+                    (d, Some(p))
                 }
-                d
-            }
-        };
-        Ok(directory)
-    })
-    .await
-    .map_err(|e| SandboxError::Serve(e.to_string()))??;
+                None => (seed()?, None),
+            };
+            directory.rebase_authority(&authority_for_load);
+            Ok((directory, persistence))
+        })
+        .await
+        .map_err(|e| SandboxError::Serve(e.to_string()))??;
 
     let tenants = directory
         .tenants
@@ -248,7 +246,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
             faults: config.faults.clone(),
             app_service_header: header.clone(),
             auto_approve: config.auto_approve.clone(),
-            state_file: config.state_file.clone(),
+            persistence,
         },
     )?;
 
@@ -285,44 +283,62 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         )
         .await
         .map_err(|e| SandboxError::Serve(format!("TLS setup failed: {e}")))?;
-        let server = axum_server::from_tcp_rustls(listener, rustls)
+        let limits = config.limits;
+        let mut server = axum_server::from_tcp_rustls(listener, rustls)
             .map_err(|e| SandboxError::Serve(e.to_string()))?
+            .map(|tls| tls.acceptor(LimitAcceptor::new(limits)))
             .handle(main_handle.clone());
+        server
+            .http_builder()
+            .http1()
+            .header_read_timeout(limits.header_timeout);
         tokio::spawn(async move {
             if let Err(e) = server.serve(main_router.into_make_service()).await {
                 tracing::error!(error = %e, "sandbox HTTPS listener stopped");
             }
         })
     } else {
-        let server = axum_server::from_tcp(listener)
+        let mut server = axum_server::from_tcp(listener)
             .map_err(|e| SandboxError::Serve(e.to_string()))?
+            .acceptor(LimitAcceptor::new(config.limits))
+            .first_request_timeout(config.limits.header_timeout)
             .handle(main_handle.clone());
+        server
+            .http_builder()
+            .http1()
+            .header_read_timeout(config.limits.header_timeout);
         tokio::spawn(async move {
             if let Err(e) = server.serve(main_router.into_make_service()).await {
                 tracing::error!(error = %e, "sandbox HTTP listener stopped");
             }
         })
     };
-    let msi_server = axum_server::from_tcp(msi_listener)
+    let mut msi_server = axum_server::from_tcp(msi_listener)
         .map_err(|e| SandboxError::Serve(e.to_string()))?
+        .acceptor(LimitAcceptor::new(config.limits))
+        .first_request_timeout(config.limits.header_timeout)
         .handle(msi_handle.clone());
+    msi_server
+        .http_builder()
+        .http1()
+        .header_read_timeout(config.limits.header_timeout);
     let msi_task = tokio::spawn(async move {
         if let Err(e) = msi_server.serve(msi_router.into_make_service()).await {
             tracing::error!(error = %e, "sandbox MSI listener stopped");
         }
     });
 
+    // Writes are durable in the journal before they are answered; this only folds a grown
+    // journal into a new snapshot.
     let saver = app_state.state_file().is_some().then(|| {
         let s = app_state.clone();
         tokio::spawn(async move {
             loop {
-                s.changed().await;
-                // Coalesce bursts of writes into one save.
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                s.compaction_wanted().await;
                 let s2 = s.clone();
-                match tokio::task::spawn_blocking(move || s2.save_now()).await {
-                    Ok(Err(e)) => tracing::error!(error = %e, "saving the sandbox state failed"),
-                    Err(e) => tracing::error!(error = %e, "the save task failed"),
+                match tokio::task::spawn_blocking(move || s2.compact()).await {
+                    Ok(Err(e)) => tracing::error!(error = %e, "compacting the sandbox state failed; the journal keeps every write"),
+                    Err(e) => tracing::error!(error = %e, "the compaction task failed"),
                     Ok(Ok(())) => {}
                 }
             }
@@ -358,6 +374,8 @@ impl Drop for Sandbox {
         if let Some(saver) = self.saver.take() {
             saver.abort();
         }
+        // Without a final save (every acknowledged write is in the journal): only let go.
+        let _ = self.state.close(false);
     }
 }
 
@@ -382,9 +400,17 @@ impl Sandbox {
             .map_err(|e| SandboxError::Serve(e.to_string()))
     }
 
-    /// Stops both listeners (in-flight requests get a second to finish) and writes the state
-    /// file one last time.
-    pub async fn shutdown(mut self) {
+    /// Stops both listeners (in-flight requests get a second to finish) and compacts the
+    /// state one last time; a failed final save is logged (see [`Sandbox::stop`]).
+    pub async fn shutdown(self) {
+        if let Err(e) = self.stop().await {
+            tracing::error!(error = %e, "final save of the sandbox state failed");
+        }
+    }
+
+    /// [`Sandbox::shutdown`] that reports a failed final save (`ficus sandbox` then exits
+    /// non-zero).
+    pub async fn stop(mut self) -> Result<(), SandboxError> {
         for handle in &self.handles {
             handle.graceful_shutdown(Some(Duration::from_secs(1)));
         }
@@ -394,12 +420,11 @@ impl Sandbox {
         if let Some(saver) = self.saver.take() {
             saver.abort();
             let state = self.state.clone();
-            match tokio::task::spawn_blocking(move || state.save_now()).await {
-                Ok(Err(e)) => tracing::error!(error = %e, "final save of the sandbox state failed"),
-                Err(e) => tracing::error!(error = %e, "the final save task failed"),
-                Ok(Ok(())) => {}
-            }
+            tokio::task::spawn_blocking(move || state.close(true))
+                .await
+                .map_err(|e| SandboxError::Serve(format!("the final save task failed: {e}")))??;
         }
+        Ok(())
     }
 
     /// The in-process equivalent of a completed device-code sign-in.

@@ -1,16 +1,23 @@
-//! The sandbox's shared state ([`AppState`]) and its persistence: the whole directory in one
-//! JSON file, written atomically (temp file, fsync, rename). A corrupt or unreadable file is
-//! refused with an error naming it, never replaced.
+//! The sandbox's shared state ([`AppState`]) and its persistence.
+//!
+//! On disk: a snapshot (the whole directory in one JSON file, replaced atomically through
+//! `ficus_files::write_atomic`), a journal beside it (`<state>.journal`, see
+//! [`crate::journal`]) and a lock file (`<state>.lock`, see [`crate::lock`]). An acknowledged
+//! write is in the fsync'd journal before it is answered; the journal is replayed at start
+//! and compacted into the snapshot when it grows and at shutdown. A corrupt, inconsistent or
+//! unreadable file is refused with an error naming it, never replaced.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::Notify;
+use uuid::Uuid;
 
 use crate::faults::{Faults, ThrottleCounter};
+use crate::journal::{self, Journal, Record, journal_path};
 use crate::keys::KeyRing;
-use crate::model::{Directory, FORMAT_VERSION};
+use crate::lock::StateLock;
+use crate::model::{Application, Directory, FORMAT_VERSION};
 use crate::sessions::Sessions;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +50,17 @@ pub enum StateError {
     },
     #[error("no data directory is known for this user (HOME unset?); pass --state FILE")]
     NoDataDir,
+    #[error(
+        "the sandbox state file {path} is inconsistent: {problem}; it was left untouched: fix or move it away, or pass another --state FILE"
+    )]
+    Invalid { path: PathBuf, problem: String },
+    #[error(
+        "the sandbox state file {path} is in use by another sandbox{}; stop that one, or pass another --state FILE",
+        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    Locked { path: PathBuf, holder: Option<u32> },
+    #[error("the sandbox cannot save to {path} ({detail}); the change was not made")]
+    Unavailable { path: PathBuf, detail: String },
 }
 
 /// The default state file: `<data dir>/ficus/sandbox.json` (e.g.
@@ -52,7 +70,8 @@ pub fn default_state_file() -> Result<PathBuf, StateError> {
     Ok(dirs.data_dir().join("sandbox.json"))
 }
 
-/// Reads a state file. `Ok(None)` when it does not exist (the caller seeds a new directory).
+/// Reads a state file's snapshot (not its journal: [`open`] replays that) and validates it.
+/// `Ok(None)` when it does not exist (the caller seeds a new directory).
 pub fn load(path: &Path) -> Result<Option<Directory>, StateError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
@@ -89,6 +108,12 @@ pub fn load(path: &Path) -> Result<Option<Directory>, StateError> {
     let mut directory: Directory =
         serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     directory.reindex();
+    directory
+        .validate()
+        .map_err(|problem| StateError::Invalid {
+            path: path.to_path_buf(),
+            problem,
+        })?;
     Ok(Some(directory))
 }
 
@@ -113,8 +138,67 @@ pub fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     })
 }
 
+/// Compact (new snapshot, empty journal) once the journal holds this much.
+pub const COMPACT_AFTER_BYTES: u64 = 8 * 1024 * 1024;
+
+/// A state file opened for serving: locked for this process, read (snapshot, then journal),
+/// and its journal open for appending.
+#[derive(Debug)]
+pub struct Persistence {
+    path: PathBuf,
+    _lock: StateLock,
+    journal: Journal,
+}
+
+/// Opens the state file at `path` for a sandbox: takes its lock (refusing when another
+/// sandbox holds it), loads the snapshot and replays the journal, validates the result. When
+/// there is no state file yet, `seed` builds the directory, which is written at once.
+pub fn open<E: From<StateError>>(
+    path: &Path,
+    seed: impl FnOnce() -> Result<Directory, E>,
+) -> Result<(Directory, Persistence), E> {
+    let lock = StateLock::acquire(path)?;
+    let journal_file = journal_path(path);
+    let (directory, valid_len) = match load(path)? {
+        Some(mut directory) => {
+            let replayed = journal::replay(&journal_file, &mut directory)?;
+            if replayed.records > 0 {
+                directory
+                    .validate()
+                    .map_err(|problem| StateError::Invalid {
+                        path: journal_file.clone(),
+                        problem,
+                    })?;
+            }
+            if replayed.torn {
+                tracing::warn!(journal = %journal_file.display(), "the journal ends with a torn record (a write that was never acknowledged); dropping it");
+            }
+            (directory, replayed.valid_len)
+        }
+        None => {
+            let directory = seed()?;
+            save(path, &directory)?;
+            // A journal left by a state file that was moved away belongs to no snapshot.
+            (directory, 0)
+        }
+    };
+    let journal = Journal::open(&journal_file, valid_len).map_err(|source| StateError::Write {
+        path: journal_file.clone(),
+        source,
+    })?;
+    Ok((
+        directory,
+        Persistence {
+            path: path.to_path_buf(),
+            _lock: lock,
+            journal,
+        },
+    ))
+}
+
 /// Shared state of a running sandbox, cheap to clone (an `Arc`). Locks are `std` locks held
-/// briefly and never across an `.await`: use [`AppState::read`] / [`AppState::update`].
+/// briefly and never across an `.await`: use [`AppState::read`], and
+/// [`AppState::update_application`] (durable before it returns) or [`AppState::update`].
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
@@ -133,9 +217,21 @@ pub struct Shared {
     /// Auto-approve device codes for this UPN after about a second.
     pub auto_approve: Option<String>,
     state_file: Option<PathBuf>,
-    dirty: Notify,
-    /// Changed since the last save.
-    unsaved: AtomicBool,
+    /// One writer at a time (a write is: copy, change, journal, swap in). Holds the journal.
+    writer: Mutex<Writer>,
+    /// The journal has grown past [`COMPACT_AFTER_BYTES`].
+    compact_wanted: Notify,
+}
+
+struct Writer {
+    persistence: Option<Persistence>,
+    /// A failed append could not be rolled back: no write is accepted until a compaction
+    /// rewrote the state.
+    broken: Option<String>,
+    /// Changed by [`AppState::update`] without a successful save yet.
+    dirty: bool,
+    /// [`AppState::close`] ran: the state file is no longer this sandbox's.
+    closed: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -160,7 +256,8 @@ pub struct StateOptions {
     pub faults: Faults,
     pub app_service_header: String,
     pub auto_approve: Option<String>,
-    pub state_file: Option<PathBuf>,
+    /// `None`: in memory only.
+    pub persistence: Option<Persistence>,
 }
 
 impl AppState {
@@ -178,9 +275,14 @@ impl AppState {
             app_service_header: options.app_service_header,
             sessions: Mutex::new(Sessions::default()),
             auto_approve: options.auto_approve,
-            state_file: options.state_file,
-            dirty: Notify::new(),
-            unsaved: AtomicBool::new(false),
+            state_file: options.persistence.as_ref().map(|p| p.path.clone()),
+            writer: Mutex::new(Writer {
+                persistence: options.persistence,
+                broken: None,
+                dirty: false,
+                closed: false,
+            }),
+            compact_wanted: Notify::new(),
         })))
     }
 
@@ -190,14 +292,96 @@ impl AppState {
         f(&guard)
     }
 
-    /// Changes the directory under the lock and schedules a save of the state file.
+    fn writer(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.0.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes one application, durably: `locate` names it (tenant id, application object
+    /// id), `change` edits a copy; the new value is appended to the journal and fsync'd, and
+    /// only then swapped in for readers. When the journal cannot take it the change is
+    /// dropped and [`StateError::Unavailable`] returned, so nothing is answered as done that
+    /// a crash could lose. Blocks on disk I/O: call it from blocking code.
+    pub fn update_application<R, E>(
+        &self,
+        locate: impl FnOnce(&Directory) -> Result<(Uuid, Uuid), E>,
+        change: impl FnOnce(&mut Application) -> Result<R, E>,
+    ) -> Result<R, E>
+    where
+        E: From<StateError>,
+    {
+        let mut writer = self.writer();
+        if writer.closed {
+            return Err(StateError::Unavailable {
+                path: self.0.state_file.clone().unwrap_or_default(),
+                detail: "the sandbox is stopping".into(),
+            }
+            .into());
+        }
+        if let Some(detail) = &writer.broken {
+            return Err(StateError::Unavailable {
+                path: self.0.state_file.clone().unwrap_or_default(),
+                detail: detail.clone(),
+            }
+            .into());
+        }
+        let (tenant_id, mut app) = self.read(|d| -> Result<_, E> {
+            let (tenant_id, app_id) = locate(d)?;
+            let app = d
+                .tenant_by_id(tenant_id)
+                .and_then(|t| t.application(app_id))
+                .cloned()
+                .ok_or_else(|| StateError::Unavailable {
+                    path: PathBuf::new(),
+                    detail: format!("application {app_id} vanished during the write"),
+                })?;
+            Ok((tenant_id, app))
+        })?;
+        let old_app_id = app.app_id;
+        let result = change(&mut app)?;
+        if let Some(persistence) = writer.persistence.as_mut() {
+            let record = Record {
+                tenant: tenant_id,
+                authority: &self.0.authority,
+                application: &app,
+            };
+            if let Err(e) = persistence.journal.append(&record) {
+                let detail = e.source.to_string();
+                let path = persistence.journal.path().to_path_buf();
+                tracing::error!(journal = %path.display(), error = %detail, "a write could not be made durable; it was refused");
+                if !e.rolled_back {
+                    writer.broken = Some(detail.clone());
+                }
+                return Err(StateError::Unavailable { path, detail }.into());
+            }
+            if persistence.journal.len() >= COMPACT_AFTER_BYTES {
+                self.0.compact_wanted.notify_one();
+            }
+        }
+        let mut directory = self.0.directory.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(tenant) = directory.tenant_by_id_mut(tenant_id) {
+            if old_app_id != app.app_id {
+                tenant.remove_application(app.id);
+            }
+            tenant.insert_application(app);
+        }
+        Ok(result)
+    }
+
+    /// Changes anything in the directory, then writes a new snapshot before returning (slow
+    /// on a large state: for setup and tests; Graph writes use
+    /// [`AppState::update_application`]). A failed save is logged and retried at shutdown.
     pub fn update<R>(&self, f: impl FnOnce(&mut Directory) -> R) -> R {
+        let mut writer = self.writer();
         let result = {
             let mut guard = self.0.directory.write().unwrap_or_else(|e| e.into_inner());
             f(&mut guard)
         };
-        self.0.unsaved.store(true, Ordering::SeqCst);
-        self.0.dirty.notify_one();
+        if writer.persistence.is_some() {
+            writer.dirty = true;
+            if let Err(e) = self.compact_locked(&mut writer) {
+                tracing::error!(error = %e, "saving the sandbox state failed");
+            }
+        }
         result
     }
 
@@ -210,33 +394,70 @@ impl AppState {
         self.0.state_file.as_deref()
     }
 
-    /// Writes the state file now if anything changed since the last save (no-op when in memory
-    /// only). Serializes under the read lock, writes outside it.
-    pub fn save_now(&self) -> Result<(), StateError> {
-        let Some(path) = self.0.state_file.clone() else {
+    /// Bytes in the journal (0 in memory).
+    pub fn journal_len(&self) -> u64 {
+        self.writer()
+            .persistence
+            .as_ref()
+            .map_or(0, |p| p.journal.len())
+    }
+
+    /// Writes a new snapshot and empties the journal, if anything was journaled or changed
+    /// since the last one (no-op in memory). Writers wait meanwhile; readers do not.
+    pub fn compact(&self) -> Result<(), StateError> {
+        let mut writer = self.writer();
+        self.compact_locked(&mut writer)
+    }
+
+    fn compact_locked(&self, writer: &mut Writer) -> Result<(), StateError> {
+        let dirty = writer.dirty || writer.broken.is_some();
+        let Some(persistence) = writer.persistence.as_mut() else {
             return Ok(());
         };
-        if !self.0.unsaved.swap(false, Ordering::SeqCst) {
+        if !dirty && persistence.journal.is_empty() {
             return Ok(());
         }
-        // Serialize under the read lock (writers wait, readers do not), write outside it.
         let bytes = self
             .read(serde_json::to_vec)
             .map_err(|e| StateError::Write {
-                path: path.clone(),
+                path: persistence.path.clone(),
                 source: std::io::Error::other(e),
             })?;
-        let result = save_bytes(&path, &bytes);
-        if result.is_err() {
-            // Try again on the next change or at shutdown.
-            self.0.unsaved.store(true, Ordering::SeqCst);
+        save_bytes(&persistence.path, &bytes)?;
+        persistence
+            .journal
+            .reset()
+            .map_err(|source| StateError::Write {
+                path: persistence.journal.path().to_path_buf(),
+                source,
+            })?;
+        writer.dirty = false;
+        writer.broken = None;
+        Ok(())
+    }
+
+    /// Lets go of the state file: a last compaction (when `save`), then the journal and the
+    /// lock are closed, so another sandbox may open the file at once even while requests of
+    /// this one linger. Later writes are refused. The state file's error, if the save failed
+    /// (the journal still holds every acknowledged write).
+    pub fn close(&self, save: bool) -> Result<(), StateError> {
+        let mut writer = self.writer();
+        if writer.closed {
+            return Ok(());
         }
+        let result = if save {
+            self.compact_locked(&mut writer)
+        } else {
+            Ok(())
+        };
+        writer.closed = true;
+        writer.persistence = None;
         result
     }
 
-    /// Waits until something changed (see [`AppState::update`]).
-    pub async fn changed(&self) {
-        self.0.dirty.notified().await;
+    /// Waits until the journal asks for a compaction.
+    pub async fn compaction_wanted(&self) {
+        self.0.compact_wanted.notified().await;
     }
 }
 

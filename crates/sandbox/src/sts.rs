@@ -814,10 +814,9 @@ pub(crate) fn device_code_from_form(
     };
     {
         let mut sessions = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        // Forget flows that expired a while ago so a long-running sandbox does not grow.
-        let cutoff = Instant::now() - Duration::from_secs(600);
-        sessions.device_flows.retain(|_, f| f.expires_at > cutoff);
-        sessions.device_flows.insert(code.clone(), flow);
+        sessions
+            .insert_device_flow(code.clone(), flow)
+            .map_err(|e| StsError::new("invalid_request", e.code(), e.to_string()))?;
     }
     if let Some(upn) = state.auto_approve.clone() {
         let state = state.clone();
