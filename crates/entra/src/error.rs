@@ -72,7 +72,7 @@ impl StsError {
             correlation_id: None,
             timestamp: None,
             error_uri: None,
-            endpoint: crate::http::redact_userinfo(endpoint),
+            endpoint: crate::redact::redact_userinfo(endpoint),
         }
     }
 
@@ -110,7 +110,7 @@ impl StsError {
             correlation_id: body.correlation_id,
             timestamp: body.timestamp,
             error_uri: body.error_uri,
-            endpoint: crate::http::redact_userinfo(endpoint),
+            endpoint: crate::redact::redact_userinfo(endpoint),
         })
     }
 }

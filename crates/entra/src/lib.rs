@@ -60,6 +60,7 @@ pub mod error;
 pub mod graph;
 pub mod http;
 pub mod msi;
+mod redact;
 pub mod resolve;
 pub mod signin;
 pub mod sts;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{Application, Directory};
-use crate::state::StateError;
+use crate::state_error::StateError;
 
 /// One journal line: the new value of an application of a tenant.
 #[derive(Debug, Serialize)]

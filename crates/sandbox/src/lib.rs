@@ -11,6 +11,7 @@
 //!   `update_application(..)` which is durable before it returns, `update(|dir| ..)` which
 //!   saves a snapshot; `authority`, `faults`, `keys`) and persistence (`open`, `load`, `save`:
 //!   snapshot + journal + lock).
+//! - `state_error.rs` [`state_error::StateError`], shared by the state, its journal and lock.
 //! - `journal.rs` the fsync'd append-only journal of acknowledged writes, replayed at start.
 //! - `lock.rs`   one state file, one sandbox: the advisory lock with the holder's pid.
 //! - `limits.rs` header and idle timeouts and the connection cap of both listeners.
@@ -24,11 +25,12 @@
 //! - `faults.rs` `--faults` parsing ([`faults::Faults`]) and the throttle counter.
 //! - `seed.rs`   demo / empty / `large:N` seeds; deterministic ids (`seed::app_ids`,
 //!   `seed::identity_ids`, `seed::tenant_id`) and secrets (`seed::demo_secret`).
-//! - `sts.rs`    token service routes: discovery (v2 and v1), JWKS, devicecode, token (device
+//! - `sts.rs`    token service handlers: discovery (v2 and v1), JWKS, devicecode, token (device
 //!   code, refresh, client credentials with secret or federated assertion), `/devicelogin`;
 //!   [`sts::StsError`] renders Entra's error body.
 //! - `sts_v1.rs` the other endpoints discovery advertises: v1 token and devicecode,
 //!   authorize (error page), logout, `/common/discovery/instance`.
+//! - `sts_routes.rs` all of them on one router.
 //! - `msi.rs`    IMDS and App Service managed identity endpoints (separate listener).
 //! - `tls.rs`    generated CA + leaf for HTTPS.
 //! - `server.rs` [`start`] → [`Sandbox`] (`info`, `sign_in`, `managed_identity_token`,
@@ -66,7 +68,9 @@ pub mod serve;
 mod server;
 pub mod sessions;
 pub mod state;
+pub mod state_error;
 pub mod sts;
+pub mod sts_routes;
 pub mod sts_v1;
 pub mod tls;
 pub mod tokens;

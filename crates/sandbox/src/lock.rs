@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::state::StateError;
+use crate::state_error::StateError;
 
 /// Held while the sandbox runs; dropping it releases the lock.
 #[derive(Debug)]

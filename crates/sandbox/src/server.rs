@@ -250,7 +250,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         },
     )?;
 
-    let main_router: Router = sts::router()
+    let main_router: Router = crate::sts_routes::router()
         .merge(graph::router())
         .layer(middleware::from_fn_with_state(app_state.clone(), latency))
         .with_state(app_state.clone());

@@ -7,12 +7,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -34,42 +32,6 @@ pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_cod
 const SKEW_SECONDS: i64 = 300;
 const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);
 const DEVICE_CODE_INTERVAL: u64 = 5;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(discovery_v2),
-        )
-        .route(
-            "/{tenant}/.well-known/openid-configuration",
-            get(discovery_v1),
-        )
-        .route("/{tenant}/discovery/v2.0/keys", get(jwks_v2))
-        .route("/{tenant}/discovery/keys", get(jwks_v1))
-        .route("/{tenant}/oauth2/v2.0/devicecode", post(device_code))
-        .route("/{tenant}/oauth2/v2.0/token", post(token))
-        .route(
-            "/{tenant}/oauth2/devicecode",
-            post(crate::sts_v1::device_code),
-        )
-        .route("/{tenant}/oauth2/token", post(crate::sts_v1::token))
-        .route(
-            "/{tenant}/oauth2/v2.0/authorize",
-            get(crate::sts_v1::authorize),
-        )
-        .route("/{tenant}/oauth2/authorize", get(crate::sts_v1::authorize))
-        .route("/{tenant}/oauth2/v2.0/logout", get(crate::sts_v1::logout))
-        .route("/{tenant}/oauth2/logout", get(crate::sts_v1::logout))
-        .route(
-            "/common/discovery/instance",
-            get(crate::sts_v1::instance_discovery),
-        )
-        .route(
-            "/devicelogin",
-            get(device_login_page).post(device_login_submit),
-        )
-}
 
 fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -299,11 +261,17 @@ fn discovery_document(state: &AppState, segment: &str, v2: bool) -> Response {
     response
 }
 
-async fn discovery_v2(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
+pub(crate) async fn discovery_v2(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Response {
     discovery_document(&state, &tenant, true)
 }
 
-async fn discovery_v1(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
+pub(crate) async fn discovery_v1(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Response {
     discovery_document(&state, &tenant, false)
 }
 
@@ -323,11 +291,17 @@ fn jwks(state: &AppState, segment: &str, v2: bool) -> Response {
     response
 }
 
-async fn jwks_v2(State(state): State<AppState>, Path(segment): Path<String>) -> Response {
+pub(crate) async fn jwks_v2(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+) -> Response {
     jwks(&state, &segment, true)
 }
 
-async fn jwks_v1(State(state): State<AppState>, Path(segment): Path<String>) -> Response {
+pub(crate) async fn jwks_v1(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+) -> Response {
     jwks(&state, &segment, false)
 }
 
@@ -740,7 +714,7 @@ fn user_code() -> String {
         .collect()
 }
 
-async fn device_code(
+pub(crate) async fn device_code(
     State(state): State<AppState>,
     Path(segment): Path<String>,
     headers: HeaderMap,
@@ -931,7 +905,7 @@ pub(crate) fn client_known(
 // ---------------------------------------------------------------------------------------------
 // Token endpoint
 
-async fn token(
+pub(crate) async fn token(
     State(state): State<AppState>,
     Path(segment): Path<String>,
     headers: HeaderMap,
@@ -1625,7 +1599,7 @@ fn page(body: &str) -> Html<String> {
     ))
 }
 
-async fn device_login_page(State(state): State<AppState>) -> Html<String> {
+pub(crate) async fn device_login_page(State(state): State<AppState>) -> Html<String> {
     let default_upn = state.auto_approve.clone().unwrap_or_default();
     page(&format!(
         "<p>Enter the code shown in your terminal, and the user to sign in as.</p>\
@@ -1638,7 +1612,7 @@ async fn device_login_page(State(state): State<AppState>) -> Html<String> {
     ))
 }
 
-async fn device_login_submit(State(state): State<AppState>, body: Bytes) -> Response {
+pub(crate) async fn device_login_submit(State(state): State<AppState>, body: Bytes) -> Response {
     let form = parse_form(&body);
     let user_code = field(&form, "user_code")
         .unwrap_or("")
