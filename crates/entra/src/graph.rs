@@ -354,9 +354,15 @@ impl GraphClient {
             .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let key = match &write {
-            LocalWrite::Created(f) | LocalWrite::Updated(f) => f.name.clone(),
-            LocalWrite::Deleted(name) => name.clone(),
+        let key = pending_name(&write).to_string();
+        // An update of a create Graph does not show yet is still that create, with new values.
+        let still_created = pending.iter().any(|p| {
+            p.app.eq_ignore_ascii_case(app)
+                && matches!(&p.write, LocalWrite::Created(f) if f.name.eq_ignore_ascii_case(&key))
+        });
+        let write = match write {
+            LocalWrite::Updated(f) if still_created => LocalWrite::Created(f),
+            other => other,
         };
         pending.retain(|p| {
             !(p.app.eq_ignore_ascii_case(app) && pending_name(&p.write).eq_ignore_ascii_case(&key))
@@ -438,6 +444,15 @@ impl GraphClient {
 
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The HTTP client (its retry policy holds the [`Waiter`] every wait goes through).
+    pub fn http(&self) -> &Http {
+        &self.http
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     pub fn is_read_only(&self) -> bool {
@@ -732,7 +747,9 @@ impl GraphClient {
         self.remember(app_object_id, LocalWrite::Created(written.clone()));
         let key = written.id.clone().unwrap_or_else(|| written.name.clone());
         let (seen, confirmed) = self
-            .read_back_until(app_object_id, &key, |back| verify_same(&written, back).is_ok())
+            .read_back_until(app_object_id, &key, |back| {
+                verify_same(&written, back).is_ok()
+            })
             .await?;
         match seen {
             Some(back) if confirmed => Ok(Created {
@@ -784,7 +801,9 @@ impl GraphClient {
         fic: &Fic,
     ) -> Result<Option<Created>, EntraError> {
         let (seen, confirmed) = self
-            .read_back_until(app_object_id, &fic.name, |back| verify_same(fic, back).is_ok())
+            .read_back_until(app_object_id, &fic.name, |back| {
+                verify_same(fic, back).is_ok()
+            })
             .await?;
         match seen {
             Some(back) if confirmed => {
@@ -850,7 +869,9 @@ impl GraphClient {
         }
         // 204: the write stands. Read back quietly until a replica shows it.
         let (seen, confirmed) = self
-            .read_back_until(app_object_id, key, |back| update_shows(update, back).is_ok())
+            .read_back_until(app_object_id, key, |back| {
+                update_shows(update, back).is_ok()
+            })
             .await?;
         let base = match seen {
             Some(back) if confirmed => return Ok(back),
@@ -895,7 +916,8 @@ impl GraphClient {
             .into_iter()
             .find(|(app, f)| {
                 app.eq_ignore_ascii_case(app_object_id)
-                    && (f.id.as_deref() == Some(id_or_name) || f.name.eq_ignore_ascii_case(id_or_name))
+                    && (f.id.as_deref() == Some(id_or_name)
+                        || f.name.eq_ignore_ascii_case(id_or_name))
             })
             .map(|(_, f)| f.name)
             .unwrap_or_else(|| id_or_name.to_string());
@@ -1027,9 +1049,9 @@ impl GraphClient {
         // Five lookups per GUID: paced, so a loop of `whois` stays inside Graph's budget.
         self.pace(8, &self.base).await;
         if let Some(app) = self
-            .get_optional::<App>(&self.url(&format!(
-                "applications/{guid}?$select=id,appId,displayName"
-            )))
+            .get_optional::<App>(
+                &self.url(&format!("applications/{guid}?$select=id,appId,displayName")),
+            )
             .await?
         {
             out.push(GuidMatch {
@@ -1369,7 +1391,8 @@ impl GraphClient {
             .into_iter()
             .map(|mut item| {
                 if let Some(listed) = item.federated_identity_credentials.take() {
-                    item.federated_identity_credentials = Some(self.merge_local_values(&item.id, listed));
+                    item.federated_identity_credentials =
+                        Some(self.merge_local_values(&item.id, listed));
                 }
                 item
             })

@@ -39,12 +39,15 @@ pub struct Faults {
     /// `graph-budget=RU`: the app-and-tenant token bucket holds this many resource units per
     /// 10 s instead of the tenant size's (3,500 / 5,000 / 8,000).
     pub graph_budget: Option<u64>,
+    /// `graph-write-quota=N`: the app may write N times per 150 s in a tenant instead of
+    /// Graph's 3,000 (its `Retry-After` then runs past 30 s, as Graph's does).
+    pub graph_write_quota: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultsError {
     #[error(
-        "unknown fault '{0}'; use throttle=N, latency=MS, replication=SECS, graph-lag=SECS, graph-503=N, graph-504=N, graph-drop=N or graph-budget=RU, comma-separated (e.g. throttle=3,latency=20)"
+        "unknown fault '{0}'; use throttle=N, latency=MS, replication=SECS, graph-lag=SECS, graph-503=N, graph-504=N, graph-drop=N, graph-budget=RU or graph-write-quota=N, comma-separated (e.g. throttle=3,latency=20)"
     )]
     Unknown(String),
     #[error("fault '{name}' needs a positive whole number, got '{value}' (e.g. {name}=5)")]
@@ -119,6 +122,9 @@ impl Faults {
                 "graph-drop" => faults.graph_drop_every = Some(number),
                 "graph-budget" => {
                     faults.graph_budget = Some(in_range(MAX_GRAPH_BUDGET, "resource units")?)
+                }
+                "graph-write-quota" => {
+                    faults.graph_write_quota = Some(in_range(WRITES_PER_WINDOW as u64, "writes")?)
                 }
                 _ => return Err(FaultsError::Unknown(part.to_string())),
             }
@@ -269,7 +275,7 @@ impl GraphRuntime {
     }
 
     /// Spends `cost` resource units of the app's bucket in the tenant (and one write of its
-    /// write quota when `write`). Refused with the wait until enough units (or a write slot)
+    /// write quota when `write` names it). Refused with the wait until enough units (or a write slot)
     /// are back.
     pub fn spend(
         &self,
@@ -277,7 +283,7 @@ impl GraphRuntime {
         app: &str,
         capacity: u64,
         cost: u64,
-        write: bool,
+        write: Option<usize>,
     ) -> Result<(), OverQuota> {
         let now = self.now();
         let capacity = capacity.max(1) as f64;
@@ -294,7 +300,7 @@ impl GraphRuntime {
         let elapsed = now.saturating_duration_since(bucket.refilled);
         bucket.units = (bucket.units + elapsed.as_secs_f64() * per_second).min(capacity);
         bucket.refilled = now;
-        if write {
+        if let Some(write_quota) = write {
             while bucket
                 .writes
                 .front()
@@ -302,7 +308,7 @@ impl GraphRuntime {
             {
                 bucket.writes.pop_front();
             }
-            if bucket.writes.len() >= WRITES_PER_WINDOW {
+            if bucket.writes.len() >= write_quota {
                 let oldest = bucket.writes.front().copied().unwrap_or(now);
                 let wait = (oldest + WRITE_WINDOW).saturating_duration_since(now);
                 self.throttled.fetch_add(1, Ordering::Relaxed);
@@ -319,7 +325,7 @@ impl GraphRuntime {
             });
         }
         bucket.units -= cost;
-        if write {
+        if write.is_some() {
             bucket.writes.push_back(now);
         }
         Ok(())
@@ -472,14 +478,14 @@ mod tests {
         let rt = GraphRuntime::default();
         let t = Uuid::nil();
         for _ in 0..10 {
-            rt.spend(t, "app", 20, 2, false).expect("within the budget");
+            rt.spend(t, "app", 20, 2, None).expect("within the budget");
         }
-        let refused = rt.spend(t, "app", 20, 2, false).expect_err("empty");
+        let refused = rt.spend(t, "app", 20, 2, None).expect_err("empty");
         // 2 units at 2 units per second: one second.
         assert_eq!(refused.retry_after, 1);
-        assert!(rt.spend(t, "other-app", 20, 2, false).is_ok(), "per app");
+        assert!(rt.spend(t, "other-app", 20, 2, None).is_ok(), "per app");
         rt.advance(Duration::from_secs(10));
-        assert!(rt.spend(t, "app", 20, 2, false).is_ok(), "refilled");
+        assert!(rt.spend(t, "app", 20, 2, None).is_ok(), "refilled");
         assert_eq!(rt.throttled(), 1);
     }
 
@@ -488,13 +494,17 @@ mod tests {
         let rt = GraphRuntime::default();
         let t = Uuid::nil();
         for _ in 0..WRITES_PER_WINDOW {
-            rt.spend(t, "app", 1_000_000, 1, true)
+            rt.spend(t, "app", 1_000_000, 1, Some(WRITES_PER_WINDOW))
                 .expect("within quota");
         }
-        let refused = rt.spend(t, "app", 1_000_000, 1, true).expect_err("quota");
+        let refused = rt
+            .spend(t, "app", 1_000_000, 1, Some(WRITES_PER_WINDOW))
+            .expect_err("quota");
         assert_eq!(refused.retry_after, 150);
         rt.advance(Duration::from_secs(100));
-        let refused = rt.spend(t, "app", 1_000_000, 1, true).expect_err("quota");
+        let refused = rt
+            .spend(t, "app", 1_000_000, 1, Some(WRITES_PER_WINDOW))
+            .expect_err("quota");
         assert_eq!(refused.retry_after, 50);
     }
 

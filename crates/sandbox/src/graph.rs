@@ -439,7 +439,14 @@ fn handle(
         &caller.client_app_id,
         capacity,
         cost,
-        is_write(method, &ctx.path),
+        is_write(method, &ctx.path).then(|| {
+            state
+                .faults
+                .graph_write_quota
+                .map_or(crate::faults::WRITES_PER_WINDOW, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                })
+        }),
     ) {
         return Err(GraphError::too_many_requests(
             &caller,
