@@ -223,6 +223,10 @@ struct Pacer {
 /// per tenant; the rest is left to other tools).
 pub const KEY_CREDENTIALS_PER_MINUTE: usize = 120;
 
+/// What the Graph clients of one session share (see [`GraphClient::sharing`]).
+#[derive(Debug, Clone, Default)]
+pub struct GraphState(Arc<Shared>);
+
 /// State shared by clones of one client.
 #[derive(Debug, Default)]
 struct Shared {
@@ -271,6 +275,13 @@ impl GraphClient {
             certificate_ttl: Duration::from_secs(600),
             shared: Arc::new(Shared::default()),
         }
+    }
+
+    /// This client sharing `state` (the session's) instead of its own: local writes, pacer,
+    /// keyCredentials allowance and certificate index.
+    pub fn sharing(mut self, state: &GraphState) -> GraphClient {
+        self.shared = state.0.clone();
+        self
     }
 
     fn waiter(&self) -> &Waiter {

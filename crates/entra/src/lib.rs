@@ -173,6 +173,9 @@ pub struct Session {
     pub credentials: Credentials,
     pub read_only: bool,
     pub config: SessionConfig,
+    /// What every [`GraphClient`] of this session shares: its own writes that Graph does not
+    /// show yet, the fan-out pacer, the keyCredentials allowance and the certificate index.
+    graph_state: graph::GraphState,
 }
 
 impl Session {
@@ -188,6 +191,7 @@ impl Session {
             credentials,
             read_only: config.read_only,
             config,
+            graph_state: graph::GraphState::default(),
         })
     }
 
@@ -221,6 +225,9 @@ impl Session {
         }
     }
 
+    /// A Graph client of this session. Every client of one session shares the local-write
+    /// journal (a FIC created through one is listed by all until Graph shows it), the pacer
+    /// and the caches.
     pub fn graph(&self) -> GraphClient {
         GraphClient::new(
             self.http.clone(),
@@ -228,6 +235,7 @@ impl Session {
             self.credentials.clone(),
             self.read_only,
         )
+        .sharing(&self.graph_state)
     }
 
     /// The tenant id (GUID) of the signed-in account, from its token.
