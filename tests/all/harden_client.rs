@@ -635,6 +635,8 @@ async fn every_answer_is_capped_token_jwks_discovery_imds_and_device_code() {
             max_attempts: 4,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(2),
+            waiter: ficus::entra::Waiter::virtual_clock(),
+            ..RetryPolicy::default()
         },
         max_body_bytes: 1024,
         ..HttpConfig::default()
@@ -681,6 +683,8 @@ async fn apps_prints_nothing_on_stdout_when_a_later_page_is_throttled() {
             max_attempts: 2,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(2),
+            waiter: ficus::entra::Waiter::virtual_clock(),
+            ..RetryPolicy::default()
         },
         ..HttpConfig::default()
     };

@@ -10,6 +10,7 @@ mod cli_decode;
 mod cli_output;
 mod core_text;
 mod entra_fic_update;
+mod entra_graph_real;
 mod entra_http;
 mod entra_sandbox;
 mod entra_signin;

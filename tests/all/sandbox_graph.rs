@@ -137,6 +137,18 @@ impl Env {
             .await
     }
 
+    /// PATCH with `Prefer: create-if-missing` (the upsert).
+    async fn patch_creating(&self, path: &str, body: Value) -> Answer {
+        self.send(
+            self.http
+                .patch(self.url(path))
+                .bearer_auth(&self.admin)
+                .header("Prefer", "create-if-missing")
+                .json(&body),
+        )
+        .await
+    }
+
     async fn delete(&self, path: &str) -> Answer {
         self.send(self.http.delete(self.url(path)).bearer_auth(&self.admin))
             .await
@@ -816,7 +828,10 @@ async fn fic_upsert_by_name() {
         "subject": "repo:contoso/crm:ref:refs/heads/main",
         "audiences": [EXCHANGE],
     });
-    let first = env.patch(&path, body.clone()).await;
+    // Without `Prefer: create-if-missing` a PATCH by a missing name is 404, not an upsert.
+    let plain = env.patch(&path, body.clone()).await;
+    assert_graph_error(&plain, StatusCode::NOT_FOUND, "Request_ResourceNotFound");
+    let first = env.patch_creating(&path, body.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", short(&first.text));
     assert_eq!(first.body["name"], "upserted");
     let second = env
@@ -834,7 +849,7 @@ async fn fic_upsert_by_name() {
     let got = env.get(&path).await;
     assert_eq!(got.body["subject"], "repo:contoso/crm:environment:prod");
     let mismatch = env
-        .patch(
+        .patch_creating(
             &format!("/applications/{app}/federatedIdentityCredentials(name='other')"),
             json!({"name": "different", "issuer": "i", "subject": "s", "audiences": ["a"]}),
         )
@@ -1223,4 +1238,428 @@ async fn large_tenant_pages_at_999() {
     assert_eq!(count.text.trim().parse::<usize>().expect("number"), seen);
     assert!(seen >= 2_500);
     assert_eq!(pages, seen.div_ceil(999));
+}
+
+// --- Graph as it really behaves (issue 18, items 9-14) -------------------------------------
+
+fn faulty(spec: &str) -> SandboxConfig {
+    SandboxConfig {
+        faults: Faults::parse(spec).expect("spec"),
+        ..SandboxConfig::default()
+    }
+}
+
+fn retry_after(a: &Answer) -> u64 {
+    a.headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("a Retry-After in seconds: {:?}", a.headers))
+}
+
+#[tokio::test]
+async fn graph_lag_reads_show_the_old_state_until_the_replicas_catch_up() {
+    let env = env_with(faulty("graph-lag=30")).await;
+    let (app, _) = env.app_id_of("legacy-crm").await;
+    let base = format!("/applications/{app}/federatedIdentityCredentials");
+    let created = env
+        .post(&base, fic_body("lagging", "subject-lagging"))
+        .await;
+    // The write's answer is the truth.
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "{}",
+        short(&created.text)
+    );
+    assert_eq!(created.body["name"], "lagging");
+    let id = created.body["id"].as_str().expect("id").to_string();
+    // A read right after it does not see it yet: 404, and lists without it.
+    let got = env.get(&format!("{base}/{id}")).await;
+    assert_graph_error(&got, StatusCode::NOT_FOUND, "Request_ResourceNotFound");
+    let by_name = env.get(&format!("{base}/lagging")).await;
+    assert_eq!(by_name.status, StatusCode::NOT_FOUND);
+    let list = env.get(&base).await;
+    assert!(list.values().iter().all(|f| f["name"] != "lagging"));
+    // The advanced-query index behind the reverse lookup lags too.
+    let filter = "federatedIdentityCredentials/any(f:f/subject eq 'subject-lagging')";
+    let reverse = env
+        .get_eventual(&format!("/applications?$filter={filter}&$count=true"))
+        .await;
+    assert_eq!(reverse.status, StatusCode::OK, "{}", short(&reverse.text));
+    assert_eq!(reverse.body["@odata.count"], 0);
+    // Writes land on the primary: a second create of the same name is refused even now.
+    let again = env.post(&base, fic_body("lagging", "subject-other")).await;
+    assert_graph_error(
+        &again,
+        StatusCode::CONFLICT,
+        "Request_MultipleObjectsWithSameKeyValue",
+    );
+    // Past half the lag one replica has caught up, the other not: reads flip.
+    env.sandbox
+        .state()
+        .throttle
+        .advance(Duration::from_secs(20));
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(env.get(&format!("{base}/{id}")).await.status.as_u16());
+    }
+    assert!(seen.contains(&200) && seen.contains(&404), "{seen:?}");
+    // Past the lag everything agrees.
+    env.sandbox
+        .state()
+        .throttle
+        .advance(Duration::from_secs(11));
+    let got = env.get(&format!("{base}/{id}")).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", short(&got.text));
+    let reverse = env
+        .get_eventual(&format!("/applications?$filter={filter}&$count=true"))
+        .await;
+    assert_eq!(reverse.body["@odata.count"], 1);
+    // An update lags the same way: the old value is read back first.
+    let patched = env
+        .patch(&format!("{base}/{id}"), json!({"subject": "subject-new"}))
+        .await;
+    assert_eq!(patched.status, StatusCode::NO_CONTENT);
+    let old = env.get(&format!("{base}/{id}")).await;
+    assert_eq!(old.body["subject"], "subject-lagging");
+}
+
+#[tokio::test]
+async fn key_credentials_select_is_limited_to_150_a_minute_per_tenant() {
+    let env = env().await;
+    let (app, _) = env.app_id_of("payments-api").await;
+    let path = format!("/applications/{app}?$select=id,keyCredentials");
+    for i in 0..150 {
+        let a = env.get(&path).await;
+        assert_eq!(a.status, StatusCode::OK, "request {i}: {}", short(&a.text));
+    }
+    let refused = env.get(&path).await;
+    assert_graph_error(&refused, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests");
+    let wait = retry_after(&refused);
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The list with keyCredentials shares the quota; other columns do not.
+    let list = env
+        .get("/applications?$select=id,displayName,keyCredentials")
+        .await;
+    assert_eq!(list.status, StatusCode::TOO_MANY_REQUESTS);
+    let other = env
+        .get(&format!(
+            "/applications/{app}?$select=id,passwordCredentials"
+        ))
+        .await;
+    assert_eq!(other.status, StatusCode::OK);
+    env.sandbox
+        .state()
+        .throttle
+        .advance(Duration::from_secs(wait));
+    assert_eq!(env.get(&path).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_token_bucket_throttles_per_app_with_realistic_retry_after() {
+    // 20 resource units per 10 s; a GET of one application costs 2.
+    let env = env_with(faulty("graph-budget=20")).await;
+    let (app, _) = env.app_id_of("payments-api").await; // 1 unit ($select)
+    let path = format!("/applications/{app}");
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(env.get(&path).await.status.as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        9,
+        "{statuses:?}"
+    );
+    let refused = env.get(&path).await;
+    assert_graph_error(&refused, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests");
+    assert!(
+        refused.error_message().contains("Too many requests"),
+        "{}",
+        refused.error_message()
+    );
+    let wait = retry_after(&refused);
+    assert!((1..=10).contains(&wait), "{wait}");
+    // Another client app has its own bucket.
+    let other = env
+        .sandbox
+        .sign_in(
+            "contoso",
+            ADMIN,
+            "14d82eec-204b-4c2f-b7e8-296a70dab67e",
+            &["https://graph.microsoft.com/Application.Read.All"],
+        )
+        .map(|t| t.access_token.expose().clone());
+    if let Ok(other) = other {
+        assert_eq!(
+            env.get_as(&other, &path, false).await.status,
+            StatusCode::OK
+        );
+    }
+    env.sandbox
+        .state()
+        .throttle
+        .advance(Duration::from_secs(wait));
+    assert_eq!(env.get(&path).await.status, StatusCode::OK);
+    assert!(env.sandbox.state().throttle.throttled() >= 1);
+}
+
+#[tokio::test]
+async fn transient_faults_503_504_and_dropped_connections() {
+    let env = env_with(faulty("graph-503=2")).await;
+    assert_eq!(env.get("/organization").await.status, StatusCode::OK);
+    let unavailable = env.get("/organization").await;
+    assert_eq!(unavailable.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after(&unavailable), 3);
+    assert_eq!(env.get("/organization").await.status, StatusCode::OK);
+
+    // 504 on a write: the gateway gave up, the FIC exists.
+    let env = env_with(faulty("graph-504=1")).await;
+    let (app, _) = env.app_id_of("legacy-crm").await;
+    let base = format!("/applications/{app}/federatedIdentityCredentials");
+    let timed_out = env.post(&base, fic_body("after-504", "s-504")).await;
+    assert_eq!(timed_out.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(
+        env.get(&format!("{base}/after-504")).await.status,
+        StatusCode::OK
+    );
+
+    // A dropped connection on a write: no answer at all, and the FIC exists.
+    let env = env_with(faulty("graph-drop=1")).await;
+    let (app, _) = env.app_id_of("legacy-crm").await;
+    let base = format!("/applications/{app}/federatedIdentityCredentials");
+    let lost = async {
+        let response = env
+            .http
+            .post(env.url(&base))
+            .bearer_auth(&env.admin)
+            .json(&fic_body("after-drop", "s-drop"))
+            .send()
+            .await?;
+        response.bytes().await
+    }
+    .await;
+    assert!(lost.is_err(), "the answer is lost: {lost:?}");
+    let back = env.get(&format!("{base}/after-drop")).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", short(&back.text));
+    // Reads are not dropped.
+    assert_eq!(env.get(&base).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn managed_identities_have_no_app_owner_organization_id() {
+    let env = env().await;
+    let a = env
+        .get("/servicePrincipals?$filter=servicePrincipalType eq 'ManagedIdentity'&$select=id,displayName,appOwnerOrganizationId,alternativeNames")
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", short(&a.text));
+    assert!(!a.values().is_empty());
+    for mi in a.values() {
+        assert!(mi["appOwnerOrganizationId"].is_null(), "{mi}");
+    }
+    let (_, app_id) = env.app_id_of("payments-api").await;
+    let sp = env
+        .get(&format!(
+            "/servicePrincipals(appId='{app_id}')?$select=appOwnerOrganizationId"
+        ))
+        .await;
+    assert_eq!(sp.status, StatusCode::OK, "{}", short(&sp.text));
+    assert!(sp.body["appOwnerOrganizationId"].is_string(), "{}", sp.text);
+}
+
+#[tokio::test]
+async fn odata_rules_in_ne_not_long_names_expand_count_and_app_id() {
+    let env = env().await;
+    // `in` works without advanced queries.
+    let a = env
+        .get("/applications?$filter=displayName in ('payments-api','inventory-sync')&$select=displayName")
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", short(&a.text));
+    let mut names = a.names();
+    names.sort();
+    assert_eq!(names, ["inventory-sync", "payments-api"]);
+    // `ne` and `not` need the advanced-query parameters.
+    let ne = env
+        .get("/applications?$filter=displayName ne 'payments-api'")
+        .await;
+    assert_graph_error(&ne, StatusCode::BAD_REQUEST, "Request_UnsupportedQuery");
+    let ne = env
+        .get_eventual(
+            "/applications?$filter=displayName ne 'payments-api'&$count=true&$select=displayName",
+        )
+        .await;
+    assert_eq!(ne.status, StatusCode::OK, "{}", short(&ne.text));
+    assert!(!ne.names().contains(&"payments-api".to_string()));
+    assert!(!ne.names().is_empty());
+    let not = env
+        .get("/applications?$filter=not startswith(displayName,'pay')")
+        .await;
+    assert_graph_error(&not, StatusCode::BAD_REQUEST, "Request_UnsupportedQuery");
+    let not = env
+        .get_eventual("/applications?$filter=not startswith(displayName,'pay')&$count=true&$select=displayName")
+        .await;
+    assert_eq!(not.status, StatusCode::OK, "{}", short(&not.text));
+    assert!(not.names().iter().all(|n| !n.starts_with("pay")));
+    // displayName eq over 120 characters needs advanced queries.
+    let long = "x".repeat(121);
+    let a = env
+        .get(&format!("/applications?$filter=displayName eq '{long}'"))
+        .await;
+    assert_graph_error(&a, StatusCode::BAD_REQUEST, "Request_UnsupportedQuery");
+    let a = env
+        .get_eventual(&format!(
+            "/applications?$filter=displayName eq '{long}'&$count=true"
+        ))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", short(&a.text));
+    let a = env
+        .get(&format!(
+            "/applications?$filter=displayName eq '{}'",
+            "x".repeat(120)
+        ))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", short(&a.text));
+    // $expand is not supported with advanced queries.
+    let a = env
+        .get_eventual("/applications?$expand=federatedIdentityCredentials&$count=true")
+        .await;
+    assert_graph_error(&a, StatusCode::BAD_REQUEST, "Request_UnsupportedQuery");
+    // startswith(appId, …) is not a documented filter.
+    let a = env.get("/applications?$filter=startswith(appId,'0')").await;
+    assert_graph_error(&a, StatusCode::BAD_REQUEST, "Request_UnsupportedQuery");
+    // @odata.count on the first page only.
+    let first = env
+        .get_eventual("/applications?$count=true&$top=2&$select=id")
+        .await;
+    assert!(first.body["@odata.count"].as_u64().is_some_and(|n| n > 2));
+    let next = first.body["@odata.nextLink"].as_str().expect("more pages");
+    let second = env
+        .send(
+            env.http
+                .get(next)
+                .bearer_auth(&env.admin)
+                .header("ConsistencyLevel", "eventual"),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", short(&second.text));
+    assert!(second.body.get("@odata.count").is_none(), "{}", second.text);
+}
+
+#[tokio::test]
+async fn the_api_section_is_served_from_the_model_and_patched() {
+    use crate::sandbox_support::{exchange, mi_assertion};
+    let env = env().await;
+    let (app, app_id) = env.app_id_of("payments-api").await;
+    let got = env.get(&format!("/applications/{app}?$select=api")).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", short(&got.text));
+    let api = &got.body["api"];
+    assert!(api["requestedAccessTokenVersion"].is_null(), "{api}");
+    let scopes = api["oauth2PermissionScopes"].as_array().expect("scopes");
+    assert_eq!(scopes.len(), 1, "{api}");
+    assert_eq!(scopes[0]["value"], "user_impersonation");
+    assert_eq!(scopes[0]["type"], "User");
+    assert_eq!(scopes[0]["isEnabled"], true);
+    let scope_id = scopes[0]["id"].as_str().expect("id").to_string();
+
+    let token = |sb: &ficus::sandbox::Sandbox| mi_assertion(sb, "id-payments");
+    let scope = format!("api://{app_id}/.default");
+    let v1 = exchange(
+        &env.sandbox,
+        "contoso",
+        &app_id,
+        &token(&env.sandbox),
+        &scope,
+    )
+    .await;
+    assert_eq!(v1.0, 200, "{}", v1.1);
+    let claims = |body: &Value| {
+        ficus::jwt::decode(body["access_token"].as_str().expect("token"))
+            .expect("decodes")
+            .claims
+    };
+    assert_eq!(claims(&v1.1)["ver"], "1.0");
+
+    // PATCH api.requestedAccessTokenVersion: the token service follows.
+    let patched = env
+        .patch(
+            &format!("/applications/{app}"),
+            json!({"api": {"requestedAccessTokenVersion": 2}}),
+        )
+        .await;
+    assert_eq!(
+        patched.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        short(&patched.text)
+    );
+    let got = env.get(&format!("/applications/{app}?$select=api")).await;
+    assert_eq!(got.body["api"]["requestedAccessTokenVersion"], 2);
+    assert_eq!(
+        got.body["api"]["oauth2PermissionScopes"][0]["value"], "user_impersonation",
+        "scopes kept"
+    );
+    let v2 = exchange(
+        &env.sandbox,
+        "contoso",
+        &app_id,
+        &token(&env.sandbox),
+        &scope,
+    )
+    .await;
+    assert_eq!(v2.0, 200, "{}", v2.1);
+    assert_eq!(claims(&v2.1)["ver"], "2.0");
+    let bad = env
+        .patch(
+            &format!("/applications/{app}"),
+            json!({"api": {"requestedAccessTokenVersion": 3}}),
+        )
+        .await;
+    assert_graph_error(&bad, StatusCode::BAD_REQUEST, "Request_BadRequest");
+
+    // An enabled scope cannot be removed; disabled first, it can.
+    let removed = env
+        .patch(
+            &format!("/applications/{app}"),
+            json!({"api": {"oauth2PermissionScopes": []}}),
+        )
+        .await;
+    assert_graph_error(
+        &removed,
+        StatusCode::BAD_REQUEST,
+        "CannotDeleteOrUpdateEnabledEntitlement",
+    );
+    let new_id = "6a1c3c5e-3f0b-4f5e-9c59-7b1c2d3e4f50";
+    let disabled = env
+        .patch(
+            &format!("/applications/{app}"),
+            json!({"api": {"oauth2PermissionScopes": [
+                {"id": scope_id, "value": "user_impersonation", "type": "User", "isEnabled": false,
+                 "adminConsentDisplayName": "Access payments-api"},
+                {"id": new_id, "value": "Payments.Read", "type": "Admin", "isEnabled": true,
+                 "adminConsentDisplayName": "Read payments"}
+            ]}}),
+        )
+        .await;
+    assert_eq!(
+        disabled.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        short(&disabled.text)
+    );
+    let got = env.get(&format!("/applications/{app}?$select=api")).await;
+    let scopes = got.body["api"]["oauth2PermissionScopes"]
+        .as_array()
+        .expect("scopes");
+    assert_eq!(scopes.len(), 2);
+    assert_eq!(scopes[1]["value"], "Payments.Read");
+    let the_model = env.sandbox.state().read(|d| {
+        d.tenant("contoso")
+            .and_then(|t| t.application(app.parse().expect("guid")))
+            .map(|a| a.api.oauth2_permission_scopes.len())
+    });
+    assert_eq!(the_model, Some(2), "written to the model");
+    let unknown = env
+        .patch(&format!("/applications/{app}"), json!({"api": {"nope": 1}}))
+        .await;
+    assert_graph_error(&unknown, StatusCode::BAD_REQUEST, "BadRequest");
 }

@@ -111,6 +111,13 @@ pub async fn execute(
     command: &Command,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
+    // Say on stderr whenever ficus waits (throttling, pacing, replication): a command that
+    // goes quiet for 45 s says why.
+    ctx.session
+        .http
+        .retry_policy()
+        .waiter
+        .set_observer(|wait| eprintln!("ficus: {wait}"));
     match command {
         Command::Apps { filter } => apps(ctx, filter.as_deref(), out).await,
         Command::Identities { filter } => identities(ctx, filter.as_deref(), out).await,
@@ -549,22 +556,37 @@ async fn fic_add(
             findings: findings_json,
         });
     }
-    let created = graph.create_fic(&app.id, &draft).await?;
+    let outcome = graph.create_fic_outcome(&app.id, &draft).await?;
+    let created = outcome.fic;
     if ctx.json {
         emit_json(
             out,
-            &json!({ "app": app, "created": created, "findings": findings_json }),
+            &json!({
+                "app": app,
+                "created": created,
+                "replicated": outcome.replicated,
+                "findings": findings_json
+            }),
         )?;
         return Ok(());
     }
     for f in &findings {
         writeln!(out, "{}", finding_text(f))?;
     }
-    writeln!(
-        out,
-        "Created and verified on {}:",
-        clean(&describe_app(&app))
-    )?;
+    if outcome.replicated {
+        writeln!(
+            out,
+            "Created and verified on {}:",
+            clean(&describe_app(&app))
+        )?;
+    } else {
+        // Graph answered the create; its reads have not caught up. Not a failure.
+        writeln!(
+            out,
+            "Created on {} (Graph answered the write; its reads do not show it yet, they will within minutes):",
+            clean(&describe_app(&app))
+        )?;
+    }
     print_fic(out, &created)?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! mapping of failures to typed errors. Creates are never blindly retried: a lost answer to a
 //! create is resolved by the caller reading back.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -18,8 +19,14 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// First backoff when the service gives no `Retry-After`.
     pub base_delay: Duration,
-    /// No single wait is longer than this (a longer `Retry-After` is capped).
+    /// No backoff of ficus's own choosing is longer than this.
     pub max_delay: Duration,
+    /// A service's `Retry-After` is honoured in full up to this long (Graph asks for more
+    /// than 30 s when a write quota is spent; retrying earlier only extends the penalty). A
+    /// longer one is not waited for: the 429 is returned, naming the wait.
+    pub max_retry_after: Duration,
+    /// How waits happen: real sleeps, or a virtual clock in tests; and who is told.
+    pub waiter: Waiter,
 }
 
 impl Default for RetryPolicy {
@@ -28,6 +35,161 @@ impl Default for RetryPolicy {
             max_attempts: 5,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(300),
+            waiter: Waiter::default(),
+        }
+    }
+}
+
+/// Why ficus waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// The service answered 429 (its `Retry-After`, or backoff without one).
+    Throttled,
+    /// 503 / 504: the service is briefly unavailable.
+    Unavailable,
+    /// The connection failed or dropped.
+    Network,
+    /// A write is not visible to reads yet (Graph replicates in the background).
+    Replication,
+    /// ficus holds back its own fan-out to stay inside Graph's throttling budget.
+    Pacing,
+}
+
+/// One wait: why, how long, for which request (no query string).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Wait {
+    pub reason: WaitReason,
+    pub duration: Duration,
+    pub url: String,
+}
+
+impl std::fmt::Display for Wait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.duration.as_secs_f64();
+        let why = match self.reason {
+            WaitReason::Throttled => "Graph is throttling ficus (429)",
+            WaitReason::Unavailable => "the service is briefly unavailable",
+            WaitReason::Network => "the connection failed",
+            WaitReason::Replication => "the write is not replicated yet",
+            WaitReason::Pacing => "pacing requests to stay inside Graph's throttling budget",
+        };
+        write!(f, "waiting {secs:.1} s: {why} ({})", self.url)
+    }
+}
+
+type Observer = Arc<dyn Fn(&Wait) + Send + Sync>;
+type OnSleep = Arc<dyn Fn(Duration) + Send + Sync>;
+
+/// Every wait of the entra client goes through one [`Waiter`]: retries, `Retry-After`,
+/// replication read-backs and fan-out pacing. It sleeps for real by default; a virtual one
+/// (tests) records the wait, moves its own clock forward and returns at once. An observer
+/// (the CLI's stderr, the console's status line) is told of every wait before it starts.
+/// Clones share everything.
+#[derive(Clone, Default)]
+pub struct Waiter(Arc<WaiterInner>);
+
+#[derive(Default)]
+struct WaiterInner {
+    virtual_clock: Option<Mutex<VirtualClock>>,
+    observer: Mutex<Option<Observer>>,
+}
+
+#[derive(Default)]
+struct VirtualClock {
+    elapsed: Duration,
+    waits: Vec<Wait>,
+    on_sleep: Option<OnSleep>,
+}
+
+impl std::fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiter")
+            .field("virtual", &self.0.virtual_clock.is_some())
+            .finish()
+    }
+}
+
+impl PartialEq for Waiter {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Waiter {
+    /// A waiter that never sleeps: it records each wait and advances a virtual clock.
+    pub fn virtual_clock() -> Waiter {
+        Waiter(Arc::new(WaiterInner {
+            virtual_clock: Some(Mutex::new(VirtualClock::default())),
+            observer: Mutex::new(None),
+        }))
+    }
+
+    /// A virtual waiter that also calls `on_sleep` with each wait (a test moves the sandbox's
+    /// clock with it, so buckets refill and replicas catch up as if the time had passed).
+    pub fn virtual_clock_with(on_sleep: impl Fn(Duration) + Send + Sync + 'static) -> Waiter {
+        Waiter(Arc::new(WaiterInner {
+            virtual_clock: Some(Mutex::new(VirtualClock {
+                on_sleep: Some(Arc::new(on_sleep)),
+                ..VirtualClock::default()
+            })),
+            observer: Mutex::new(None),
+        }))
+    }
+
+    /// Tells `observer` of every wait from now on (replaces any earlier one).
+    pub fn set_observer(&self, observer: impl Fn(&Wait) + Send + Sync + 'static) {
+        let mut slot = self.0.observer.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(Arc::new(observer));
+    }
+
+    /// The waits a virtual waiter recorded (empty for a real one).
+    pub fn waits(&self) -> Vec<Wait> {
+        self.0
+            .virtual_clock
+            .as_ref()
+            .map(|c| c.lock().unwrap_or_else(|e| e.into_inner()).waits.clone())
+            .unwrap_or_default()
+    }
+
+    /// Now, on this waiter's clock (real time plus what a virtual waiter has waited).
+    pub fn now(&self) -> Instant {
+        let extra = self
+            .0
+            .virtual_clock
+            .as_ref()
+            .map(|c| c.lock().unwrap_or_else(|e| e.into_inner()).elapsed)
+            .unwrap_or_default();
+        Instant::now() + extra
+    }
+
+    /// Waits (or records the wait), telling the observer first.
+    pub async fn wait(&self, wait: Wait) {
+        let observer = self
+            .0
+            .observer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(observer) = observer {
+            observer(&wait);
+        }
+        match &self.0.virtual_clock {
+            None => tokio::time::sleep(wait.duration).await,
+            Some(clock) => {
+                let on_sleep = {
+                    let mut clock = clock.lock().unwrap_or_else(|e| e.into_inner());
+                    clock.elapsed += wait.duration;
+                    let duration = wait.duration;
+                    clock.waits.push(wait);
+                    clock.on_sleep.clone().map(|f| (f, duration))
+                };
+                if let Some((f, duration)) = on_sleep {
+                    f(duration);
+                }
+                tokio::task::yield_now().await;
+            }
         }
     }
 }
@@ -42,11 +204,12 @@ impl RetryPolicy {
     }
 
     /// The wait before attempt `attempt + 1` (attempt counts from 1): the service's
-    /// `Retry-After` if given (capped), else `base * 2^(attempt-1)` capped, with "equal jitter"
-    /// (half fixed, half random) so many clients do not retry in lockstep.
+    /// `Retry-After` if given (in full, up to `max_retry_after`), else `base * 2^(attempt-1)`
+    /// capped at `max_delay`, with "equal jitter" (half fixed, half random) so many clients do
+    /// not retry in lockstep.
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(wait) = retry_after {
-            return wait.min(self.max_delay);
+            return wait.min(self.max_retry_after);
         }
         let exp = self
             .base_delay
@@ -397,12 +560,25 @@ impl Http {
                         (retry, status.as_u16()),
                         (Retry::Idempotent, 429 | 503 | 504) | (Retry::Create, 429)
                     );
-                    if retryable && attempt < max_attempts {
-                        let wait = self
-                            .retry
-                            .delay(attempt, parse_retry_after(headers.get("retry-after")));
+                    let retry_after = parse_retry_after(headers.get("retry-after"));
+                    // A Retry-After longer than ficus will wait: answer now, naming it.
+                    let too_long = retry_after.is_some_and(|w| w > self.retry.max_retry_after);
+                    if retryable && !too_long && attempt < max_attempts {
+                        let wait = self.retry.delay(attempt, retry_after);
                         tracing::info!(%status, %url, attempt, wait_ms = wait.as_millis() as u64, "retrying");
-                        tokio::time::sleep(wait).await;
+                        let reason = if status.as_u16() == 429 {
+                            WaitReason::Throttled
+                        } else {
+                            WaitReason::Unavailable
+                        };
+                        self.retry
+                            .waiter
+                            .wait(Wait {
+                                reason,
+                                duration: wait,
+                                url: url.clone(),
+                            })
+                            .await;
                         continue;
                     }
                     return Ok(Response {
@@ -431,7 +607,14 @@ impl Http {
                     if retryable && attempt < max_attempts {
                         let wait = self.retry.delay(attempt, None);
                         tracing::info!(kind = ?error.kind, %url, attempt, "retrying after network error");
-                        tokio::time::sleep(wait).await;
+                        self.retry
+                            .waiter
+                            .wait(Wait {
+                                reason: WaitReason::Network,
+                                duration: wait,
+                                url: url.clone(),
+                            })
+                            .await;
                         continue;
                     }
                     return Err(error);
@@ -534,6 +717,14 @@ pub fn parse_retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
     } else {
         wait.unsigned_abs()
     })
+}
+
+/// [`safe_url`] for a URL held as text (the redacted text when it does not parse).
+pub fn safe_url_text(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => safe_url(&u),
+        Err(_) => redact_userinfo(url),
+    }
 }
 
 /// The URL without its query and user info (safe to show and log).
@@ -652,6 +843,8 @@ mod tests {
             max_attempts: 5,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(120),
+            ..RetryPolicy::default()
         };
         for attempt in 1..10 {
             let d = p.delay(attempt, None);
@@ -661,9 +854,14 @@ mod tests {
                 "attempt {attempt}: {d:?} vs {full:?}"
             );
         }
+        // Retry-After is honoured in full, beyond ficus's own backoff cap, up to its own cap.
         assert_eq!(
-            p.delay(1, Some(Duration::from_secs(2))),
-            Duration::from_secs(1)
+            p.delay(1, Some(Duration::from_secs(45))),
+            Duration::from_secs(45)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(600))),
+            Duration::from_secs(120)
         );
         assert_eq!(
             p.delay(3, Some(Duration::from_millis(10))),

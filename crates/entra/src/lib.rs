@@ -25,10 +25,21 @@
 //!   list_apps() -> impl Stream<Item = Result<Vec<AppSummary>>>   pages of ≤999, nextLink verbatim
 //!   list_all_apps(), find_apps_by_name(name), get_app(object_id), get_app_by_app_id(app_id)
 //!   list_fics(app_object_id), get_fic(app, id_or_name)
-//!   create_fic(app, &Fic) -> Fic        no blind retry; read-back; replication 404 retried
-//!   update_fic(app, &fic::FicUpdate) -> Fic,  delete_fic(app, id_or_name)
-//!   list_managed_identities() -> Vec<fic::Identity>
+//!   create_fic(app, &Fic) -> Fic / create_fic_outcome(app, &Fic) -> Created { fic, replicated }
+//!     the write's answer is the truth: a read-back that disagrees is retried quietly, then
+//!     `replicated: false` (never a failure, never a second create); a lost answer is read
+//!     back by name, then POSTed once more (a landed first create answers 409)
+//!   update_fic(app, &fic::FicUpdate) -> Fic (the written value under lag),  delete_fic(app, id_or_name)
+//!   list_fics merges this client's own writes until Graph shows them (pending_window)
+//!   list_managed_identities() -> Vec<fic::Identity>   tenant_id = the directory read from
 //!   apps_trusting(principal_id) -> Vec<TrustingApp { app, fics }>   (ConsistencyLevel: eventual)
+//!   apps_trusting_report(principal_id) -> TrustReport { apps, lag_note }   paced fan-out
+//!   console_apps_page_light(next) / console_app_light(id)   no keyCredentials (hot paths)
+//!   certificate_index() -> Arc<CertificateIndex { by_app }>   one cached keyCredentials listing
+//!   app_certificates(id) -> Vec<KeyCredential>                details on demand, within allowance
+//! Waits: RetryPolicy.waiter: Waiter (real, or Waiter::virtual_clock() in tests; set_observer
+//!   to say "waiting 45 s: Graph is throttling ficus"); Retry-After honoured up to
+//!   RetryPolicy.max_retry_after (5 min), beyond 30 s included
 //!   resolve_guid(guid, tenant_id) -> Vec<GuidMatch { kind: GuidKind, display_name, details }>
 //!
 //! resolve::resolve_app(&graph, query) / resolve_identity(&identities, query)  (Ambiguous lists candidates)
@@ -70,8 +81,13 @@ use std::path::PathBuf;
 pub use error::{
     CacheError, EntraError, GraphError, MsiError, NetworkError, NetworkErrorKind, StsError,
 };
-pub use graph::{App, AppSummary, GraphClient, GuidKind, GuidMatch, TrustingApp};
-pub use http::{Http, HttpConfig, PlainHttp, RetryPolicy, redact_userinfo};
+pub use graph::{
+    App, AppSummary, CertificateIndex, Created, GraphClient, GuidKind, GuidMatch, TrustReport,
+    TrustingApp,
+};
+pub use http::{
+    Http, HttpConfig, PlainHttp, RetryPolicy, Wait, WaitReason, Waiter, redact_userinfo,
+};
 pub use signin::{Account, CacheKey, CachedLogin, Credentials, Renewal, TokenCache, TokenSet};
 pub use sts::{Diagnosis, ExchangeReport, ExchangeRequest, Outcome, Step};
 
@@ -158,6 +174,9 @@ pub struct Session {
     pub credentials: Credentials,
     pub read_only: bool,
     pub config: SessionConfig,
+    /// What every [`GraphClient`] of this session shares: its own writes that Graph does not
+    /// show yet, the fan-out pacer, the keyCredentials allowance and the certificate index.
+    graph_state: graph::GraphState,
 }
 
 impl Session {
@@ -173,6 +192,7 @@ impl Session {
             credentials,
             read_only: config.read_only,
             config,
+            graph_state: graph::GraphState::default(),
         })
     }
 
@@ -206,6 +226,9 @@ impl Session {
         }
     }
 
+    /// A Graph client of this session. Every client of one session shares the local-write
+    /// journal (a FIC created through one is listed by all until Graph shows it), the pacer
+    /// and the caches.
     pub fn graph(&self) -> GraphClient {
         GraphClient::new(
             self.http.clone(),
@@ -213,6 +236,7 @@ impl Session {
             self.credentials.clone(),
             self.read_only,
         )
+        .sharing(&self.graph_state)
     }
 
     /// The tenant id (GUID) of the signed-in account, from its token.

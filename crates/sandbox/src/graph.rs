@@ -36,8 +36,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::bearer::{Caller, GraphAuthError, authenticate_graph};
+use crate::faults::AfterWrite;
 use crate::model::{
-    Application, FederatedIdentityCredential, ServicePrincipal, Tenant, Timestamp, User,
+    ApiApplication, Application, FederatedIdentityCredential, PermissionScope, ServicePrincipal,
+    Tenant, Timestamp, User,
 };
 use crate::state::AppState;
 
@@ -104,6 +106,11 @@ impl GraphError {
         GraphError::new(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
     }
 
+    fn with_code(mut self, code: &str) -> GraphError {
+        self.code = code.to_string();
+        self
+    }
+
     fn odata_bad_request(message: impl Into<String>) -> GraphError {
         GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message)
     }
@@ -135,6 +142,38 @@ impl GraphError {
             StatusCode::METHOD_NOT_ALLOWED,
             "Request_BadRequest",
             "Specified HTTP method is not allowed for the request target.",
+        )
+    }
+
+    /// 429 from a quota or the token bucket, with Graph's wording and a real `Retry-After`.
+    fn too_many_requests(caller: &Caller, category: &str, retry_after: u64) -> GraphError {
+        GraphError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "TooManyRequests".into(),
+            message: format!(
+                "Too many requests from Identifier:{}+{} under category:{category}. Please try again later.",
+                caller.tenant_id, caller.client_app_id
+            ),
+            retry_after: Some(retry_after),
+        }
+    }
+
+    /// 503 (`graph-503=N`): nothing was done.
+    fn unavailable() -> GraphError {
+        GraphError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "serviceNotAvailable".into(),
+            message: "The service is temporarily unavailable. Please try again later.".into(),
+            retry_after: Some(3),
+        }
+    }
+
+    /// 504 (`graph-504=N`): the gateway gave up, the backend may well have done the work.
+    fn gateway_timeout() -> GraphError {
+        GraphError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "UnknownError",
+            "The gateway did not receive a timely response from the backend.",
         )
     }
 
@@ -305,6 +344,7 @@ async fn dispatch(
         tokio::time::sleep(latency).await;
     }
     let ctx = Ctx::new(&state, &uri, &headers);
+    let write = is_write(&method, &ctx.path);
     // Queries over a large tenant (filter, sort, serialize) and durable writes (fsync) run on
     // the blocking pool, so the async workers keep answering tokens and IMDS meanwhile.
     let worker_state = state.clone();
@@ -313,6 +353,14 @@ async fn dispatch(
         (ctx, result)
     });
     match work.await {
+        Ok((ctx, Ok(response))) if write && response.status().is_success() => {
+            // `graph-504=N` / `graph-drop=N`: the write is done, its answer is lost.
+            match state.throttle.after_write(&state.faults) {
+                AfterWrite::Answer => response,
+                AfterWrite::GatewayTimeout => ctx.error(&state, GraphError::gateway_timeout()),
+                AfterWrite::Drop => dropped_connection(),
+            }
+        }
         Ok((_, Ok(response))) => response,
         Ok((ctx, Err(error))) => ctx.error(&state, error),
         Err(join) => {
@@ -329,6 +377,66 @@ async fn dispatch(
     }
 }
 
+/// POST, PATCH and DELETE change the directory, except `getByIds` (a read sent as POST).
+fn is_write(method: &Method, path: &str) -> bool {
+    matches!(*method, Method::POST | Method::PATCH | Method::DELETE)
+        && !path.to_ascii_lowercase().ends_with("/getbyids")
+}
+
+/// An answer whose body fails before its first byte: the server closes the connection, and the
+/// client sees it drop without an answer (`graph-drop=N`).
+fn dropped_connection() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "graph-drop fault: connection dropped",
+        ))
+    });
+    let mut response = Response::new(Body::from_stream(failing));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+/// The resource units a request costs in Graph's token bucket. Graph's identity and access
+/// cost table: a GET on applications or service principals costs 2, other requests 1;
+/// `$select` takes 1 off, `$expand` adds 1, never below 1. [doc, approximate: the table has
+/// more rows than ficus uses]
+fn request_cost(method: &Method, path: &str, raw_query: Option<&str>) -> u64 {
+    if *method != Method::GET {
+        return 1;
+    }
+    let rest = path
+        .strip_prefix("/v1.0/")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut cost: i64 = if rest.starts_with("applications") || rest.starts_with("serviceprincipals")
+    {
+        2
+    } else {
+        1
+    };
+    let query = percent_decode(raw_query.unwrap_or("")).to_ascii_lowercase();
+    let has = |option: &str| query.split('&').any(|p| p.trim_start().starts_with(option));
+    if has("$select=") {
+        cost -= 1;
+    }
+    if has("$expand=") {
+        cost += 1;
+    }
+    cost.max(1) as u64
+}
+
+/// Whether the query's `$select` names `keyCredentials` (quota of 150 per minute per tenant).
+fn selects_key_credentials(raw_query: Option<&str>) -> bool {
+    let query = percent_decode(raw_query.unwrap_or("").replace('+', " ").as_str());
+    query.split('&').any(|p| {
+        p.trim_start().strip_prefix("$select=").is_some_and(|list| {
+            list.split(',')
+                .any(|c| c.trim().eq_ignore_ascii_case("keyCredentials"))
+        })
+    })
+}
+
 fn handle(
     state: &AppState,
     ctx: &Ctx,
@@ -338,16 +446,62 @@ fn handle(
 ) -> Result<Response, GraphError> {
     let caller = authenticate_graph(state, headers)?;
     if state.throttle.should_throttle(state.faults.throttle_every) {
-        return Err(GraphError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code: "TooManyRequests".into(),
-            message: format!(
-                "Too many requests from Identifier:{}+{} under category:throttle.aad.ctp.graph.application. Please try again later.",
-                caller.tenant_id, caller.object_id
-            ),
-            retry_after: Some(1),
-        });
+        return Err(GraphError::too_many_requests(
+            &caller,
+            "throttle.aad.ctp.graph.application",
+            1,
+        ));
     }
+    if state.throttle.unavailable(&state.faults) {
+        return Err(GraphError::unavailable());
+    }
+    // Graph's token bucket per app and tenant, always on: resource units per 10 s by tenant
+    // size (or `graph-budget=RU`), and the write quota.
+    let capacity = state.faults.graph_budget.unwrap_or_else(|| {
+        state.read(|dir| {
+            crate::faults::tenant_budget(
+                dir.tenant_by_id(caller.tenant_id)
+                    .map_or(0, |t| t.users.len()),
+            )
+        })
+    });
+    let cost = request_cost(method, &ctx.path, ctx.query());
+    if let Err(over) = state.throttle.spend(
+        caller.tenant_id,
+        &caller.client_app_id,
+        capacity,
+        cost,
+        is_write(method, &ctx.path).then(|| {
+            state
+                .faults
+                .graph_write_quota
+                .map_or(crate::faults::WRITES_PER_WINDOW, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                })
+        }),
+    ) {
+        return Err(GraphError::too_many_requests(
+            &caller,
+            "throttle.aad.ctp.graph.application",
+            over.retry_after,
+        ));
+    }
+    // `$select=keyCredentials`: 150 requests per minute per tenant (application list and get).
+    if selects_key_credentials(ctx.query())
+        && let Err(over) = state.throttle.key_credentials(caller.tenant_id)
+    {
+        return Err(GraphError::too_many_requests(
+            &caller,
+            "throttle.aad.ctp.graph.application.keycredentials",
+            over.retry_after,
+        ));
+    }
+    let prefer_create = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("create-if-missing"));
     let rest = ctx
         .path
         .strip_prefix("/v1.0")
@@ -368,6 +522,7 @@ fn handle(
         caller: &caller,
         method,
         body,
+        prefer_create,
     };
     request.route(&segments)
 }
@@ -378,6 +533,8 @@ struct Request<'a> {
     caller: &'a Caller,
     method: &'a Method,
     body: &'a Bytes,
+    /// `Prefer: create-if-missing`: a PATCH by name may create (the upsert).
+    prefer_create: bool,
 }
 
 /// How a request names an application.
@@ -484,9 +641,11 @@ impl Request<'_> {
 
     fn application_route(&self, key: AppKey, tail: &[&str]) -> Result<Response, GraphError> {
         match tail {
-            [] => self
-                .only(Method::GET)
-                .and_then(|_| self.get_application(key)),
+            [] => match *self.method {
+                Method::GET => self.get_application(key),
+                Method::PATCH => self.update_application(key),
+                _ => Err(GraphError::unsupported_method()),
+            },
             [fics] if fics.eq_ignore_ascii_case("federatedIdentityCredentials") => {
                 match *self.method {
                     Method::GET => self.list_fics(key),
@@ -519,11 +678,25 @@ impl Request<'_> {
 
     // --- helpers over the directory -----------------------------------------------------
 
-    /// Runs `f` on the caller's tenant under the read lock.
+    /// Runs `f` on the caller's tenant under the read lock. Under `graph-lag`, as a replica
+    /// sees it: applications whose FICs were just written show them as before the write.
     fn read<R>(&self, f: impl FnOnce(&Tenant) -> Result<R, GraphError>) -> Result<R, GraphError> {
         let tenant_id = self.caller.tenant_id;
+        let stale = self
+            .state
+            .throttle
+            .stale_view(tenant_id, self.state.faults.graph_lag);
         self.state.read(|dir| match dir.tenant_by_id(tenant_id) {
-            Some(tenant) => f(tenant),
+            Some(tenant) if stale.is_empty() => f(tenant),
+            Some(tenant) => {
+                let mut replica = tenant.clone();
+                for (app, fics) in stale {
+                    if let Some(app) = replica.applications.get_mut(&app) {
+                        app.federated_identity_credentials = fics;
+                    }
+                }
+                f(&replica)
+            }
             None => Err(GraphError::from(GraphAuthError::WrongIssuer)),
         })
     }
@@ -666,7 +839,8 @@ impl Request<'_> {
             let next = page.next.as_ref().map(|c| self.next_link(c));
             to_json(&CollectionJson {
                 context: &context,
-                count: page.count,
+                // Graph puts `@odata.count` on the first page only.
+                count: page.count.filter(|_| query.skiptoken.is_none()),
                 next_link: next.as_deref(),
                 items: &page.items,
                 item: |item: &&T| item.json(tenant, &query),
@@ -723,6 +897,109 @@ impl Request<'_> {
         Ok(self.ctx.json(StatusCode::OK, body))
     }
 
+    /// `PATCH /applications/{id}`: the parts the sandbox models, `api` (its
+    /// `requestedAccessTokenVersion` and `oauth2PermissionScopes`; the token service follows
+    /// them) and `identifierUris`. A sub-property left out of `api` is kept. 204, as Graph.
+    fn update_application(&self, key: AppKey) -> Result<Response, GraphError> {
+        self.require_write(key)?;
+        let body = self.body_object()?;
+        let mut api_version: Option<Option<u8>> = None;
+        let mut scopes: Option<Vec<PermissionScope>> = None;
+        let mut identifier_uris: Option<Vec<String>> = None;
+        for (name, value) in &body {
+            if name.starts_with('@') || name.contains("@odata.") {
+                continue;
+            }
+            match name.as_str() {
+                "api" => {
+                    let Value::Object(api) = value else {
+                        return Err(GraphError::odata_bad_request(
+                            "Invalid value for property 'api': expected an object (microsoft.graph.apiApplication).",
+                        ));
+                    };
+                    for (field, v) in api {
+                        match field.as_str() {
+                            "requestedAccessTokenVersion" => {
+                                api_version = Some(match v {
+                                    Value::Null => None,
+                                    Value::Number(n) if matches!(n.as_u64(), Some(1 | 2)) => {
+                                        n.as_u64().and_then(|n| u8::try_from(n).ok())
+                                    }
+                                    _ => {
+                                        return Err(GraphError::bad_request(
+                                            "Property 'api.requestedAccessTokenVersion' must be null, 1 or 2.",
+                                        ));
+                                    }
+                                })
+                            }
+                            "oauth2PermissionScopes" => scopes = Some(parse_scopes(v)?),
+                            // Modeled as Graph's defaults; accepted and kept as they are.
+                            "acceptMappedClaims"
+                            | "knownClientApplications"
+                            | "preAuthorizedApplications" => {}
+                            other => {
+                                return Err(GraphError::odata_bad_request(format!(
+                                    "The property '{other}' does not exist on type 'microsoft.graph.apiApplication'. Make sure to only use property names that are defined by the type."
+                                )));
+                            }
+                        }
+                    }
+                }
+                "identifierUris" => {
+                    let uris = match value {
+                        Value::Array(items) => items
+                            .iter()
+                            .map(|v| v.as_str().map(str::to_string))
+                            .collect::<Option<Vec<String>>>(),
+                        _ => None,
+                    };
+                    identifier_uris = Some(uris.ok_or_else(|| {
+                        GraphError::odata_bad_request(
+                            "Invalid value for property 'identifierUris': expected an array of strings.",
+                        )
+                    })?);
+                }
+                other if odata::APPLICATION.properties.contains(&other) => {
+                    return Err(GraphError::bad_request(format!(
+                        "The sandbox does not model changes to '{other}'; it accepts api (requestedAccessTokenVersion, oauth2PermissionScopes) and identifierUris."
+                    )));
+                }
+                other => {
+                    return Err(GraphError::odata_bad_request(format!(
+                        "The property '{other}' does not exist on type 'microsoft.graph.application'. Make sure to only use property names that are defined by the type."
+                    )));
+                }
+            }
+        }
+        self.write(key, |app| {
+            if let Some(new) = &scopes {
+                // Graph refuses to drop or change a scope that is still enabled: disable it
+                // first, in its own PATCH.
+                for old in app.api.oauth2_permission_scopes.iter().filter(|s| s.is_enabled) {
+                    let kept = new
+                        .iter()
+                        .find(|s| s.id == old.id)
+                        .is_some_and(|s| s.value == old.value && s.consent_type == old.consent_type);
+                    if !kept {
+                        return Err(GraphError::bad_request(
+                            "Permission (scope or role) cannot be deleted or updated unless disabled first.",
+                        )
+                        .with_code("CannotDeleteOrUpdateEnabledEntitlement"));
+                    }
+                }
+                app.api.oauth2_permission_scopes = new.clone();
+            }
+            if let Some(version) = api_version {
+                app.api.requested_access_token_version = version;
+            }
+            if let Some(uris) = &identifier_uris {
+                app.identifier_uris = uris.clone();
+            }
+            Ok(())
+        })?;
+        Ok(self.ctx.no_content())
+    }
+
     // --- federated identity credentials ----------------------------------------------------
 
     fn fic_context(&self, app_object_id: Uuid, entity: bool) -> String {
@@ -768,7 +1045,7 @@ impl Request<'_> {
                 });
             to_json(&CollectionJson {
                 context: &context,
-                count: query.count.then_some(matching.len()),
+                count: (query.count && query.skiptoken.is_none()).then_some(matching.len()),
                 next_link: next.as_deref(),
                 items: &items,
                 item: |fic: &&FederatedIdentityCredential| FicJson {
@@ -833,7 +1110,25 @@ impl Request<'_> {
                 })?;
                 Ok((tenant_id, app.id))
             },
-            f,
+            |app| {
+                // `graph-lag`: reads keep showing the FICs as they were until the replicas
+                // catch up.
+                let before = self
+                    .state
+                    .faults
+                    .graph_lag
+                    .map(|_| app.federated_identity_credentials.clone());
+                let result = f(app)?;
+                if let Some(before) = before {
+                    self.state.throttle.record_write(
+                        tenant_id,
+                        app.id,
+                        &before,
+                        self.state.faults.graph_lag,
+                    );
+                }
+                Ok(result)
+            },
         )
     }
 
@@ -886,9 +1181,10 @@ impl Request<'_> {
             let existing = match find_fic(app, fic_key) {
                 Ok(f) => Some(f.id),
                 Err(e) => match fic_key {
-                    // PATCH …(name='x') is the upsert: create when missing.
-                    FicKey::Name(_) => None,
-                    FicKey::IdOrName(_) => return Err(e),
+                    // PATCH …(name='x') with `Prefer: create-if-missing` is the upsert;
+                    // without the header a missing name is 404.
+                    FicKey::Name(_) if self.prefer_create => None,
+                    _ => return Err(e),
                 },
             };
             match existing {
@@ -939,7 +1235,6 @@ impl Request<'_> {
             let sp = find(tenant).ok_or_else(|| GraphError::not_found(key))?;
             to_json(&SpJson {
                 sp,
-                tenant,
                 query: &query,
                 context: Some(&context),
                 odata_type: false,
@@ -1027,6 +1322,47 @@ impl Request<'_> {
         })?;
         Ok(self.ctx.json(StatusCode::OK, out))
     }
+}
+
+/// `api.oauth2PermissionScopes` of a PATCH: each needs an `id` (GUID), a `value`, a `type`
+/// (`User` or `Admin`) and `isEnabled`; values are unique.
+fn parse_scopes(value: &Value) -> Result<Vec<PermissionScope>, GraphError> {
+    let Value::Array(items) = value else {
+        return Err(GraphError::odata_bad_request(
+            "Invalid value for property 'oauth2PermissionScopes': expected an array of permissionScope objects.",
+        ));
+    };
+    let mut out: Vec<PermissionScope> = Vec::with_capacity(items.len());
+    for item in items {
+        let text = |field: &str| item.get(field).and_then(Value::as_str).map(str::to_string);
+        let id = text("id").and_then(|id| Uuid::parse_str(&id).ok());
+        let scope_value = text("value").filter(|v| !v.is_empty() && !v.contains(' '));
+        let consent = text("type").filter(|t| t == "User" || t == "Admin");
+        let enabled = item.get("isEnabled").and_then(Value::as_bool);
+        let (Some(id), Some(scope_value), Some(consent_type), Some(is_enabled)) =
+            (id, scope_value, consent, enabled)
+        else {
+            return Err(GraphError::bad_request(
+                "Each oauth2PermissionScopes entry needs id (a GUID), value (no spaces), type ('User' or 'Admin') and isEnabled.",
+            ));
+        };
+        if out
+            .iter()
+            .any(|s| s.id == id || s.value.eq_ignore_ascii_case(&scope_value))
+        {
+            return Err(GraphError::bad_request(format!(
+                "Duplicate permission scope '{scope_value}': ids and values must be unique."
+            )));
+        }
+        out.push(PermissionScope {
+            id,
+            value: scope_value,
+            consent_type,
+            admin_consent_display_name: text("adminConsentDisplayName").unwrap_or_default(),
+            is_enabled,
+        });
+    }
+    Ok(out)
 }
 
 fn unknown_segment(segment: &str) -> GraphError {
@@ -1440,8 +1776,10 @@ impl Record for ServicePrincipal {
             "displayName" => test(&self.display_name),
             "servicePrincipalType" => test(self.service_principal_type.as_str()),
             "appOwnerOrganizationId" => match self.app_owner_organization_id {
-                Some(id) => test(id.hyphenated().encode_lower(&mut buf)),
-                None => false,
+                Some(id) if self.managed_identity.is_none() => {
+                    test(id.hyphenated().encode_lower(&mut buf))
+                }
+                _ => false,
             },
             _ => false,
         }
@@ -1541,10 +1879,9 @@ impl Listed for ServicePrincipal {
     fn sort_key(&self) -> &str {
         &self.display_name
     }
-    fn json<'a>(&'a self, tenant: &'a Tenant, query: &'a Query) -> SpJson<'a> {
+    fn json<'a>(&'a self, _tenant: &'a Tenant, query: &'a Query) -> SpJson<'a> {
         SpJson {
             sp: self,
-            tenant,
             query,
             context: None,
             odata_type: false,
@@ -1762,17 +2099,51 @@ impl Serialize for Time {
 
 const EMPTY: [(); 0] = [];
 
+/// An application's `api` section from the model: the token version and published scopes
+/// (what the token service reads), Graph's defaults for the rest.
+struct ApiJson<'a>(&'a ApiApplication);
+
+impl Serialize for ApiJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Scopes<'b>(&'b [PermissionScope]);
+        impl Serialize for Scopes<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for scope in self.0 {
+                    seq.serialize_element(&serde_json::json!({
+                        // The model keeps what tokens need; the consent texts it does not
+                        // model read as null.
+                        "adminConsentDescription": null,
+                        "adminConsentDisplayName": scope.admin_consent_display_name,
+                        "id": scope.id,
+                        "isEnabled": scope.is_enabled,
+                        "type": scope.consent_type,
+                        "userConsentDescription": null,
+                        "userConsentDisplayName": null,
+                        "value": scope.value,
+                    }))?;
+                }
+                seq.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("acceptMappedClaims", &Value::Null)?;
+        m.serialize_entry("knownClientApplications", &EMPTY)?;
+        m.serialize_entry(
+            "requestedAccessTokenVersion",
+            &self.0.requested_access_token_version,
+        )?;
+        m.serialize_entry(
+            "oauth2PermissionScopes",
+            &Scopes(&self.0.oauth2_permission_scopes),
+        )?;
+        m.serialize_entry("preAuthorizedApplications", &EMPTY)?;
+        m.end()
+    }
+}
+
 // Sub-objects of an application the sandbox does not model: built once, serialized per app
 // without allocating.
-static API_DEFAULT: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::json!({
-        "acceptMappedClaims": null,
-        "knownClientApplications": [],
-        "requestedAccessTokenVersion": null,
-        "oauth2PermissionScopes": [],
-        "preAuthorizedApplications": []
-    })
-});
 static PARENTAL_CONTROL_DEFAULT: LazyLock<Value> = LazyLock::new(
     || serde_json::json!({"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"}),
 );
@@ -1847,7 +2218,7 @@ impl Serialize for AppJson<'_> {
                 "publisherDomain" => m.serialize_entry(property, &app.publisher_domain)?,
                 "signInAudience" => m.serialize_entry(property, &app.sign_in_audience)?,
                 "tags" => m.serialize_entry(property, &EMPTY)?,
-                "api" => m.serialize_entry(property, &*API_DEFAULT)?,
+                "api" => m.serialize_entry(property, &ApiJson(&app.api))?,
                 "appRoles" => m.serialize_entry(property, &AppRolesJson(&app.app_roles))?,
                 "info" => m.serialize_entry(property, &InfoJson)?,
                 "keyCredentials" => m.serialize_entry(property, &KeyCredentialsJson(app))?,
@@ -2034,7 +2405,6 @@ impl Serialize for FicJson<'_> {
 
 struct SpJson<'a> {
     sp: &'a ServicePrincipal,
-    tenant: &'a Tenant,
     query: &'a Query,
     context: Option<&'a str>,
     odata_type: bool,
@@ -2062,12 +2432,11 @@ impl Serialize for SpJson<'_> {
                     let name = (!is_mi).then_some(sp.display_name.as_str());
                     m.serialize_entry(property, &name)?
                 }
+                // Documented for application-backed principals only: Graph returns null for
+                // managed identities.
                 "appOwnerOrganizationId" => m.serialize_entry(
                     property,
-                    &sp.app_owner_organization_id.map(Guid).or(
-                        // A managed identity's "app" lives in its own tenant.
-                        is_mi.then_some(Guid(self.tenant.id)),
-                    ),
+                    &sp.app_owner_organization_id.filter(|_| !is_mi).map(Guid),
                 )?,
                 "appRoleAssignmentRequired" => m.serialize_entry(property, &false)?,
                 "displayName" => m.serialize_entry(property, &sp.display_name)?,
@@ -2215,13 +2584,12 @@ impl<'t> DirectoryObject<'t> {
         }
     }
 
-    fn json<'a>(self, tenant: &'a Tenant, context: Option<&'a str>) -> DirectoryObjectJson<'a>
+    fn json<'a>(self, _tenant: &'a Tenant, context: Option<&'a str>) -> DirectoryObjectJson<'a>
     where
         't: 'a,
     {
         DirectoryObjectJson {
             object: self,
-            tenant,
             context,
         }
     }
@@ -2231,7 +2599,6 @@ static ALL_PROPERTIES: LazyLock<Query> = LazyLock::new(Query::default);
 
 struct DirectoryObjectJson<'a> {
     object: DirectoryObject<'a>,
-    tenant: &'a Tenant,
     context: Option<&'a str>,
 }
 
@@ -2255,7 +2622,6 @@ impl Serialize for DirectoryObjectJson<'_> {
             .serialize(s),
             DirectoryObject::ServicePrincipal(sp) => SpJson {
                 sp,
-                tenant: self.tenant,
                 query,
                 context: self.context,
                 odata_type: true,

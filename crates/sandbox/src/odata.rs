@@ -200,7 +200,8 @@ pub static APPLICATION: EntitySchema = EntitySchema {
     ],
     filters: &[
         FilterRule::eq("id"),
-        FilterRule::eq_or_starts_with("appId"),
+        // `startswith(appId, …)` is not a documented filter on applications.
+        FilterRule::eq("appId"),
         FilterRule::eq_or_starts_with("displayName"),
         FilterRule::eq_or_starts_with("publisherDomain"),
         FilterRule::eq("signInAudience"),
@@ -355,6 +356,18 @@ pub enum Filter {
         property: &'static str,
         prefix: String,
     },
+    /// `property in ('a', 'b')` (values lower-cased).
+    In {
+        property: &'static str,
+        values: Vec<String>,
+    },
+    /// `property ne '…'`: advanced queries only.
+    Ne {
+        property: &'static str,
+        value: String,
+    },
+    /// `not …`: advanced queries only.
+    Not(Box<Filter>),
     /// `collection/any(x: predicate)`; properties in `predicate` are the element's.
     Any {
         collection: &'static str,
@@ -385,6 +398,13 @@ impl Filter {
             Filter::StartsWith { property, prefix } => {
                 record.test_property(property, &mut |v| starts_with_ignore_case(v, prefix))
             }
+            Filter::In { property, values } => record.test_property(property, &mut |v| {
+                values.iter().any(|value| eq_ignore_case(v, value))
+            }),
+            Filter::Ne { property, value } => {
+                !record.test_property(property, &mut |v| eq_ignore_case(v, value))
+            }
+            Filter::Not(inner) => !inner.matches(record),
             Filter::Any {
                 collection,
                 predicate,
@@ -405,8 +425,41 @@ impl Filter {
     fn uses_lambda(&self) -> bool {
         match self {
             Filter::And(a, b) | Filter::Or(a, b) => a.uses_lambda() || b.uses_lambda(),
+            Filter::Not(inner) => inner.uses_lambda(),
             Filter::Any { .. } => true,
-            Filter::Eq { .. } | Filter::StartsWith { .. } => false,
+            Filter::Eq { .. }
+            | Filter::Ne { .. }
+            | Filter::StartsWith { .. }
+            | Filter::In { .. } => false,
+        }
+    }
+
+    /// The first `ne` (its property) or `not` (`None` inside) of the filter: advanced only.
+    fn negation(&self) -> Option<Option<&'static str>> {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => a.negation().or_else(|| b.negation()),
+            Filter::Not(_) => Some(None),
+            Filter::Ne { property, .. } => Some(Some(property)),
+            Filter::Any { predicate, .. } => predicate.negation(),
+            Filter::Eq { .. } | Filter::StartsWith { .. } | Filter::In { .. } => None,
+        }
+    }
+
+    /// Whether `displayName eq '…'` compares with a value longer than `max` characters.
+    fn long_display_name(&self, max: usize) -> bool {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                a.long_display_name(max) || b.long_display_name(max)
+            }
+            Filter::Not(inner) => inner.long_display_name(max),
+            Filter::Ne { .. } => false,
+            Filter::Eq { property, value } => {
+                *property == "displayName" && value.chars().count() > max
+            }
+            Filter::In { property, values } => {
+                *property == "displayName" && values.iter().any(|v| v.chars().count() > max)
+            }
+            Filter::StartsWith { .. } | Filter::Any { .. } => false,
         }
     }
 }
@@ -586,6 +639,34 @@ pub fn parse(
             "Operator 'any' is not supported because the required parameters might be missing. {ADVANCED_QUERIES_HINT}"
         )));
     }
+    let advanced = consistency_eventual && count_requested;
+    match query.filter.as_ref().and_then(Filter::negation) {
+        Some(_) if advanced => {}
+        Some(Some(property)) => return Err(schema.unsupported_clause(property)),
+        Some(None) => {
+            return Err(ODataError::unsupported(format!(
+                "Operator 'not' is not supported because the required parameters might be missing. {ADVANCED_QUERIES_HINT}"
+            )));
+        }
+        None => {}
+    }
+    // Longer `displayName eq` values need the advanced-query index (Graph's advanced query
+    // table: "eq on displayName with values over 120 characters"). Wording: closest seen.
+    if let Some(filter) = &query.filter
+        && filter.long_display_name(MAX_DEFAULT_DISPLAY_NAME_EQ)
+        && !advanced
+    {
+        return Err(ODataError::unsupported(format!(
+            "Unsupported or invalid query filter clause specified for property 'displayName' of resource '{}': values over {MAX_DEFAULT_DISPLAY_NAME_EQ} characters need advanced queries. {ADVANCED_QUERIES_HINT}",
+            schema.resource_name
+        )));
+    }
+    // `$expand` is not supported with advanced queries (learn.microsoft.com/graph/aad-advanced-queries).
+    if !query.expand.is_empty() && consistency_eventual {
+        return Err(ODataError::unsupported(
+            "$expand is not supported with advanced queries (ConsistencyLevel: eventual). Drop the header, or fetch the related objects separately.",
+        ));
+    }
     if query.orderby.is_some() {
         let needs_count = query.filter.is_some();
         if !consistency_eventual || (needs_count && !count_requested) {
@@ -598,6 +679,9 @@ pub fn parse(
     query.count = count_requested && consistency_eventual;
     Ok(query)
 }
+
+/// The longest `displayName eq` value Graph serves without advanced queries.
+pub const MAX_DEFAULT_DISPLAY_NAME_EQ: usize = 120;
 
 /// Validates the options of a `/$count` request: only `$filter` and `$search` make sense, and
 /// the header is required (Graph: `$count is not currently supported.`).
@@ -1085,9 +1169,9 @@ impl Parser<'_> {
                 Ok(inner)
             }
             (Some(Token::Ident(word)), _) if word.eq_ignore_ascii_case("not") => {
-                Err(ODataError::unsupported(format!(
-                    "Operator 'not' is not supported because the required parameters might be missing. {ADVANCED_QUERIES_HINT}"
-                )))
+                // Advanced only: checked once the whole query is known.
+                self.next += 1;
+                Ok(Filter::Not(Box::new(self.term(scope)?)))
             }
             (Some(Token::Ident(_)), Some(Token::Open)) => self.function_call(scope),
             (Some(Token::Ident(_)), _) => self.comparison(scope),
@@ -1173,14 +1257,28 @@ impl Parser<'_> {
             return Err(operator_error);
         }
         let (property, rule) = self.resolve(&segments, scope)?;
+        if operator == "in" && rule.eq {
+            self.expect(Token::Open)?;
+            let mut values = vec![self.literal(property, scope)?];
+            while self.peek() == Some(&Token::Comma) {
+                self.next += 1;
+                values.push(self.literal(property, scope)?);
+            }
+            self.expect(Token::Close)?;
+            return Ok(Filter::In { property, values });
+        }
         let literal = self.literal(property, scope)?;
-        if operator == "eq" && rule.eq {
-            Ok(Filter::Eq {
+        match operator.as_str() {
+            "eq" if rule.eq => Ok(Filter::Eq {
                 property,
                 value: literal,
-            })
-        } else {
-            Err(self.unsupported_for(property, scope))
+            }),
+            // Advanced only (checked once the whole query is known), and not inside a lambda.
+            "ne" if rule.eq && scope.is_none() => Ok(Filter::Ne {
+                property,
+                value: literal,
+            }),
+            _ => Err(self.unsupported_for(property, scope)),
         }
     }
 
