@@ -517,16 +517,8 @@ impl Directory for GraphDirectory {
     async fn update_fic(
         &self,
         app_object_id: String,
-        fic_id: String,
-        fic: Fic,
+        update: fic::FicUpdate,
     ) -> Result<Fic, DirectoryError> {
-        let update = fic::FicUpdate {
-            fic_key: fic_id,
-            issuer: Some(fic.issuer),
-            subject: Some(fic.subject),
-            audiences: Some(fic.audiences),
-            description: fic.description,
-        };
         self.signed()?
             .graph
             .update_fic(&app_object_id, &update)
