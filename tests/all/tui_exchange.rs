@@ -509,6 +509,68 @@ async fn fix_key_sends_the_corrected_value_to_the_wizard() {
     );
 }
 
+/// Issue 11: payments-api trusts id-payments, not id-inventory. `F` must not "correct" the
+/// working FIC `mi-id-payments` to id-inventory's principal id: it offers adding a FIC for
+/// id-inventory (the wizard, pre-filled) and testing with id-payments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fix_key_on_another_workloads_token_adds_a_fic_instead_of_breaking_the_trust() {
+    let (screen, mut console) = failure("payments-api", "id-inventory").await;
+    let inventory = console.identity("id-inventory");
+    let remedies = match console.state.stack.last() {
+        Some(Screen::Exchange(x)) => x.run.as_ref().expect("a run").remedies.clone(),
+        _ => panic!("the exchange screen"),
+    };
+    assert!(
+        matches!(remedies.first(), Some(ficus::fic::Remedy::AddFic { draft, identity: Some(i) })
+            if i.name == "id-inventory" && draft.subject == inventory.principal_id),
+        "{remedies:?}"
+    );
+    assert!(
+        remedies.iter().any(|r| matches!(r, ficus::fic::Remedy::UseTrustedIdentity { identity: Some(i), .. } if i.name == "id-payments")),
+        "{remedies:?}"
+    );
+    assert!(
+        !remedies
+            .iter()
+            .any(|r| matches!(r, ficus::fic::Remedy::EditField { .. })),
+        "{remedies:?}"
+    );
+    assert!(
+        screen.contains("F opens the wizard to add a FIC for id-inventory"),
+        "{screen}"
+    );
+    assert!(screen.contains("test with id-payments"), "{screen}");
+    assert!(!screen.contains("opens FIC 'mi-id-payments'"), "{screen}");
+    console.key(KeyCode::Char('F'));
+    match console.state.stack.last() {
+        Some(Screen::Wizard(wizard)) => {
+            assert!(
+                !wizard.is_edit(),
+                "a new FIC, not an edit of mi-id-payments"
+            );
+            assert_eq!(
+                wizard.identity.as_ref().map(|i| i.name.as_str()),
+                Some("id-inventory")
+            );
+            assert_eq!(
+                wizard.prefill.as_ref().map(|d| d.subject.as_str()),
+                Some(inventory.principal_id.as_str())
+            );
+        }
+        _ => panic!(
+            "the wizard, got {:?}",
+            console.state.stack.last().map(|_| "another screen")
+        ),
+    }
+    let toast = console
+        .state
+        .toast
+        .clone()
+        .map(|t| t.text)
+        .unwrap_or_default();
+    assert!(!toast.contains("mi-id-payments' in the wizard"), "{toast}");
+}
+
 /// Right after the wizard creates a FIC, Entra's token service may not see it yet: the sandbox
 /// with `replication=3` answers AADSTS70021 for 3 s. The screen says so and retries by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

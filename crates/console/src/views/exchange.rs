@@ -549,25 +549,49 @@ fn failure_lines<'a>(
             lines.extend(diff_lines(theme, field));
         }
     }
-    if let Some(fix) = result.explanation.as_ref().and_then(|e| e.fix.clone()) {
-        lines.push(Line::from(vec![
-            Span::styled("Fix         ", theme.muted),
-            Span::styled(fix, theme.ok),
-        ]));
-    }
-    if let (Some((fic, _)), Some((field, value))) = (result.nearest(), result.correction()) {
-        lines.push(Line::from(vec![
-            Span::styled("            F ", theme.accent.add_modifier(Modifier::BOLD)),
-            Span::styled(
-                format!(
-                    "opens FIC '{}' in the wizard with {} = {}",
-                    fic.name,
-                    field.label(),
-                    value
+    // What to do: core's remedies when a FIC was compared (a FIC that is another workload's
+    // working trust is never offered for editing), else the explanation's fix.
+    let remedies = screen
+        .run
+        .as_ref()
+        .map(|r| r.remedies.as_slice())
+        .unwrap_or_default();
+    match remedies.split_first() {
+        Some((best, others)) => {
+            // A misspelled FIC: the explanation says the fix in the words of the refusal.
+            let fix = match (
+                best,
+                result.explanation.as_ref().and_then(|e| e.fix.clone()),
+            ) {
+                (fic::Remedy::EditField { .. }, Some(fix)) => fix,
+                _ => best.sentence(),
+            };
+            lines.push(Line::from(vec![
+                Span::styled("Fix         ", theme.muted),
+                Span::styled(sanitize(&fix).into_owned(), theme.ok),
+            ]));
+            for other in others {
+                lines.push(Line::from(vec![
+                    Span::styled("Or          ", theme.muted),
+                    Span::styled(sanitize(&other.sentence()).into_owned(), theme.text),
+                ]));
+            }
+            lines.push(Line::from(vec![
+                Span::styled("            F ", theme.accent.add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    sanitize(&crate::screens::exchange::remedy::hint(best)).into_owned(),
+                    theme.accent,
                 ),
-                theme.accent,
-            ),
-        ]));
+            ]));
+        }
+        None => {
+            if let Some(fix) = result.explanation.as_ref().and_then(|e| e.fix.clone()) {
+                lines.push(Line::from(vec![
+                    Span::styled("Fix         ", theme.muted),
+                    Span::styled(fix, theme.ok),
+                ]));
+            }
+        }
     }
     if let Some(assertion) = &result.assertion {
         lines.push(Line::default());

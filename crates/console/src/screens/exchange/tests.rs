@@ -543,6 +543,11 @@ fn reveal_copy_and_leaving_stop_the_tick() {
 #[test]
 fn fix_sends_the_corrected_value() {
     let mut state = console();
+    // The app's tenant and cloud are the token's (`replication_refusal`'s issuer).
+    if let Some(session) = state.session.as_mut() {
+        session.tenant_id = "t".into();
+        session.cloud_endpoints = ficus_core::cloud::Cloud::global();
+    }
     let cmds = open(
         &mut state,
         ExchangeEntry {
