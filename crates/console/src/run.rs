@@ -228,7 +228,7 @@ fn handle<D: Directory>(
     for cmd in update(state, msg) {
         if let Cmd::Copy(text) = &cmd {
             let route = clipboard.route();
-            if let Err(error) = terminal::copy_to_clipboard(text, route) {
+            if let Err(error) = terminal::copy_to_clipboard(text.expose(), route) {
                 tracing::warn!(%error, "OSC 52 copy failed");
             }
             // The toast `update` left says the copy was sent; where tmux is known to drop
@@ -306,7 +306,7 @@ fn spawn_terminal_events(tx: UnboundedSender<Msg>) {
         while let Some(event) = events.next().await {
             let msg = match event {
                 Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => Msg::Key(key),
-                Ok(Event::Paste(text)) => Msg::Paste(text),
+                Ok(Event::Paste(text)) => Msg::paste(text),
                 Ok(Event::Resize(width, height)) => Msg::Resize(width, height),
                 Ok(_) => continue,
                 Err(error) => {

@@ -68,7 +68,7 @@ impl AppDetailScreen {
         };
         if let Some((what, text)) = picked {
             out.set_toast(ToastLevel::Info, crate::terminal::sent_to_clipboard(what));
-            out.cmds.push(Cmd::Copy(text));
+            out.cmds.push(Cmd::copy(text));
         }
     }
 

@@ -218,7 +218,7 @@ fn facets_in_the_filter() {
 fn paste_goes_into_the_filter_as_text() {
     let mut state = console(false);
     update(&mut state, char_key('/'));
-    update(&mut state, Msg::Paste("inv\u{1b}[31m\n".into()));
+    update(&mut state, Msg::paste("inv\u{1b}[31m\n"));
     assert_eq!(state.apps_filter.value(), "inv");
     assert_eq!(state.apps.visible_len(), 1);
 }
@@ -228,7 +228,7 @@ fn pasting_a_guid_outside_inputs_opens_whois() {
     let mut state = console(false);
     update(
         &mut state,
-        Msg::Paste(format!(" {} ", ficus_core::cloud::TOKEN_EXCHANGE_APP_ID)),
+        Msg::paste(format!(" {} ", ficus_core::cloud::TOKEN_EXCHANGE_APP_ID)),
     );
     let Some(Overlay::Palette(palette)) = &state.overlay else {
         panic!("palette should open");
@@ -530,11 +530,11 @@ fn copy_uses_osc52_command() {
     assert!(state.apps.select_where(|a| a.name == "payments-api"));
     assert_eq!(
         update(&mut state, char_key('Y')),
-        vec![Cmd::Copy("app-payments-api".into())]
+        vec![Cmd::copy("app-payments-api")]
     );
     assert_eq!(
         update(&mut state, char_key('y')),
-        vec![Cmd::Copy("payments-api".into())]
+        vec![Cmd::copy("payments-api")]
     );
 }
 
@@ -622,7 +622,7 @@ fn export_offers_every_format_and_copies_the_current_one() {
     let [Cmd::Copy(text)] = commands.as_slice() else {
         panic!("copy expected");
     };
-    assert!(text.contains("mi-id-payments"));
+    assert!(text.expose().contains("mi-id-payments"));
 }
 
 #[test]
@@ -708,7 +708,7 @@ fn sign_in_failures_and_retry() {
     assert!(state.needs_tick());
     assert_eq!(
         update(&mut state, char_key('y')),
-        vec![Cmd::Copy("ABCD-EFGH".into())]
+        vec![Cmd::copy("ABCD-EFGH")]
     );
     update(
         &mut state,

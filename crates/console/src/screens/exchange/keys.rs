@@ -111,7 +111,7 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                             crate::terminal::sent_to_clipboard(format!("the {what}"))
                         ),
                     );
-                    vec![Cmd::Copy(token.expose().clone())]
+                    vec![Cmd::Copy(token.clone())]
                 }
                 None => {
                     here.toast(

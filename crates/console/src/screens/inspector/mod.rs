@@ -259,7 +259,7 @@ fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
         },
         Action::Copy => match &screen.token {
             Ok(decoded) => {
-                let raw = decoded.raw.expose().clone();
+                let raw = decoded.raw.clone();
                 here.toast(
                     ToastLevel::Info,
                     format!(

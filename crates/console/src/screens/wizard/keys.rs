@@ -630,7 +630,7 @@ fn copy(here: &mut Here) -> Vec<Cmd> {
     match picked {
         Some((what, text)) => {
             here.toast(ToastLevel::Info, crate::terminal::sent_to_clipboard(&what));
-            vec![Cmd::Copy(text)]
+            vec![Cmd::copy(text)]
         }
         None => Vec::new(),
     }

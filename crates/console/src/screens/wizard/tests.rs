@@ -255,7 +255,7 @@ fn set_field(state: &mut State, id: FieldId, text: &str) {
         update(state, key(KeyCode::Backspace));
     }
     assert_eq!(value(state, id), "");
-    update(state, Msg::Paste(text.to_string()));
+    update(state, Msg::paste(text.to_string()));
     update(state, key(KeyCode::Enter));
 }
 
@@ -333,7 +333,7 @@ fn the_picker_filters_as_you_type_and_takes_a_paste() {
     press(&mut state, "a");
     update(
         &mut state,
-        Msg::Paste(format!("{}\n", payments().principal_id)),
+        Msg::paste(format!("{}\n", payments().principal_id)),
     );
     assert_eq!(picker_rows(&state).len(), 1);
     update(&mut state, key(KeyCode::Enter));
@@ -647,11 +647,11 @@ fn review_shows_the_exact_request_and_copies_each_format() {
             .1
             .contains("azuread_application_federated_identity_credential")
     );
-    assert_eq!(press(&mut state, "y"), vec![Cmd::Copy(request.clone())]);
+    assert_eq!(press(&mut state, "y"), vec![Cmd::copy(request.clone())]);
     update(&mut state, key(KeyCode::Tab));
     assert_eq!(
         press(&mut state, "y"),
-        vec![Cmd::Copy(snippets[1].1.clone())]
+        vec![Cmd::copy(snippets[1].1.clone())]
     );
     assert!(toast(&state).contains("Azure CLI"));
 }
