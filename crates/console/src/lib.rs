@@ -78,6 +78,6 @@ pub use screens::{exchange, inspector, wizard};
 pub use directory::{Connected, Connector, GraphDirectory};
 pub use effects::{Directory, MemoryDirectory, Page};
 pub use msg::{Cmd, Msg, Session};
-pub use run::{ConsoleError, ConsoleOptions, run};
+pub use run::{ConsoleError, ConsoleOptions, Ended, run};
 pub use state::State;
 pub use update::update;
