@@ -379,12 +379,11 @@ async fn success_for_payments_api() {
         result.assertion_signature
     );
     // The app token is a Graph token: it carries a nonce and is not meant to be verified by
-    // anyone but Graph. (The console still files this under a failed signature; it must show
-    // it as its own state, neither verified nor forged.)
+    // anyone but Graph (issue 18, 6): its own state, neither verified nor forged.
     assert!(
         matches!(
             &result.app_token_signature,
-            ficus::tui::exchange::Signature::Failed(why)
+            ficus::tui::exchange::Signature::NotForYou(why)
                 if why.contains("Graph tokens are not meant to be verified by you")
         ),
         "{:?}",
@@ -393,6 +392,25 @@ async fn success_for_payments_api() {
     let screen = console.render(120, 40);
     assert!(screen.contains("✓ WORKS"), "{screen}");
     assert!(screen.contains("verified with the issuer's published key"));
+    assert!(!screen.contains("✗ verify signatures"), "{screen}");
+    assert!(screen.contains("✓ verify signatures"), "{screen}");
+    assert!(screen.contains("not for you: Graph tokens"), "{screen}");
+    // Entra's keys are global: the screen says which tenant issued the assertion.
+    assert!(screen.contains("issued by tenant"), "{screen}");
+    let session_tenant = console
+        .state
+        .session
+        .as_ref()
+        .map(|s| s.tenant_id.clone())
+        .expect("a session");
+    assert_eq!(
+        result
+            .assertion
+            .as_ref()
+            .and_then(|a| a.str_claim("iss"))
+            .and_then(ficus::jwt::issuer_tenant),
+        Some(session_tenant.as_str())
+    );
     // Masked by default: the token's middle is never on screen.
     let raw = result.app_token_raw.as_ref().expect("raw").expose().clone();
     let unmasked = console.render(120, 40);

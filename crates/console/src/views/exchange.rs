@@ -357,7 +357,7 @@ pub(crate) fn token_lines<'a>(
         Span::styled("kind       ", theme.muted),
         Span::raw(jwt::classify(jwt).label()),
     ]));
-    lines.push(signature_line(theme, signature));
+    lines.push(signature_line(theme, signature, Some(jwt)));
     if let Some(raw) = raw {
         let shown = if reveal {
             sanitize(raw.expose()).into_owned()
@@ -437,16 +437,28 @@ pub(crate) fn countdown(seconds: i64) -> String {
     }
 }
 
-pub(crate) fn signature_line<'a>(theme: &Theme, signature: &Signature) -> Line<'a> {
+pub(crate) fn signature_line<'a>(
+    theme: &Theme,
+    signature: &Signature,
+    jwt: Option<&Jwt>,
+) -> Line<'a> {
+    // Entra's keys sign every tenant's tokens: a good signature says which tenant issued the
+    // token only through `iss`/`tid` (checked before `Verified`).
+    let issued_by = jwt
+        .and_then(|j| j.str_claim("iss"))
+        .and_then(jwt::issuer_tenant)
+        .map(|tenant| format!("; issued by tenant {tenant}"))
+        .unwrap_or_default();
     let (glyph, text, style) = match signature {
         Signature::Verified(kid) => (
             "✓",
             format!(
-                "verified with the issuer's published key {}",
+                "verified with the issuer's published key {}{issued_by}",
                 crate::views::short_id(kid, false)
             ),
             theme.ok,
         ),
+        Signature::NotForYou(why) => ("○", format!("not for you: {why}"), theme.muted),
         Signature::Failed(why) => ("✗", format!("NOT verified: {why}"), theme.error),
         Signature::NotChecked(why) if why.is_empty() => {
             ("·", "not checked".to_string(), theme.muted)
@@ -611,7 +623,11 @@ fn failure_lines<'a>(
                 ]));
             }
         }
-        lines.push(signature_line(theme, &result.assertion_signature));
+        lines.push(signature_line(
+            theme,
+            &result.assertion_signature,
+            Some(assertion),
+        ));
     }
     lines
 }
