@@ -436,6 +436,7 @@ impl Directory for GraphDirectory {
                 });
                 FicRow {
                     fic: fic.clone(),
+                    raw: None,
                     subject_name,
                     findings: findings(fic, &context),
                 }

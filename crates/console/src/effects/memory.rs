@@ -160,6 +160,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         fic.id = Some(uuid::Uuid::new_v4().to_string());
         app.fics.push(crate::model::FicRow {
             fic: fic.clone(),
+            raw: None,
             subject_name: None,
             findings: Vec::new(),
         });

@@ -127,6 +127,7 @@ fn detail_for(name: &str) -> AppDetail {
                 audiences: vec!["api://AzureADTokenExchange".into()],
                 description: None,
             },
+            raw: None,
             subject_name: Some("id-payments".into()),
             findings: Vec::new(),
         }],
@@ -623,6 +624,47 @@ fn export_offers_every_format_and_copies_the_current_one() {
         panic!("copy expected");
     };
     assert!(text.expose().contains("mi-id-payments"));
+}
+
+/// Issue 12: the export carries the FIC as stored (control and invisible characters escaped
+/// for each language, never silently cleaned away), the view warns about them, and the
+/// screen itself still shows the cleaned value.
+#[test]
+fn export_carries_what_is_stored_escaped_and_warns() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    let mut detail = detail_for("payments-api");
+    detail.fics[0].fic.description = Some("pay\u{1b}[31mments \u{202e}job".into());
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail)),
+        },
+    );
+    update(&mut state, char_key('e'));
+    let Some(Overlay::Export(export)) = &state.overlay else {
+        panic!("export overlay expected");
+    };
+    let az = &export.snippets[0].1;
+    assert!(
+        az.contains("U+001B")
+            || az.contains("\\u001b")
+            || az.contains("\\x1b")
+            || az.contains("\\e"),
+        "the ESC is exported, escaped: {az}"
+    );
+    assert!(!az.contains('\u{1b}'), "never raw: {az}");
+    let graph = &export.snippets[4].1;
+    assert!(graph.contains("pay\\u001b[31mments \\u202ejob"), "{graph}");
+    assert!(
+        export
+            .warnings
+            .iter()
+            .any(|w| w.contains("description") && w.contains("U+001B") && w.contains("U+202E")),
+        "{:?}",
+        export.warnings
+    );
 }
 
 #[test]

@@ -131,6 +131,7 @@ fn detail(row: AppRow, fics: Vec<Fic>) -> AppDetail {
             .into_iter()
             .map(|fic| FicRow {
                 fic,
+                raw: None,
                 subject_name: None,
                 findings: Vec::new(),
             })
