@@ -28,8 +28,8 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         None => {
             // No subcommand: the full-screen console.
-            runtime.block_on(console::run(cli, started))?;
-            Ok(ExitCode::SUCCESS)
+            let status = runtime.block_on(console::run(cli, started))?;
+            Ok(ExitCode::from(status))
         }
     }
 }
@@ -45,7 +45,8 @@ mod console {
     use ficus_startup::console_start::{console_start, remember_tenant};
     use ficus_startup::{Config, Dirs};
 
-    pub async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
+    /// The exit status: 0, or 128 + the signal that ended the console.
+    pub async fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
         let dirs = Dirs::of_user();
         let _log_guard = init_logging(&dirs);
         let ms = |label: &str| {
@@ -70,10 +71,10 @@ mod console {
         let mut options = ConsoleOptions::load(&dirs, &config, start.connecting, started);
         options.notices.splice(0..0, notices);
         ms("keymap and themes loaded");
-        ficus_console::run(std::sync::Arc::new(directory), options)
+        let ended = ficus_console::run(std::sync::Arc::new(directory), options)
             .await
             .context("the console stopped")?;
-        Ok(())
+        Ok(ended.exit_status())
     }
 
     /// Logs go to `<state dir>/ficus.log`, never to the screen. Without a usable directory

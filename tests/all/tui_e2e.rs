@@ -74,10 +74,18 @@ fn sandbox_console_filters_opens_and_restores_the_terminal() {
     );
 }
 
-/// SIGTERM and SIGHUP: the console leaves at once and still restores every mode.
+/// Every catchable terminating signal (issue 12, 13): the console leaves at once, restores
+/// every mode (alternate screen, raw mode, bracketed paste, cursor) and exits with 128 + n.
 #[test]
 fn signals_restore_the_terminal() {
-    for signal in ["TERM", "HUP"] {
+    for (signal, number) in [
+        ("TERM", 15),
+        ("HUP", 1),
+        ("INT", 2),
+        ("QUIT", 3),
+        ("USR1", 10),
+        ("ALRM", 14),
+    ] {
         let dirs = tempfile::tempdir().expect("tempdir");
         let binary = env!("CARGO_BIN_EXE_ficus");
         let pid_file = dirs.path().join("pid");
@@ -95,7 +103,7 @@ fn signals_restore_the_terminal() {
             .status()
             .expect("kill runs");
         assert!(status.success());
-        tmux.wait_for("ficus-exit=0");
+        tmux.wait_for(&format!("ficus-exit={}", 128 + number));
         let modes = tmux.run(&[
             "display",
             "-p",

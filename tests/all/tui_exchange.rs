@@ -379,12 +379,11 @@ async fn success_for_payments_api() {
         result.assertion_signature
     );
     // The app token is a Graph token: it carries a nonce and is not meant to be verified by
-    // anyone but Graph. (The console still files this under a failed signature; it must show
-    // it as its own state, neither verified nor forged.)
+    // anyone but Graph (issue 18, 6): its own state, neither verified nor forged.
     assert!(
         matches!(
             &result.app_token_signature,
-            ficus::tui::exchange::Signature::Failed(why)
+            ficus::tui::exchange::Signature::NotForYou(why)
                 if why.contains("Graph tokens are not meant to be verified by you")
         ),
         "{:?}",
@@ -393,6 +392,25 @@ async fn success_for_payments_api() {
     let screen = console.render(120, 40);
     assert!(screen.contains("✓ WORKS"), "{screen}");
     assert!(screen.contains("verified with the issuer's published key"));
+    assert!(!screen.contains("✗ verify signatures"), "{screen}");
+    assert!(screen.contains("✓ verify signatures"), "{screen}");
+    assert!(screen.contains("not for you: Graph tokens"), "{screen}");
+    // Entra's keys are global: the screen says which tenant issued the assertion.
+    assert!(screen.contains("issued by tenant"), "{screen}");
+    let session_tenant = console
+        .state
+        .session
+        .as_ref()
+        .map(|s| s.tenant_id.clone())
+        .expect("a session");
+    assert_eq!(
+        result
+            .assertion
+            .as_ref()
+            .and_then(|a| a.str_claim("iss"))
+            .and_then(ficus::jwt::issuer_tenant),
+        Some(session_tenant.as_str())
+    );
     // Masked by default: the token's middle is never on screen.
     let raw = result.app_token_raw.as_ref().expect("raw").expose().clone();
     let unmasked = console.render(120, 40);
@@ -507,6 +525,68 @@ async fn fix_key_sends_the_corrected_value_to_the_wizard() {
             .text
             .contains(&console.identity("id-inventory").principal_id)
     );
+}
+
+/// Issue 11: payments-api trusts id-payments, not id-inventory. `F` must not "correct" the
+/// working FIC `mi-id-payments` to id-inventory's principal id: it offers adding a FIC for
+/// id-inventory (the wizard, pre-filled) and testing with id-payments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fix_key_on_another_workloads_token_adds_a_fic_instead_of_breaking_the_trust() {
+    let (screen, mut console) = failure("payments-api", "id-inventory").await;
+    let inventory = console.identity("id-inventory");
+    let remedies = match console.state.stack.last() {
+        Some(Screen::Exchange(x)) => x.run.as_ref().expect("a run").remedies.clone(),
+        _ => panic!("the exchange screen"),
+    };
+    assert!(
+        matches!(remedies.first(), Some(ficus::fic::Remedy::AddFic { draft, identity: Some(i) })
+            if i.name == "id-inventory" && draft.subject == inventory.principal_id),
+        "{remedies:?}"
+    );
+    assert!(
+        remedies.iter().any(|r| matches!(r, ficus::fic::Remedy::UseTrustedIdentity { identity: Some(i), .. } if i.name == "id-payments")),
+        "{remedies:?}"
+    );
+    assert!(
+        !remedies
+            .iter()
+            .any(|r| matches!(r, ficus::fic::Remedy::EditField { .. })),
+        "{remedies:?}"
+    );
+    assert!(
+        screen.contains("F opens the wizard to add a FIC for id-inventory"),
+        "{screen}"
+    );
+    assert!(screen.contains("test with id-payments"), "{screen}");
+    assert!(!screen.contains("opens FIC 'mi-id-payments'"), "{screen}");
+    console.key(KeyCode::Char('F'));
+    match console.state.stack.last() {
+        Some(Screen::Wizard(wizard)) => {
+            assert!(
+                !wizard.is_edit(),
+                "a new FIC, not an edit of mi-id-payments"
+            );
+            assert_eq!(
+                wizard.identity.as_ref().map(|i| i.name.as_str()),
+                Some("id-inventory")
+            );
+            assert_eq!(
+                wizard.prefill.as_ref().map(|d| d.subject.as_str()),
+                Some(inventory.principal_id.as_str())
+            );
+        }
+        _ => panic!(
+            "the wizard, got {:?}",
+            console.state.stack.last().map(|_| "another screen")
+        ),
+    }
+    let toast = console
+        .state
+        .toast
+        .clone()
+        .map(|t| t.text)
+        .unwrap_or_default();
+    assert!(!toast.contains("mi-id-payments' in the wizard"), "{toast}");
 }
 
 /// Right after the wizard creates a FIC, Entra's token service may not see it yet: the sandbox

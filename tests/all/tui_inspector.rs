@@ -71,7 +71,7 @@ fn open_and_paste(text: &str) -> (State, Vec<Cmd>) {
         .push(Screen::Inspector(Box::new(ficus::tui::inspector::open(
             Default::default(),
         ))));
-    let cmds = update(&mut state, Msg::Paste(text.to_string()));
+    let cmds = update(&mut state, Msg::paste(text.to_string()));
     (state, cmds)
 }
 
@@ -150,7 +150,7 @@ fn enormous_paste_is_refused_without_keeping_it() {
     // Pasted on the apps list, it opens the inspector directly instead of being typed into
     // the palette one character at a time.
     let mut state = console();
-    update(&mut state, Msg::Paste(huge));
+    update(&mut state, Msg::paste(huge));
     assert!(error_of(&state).contains("larger than any token"));
 }
 
@@ -259,7 +259,7 @@ fn a_good_token_is_decoded_classified_and_matched_against_the_apps_fics() {
 #[test]
 fn palette_decode_opens_the_inspector() {
     let mut state = console();
-    update(&mut state, Msg::Paste(token(mi_claims())));
+    update(&mut state, Msg::paste(token(mi_claims())));
     // A pasted token opens the palette with `decode …`; Enter runs it.
     update(
         &mut state,

@@ -280,9 +280,7 @@ async fn throttling_keeps_every_input_and_says_what_to_do() {
     // Type a description of one's own, then try to create.
     throttled.keys("jjjje").await;
     throttled
-        .send(ficus::tui::Msg::Paste(
-            " (typed before the throttling)".into(),
-        ))
+        .send(ficus::tui::Msg::paste(" (typed before the throttling)"))
         .await;
     throttled.key(KeyCode::Enter).await;
     let typed = wizard(&throttled.state)

@@ -183,82 +183,8 @@ impl Signature {
     }
 }
 
-/// The tenant an Entra issuer names: the GUID in `https://sts.windows.net/{tid}/` or
-/// `https://{host}/{tid}/v2.0`. `None` for other issuers.
-pub fn issuer_tenant(issuer: &str) -> Option<&str> {
-    let path = issuer.trim_end_matches('/');
-    let path = path.strip_suffix("/v2.0").unwrap_or(path);
-    let tenant = path.rsplit('/').next()?;
-    is_guid(tenant).then_some(tenant)
-}
-
-fn is_guid(text: &str) -> bool {
-    text.len() == 36
-        && text.char_indices().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                c == '-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
-        })
-}
-
-/// Where the keys of `issuer` are found: its own discovery document, except for the v1 issuer
-/// `https://sts.windows.net/{tid}/`, whose keys are the same global keys as the v2 issuer's:
-/// those of `authority` (the session's login host) or Entra's global one.
-fn keys_issuer(issuer: &str, authority: Option<&str>) -> String {
-    match issuer
-        .strip_prefix("https://sts.windows.net/")
-        .map(|rest| rest.trim_end_matches('/'))
-    {
-        Some(tenant) => format!(
-            "{}/{tenant}/v2.0",
-            authority
-                .unwrap_or("https://login.microsoftonline.com")
-                .trim_end_matches('/')
-        ),
-        None => issuer.to_string(),
-    }
-}
-
-/// The tenant checks a good signature still needs, since Entra's keys are global: `iss` and
-/// `tid` name the same tenant, `iss` is what the key's issuer template says for that tenant,
-/// and it is the tenant expected (a session's), when one is. `Err` says what does not hold.
-pub fn check_issuer_tenant(
-    jwt: &Jwt,
-    key: Option<&jwt::Jwk>,
-    expected_tenant: Option<&str>,
-) -> Result<(), String> {
-    let iss = jwt.str_claim("iss").unwrap_or_default();
-    let Some(tenant) = issuer_tenant(iss) else {
-        return Ok(());
-    };
-    if let Some(tid) = jwt.str_claim("tid")
-        && !tid.eq_ignore_ascii_case(tenant)
-    {
-        return Err(format!(
-            "the issuer {iss} names tenant {tenant} but the token's tid says {tid}; Entra's signing keys are shared by every tenant, so only these claims say which tenant issued a token"
-        ));
-    }
-    if let Some(template) = key.and_then(|k| k.issuer.as_deref())
-        && jwt.str_claim("ver") != Some("1.0")
-    {
-        let expected = template.replace("{tenantid}", tenant);
-        if expected != iss {
-            return Err(format!(
-                "the key is published for issuer {template}, which for tenant {tenant} is {expected}, not the token's issuer {iss}"
-            ));
-        }
-    }
-    if let Some(expected) = expected_tenant.filter(|e| is_guid(e))
-        && !expected.eq_ignore_ascii_case(tenant)
-    {
-        return Err(format!(
-            "issued by tenant {tenant}, not by this session's tenant {expected}; the signature is good (Entra's keys sign every tenant's tokens) but the token belongs to another tenant"
-        ));
-    }
-    Ok(())
-}
+// The tenant checks live in core beside the verification they complete.
+pub use ficus_core::jwt::{check_issuer_tenant, issuer_tenant, keys_issuer};
 
 /// Checks the signature against the keys the token's issuer publishes, then the tenant the
 /// token names ([`check_issuer_tenant`]). `authority` is where v1 (`sts.windows.net`) tokens'

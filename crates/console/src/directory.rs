@@ -436,6 +436,7 @@ impl Directory for GraphDirectory {
                 });
                 FicRow {
                     fic: fic.clone(),
+                    raw: None,
                     subject_name,
                     findings: findings(fic, &context),
                 }
@@ -517,16 +518,8 @@ impl Directory for GraphDirectory {
     async fn update_fic(
         &self,
         app_object_id: String,
-        fic_id: String,
-        fic: Fic,
+        update: fic::FicUpdate,
     ) -> Result<Fic, DirectoryError> {
-        let update = fic::FicUpdate {
-            fic_key: fic_id,
-            issuer: Some(fic.issuer),
-            subject: Some(fic.subject),
-            audiences: Some(fic.audiences),
-            description: fic.description,
-        };
         self.signed()?
             .graph
             .update_fic(&app_object_id, &update)
@@ -607,12 +600,12 @@ impl Directory for GraphDirectory {
         let verify = |jwt: Option<&ficus_core::jwt::Jwt>| {
             let http = signed.http.clone();
             let jwt = jwt.cloned();
+            let login = signed.cloud.login.clone();
+            let tenant = signed.tenant_id.clone();
             async move {
                 match jwt {
                     None => Signature::NotChecked("no token".into()),
-                    Some(jwt) => {
-                        signature_of(entra::sts::verify_with_issuer_keys(&http, &jwt).await)
-                    }
+                    Some(jwt) => check_signature(&http, &jwt, &login, &tenant).await,
                 }
             }
         };
@@ -681,13 +674,24 @@ impl Directory for GraphDirectory {
         token: ficus_core::secret::Secret<String>,
     ) -> Result<String, String> {
         let jwt = ficus_core::jwt::decode(token.expose()).map_err(|e| e.to_string())?;
-        let http = match self.signed() {
-            Ok(signed) => signed.http.clone(),
-            Err(_) => entra::Http::new(&entra::HttpConfig::default()).map_err(|e| say(&e))?,
+        let (http, login, tenant) = match self.signed() {
+            Ok(signed) => (
+                signed.http.clone(),
+                signed.cloud.login.clone(),
+                signed.tenant_id.clone(),
+            ),
+            Err(_) => (
+                entra::Http::new(&entra::HttpConfig::default()).map_err(|e| say(&e))?,
+                Cloud::global().login,
+                String::new(),
+            ),
         };
-        entra::sts::verify_with_issuer_keys(&http, &jwt)
-            .await
-            .map_err(|e| say(&e))
+        match check_signature(&http, &jwt, &login, &tenant).await {
+            Signature::Verified(kid) => Ok(kid),
+            Signature::Failed(why) | Signature::NotChecked(why) | Signature::NotForYou(why) => {
+                Err(why)
+            }
+        }
     }
 
     async fn switch_tenant(&self, tenant: String, tx: UnboundedSender<Msg>) -> Result<(), String> {
@@ -865,6 +869,44 @@ pub fn signature_of(result: Result<String, ficus_entra::EntraError>) -> Signatur
     }
 }
 
+/// A token's signature in the console's terms: a Graph token is not for you (only Graph can
+/// verify it); otherwise the keys of its issuer (a v1 `sts.windows.net` issuer's come from the
+/// session's login host `login`), then, since Entra's keys sign every tenant's tokens, `iss`
+/// against `tid`, the key's `{tenantid}` template and the session's `tenant`.
+pub async fn check_signature(
+    http: &entra::Http,
+    jwt: &ficus_core::jwt::Jwt,
+    login: &str,
+    tenant: &str,
+) -> Signature {
+    use ficus_core::jwt::{GRAPH_TOKEN_NOT_VERIFIABLE, check_issuer_tenant, keys_issuer};
+    let expected = Some(tenant).filter(|t| !t.trim().is_empty());
+    let Some(issuer) = jwt.str_claim("iss") else {
+        return Signature::Failed(
+            "the token names no issuer (iss), so there are no keys to check it against".into(),
+        );
+    };
+    if jwt.has_graph_nonce() {
+        return match check_issuer_tenant(jwt, None, expected) {
+            Err(why) => Signature::Failed(why),
+            Ok(()) => Signature::NotForYou(GRAPH_TOKEN_NOT_VERIFIABLE.into()),
+        };
+    }
+    let keys_from = keys_issuer(issuer, Some(login));
+    let jwks = match entra::sts::fetch_jwks(http, &keys_from).await {
+        Ok(jwks) => jwks,
+        Err(e) => return signature_of(Err(e)),
+    };
+    if let Err(e) = ficus_core::jwt::verify(jwt, &jwks) {
+        return Signature::Failed(e.to_string());
+    }
+    let kid = jwt.kid().unwrap_or("?").to_string();
+    match check_issuer_tenant(jwt, jwks.find(&kid), expected) {
+        Ok(()) => Signature::Verified(kid),
+        Err(why) => Signature::Failed(why),
+    }
+}
+
 /// The "verify signatures" step of the timeline from both verdicts (a missing token is not
 /// counted).
 pub fn signatures_outcome(signatures: &[&Signature]) -> StepOutcome {
@@ -873,6 +915,15 @@ pub fn signatures_outcome(signatures: &[&Signature]) -> StepOutcome {
         .iter()
         .filter(|s| matches!(s, Signature::Verified(_)))
         .count();
+    let graph = signatures
+        .iter()
+        .filter(|s| matches!(s, Signature::NotForYou(_)))
+        .count();
+    let graph_note = if graph > 0 {
+        format!("; {graph} Graph token not for you to verify")
+    } else {
+        String::new()
+    };
     let unchecked: Vec<&str> = signatures
         .iter()
         .filter_map(|s| match s {
@@ -885,9 +936,13 @@ pub fn signatures_outcome(signatures: &[&Signature]) -> StepOutcome {
     if failed {
         StepOutcome::Failed("a signature does not verify; see below".into())
     } else if let Some(why) = unchecked.first() {
-        StepOutcome::Skipped(format!("not checked ({verified} verified): {why}"))
+        StepOutcome::Skipped(format!(
+            "not checked ({verified} verified{graph_note}): {why}"
+        ))
     } else {
-        StepOutcome::Ok(format!("{verified} verified with the issuer's keys"))
+        StepOutcome::Ok(format!(
+            "{verified} verified with the issuer's keys{graph_note}"
+        ))
     }
 }
 

@@ -25,7 +25,7 @@
 //! - [`widgets`]: pieces several screens share (the picker and token-file input).
 //! - [`screens`]: one component per file or folder: `app_detail`, `identity_detail`, `wizard/`
 //!   (state, open, keys, commands, picker, review, effect), `exchange/` (state, open, run, keys,
-//!   diff), `inspector/`. Each owns its state and answers with an `Outcome`; none imports the
+//!   diff, remedy: what `F` offers, from core's remedies), `inspector/`. Each owns its state and answers with an `Outcome`; none imports the
 //!   root or another screen. Their effects' answers arrive through `on_msg`.
 //! - [`effects`]: the `Directory` trait, the one runner (`spawn`, with the screens' effects in
 //!   `effects/wizard.rs` and `effects/exchange.rs`), panics contained (`guard`), a directory in
@@ -78,6 +78,6 @@ pub use screens::{exchange, inspector, wizard};
 pub use directory::{Connected, Connector, GraphDirectory};
 pub use effects::{Directory, MemoryDirectory, Page};
 pub use msg::{Cmd, Msg, Session};
-pub use run::{ConsoleError, ConsoleOptions, run};
+pub use run::{ConsoleError, ConsoleOptions, Ended, run};
 pub use state::State;
 pub use update::update;

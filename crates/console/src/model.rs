@@ -340,7 +340,11 @@ pub struct Finding {
 /// A FIC as the App detail shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FicRow {
+    /// The FIC cleaned for the terminal: what the screens show.
     pub fic: ficus_core::fic::Fic,
+    /// The FIC as stored, when cleaning changed it ([`FicRow::stored`]): exports and edits
+    /// start from it, never from the cleaned copy.
+    pub raw: Option<Box<ficus_core::fic::Fic>>,
     /// The identity the subject names, when it is one ficus knows.
     pub subject_name: Option<String>,
     pub findings: Vec<Finding>,
@@ -351,7 +355,20 @@ impl FicRow {
         self.findings.iter().map(|f| f.severity).min()
     }
 
+    /// The FIC as the directory stores it (exports and edits use this one).
+    pub fn stored(&self) -> &ficus_core::fic::Fic {
+        self.raw.as_deref().unwrap_or(&self.fic)
+    }
+
     pub fn sanitize(&mut self) {
+        let before = self.fic.clone();
+        self.sanitize_shown();
+        if self.raw.is_none() && before != self.fic {
+            self.raw = Some(Box::new(before));
+        }
+    }
+
+    fn sanitize_shown(&mut self) {
         let fic = &mut self.fic;
         sanitize_in_place(&mut fic.name);
         sanitize_in_place(&mut fic.issuer);

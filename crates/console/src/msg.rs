@@ -2,6 +2,7 @@
 //! `Cmd` out (work for the effects runner). Every effect result carries the request id it
 //! answers, so `update` can drop answers nobody is waiting for any more.
 
+use ficus_core::secret::Secret;
 use ratatui::crossterm::event::KeyEvent;
 use time::OffsetDateTime;
 
@@ -44,8 +45,9 @@ pub enum SignInEvent {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
-    /// Bracketed paste: the whole pasted text at once.
-    Paste(String),
+    /// Bracketed paste: the whole pasted text at once. It may be a token: kept in `Secret`
+    /// (`Debug` prints `[redacted]`) until the handler that reads it.
+    Paste(Secret<String>),
     Resize(u16, u16),
     /// Once a second, only while a countdown is on screen.
     Tick(OffsetDateTime),
@@ -135,8 +137,9 @@ pub enum Cmd {
         app_object_id: String,
         fic_id: String,
     },
-    /// Put text on the clipboard with OSC 52.
-    Copy(String),
+    /// Put text on the clipboard with OSC 52. It may be a token: kept in `Secret` (`Debug`
+    /// prints `[redacted]`) until the terminal write.
+    Copy(Secret<String>),
     StartSignIn,
     /// Sign in to another tenant (the palette's `tenant NAME`).
     SwitchTenant {
@@ -159,4 +162,18 @@ pub enum Cmd {
     Wizard(crate::screens::wizard::effect::WizardCmd),
     /// The exchange screen's and token inspector's work (#7).
     Exchange(crate::token_effects::ExchangeCmd),
+}
+
+impl Msg {
+    /// A bracketed paste of `text`, kept in `Secret`.
+    pub fn paste(text: impl Into<String>) -> Msg {
+        Msg::Paste(Secret::new(text.into()))
+    }
+}
+
+impl Cmd {
+    /// Copy `text` to the clipboard, kept in `Secret` until the terminal write.
+    pub fn copy(text: impl Into<String>) -> Cmd {
+        Cmd::Copy(Secret::new(text.into()))
+    }
 }

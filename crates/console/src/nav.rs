@@ -69,6 +69,8 @@ pub struct InspectorEntry {
 pub struct AddFic {
     pub app: AppChoice,
     pub identity: Option<IdentityRow>,
+    /// The FIC drafted from the refused token (core's `Remedy::AddFic`), when there is one.
+    pub draft: Option<Fic>,
 }
 
 /// The app the exchange is for.

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -110,21 +111,46 @@ pub enum ConsoleError {
 pub async fn run<D: Directory>(
     directory: Arc<D>,
     options: ConsoleOptions,
-) -> Result<(), ConsoleError> {
+) -> Result<Ended, ConsoleError> {
     terminal::install_panic_hook();
     terminal::enter().map_err(ConsoleError::Terminal)?;
     tracing::debug!(
         at_ms = options.started.elapsed().as_secs_f64() * 1000.0,
         "terminal ready"
     );
-    let result = run_inner(directory, options).await;
+    let received = Arc::new(AtomicI32::new(0));
+    let result = run_inner(directory, options, Arc::clone(&received)).await;
     terminal::restore();
-    result
+    result?;
+    Ok(match received.load(Ordering::SeqCst) {
+        0 => Ended::Quit,
+        number => Ended::Signal(number),
+    })
+}
+
+/// How the console ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The admin quit (or the terminal went away).
+    Quit,
+    /// This signal arrived; the terminal was restored. Exit with 128 + it.
+    Signal(i32),
+}
+
+impl Ended {
+    /// The process exit status: 0, or 128 + the signal's number.
+    pub fn exit_status(self) -> u8 {
+        match self {
+            Ended::Quit => 0,
+            Ended::Signal(number) => u8::try_from(128 + number).unwrap_or(u8::MAX),
+        }
+    }
 }
 
 async fn run_inner<D: Directory>(
     directory: Arc<D>,
     options: ConsoleOptions,
+    received: Arc<AtomicI32>,
 ) -> Result<(), ConsoleError> {
     let mut terminal =
         Terminal::new(CrosstermBackend::new(io::stdout())).map_err(ConsoleError::Terminal)?;
@@ -156,7 +182,7 @@ async fn run_inner<D: Directory>(
     );
 
     spawn_terminal_events(tx.clone());
-    spawn_signals(tx.clone());
+    spawn_signals(tx.clone(), received);
     let clipboard = Clipboard::default();
     if let Some(ask) = options.ask_tmux {
         let answer_to = clipboard.clone();
@@ -228,7 +254,7 @@ fn handle<D: Directory>(
     for cmd in update(state, msg) {
         if let Cmd::Copy(text) = &cmd {
             let route = clipboard.route();
-            if let Err(error) = terminal::copy_to_clipboard(text, route) {
+            if let Err(error) = terminal::copy_to_clipboard(text.expose(), route) {
                 tracing::warn!(%error, "OSC 52 copy failed");
             }
             // The toast `update` left says the copy was sent; where tmux is known to drop
@@ -306,7 +332,7 @@ fn spawn_terminal_events(tx: UnboundedSender<Msg>) {
         while let Some(event) = events.next().await {
             let msg = match event {
                 Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => Msg::Key(key),
-                Ok(Event::Paste(text)) => Msg::Paste(text),
+                Ok(Event::Paste(text)) => Msg::paste(text),
                 Ok(Event::Resize(width, height)) => Msg::Resize(width, height),
                 Ok(_) => continue,
                 Err(error) => {
@@ -322,20 +348,49 @@ fn spawn_terminal_events(tx: UnboundedSender<Msg>) {
     });
 }
 
-fn spawn_signals(tx: UnboundedSender<Msg>) {
+/// Every catchable signal whose default action ends the process: each restores the terminal
+/// and ends ficus with 128 + its number (the shell's convention). Faults (SIGSEGV, SIGBUS…)
+/// and SIGKILL/SIGSTOP cannot be handled here; the panic hook covers Rust's own failures.
+pub fn terminating_signals() -> Vec<i32> {
+    use tokio::signal::unix::SignalKind;
+    let mut signals: Vec<i32> = [
+        SignalKind::hangup(),
+        SignalKind::interrupt(),
+        SignalKind::quit(),
+        SignalKind::terminate(),
+        SignalKind::user_defined1(),
+        SignalKind::user_defined2(),
+        SignalKind::alarm(),
+    ]
+    .iter()
+    .map(|kind| kind.as_raw_value())
+    .collect();
+    #[cfg(target_os = "linux")]
+    {
+        // SIGSTKFLT, SIGIO, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGPWR, SIGSYS, and the
+        // real-time signals (glibc keeps 32 and 33 for itself).
+        signals.extend([16, 29, 24, 25, 26, 27, 30, 31]);
+        signals.extend(34..=64);
+    }
+    signals
+}
+
+fn spawn_signals(tx: UnboundedSender<Msg>, received: Arc<AtomicI32>) {
     use tokio::signal::unix::{SignalKind, signal};
-    tokio::spawn(async move {
-        let (Ok(mut term), Ok(mut hangup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            tracing::warn!("cannot listen for SIGTERM/SIGHUP");
-            return;
+    for number in terminating_signals() {
+        let Ok(mut stream) = signal(SignalKind::from_raw(number)) else {
+            tracing::debug!(number, "cannot listen for this signal");
+            continue;
         };
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: leaving"),
-            _ = hangup.recv() => tracing::info!("SIGHUP: leaving"),
-        }
-        let _ = tx.send(Msg::Terminate);
-    });
+        let tx = tx.clone();
+        let received = Arc::clone(&received);
+        tokio::spawn(async move {
+            if stream.recv().await.is_some() {
+                tracing::info!(number, "signal: leaving");
+                // The first signal decides the exit status.
+                let _ = received.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
+                let _ = tx.send(Msg::Terminate);
+            }
+        });
+    }
 }

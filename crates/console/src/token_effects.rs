@@ -76,9 +76,13 @@ pub struct Explanation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signature {
     NotChecked(String),
-    /// Verified with the key of this id.
+    /// Verified with the key of this id, and `iss` checked against `tid`, the key's
+    /// `{tenantid}` template and the session's tenant (Entra's keys sign every tenant's tokens).
     Verified(String),
     Failed(String),
+    /// A Microsoft Graph token (a `nonce` header): only Graph can verify it; neither verified
+    /// nor failed. Holds why (`jwt::GRAPH_TOKEN_NOT_VERIFIABLE`).
+    NotForYou(String),
 }
 
 /// Everything one exchange produced, in the console's terms.

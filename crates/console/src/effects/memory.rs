@@ -160,6 +160,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         fic.id = Some(uuid::Uuid::new_v4().to_string());
         app.fics.push(crate::model::FicRow {
             fic: fic.clone(),
+            raw: None,
             subject_name: None,
             findings: Vec::new(),
         });
@@ -170,8 +171,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
     async fn update_fic(
         &self,
         app_object_id: String,
-        fic_id: String,
-        fic: ficus_core::fic::Fic,
+        update: ficus_core::fic::FicUpdate,
     ) -> Result<ficus_core::fic::Fic, DirectoryError> {
         let mut directory = self
             .lock()
@@ -184,13 +184,12 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         let stored = app
             .fics
             .iter_mut()
-            .find(|f| f.fic.id.as_deref() == Some(fic_id.as_str()))
+            .find(|f| {
+                f.fic.id.as_deref() == Some(update.fic_key.as_str()) || f.fic.name == update.fic_key
+            })
             .ok_or_else(|| not_found("that FIC is gone; press Esc and r to reload the app"))?;
-        // The name is immutable, as in Graph.
-        stored.fic.issuer = fic.issuer;
-        stored.fic.subject = fic.subject;
-        stored.fic.audiences = fic.audiences;
-        stored.fic.description = fic.description;
+        // Only the fields sent change (the name never does), as in Graph.
+        stored.fic = update.apply(&stored.fic);
         Ok(stored.fic.clone())
     }
 }

@@ -61,12 +61,12 @@ pub trait Directory: Send + Sync + 'static {
         app_object_id: String,
         fic: ficus_core::fic::Fic,
     ) -> impl Future<Output = Result<ficus_core::fic::Fic, DirectoryError>> + Send;
-    /// Changes a FIC's issuer, subject, audiences and description; returns it as read back.
+    /// Sends exactly `update` (the change the review showed: only the fields that change);
+    /// returns the FIC as read back.
     fn update_fic(
         &self,
         app_object_id: String,
-        fic_id: String,
-        fic: ficus_core::fic::Fic,
+        update: ficus_core::fic::FicUpdate,
     ) -> impl Future<Output = Result<ficus_core::fic::Fic, DirectoryError>> + Send;
 
     // The live test exchange and the token inspector (#7). The defaults say the directory
@@ -355,8 +355,7 @@ mod tests {
         async fn update_fic(
             &self,
             _app: String,
-            _fic_id: String,
-            _fic: ficus_core::fic::Fic,
+            _update: ficus_core::fic::FicUpdate,
         ) -> Result<ficus_core::fic::Fic, DirectoryError> {
             Err("unused".into())
         }

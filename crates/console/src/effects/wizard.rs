@@ -53,13 +53,12 @@ pub(super) fn spawn<D: Directory>(directory: &Arc<D>, cmd: WizardCmd, tx: &Unbou
                 WizardCmd::Update {
                     request,
                     app_object_id,
-                    fic_id,
-                    fic,
+                    update,
                 } => {
-                    tracing::info!(request, %app_object_id, %fic_id, "updating FIC");
+                    tracing::info!(request, %app_object_id, fic = %update.fic_key, "updating FIC");
                     WizardMsg::Saved {
                         request,
-                        result: directory.update_fic(app_object_id, fic_id, fic).await,
+                        result: directory.update_fic(app_object_id, update).await,
                     }
                 }
             };

@@ -68,7 +68,7 @@ impl AppDetailScreen {
         };
         if let Some((what, text)) = picked {
             out.set_toast(ToastLevel::Info, crate::terminal::sent_to_clipboard(what));
-            out.cmds.push(Cmd::Copy(text));
+            out.cmds.push(Cmd::copy(text));
         }
     }
 
@@ -109,7 +109,7 @@ impl AppDetailScreen {
         out.nav = Some(Nav::EditInWizard(Box::new(EditInWizard {
             app: detail.app.clone(),
             fics: detail.fics.iter().map(|f| f.fic.clone()).collect(),
-            original: row.fic.clone(),
+            original: row.stored().clone(),
             apply_fix,
         })));
     }
@@ -167,15 +167,23 @@ impl AppDetailScreen {
             return;
         };
         // Exported as is, a FIC with errors would not work: the view says so (defect e).
-        let warnings = fic
+        let mut warnings: Vec<String> = fic
             .findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .map(|f| format!("{}: {}", f.field, f.message))
             .collect();
+        // What is stored is exported, control or invisible characters escaped for each
+        // language; the view says which fields hold them (issue 12).
+        let stored = fic.stored();
+        warnings.extend(
+            ficus_core::fic::export::export_warnings(stored)
+                .iter()
+                .map(|w| w.message()),
+        );
         out.nav = Some(Nav::Overlay(Box::new(Overlay::Export(ExportScreen {
             fic_name: fic.fic.name.clone(),
-            snippets: crate::domain::export_snippets(&detail.app, &fic.fic, &cloud),
+            snippets: crate::domain::export_snippets(&detail.app, stored, &cloud),
             tab: 0,
             warnings,
         }))));

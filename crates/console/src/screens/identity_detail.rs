@@ -72,7 +72,7 @@ impl Component for IdentityDetailScreen {
                     ("the principal id", self.identity.principal_id.clone())
                 };
                 out.set_toast(ToastLevel::Info, crate::terminal::sent_to_clipboard(what));
-                out.cmds.push(Cmd::Copy(text));
+                out.cmds.push(Cmd::copy(text));
             }
             Action::AddFic => {
                 out.nav = Some(Nav::StartWizard(Box::new(Given::Identity(

@@ -100,7 +100,7 @@ pub(super) fn copy(state: &mut State, id: bool) -> Vec<Cmd> {
     match picked {
         Some((what, text)) => {
             state.toast(ToastLevel::Info, crate::terminal::sent_to_clipboard(what));
-            vec![Cmd::Copy(text)]
+            vec![Cmd::copy(text)]
         }
         None => Vec::new(),
     }

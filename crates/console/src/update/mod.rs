@@ -64,7 +64,7 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Key(key) if key.kind == KeyEventKind::Release => Vec::new(),
         Msg::Key(key) => on_key(state, key),
-        Msg::Paste(text) => on_paste(state, &text),
+        Msg::Paste(text) => on_paste(state, text.expose()),
         Msg::Resize(width, height) => {
             state.size = (width, height);
             Vec::new()
@@ -470,7 +470,7 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
     }
     if matches!(state.phase, Phase::SigningIn(_)) && state.overlay.is_none() {
         if state.typed_ahead.len() < TYPE_AHEAD_LIMIT {
-            state.typed_ahead.push(Msg::Paste(text.to_string()));
+            state.typed_ahead.push(Msg::paste(text.to_string()));
         }
         toast_typed_ahead(state);
         return Vec::new();

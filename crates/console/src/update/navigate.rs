@@ -71,6 +71,7 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
             let (wizard, outcome) = wizard::start(&state.ctx(), given);
             let mut cmds = Vec::new();
             if let Some(mut wizard) = wizard {
+                wizard.prefill = add.draft;
                 if let Some(identity) = add.identity {
                     wizard.preselect_identity(identity);
                 }

@@ -45,7 +45,7 @@ pub(super) fn on_overlay_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
                         ToastLevel::Info,
                         crate::terminal::sent_to_clipboard("the panel's text"),
                     );
-                    return vec![Cmd::Copy(text)];
+                    return vec![Cmd::copy(text)];
                 }
             }
             Some(Action::Back) => state.overlay = None,
@@ -89,7 +89,7 @@ pub(super) fn on_overlay_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
                         ToastLevel::Info,
                         crate::terminal::sent_to_clipboard(format!("the {label} snippet")),
                     );
-                    return vec![Cmd::Copy(text)];
+                    return vec![Cmd::copy(text)];
                 }
             }
             Some(Action::Back) => state.overlay = None,

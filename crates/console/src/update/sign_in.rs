@@ -102,7 +102,7 @@ pub(super) fn toast_typed_ahead(state: &mut State) {
                 KeyCode::Tab => shown.push('⇥'),
                 _ => shown.push('·'),
             },
-            Msg::Paste(text) => shown.push_str(&sanitize(text)),
+            Msg::Paste(text) => shown.push_str(&sanitize(text.expose())),
             _ => {}
         }
     }

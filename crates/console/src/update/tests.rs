@@ -127,6 +127,7 @@ fn detail_for(name: &str) -> AppDetail {
                 audiences: vec!["api://AzureADTokenExchange".into()],
                 description: None,
             },
+            raw: None,
             subject_name: Some("id-payments".into()),
             findings: Vec::new(),
         }],
@@ -218,7 +219,7 @@ fn facets_in_the_filter() {
 fn paste_goes_into_the_filter_as_text() {
     let mut state = console(false);
     update(&mut state, char_key('/'));
-    update(&mut state, Msg::Paste("inv\u{1b}[31m\n".into()));
+    update(&mut state, Msg::paste("inv\u{1b}[31m\n"));
     assert_eq!(state.apps_filter.value(), "inv");
     assert_eq!(state.apps.visible_len(), 1);
 }
@@ -228,7 +229,7 @@ fn pasting_a_guid_outside_inputs_opens_whois() {
     let mut state = console(false);
     update(
         &mut state,
-        Msg::Paste(format!(" {} ", ficus_core::cloud::TOKEN_EXCHANGE_APP_ID)),
+        Msg::paste(format!(" {} ", ficus_core::cloud::TOKEN_EXCHANGE_APP_ID)),
     );
     let Some(Overlay::Palette(palette)) = &state.overlay else {
         panic!("palette should open");
@@ -530,11 +531,11 @@ fn copy_uses_osc52_command() {
     assert!(state.apps.select_where(|a| a.name == "payments-api"));
     assert_eq!(
         update(&mut state, char_key('Y')),
-        vec![Cmd::Copy("app-payments-api".into())]
+        vec![Cmd::copy("app-payments-api")]
     );
     assert_eq!(
         update(&mut state, char_key('y')),
-        vec![Cmd::Copy("payments-api".into())]
+        vec![Cmd::copy("payments-api")]
     );
 }
 
@@ -622,7 +623,48 @@ fn export_offers_every_format_and_copies_the_current_one() {
     let [Cmd::Copy(text)] = commands.as_slice() else {
         panic!("copy expected");
     };
-    assert!(text.contains("mi-id-payments"));
+    assert!(text.expose().contains("mi-id-payments"));
+}
+
+/// Issue 12: the export carries the FIC as stored (control and invisible characters escaped
+/// for each language, never silently cleaned away), the view warns about them, and the
+/// screen itself still shows the cleaned value.
+#[test]
+fn export_carries_what_is_stored_escaped_and_warns() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    let mut detail = detail_for("payments-api");
+    detail.fics[0].fic.description = Some("pay\u{1b}[31mments \u{202e}job".into());
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail)),
+        },
+    );
+    update(&mut state, char_key('e'));
+    let Some(Overlay::Export(export)) = &state.overlay else {
+        panic!("export overlay expected");
+    };
+    let az = &export.snippets[0].1;
+    assert!(
+        az.contains("U+001B")
+            || az.contains("\\u001b")
+            || az.contains("\\x1b")
+            || az.contains("\\e"),
+        "the ESC is exported, escaped: {az}"
+    );
+    assert!(!az.contains('\u{1b}'), "never raw: {az}");
+    let graph = &export.snippets[4].1;
+    assert!(graph.contains("pay\\u001b[31mments \\u202ejob"), "{graph}");
+    assert!(
+        export
+            .warnings
+            .iter()
+            .any(|w| w.contains("description") && w.contains("U+001B") && w.contains("U+202E")),
+        "{:?}",
+        export.warnings
+    );
 }
 
 #[test]
@@ -708,7 +750,7 @@ fn sign_in_failures_and_retry() {
     assert!(state.needs_tick());
     assert_eq!(
         update(&mut state, char_key('y')),
-        vec![Cmd::Copy("ABCD-EFGH".into())]
+        vec![Cmd::copy("ABCD-EFGH")]
     );
     update(
         &mut state,

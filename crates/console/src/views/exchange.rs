@@ -357,7 +357,7 @@ pub(crate) fn token_lines<'a>(
         Span::styled("kind       ", theme.muted),
         Span::raw(jwt::classify(jwt).label()),
     ]));
-    lines.push(signature_line(theme, signature));
+    lines.push(signature_line(theme, signature, Some(jwt)));
     if let Some(raw) = raw {
         let shown = if reveal {
             sanitize(raw.expose()).into_owned()
@@ -437,16 +437,28 @@ pub(crate) fn countdown(seconds: i64) -> String {
     }
 }
 
-pub(crate) fn signature_line<'a>(theme: &Theme, signature: &Signature) -> Line<'a> {
+pub(crate) fn signature_line<'a>(
+    theme: &Theme,
+    signature: &Signature,
+    jwt: Option<&Jwt>,
+) -> Line<'a> {
+    // Entra's keys sign every tenant's tokens: a good signature says which tenant issued the
+    // token only through `iss`/`tid` (checked before `Verified`).
+    let issued_by = jwt
+        .and_then(|j| j.str_claim("iss"))
+        .and_then(jwt::issuer_tenant)
+        .map(|tenant| format!("; issued by tenant {tenant}"))
+        .unwrap_or_default();
     let (glyph, text, style) = match signature {
         Signature::Verified(kid) => (
             "✓",
             format!(
-                "verified with the issuer's published key {}",
+                "verified with the issuer's published key {}{issued_by}",
                 crate::views::short_id(kid, false)
             ),
             theme.ok,
         ),
+        Signature::NotForYou(why) => ("○", format!("not for you: {why}"), theme.muted),
         Signature::Failed(why) => ("✗", format!("NOT verified: {why}"), theme.error),
         Signature::NotChecked(why) if why.is_empty() => {
             ("·", "not checked".to_string(), theme.muted)
@@ -549,25 +561,49 @@ fn failure_lines<'a>(
             lines.extend(diff_lines(theme, field));
         }
     }
-    if let Some(fix) = result.explanation.as_ref().and_then(|e| e.fix.clone()) {
-        lines.push(Line::from(vec![
-            Span::styled("Fix         ", theme.muted),
-            Span::styled(fix, theme.ok),
-        ]));
-    }
-    if let (Some((fic, _)), Some((field, value))) = (result.nearest(), result.correction()) {
-        lines.push(Line::from(vec![
-            Span::styled("            F ", theme.accent.add_modifier(Modifier::BOLD)),
-            Span::styled(
-                format!(
-                    "opens FIC '{}' in the wizard with {} = {}",
-                    fic.name,
-                    field.label(),
-                    value
+    // What to do: core's remedies when a FIC was compared (a FIC that is another workload's
+    // working trust is never offered for editing), else the explanation's fix.
+    let remedies = screen
+        .run
+        .as_ref()
+        .map(|r| r.remedies.as_slice())
+        .unwrap_or_default();
+    match remedies.split_first() {
+        Some((best, others)) => {
+            // A misspelled FIC: the explanation says the fix in the words of the refusal.
+            let fix = match (
+                best,
+                result.explanation.as_ref().and_then(|e| e.fix.clone()),
+            ) {
+                (fic::Remedy::EditField { .. }, Some(fix)) => fix,
+                _ => best.sentence(),
+            };
+            lines.push(Line::from(vec![
+                Span::styled("Fix         ", theme.muted),
+                Span::styled(sanitize(&fix).into_owned(), theme.ok),
+            ]));
+            for other in others {
+                lines.push(Line::from(vec![
+                    Span::styled("Or          ", theme.muted),
+                    Span::styled(sanitize(&other.sentence()).into_owned(), theme.text),
+                ]));
+            }
+            lines.push(Line::from(vec![
+                Span::styled("            F ", theme.accent.add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    sanitize(&crate::screens::exchange::remedy::hint(best)).into_owned(),
+                    theme.accent,
                 ),
-                theme.accent,
-            ),
-        ]));
+            ]));
+        }
+        None => {
+            if let Some(fix) = result.explanation.as_ref().and_then(|e| e.fix.clone()) {
+                lines.push(Line::from(vec![
+                    Span::styled("Fix         ", theme.muted),
+                    Span::styled(fix, theme.ok),
+                ]));
+            }
+        }
     }
     if let Some(assertion) = &result.assertion {
         lines.push(Line::default());
@@ -587,7 +623,11 @@ fn failure_lines<'a>(
                 ]));
             }
         }
-        lines.push(signature_line(theme, &result.assertion_signature));
+        lines.push(signature_line(
+            theme,
+            &result.assertion_signature,
+            Some(assertion),
+        ));
     }
     lines
 }

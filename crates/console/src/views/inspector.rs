@@ -37,6 +37,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &InspectorScre
         }
         Ok(decoded) => {
             let signature = match &screen.verify {
+                VerifyState::NotAsked if decoded.jwt.has_graph_nonce() => {
+                    Signature::NotForYou(ficus_core::jwt::GRAPH_TOKEN_NOT_VERIFIABLE.into())
+                }
+                VerifyState::NotForYou => {
+                    Signature::NotForYou(ficus_core::jwt::GRAPH_TOKEN_NOT_VERIFIABLE.into())
+                }
                 VerifyState::NotAsked => Signature::NotChecked(format!(
                     "s fetches {}/.well-known/openid-configuration and its keys",
                     decoded

@@ -3,6 +3,7 @@
 
 use tui_input::Input;
 
+use ficus_core::fic::Remedy;
 use ficus_core::secret::Secret;
 
 use super::state::*;
@@ -110,7 +111,7 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                             crate::terminal::sent_to_clipboard(format!("the {what}"))
                         ),
                     );
-                    vec![Cmd::Copy(token.expose().clone())]
+                    vec![Cmd::Copy(token.clone())]
                 }
                 None => {
                     here.toast(
@@ -167,23 +168,84 @@ pub(super) fn fix_in_wizard(here: &mut Here) -> Vec<Cmd> {
         || (result.fics.is_empty() && result.refusal.is_some());
     if no_fics {
         let identity = screen.identity.clone();
-        here.nav(Nav::AddFic(Box::new(AddFic { app, identity })));
+        let draft = screen.run.as_ref().and_then(|r| {
+            r.remedies.iter().find_map(|remedy| match remedy {
+                Remedy::AddFic { draft, .. } => Some(draft.clone()),
+                _ => None,
+            })
+        });
+        here.nav(Nav::AddFic(Box::new(AddFic {
+            app,
+            identity,
+            draft,
+        })));
         return Vec::new();
     }
-    let Some(((fic, _), (field, corrected))) = result.nearest().zip(result.correction()) else {
+    let remedies = screen
+        .run
+        .as_ref()
+        .map(|r| r.remedies.clone())
+        .unwrap_or_default();
+    let fics = result.fics.clone();
+    let exchanged = screen.identity.clone();
+    let Some(best) = remedies.first() else {
         here.toast(
             ToastLevel::Info,
             "No FIC to correct: the app has none for this token, or every field already matches. a in the app's detail adds one.",
         );
         return Vec::new();
     };
-    let fix = FicFix {
-        app,
-        fic: fic.clone(),
-        field,
-        corrected,
+    // The alternatives, said beside what F does.
+    let others: Vec<String> = remedies.iter().skip(1).map(Remedy::sentence).collect();
+    let also = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" Or: {}", others.join(" "))
     };
-    here.nav(Nav::EditFic(Box::new(fix)));
+    match best {
+        Remedy::EditField {
+            fic_index, changes, ..
+        } => {
+            let (Some(fic), Some(change)) = (fics.get(*fic_index), changes.first()) else {
+                return Vec::new();
+            };
+            let fix = FicFix {
+                app,
+                fic: fic.clone(),
+                field: change.field,
+                corrected: change.to.clone(),
+            };
+            here.nav(Nav::EditFic(Box::new(fix)));
+        }
+        Remedy::AddFic { draft, identity } => {
+            let row = identity.as_ref().and_then(|identity| {
+                here.ctx
+                    .identities
+                    .items()
+                    .iter()
+                    .find(|i| i.principal_id == identity.principal_id)
+                    .cloned()
+            });
+            let row = row.or_else(|| exchanged.filter(|i| i.principal_id == draft.subject));
+            here.nav(Nav::AddFic(Box::new(AddFic {
+                app,
+                identity: row,
+                draft: Some(draft.clone()),
+            })));
+            if !also.is_empty() {
+                here.toast(ToastLevel::Info, format!("{}{also}", best.sentence()));
+            }
+        }
+        Remedy::UseTrustedIdentity { .. } => {
+            here.toast(
+                ToastLevel::Info,
+                format!(
+                    "{}{also} Or add a FIC for this token: a in the app's detail.",
+                    best.sentence()
+                ),
+            );
+        }
+    }
     Vec::new()
 }
 

@@ -21,6 +21,7 @@ use crate::keymap::{Action, Context};
 pub mod diff;
 pub mod keys;
 pub mod open;
+pub mod remedy;
 pub mod run;
 pub mod state;
 

@@ -69,6 +69,7 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
         attempt,
         steps: Vec::new(),
         result: None,
+        remedies: Vec::new(),
         retry: None,
     });
     screen.scroll = 0;
@@ -182,6 +183,10 @@ pub(super) fn finished(
     result: Result<Box<ExchangeResult>, String>,
 ) -> Vec<Cmd> {
     let now = here.now;
+    let remedies = match &result {
+        Ok(result) => super::remedy::remedies(here.ctx, here.screen.app.as_ref(), result),
+        Err(_) => Vec::new(),
+    };
     let Some(screen) = top(here) else {
         return Vec::new();
     };
@@ -216,6 +221,7 @@ pub(super) fn finished(
     run.steps = result.steps.clone();
     let retry = is_replication_delay(&result, just_created);
     run.result = Some(result);
+    run.remedies = remedies;
     if retry && run.attempt <= RETRY_BACKOFF.len() {
         let seconds = RETRY_BACKOFF[run.attempt - 1];
         run.retry = Some(RetryPlan {

@@ -84,6 +84,8 @@ pub struct Run {
     pub attempt: usize,
     pub steps: Vec<StepView>,
     pub result: Option<Box<ExchangeResult>>,
+    /// What to do about a refusal (core's remedies, best first), derived once from the result.
+    pub remedies: Vec<ficus_core::fic::Remedy>,
     pub retry: Option<RetryPlan>,
 }
 

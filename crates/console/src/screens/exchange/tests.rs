@@ -301,7 +301,7 @@ fn refuses_to_run_without_what_it_needs_and_says_what_to_do() {
         "{toast}"
     );
     // A pasted token is the assertion instead.
-    update(&mut state, Msg::Paste("not a token".into()));
+    update(&mut state, Msg::paste("not a token"));
     assert!(screen(&state).pasted.is_none());
     let token = format!(
         "{}.{}.{}",
@@ -309,7 +309,12 @@ fn refuses_to_run_without_what_it_needs_and_says_what_to_do() {
         ficus_core::jwt::b64url(br#"{"iss":"x","sub":"y"}"#),
         ficus_core::jwt::b64url(b"s")
     );
-    update(&mut state, Msg::Paste(token.clone()));
+    // Issue 12 (6): a pasted token stays in `Secret` to the paste handler.
+    let pasted = Msg::paste(token.clone());
+    let shown = format!("{pasted:?}");
+    assert_eq!(shown, "Paste([redacted])");
+    assert!(!shown.contains(&token[..10]));
+    update(&mut state, pasted);
     let (_, spec) = run_request(&update(&mut state, key(KeyCode::Char('x'))));
     assert_eq!(
         spec.pasted.as_ref().map(|p| p.token.expose().clone()),
@@ -531,10 +536,10 @@ fn reveal_copy_and_leaving_stop_the_tick() {
     assert!(!screen(&state).reveal);
     update(&mut state, key(KeyCode::Char('v')));
     assert!(screen(&state).reveal);
-    assert_eq!(
-        update(&mut state, key(KeyCode::Char('y'))),
-        vec![Cmd::Copy("app.token.raw".into())]
-    );
+    let copied = update(&mut state, key(KeyCode::Char('y')));
+    assert_eq!(copied, vec![Cmd::copy("app.token.raw")]);
+    // Issue 12 (6): the token stays in `Secret` to the terminal write.
+    assert_eq!(format!("{copied:?}"), "[Copy([redacted])]");
     update(&mut state, key(KeyCode::Esc));
     assert!(!matches!(state.stack.last(), Some(Screen::Exchange(_))));
     assert!(!state.needs_tick());
@@ -543,6 +548,11 @@ fn reveal_copy_and_leaving_stop_the_tick() {
 #[test]
 fn fix_sends_the_corrected_value() {
     let mut state = console();
+    // The app's tenant and cloud are the token's (`replication_refusal`'s issuer).
+    if let Some(session) = state.session.as_mut() {
+        session.tenant_id = "t".into();
+        session.cloud_endpoints = ficus_core::cloud::Cloud::global();
+    }
     let cmds = open(
         &mut state,
         ExchangeEntry {

@@ -31,6 +31,8 @@ pub enum VerifyState {
     Checking(RequestId),
     Verified(String),
     Failed(String),
+    /// A Microsoft Graph token: only Graph can verify it (`jwt::GRAPH_TOKEN_NOT_VERIFIABLE`).
+    NotForYou,
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +227,14 @@ fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
             Vec::new()
         }
         Action::VerifySignature => match &screen.token {
+            Ok(decoded) if decoded.jwt.has_graph_nonce() => {
+                screen.verify = VerifyState::NotForYou;
+                here.toast(
+                    ToastLevel::Info,
+                    ficus_core::jwt::GRAPH_TOKEN_NOT_VERIFIABLE,
+                );
+                Vec::new()
+            }
             Ok(decoded) => {
                 let token = decoded.raw.clone();
                 let issuer = decoded
@@ -259,7 +269,7 @@ fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
         },
         Action::Copy => match &screen.token {
             Ok(decoded) => {
-                let raw = decoded.raw.expose().clone();
+                let raw = decoded.raw.clone();
                 here.toast(
                     ToastLevel::Info,
                     format!(

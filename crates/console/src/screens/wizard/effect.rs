@@ -1,7 +1,7 @@
 //! What the wizard asks of the effects runner ([`WizardCmd`]) and what it answers
 //! ([`WizardMsg`]).
 
-use ficus_core::fic::Fic;
+use ficus_core::fic::{Fic, FicUpdate};
 
 use crate::error::DirectoryError;
 use crate::model::AppDetail;
@@ -22,11 +22,11 @@ pub enum WizardCmd {
         app_object_id: String,
         fic: Fic,
     },
+    /// The change the review showed, built once by `fic::update_request`.
     Update {
         request: RequestId,
         app_object_id: String,
-        fic_id: String,
-        fic: Fic,
+        update: FicUpdate,
     },
 }
 

@@ -11,15 +11,15 @@ use super::open::{apply, fill_from};
 use super::picker::{PickerRows, picker_rows};
 use super::review::{REVIEW_TABS, review_snippets};
 use super::state::{
-    FieldId, Here, Mode, SYSTEM_ASSIGNED_WHY, Side, Step, Wizard, WizardApp, after_both_chosen,
-    wizard, wizard_mut,
+    FieldId, Here, Mode, SYSTEM_ASSIGNED_WHY, Side, Step, WizardApp, after_both_chosen, wizard,
+    wizard_mut,
 };
 use crate::component::ToastLevel;
 use crate::keymap::Action;
 use crate::model::{IdentityKind, sanitize};
 use crate::msg::Cmd;
 use crate::nav::{AppChoice, ExchangeEntry, Nav};
-use ficus_core::fic::{self, Fic};
+use ficus_core::fic;
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -372,7 +372,7 @@ fn to_review(here: &mut Here) -> Vec<Cmd> {
         );
         return Vec::new();
     }
-    if wizard.is_edit() && wizard.draft() == original_of(wizard) {
+    if super::review::update_of(wizard).is_some_and(|u| u.is_ok_and(|(u, _)| u.is_empty())) {
         here.toast(
             ToastLevel::Info,
             "Nothing changed yet: e edits the selected field, f applies a fix.",
@@ -381,13 +381,6 @@ fn to_review(here: &mut Here) -> Vec<Cmd> {
     }
     wizard.step = Step::Review;
     Vec::new()
-}
-
-fn original_of(wizard: &Wizard) -> Fic {
-    match &wizard.mode {
-        Mode::Edit { original, .. } => original.clone(),
-        Mode::Create => Fic::default(),
-    }
 }
 
 fn save(here: &mut Here) -> Vec<Cmd> {
@@ -418,11 +411,17 @@ fn save(here: &mut Here) -> Vec<Cmd> {
             app_object_id,
             fic,
         },
-        Mode::Edit { fic_id, .. } => WizardCmd::Update {
-            request,
-            app_object_id,
-            fic_id: fic_id.clone(),
-            fic,
+        Mode::Edit { .. } => match super::review::update_of(wizard) {
+            Some(Ok((update, _))) => WizardCmd::Update {
+                request,
+                app_object_id,
+                update,
+            },
+            Some(Err(error)) => {
+                here.toast(ToastLevel::Error, error.to_string());
+                return Vec::new();
+            }
+            None => return Vec::new(),
         },
     };
     wizard.step = Step::Saving { request };
@@ -631,7 +630,7 @@ fn copy(here: &mut Here) -> Vec<Cmd> {
     match picked {
         Some((what, text)) => {
             here.toast(ToastLevel::Info, crate::terminal::sent_to_clipboard(&what));
-            vec![Cmd::Copy(text)]
+            vec![Cmd::copy(text)]
         }
         None => Vec::new(),
     }

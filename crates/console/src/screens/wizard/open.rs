@@ -233,6 +233,9 @@ fn edit_fic(here: &mut Opening, app: WizardApp, original: Fic, correction: Corre
 
 /// The fields as a saved FIC has them, "as saved" being where they came from.
 pub(super) fn fill_from(wizard: &mut Wizard, original: &Fic) {
+    // The fields show what is stored cleaned for the terminal; the review sends what is
+    // stored for a field left as shown (`review::update_of`).
+    let original = &super::review::shown(original);
     let values = [
         (
             FieldId::Name,

@@ -38,28 +38,14 @@ pub fn review_snippets(wizard: &Wizard) -> Vec<(String, String)> {
             created(fic::ExportFormat::Bicep),
             created(fic::ExportFormat::Terraform),
         ],
-        Mode::Edit { fic_id, original } => {
-            let patch = patch_body(original, &draft);
-            let url = format!(
-                "{}/applications/{}/federatedIdentityCredentials/{}",
-                cloud.graph_v1(),
-                record.object_id,
-                fic_id
-            );
-            let pretty = serde_json::to_string_pretty(&patch).unwrap_or_else(|_| patch.to_string());
-            vec![
-                format!("PATCH {url}\nContent-Type: application/json\n\n{pretty}\n"),
-                format!(
-                    "az ad app federated-credential update --id {} --federated-credential-id {} --parameters {}",
-                    fic::export::shell_quote(&record.app_id),
-                    fic::export::shell_quote(fic_id),
-                    fic::export::shell_quote(&fic::export::graph_body(&draft).to_string())
-                ),
-                update_powershell(&record, fic_id, &draft),
-                created(fic::ExportFormat::Bicep),
-                created(fic::ExportFormat::Terraform),
-            ]
-        }
+        Mode::Edit { .. } => match update_of(wizard) {
+            Some(Ok((update, after))) => REVIEW_TABS_FORMATS
+                .iter()
+                .map(|format| fic::update_export(*format, &update, &after, &record, cloud))
+                .collect(),
+            Some(Err(error)) => vec![error.to_string(); REVIEW_TABS.len()],
+            None => Vec::new(),
+        },
     };
     REVIEW_TABS
         .iter()
@@ -68,42 +54,68 @@ pub fn review_snippets(wizard: &Wizard) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The PATCH body: only what changed (the name never does).
-pub fn patch_body(original: &Fic, draft: &Fic) -> serde_json::Value {
-    let mut body = serde_json::Map::new();
-    if draft.issuer != original.issuer {
-        body.insert("issuer".into(), draft.issuer.clone().into());
-    }
-    if draft.subject != original.subject {
-        body.insert("subject".into(), draft.subject.clone().into());
-    }
-    if draft.audiences != original.audiences {
-        body.insert("audiences".into(), draft.audiences.clone().into());
-    }
-    if draft.description != original.description {
-        body.insert(
-            "description".into(),
-            draft.description.clone().unwrap_or_default().into(),
-        );
-    }
-    serde_json::Value::Object(body)
+/// The review's tabs, as export formats.
+const REVIEW_TABS_FORMATS: [fic::ExportFormat; 5] = [
+    fic::ExportFormat::GraphRequest,
+    fic::ExportFormat::AzCli,
+    fic::ExportFormat::GraphPowerShell,
+    fic::ExportFormat::Bicep,
+    fic::ExportFormat::Terraform,
+];
+
+/// The change an edit makes, built once by `fic::update_request`: what the review shows and
+/// what is sent. With it, the FIC as it will be stored. `None` when the wizard creates.
+///
+/// The fields show the FIC cleaned for the terminal; a field left as shown keeps the value
+/// as stored, so an invisible character in a field the admin did not touch is neither sent
+/// nor lost.
+pub fn update_of(wizard: &Wizard) -> Option<Result<(fic::FicUpdate, Fic), fic::UpdateError>> {
+    let Mode::Edit { original, .. } = &wizard.mode else {
+        return None;
+    };
+    let draft = wizard.draft();
+    let shown = shown(original);
+    let keep = |edited: &String, shown: &String, stored: &String| {
+        if edited == shown {
+            stored.clone()
+        } else {
+            edited.clone()
+        }
+    };
+    let after = Fic {
+        id: original.id.clone(),
+        name: original.name.clone(),
+        issuer: keep(&draft.issuer, &shown.issuer, &original.issuer),
+        subject: keep(&draft.subject, &shown.subject, &original.subject),
+        audiences: if draft.audiences == shown.audiences {
+            original.audiences.clone()
+        } else {
+            draft.audiences.clone()
+        },
+        description: if draft.description == shown.description {
+            original.description.clone()
+        } else {
+            draft.description.clone()
+        },
+    };
+    Some(fic::update_request(original, &after).map(|update| (update, after)))
 }
-fn update_powershell(app: &AppRecord, fic_id: &str, fic: &Fic) -> String {
-    use fic::export::powershell_quote as q;
-    let audiences: Vec<String> = fic.audiences.iter().map(|a| q(a)).collect();
-    let mut out = format!(
-        "Update-MgApplicationFederatedIdentityCredential -ApplicationId {} -FederatedIdentityCredentialId {} -BodyParameter @{{\n",
-        q(&app.object_id),
-        q(fic_id)
-    );
-    out.push_str(&format!("    issuer      = {}\n", q(&fic.issuer)));
-    out.push_str(&format!("    subject     = {}\n", q(&fic.subject)));
-    out.push_str(&format!("    audiences   = @({})\n", audiences.join(", ")));
-    if let Some(description) = &fic.description {
-        out.push_str(&format!("    description = {}\n", q(description)));
+
+/// A FIC as the wizard's fields show it: each value cleaned for the terminal.
+pub(super) fn shown(fic: &Fic) -> Fic {
+    let clean = |s: &str| crate::model::sanitize(s).into_owned();
+    Fic {
+        id: fic.id.clone(),
+        name: clean(&fic.name),
+        issuer: clean(&fic.issuer),
+        subject: clean(&fic.subject),
+        audiences: fic.audiences.iter().map(|a| clean(a)).collect(),
+        description: fic
+            .description
+            .as_deref()
+            .map(clean)
+            .filter(|d| !d.is_empty()),
     }
-    out.push('}');
-    out
 }
 
 /// Secrets and certificates the app still has: once the exchange works they can go.

@@ -172,6 +172,9 @@ pub struct Wizard {
     pub cloud: Cloud,
     pub tenant_id: String,
     pub identities: Vec<Identity>,
+    /// A FIC drafted elsewhere (the exchange's `F`: core's `Remedy::AddFic`): its values win
+    /// over the auto-fill.
+    pub prefill: Option<Fic>,
 }
 
 pub fn identity_of(row: &IdentityRow) -> Identity {
@@ -222,6 +225,7 @@ impl Wizard {
             cloud,
             tenant_id,
             identities: ctx.identities.items().iter().map(identity_of).collect(),
+            prefill: None,
         }
     }
 
@@ -406,6 +410,22 @@ impl Wizard {
             if !typed {
                 field.input = Input::new(value);
                 field.fixed = None;
+            }
+        }
+        if let Some(draft) = self.prefill.clone() {
+            let drafted = [
+                (FieldId::Issuer, draft.issuer.clone()),
+                (FieldId::Subject, draft.subject.clone()),
+                (FieldId::Audience, draft.audiences.join(",")),
+            ];
+            for (id, value) in drafted {
+                let field = self.field_mut(id);
+                if !value.trim().is_empty() && field.input.value() != value {
+                    field.source = "from the token the exchange presented".to_string();
+                    field.auto = Some(value.clone());
+                    field.input = Input::new(value);
+                    field.fixed = None;
+                }
             }
         }
         self.revalidate();

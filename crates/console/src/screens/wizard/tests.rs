@@ -131,6 +131,7 @@ fn detail(row: AppRow, fics: Vec<Fic>) -> AppDetail {
             .into_iter()
             .map(|fic| FicRow {
                 fic,
+                raw: None,
                 subject_name: None,
                 findings: Vec::new(),
             })
@@ -255,7 +256,7 @@ fn set_field(state: &mut State, id: FieldId, text: &str) {
         update(state, key(KeyCode::Backspace));
     }
     assert_eq!(value(state, id), "");
-    update(state, Msg::Paste(text.to_string()));
+    update(state, Msg::paste(text.to_string()));
     update(state, key(KeyCode::Enter));
 }
 
@@ -333,7 +334,7 @@ fn the_picker_filters_as_you_type_and_takes_a_paste() {
     press(&mut state, "a");
     update(
         &mut state,
-        Msg::Paste(format!("{}\n", payments().principal_id)),
+        Msg::paste(format!("{}\n", payments().principal_id)),
     );
     assert_eq!(picker_rows(&state).len(), 1);
     update(&mut state, key(KeyCode::Enter));
@@ -647,11 +648,11 @@ fn review_shows_the_exact_request_and_copies_each_format() {
             .1
             .contains("azuread_application_federated_identity_credential")
     );
-    assert_eq!(press(&mut state, "y"), vec![Cmd::Copy(request.clone())]);
+    assert_eq!(press(&mut state, "y"), vec![Cmd::copy(request.clone())]);
     update(&mut state, key(KeyCode::Tab));
     assert_eq!(
         press(&mut state, "y"),
-        vec![Cmd::Copy(snippets[1].1.clone())]
+        vec![Cmd::copy(snippets[1].1.clone())]
     );
     assert!(toast(&state).contains("Azure CLI"));
 }
@@ -815,12 +816,75 @@ fn editing_an_existing_fic_patches_only_what_changed_and_keeps_the_name() {
     );
     let commands = update(&mut state, key(KeyCode::Enter));
     match commands.as_slice() {
-        [Cmd::Wizard(WizardCmd::Update { fic_id, fic, .. })] => {
-            assert_eq!(fic_id, "fic-1");
-            assert_eq!(fic.name, "mi-id-payments");
+        [Cmd::Wizard(WizardCmd::Update { update, .. })] => {
+            assert_eq!(
+                *update,
+                ficus_core::fic::FicUpdate {
+                    fic_key: "fic-1".into(),
+                    description: Some("runs the payments job".into()),
+                    ..Default::default()
+                }
+            );
         }
         other => panic!("expected an update, got {other:?}"),
     }
+}
+
+/// Issue 11: clearing a description in the wizard sends `"description": ""` and nothing
+/// else — the body the review showed — and the directory stores the cleared description.
+#[test]
+fn clearing_a_description_sends_exactly_the_body_the_review_showed() {
+    let mut state = console(false);
+    let existing = Fic {
+        description: Some("runs the payments job".into()),
+        ..good_fic(&payments(), "mi-id-payments", "fic-1")
+    };
+    let mut app = detail(app_row("payments-api", 2, 1, true), vec![existing.clone()]);
+    on_app_detail(&mut state, app.clone());
+    press(&mut state, "c");
+    set_field(&mut state, FieldId::Description, "");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(the_wizard(&state).step, Step::Review);
+    let snippets = review_snippets(the_wizard(&state));
+    let shown_body = snippets[0]
+        .1
+        .split("\n\n")
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    assert_eq!(shown_body, "{\n  \"description\": \"\"\n}");
+    let sent = match update(&mut state, key(KeyCode::Enter)).as_slice() {
+        [Cmd::Wizard(WizardCmd::Update { update, .. })] => update.clone(),
+        other => panic!("expected an update, got {other:?}"),
+    };
+    assert_eq!(
+        sent,
+        ficus_core::fic::FicUpdate {
+            fic_key: "fic-1".into(),
+            description: Some(String::new()),
+            ..Default::default()
+        }
+    );
+    assert_eq!(sent.body_text(true), shown_body);
+    // What the directory receives is applied as sent: the description is cleared.
+    app.fics[0].fic = existing.clone();
+    let directory = std::sync::Mutex::new(crate::MemoryDirectory {
+        apps: vec![app.clone()],
+        ..Default::default()
+    });
+    let object_id = app.app.object_id.clone();
+    let stored =
+        block_on(crate::Directory::update_fic(&directory, object_id, sent)).expect("updated");
+    assert_eq!(stored.description.as_deref(), Some(""));
+    assert_eq!(stored.subject, existing.subject);
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
 }
 
 #[test]
