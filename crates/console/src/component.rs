@@ -51,6 +51,13 @@ impl Ctx<'_> {
     pub fn read_only(&self) -> bool {
         self.session.is_some_and(|s| s.read_only)
     }
+
+    /// The signed-in cloud's endpoints (the public cloud before sign-in).
+    pub fn cloud(&self) -> ficus_core::cloud::Cloud {
+        self.session
+            .map(|s| s.cloud_endpoints.clone())
+            .unwrap_or_else(ficus_core::cloud::Cloud::global)
+    }
 }
 
 /// What a screen answers: work for the effects runner, a toast, where to go next.

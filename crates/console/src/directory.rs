@@ -641,7 +641,7 @@ impl Directory for GraphDirectory {
         let refusal = report.error.as_ref().map(|e| Refusal {
             code: e.aadsts(),
             error: e.error.clone(),
-            message: strip_code(&e.description),
+            message: ficus_core::fic::aadsts::entra_message(&e.description).unwrap_or_default(),
             trace_id: e.trace_id.clone(),
             correlation_id: e.correlation_id.clone(),
         });
@@ -841,17 +841,6 @@ fn step_view(step: &entra::Step) -> StepView {
     }
 }
 
-/// Entra's message without its `AADSTS…:` prefix and trailing trace lines.
-fn strip_code(description: &str) -> String {
-    let first = description.lines().next().unwrap_or_default();
-    // The trace and correlation ids are shown on their own line.
-    let first = first.split(" Trace ID:").next().unwrap_or(first);
-    let without = match first.split_once(": ") {
-        Some((code, rest)) if code.starts_with("AADSTS") => rest,
-        _ => first,
-    };
-    without.trim().to_string()
-}
 /// A signature check's verdict in three states: verified; failed (the keys were read and the
 /// signature does not match them, or the token cannot be checked at all); not checked (the
 /// issuer's keys could not be read: that says nothing about the token).

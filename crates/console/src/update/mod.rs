@@ -11,7 +11,7 @@ use crate::domain;
 use crate::error::{DirectoryError, ErrorKind};
 use crate::filter::{Listing, Load, Row};
 use crate::keymap::{Action, Chord, Lookup};
-use crate::model::{AppRow, IdentityKind, IdentityRow, sanitize};
+use crate::model::{AppRow, IdentityKind, IdentityRow};
 use crate::msg::{Cmd, Msg, RequestId, SignInEvent};
 use crate::nav::{AppChoice, ExchangeEntry, FicFix, InspectorEntry, Nav};
 use crate::screens::exchange::{self, RECENT_SCOPES};
@@ -22,6 +22,7 @@ use crate::state::{
     PaletteTarget, Phase, REST_DELAY, Rest, RestStage, RestTarget, Screen, SignInScreen, State,
     Suggestion, TextPanel, ToastLevel,
 };
+use ficus_core::text::sanitize;
 
 mod browse;
 mod fic_actions;

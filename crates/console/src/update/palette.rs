@@ -393,7 +393,7 @@ pub(super) fn whois(state: &State, text: &str) -> Vec<String> {
     {
         lines.push(format!("the signed-in tenant {}", session.tenant));
     }
-    lines.extend(domain::well_known_guid(&guid));
+    lines.extend(ficus_core::fic::guid::well_known_guid(&guid));
     if lines.is_empty() {
         lines.push(
             "Not an app, identity or tenant loaded in this session, and not a well-known id."

@@ -4,7 +4,7 @@
 use tui_input::{Input, InputRequest};
 
 use crate::keymap::Action;
-use crate::model::sanitize;
+use ficus_core::text::sanitize;
 
 /// One choice of the picker.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,13 +8,13 @@ use ficus_core::secret::Secret;
 use super::state::*;
 use crate::component::ToastLevel;
 use crate::keymap::Action;
-use crate::model::{IdentityKind, sanitize};
+use crate::model::IdentityKind;
 use crate::msg::Cmd;
 use crate::nav::{AddFic, AppChoice, FicFix, InspectorEntry, Nav};
 use crate::token_effects::*;
 use crate::widgets::picker::{FocusedKey, PickItem, Picker, focused_key, focused_paste, scrolled};
+use ficus_core::text::sanitize;
 
-use super::open::default_scope;
 use super::run::start_run;
 
 /// Keys of the exchange screen that the keymap dispatched. `None`: not ours, let the console
@@ -231,7 +231,7 @@ pub(super) fn open_picker(here: &mut Here, field: FormField) {
                 .iter()
                 .map(|s| (s.clone(), "recent"))
                 .collect();
-            let default = default_scope(here);
+            let default = here.cloud().exchange_default_scope();
             for scope in std::iter::once(default.as_str()).chain(COMMON_SCOPES) {
                 if !values.iter().any(|(v, _)| v == scope) {
                     values.push((scope.to_string(), "common"));

@@ -3,9 +3,10 @@
 
 use super::state::*;
 use crate::component::ToastLevel;
-use crate::model::{IdentityKind, sanitize};
+use crate::model::IdentityKind;
 use crate::msg::{Cmd, RequestId};
 use crate::token_effects::*;
+use ficus_core::text::sanitize;
 
 pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
     let request = here.new_request();

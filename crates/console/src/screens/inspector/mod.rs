@@ -13,7 +13,6 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::component::{Component, Ctx, Outcome, ToastLevel};
 use crate::keymap::{Action, Context};
-use crate::model::sanitize;
 use crate::msg::{Cmd, RequestId};
 use crate::nav::{AppChoice, InspectorEntry};
 use crate::token_effects::{ExchangeCmd, ExchangeMsg};
@@ -21,6 +20,7 @@ use crate::widgets::picker::{FocusedKey, PickItem, Picker, focused_key, focused_
 use ficus_core::fic::{self, Fic};
 use ficus_core::jwt::{self, Jwt, TokenKind};
 use ficus_core::secret::Secret;
+use ficus_core::text::sanitize;
 
 type Here<'a, 'c> = crate::component::Here<'a, 'c, InspectorScreen>;
 

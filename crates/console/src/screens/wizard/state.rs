@@ -4,10 +4,11 @@ use tui_input::Input;
 
 use crate::component::{Ctx, ToastLevel};
 use crate::error::ErrorKind;
-use crate::model::{AppRow, IdentityRow, sanitize};
+use crate::model::{AppRow, IdentityRow};
 use crate::msg::{Cmd, RequestId};
 use ficus_core::cloud::Cloud;
 use ficus_core::fic::{self, AppRef, Fic, Field, Identity};
+use ficus_core::text::sanitize;
 
 use super::effect::WizardMsg;
 
