@@ -220,7 +220,7 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             } else {
                 Vec::new()
             };
-            state.toast(ToastLevel::Warning, sanitize(&reason).into_owned());
+            state.toast(ToastLevel::Warning, sanitize(&reason.message).into_owned());
             cmds
         }
         Msg::Rested { request } => on_rested(state, request),

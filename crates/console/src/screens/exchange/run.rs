@@ -3,6 +3,7 @@
 
 use super::state::*;
 use crate::component::ToastLevel;
+use crate::error::DirectoryError;
 use crate::model::IdentityKind;
 use crate::msg::{Cmd, RequestId};
 use crate::token_effects::*;
@@ -94,7 +95,7 @@ pub fn on_msg(here: &mut Here, msg: ExchangeMsg) -> Vec<Cmd> {
                         info.endpoint = sanitize(&info.endpoint).into_owned();
                         SourceState::Found(info)
                     }
-                    Err(why) => SourceState::Unavailable(sanitize(&why).into_owned()),
+                    Err(why) => SourceState::Unavailable(sanitize(&why.message).into_owned()),
                 };
             }
             Vec::new()
@@ -180,7 +181,7 @@ pub fn is_replication_delay(result: &ExchangeResult, just_created: bool) -> bool
 pub(super) fn finished(
     here: &mut Here,
     request: RequestId,
-    result: Result<Box<ExchangeResult>, String>,
+    result: Result<Box<ExchangeResult>, DirectoryError>,
 ) -> Vec<Cmd> {
     let now = here.now;
     let Some(screen) = top(here) else {
@@ -193,7 +194,7 @@ pub(super) fn finished(
     let mut result = match result {
         Ok(result) => result,
         Err(error) => {
-            let error = sanitize(&error).into_owned();
+            let error = sanitize(&error.message).into_owned();
             run.result = Some(Box::new(ExchangeResult {
                 source: String::new(),
                 token_endpoint: String::new(),

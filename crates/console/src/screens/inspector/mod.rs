@@ -392,7 +392,7 @@ fn on_msg(here: &mut Here, msg: ExchangeMsg) -> Vec<Cmd> {
                     screen.fics = fics;
                     screen.fics_error = None;
                 }
-                Err(error) => screen.fics_error = Some(sanitize(&error).into_owned()),
+                Err(error) => screen.fics_error = Some(sanitize(&error.message).into_owned()),
             }
         }
         _ => {}
