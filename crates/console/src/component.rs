@@ -68,8 +68,9 @@ pub struct Outcome {
     pub nav: Option<Nav>,
     /// A scope to remember as recently used (the exchange screen).
     pub remember_scope: Option<String>,
-    /// A FIC was written: this app (object id) now has this many; the lists follow.
-    pub fic_count: Option<(String, usize)>,
+    /// A FIC was written: this app (object id) now has FICs with these subjects; the lists
+    /// (its FIC count, the identities' trust counts) follow.
+    pub app_fics: Option<(String, Vec<String>)>,
     /// Not this screen's action: the root handles it (quit, palette, help…).
     pub ignored: bool,
 }

@@ -318,6 +318,12 @@ fn app_row(item: &AppListItem) -> AppRow {
         app_id: item.app_id.clone(),
         name: item.display_name.clone().unwrap_or_default(),
         fic_count: item.federated_identity_credentials.as_ref().map(Vec::len),
+        fic_subjects: item.federated_identity_credentials.as_ref().map(|fics| {
+            fics.iter()
+                .filter_map(|fic| fic.get("subject").and_then(|s| s.as_str()))
+                .map(str::to_string)
+                .collect()
+        }),
         credentials: secrets.chain(certificates).collect(),
         audience: Audience::from_graph(item.sign_in_audience.as_deref().unwrap_or("AzureADMyOrg")),
     }

@@ -66,6 +66,8 @@ pub enum Facet {
     Multitenant(bool),
     /// `kind:user` / `kind:system` (identities)
     Kind(IdentityKind),
+    /// `trusted:0`, `trusted:>0` (identities): how many apps have a FIC naming it.
+    Trusted(Comparison),
 }
 
 /// What facets need of one row, small and `Copy` so a filter pass reads one contiguous array
@@ -76,6 +78,8 @@ pub struct FacetFields {
     pub fic_count: Option<usize>,
     pub multitenant: Option<bool>,
     pub kind: Option<IdentityKind>,
+    /// Identities: how many apps trust it, `None` until the Apps list has loaded.
+    pub trusted: Option<usize>,
     /// Whether `fic`/`expires`/`expired` apply (apps) at all.
     pub has_credentials_facets: bool,
 }
@@ -103,6 +107,10 @@ impl FacetFields {
             Facet::Expired => credentials_facet(expiries.first().is_some_and(|&at| at <= now)),
             Facet::Multitenant(multi) => self.multitenant.map(|m| m == *multi),
             Facet::Kind(kind) => self.kind.map(|k| k == *kind),
+            // An identity whose count is not known yet matches no count.
+            Facet::Trusted(comparison) => self
+                .kind
+                .map(|_| self.trusted.is_some_and(|n| comparison.holds(n))),
         }
     }
 }
@@ -117,15 +125,15 @@ pub struct Query {
 }
 
 const APP_FACETS: &str = "fic:0 fic:>0 fic:<2 expires:<30d expired audience:multi|single";
-const IDENTITY_FACETS: &str = "kind:user kind:system";
+const IDENTITY_FACETS: &str = "kind:user kind:system trusted:0 trusted:>0";
 
 pub const FACET_HELP: &str = concat!(
     "filters on apps: fic:0 fic:>0 fic:<2 expires:<30d expired audience:multi|single",
-    "; on identities: kind:user kind:system"
+    "; on identities: kind:user kind:system trusted:0 trusted:>0"
 );
 
 /// Every facet key, whichever list it belongs to.
-const FACET_KEYS: &str = "fic: expires: expired audience: kind:";
+const FACET_KEYS: &str = "fic: expires: expired audience: kind: trusted:";
 
 /// Parses `raw` without knowing the list: facets of either list are accepted.
 pub fn parse_query(raw: &str) -> Query {
@@ -191,6 +199,9 @@ fn parse_facet(word: &str) -> Option<Result<Facet, String>> {
             "single" | "singletenant" => Ok(Facet::Multitenant(false)),
             _ => Err(format!("`{word}`: write audience:multi or audience:single")),
         },
+        "trusted" => parse_comparison(value)
+            .map(Facet::Trusted)
+            .ok_or_else(|| format!("`{word}`: write trusted:0, trusted:>0 or trusted:<2")),
         "kind" => match value {
             "user" | "user-assigned" | "uami" => Ok(Facet::Kind(IdentityKind::UserAssigned)),
             "system" | "system-assigned" => Ok(Facet::Kind(IdentityKind::SystemAssigned)),
@@ -557,6 +568,26 @@ impl<T: Row> Listing<T> {
         true
     }
 
+    /// Changes every row `change` returns true for (the Identities list's trust counts when
+    /// the apps change), then sorts and filters once. Only for fields other than the name and
+    /// credential expiries.
+    pub fn update_each(&mut self, mut change: impl FnMut(&mut T) -> bool, now: OffsetDateTime) {
+        let mut changed = false;
+        for (index, item) in self.items.iter_mut().enumerate() {
+            if change(item) {
+                let mut unused_expiries = Vec::new();
+                self.facet_fields[index] = item.facet_fields(&mut unused_expiries);
+                changed = true;
+            }
+        }
+        if changed {
+            let selected = self.selected_index();
+            self.sort_order(now);
+            self.refilter_all(now);
+            self.restore_cursor(selected);
+        }
+    }
+
     /// Sets the filter text; narrows the previous matches when the text only grew. The cursor
     /// goes to the best match (the first row), as in any fuzzy finder.
     pub fn set_query(&mut self, raw: &str, now: OffsetDateTime) {
@@ -836,7 +867,7 @@ impl Row for AppRow {
     const FACETS: &'static str = APP_FACETS;
 
     fn accepts(facet: &Facet) -> bool {
-        !matches!(facet, Facet::Kind(_))
+        !matches!(facet, Facet::Kind(_) | Facet::Trusted(_))
     }
 
     fn name(&self) -> &str {
@@ -849,6 +880,7 @@ impl Row for AppRow {
             fic_count: self.fic_count,
             multitenant: Some(self.audience.is_multitenant()),
             kind: None,
+            trusted: None,
             has_credentials_facets: true,
         }
     }
@@ -883,7 +915,7 @@ impl Row for IdentityRow {
     const FACETS: &'static str = IDENTITY_FACETS;
 
     fn accepts(facet: &Facet) -> bool {
-        matches!(facet, Facet::Kind(_))
+        matches!(facet, Facet::Kind(_) | Facet::Trusted(_))
     }
 
     fn name(&self) -> &str {
@@ -893,6 +925,7 @@ impl Row for IdentityRow {
     fn facet_fields(&self, _expiries: &mut Vec<OffsetDateTime>) -> FacetFields {
         FacetFields {
             kind: Some(self.kind),
+            trusted: self.trusted_by,
             ..FacetFields::default()
         }
     }
@@ -940,6 +973,7 @@ mod tests {
             app_id: format!("app-{name}"),
             name: name.into(),
             fic_count: Some(fics),
+            fic_subjects: None,
             credentials: expires_in_days
                 .map(|days| Credential {
                     kind: CredentialKind::Secret,
@@ -1082,7 +1116,7 @@ mod tests {
             Facet::ExpiresWithin(within) => expiries.any(|at| at > now && at - now <= *within),
             Facet::Expired => expiries.any(|at| at <= now),
             Facet::Multitenant(multi) => row.audience.is_multitenant() == *multi,
-            Facet::Kind(_) => false,
+            Facet::Kind(_) | Facet::Trusted(_) => false,
         }
     }
 
@@ -1098,6 +1132,7 @@ mod tests {
                 app_id: format!("app-{name}"),
                 name,
                 fic_count,
+                fic_subjects: None,
                 credentials: expiries
                     .into_iter()
                     .map(|days| Credential {

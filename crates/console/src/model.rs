@@ -101,6 +101,9 @@ pub struct AppRow {
     pub name: String,
     /// `None` until known (Graph can list apps without their FICs).
     pub fic_count: Option<usize>,
+    /// The subjects of its FICs, when the list brought them (the Identities list's
+    /// `trusted:` counts come from these).
+    pub fic_subjects: Option<Vec<String>>,
     pub credentials: Vec<Credential>,
     pub audience: Audience,
 }
@@ -118,6 +121,9 @@ impl AppRow {
         sanitize_in_place(&mut self.object_id);
         sanitize_in_place(&mut self.app_id);
         sanitize_in_place(&mut self.name);
+        for subject in self.fic_subjects.iter_mut().flatten() {
+            sanitize_in_place(subject);
+        }
         for credential in &mut self.credentials {
             sanitize_in_place(&mut credential.name);
             sanitize_in_place(&mut credential.key_id);
@@ -125,43 +131,54 @@ impl AppRow {
     }
 }
 
-pub use ficus_core::fic::IdentityKind;
+pub use ficus_core::fic::{Identity, IdentityKind};
 
-/// One managed identity in the Identities list.
+/// One managed identity in the Identities list: core's [`Identity`] (what it is) and what
+/// the list shows beside it (how many apps trust it). Reads as an `Identity` (`row.name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityRow {
-    pub name: String,
-    pub kind: IdentityKind,
-    pub client_id: String,
-    pub principal_id: String,
-    pub resource_group: Option<String>,
-    pub subscription: Option<String>,
-    pub arm_id: Option<String>,
-    pub tenant_id: Option<String>,
+    pub identity: Identity,
+    /// How many apps have a FIC naming this identity as subject, from the FICs the Apps list
+    /// brought; `None` until every app has loaded (`trusted:0` must not guess).
+    pub trusted_by: Option<usize>,
+}
+
+impl std::ops::Deref for IdentityRow {
+    type Target = Identity;
+    fn deref(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+impl std::ops::DerefMut for IdentityRow {
+    fn deref_mut(&mut self) -> &mut Identity {
+        &mut self.identity
+    }
 }
 
 impl IdentityRow {
-    pub fn from_identity(identity: &ficus_core::fic::Identity) -> IdentityRow {
+    pub fn new(identity: Identity) -> IdentityRow {
+        IdentityRow {
+            identity,
+            trusted_by: None,
+        }
+    }
+
+    /// The row for an identity, its resource group and subscription read from its ARM id
+    /// when Graph did not give them.
+    pub fn from_identity(identity: &Identity) -> IdentityRow {
         let arm = identity
             .arm_id
             .as_deref()
             .and_then(ficus_core::fic::ArmId::parse);
-        IdentityRow {
-            name: identity.name.clone(),
-            kind: identity.kind,
-            client_id: identity.client_id.clone(),
-            principal_id: identity.principal_id.clone(),
-            resource_group: identity
-                .resource_group
-                .clone()
-                .or_else(|| arm.as_ref().and_then(|a| a.resource_group.clone())),
-            subscription: identity
-                .subscription
-                .clone()
-                .or_else(|| arm.as_ref().map(|a| a.subscription.clone())),
-            arm_id: identity.arm_id.clone(),
-            tenant_id: identity.tenant_id.clone(),
+        let mut identity = identity.clone();
+        if identity.resource_group.is_none() {
+            identity.resource_group = arm.as_ref().and_then(|a| a.resource_group.clone());
         }
+        if identity.subscription.is_none() {
+            identity.subscription = arm.as_ref().map(|a| a.subscription.clone());
+        }
+        IdentityRow::new(identity)
     }
 
     pub fn usable_for_fic(&self) -> bool {
@@ -169,14 +186,15 @@ impl IdentityRow {
     }
 
     pub fn sanitize(&mut self) {
-        sanitize_in_place(&mut self.name);
-        sanitize_in_place(&mut self.client_id);
-        sanitize_in_place(&mut self.principal_id);
+        let identity = &mut self.identity;
+        sanitize_in_place(&mut identity.name);
+        sanitize_in_place(&mut identity.client_id);
+        sanitize_in_place(&mut identity.principal_id);
         for field in [
-            &mut self.resource_group,
-            &mut self.subscription,
-            &mut self.arm_id,
-            &mut self.tenant_id,
+            &mut identity.resource_group,
+            &mut identity.subscription,
+            &mut identity.arm_id,
+            &mut identity.tenant_id,
         ]
         .into_iter()
         .flatten()

@@ -504,6 +504,7 @@ mod tests {
             app_id: format!("app-{name}"),
             name: name.into(),
             fic_count: Some(0),
+            fic_subjects: None,
             credentials: Vec::new(),
             audience: crate::model::Audience::Single,
         };

@@ -94,6 +94,9 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             } else {
                 Load::Loading { pages: page }
             };
+            if done {
+                recount_trust(state);
+            }
             replay_typed_ahead(state)
         }
         Msg::AppsFailed { request, error } => {
@@ -121,6 +124,7 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             } else {
                 Load::Loading { pages: page }
             };
+            recount_trust(state);
             Vec::new()
         }
         Msg::IdentitiesFailed { request, error } => {
@@ -146,6 +150,14 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             if let Ok(detail) = &mut result {
                 detail.sanitize();
                 state.details.put_app((**detail).clone());
+                // What the list knew of its FICs follows what was just read.
+                let subjects = detail.fics.iter().map(|f| f.fic.subject.clone()).collect();
+                set_app_fics(
+                    state,
+                    &detail.app.object_id,
+                    detail.fics.len(),
+                    Some(subjects),
+                );
             }
             if for_preview {
                 finish_rest_fetch(state, result.as_ref().map(|_| ()));
