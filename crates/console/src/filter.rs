@@ -350,6 +350,38 @@ fn subsequence_in(wanted: &[u8], mut haystack: &[u8]) -> bool {
     true
 }
 
+/// The lists' fuzzy text match for short lists that are not a [`Listing`] (the pickers): the
+/// same pattern syntax and case rules as the list filter, so typing in a picker finds what
+/// typing in a list finds.
+pub struct TextMatch {
+    pattern: Option<Pattern>,
+    matcher: Matcher,
+    buffer: Vec<char>,
+}
+
+impl TextMatch {
+    pub fn new(text: &str) -> TextMatch {
+        let text = text.trim();
+        TextMatch {
+            pattern: (!text.is_empty())
+                .then(|| Pattern::parse(text, CaseMatching::Smart, Normalization::Smart)),
+            matcher: Matcher::new(Config::DEFAULT),
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Whether any of `fields` matches (everything does when nothing is typed).
+    pub fn any(&mut self, fields: &[&str]) -> bool {
+        let Some(pattern) = &self.pattern else {
+            return true;
+        };
+        fields.iter().any(|field| {
+            let haystack = Utf32Str::new(field, &mut self.buffer);
+            pattern.score(haystack, &mut self.matcher).is_some()
+        })
+    }
+}
+
 /// How far a list has loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Load {
@@ -951,7 +983,7 @@ impl Row for IdentityRow {
     }
 }
 
-fn compare_names(a: &str, b: &str) -> Ordering {
+pub fn compare_names(a: &str, b: &str) -> Ordering {
     a.bytes()
         .map(|b| b.to_ascii_lowercase())
         .cmp(b.bytes().map(|b| b.to_ascii_lowercase()))

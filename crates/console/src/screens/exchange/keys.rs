@@ -8,11 +8,12 @@ use ficus_core::secret::Secret;
 use super::state::*;
 use crate::component::ToastLevel;
 use crate::keymap::Action;
-use crate::model::IdentityKind;
 use crate::msg::Cmd;
 use crate::nav::{AddFic, AppChoice, FicFix, InspectorEntry, Nav};
 use crate::token_effects::*;
-use crate::widgets::picker::{FocusedKey, PickItem, Picker, focused_key, focused_paste, scrolled};
+use crate::widgets::picker::{
+    FocusedKey, PickItem, Picker, app_items, focused_key, focused_paste, identity_items, scrolled,
+};
 use ficus_core::text::sanitize;
 
 use super::run::start_run;
@@ -190,29 +191,19 @@ pub(super) fn fix_in_wizard(here: &mut Here) -> Vec<Cmd> {
 /// The picker for a field, filled from what is loaded.
 pub(super) fn open_picker(here: &mut Here, field: FormField) {
     let items: Vec<PickItem> = match field {
-        FormField::App => here
-            .apps
-            .items()
-            .iter()
-            .map(|a| PickItem {
-                label: a.name.clone(),
-                detail: a.app_id.clone(),
-                disabled: None,
-                value: a.object_id.clone(),
-            })
-            .collect(),
-        FormField::Identity => here
-            .identities
-            .items()
-            .iter()
-            .map(|i| PickItem {
-                label: i.name.clone(),
-                detail: i.client_id.clone(),
-                disabled: (i.kind == IdentityKind::SystemAssigned)
-                    .then(|| "system-assigned: cannot be a FIC's subject".to_string()),
-                value: i.principal_id.clone(),
-            })
-            .collect(),
+        FormField::App => app_items(
+            here.apps.items(),
+            here.screen.identity.as_ref().map(|i| &i.identity),
+        ),
+        FormField::Identity => {
+            let app = here.screen.app.as_ref().and_then(|chosen| {
+                here.apps
+                    .items()
+                    .iter()
+                    .find(|a| a.object_id == chosen.object_id)
+            });
+            identity_items(here.identities.items(), app)
+        }
         FormField::Tenant => {
             let mut items = Vec::new();
             if let Some(session) = &here.session {

@@ -16,7 +16,7 @@ use crate::keymap::{Action, Context};
 use crate::msg::{Cmd, RequestId};
 use crate::nav::{AppChoice, InspectorEntry};
 use crate::token_effects::{ExchangeCmd, ExchangeMsg};
-use crate::widgets::picker::{FocusedKey, PickItem, Picker, focused_key, focused_paste, scrolled};
+use crate::widgets::picker::{FocusedKey, Picker, focused_key, focused_paste, scrolled};
 use ficus_core::fic::{self, Fic};
 use ficus_core::jwt::{self, Jwt, TokenKind};
 use ficus_core::secret::Secret;
@@ -272,17 +272,7 @@ fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
             Err(_) => Vec::new(),
         },
         Action::PickApp => {
-            let items = here
-                .apps
-                .items()
-                .iter()
-                .map(|a| PickItem {
-                    label: a.name.clone(),
-                    detail: a.app_id.clone(),
-                    disabled: None,
-                    value: a.object_id.clone(),
-                })
-                .collect();
+            let items = crate::widgets::picker::app_items(here.apps.items(), None);
             if let Some(screen) = top(here) {
                 screen.picker = Some(Picker {
                     field: None,

@@ -27,7 +27,7 @@ pub mod state;
 
 pub use effect::{WizardCmd, WizardMsg};
 pub use open::{Given, edit, open_correction, start};
-pub use picker::{PickerRows, picker_rows};
+pub use picker::{PickerRows, already_trusted, picker_rows};
 pub use review::{REVIEW_TABS, patch_body, remaining_secrets, review_snippets};
 pub use state::*;
 
