@@ -48,10 +48,11 @@ pub(super) fn on_fic_deleted(
             reload_top(state)
         }
         Err(error) => {
+            let again = state.key(Action::DeleteFic);
             state.toast(
                 ToastLevel::Error,
                 format!(
-                    "Delete failed: {} — nothing changed; press D to try again",
+                    "Delete failed: {} — nothing changed; press {again} to try again",
                     sanitize(&error.message)
                 ),
             );

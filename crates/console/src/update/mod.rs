@@ -104,7 +104,11 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
                 return Vec::new();
             }
             let error = sanitize(&error).into_owned();
-            state.toast(ToastLevel::Error, format!("{error} — press r to retry"));
+            let retry = state.key(Action::Refresh);
+            state.toast(
+                ToastLevel::Error,
+                format!("{error} — press {retry} to retry"),
+            );
             state.apps.load = Load::Failed(error);
             replay_typed_ahead(state)
         }
@@ -130,7 +134,11 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
         Msg::IdentitiesFailed { request, error } => {
             if request == state.identities.request {
                 let error = sanitize(&error).into_owned();
-                state.toast(ToastLevel::Error, format!("{error} — press r to retry"));
+                let retry = state.key(Action::Refresh);
+                state.toast(
+                    ToastLevel::Error,
+                    format!("{error} — press {retry} to retry"),
+                );
                 state.identities.load = Load::Failed(error);
             }
             Vec::new()
@@ -382,9 +390,10 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::ShowIdentities => show_list(state, ListKind::Identities),
         Action::CycleTheme => {
             if let Some(next) = state.themes.next_after(&state.theme.name).cloned() {
+                let again = state.key(Action::CycleTheme);
                 state.toast(
                     ToastLevel::Info,
-                    format!("Theme: {} (t for the next one)", next.name),
+                    format!("Theme: {} ({again} for the next one)", next.name),
                 );
                 state.theme = next;
             }
@@ -430,10 +439,11 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
                 } else {
                     "ascending"
                 };
+                let again = state.key(Action::Sort);
                 state.toast(
                     ToastLevel::Info,
                     format!(
-                        "Sorted by {} ({direction}); s again for the next column",
+                        "Sorted by {} ({direction}); {again} again for the next column",
                         columns[column]
                     ),
                 );

@@ -1379,3 +1379,29 @@ fn overlay_keys_come_from_the_keymap() {
     update(&mut state, key(KeyCode::Esc));
     assert!(state.overlay.is_none());
 }
+
+/// Sentences that name a key take it from the keymap: a remapped key shows as remapped.
+#[test]
+fn toasts_name_remapped_keys() {
+    let mut state = console(false);
+    state.keymap = Keymap::default()
+        .with_overrides("[list]\nrefresh = \"R\"\nsort = \"o\"\n")
+        .expect("remaps");
+    let request = state.apps.request;
+    update(
+        &mut state,
+        Msg::AppsFailed {
+            request,
+            error: "Graph did not answer".into(),
+        },
+    );
+    let toast = state.toast.as_ref().expect("a toast");
+    assert!(toast.text.ends_with("press R to retry"), "{}", toast.text);
+    update(&mut state, char_key('o'));
+    let toast = state.toast.as_ref().expect("a toast");
+    assert!(
+        toast.text.contains("; o again for the next column"),
+        "{}",
+        toast.text
+    );
+}
