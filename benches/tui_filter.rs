@@ -60,6 +60,7 @@ fn synthetic_apps(now: OffsetDateTime) -> Vec<AppRow> {
                 app_id: format!("{:08x}-1111-4000-8000-{:012x}", i, i * 13),
                 name: format!("{a}-{b}-{c}-{i}"),
                 fic_count: Some(i % 4),
+                fic_subjects: None,
                 credentials: (0..(i % 3))
                     .map(|k| Credential {
                         kind: if k == 0 {

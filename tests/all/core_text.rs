@@ -208,3 +208,12 @@ proptest! {
         prop_assert!(display_width(&fit_width(&text, width)) <= width);
     }
 }
+
+#[test]
+fn relative_time_counts_the_exact_difference_not_whole_second_stamps() {
+    // Half a second into a second, something due in ten days less a moment: its whole-second
+    // timestamp falls in the next second, yet it is still less than ten days away.
+    let now = datetime!(2026-01-01 00:00:00.5 UTC);
+    let at = now + Duration::days(10) - Duration::milliseconds(300);
+    assert_eq!(relative_time(at, now), "in 9 days");
+}

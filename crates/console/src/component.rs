@@ -51,6 +51,19 @@ impl Ctx<'_> {
     pub fn read_only(&self) -> bool {
         self.session.is_some_and(|s| s.read_only)
     }
+
+    /// The key bound to `action` on this screen's keys (or globally), as a sentence names it
+    /// ("press r to retry"): a remapped key shows as remapped; an unbound one by its name.
+    pub fn key(&self, context: Context, action: Action) -> String {
+        key_named(self.keymap, context, action)
+    }
+
+    /// The signed-in cloud's endpoints (the public cloud before sign-in).
+    pub fn cloud(&self) -> ficus_core::cloud::Cloud {
+        self.session
+            .map(|s| s.cloud_endpoints.clone())
+            .unwrap_or_else(ficus_core::cloud::Cloud::global)
+    }
 }
 
 /// What a screen answers: work for the effects runner, a toast, where to go next.
@@ -61,8 +74,9 @@ pub struct Outcome {
     pub nav: Option<Nav>,
     /// A scope to remember as recently used (the exchange screen).
     pub remember_scope: Option<String>,
-    /// A FIC was written: this app (object id) now has this many; the lists follow.
-    pub fic_count: Option<(String, usize)>,
+    /// A FIC was written: this app (object id) now has FICs with these subjects; the lists
+    /// (its FIC count, the identities' trust counts) follow.
+    pub app_fics: Option<(String, Vec<String>)>,
     /// Not this screen's action: the root handles it (quit, palette, help…).
     pub ignored: bool,
 }
@@ -156,6 +170,11 @@ pub fn keys_for(keymap: &Keymap, context: Context, action: Action) -> Option<Str
         .into_iter()
         .find(|b| b.action == action)
         .and_then(|b| b.keys.first().map(|k| keys_label(k)))
+}
+
+/// [`keys_for`], or the action's name in the keymap file when nothing binds it.
+pub fn key_named(keymap: &Keymap, context: Context, action: Action) -> String {
+    keys_for(keymap, context, action).unwrap_or_else(|| action.name().to_string())
 }
 
 /// A context's commands as the keymap describes them (the bindings with a footer label).

@@ -318,6 +318,12 @@ fn app_row(item: &AppListItem) -> AppRow {
         app_id: item.app_id.clone(),
         name: item.display_name.clone().unwrap_or_default(),
         fic_count: item.federated_identity_credentials.as_ref().map(Vec::len),
+        fic_subjects: item.federated_identity_credentials.as_ref().map(|fics| {
+            fics.iter()
+                .filter_map(|fic| fic.get("subject").and_then(|s| s.as_str()))
+                .map(str::to_string)
+                .collect()
+        }),
         credentials: secrets.chain(certificates).collect(),
         audience: Audience::from_graph(item.sign_in_audience.as_deref().unwrap_or("AzureADMyOrg")),
     }
@@ -527,7 +533,7 @@ impl Directory for GraphDirectory {
             .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "changed")))
     }
 
-    async fn msi_source(&self) -> Result<ExchangeSourceInfo, String> {
+    async fn msi_source(&self) -> Result<ExchangeSourceInfo, DirectoryError> {
         let (source, host) = self.detect_msi().await?;
         Ok(ExchangeSourceInfo {
             label: match host {
@@ -543,7 +549,7 @@ impl Directory for GraphDirectory {
         request: RequestId,
         spec: ExchangeSpec,
         tx: UnboundedSender<Msg>,
-    ) -> Result<ExchangeResult, String> {
+    ) -> Result<ExchangeResult, DirectoryError> {
         let signed = self.signed()?;
         let source = match &spec.pasted {
             Some(pasted) => entra::msi::MsiSource::Explicit {
@@ -557,9 +563,12 @@ impl Directory for GraphDirectory {
             self.all_identities()
         );
         let fics = fics.map_err(|e| {
-            format!(
-                "cannot read the app's FICs ({}); press r to try again",
-                say(&e)
+            DirectoryError::from_entra(
+                &e,
+                format!(
+                    "cannot read the app's FICs ({}); press r to try again",
+                    say(&e)
+                ),
             )
         })?;
         let identities = identities.unwrap_or_default();
@@ -579,7 +588,8 @@ impl Directory for GraphDirectory {
             app_fics: fics.clone(),
             identities,
         };
-        let msi_http = entra::msi::msi_http(entra::RetryPolicy::default()).map_err(|e| say(&e))?;
+        let msi_http = entra::msi::msi_http(entra::RetryPolicy::default())
+            .map_err(|e| DirectoryError::from_entra(&e, say(&e)))?;
         let step_tx = tx.clone();
         let mut on_step = move |step: &entra::Step| {
             let _ = step_tx.send(Msg::Exchange(ExchangeMsg::Step {
@@ -634,7 +644,7 @@ impl Directory for GraphDirectory {
         let refusal = report.error.as_ref().map(|e| Refusal {
             code: e.aadsts(),
             error: e.error.clone(),
-            message: strip_code(&e.description),
+            message: ficus_core::fic::aadsts::entra_message(&e.description).unwrap_or_default(),
             trace_id: e.trace_id.clone(),
             correlation_id: e.correlation_id.clone(),
         });
@@ -694,18 +704,28 @@ impl Directory for GraphDirectory {
         }
     }
 
-    async fn switch_tenant(&self, tenant: String, tx: UnboundedSender<Msg>) -> Result<(), String> {
+    async fn switch_tenant(
+        &self,
+        tenant: String,
+        tx: UnboundedSender<Msg>,
+    ) -> Result<(), DirectoryError> {
         let Some(mut config) = self.config.lock().ok().and_then(|c| c.clone()) else {
             // A session made elsewhere (sandbox, Azure CLI) switches through its own hook; the
             // current session stays until the new one exists.
             let reconnect = self.signed().ok().and_then(|c| c.reconnect.clone());
             let Some(reconnect) = reconnect else {
-                return Err(format!(
-                    "this session cannot switch tenant from inside the console; quit (q) and \
-                     start `ficus --tenant {tenant}`"
+                return Err(DirectoryError::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "this session cannot switch tenant from inside the console; quit (q) and \
+                         start `ficus --tenant {tenant}`"
+                    ),
                 ));
             };
-            let connected = reconnect(tenant).await?;
+            // The hook answers with a sentence (an unknown tenant lists the known ones).
+            let connected = reconnect(tenant)
+                .await
+                .map_err(|reason| DirectoryError::new(ErrorKind::NotFound, reason))?;
             let info = self.adopt(connected);
             let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(info))));
             return Ok(());
@@ -719,22 +739,22 @@ impl Directory for GraphDirectory {
         Ok(())
     }
 
-    async fn whois(&self, guid: String) -> Result<Vec<String>, String> {
+    async fn whois(&self, guid: String) -> Result<Vec<String>, DirectoryError> {
         let signed = self.signed()?;
         let matches = signed
             .graph
             .resolve_guid(&guid, Some(&signed.tenant_id))
             .await
-            .map_err(|e| say(&e))?;
+            .map_err(|e| DirectoryError::from_entra(&e, say(&e)))?;
         Ok(matches.iter().map(guid_line).collect())
     }
 
-    async fn app_fics(&self, app_object_id: String) -> Result<Vec<Fic>, String> {
+    async fn app_fics(&self, app_object_id: String) -> Result<Vec<Fic>, DirectoryError> {
         self.signed()?
             .graph
             .list_fics(&app_object_id)
             .await
-            .map_err(|e| say(&e))
+            .map_err(|e| DirectoryError::from_entra(&e, say(&e)))
     }
 }
 
@@ -816,7 +836,7 @@ fn plain_write_error(error: &EntraError, verb: &str) -> String {
 
 impl GraphDirectory {
     /// The managed identity source: the configured host (the sandbox's), else this machine's.
-    async fn detect_msi(&self) -> Result<(entra::msi::MsiSource, Option<MsiHost>), String> {
+    async fn detect_msi(&self) -> Result<(entra::msi::MsiSource, Option<MsiHost>), DirectoryError> {
         let host = self.signed().ok().and_then(|c| c.msi_host.clone());
         let env = host
             .as_ref()
@@ -824,10 +844,15 @@ impl GraphDirectory {
             .unwrap_or_else(entra::msi::MsiEnv::from_process);
         match entra::msi::detect(&env).await {
             Ok(source) => Ok((source, host)),
-            Err(EntraError::Msi(entra::MsiError::NoSource { imds, probe_ms })) => Err(format!(
-                "This machine is not an Azure host: no App Service endpoint (IDENTITY_ENDPOINT), no workload identity token file (AZURE_FEDERATED_TOKEN_FILE), and nothing answered at IMDS {imds} within {probe_ms} ms"
-            )),
-            Err(e) => Err(say(&e)),
+            Err(EntraError::Msi(entra::MsiError::NoSource { imds, probe_ms })) => {
+                Err(DirectoryError::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "This machine is not an Azure host: no App Service endpoint (IDENTITY_ENDPOINT), no workload identity token file (AZURE_FEDERATED_TOKEN_FILE), and nothing answered at IMDS {imds} within {probe_ms} ms"
+                    ),
+                ))
+            }
+            Err(e) => Err(DirectoryError::from_entra(&e, say(&e))),
         }
     }
 }
@@ -845,17 +870,6 @@ fn step_view(step: &entra::Step) -> StepView {
     }
 }
 
-/// Entra's message without its `AADSTS…:` prefix and trailing trace lines.
-fn strip_code(description: &str) -> String {
-    let first = description.lines().next().unwrap_or_default();
-    // The trace and correlation ids are shown on their own line.
-    let first = first.split(" Trace ID:").next().unwrap_or(first);
-    let without = match first.split_once(": ") {
-        Some((code, rest)) if code.starts_with("AADSTS") => rest,
-        _ => first,
-    };
-    without.trim().to_string()
-}
 /// A signature check's verdict in three states: verified; failed (the keys were read and the
 /// signature does not match them, or the token cannot be checked at all); not checked (the
 /// issuer's keys could not be read: that says nothing about the token).

@@ -1,60 +1,9 @@
 //! The console's use of the pure domain (`fic/`, `jwt.rs`, `cloud.rs`): the text of palette
 //! answers and export snippets. Kept in one place so views and `update` stay thin.
 
-use crate::model::{AppRow, sanitize};
+use crate::model::AppRow;
 use ficus_core::jwt;
-
-/// Ids that are the same in every tenant and that admins meet in tokens and FICs.
-const WELL_KNOWN: &[(&str, &str)] = &[
-    (
-        ficus_core::cloud::TOKEN_EXCHANGE_APP_ID,
-        "the AAD Token Exchange app: a managed identity token for api://AzureADTokenExchange carries it as aud",
-    ),
-    (
-        "00000003-0000-0000-c000-000000000000",
-        "Microsoft Graph (its app id)",
-    ),
-    (
-        "00000002-0000-0000-c000-000000000000",
-        "Azure AD Graph, retired (its app id)",
-    ),
-    (
-        "797f4846-ba00-4fd7-ba43-dac1f8f63013",
-        "Azure Resource Manager (its app id)",
-    ),
-    (
-        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
-        "Azure CLI (its public client app id)",
-    ),
-    (
-        "1950a258-227b-4e31-a9cf-717495945fc2",
-        "Azure PowerShell (its public client app id)",
-    ),
-    (
-        "14d82eec-204b-4c2f-b7e8-296a70dab67e",
-        "Microsoft Graph Command Line Tools (public client app id)",
-    ),
-    (
-        "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
-        "the Microsoft Services tenant (first-party apps live there)",
-    ),
-    (
-        "72f988bf-86f1-41af-91ab-2d7cd011db47",
-        "the Microsoft corporate tenant",
-    ),
-    (
-        "9188040d-6c67-4c5b-b112-36a304b66dad",
-        "the consumer (personal Microsoft account) tenant",
-    ),
-];
-
-pub fn well_known_guid(guid: &str) -> Vec<String> {
-    WELL_KNOWN
-        .iter()
-        .filter(|(id, _)| id.eq_ignore_ascii_case(guid))
-        .map(|(_, what)| (*what).to_string())
-        .collect()
-}
+use ficus_core::text::sanitize;
 
 /// A pasted token as lines: header and claims, dates in words. Never the signature; never a
 /// panic, whatever was pasted.
@@ -76,7 +25,7 @@ pub fn decode_token(input: &str) -> Vec<String> {
                 .time_claim(name)
                 .and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok())
         {
-            line.push_str(&format!("  ({})", super::model::relative_time(at, now)));
+            line.push_str(&format!("  ({})", ficus_core::text::relative_time(at, now)));
         }
         lines.push(line);
     }

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Unauthorized,
     /// 400, or a request ficus refuses to send.
     Invalid,
+    /// This directory cannot do it at all (no token service, one tenant only, no lookups).
+    Unsupported,
     Other,
 }
 
@@ -67,7 +69,7 @@ impl From<String> for DirectoryError {
     }
 }
 
-/// For answers that stay sentences (whois, the exchange).
+/// The sentence alone (a toast, a panel line).
 impl From<DirectoryError> for String {
     fn from(error: DirectoryError) -> String {
         error.message

@@ -66,6 +66,8 @@ pub enum Facet {
     Multitenant(bool),
     /// `kind:user` / `kind:system` (identities)
     Kind(IdentityKind),
+    /// `trusted:0`, `trusted:>0` (identities): how many apps have a FIC naming it.
+    Trusted(Comparison),
 }
 
 /// What facets need of one row, small and `Copy` so a filter pass reads one contiguous array
@@ -76,6 +78,8 @@ pub struct FacetFields {
     pub fic_count: Option<usize>,
     pub multitenant: Option<bool>,
     pub kind: Option<IdentityKind>,
+    /// Identities: how many apps trust it, `None` until the Apps list has loaded.
+    pub trusted: Option<usize>,
     /// Whether `fic`/`expires`/`expired` apply (apps) at all.
     pub has_credentials_facets: bool,
 }
@@ -103,6 +107,10 @@ impl FacetFields {
             Facet::Expired => credentials_facet(expiries.first().is_some_and(|&at| at <= now)),
             Facet::Multitenant(multi) => self.multitenant.map(|m| m == *multi),
             Facet::Kind(kind) => self.kind.map(|k| k == *kind),
+            // An identity whose count is not known yet matches no count.
+            Facet::Trusted(comparison) => self
+                .kind
+                .map(|_| self.trusted.is_some_and(|n| comparison.holds(n))),
         }
     }
 }
@@ -117,15 +125,15 @@ pub struct Query {
 }
 
 const APP_FACETS: &str = "fic:0 fic:>0 fic:<2 expires:<30d expired audience:multi|single";
-const IDENTITY_FACETS: &str = "kind:user kind:system";
+const IDENTITY_FACETS: &str = "kind:user kind:system trusted:0 trusted:>0";
 
 pub const FACET_HELP: &str = concat!(
     "filters on apps: fic:0 fic:>0 fic:<2 expires:<30d expired audience:multi|single",
-    "; on identities: kind:user kind:system"
+    "; on identities: kind:user kind:system trusted:0 trusted:>0"
 );
 
 /// Every facet key, whichever list it belongs to.
-const FACET_KEYS: &str = "fic: expires: expired audience: kind:";
+const FACET_KEYS: &str = "fic: expires: expired audience: kind: trusted:";
 
 /// Parses `raw` without knowing the list: facets of either list are accepted.
 pub fn parse_query(raw: &str) -> Query {
@@ -191,6 +199,9 @@ fn parse_facet(word: &str) -> Option<Result<Facet, String>> {
             "single" | "singletenant" => Ok(Facet::Multitenant(false)),
             _ => Err(format!("`{word}`: write audience:multi or audience:single")),
         },
+        "trusted" => parse_comparison(value)
+            .map(Facet::Trusted)
+            .ok_or_else(|| format!("`{word}`: write trusted:0, trusted:>0 or trusted:<2")),
         "kind" => match value {
             "user" | "user-assigned" | "uami" => Ok(Facet::Kind(IdentityKind::UserAssigned)),
             "system" | "system-assigned" => Ok(Facet::Kind(IdentityKind::SystemAssigned)),
@@ -337,6 +348,38 @@ fn subsequence_in(wanted: &[u8], mut haystack: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// The lists' fuzzy text match for short lists that are not a [`Listing`] (the pickers): the
+/// same pattern syntax and case rules as the list filter, so typing in a picker finds what
+/// typing in a list finds.
+pub struct TextMatch {
+    pattern: Option<Pattern>,
+    matcher: Matcher,
+    buffer: Vec<char>,
+}
+
+impl TextMatch {
+    pub fn new(text: &str) -> TextMatch {
+        let text = text.trim();
+        TextMatch {
+            pattern: (!text.is_empty())
+                .then(|| Pattern::parse(text, CaseMatching::Smart, Normalization::Smart)),
+            matcher: Matcher::new(Config::DEFAULT),
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Whether any of `fields` matches (everything does when nothing is typed).
+    pub fn any(&mut self, fields: &[&str]) -> bool {
+        let Some(pattern) = &self.pattern else {
+            return true;
+        };
+        fields.iter().any(|field| {
+            let haystack = Utf32Str::new(field, &mut self.buffer);
+            pattern.score(haystack, &mut self.matcher).is_some()
+        })
+    }
 }
 
 /// How far a list has loaded.
@@ -555,6 +598,26 @@ impl<T: Row> Listing<T> {
         self.refilter_all(now);
         self.restore_cursor(selected);
         true
+    }
+
+    /// Changes every row `change` returns true for (the Identities list's trust counts when
+    /// the apps change), then sorts and filters once. Only for fields other than the name and
+    /// credential expiries.
+    pub fn update_each(&mut self, mut change: impl FnMut(&mut T) -> bool, now: OffsetDateTime) {
+        let mut changed = false;
+        for (index, item) in self.items.iter_mut().enumerate() {
+            if change(item) {
+                let mut unused_expiries = Vec::new();
+                self.facet_fields[index] = item.facet_fields(&mut unused_expiries);
+                changed = true;
+            }
+        }
+        if changed {
+            let selected = self.selected_index();
+            self.sort_order(now);
+            self.refilter_all(now);
+            self.restore_cursor(selected);
+        }
     }
 
     /// Sets the filter text; narrows the previous matches when the text only grew. The cursor
@@ -836,7 +899,7 @@ impl Row for AppRow {
     const FACETS: &'static str = APP_FACETS;
 
     fn accepts(facet: &Facet) -> bool {
-        !matches!(facet, Facet::Kind(_))
+        !matches!(facet, Facet::Kind(_) | Facet::Trusted(_))
     }
 
     fn name(&self) -> &str {
@@ -849,6 +912,7 @@ impl Row for AppRow {
             fic_count: self.fic_count,
             multitenant: Some(self.audience.is_multitenant()),
             kind: None,
+            trusted: None,
             has_credentials_facets: true,
         }
     }
@@ -883,7 +947,7 @@ impl Row for IdentityRow {
     const FACETS: &'static str = IDENTITY_FACETS;
 
     fn accepts(facet: &Facet) -> bool {
-        matches!(facet, Facet::Kind(_))
+        matches!(facet, Facet::Kind(_) | Facet::Trusted(_))
     }
 
     fn name(&self) -> &str {
@@ -893,6 +957,7 @@ impl Row for IdentityRow {
     fn facet_fields(&self, _expiries: &mut Vec<OffsetDateTime>) -> FacetFields {
         FacetFields {
             kind: Some(self.kind),
+            trusted: self.trusted_by,
             ..FacetFields::default()
         }
     }
@@ -918,7 +983,7 @@ impl Row for IdentityRow {
     }
 }
 
-fn compare_names(a: &str, b: &str) -> Ordering {
+pub fn compare_names(a: &str, b: &str) -> Ordering {
     a.bytes()
         .map(|b| b.to_ascii_lowercase())
         .cmp(b.bytes().map(|b| b.to_ascii_lowercase()))
@@ -940,6 +1005,7 @@ mod tests {
             app_id: format!("app-{name}"),
             name: name.into(),
             fic_count: Some(fics),
+            fic_subjects: None,
             credentials: expires_in_days
                 .map(|days| Credential {
                     kind: CredentialKind::Secret,
@@ -1082,7 +1148,7 @@ mod tests {
             Facet::ExpiresWithin(within) => expiries.any(|at| at > now && at - now <= *within),
             Facet::Expired => expiries.any(|at| at <= now),
             Facet::Multitenant(multi) => row.audience.is_multitenant() == *multi,
-            Facet::Kind(_) => false,
+            Facet::Kind(_) | Facet::Trusted(_) => false,
         }
     }
 
@@ -1098,6 +1164,7 @@ mod tests {
                 app_id: format!("app-{name}"),
                 name,
                 fic_count,
+                fic_subjects: None,
                 credentials: expiries
                     .into_iter()
                     .map(|days| Credential {

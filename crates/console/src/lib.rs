@@ -9,8 +9,11 @@
 //! Where things are, from the bottom up (a module uses only those above it in this list, so
 //! there is no import circle):
 //!
-//! - [`model`], [`domain`], [`filter`], [`keymap`], [`theme`]: rows and details, export
-//!   snippets, filtered lists, key bindings, colours.
+//! - [`model`], [`domain`], [`filter`], [`keymap`], [`theme`]: rows and details (an
+//!   `IdentityRow` is core's `Identity` plus its trust count), export snippets, filtered lists
+//!   (and `TextMatch`, the same matcher for the pickers), key bindings, colours. Sanitizing,
+//!   times in words, well-known GUIDs and AADSTS parsing are core's (`ficus_core::text`,
+//!   `fic::guid`, `fic::aadsts`); the console keeps no copy.
 //! - [`request`] (request ids), [`error`] (`DirectoryError`: an effect's failure by kind),
 //!   [`token_effects`] (the exchange's and inspector's commands, answers and run data),
 //!   [`overlay`] (help, palette, confirmations, export and text panels).
@@ -22,12 +25,13 @@
 //!   a FIC count that changed); the `Component` trait (`on_key` for a focused input,
 //!   `on_action`, `on_unbound`, `on_paste`, `commands()`, `needs_tick`); `Command`, the one
 //!   table of what a screen offers that key dispatch, the footer and `?` help read.
-//! - [`widgets`]: pieces several screens share (the picker and token-file input).
+//! - [`widgets`]: pieces several screens share (the picker, its app and identity items by
+//!   name with what already trusts what, and the token-file input).
 //! - [`screens`]: one component per file or folder: `app_detail`, `identity_detail`, `wizard/`
 //!   (state, open, keys, commands, picker, review, effect), `exchange/` (state, open, run, keys,
 //!   diff, remedy: what `F` offers, from core's remedies), `inspector/`. Each owns its state and answers with an `Outcome`; none imports the
 //!   root or another screen. Their effects' answers arrive through `on_msg`.
-//! - [`effects`]: the `Directory` trait, the one runner (`spawn`, with the screens' effects in
+//! - [`effects`]: the `Directory` trait (every failure a `DirectoryError`), the one runner (`spawn`, with the screens' effects in
 //!   `effects/wizard.rs` and `effects/exchange.rs`), panics contained (`guard`), a directory in
 //!   memory for tests (`memory`); [`directory`]: the Graph-backed directory, holding one
 //!   connection swapped whole on a tenant switch.

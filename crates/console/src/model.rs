@@ -1,94 +1,10 @@
 //! The console's own view-model rows. The effects runner converts whatever the Graph client
 //! returns into these, so only the runner depends on `entra/`'s exact types; `update` and the
-//! views see nothing else. Every string that came from the tenant passes through [`sanitize`]
-//! in `update` before it is stored.
+//! views see nothing else. Every string that came from the tenant passes through core's
+//! `ficus_core::text::sanitize` in `update` before it is stored.
 
-use std::borrow::Cow;
+use ficus_core::text::{sanitize, sanitize_in_place};
 use time::{Duration, OffsetDateTime};
-
-/// Removes what could drive the terminal instead of being shown: escape sequences (CSI, OSC,
-/// DCS…), other C0/C1 control characters, DEL, and bidirectional overrides that can make text
-/// read differently from what it is. Tabs and newlines become spaces: rows are one line.
-pub fn sanitize(input: &str) -> Cow<'_, str> {
-    if !input.chars().any(is_unsafe) {
-        return Cow::Borrowed(input);
-    }
-    let mut out = String::with_capacity(input.len());
-    let mut chars = input.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => skip_escape_sequence(&mut chars),
-            // C1 introducers (CSI, OSC, DCS, SOS, PM, APC) start sequences of their own.
-            '\u{9b}' => skip_until_final(&mut chars),
-            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => {
-                skip_until_string_end(&mut chars)
-            }
-            '\t' | '\n' | '\r' => out.push(' '),
-            c if is_unsafe(c) => {}
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// Sanitizes in place, allocating only when something had to go.
-pub fn sanitize_in_place(value: &mut String) {
-    if let Cow::Owned(clean) = sanitize(value) {
-        *value = clean;
-    }
-}
-
-fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
-}
-
-fn skip_escape_sequence(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    match chars.peek() {
-        Some('[') => {
-            chars.next();
-            skip_until_final(chars);
-        }
-        Some(']') | Some('P') | Some('X') | Some('^') | Some('_') => {
-            chars.next();
-            skip_until_string_end(chars);
-        }
-        // Two-character escapes (ESC 7, ESC c, ESC ( B…): drop the next character too.
-        Some(_) => {
-            chars.next();
-        }
-        None => {}
-    }
-}
-
-/// CSI: parameter and intermediate bytes, then one final byte in `@`..=`~`.
-fn skip_until_final(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    for c in chars.by_ref() {
-        if ('@'..='~').contains(&c) {
-            return;
-        }
-        if !(' '..='?').contains(&c) {
-            // Not a well-formed sequence: stop here rather than eat the rest of the text.
-            return;
-        }
-    }
-}
-
-/// OSC/DCS/…: up to BEL, ST (ESC \) or the C1 ST.
-fn skip_until_string_end(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{7}' | '\u{9c}' => return,
-            '\u{1b}' => {
-                if chars.peek() == Some(&'\\') {
-                    chars.next();
-                }
-                return;
-            }
-            _ => {}
-        }
-    }
-}
 
 /// Who can sign in to an app, from Graph's `signInAudience`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -175,36 +91,6 @@ pub fn expiry_flag(expires: OffsetDateTime, now: OffsetDateTime) -> ExpiryFlag {
     }
 }
 
-/// "in 10 days", "3 hours ago", "in 2 years": coarse on purpose, this is for eyes.
-pub fn relative_time(at: OffsetDateTime, now: OffsetDateTime) -> String {
-    let delta = at - now;
-    let past = delta.is_negative();
-    let secs = delta.whole_seconds().unsigned_abs();
-    let (n, unit) = if secs < 60 {
-        return if past {
-            "just now".into()
-        } else {
-            "in less than a minute".into()
-        };
-    } else if secs < 3600 {
-        (secs / 60, "minute")
-    } else if secs < 86_400 {
-        (secs / 3600, "hour")
-    } else if secs < 86_400 * 60 {
-        (secs / 86_400, "day")
-    } else if secs < 86_400 * 730 {
-        (secs / (86_400 * 30), "month")
-    } else {
-        (secs / (86_400 * 365), "year")
-    };
-    let plural = if n == 1 { "" } else { "s" };
-    if past {
-        format!("{n} {unit}{plural} ago")
-    } else {
-        format!("in {n} {unit}{plural}")
-    }
-}
-
 /// One app registration in the Apps list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppRow {
@@ -215,6 +101,9 @@ pub struct AppRow {
     pub name: String,
     /// `None` until known (Graph can list apps without their FICs).
     pub fic_count: Option<usize>,
+    /// The subjects of its FICs, when the list brought them (the Identities list's
+    /// `trusted:` counts come from these).
+    pub fic_subjects: Option<Vec<String>>,
     pub credentials: Vec<Credential>,
     pub audience: Audience,
 }
@@ -232,6 +121,9 @@ impl AppRow {
         sanitize_in_place(&mut self.object_id);
         sanitize_in_place(&mut self.app_id);
         sanitize_in_place(&mut self.name);
+        for subject in self.fic_subjects.iter_mut().flatten() {
+            sanitize_in_place(subject);
+        }
         for credential in &mut self.credentials {
             sanitize_in_place(&mut credential.name);
             sanitize_in_place(&mut credential.key_id);
@@ -239,43 +131,54 @@ impl AppRow {
     }
 }
 
-pub use ficus_core::fic::IdentityKind;
+pub use ficus_core::fic::{Identity, IdentityKind};
 
-/// One managed identity in the Identities list.
+/// One managed identity in the Identities list: core's [`Identity`] (what it is) and what
+/// the list shows beside it (how many apps trust it). Reads as an `Identity` (`row.name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityRow {
-    pub name: String,
-    pub kind: IdentityKind,
-    pub client_id: String,
-    pub principal_id: String,
-    pub resource_group: Option<String>,
-    pub subscription: Option<String>,
-    pub arm_id: Option<String>,
-    pub tenant_id: Option<String>,
+    pub identity: Identity,
+    /// How many apps have a FIC naming this identity as subject, from the FICs the Apps list
+    /// brought; `None` until every app has loaded (`trusted:0` must not guess).
+    pub trusted_by: Option<usize>,
+}
+
+impl std::ops::Deref for IdentityRow {
+    type Target = Identity;
+    fn deref(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+impl std::ops::DerefMut for IdentityRow {
+    fn deref_mut(&mut self) -> &mut Identity {
+        &mut self.identity
+    }
 }
 
 impl IdentityRow {
-    pub fn from_identity(identity: &ficus_core::fic::Identity) -> IdentityRow {
+    pub fn new(identity: Identity) -> IdentityRow {
+        IdentityRow {
+            identity,
+            trusted_by: None,
+        }
+    }
+
+    /// The row for an identity, its resource group and subscription read from its ARM id
+    /// when Graph did not give them.
+    pub fn from_identity(identity: &Identity) -> IdentityRow {
         let arm = identity
             .arm_id
             .as_deref()
             .and_then(ficus_core::fic::ArmId::parse);
-        IdentityRow {
-            name: identity.name.clone(),
-            kind: identity.kind,
-            client_id: identity.client_id.clone(),
-            principal_id: identity.principal_id.clone(),
-            resource_group: identity
-                .resource_group
-                .clone()
-                .or_else(|| arm.as_ref().and_then(|a| a.resource_group.clone())),
-            subscription: identity
-                .subscription
-                .clone()
-                .or_else(|| arm.as_ref().map(|a| a.subscription.clone())),
-            arm_id: identity.arm_id.clone(),
-            tenant_id: identity.tenant_id.clone(),
+        let mut identity = identity.clone();
+        if identity.resource_group.is_none() {
+            identity.resource_group = arm.as_ref().and_then(|a| a.resource_group.clone());
         }
+        if identity.subscription.is_none() {
+            identity.subscription = arm.as_ref().map(|a| a.subscription.clone());
+        }
+        IdentityRow::new(identity)
     }
 
     pub fn usable_for_fic(&self) -> bool {
@@ -283,14 +186,15 @@ impl IdentityRow {
     }
 
     pub fn sanitize(&mut self) {
-        sanitize_in_place(&mut self.name);
-        sanitize_in_place(&mut self.client_id);
-        sanitize_in_place(&mut self.principal_id);
+        let identity = &mut self.identity;
+        sanitize_in_place(&mut identity.name);
+        sanitize_in_place(&mut identity.client_id);
+        sanitize_in_place(&mut identity.principal_id);
         for field in [
-            &mut self.resource_group,
-            &mut self.subscription,
-            &mut self.arm_id,
-            &mut self.tenant_id,
+            &mut identity.resource_group,
+            &mut identity.subscription,
+            &mut identity.arm_id,
+            &mut identity.tenant_id,
         ]
         .into_iter()
         .flatten()
@@ -449,35 +353,6 @@ impl IdentityDetail {
 mod tests {
     use super::*;
     use time::macros::datetime;
-
-    #[test]
-    fn sanitize_removes_escape_sequences_and_controls() {
-        assert_eq!(sanitize("plain-name"), "plain-name");
-        assert!(matches!(sanitize("plain"), Cow::Borrowed(_)));
-        assert_eq!(sanitize("red\u{1b}[31mtext\u{1b}[0m"), "redtext");
-        assert_eq!(sanitize("a\u{1b}]52;c;ZXZpbA==\u{7}b"), "ab");
-        assert_eq!(sanitize("a\u{1b}]0;title\u{1b}\\b"), "ab");
-        assert_eq!(sanitize("x\u{9b}2Jy"), "xy");
-        assert_eq!(sanitize("tab\there\nnew"), "tab here new");
-        assert_eq!(sanitize("bell\u{7}\u{7f}"), "bell");
-        assert_eq!(sanitize("evil\u{202e}txt.exe"), "eviltxt.exe");
-        assert_eq!(sanitize("ünïcødé ✓"), "ünïcødé ✓");
-        assert_eq!(sanitize("trailing\u{1b}"), "trailing");
-    }
-
-    #[test]
-    fn relative_time_reads_as_words() {
-        let now = datetime!(2026-01-01 00:00 UTC);
-        assert_eq!(relative_time(now + Duration::days(10), now), "in 10 days");
-        assert_eq!(relative_time(now - Duration::days(1), now), "1 day ago");
-        assert_eq!(relative_time(now + Duration::hours(5), now), "in 5 hours");
-        assert_eq!(
-            relative_time(now + Duration::days(400), now),
-            "in 13 months"
-        );
-        assert_eq!(relative_time(now + Duration::days(1000), now), "in 2 years");
-        assert_eq!(relative_time(now - Duration::seconds(5), now), "just now");
-    }
 
     #[test]
     fn expiry_flags_expired_and_soon() {

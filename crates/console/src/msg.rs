@@ -88,12 +88,12 @@ pub enum Msg {
     },
     SignIn(SignInEvent),
     /// The directory cannot switch tenant; the current session stays.
-    SwitchRefused(String),
+    SwitchRefused(DirectoryError),
     /// The directory's answer to the palette's `whois GUID`.
     WhoisAnswered {
         request: RequestId,
         guid: String,
-        result: Result<Vec<String>, String>,
+        result: Result<Vec<String>, DirectoryError>,
     },
     /// Answers to the FIC wizard's effects.
     Wizard(crate::screens::wizard::effect::WizardMsg),

@@ -90,6 +90,7 @@ impl AppChoice {
             app_id: self.app_id.clone(),
             name: self.name.clone(),
             fic_count: None,
+            fic_subjects: None,
             credentials: Vec::new(),
             audience: crate::model::Audience::Single,
         }

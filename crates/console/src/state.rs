@@ -243,6 +243,11 @@ impl State {
         }
     }
 
+    /// The key bound to `action` where the console is now, for sentences ("press r to retry").
+    pub fn key(&self, action: crate::keymap::Action) -> String {
+        crate::component::key_named(&self.keymap, self.context(), action)
+    }
+
     /// Which bindings apply right now.
     pub fn context(&self) -> Context {
         match (&self.phase, self.stack.last()) {

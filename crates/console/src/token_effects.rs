@@ -5,6 +5,7 @@ use ficus_core::fic::{self, Fic};
 use ficus_core::jwt::Jwt;
 use ficus_core::secret::Secret;
 
+use crate::error::DirectoryError;
 use crate::request::RequestId;
 
 /// Where the managed identity token will come from, as the directory found it.
@@ -132,7 +133,7 @@ impl ExchangeResult {
 pub enum ExchangeMsg {
     SourceDetected {
         request: RequestId,
-        result: Result<SourceInfo, String>,
+        result: Result<SourceInfo, DirectoryError>,
     },
     TokenFileRead {
         request: RequestId,
@@ -145,7 +146,7 @@ pub enum ExchangeMsg {
     },
     Finished {
         request: RequestId,
-        result: Result<Box<ExchangeResult>, String>,
+        result: Result<Box<ExchangeResult>, DirectoryError>,
     },
     RetryDue {
         request: RequestId,
@@ -158,7 +159,7 @@ pub enum ExchangeMsg {
     /// The inspector's chosen app's FICs.
     AppFicsLoaded {
         request: RequestId,
-        result: Result<Vec<Fic>, String>,
+        result: Result<Vec<Fic>, DirectoryError>,
     },
 }
 

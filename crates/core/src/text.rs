@@ -170,7 +170,11 @@ pub fn duration_words(seconds: i64) -> String {
 /// `at` relative to `now`, both unix seconds: `in 3 days`, `2 hours ago`, `just now` (less
 /// than a minute ago), `in less than a minute`.
 pub fn relative_unix(at: i64, now: i64) -> String {
-    let delta = at.saturating_sub(now);
+    relative_seconds(at.saturating_sub(now))
+}
+
+/// `delta` seconds from now in words (negative: in the past).
+fn relative_seconds(delta: i64) -> String {
     if delta < 0 {
         if delta > -(MINUTE as i64) {
             "just now".to_string()
@@ -183,8 +187,10 @@ pub fn relative_unix(at: i64, now: i64) -> String {
 }
 
 /// [`relative_unix`] for `OffsetDateTime`s.
+/// The exact difference counts, not the two whole-second timestamps: something due in ten
+/// days less a moment is `in 9 days` whichever second the clock is in.
 pub fn relative_time(at: OffsetDateTime, now: OffsetDateTime) -> String {
-    relative_unix(at.unix_timestamp(), now.unix_timestamp())
+    relative_seconds((at - now).whole_seconds())
 }
 
 /// `2026-11-29 14:05 UTC`: the moment in UTC to the minute, whatever offset `at` carries.

@@ -54,7 +54,17 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         let directory = self
             .lock()
             .map_err(|_| "directory unavailable".to_string())?;
-        let rows: Vec<AppRow> = directory.apps.iter().map(|d| d.app.clone()).collect();
+        // As Graph's `$expand=federatedIdentityCredentials`: each app with its FICs' count and
+        // subjects.
+        let rows: Vec<AppRow> = directory
+            .apps
+            .iter()
+            .map(|d| AppRow {
+                fic_count: Some(d.fics.len()),
+                fic_subjects: Some(d.fics.iter().map(|f| f.fic.subject.clone()).collect()),
+                ..d.app.clone()
+            })
+            .collect();
         MemoryDirectory::page(&rows, next, directory.page_size)
     }
 

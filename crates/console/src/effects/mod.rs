@@ -75,8 +75,13 @@ pub trait Directory: Send + Sync + 'static {
     /// Where the managed identity token would come from on this host.
     fn msi_source(
         &self,
-    ) -> impl Future<Output = Result<crate::token_effects::SourceInfo, String>> + Send {
-        async { Err(NO_TOKEN_SERVICE.to_string()) }
+    ) -> impl Future<Output = Result<crate::token_effects::SourceInfo, DirectoryError>> + Send {
+        async {
+            Err(DirectoryError::new(
+                ErrorKind::Unsupported,
+                NO_TOKEN_SERVICE,
+            ))
+        }
     }
     /// Runs one exchange, sending each finished step as `ExchangeMsg::Step` tagged `request`.
     fn exchange(
@@ -84,9 +89,15 @@ pub trait Directory: Send + Sync + 'static {
         request: crate::msg::RequestId,
         spec: crate::token_effects::ExchangeSpec,
         tx: UnboundedSender<Msg>,
-    ) -> impl Future<Output = Result<crate::token_effects::ExchangeResult, String>> + Send {
+    ) -> impl Future<Output = Result<crate::token_effects::ExchangeResult, DirectoryError>> + Send
+    {
         let _ = (request, spec, tx);
-        async { Err(NO_TOKEN_SERVICE.to_string()) }
+        async {
+            Err(DirectoryError::new(
+                ErrorKind::Unsupported,
+                NO_TOKEN_SERVICE,
+            ))
+        }
     }
     /// Checks a token's signature against its issuer's published keys; `Ok(kid)`.
     fn verify_token(
@@ -102,29 +113,38 @@ pub trait Directory: Send + Sync + 'static {
         &self,
         tenant: String,
         tx: UnboundedSender<Msg>,
-    ) -> impl Future<Output = Result<(), String>> + Send {
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send {
         let _ = (tenant, tx);
         async {
-            Err("this directory signs in to one tenant only; quit (q) and start ficus --tenant NAME"
-                .to_string())
+            Err(DirectoryError::new(
+                ErrorKind::Unsupported,
+                "this directory signs in to one tenant only; quit (q) and start ficus --tenant NAME",
+            ))
         }
     }
     /// What `guid` names in the directory, one sentence per match (empty: nothing). The
     /// default asks nothing, so the palette's `whois` falls back to what is loaded.
-    fn whois(&self, guid: String) -> impl Future<Output = Result<Vec<String>, String>> + Send {
+    fn whois(
+        &self,
+        guid: String,
+    ) -> impl Future<Output = Result<Vec<String>, DirectoryError>> + Send {
         let _ = guid;
-        async { Err(NO_DIRECTORY_LOOKUP.to_string()) }
+        async {
+            Err(DirectoryError::new(
+                ErrorKind::Unsupported,
+                NO_DIRECTORY_LOOKUP,
+            ))
+        }
     }
     /// An app's FICs (the inspector's "which FIC would this token satisfy").
     fn app_fics(
         &self,
         app_object_id: String,
-    ) -> impl Future<Output = Result<Vec<ficus_core::fic::Fic>, String>> + Send {
+    ) -> impl Future<Output = Result<Vec<ficus_core::fic::Fic>, DirectoryError>> + Send {
         async move {
             self.app_detail(app_object_id)
                 .await
                 .map(|d| d.fics.into_iter().map(|f| f.fic).collect())
-                .map_err(|e| e.message)
         }
     }
 }
@@ -271,10 +291,10 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                         result,
                     });
                 },
-                move |error| Msg::WhoisAnswered {
+                move |error: String| Msg::WhoisAnswered {
                     request,
                     guid: asked,
-                    result: Err(error),
+                    result: Err(error.into()),
                 },
             )
         }
@@ -285,7 +305,7 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                     let _ = tx.send(Msg::SwitchRefused(reason));
                 }
             },
-            Msg::SwitchRefused,
+            |error: String| Msg::SwitchRefused(error.into()),
         ),
         Cmd::StartSignIn => spawn_guarded(
             &sender,
@@ -396,6 +416,45 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn what_a_directory_cannot_do_is_typed_unsupported() {
+        let msg = answer(Cmd::SwitchTenant {
+            tenant: "fabrikam".into(),
+        })
+        .await;
+        let Msg::SwitchRefused(error) = msg else {
+            panic!("a refusal expected: {msg:?}");
+        };
+        assert_eq!(error.kind, ErrorKind::Unsupported);
+        assert!(error.message.contains("--tenant"), "{error}");
+
+        let msg = answer(Cmd::Whois {
+            request: 3,
+            guid: "fb60f99c-7a34-4190-8149-302f77469936".into(),
+        })
+        .await;
+        let Msg::WhoisAnswered {
+            result: Err(error), ..
+        } = msg
+        else {
+            panic!("an error answer expected: {msg:?}");
+        };
+        assert_eq!(error.kind, ErrorKind::Unsupported);
+
+        let msg = answer(Cmd::Exchange(
+            crate::token_effects::ExchangeCmd::DetectSource { request: 4 },
+        ))
+        .await;
+        let Msg::Exchange(crate::token_effects::ExchangeMsg::SourceDetected {
+            result: Err(error),
+            ..
+        }) = msg
+        else {
+            panic!("an error answer expected: {msg:?}");
+        };
+        assert_eq!(error.kind, ErrorKind::Unsupported);
+    }
+
     #[test]
     fn the_panic_hook_can_tell_an_effect_from_the_console() {
         // Seen from inside the panicking effect (as the hook runs, before unwinding ends).
@@ -444,6 +503,7 @@ mod tests {
             app_id: format!("app-{name}"),
             name: name.into(),
             fic_count: Some(0),
+            fic_subjects: None,
             credentials: Vec::new(),
             audience: crate::model::Audience::Single,
         };

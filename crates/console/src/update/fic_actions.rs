@@ -21,7 +21,7 @@ pub(super) fn on_fic_deleted(
                 .as_ref()
                 .map(|d| (d.app.object_id.clone(), d.fics.len().saturating_sub(1)));
             if let Some((object_id, count)) = counted {
-                set_fic_count(state, &object_id, count);
+                set_app_fics(state, &object_id, count, None);
             }
             forget_details(state);
             let reload = state.new_request();
@@ -48,10 +48,11 @@ pub(super) fn on_fic_deleted(
             reload_top(state)
         }
         Err(error) => {
+            let again = state.key(Action::DeleteFic);
             state.toast(
                 ToastLevel::Error,
                 format!(
-                    "Delete failed: {} — nothing changed; press D to try again",
+                    "Delete failed: {} — nothing changed; press {again} to try again",
                     sanitize(&error.message)
                 ),
             );

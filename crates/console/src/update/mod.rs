@@ -11,7 +11,7 @@ use crate::domain;
 use crate::error::{DirectoryError, ErrorKind};
 use crate::filter::{Listing, Load, Row};
 use crate::keymap::{Action, Chord, Lookup};
-use crate::model::{AppRow, IdentityKind, IdentityRow, sanitize};
+use crate::model::{AppRow, IdentityKind, IdentityRow};
 use crate::msg::{Cmd, Msg, RequestId, SignInEvent};
 use crate::nav::{AppChoice, ExchangeEntry, FicFix, InspectorEntry, Nav};
 use crate::screens::exchange::{self, RECENT_SCOPES};
@@ -22,6 +22,7 @@ use crate::state::{
     PaletteTarget, Phase, REST_DELAY, Rest, RestStage, RestTarget, Screen, SignInScreen, State,
     Suggestion, TextPanel, ToastLevel,
 };
+use ficus_core::text::sanitize;
 
 mod browse;
 mod fic_actions;
@@ -93,6 +94,9 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             } else {
                 Load::Loading { pages: page }
             };
+            if done {
+                recount_trust(state);
+            }
             replay_typed_ahead(state)
         }
         Msg::AppsFailed { request, error } => {
@@ -100,7 +104,11 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
                 return Vec::new();
             }
             let error = sanitize(&error).into_owned();
-            state.toast(ToastLevel::Error, format!("{error} — press r to retry"));
+            let retry = state.key(Action::Refresh);
+            state.toast(
+                ToastLevel::Error,
+                format!("{error} — press {retry} to retry"),
+            );
             state.apps.load = Load::Failed(error);
             replay_typed_ahead(state)
         }
@@ -120,12 +128,17 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             } else {
                 Load::Loading { pages: page }
             };
+            recount_trust(state);
             Vec::new()
         }
         Msg::IdentitiesFailed { request, error } => {
             if request == state.identities.request {
                 let error = sanitize(&error).into_owned();
-                state.toast(ToastLevel::Error, format!("{error} — press r to retry"));
+                let retry = state.key(Action::Refresh);
+                state.toast(
+                    ToastLevel::Error,
+                    format!("{error} — press {retry} to retry"),
+                );
                 state.identities.load = Load::Failed(error);
             }
             Vec::new()
@@ -145,6 +158,14 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             if let Ok(detail) = &mut result {
                 detail.sanitize();
                 state.details.put_app((**detail).clone());
+                // What the list knew of its FICs follows what was just read.
+                let subjects = detail.fics.iter().map(|f| f.fic.subject.clone()).collect();
+                set_app_fics(
+                    state,
+                    &detail.app.object_id,
+                    detail.fics.len(),
+                    Some(subjects),
+                );
             }
             if for_preview {
                 finish_rest_fetch(state, result.as_ref().map(|_| ()));
@@ -219,7 +240,7 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             } else {
                 Vec::new()
             };
-            state.toast(ToastLevel::Warning, sanitize(&reason).into_owned());
+            state.toast(ToastLevel::Warning, sanitize(&reason.message).into_owned());
             cmds
         }
         Msg::Rested { request } => on_rested(state, request),
@@ -369,9 +390,10 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::ShowIdentities => show_list(state, ListKind::Identities),
         Action::CycleTheme => {
             if let Some(next) = state.themes.next_after(&state.theme.name).cloned() {
+                let again = state.key(Action::CycleTheme);
                 state.toast(
                     ToastLevel::Info,
-                    format!("Theme: {} (t for the next one)", next.name),
+                    format!("Theme: {} ({again} for the next one)", next.name),
                 );
                 state.theme = next;
             }
@@ -417,10 +439,11 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
                 } else {
                     "ascending"
                 };
+                let again = state.key(Action::Sort);
                 state.toast(
                     ToastLevel::Info,
                     format!(
-                        "Sorted by {} ({direction}); s again for the next column",
+                        "Sorted by {} ({direction}); {again} again for the next column",
                         columns[column]
                     ),
                 );

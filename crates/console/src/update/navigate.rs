@@ -12,11 +12,11 @@ pub(super) fn apply(state: &mut State, outcome: Outcome) -> Vec<Cmd> {
         toast,
         nav,
         remember_scope,
-        fic_count,
+        app_fics,
         ignored: _,
     } = outcome;
-    if let Some((object_id, count)) = fic_count {
-        set_fic_count(state, &object_id, count);
+    if let Some((object_id, subjects)) = app_fics {
+        set_app_fics(state, &object_id, subjects.len(), Some(subjects));
     }
     if let Some(toast) = toast {
         state.toast = Some(toast);
@@ -33,13 +33,65 @@ pub(super) fn apply(state: &mut State, outcome: Outcome) -> Vec<Cmd> {
     cmds
 }
 
-/// A FIC was created or deleted: the Apps list's row (and what its `fic:` facet sees) says
-/// so at once.
-pub(super) fn set_fic_count(state: &mut State, object_id: &str, count: usize) {
+/// A FIC was created or deleted (or the app read again): the Apps list's row (and what its
+/// `fic:` facet sees) says so at once, and so do the identities' `trusted:` counts. `None`
+/// subjects: not known yet (the app is being read again).
+pub(super) fn set_app_fics(
+    state: &mut State,
+    object_id: &str,
+    count: usize,
+    subjects: Option<Vec<String>>,
+) {
     let now = state.now;
-    state.apps.update_where(
+    let changed = state.apps.update_where(
         |a| a.object_id == object_id,
-        |a| a.fic_count = Some(count),
+        |a| {
+            a.fic_count = Some(count);
+            if subjects.is_some() {
+                a.fic_subjects = subjects;
+            }
+        },
+        now,
+    );
+    if changed {
+        recount_trust(state);
+    }
+}
+
+/// The Identities list's trust counts from the FICs the Apps list brought: known once every
+/// app has loaded (until then `trusted:0` would be a guess).
+pub(super) fn recount_trust(state: &mut State) {
+    let known = state.apps.load == Load::Done
+        && state.apps.items().iter().all(|a| a.fic_subjects.is_some());
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    if known {
+        for app in state.apps.items() {
+            let mut subjects: Vec<&str> = app
+                .fic_subjects
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            subjects.sort_unstable();
+            subjects.dedup();
+            for subject in subjects {
+                *counts.entry(subject).or_default() += 1;
+            }
+        }
+    }
+    let now = state.now;
+    state.identities.update_each(
+        |identity| {
+            let trusted = known.then(|| {
+                counts
+                    .get(identity.principal_id.as_str())
+                    .copied()
+                    .unwrap_or(0)
+            });
+            let changed = identity.trusted_by != trusted;
+            identity.trusted_by = trusted;
+            changed
+        },
         now,
     );
 }

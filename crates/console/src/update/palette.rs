@@ -302,7 +302,7 @@ pub(super) fn on_whois(
     state: &mut State,
     request: RequestId,
     guid: &str,
-    result: Result<Vec<String>, String>,
+    result: Result<Vec<String>, DirectoryError>,
 ) -> Vec<Cmd> {
     if state.whois_request.as_ref().map(|(r, _)| *r) != Some(request) {
         return Vec::new();
@@ -336,10 +336,14 @@ pub(super) fn on_whois(
             lines.push("The directory has no object with this id.".to_string());
             lines.extend(local);
         }
+        Err(error) if error.kind == ErrorKind::Unsupported => {
+            lines.push(format!("{}.", sanitize(&error.message)));
+            lines.extend(local);
+        }
         Err(error) => {
             lines.push(format!(
                 "The directory could not be asked: {}",
-                sanitize(&error)
+                sanitize(&error.message)
             ));
             lines.extend(local);
         }
@@ -393,7 +397,7 @@ pub(super) fn whois(state: &State, text: &str) -> Vec<String> {
     {
         lines.push(format!("the signed-in tenant {}", session.tenant));
     }
-    lines.extend(domain::well_known_guid(&guid));
+    lines.extend(ficus_core::fic::guid::well_known_guid(&guid));
     if lines.is_empty() {
         lines.push(
             "Not an app, identity or tenant loaded in this session, and not a well-known id."

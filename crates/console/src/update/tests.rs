@@ -37,6 +37,7 @@ fn app(name: &str, fics: usize) -> AppRow {
         app_id: format!("app-{name}"),
         name: name.into(),
         fic_count: Some(fics),
+        fic_subjects: None,
         credentials: vec![Credential {
             kind: CredentialKind::Secret,
             name: "ci".into(),
@@ -48,7 +49,7 @@ fn app(name: &str, fics: usize) -> AppRow {
 }
 
 fn identity(name: &str, kind: IdentityKind) -> IdentityRow {
-    IdentityRow {
+    IdentityRow::new(ficus_core::fic::Identity {
         name: name.into(),
         kind,
         client_id: format!("client-{name}"),
@@ -57,7 +58,7 @@ fn identity(name: &str, kind: IdentityKind) -> IdentityRow {
         subscription: Some("sub".into()),
         arm_id: None,
         tenant_id: None,
-    }
+    })
 }
 
 fn session(read_only: bool) -> Session {
@@ -213,6 +214,79 @@ fn facets_in_the_filter() {
         state.apps.selected().map(|a| a.name.as_str()),
         Some("billing-worker")
     );
+}
+
+#[test]
+fn trusted_facet_counts_the_apps_whose_fics_name_an_identity() {
+    let mut state = console(false);
+    let with_subjects = |name: &str, subjects: &[&str]| AppRow {
+        fic_count: Some(subjects.len()),
+        fic_subjects: Some(subjects.iter().map(|s| s.to_string()).collect()),
+        ..app(name, 0)
+    };
+    state.apps.clear();
+    let request = state.apps.request;
+    update(
+        &mut state,
+        Msg::AppsPage {
+            request,
+            rows: vec![
+                with_subjects("payments-api", &["principal-id-payments"]),
+                // Two FICs for the same identity are still one app trusting it.
+                with_subjects(
+                    "payments-worker",
+                    &["principal-id-payments", "principal-id-payments"],
+                ),
+                with_subjects("billing-worker", &[]),
+            ],
+            page: 1,
+            done: true,
+        },
+    );
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(state.list, ListKind::Identities);
+    update(&mut state, char_key('/'));
+    typed(&mut state, "trusted:0");
+    let names: Vec<&str> = state
+        .identities
+        .visible_rows(0, 10)
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(names, ["vm-legacy"]);
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, char_key('/'));
+    typed(&mut state, "trusted:2");
+    assert_eq!(
+        state.identities.selected().map(|i| i.name.as_str()),
+        Some("id-payments")
+    );
+    // The apps' facet is not the identities'.
+    assert!(
+        crate::filter::parse_query_for::<AppRow>("trusted:0").problems[0]
+            .contains("does not apply to apps")
+    );
+}
+
+#[test]
+fn trusted_counts_wait_for_every_app() {
+    let mut state = State::new(Keymap::default(), Themes::built_in(), "default", NOW);
+    state.session = Some(session(false));
+    start_console(&mut state);
+    let identities = state.identities.request;
+    update(
+        &mut state,
+        Msg::IdentitiesPage {
+            request: identities,
+            rows: vec![identity("id-payments", IdentityKind::UserAssigned)],
+            page: 1,
+            done: true,
+        },
+    );
+    // The apps are still loading: nobody can say yet that no app trusts it.
+    assert_eq!(state.identities.items()[0].trusted_by, None);
+    state.list = ListKind::Identities;
+    state.identities.set_query("trusted:0", NOW);
+    assert_eq!(state.identities.visible_len(), 0);
 }
 
 #[test]
@@ -1346,4 +1420,30 @@ fn overlay_keys_come_from_the_keymap() {
     );
     update(&mut state, key(KeyCode::Esc));
     assert!(state.overlay.is_none());
+}
+
+/// Sentences that name a key take it from the keymap: a remapped key shows as remapped.
+#[test]
+fn toasts_name_remapped_keys() {
+    let mut state = console(false);
+    state.keymap = Keymap::default()
+        .with_overrides("[list]\nrefresh = \"R\"\nsort = \"o\"\n")
+        .expect("remaps");
+    let request = state.apps.request;
+    update(
+        &mut state,
+        Msg::AppsFailed {
+            request,
+            error: "Graph did not answer".into(),
+        },
+    );
+    let toast = state.toast.as_ref().expect("a toast");
+    assert!(toast.text.ends_with("press R to retry"), "{}", toast.text);
+    update(&mut state, char_key('o'));
+    let toast = state.toast.as_ref().expect("a toast");
+    assert!(
+        toast.text.contains("; o again for the next column"),
+        "{}",
+        toast.text
+    );
 }

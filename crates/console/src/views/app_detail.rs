@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState, Wrap};
 
 use super::{field, short_id, titled_pane, wrapped_lines};
-use crate::model::{ExpiryFlag, FicRow, Severity, expiry_flag, relative_time};
+use crate::model::{ExpiryFlag, FicRow, Severity, expiry_flag};
 use crate::state::{AppDetailScreen, DetailPane, State};
+use ficus_core::text::relative_time;
 
 /// Where a FIC's values start, after their label.
 const VALUE_INDENT: usize = 10;

@@ -7,7 +7,6 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use crate::model::sanitize;
 use crate::screens::exchange::{
     ExchangeResult, ExchangeScreen, FormField, STEP_NAMES, Signature, SourceState, StepOutcome,
     char_diff,
@@ -18,6 +17,7 @@ use crate::widgets::picker::Picker;
 use ficus_core::fic::{self, Field};
 use ficus_core::jwt::{self, Jwt};
 use ficus_core::secret::Secret;
+use ficus_core::text::sanitize;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &ExchangeScreen) {
     let theme = &state.theme;

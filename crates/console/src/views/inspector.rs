@@ -8,10 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::exchange::{draw_path_input, draw_picker, token_lines};
-use crate::model::sanitize;
 use crate::screens::exchange::Signature;
 use crate::screens::inspector::{InspectorScreen, VerifyState};
 use crate::state::State;
+use ficus_core::text::sanitize;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &InspectorScreen) {
     let theme = &state.theme;

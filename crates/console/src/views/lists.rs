@@ -9,11 +9,10 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, 
 
 use super::short_id;
 use crate::filter::{Listing, Load, Row};
-use crate::model::{
-    AppRow, ExpiryFlag, Finding, IdentityKind, IdentityRow, Severity, expiry_flag, relative_time,
-};
+use crate::model::{AppRow, ExpiryFlag, Finding, IdentityKind, IdentityRow, Severity, expiry_flag};
 use crate::state::{PREVIEW_HEIGHT, RestStage, RestTarget, State};
 use crate::theme::Theme;
+use ficus_core::text::relative_time;
 
 /// Wide enough to show GUIDs whole.
 const WIDE: u16 = 120;

@@ -11,7 +11,7 @@ use super::short_id;
 use crate::model::IdentityKind;
 use crate::screens::wizard::{
     FieldId, Mode, PickerRows, REVIEW_TABS, STAGES, SYSTEM_ASSIGNED_REASON, Side, Step, Wizard,
-    picker_rows, remaining_secrets, review_snippets,
+    already_trusted, picker_rows, remaining_secrets, review_snippets,
 };
 use crate::state::State;
 use crate::theme::Theme;
@@ -175,7 +175,7 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, si
                     ]));
                 } else {
                     let place = identity.resource_group.clone().unwrap_or_default();
-                    lines.push(Line::from(vec![
+                    let mut spans = vec![
                         Span::styled(marker, style),
                         Span::styled(format!("{:<20}", identity.name), style),
                         Span::styled(
@@ -185,7 +185,11 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, si
                             ),
                             theme.muted,
                         ),
-                    ]));
+                    ];
+                    if already_trusted(wizard, None, Some(identity)) {
+                        spans.push(Span::styled("  ✓ already trusted by this app", theme.ok));
+                    }
+                    lines.push(Line::from(spans));
                 }
             }
         }
@@ -201,14 +205,18 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, si
                 let fics = app.fic_count.map_or("? FICs".to_string(), |n| {
                     format!("{n} FIC{}", if n == 1 { "" } else { "s" })
                 });
-                lines.push(Line::from(vec![
+                let mut spans = vec![
                     Span::styled(marker, style),
                     Span::styled(format!("{:<24}", app.name), style),
                     Span::styled(
                         format!(" app id {}  {fics}", short_id(&app.app_id, wide)),
                         theme.muted,
                     ),
-                ]));
+                ];
+                if already_trusted(wizard, Some(app), None) {
+                    spans.push(Span::styled("  ✓ already trusts this identity", theme.ok));
+                }
+                lines.push(Line::from(spans));
             }
         }
     }

@@ -3,8 +3,10 @@
 
 use tui_input::{Input, InputRequest};
 
+use crate::filter::{TextMatch, compare_names};
 use crate::keymap::Action;
-use crate::model::sanitize;
+use crate::model::{AppRow, Identity, IdentityKind, IdentityRow};
+use ficus_core::text::sanitize;
 
 /// One choice of the picker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,17 +43,59 @@ impl<F> Default for Picker<F> {
 }
 
 impl<F> Picker<F> {
+    /// The items the typed text matches, as the lists' filter matches ([`TextMatch`]).
     pub fn visible(&self) -> Vec<&PickItem> {
-        let wanted = self.input.value().to_lowercase();
+        let mut wanted = TextMatch::new(self.input.value());
         self.items
             .iter()
-            .filter(|i| {
-                wanted.is_empty()
-                    || i.label.to_lowercase().contains(&wanted)
-                    || i.detail.to_lowercase().contains(&wanted)
-            })
+            .filter(|i| wanted.any(&[&i.label, &i.detail]))
             .collect()
     }
+}
+
+/// Apps to pick, by name; those that already trust `identity` (a FIC names it) say so.
+pub fn app_items(apps: &[AppRow], identity: Option<&Identity>) -> Vec<PickItem> {
+    let mut apps: Vec<&AppRow> = apps.iter().collect();
+    apps.sort_by(|a, b| compare_names(&a.name, &b.name));
+    apps.into_iter()
+        .map(|a| PickItem {
+            label: a.name.clone(),
+            detail: match identity.filter(|i| trusts(a, i)) {
+                Some(identity) => format!("{} · ✓ trusts {}", a.app_id, identity.name),
+                None => a.app_id.clone(),
+            },
+            disabled: None,
+            value: a.object_id.clone(),
+        })
+        .collect()
+}
+
+/// Identities to pick, by name; those `app` already trusts say so, and system-assigned ones
+/// say why they cannot be chosen.
+pub fn identity_items(identities: &[IdentityRow], app: Option<&AppRow>) -> Vec<PickItem> {
+    let mut identities: Vec<&IdentityRow> = identities.iter().collect();
+    identities.sort_by(|a, b| compare_names(&a.name, &b.name));
+    identities
+        .into_iter()
+        .map(|i| PickItem {
+            label: i.name.clone(),
+            detail: match app.filter(|a| trusts(a, i)) {
+                Some(app) => format!("{} · ✓ trusted by {}", i.client_id, app.name),
+                None => i.client_id.clone(),
+            },
+            disabled: (i.kind == IdentityKind::SystemAssigned)
+                .then(|| "system-assigned: cannot be a FIC's subject".to_string()),
+            value: i.principal_id.clone(),
+        })
+        .collect()
+}
+
+/// Whether one of `app`'s FICs (as the Apps list brought them) names `identity`.
+pub fn trusts(app: &AppRow, identity: &Identity) -> bool {
+    app.fic_subjects
+        .iter()
+        .flatten()
+        .any(|subject| *subject == identity.principal_id)
 }
 
 /// A result's scroll position after a scrolling action (the exchange result, the inspector).
@@ -143,4 +187,71 @@ pub fn focused_paste<F>(
         input.handle(InputRequest::InsertChar(c));
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Audience;
+
+    fn app(name: &str, subjects: &[&str]) -> AppRow {
+        AppRow {
+            object_id: format!("obj-{name}"),
+            app_id: format!("app-{name}"),
+            name: name.into(),
+            fic_count: Some(subjects.len()),
+            fic_subjects: Some(subjects.iter().map(|s| s.to_string()).collect()),
+            credentials: Vec::new(),
+            audience: Audience::Single,
+        }
+    }
+
+    fn identity(name: &str) -> IdentityRow {
+        IdentityRow::new(Identity {
+            name: name.into(),
+            kind: IdentityKind::UserAssigned,
+            client_id: format!("client-{name}"),
+            principal_id: format!("principal-{name}"),
+            arm_id: None,
+            subscription: None,
+            resource_group: None,
+            tenant_id: None,
+        })
+    }
+
+    #[test]
+    fn pickers_are_by_name_and_say_what_already_trusts_what() {
+        let apps = [
+            app("payments-api", &["principal-id-payments"]),
+            app("Billing-worker", &[]),
+            app("inventory-sync", &["principal-id-inventory"]),
+        ];
+        let payments = identity("id-payments");
+        let items = app_items(&apps, Some(&payments));
+        let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
+        assert_eq!(labels, ["Billing-worker", "inventory-sync", "payments-api"]);
+        assert!(
+            items[2].detail.contains("✓ trusts id-payments"),
+            "{items:?}"
+        );
+        assert!(!items[1].detail.contains('✓'), "{items:?}");
+
+        let identities = [identity("id-payments"), identity("id-inventory")];
+        let items = identity_items(&identities, Some(&apps[0]));
+        assert_eq!(items[0].label, "id-inventory");
+        assert!(!items[0].detail.contains('✓'));
+        assert!(items[1].detail.contains("✓ trusted by payments-api"));
+    }
+
+    #[test]
+    fn the_picker_matches_as_the_lists_do() {
+        let picker: Picker<()> = Picker {
+            input: Input::from("pay api"),
+            items: app_items(&[app("payments-api", &[]), app("inventory", &[])], None),
+            ..Picker::default()
+        };
+        // Words in any order, as the list filter takes them (a substring test did not).
+        let labels: Vec<&str> = picker.visible().iter().map(|i| i.label.as_str()).collect();
+        assert_eq!(labels, ["payments-api"]);
+    }
 }

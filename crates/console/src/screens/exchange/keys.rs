@@ -9,13 +9,14 @@ use ficus_core::secret::Secret;
 use super::state::*;
 use crate::component::ToastLevel;
 use crate::keymap::Action;
-use crate::model::{IdentityKind, sanitize};
 use crate::msg::Cmd;
 use crate::nav::{AddFic, AppChoice, FicFix, InspectorEntry, Nav};
 use crate::token_effects::*;
-use crate::widgets::picker::{FocusedKey, PickItem, Picker, focused_key, focused_paste, scrolled};
+use crate::widgets::picker::{
+    FocusedKey, PickItem, Picker, app_items, focused_key, focused_paste, identity_items, scrolled,
+};
+use ficus_core::text::sanitize;
 
-use super::open::default_scope;
 use super::run::start_run;
 
 /// Keys of the exchange screen that the keymap dispatched. `None`: not ours, let the console
@@ -252,29 +253,19 @@ pub(super) fn fix_in_wizard(here: &mut Here) -> Vec<Cmd> {
 /// The picker for a field, filled from what is loaded.
 pub(super) fn open_picker(here: &mut Here, field: FormField) {
     let items: Vec<PickItem> = match field {
-        FormField::App => here
-            .apps
-            .items()
-            .iter()
-            .map(|a| PickItem {
-                label: a.name.clone(),
-                detail: a.app_id.clone(),
-                disabled: None,
-                value: a.object_id.clone(),
-            })
-            .collect(),
-        FormField::Identity => here
-            .identities
-            .items()
-            .iter()
-            .map(|i| PickItem {
-                label: i.name.clone(),
-                detail: i.client_id.clone(),
-                disabled: (i.kind == IdentityKind::SystemAssigned)
-                    .then(|| "system-assigned: cannot be a FIC's subject".to_string()),
-                value: i.principal_id.clone(),
-            })
-            .collect(),
+        FormField::App => app_items(
+            here.apps.items(),
+            here.screen.identity.as_ref().map(|i| &i.identity),
+        ),
+        FormField::Identity => {
+            let app = here.screen.app.as_ref().and_then(|chosen| {
+                here.apps
+                    .items()
+                    .iter()
+                    .find(|a| a.object_id == chosen.object_id)
+            });
+            identity_items(here.identities.items(), app)
+        }
         FormField::Tenant => {
             let mut items = Vec::new();
             if let Some(session) = &here.session {
@@ -293,7 +284,7 @@ pub(super) fn open_picker(here: &mut Here, field: FormField) {
                 .iter()
                 .map(|s| (s.clone(), "recent"))
                 .collect();
-            let default = default_scope(here);
+            let default = here.cloud().exchange_default_scope();
             for scope in std::iter::once(default.as_str()).chain(COMMON_SCOPES) {
                 if !values.iter().any(|(v, _)| v == scope) {
                     values.push((scope.to_string(), "common"));

@@ -26,7 +26,7 @@ pub mod run;
 pub mod state;
 
 pub use diff::{DiffRuns, char_diff};
-pub use open::{default_scope, entry_from_palette, identity_for_subject, open};
+pub use open::{entry_from_palette, identity_for_subject, open};
 pub use run::is_replication_delay;
 pub use state::*;
 

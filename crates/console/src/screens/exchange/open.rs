@@ -3,23 +3,13 @@
 
 use super::state::*;
 use crate::component::{Ctx, Outcome};
-use crate::model::{IdentityRow, sanitize};
+use crate::model::IdentityRow;
 use crate::msg::Cmd;
 use crate::nav::{AppChoice, ExchangeEntry};
 use crate::token_effects::*;
+use ficus_core::text::sanitize;
 
 use super::run::start_run;
-
-/// The scope asked for by default: Graph `.default` of the signed-in cloud (the sandbox
-/// mimics the public cloud's Graph resource).
-pub fn default_scope(ctx: &Ctx) -> String {
-    match ctx.session {
-        Some(session) if session.cloud_endpoints.kind != ficus_core::cloud::CloudKind::Custom => {
-            session.cloud_endpoints.graph_default_scope()
-        }
-        _ => COMMON_SCOPES[0].to_string(),
-    }
-}
 
 /// The exchange screen for an entry (the root pushes it), with its first commands.
 pub fn open(ctx: &Ctx, entry: ExchangeEntry) -> (ExchangeScreen, Outcome) {
@@ -28,7 +18,10 @@ pub fn open(ctx: &Ctx, entry: ExchangeEntry) -> (ExchangeScreen, Outcome) {
         .clone()
         .or_else(|| ctx.session.map(|s| s.tenant_id.clone()))
         .unwrap_or_default();
-    let scope = entry.scope.clone().unwrap_or_else(|| default_scope(ctx));
+    let scope = entry
+        .scope
+        .clone()
+        .unwrap_or_else(|| ctx.cloud().exchange_default_scope());
     let source_request = ctx.new_request();
     let focus = if entry.app.is_none() {
         FormField::App

@@ -3,9 +3,11 @@
 
 use super::state::*;
 use crate::component::ToastLevel;
-use crate::model::{IdentityKind, sanitize};
+use crate::error::DirectoryError;
+use crate::model::IdentityKind;
 use crate::msg::{Cmd, RequestId};
 use crate::token_effects::*;
+use ficus_core::text::sanitize;
 
 pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
     let request = here.new_request();
@@ -94,7 +96,7 @@ pub fn on_msg(here: &mut Here, msg: ExchangeMsg) -> Vec<Cmd> {
                         info.endpoint = sanitize(&info.endpoint).into_owned();
                         SourceState::Found(info)
                     }
-                    Err(why) => SourceState::Unavailable(sanitize(&why).into_owned()),
+                    Err(why) => SourceState::Unavailable(sanitize(&why.message).into_owned()),
                 };
             }
             Vec::new()
@@ -180,7 +182,7 @@ pub fn is_replication_delay(result: &ExchangeResult, just_created: bool) -> bool
 pub(super) fn finished(
     here: &mut Here,
     request: RequestId,
-    result: Result<Box<ExchangeResult>, String>,
+    result: Result<Box<ExchangeResult>, DirectoryError>,
 ) -> Vec<Cmd> {
     let now = here.now;
     let remedies = match &result {
@@ -197,7 +199,7 @@ pub(super) fn finished(
     let mut result = match result {
         Ok(result) => result,
         Err(error) => {
-            let error = sanitize(&error).into_owned();
+            let error = sanitize(&error.message).into_owned();
             run.result = Some(Box::new(ExchangeResult {
                 source: String::new(),
                 token_endpoint: String::new(),

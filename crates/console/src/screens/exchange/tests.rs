@@ -39,13 +39,14 @@ fn row(name: &str) -> AppRow {
         app_id: format!("app-{name}"),
         name: name.into(),
         fic_count: Some(1),
+        fic_subjects: None,
         credentials: Vec::new(),
         audience: Audience::Single,
     }
 }
 
 fn identity(name: &str, kind: IdentityKind) -> IdentityRow {
-    IdentityRow {
+    IdentityRow::new(ficus_core::fic::Identity {
         name: name.into(),
         kind,
         client_id: format!("client-{name}"),
@@ -54,7 +55,7 @@ fn identity(name: &str, kind: IdentityKind) -> IdentityRow {
         subscription: None,
         arm_id: None,
         tenant_id: None,
-    }
+    })
 }
 
 fn console() -> State {

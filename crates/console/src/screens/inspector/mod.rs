@@ -13,14 +13,14 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::component::{Component, Ctx, Outcome, ToastLevel};
 use crate::keymap::{Action, Context};
-use crate::model::sanitize;
 use crate::msg::{Cmd, RequestId};
 use crate::nav::{AppChoice, InspectorEntry};
 use crate::token_effects::{ExchangeCmd, ExchangeMsg};
-use crate::widgets::picker::{FocusedKey, PickItem, Picker, focused_key, focused_paste, scrolled};
+use crate::widgets::picker::{FocusedKey, Picker, focused_key, focused_paste, scrolled};
 use ficus_core::fic::{self, Fic};
 use ficus_core::jwt::{self, Jwt, TokenKind};
 use ficus_core::secret::Secret;
+use ficus_core::text::sanitize;
 
 type Here<'a, 'c> = crate::component::Here<'a, 'c, InspectorScreen>;
 
@@ -282,17 +282,7 @@ fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
             Err(_) => Vec::new(),
         },
         Action::PickApp => {
-            let items = here
-                .apps
-                .items()
-                .iter()
-                .map(|a| PickItem {
-                    label: a.name.clone(),
-                    detail: a.app_id.clone(),
-                    disabled: None,
-                    value: a.object_id.clone(),
-                })
-                .collect();
+            let items = crate::widgets::picker::app_items(here.apps.items(), None);
             if let Some(screen) = top(here) {
                 screen.picker = Some(Picker {
                     field: None,
@@ -402,7 +392,7 @@ fn on_msg(here: &mut Here, msg: ExchangeMsg) -> Vec<Cmd> {
                     screen.fics = fics;
                     screen.fics_error = None;
                 }
-                Err(error) => screen.fics_error = Some(sanitize(&error).into_owned()),
+                Err(error) => screen.fics_error = Some(sanitize(&error.message).into_owned()),
             }
         }
         _ => {}

@@ -16,10 +16,11 @@ use super::state::{
 };
 use crate::component::ToastLevel;
 use crate::keymap::Action;
-use crate::model::{IdentityKind, sanitize};
+use crate::model::IdentityKind;
 use crate::msg::Cmd;
 use crate::nav::{AppChoice, ExchangeEntry, Nav};
 use ficus_core::fic;
+use ficus_core::text::sanitize;
 
 // ---------------------------------------------------------------------------------------------
 // Keys

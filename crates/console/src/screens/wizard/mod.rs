@@ -27,7 +27,7 @@ pub mod state;
 
 pub use effect::{WizardCmd, WizardMsg};
 pub use open::{Given, edit, open_correction, start};
-pub use picker::{PickerRows, picker_rows};
+pub use picker::{PickerRows, already_trusted, picker_rows};
 pub use review::{REVIEW_TABS, remaining_secrets, review_snippets, update_of};
 pub use state::*;
 

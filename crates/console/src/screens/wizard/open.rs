@@ -132,6 +132,7 @@ fn correction_in(here: &mut Opening, fix: FicFix, known: Option<WizardApp>) -> V
                     app_id: fix.app.app_id.clone(),
                     name: fix.app.name.clone(),
                     fic_count: None,
+                    fic_subjects: None,
                     credentials: Vec::new(),
                     audience: Audience::Single,
                 });

@@ -103,7 +103,7 @@ pub fn update_of(wizard: &Wizard) -> Option<Result<(fic::FicUpdate, Fic), fic::U
 
 /// A FIC as the wizard's fields show it: each value cleaned for the terminal.
 pub(super) fn shown(fic: &Fic) -> Fic {
-    let clean = |s: &str| crate::model::sanitize(s).into_owned();
+    let clean = |s: &str| ficus_core::text::sanitize(s).into_owned();
     Fic {
         id: fic.id.clone(),
         name: clean(&fic.name),

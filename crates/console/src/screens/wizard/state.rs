@@ -4,10 +4,11 @@ use tui_input::Input;
 
 use crate::component::{Ctx, ToastLevel};
 use crate::error::ErrorKind;
-use crate::model::{AppRow, IdentityRow, sanitize};
+use crate::model::{AppRow, IdentityRow};
 use crate::msg::{Cmd, RequestId};
 use ficus_core::cloud::Cloud;
 use ficus_core::fic::{self, AppRef, Fic, Field, Identity};
+use ficus_core::text::sanitize;
 
 use super::effect::WizardMsg;
 
@@ -509,13 +510,16 @@ pub(super) fn on_msg(here: &mut Here, msg: WizardMsg) -> Vec<Cmd> {
                         Some(WizardApp {
                             row,
                             fics: Some(fics),
-                        }) if !wizard.is_edit() => Some((row.object_id.clone(), fics.len())),
+                        }) if !wizard.is_edit() => Some((
+                            row.object_id.clone(),
+                            fics.iter().map(|f| f.subject.clone()).collect(),
+                        )),
                         _ => None,
                     };
                     let verb = if wizard.is_edit() { "Saved" } else { "Created" };
                     let name = stored.name.clone();
                     wizard.step = Step::Done { stored };
-                    here.out.fic_count = counted;
+                    here.out.app_fics = counted;
                     here.toast(
                         ToastLevel::Success,
                         format!("{verb} {name} and read it back. x runs the test exchange."),

@@ -75,6 +75,7 @@ fn app_row(name: &str, n: u8, fics: usize, secret: bool) -> AppRow {
         app_id: guid(0xa1, n),
         name: name.into(),
         fic_count: Some(fics),
+        fic_subjects: None,
         credentials: if secret {
             vec![Credential {
                 kind: CredentialKind::Secret,
@@ -90,7 +91,7 @@ fn app_row(name: &str, n: u8, fics: usize, secret: bool) -> AppRow {
 }
 
 fn identity_row(name: &str, n: u8, kind: IdentityKind) -> IdentityRow {
-    IdentityRow {
+    IdentityRow::new(ficus_core::fic::Identity {
         name: name.into(),
         kind,
         client_id: guid(0xc0, n),
@@ -99,7 +100,7 @@ fn identity_row(name: &str, n: u8, kind: IdentityKind) -> IdentityRow {
         subscription: Some(guid(0xe0, 1)),
         arm_id: None,
         tenant_id: Some(TENANT.into()),
-    }
+    })
 }
 
 fn payments() -> IdentityRow {
@@ -125,6 +126,7 @@ fn detail(row: AppRow, fics: Vec<Fic>) -> AppDetail {
     AppDetail {
         app: AppRow {
             fic_count: Some(fics.len()),
+            fic_subjects: None,
             ..row
         },
         fics: fics
@@ -891,7 +893,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 fn fix_it_from_app_detail_corrects_the_subject_in_one_key() {
     let mut state = console(false);
     let wrong = Fic {
-        subject: inventory().client_id,
+        subject: inventory().identity.client_id,
         ..good_fic(&inventory(), "mi-id-inventory", "fic-2")
     };
     let mut with_finding = detail(app_row("inventory-sync", 4, 1, false), vec![wrong]);
@@ -1117,7 +1119,7 @@ fn snapshot_done() {
 fn the_exchange_screens_fix_opens_the_fic_with_the_corrected_value() {
     let mut state = console(false);
     let wrong = Fic {
-        subject: inventory().client_id,
+        subject: inventory().identity.client_id,
         ..good_fic(&inventory(), "mi-id-inventory", "fic-2")
     };
     let app = app_row("inventory-sync", 4, 1, false);
@@ -1125,7 +1127,7 @@ fn the_exchange_screens_fix_opens_the_fic_with_the_corrected_value() {
         app: crate::nav::AppChoice::from(&app),
         fic: wrong.clone(),
         field: Field::Subject,
-        corrected: inventory().principal_id,
+        corrected: inventory().identity.principal_id,
     };
     let commands = update(&mut state, Msg::EditFic(Box::new(fix)));
     // The app is not on screen: its FICs are read for the rules.
