@@ -31,6 +31,7 @@ mod sandbox_msi;
 mod sandbox_state;
 mod sandbox_sts;
 mod sandbox_sts_clients;
+mod sdk_js;
 mod sdk_python;
 mod tui_e2e;
 mod tui_exchange;

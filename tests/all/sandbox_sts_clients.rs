@@ -267,3 +267,37 @@ async fn refresh_token_at_another_tenant_needs_membership() {
     assert_eq!(c["tid"], fabrikam);
     assert_eq!(c["oid"], guest_id.to_string());
 }
+
+#[tokio::test]
+async fn managed_identity_paths_with_msal_nodes_trailing_slash() {
+    // msal-node asks `{AZURE_POD_IDENTITY_AUTHORITY_HOST}/metadata/identity/oauth2/token/` and
+    // `{IDENTITY_ENDPOINT}/`; real IMDS and App Service answer both spellings.
+    let sb = start_default().await;
+    let client = reqwest::Client::new();
+    let (_, client_id) = identity("id-payments");
+    let query = format!("resource=api%3A%2F%2FAzureADTokenExchange&client_id={client_id}");
+    let imds = client
+        .get(format!(
+            "{}/metadata/identity/oauth2/token/?api-version=2018-02-01&{query}",
+            sb.info.imds
+        ))
+        .header("Metadata", "true")
+        .send()
+        .await
+        .expect("imds");
+    assert_eq!(imds.status(), 200);
+    let body: Value = imds.json().await.expect("json");
+    assert!(body["expires_in"].is_string(), "{body}");
+    let app_service = client
+        .get(format!(
+            "{}/?api-version=2019-08-01&{query}",
+            sb.info.app_service.endpoint
+        ))
+        .header("X-IDENTITY-HEADER", &sb.info.app_service.header)
+        .send()
+        .await
+        .expect("app service");
+    assert_eq!(app_service.status(), 200);
+    let body: Value = app_service.json().await.expect("json");
+    assert!(body["expires_on"].is_string(), "{body}");
+}
