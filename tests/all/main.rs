@@ -8,6 +8,7 @@ mod tui_fixture;
 mod cli_binary;
 mod cli_decode;
 mod cli_output;
+mod cli_sandbox_session;
 mod core_text;
 mod entra_fic_update;
 mod entra_http;

@@ -146,6 +146,10 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, SandboxError> {
     Ok(listener)
 }
 
+// Both listeners set TCP_NODELAY on accepted sockets: without it a response written right
+// after a small unacknowledged segment (TLS 1.3 session tickets follow the handshake) waits
+// for the client's delayed ACK, ~40 ms per new HTTPS connection (benches/sandbox_nodelay.rs).
+
 /// The host clients should use for a bound address: loopback for wildcard binds.
 fn url_host(addr: SocketAddr) -> String {
     match addr.ip() {
@@ -285,8 +289,12 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         )
         .await
         .map_err(|e| SandboxError::Serve(format!("TLS setup failed: {e}")))?;
-        let server = axum_server::from_tcp_rustls(listener, rustls)
+        // TCP_NODELAY on every accepted socket (see `NoDelayAcceptor`), under TLS.
+        let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
+            .acceptor(axum_server::accept::NoDelayAcceptor::new());
+        let server = axum_server::from_tcp(listener)
             .map_err(|e| SandboxError::Serve(e.to_string()))?
+            .acceptor(acceptor)
             .handle(main_handle.clone());
         tokio::spawn(async move {
             if let Err(e) = server.serve(main_router.into_make_service()).await {
@@ -296,6 +304,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
     } else {
         let server = axum_server::from_tcp(listener)
             .map_err(|e| SandboxError::Serve(e.to_string()))?
+            .acceptor(axum_server::accept::NoDelayAcceptor::new())
             .handle(main_handle.clone());
         tokio::spawn(async move {
             if let Err(e) = server.serve(main_router.into_make_service()).await {
@@ -305,6 +314,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
     };
     let msi_server = axum_server::from_tcp(msi_listener)
         .map_err(|e| SandboxError::Serve(e.to_string()))?
+        .acceptor(axum_server::accept::NoDelayAcceptor::new())
         .handle(msi_handle.clone());
     let msi_task = tokio::spawn(async move {
         if let Err(e) = msi_server.serve(msi_router.into_make_service()).await {
