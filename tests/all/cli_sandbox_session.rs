@@ -133,3 +133,54 @@ async fn whoami_never_prompts_and_commands_without_a_terminal_do_not_block() {
     );
     sb.shutdown().await;
 }
+
+#[test]
+fn sandbox_banner_prints_the_attach_command_and_sdk_environment() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut child = std::process::Command::new(BIN)
+        .args(["sandbox", "--tls", "--listen", "127.0.0.1:0"])
+        .args(["--msi-listen", "127.0.0.1:0", "--state"])
+        .arg(tmp.path().join("state.json"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ficus sandbox starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let _guard = crate::sdk_python::KillOnDrop(child);
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        let last = line.starts_with("az cloud register");
+        lines.push(line);
+        if last {
+            break;
+        }
+    }
+    let banner = lines.join("\n");
+    let ca = tmp.path().join("state-ca.pem").display().to_string();
+    let attach = lines
+        .iter()
+        .find(|l| l.starts_with("ficus --sandbox-url https://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("an attach command:\n{banner}"));
+    assert!(attach.ends_with(&format!("--ca-file {ca}")), "{attach}");
+    for wanted in [
+        format!("export REQUESTS_CA_BUNDLE={ca}"),
+        format!("export NODE_EXTRA_CA_CERTS={ca}"),
+        "export AZURE_AUTHORITY_HOST=https://127.0.0.1:".to_string(),
+        "export IDENTITY_ENDPOINT=http://127.0.0.1:".to_string(),
+        "export IDENTITY_HEADER=".to_string(),
+        "export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:".to_string(),
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(&wanted)),
+            "{wanted}:\n{banner}"
+        );
+    }
+    let az = lines.last().expect("the az line");
+    assert!(
+        az.contains("--endpoint-microsoft-graph-resource-id https://127.0.0.1:"),
+        "{az}"
+    );
+}

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 
 const SDKS: [&str; 2] = ["azure-identity==1.27.0", "msal==1.39.0"];
 
-pub(crate) struct KillOnDrop(Child);
+pub(crate) struct KillOnDrop(pub(crate) Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
