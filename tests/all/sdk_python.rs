@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 
 const SDKS: [&str; 2] = ["azure-identity==1.27.0", "msal==1.39.0"];
 
-struct KillOnDrop(Child);
+pub(crate) struct KillOnDrop(pub(crate) Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -57,7 +57,7 @@ fn python_with_sdks() -> PathBuf {
     python
 }
 
-fn start_sandbox(state_dir: &Path) -> (KillOnDrop, String, serde_json::Value) {
+pub(crate) fn start_sandbox(state_dir: &Path) -> (KillOnDrop, String, serde_json::Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ficus"))
         .args(["sandbox", "--tls", "--json", "--listen", "127.0.0.1:0"])
         .args(["--msi-listen", "127.0.0.1:0", "--state"])

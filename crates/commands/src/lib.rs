@@ -1067,6 +1067,13 @@ pub async fn run_to(
             let config = session_config(&global)?;
             logout(&config, json_out, out)
         }
+        Command::Whoami => {
+            // `whoami` reports; it never starts a sign-in.
+            let signed =
+                startup::session::connect_with(&global, err, startup::session::SignInPrompt::Never)
+                    .await?;
+            whoami(&Context::new(signed, json_out), out).await
+        }
         other => {
             let ctx = connect(&global, err).await?;
             execute(&ctx, other, out).await

@@ -67,9 +67,11 @@ impl GraphAuthError {
     }
 }
 
-fn graph_audience(aud: &str) -> bool {
+fn graph_audience(authority: &str, aud: &str) -> bool {
     let a = aud.trim_end_matches('/').to_ascii_lowercase();
-    a == "https://graph.microsoft.com"
+    // The sandbox's own base URL names Graph too (see `sts::resolve_resource`).
+    crate::sts::is_own_base_url(authority, aud)
+        || a == "https://graph.microsoft.com"
         || a == "https://canary.graph.microsoft.com"
         || a == GRAPH_APP_ID.to_string()
 }
@@ -132,7 +134,11 @@ pub fn authenticate_graph_token(
     };
     ficus_core::jwt::verify(signed.as_ref().unwrap_or(&jwt), &jwks)
         .map_err(|_| GraphAuthError::BadSignature)?;
-    if !jwt.audiences().iter().any(|a| graph_audience(a)) {
+    if !jwt
+        .audiences()
+        .iter()
+        .any(|a| graph_audience(&state.authority, a))
+    {
         return Err(GraphAuthError::WrongAudience);
     }
     const SKEW: i64 = 300;

@@ -23,7 +23,10 @@ use crate::tokens::{self, Minted, Signer};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/metadata/identity/oauth2/token", get(imds))
+        // msal-node (and so @azure/identity for JavaScript) asks with a trailing slash.
+        .route("/metadata/identity/oauth2/token/", get(imds))
         .route("/msi/token", get(app_service))
+        .route("/msi/token/", get(app_service))
 }
 
 /// How the caller names the identity it wants.

@@ -143,11 +143,28 @@ fn print_human(
     writeln!(out)?;
     writeln!(
         out,
+        "# Attach a ficus console (or headless command) to this sandbox:"
+    )?;
+    match &info.ca_file {
+        Some(ca) => writeln!(
+            out,
+            "ficus --sandbox-url {} --ca-file {}",
+            info.authority,
+            ca.display()
+        )?,
+        None => writeln!(out, "ficus --sandbox-url {}", info.authority)?,
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
         "# Point azure-identity and MSAL at the sandbox (IDENTITY_* selects App Service; unset them to use IMDS):"
     )?;
     writeln!(out, "export AZURE_AUTHORITY_HOST={}", info.authority)?;
     match &info.ca_file {
-        Some(ca) => writeln!(out, "export REQUESTS_CA_BUNDLE={}", ca.display())?,
+        Some(ca) => {
+            writeln!(out, "export REQUESTS_CA_BUNDLE={}", ca.display())?;
+            writeln!(out, "export NODE_EXTRA_CA_CERTS={}", ca.display())?;
+        }
         None => writeln!(
             out,
             "# (no TLS: azure-identity and MSAL require https; restart with --tls)"
@@ -167,6 +184,16 @@ fn print_human(
     if let Some(t) = info.tenants.first() {
         writeln!(out, "export AZURE_TENANT_ID={}", t.id)?;
     }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "# The Azure CLI (with REQUESTS_CA_BUNDLE above): Graph is served from the sandbox's own URL"
+    )?;
+    writeln!(
+        out,
+        "az cloud register --name ficus-sandbox --endpoint-active-directory {a} --endpoint-active-directory-resource-id {a}/ --endpoint-active-directory-graph-resource-id {a}/ --endpoint-microsoft-graph-resource-id {a}/ --endpoint-resource-manager {a}/ --skip-endpoint-discovery",
+        a = info.authority
+    )?;
     Ok(())
 }
 

@@ -151,6 +151,10 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, SandboxError> {
     Ok(listener)
 }
 
+// Both listeners set TCP_NODELAY on accepted sockets: without it a response written right
+// after a small unacknowledged segment (TLS 1.3 session tickets follow the handshake) waits
+// for the client's delayed ACK, ~40 ms per new HTTPS connection (benches/sandbox_nodelay.rs).
+
 /// The host clients should use for a bound address: loopback for wildcard binds.
 fn url_host(addr: SocketAddr) -> String {
     match addr.ip() {

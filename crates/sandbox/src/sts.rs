@@ -28,6 +28,9 @@ use ficus_core::secret::Secret;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// The device code grant as MSAL for JavaScript (msal-common `GrantType.DEVICE_CODE_GRANT`)
+/// sends it; Entra accepts it as well as the RFC 8628 URN MSAL Python and .NET send.
+pub const DEVICE_CODE_GRANT_SHORT: &str = "device_code";
 /// Assertions may be this far outside their validity window (clock skew).
 const SKEW_SECONDS: i64 = 300;
 const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);
@@ -355,6 +358,46 @@ fn find_client(directory: &Directory, tenant: &Tenant, client_id: &str) -> Optio
     })
 }
 
+/// [`tokens::resolve_resource`], plus the hosts this sandbox serves Graph from: Entra treats
+/// every host Graph is served from, with or without the trailing slash, as a service principal
+/// name of Graph, and echoes the name as requested in `aud` (the Azure CLI's custom cloud asks
+/// for `{microsoft_graph_resource_id}/.default`, i.e. `https://host//.default`).
+pub(crate) fn resolve_resource(
+    authority: &str,
+    tenant: &Tenant,
+    resource: &str,
+) -> Option<Resource> {
+    let trimmed = resource.trim();
+    if is_own_base_url(authority, trimmed) {
+        let mut graph = tokens::resolve_resource(tenant, "https://graph.microsoft.com")?;
+        graph.audience = trimmed.to_string();
+        return Some(graph);
+    }
+    tokens::resolve_resource(tenant, resource)
+}
+
+/// `candidate` is the sandbox's base URL (`https://127.0.0.1:8443`), with or without trailing
+/// slashes, scheme and host in any case; `localhost` and `127.0.0.1` name the same loopback host.
+pub(crate) fn is_own_base_url(authority: &str, candidate: &str) -> bool {
+    let (Ok(own), Ok(other)) = (
+        url::Url::parse(authority),
+        url::Url::parse(candidate.trim_end_matches('/')),
+    ) else {
+        return false;
+    };
+    let loopback = |host: Option<&str>| match host {
+        Some("localhost") | Some("127.0.0.1") | Some("[::1]") => Some("loopback".to_string()),
+        other => other.map(str::to_ascii_lowercase),
+    };
+    own.scheme() == other.scheme()
+        && loopback(own.host_str()) == loopback(other.host_str())
+        && own.port_or_known_default() == other.port_or_known_default()
+        && matches!(other.path(), "" | "/")
+        && other.query().is_none()
+        && other.fragment().is_none()
+        && other.username().is_empty()
+}
+
 /// Splits the space-separated scope parameter.
 fn scope_items(scope: &str) -> Vec<String> {
     let mut items: Vec<String> = Vec::new();
@@ -466,6 +509,7 @@ fn consented(tenant: &Tenant, client: Uuid, resource: &Resource, user: Uuid) -> 
 /// consented. Without a resource scope (only `openid profile offline_access`), Graph's
 /// consented scopes (or `User.Read`).
 fn grant_delegated(
+    authority: &str,
     tenant: &Tenant,
     client: &Client,
     user: Uuid,
@@ -484,7 +528,7 @@ fn grant_delegated(
             _ => (None, s.clone()),
         };
         let res = prefix.as_deref().unwrap_or("https://graph.microsoft.com");
-        let resolved = tokens::resolve_resource(tenant, res).ok_or_else(|| {
+        let resolved = resolve_resource(authority, tenant, res).ok_or_else(|| {
             StsError::new(
                 "invalid_resource",
                 500011,
@@ -638,7 +682,7 @@ pub(crate) fn user_token_response(
         })?;
         let client = find_client(d, tenant, client_id)
             .ok_or_else(|| StsError::app_not_found(client_id, tenant))?;
-        let grant = grant_delegated(tenant, &client, user.id, scopes)?;
+        let grant = grant_delegated(&state.authority, tenant, &client, user.id, scopes)?;
         let access = tokens::user_token(
             &signer,
             user,
@@ -928,7 +972,7 @@ pub fn token_inner(
     let grant = field(form, "grant_type").ok_or_else(|| StsError::missing("grant_type"))?;
     match grant {
         "client_credentials" => client_credentials(state, segment, headers, form),
-        DEVICE_CODE_GRANT => device_code_grant(state, segment, form),
+        DEVICE_CODE_GRANT | DEVICE_CODE_GRANT_SHORT => device_code_grant(state, segment, form),
         "refresh_token" => refresh_grant(state, segment, form),
         other => Err(StsError::new(
             "unsupported_grant_type",
@@ -1109,25 +1153,76 @@ fn refresh_grant(
         }
     };
     let grant = grant.ok_or_else(invalid)?;
-    if grant.client_id != client_id || segment_tenant.is_some_and(|t| t != grant.tenant_id) {
+    if grant.client_id != client_id {
         return Err(StsError::new(
             "invalid_grant",
             70000,
             "Provided grant is invalid or malformed.",
         ));
     }
+    // Refresh tokens are multi-resource and work at every tenant the user belongs to.
+    let (tenant_id, user_id) = match segment_tenant {
+        Some(t) if t != grant.tenant_id => {
+            state.read(|d| user_in_tenant(d, grant.tenant_id, grant.user_id, t, client_id))?
+        }
+        _ => (grant.tenant_id, grant.user_id),
+    };
     let scopes = field(form, "scope")
         .map(scope_items)
         .unwrap_or_else(|| grant.scopes.clone());
-    redeemed_user_grant(
-        state,
-        form,
-        grant.tenant_id,
-        grant.user_id,
-        client_id,
-        &scopes,
-        true,
-    )
+    redeemed_user_grant(state, form, tenant_id, user_id, client_id, &scopes, true)
+}
+
+/// The user of a refresh grant issued in `home`, as a member of `target`: the same object, or
+/// the external user Entra creates for them there (`mail` equal to their UPN, or the guest UPN
+/// `name_domain#EXT#@…`). A user who is not in `target` gets AADSTS50020, Entra's
+/// user-not-in-tenant error.
+fn user_in_tenant(
+    d: &Directory,
+    home: Uuid,
+    user_id: Uuid,
+    target: Uuid,
+    client_id: &str,
+) -> Result<(Uuid, Uuid), StsError> {
+    let home_tenant = d
+        .tenant_by_id(home)
+        .ok_or_else(|| StsError::tenant_not_found(&home.to_string()))?;
+    let target_tenant = d
+        .tenant_by_id(target)
+        .ok_or_else(|| StsError::tenant_not_found(&target.to_string()))?;
+    let Some(user) = home_tenant.users.get(&user_id) else {
+        return Err(StsError::new(
+            "invalid_grant",
+            50034,
+            "The user account does not exist in the directory. To sign into this application, the account must be added to the directory.",
+        ));
+    };
+    let upn = user.user_principal_name.to_ascii_lowercase();
+    let guest_prefix = format!("{}#ext#@", upn.replace('@', "_"));
+    let member = target_tenant.users.values().find(|u| {
+        u.id == user_id
+            || u.user_principal_name
+                .to_ascii_lowercase()
+                .starts_with(&guest_prefix)
+            || u.mail
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(&upn))
+    });
+    if let Some(member) = member {
+        return Ok((target, member.id));
+    }
+    let app_name = find_client(d, target_tenant, client_id)
+        .or_else(|| find_client(d, home_tenant, client_id))
+        .map(|c| c.display_name)
+        .unwrap_or_default();
+    Err(StsError::new(
+        "invalid_grant",
+        50020,
+        format!(
+            "User account '{}' from identity provider 'https://sts.windows.net/{home}/' does not exist in tenant '{}' and cannot access the application '{client_id}'({app_name}) in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Azure Active Directory user account.",
+            user.user_principal_name, target_tenant.display_name
+        ),
+    ))
 }
 
 /// Client credentials: `client_secret` (post or basic) or a federated `client_assertion`.
@@ -1270,7 +1365,7 @@ fn client_credentials_resource(
         let tenant = d
             .tenant_by_id(tenant_id)
             .ok_or_else(|| StsError::tenant_not_found(&tenant_id.to_string()))?;
-        tokens::resolve_resource(tenant, resource).ok_or_else(|| {
+        resolve_resource(&state.authority, tenant, resource).ok_or_else(|| {
             StsError::new(
                 "invalid_resource",
                 500011,

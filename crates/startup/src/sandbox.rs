@@ -91,31 +91,7 @@ pub fn console_sandbox_session(
     wanted: &str,
     read_only: bool,
 ) -> Result<Connected, String> {
-    let key = wanted.trim();
-    let tenant = sandbox
-        .info
-        .tenants
-        .iter()
-        .find(|t| {
-            t.id.eq_ignore_ascii_case(key)
-                || t.domain.eq_ignore_ascii_case(key)
-                || t.name.eq_ignore_ascii_case(key)
-        })
-        .cloned()
-        .ok_or_else(|| {
-            let known: Vec<String> = sandbox
-                .info
-                .tenants
-                .iter()
-                .map(|t| t.name.clone())
-                .collect();
-            if known.is_empty() {
-                "the sandbox has no tenant; its seed is broken (restart ficus --sandbox)".into()
-            } else {
-                // Short enough for a toast at 80 columns.
-                format!("No sandbox tenant `{key}`; known: {}", known.join(", "))
-            }
-        })?;
+    let tenant = sandbox_tenant(&sandbox, wanted)?;
     let admin = tenant_admin(&sandbox, &tenant.id).ok_or_else(|| {
         format!(
             "the sandbox tenant {} has no administrator to sign in as; its seed has no users",
@@ -157,6 +133,48 @@ pub fn console_sandbox_session(
     })
 }
 
+/// The sandbox tenant named `wanted` (name, domain or tenant id, any case). Unknown: a
+/// sentence naming the known ones, short enough for a toast at 80 columns.
+pub fn sandbox_tenant(
+    sandbox: &Sandbox,
+    wanted: &str,
+) -> Result<ficus_sandbox::TenantInfo, String> {
+    let key = wanted.trim();
+    sandbox
+        .info
+        .tenants
+        .iter()
+        .find(|t| {
+            t.id.eq_ignore_ascii_case(key)
+                || t.domain.eq_ignore_ascii_case(key)
+                || t.name.eq_ignore_ascii_case(key)
+        })
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<String> = sandbox
+                .info
+                .tenants
+                .iter()
+                .map(|t| t.name.clone())
+                .collect();
+            if known.is_empty() {
+                "the sandbox has no tenant; its seed is broken (restart ficus --sandbox)".into()
+            } else {
+                format!("No sandbox tenant `{key}`; known: {}", known.join(", "))
+            }
+        })
+}
+
+/// The tenant `--sandbox` opens: `--tenant` / `FICUS_TENANT` when given, else contoso.
+pub fn wanted_tenant(global: &GlobalArgs) -> &str {
+    global
+        .tenant
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(CONSOLE_TENANT)
+}
+
 /// Who signs in to a sandbox tenant: a user who can manage every app registration,
 /// `admin@…` first (the demo seed's admins), then by name so the choice is stable.
 fn tenant_admin(sandbox: &Sandbox, tenant_id: &str) -> Option<String> {
@@ -188,9 +206,22 @@ pub async fn start_sandbox(global: &GlobalArgs) -> Result<Sandbox, StartupError>
 }
 
 /// Starts the in-process sandbox signed in as the demo admin (the headless `--sandbox`).
+/// `--tenant` / `FICUS_TENANT` pick the tenant (its administrator signs in); an unknown one
+/// is an error naming the known ones.
 pub async fn start_sandbox_signed(global: &GlobalArgs) -> Result<(Signed, Sandbox), StartupError> {
     let sandbox = start_sandbox(global).await?;
-    match sandbox_signed(&sandbox, ficus_sandbox::seed::DEMO_ADMIN, global.read_only) {
+    let signed = sandbox_tenant(&sandbox, wanted_tenant(global))
+        .map_err(StartupError::Sandbox)
+        .and_then(|tenant| {
+            let admin = tenant_admin(&sandbox, &tenant.id).ok_or_else(|| {
+                StartupError::Sandbox(format!(
+                    "the sandbox tenant {} has no administrator to sign in as",
+                    tenant.name
+                ))
+            })?;
+            sandbox_signed_in(&sandbox, &tenant.id, &admin, global.read_only)
+        });
+    match signed {
         Ok(signed) => Ok((signed, sandbox)),
         Err(e) => {
             sandbox.shutdown().await;
@@ -203,6 +234,7 @@ pub async fn start_sandbox_signed(global: &GlobalArgs) -> Result<(Signed, Sandbo
 pub fn console_sandbox(global: GlobalArgs) -> ConnectFuture {
     Box::pin(async move {
         let sandbox = start_sandbox(&global).await.map_err(|e| e.to_string())?;
-        console_sandbox_session(Arc::new(sandbox), CONSOLE_TENANT, global.read_only)
+        let wanted = wanted_tenant(&global).to_string();
+        console_sandbox_session(Arc::new(sandbox), &wanted, global.read_only)
     })
 }

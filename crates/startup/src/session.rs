@@ -131,6 +131,34 @@ pub async fn connect(
     global: &GlobalArgs,
     prompt_out: &mut dyn Write,
 ) -> Result<Signed, StartupError> {
+    connect_with(global, prompt_out, SignInPrompt::IfTerminal).await
+}
+
+/// Whether [`connect_with`] may start a device-code sign-in when nothing is cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInPrompt {
+    /// Never (`whoami`): not signed in is the answer.
+    Never,
+    /// Only with `--sandbox-url` and when stdin is a terminal; otherwise "not signed in".
+    IfTerminal,
+}
+
+impl SignInPrompt {
+    fn allowed(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            SignInPrompt::Never => false,
+            SignInPrompt::IfTerminal => std::io::stdin().is_terminal(),
+        }
+    }
+}
+
+/// [`connect`], saying whether a sign-in prompt is allowed.
+pub async fn connect_with(
+    global: &GlobalArgs,
+    prompt_out: &mut dyn Write,
+    prompt: SignInPrompt,
+) -> Result<Signed, StartupError> {
     let config = session_config(global)?;
     let msi_http = msi::msi_http(RetryPolicy::default())?;
     if global.use_az_cli {
@@ -148,9 +176,18 @@ pub async fn connect(
             signed_in_via: "azure cli".into(),
         });
     }
+    // A sandbox URL this client may never speak to is refused with its reason first, whether
+    // or not a sign-in is cached.
+    if global.sandbox_url.is_some()
+        && let Ok(login) = url::Url::parse(&config.cloud.login)
+    {
+        Http::new(&config.http_config())?
+            .check_url(&login)
+            .map_err(EntraError::from)?;
+    }
     let session = match Session::from_cache(config.clone()) {
         Ok(s) => s,
-        Err(EntraError::NotSignedIn { .. }) if global.sandbox_url.is_some() => {
+        Err(EntraError::NotSignedIn { .. }) if global.sandbox_url.is_some() && prompt.allowed() => {
             device_code_login(&config, prompt_out).await?;
             Session::from_cache(config)?
         }
