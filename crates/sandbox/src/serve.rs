@@ -81,9 +81,13 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(colour)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        // `RUST_LOG=debug` and the like: a level (no per-module filters, whose regex engine
+        // would cost more to build than the sandbox needs).
+        .with_max_level(
+            std::env::var("RUST_LOG")
+                .ok()
+                .and_then(|v| v.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+                .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO),
         )
         .try_init();
     let config = args.config()?;
