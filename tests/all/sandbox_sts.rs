@@ -1402,3 +1402,48 @@ async fn discovery_advertises_only_endpoints_that_answer() {
     assert!(instance["metadata"][0]["aliases"].is_array());
     sb.shutdown().await;
 }
+
+/// The demo's lessons are mistakes real admins make through Graph, which validates none of
+/// them: each seeded broken FIC, deleted and created again through Graph exactly as stored,
+/// is accepted (201) and still fails the exchange with its AADSTS code.
+#[tokio::test]
+async fn every_seeded_mistake_can_be_created_through_graph_and_still_fails() {
+    let sb = start_default().await;
+    let signed = ficus::startup::sandbox::sandbox_signed(&sb, DEMO_ADMIN, false)
+        .expect("signed in to the sandbox");
+    let graph = signed.session.graph();
+    let cases = [
+        ("reporting-portal", "id-reporting", 700211),
+        ("inventory-sync", "id-inventory", 700213),
+        ("orders-api", "id-inventory", 7002138),
+        ("gov-exporter", "id-payments", 700212),
+    ];
+    for (app_name, identity_name, code) in cases {
+        let app = ficus::entra::resolve::resolve_app(&graph, app_name)
+            .await
+            .expect("app");
+        let fics = graph.list_fics(&app.id).await.expect("fics");
+        let seeded = fics.first().expect("a seeded FIC").clone();
+        graph
+            .delete_fic(&app.id, seeded.id.as_deref().expect("id"))
+            .await
+            .expect("deleted");
+        let again = ficus::fic::Fic {
+            id: None,
+            ..seeded.clone()
+        };
+        let created = graph
+            .create_fic(&app.id, &again)
+            .await
+            .unwrap_or_else(|e| panic!("{app_name}: Graph refused the seeded mistake: {e}"));
+        assert_eq!(
+            (&created.issuer, &created.subject, &created.audiences),
+            (&seeded.issuer, &seeded.subject, &seeded.audiences),
+            "{app_name}: stored as sent"
+        );
+        let assertion = mi_assertion(&sb, identity_name);
+        let result = graph_exchange(&sb, CONTOSO, app_name, &assertion).await;
+        assert_aadsts(&result, 401, "invalid_client", code);
+    }
+    sb.shutdown().await;
+}
