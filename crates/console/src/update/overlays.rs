@@ -1,8 +1,13 @@
 //! Keys while an overlay is open: help, text panels, the delete confirmation, the export view
 //! and the palette.
 
-use super::prelude::*;
-use crate::keymap::Context;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use tui_input::backend::crossterm::to_input_request;
+
+use super::palette::{refresh_suggestions, run_palette};
+use crate::keymap::{Action, Chord, Context, Lookup};
+use crate::msg::Cmd;
+use crate::state::{Overlay, Screen, State, TextPanel, ToastLevel};
 
 /// The overlay's action for `key`, from the keymap (its own bindings only: the console's
 /// global keys do nothing under an overlay).

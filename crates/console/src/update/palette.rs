@@ -1,7 +1,20 @@
 //! The command palette: suggestions as you type (commands, apps and identities by fuzzy
 //! name), running a command, and `whois` with the directory's answer.
 
-use super::prelude::*;
+use ficus_core::text::sanitize;
+use tui_input::Input;
+
+use super::navigate::{navigate, open_app, open_identity, open_inspector, show_list};
+use crate::domain;
+use crate::error::{DirectoryError, ErrorKind};
+use crate::model::IdentityKind;
+use crate::msg::{Cmd, RequestId};
+use crate::nav::Nav;
+use crate::screens::exchange;
+use crate::state::{
+    ListKind, Overlay, PaletteScreen, PaletteTarget, Phase, SignInScreen, State, Suggestion,
+    TextPanel, ToastLevel,
+};
 
 /// How many suggestions the palette shows.
 pub(super) const PALETTE_SUGGESTIONS: usize = 8;
