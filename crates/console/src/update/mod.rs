@@ -5,13 +5,14 @@ use ficus_core::text::sanitize;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tui_input::InputRequest;
 
+use crate::component::Component;
 use crate::filter::{Load, Row};
 use crate::keymap::{Action, Chord, Lookup};
 use crate::model::{AppRow, IdentityRow};
 use crate::msg::{Cmd, Msg};
 use crate::nav::Nav;
 use crate::screens::wizard::WizardMsg;
-use crate::state::{ListKind, Overlay, Phase, Screen, State, ToastLevel};
+use crate::state::{HelpScreen, ListKind, Overlay, Phase, Screen, State, ToastLevel};
 
 mod browse;
 mod fic_actions;
@@ -30,12 +31,12 @@ use navigate::{
     add_fic, apply, navigate, open_inspector, recount_trust, set_app_fics, show_list, test_exchange,
 };
 use overlays::on_overlay_key;
-use palette::{on_whois, open_palette, refresh_suggestions};
+use palette::{on_whois, open_palette};
 use rest::{finish_rest_fetch, forget_details, is_rest_fetch, on_rested, rest_target, sync_rest};
 use sign_in::{TYPE_AHEAD_LIMIT, on_sign_in, toast_typed_ahead, type_ahead};
 
+pub use crate::screens::palette::PALETTE_COMMANDS;
 pub use navigate::{open_app, open_identity};
-pub use palette::PALETTE_COMMANDS;
 pub use sign_in::start_console;
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
@@ -367,7 +368,7 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
             vec![Cmd::Quit]
         }
         Action::Help => {
-            state.overlay = Some(Overlay::Help { scroll: 0 });
+            state.overlay = Some(Overlay::Help(HelpScreen::default()));
             Vec::new()
         }
         Action::Palette => {
@@ -488,13 +489,11 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
         return Vec::new();
     }
     let clean = sanitize(text.trim()).into_owned();
-    if let Some(Overlay::Palette(palette)) = &mut state.overlay {
-        for c in clean.chars() {
-            palette.input.handle(InputRequest::InsertChar(c));
-        }
-        let value = palette.input.value().to_string();
-        refresh_suggestions(state, &value);
-        return Vec::new();
+    let (overlay, ctx) = state.split_overlay();
+    if let Some(Overlay::Palette(palette)) = overlay
+        && let Some(outcome) = palette.on_paste(text, &ctx)
+    {
+        return apply(state, outcome);
     }
     if state.overlay.is_some() || !matches!(state.phase, Phase::Console) {
         return Vec::new();

@@ -13,7 +13,7 @@ use crate::screens::exchange::{self, RECENT_SCOPES};
 use crate::screens::inspector;
 use crate::screens::wizard::{self, Given, WizardApp};
 use crate::state::{
-    AppDetailScreen, DetailPane, IdentityDetailScreen, ListKind, Overlay, Screen, State,
+    AppDetailScreen, DetailPane, HelpScreen, IdentityDetailScreen, ListKind, Overlay, Screen, State,
 };
 
 /// What a screen answered: its commands, its toast, and its navigation intent, which only
@@ -168,9 +168,15 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
             Vec::new()
         }
         Nav::Help => {
-            state.overlay = Some(Overlay::Help { scroll: 0 });
+            state.overlay = Some(Overlay::Help(HelpScreen::default()));
             Vec::new()
         }
+        Nav::CloseOverlay => {
+            state.overlay = None;
+            Vec::new()
+        }
+        // The palette's commands are above navigation: `update/overlays.rs` runs them.
+        Nav::RunPalette(_) => Vec::new(),
         Nav::Quit => {
             state.quit = true;
             vec![Cmd::Quit]

@@ -763,7 +763,7 @@ fn explain_uses_the_catalogue() {
 fn help_opens_and_closes() {
     let mut state = console(false);
     update(&mut state, char_key('?'));
-    assert!(matches!(state.overlay, Some(Overlay::Help { .. })));
+    assert!(matches!(state.overlay, Some(Overlay::Help(_))));
     update(&mut state, key(KeyCode::Esc));
     assert!(state.overlay.is_none());
     update(&mut state, char_key('q'));
