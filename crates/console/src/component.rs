@@ -13,6 +13,7 @@ use crate::keymap::{Action, Context, Keymap, keys_label};
 use crate::model::{AppRow, IdentityRow};
 use crate::msg::{Cmd, RequestId, RequestIds, Session};
 use crate::nav::Nav;
+use crate::theme::Themes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToastLevel {
@@ -41,6 +42,9 @@ pub struct Ctx<'a> {
     /// Rows a list (or a detail's list) shows at once; half of it is a half-page move.
     pub list_height: usize,
     pub requests: &'a RequestIds,
+    /// The themes and the one in use (the palette's `theme` suggestions).
+    pub themes: &'a Themes,
+    pub theme: &'a str,
 }
 
 impl Ctx<'_> {

@@ -16,12 +16,13 @@
 //!   `fic::guid`, `fic::aadsts`); the console keeps no copy.
 //! - [`request`] (request ids), [`error`] (`DirectoryError`: an effect's failure by kind),
 //!   [`token_effects`] (the exchange's and inspector's commands, answers and run data),
-//!   [`overlay`] (help, palette, confirmations, export and text panels).
+//!   [`overlay`] (help, palette, confirmations, export and text panels: their state; the
+//!   palette's `PaletteRun`).
 //! - [`msg`]: `Msg` in, `Cmd` out.
 //! - [`nav`]: `Nav`, where a screen asks to go (open the exchange, edit a FIC in the wizard,
 //!   pop…), and the intents' payloads (`ExchangeEntry`, `FicFix`, `Given`…).
 //! - [`component`]: what a screen is to the root. `Ctx` is what a screen may read (the session,
-//!   the lists, the keymap, request ids); `Outcome` is its answer (commands, a toast, a `Nav`,
+//!   the lists, the keymap, request ids, the themes); `Outcome` is its answer (commands, a toast, a `Nav`,
 //!   a FIC count that changed); the `Component` trait (`on_key` for a focused input,
 //!   `on_action`, `on_unbound`, `on_paste`, `commands()`, `needs_tick`); `Command`, the one
 //!   table of what a screen offers that key dispatch, the footer and `?` help read.
@@ -29,8 +30,10 @@
 //!   name with what already trusts what, and the token-file input).
 //! - [`screens`]: one component per file or folder: `app_detail`, `identity_detail`, `wizard/`
 //!   (state, open, keys, commands, picker, review, effect), `exchange/` (state, open, run, keys,
-//!   diff, remedy: what `F` offers, from core's remedies), `inspector/`. Each owns its state and answers with an `Outcome`; none imports the
-//!   root or another screen. Their effects' answers arrive through `on_msg`.
+//!   diff, remedy: what `F` offers, from core's remedies), `inspector/`, and the overlays
+//!   `help` (scrolling, closing) and `palette` (its input, suggestions, commands table; Enter
+//!   answers `Nav::RunPalette`). Each owns its state and answers with an `Outcome`; none
+//!   imports the root or another screen. Their effects' answers arrive through `on_msg`.
 //! - [`effects`]: the `Directory` trait (every failure a `DirectoryError`), the one runner (`spawn`, with the screens' effects in
 //!   `effects/wizard.rs` and `effects/exchange.rs`), panics contained (`guard`), a directory in
 //!   memory for tests (`memory`); [`directory`]: the Graph-backed directory, holding one
@@ -39,8 +42,12 @@
 //! - [`update()`](update::update): the root. It routes keys (one dispatch: overlay, type-ahead, filter, the top
 //!   screen's focused input, then the keymap's action to the top screen, then the console's
 //!   own), routes effect answers to their screen, and is the only place that applies a `Nav`
-//!   (`update/navigate.rs`). The lists (below every screen) are the root's own: `browse.rs`,
-//!   `rest.rs`; then `sign_in.rs`, `palette.rs`, `overlays.rs`, `fic_actions.rs`.
+//!   (`update/navigate.rs`; `Nav::RunPalette` in `update/overlays.rs`). The lists (below every
+//!   screen) are still the root's own, not yet a component: `browse.rs` (cursor, sort, filter
+//!   input, open, copy, back) and `rest.rs` (the row preview). Its files import one way, each
+//!   only files before it: `rest.rs`; `navigate.rs`; `browse.rs`, `fic_actions.rs`,
+//!   `sign_in.rs`, `palette.rs` (running the palette's commands, `whois`); `overlays.rs`;
+//!   `mod.rs` over all (no shared prelude).
 //! - [`views`] draw it all; [`run()`](run::run) is the terminal loop.
 //!
 //! Adding a screen: a file or folder in `screens/` with its state and a `Component` impl, a

@@ -5,7 +5,7 @@ use ficus_core::fic::{self, Fic};
 use ficus_core::secret::Secret;
 
 use crate::model::{AppRow, IdentityRow};
-use crate::overlay::Overlay;
+use crate::overlay::{Overlay, PaletteRun};
 
 /// A navigation intent from a screen.
 #[derive(Debug, Clone)]
@@ -33,6 +33,10 @@ pub enum Nav {
     Overlay(Box<Overlay>),
     /// Every key of this screen.
     Help,
+    /// Close the overlay on top (help, the palette).
+    CloseOverlay,
+    /// Run the palette's command (what only the root can do: lists, tenant, theme, whois).
+    RunPalette(Box<PaletteRun>),
     /// Leave ficus (the screen has asked already when work would be lost).
     Quit,
 }

@@ -17,11 +17,26 @@ pub struct Suggestion {
     pub target: PaletteTarget,
 }
 
+/// The command palette; its keys, pastes and suggestions are the component in
+/// `screens/palette.rs`.
 #[derive(Debug, Clone, Default)]
 pub struct PaletteScreen {
     pub input: Input,
     pub suggestions: Vec<Suggestion>,
     pub selected: usize,
+}
+
+/// Every key of the screen below (`?`); its keys are the component in `screens/help.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HelpScreen {
+    pub scroll: u16,
+}
+
+/// What Enter on the palette asks the root to run: the typed line and the suggestion chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaletteRun {
+    pub input: String,
+    pub chosen: Option<Suggestion>,
 }
 
 /// A delete that waits for `y`.
@@ -56,7 +71,7 @@ pub struct TextPanel {
 /// Layers over the current screen; `Esc` closes the top one first.
 #[derive(Debug, Clone)]
 pub enum Overlay {
-    Help { scroll: u16 },
+    Help(HelpScreen),
     Palette(PaletteScreen),
     ConfirmDelete(ConfirmDelete),
     Export(ExportScreen),

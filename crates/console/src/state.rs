@@ -225,8 +225,27 @@ impl State {
             recent_scopes: &self.exchange_memory.recent_scopes,
             list_height: self.size.1.saturating_sub(5 + PREVIEW_HEIGHT) as usize,
             requests: &self.requests,
+            themes: &self.themes,
+            theme: &self.theme.name,
         };
         (self.stack.last_mut(), ctx)
+    }
+
+    /// The overlay on top, and what it may read of the rest.
+    pub fn split_overlay(&mut self) -> (Option<&mut Overlay>, Ctx<'_>) {
+        let ctx = Ctx {
+            now: self.now,
+            session: self.session.as_ref(),
+            keymap: &self.keymap,
+            apps: &self.apps,
+            identities: &self.identities,
+            recent_scopes: &self.exchange_memory.recent_scopes,
+            list_height: self.size.1.saturating_sub(5 + PREVIEW_HEIGHT) as usize,
+            requests: &self.requests,
+            themes: &self.themes,
+            theme: &self.theme.name,
+        };
+        (self.overlay.as_mut(), ctx)
     }
 
     /// What the screens may read, when none is being changed.
@@ -240,6 +259,8 @@ impl State {
             recent_scopes: &self.exchange_memory.recent_scopes,
             list_height: self.list_height(),
             requests: &self.requests,
+            themes: &self.themes,
+            theme: &self.theme.name,
         }
     }
 

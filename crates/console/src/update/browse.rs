@@ -1,7 +1,15 @@
 //! The lists and the detail screens: moving the cursor, opening a row, reloading, copying,
 //! sorting and the filter typed over a list.
 
-use super::prelude::*;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use tui_input::Input;
+use tui_input::backend::crossterm::to_input_request;
+
+use super::navigate::{open_app, open_identity};
+use super::rest::forget_details;
+use crate::filter::{Listing, Load, Row};
+use crate::msg::Cmd;
+use crate::state::{ListKind, Phase, SignInScreen, State, ToastLevel};
 
 pub(super) fn cycle_sort<T: Row>(listing: &mut Listing<T>, now: time::OffsetDateTime) {
     // s: next column ascending; on the last column's second press, back to the first.
@@ -151,4 +159,18 @@ pub(super) fn set_filter(state: &mut State, value: String) {
             state.identities.set_query(&value, now);
         }
     }
+}
+
+pub(super) fn go_back(state: &mut State) -> Vec<Cmd> {
+    if state.stack.pop().is_some() {
+        return Vec::new();
+    }
+    let has_filter = match state.list {
+        ListKind::Apps => !state.apps_filter.value().is_empty(),
+        ListKind::Identities => !state.identities_filter.value().is_empty(),
+    };
+    if has_filter {
+        set_filter(state, String::new());
+    }
+    Vec::new()
 }

@@ -1,7 +1,14 @@
 //! A FIC deleted from App detail (after its confirmation): the list's count follows, the app
 //! is read again, or the failure is said by its kind.
 
-use super::prelude::*;
+use ficus_core::text::sanitize;
+
+use super::navigate::{reload_top, set_app_fics};
+use super::rest::forget_details;
+use crate::error::{DirectoryError, ErrorKind};
+use crate::keymap::Action;
+use crate::msg::Cmd;
+use crate::state::{Screen, State, ToastLevel};
 
 pub(super) fn on_fic_deleted(
     state: &mut State,

@@ -1,28 +1,18 @@
 //! `update(&mut State, Msg) -> Vec<Cmd>`: every change to the console's state happens here,
 //! without I/O and without blocking, so every transition is a unit test.
 
-use ficus_core::secret::Secret;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use tui_input::backend::crossterm::to_input_request;
-use tui_input::{Input, InputRequest};
-
-use crate::component::Outcome;
-use crate::domain;
-use crate::error::{DirectoryError, ErrorKind};
-use crate::filter::{Listing, Load, Row};
-use crate::keymap::{Action, Chord, Lookup};
-use crate::model::{AppRow, IdentityKind, IdentityRow};
-use crate::msg::{Cmd, Msg, RequestId, SignInEvent};
-use crate::nav::{AppChoice, ExchangeEntry, FicFix, InspectorEntry, Nav};
-use crate::screens::exchange::{self, RECENT_SCOPES};
-use crate::screens::inspector;
-use crate::screens::wizard::{self, Given, WizardApp, WizardMsg};
-use crate::state::{
-    AppDetailScreen, DetailPane, IdentityDetailScreen, ListKind, Overlay, PaletteScreen,
-    PaletteTarget, Phase, REST_DELAY, Rest, RestStage, RestTarget, Screen, SignInScreen, State,
-    Suggestion, TextPanel, ToastLevel,
-};
 use ficus_core::text::sanitize;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use tui_input::InputRequest;
+
+use crate::component::Component;
+use crate::filter::{Load, Row};
+use crate::keymap::{Action, Chord, Lookup};
+use crate::model::{AppRow, IdentityRow};
+use crate::msg::{Cmd, Msg};
+use crate::nav::Nav;
+use crate::screens::wizard::WizardMsg;
+use crate::state::{HelpScreen, ListKind, Overlay, Phase, Screen, State, ToastLevel};
 
 mod browse;
 mod fic_actions;
@@ -32,22 +22,22 @@ mod palette;
 mod rest;
 mod sign_in;
 
-use browse::*;
-use fic_actions::*;
-use navigate::*;
-use overlays::*;
-use palette::*;
-use rest::*;
-use sign_in::*;
+use browse::{
+    copy, cycle_sort, filter_input, go_back, move_cursor, on_filter_key, open_selected, refresh,
+    set_filter,
+};
+use fic_actions::on_fic_deleted;
+use navigate::{
+    add_fic, apply, navigate, open_inspector, recount_trust, set_app_fics, show_list, test_exchange,
+};
+use overlays::on_overlay_key;
+use palette::{on_whois, open_palette};
+use rest::{finish_rest_fetch, forget_details, is_rest_fetch, on_rested, rest_target, sync_rest};
+use sign_in::{TYPE_AHEAD_LIMIT, on_sign_in, toast_typed_ahead, type_ahead};
 
+pub use crate::screens::palette::PALETTE_COMMANDS;
 pub use navigate::{open_app, open_identity};
-pub use palette::PALETTE_COMMANDS;
 pub use sign_in::start_console;
-
-/// What every file of the root shares: the imports above and each other's functions.
-mod prelude {
-    pub(super) use super::*;
-}
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
     let before = rest_target(state);
@@ -378,7 +368,7 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
             vec![Cmd::Quit]
         }
         Action::Help => {
-            state.overlay = Some(Overlay::Help { scroll: 0 });
+            state.overlay = Some(Overlay::Help(HelpScreen::default()));
             Vec::new()
         }
         Action::Palette => {
@@ -499,13 +489,11 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
         return Vec::new();
     }
     let clean = sanitize(text.trim()).into_owned();
-    if let Some(Overlay::Palette(palette)) = &mut state.overlay {
-        for c in clean.chars() {
-            palette.input.handle(InputRequest::InsertChar(c));
-        }
-        let value = palette.input.value().to_string();
-        refresh_suggestions(state, &value);
-        return Vec::new();
+    let (overlay, ctx) = state.split_overlay();
+    if let Some(Overlay::Palette(palette)) = overlay
+        && let Some(outcome) = palette.on_paste(text, &ctx)
+    {
+        return apply(state, outcome);
     }
     if state.overlay.is_some() || !matches!(state.phase, Phase::Console) {
         return Vec::new();
@@ -528,6 +516,20 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
     };
     open_palette(state, &prefill);
     Vec::new()
+}
+
+/// Applies what was typed while signing in, now that the list exists.
+fn replay_typed_ahead(state: &mut State) -> Vec<Cmd> {
+    if state.typed_ahead.is_empty() || !matches!(state.phase, Phase::Console) {
+        return Vec::new();
+    }
+    let typed = std::mem::take(&mut state.typed_ahead);
+    state.toast = None;
+    let mut cmds = Vec::new();
+    for msg in typed {
+        cmds.extend(transition(state, msg));
+    }
+    cmds
 }
 
 #[cfg(test)]

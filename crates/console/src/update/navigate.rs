@@ -2,7 +2,19 @@
 //! screen stack changes), and opening the detail screens, the wizard, the exchange and the
 //! inspector from the lists and details.
 
-use super::prelude::*;
+use ficus_core::secret::Secret;
+
+use crate::component::Outcome;
+use crate::filter::Load;
+use crate::model::IdentityRow;
+use crate::msg::Cmd;
+use crate::nav::{AppChoice, ExchangeEntry, FicFix, InspectorEntry, Nav};
+use crate::screens::exchange::{self, RECENT_SCOPES};
+use crate::screens::inspector;
+use crate::screens::wizard::{self, Given, WizardApp};
+use crate::state::{
+    AppDetailScreen, DetailPane, HelpScreen, IdentityDetailScreen, ListKind, Overlay, Screen, State,
+};
 
 /// What a screen answered: its commands, its toast, and its navigation intent, which only
 /// this function (through [`navigate`]) applies to the screen stack.
@@ -156,9 +168,15 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
             Vec::new()
         }
         Nav::Help => {
-            state.overlay = Some(Overlay::Help { scroll: 0 });
+            state.overlay = Some(Overlay::Help(HelpScreen::default()));
             Vec::new()
         }
+        Nav::CloseOverlay => {
+            state.overlay = None;
+            Vec::new()
+        }
+        // The palette's commands are above navigation: `update/overlays.rs` runs them.
+        Nav::RunPalette(_) => Vec::new(),
         Nav::Quit => {
             state.quit = true;
             vec![Cmd::Quit]
@@ -331,19 +349,5 @@ pub(super) fn show_list(state: &mut State, list: ListKind) -> Vec<Cmd> {
     state.stack.clear();
     state.list = list;
     state.editing_filter = false;
-    Vec::new()
-}
-
-pub(super) fn go_back(state: &mut State) -> Vec<Cmd> {
-    if state.stack.pop().is_some() {
-        return Vec::new();
-    }
-    let has_filter = match state.list {
-        ListKind::Apps => !state.apps_filter.value().is_empty(),
-        ListKind::Identities => !state.identities_filter.value().is_empty(),
-    };
-    if has_filter {
-        set_filter(state, String::new());
-    }
     Vec::new()
 }

@@ -1,8 +1,15 @@
 //! Keys while an overlay is open: help, text panels, the delete confirmation, the export view
 //! and the palette.
 
-use super::prelude::*;
-use crate::keymap::Context;
+use ratatui::crossterm::event::KeyEvent;
+
+use super::navigate::apply;
+use super::palette::run_palette;
+use crate::component::{Component, Outcome};
+use crate::keymap::{Action, Chord, Context, Lookup};
+use crate::msg::Cmd;
+use crate::nav::Nav;
+use crate::state::{Overlay, Screen, State, TextPanel, ToastLevel};
 
 /// The overlay's action for `key`, from the keymap (its own bindings only: the console's
 /// global keys do nothing under an overlay).
@@ -22,20 +29,40 @@ fn overlay_action(state: &State, context: Context, key: &KeyEvent) -> Option<Act
 }
 
 pub(super) fn on_overlay_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
+    // Help and the palette are components: the panel's keys for help, every key typed into
+    // the palette.
+    let help_action = overlay_action(state, Context::Panel, &key);
+    let (overlay, ctx) = state.split_overlay();
+    let outcome = match overlay {
+        Some(Overlay::Help(help)) => Some(match help_action {
+            Some(action) => help.on_action(action, &ctx),
+            None => Outcome::default(),
+        }),
+        Some(Overlay::Palette(palette)) => Some(palette.on_key(key, &ctx).unwrap_or_default()),
+        _ => None,
+    };
+    if let Some(mut outcome) = outcome {
+        if let Some(Nav::RunPalette(run)) = outcome.nav.take_if(|n| matches!(n, Nav::RunPalette(_)))
+        {
+            state.overlay = None;
+            let mut cmds = apply(state, outcome);
+            cmds.extend(run_palette(state, &run.input, run.chosen));
+            return cmds;
+        }
+        return apply(state, outcome);
+    }
     let context = match &state.overlay {
-        None => return Vec::new(),
-        Some(Overlay::Help { .. } | Overlay::Text(_)) => Context::Panel,
+        None | Some(Overlay::Help(_) | Overlay::Palette(_)) => return Vec::new(),
+        Some(Overlay::Text(_)) => Context::Panel,
         Some(Overlay::Export(_)) => Context::ExportView,
         Some(Overlay::ConfirmDelete(_)) => Context::Question,
-        // The palette is an input: its keys are typed into it.
-        Some(Overlay::Palette(_)) => Context::Global,
     };
     let action = overlay_action(state, context, &key);
     let Some(overlay) = state.overlay.as_mut() else {
         return Vec::new();
     };
     match overlay {
-        Overlay::Help { scroll } | Overlay::Text(TextPanel { scroll, .. }) => match action {
+        Overlay::Text(TextPanel { scroll, .. }) => match action {
             Some(Action::Down) => *scroll = scroll.saturating_add(1),
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
             Some(Action::Copy) => {
@@ -95,29 +122,7 @@ pub(super) fn on_overlay_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
             Some(Action::Back) => state.overlay = None,
             _ => {}
         },
-        Overlay::Palette(palette) => match key.code {
-            KeyCode::Esc => state.overlay = None,
-            KeyCode::Down | KeyCode::Tab => {
-                palette.selected =
-                    (palette.selected + 1).min(palette.suggestions.len().saturating_sub(1));
-            }
-            KeyCode::Up | KeyCode::BackTab => palette.selected = palette.selected.saturating_sub(1),
-            KeyCode::Enter => {
-                let input = palette.input.value().trim().to_string();
-                let chosen = palette.suggestions.get(palette.selected).cloned();
-                state.overlay = None;
-                return run_palette(state, &input, chosen);
-            }
-            _ => {
-                let event = ratatui::crossterm::event::Event::Key(key);
-                if let Some(request) = to_input_request(&event) {
-                    palette.input.handle(request);
-                    palette.selected = 0;
-                    let value = palette.input.value().to_string();
-                    refresh_suggestions(state, &value);
-                }
-            }
-        },
+        Overlay::Help(_) | Overlay::Palette(_) => {}
     }
     Vec::new()
 }

@@ -1,159 +1,25 @@
 //! The command palette: suggestions as you type (commands, apps and identities by fuzzy
 //! name), running a command, and `whois` with the directory's answer.
 
-use super::prelude::*;
+use ficus_core::text::sanitize;
 
-/// How many suggestions the palette shows.
-pub(super) const PALETTE_SUGGESTIONS: usize = 8;
+use super::navigate::{navigate, open_app, open_identity, open_inspector, show_list};
+use crate::domain;
+use crate::error::{DirectoryError, ErrorKind};
+use crate::model::IdentityKind;
+use crate::msg::{Cmd, RequestId};
+use crate::nav::Nav;
+use crate::screens::exchange;
+use crate::screens::palette;
+use crate::state::{
+    HelpScreen, ListKind, Overlay, PaletteTarget, Phase, SignInScreen, State, Suggestion,
+    TextPanel, ToastLevel,
+};
 
 pub(super) fn open_palette(state: &mut State, prefill: &str) {
     state.editing_filter = false;
-    state.overlay = Some(Overlay::Palette(PaletteScreen {
-        input: Input::new(prefill.to_string()),
-        suggestions: Vec::new(),
-        selected: 0,
-    }));
-    refresh_suggestions(state, prefill);
-}
-
-/// The palette's commands, with what each does.
-pub const PALETTE_COMMANDS: &[(&str, &str)] = &[
-    ("apps", "show app registrations"),
-    ("identities", "show managed identities"),
-    (
-        "tenant ",
-        "switch tenant: sign in to another tenant (domain or id)",
-    ),
-    (
-        "whois ",
-        "what a GUID is: app, identity, tenant, well-known id",
-    ),
-    ("explain ", "what an AADSTS error means and how to fix it"),
-    (
-        "decode ",
-        "token inspector: decode, verify, match against an app's FICs",
-    ),
-    ("exchange ", "test the exchange: exchange [app] [identity]"),
-    ("theme ", "switch colour theme"),
-    ("help", "every key of this screen"),
-];
-
-pub(super) fn refresh_suggestions(state: &mut State, input: &str) {
-    let suggestions = suggestions_for(state, input);
-    if let Some(Overlay::Palette(palette)) = &mut state.overlay {
-        palette.suggestions = suggestions;
-        palette.selected = palette
-            .selected
-            .min(palette.suggestions.len().saturating_sub(1));
-    }
-}
-
-pub(super) fn suggestions_for(state: &State, input: &str) -> Vec<Suggestion> {
-    let input = input.trim_start();
-    let lower = input.to_ascii_lowercase();
-    let mut suggestions = Vec::new();
-    if let Some(rest) = lower.strip_prefix("theme") {
-        let wanted = rest.trim();
-        for name in state.themes.names() {
-            if name.starts_with(wanted) {
-                suggestions.push(Suggestion {
-                    label: format!("theme {name}"),
-                    detail: if name == state.theme.name {
-                        "current".into()
-                    } else {
-                        String::new()
-                    },
-                    target: PaletteTarget::Command(format!("theme {name}")),
-                });
-            }
-        }
-        return suggestions;
-    }
-    for (command, description) in PALETTE_COMMANDS {
-        if !lower.is_empty() && command.trim_end().starts_with(lower.trim_end()) {
-            suggestions.push(Suggestion {
-                label: command.trim_end().to_string(),
-                detail: description.to_string(),
-                target: PaletteTarget::Command(command.to_string()),
-            });
-        }
-    }
-    let is_command = PALETTE_COMMANDS
-        .iter()
-        .any(|(command, _)| command.ends_with(' ') && lower.starts_with(command));
-    if lower.is_empty() {
-        for (command, description) in PALETTE_COMMANDS {
-            suggestions.push(Suggestion {
-                label: command.trim_end().to_string(),
-                detail: description.to_string(),
-                target: PaletteTarget::Command(command.to_string()),
-            });
-        }
-        return suggestions;
-    }
-    if is_command {
-        return suggestions;
-    }
-    let pattern = nucleo_matcher::pattern::Pattern::parse(
-        input,
-        nucleo_matcher::pattern::CaseMatching::Ignore,
-        nucleo_matcher::pattern::Normalization::Smart,
-    );
-    let mut matcher = nucleo_matcher::Matcher::new(nucleo_matcher::Config::DEFAULT);
-    // Score everything, but build suggestions only for the few shown.
-    let apps = state.apps.items();
-    let identities = state.identities.items();
-    let mut scored: Vec<(u32, bool, usize)> = state
-        .apps
-        .fuzzy_scores(&pattern, &mut matcher)
-        .into_iter()
-        .map(|(score, i)| (score, true, i))
-        .chain(
-            state
-                .identities
-                .fuzzy_scores(&pattern, &mut matcher)
-                .into_iter()
-                .map(|(score, i)| (score, false, i)),
-        )
-        .collect();
-    let name_len = |&(_, is_app, i): &(u32, bool, usize)| {
-        if is_app {
-            apps[i].name.len()
-        } else {
-            identities[i].name.len()
-        }
-    };
-    // Best score first; ties by shorter name, which is usually the exact one. Only the first
-    // few are ordered: there may be 100 000 matches.
-    let order = |a: &(u32, bool, usize), b: &(u32, bool, usize)| {
-        b.0.cmp(&a.0).then(name_len(a).cmp(&name_len(b)))
-    };
-    if scored.len() > PALETTE_SUGGESTIONS {
-        scored.select_nth_unstable_by(PALETTE_SUGGESTIONS, order);
-        scored.truncate(PALETTE_SUGGESTIONS);
-    }
-    scored.sort_unstable_by(order);
-    suggestions.extend(
-        scored
-            .into_iter()
-            .take(PALETTE_SUGGESTIONS)
-            .map(|(_, is_app, i)| {
-                if is_app {
-                    Suggestion {
-                        label: apps[i].name.clone(),
-                        detail: "app".into(),
-                        target: PaletteTarget::App(apps[i].object_id.clone()),
-                    }
-                } else {
-                    Suggestion {
-                        label: identities[i].name.clone(),
-                        detail: "identity".into(),
-                        target: PaletteTarget::Identity(identities[i].principal_id.clone()),
-                    }
-                }
-            }),
-    );
-    suggestions
+    let palette = palette::open(&state.ctx(), prefill);
+    state.overlay = Some(Overlay::Palette(palette));
 }
 
 pub(super) fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Vec<Cmd> {
@@ -167,7 +33,7 @@ pub(super) fn run_palette(state: &mut State, input: &str, chosen: Option<Suggest
             show_list(state, ListKind::Identities)
         }
         "help" => {
-            state.overlay = Some(Overlay::Help { scroll: 0 });
+            state.overlay = Some(Overlay::Help(HelpScreen::default()));
             Vec::new()
         }
         "theme" => {

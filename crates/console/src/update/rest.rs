@@ -1,7 +1,11 @@
 //! The list row the cursor rests on: its details are fetched after a short delay and kept
 //! for the preview and `Enter`.
 
-use super::prelude::*;
+use ficus_core::text::sanitize;
+
+use crate::error::DirectoryError;
+use crate::msg::{Cmd, RequestId};
+use crate::state::{ListKind, Phase, REST_DELAY, Rest, RestStage, RestTarget, State};
 
 /// The list row the cursor is on, when a list is what the admin sees.
 pub(super) fn rest_target(state: &State) -> Option<RestTarget> {

@@ -1,7 +1,14 @@
 //! Signing in: the device code screen's events, and the keys typed meanwhile, applied once the
 //! list arrives.
 
-use super::prelude::*;
+use ficus_core::text::sanitize;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::rest::forget_details;
+use crate::filter::Load;
+use crate::keymap::{Chord, Lookup};
+use crate::msg::{Cmd, Msg, SignInEvent};
+use crate::state::{Phase, State, ToastLevel};
 
 /// The first commands of a signed-in console: load both lists.
 pub fn start_console(state: &mut State) -> Vec<Cmd> {
@@ -115,18 +122,4 @@ pub(super) fn toast_typed_ahead(state: &mut State) {
         ToastLevel::Info,
         format!("Typed ahead: {tail} (applied when the list arrives)"),
     );
-}
-
-/// Applies what was typed while signing in, now that the list exists.
-pub(super) fn replay_typed_ahead(state: &mut State) -> Vec<Cmd> {
-    if state.typed_ahead.is_empty() || !matches!(state.phase, Phase::Console) {
-        return Vec::new();
-    }
-    let typed = std::mem::take(&mut state.typed_ahead);
-    state.toast = None;
-    let mut cmds = Vec::new();
-    for msg in typed {
-        cmds.extend(transition(state, msg));
-    }
-    cmds
 }

@@ -2,10 +2,15 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
+use super::palette::WHOIS_ASKING;
 use super::*;
+use crate::error::ErrorKind;
 use crate::keymap::Keymap;
+use crate::model::IdentityKind;
 use crate::model::{AppDetail, Audience, Credential, CredentialKind, FicRow};
+use crate::msg::{RequestId, SignInEvent};
 use crate::msg::{Session, SignInFailure};
+use crate::state::{REST_DELAY, SignInScreen};
 use crate::state::{RestStage, RestTarget, State};
 use crate::theme::Themes;
 use ficus_core::fic::Fic;
@@ -758,7 +763,7 @@ fn explain_uses_the_catalogue() {
 fn help_opens_and_closes() {
     let mut state = console(false);
     update(&mut state, char_key('?'));
-    assert!(matches!(state.overlay, Some(Overlay::Help { .. })));
+    assert!(matches!(state.overlay, Some(Overlay::Help(_))));
     update(&mut state, key(KeyCode::Esc));
     assert!(state.overlay.is_none());
     update(&mut state, char_key('q'));

@@ -10,7 +10,7 @@ use crate::component::{Command, footer_hints, keymap_commands, keys_for};
 use crate::filter::FACET_HELP;
 use crate::keymap::keys_label;
 use crate::keymap::{Action, Context};
-use crate::state::{Overlay, State};
+use crate::state::{HelpScreen, Overlay, State};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
@@ -35,7 +35,7 @@ fn panel<'a>(state: &State, title: String) -> Block<'a> {
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
     let theme = &state.theme;
     match overlay {
-        Overlay::Help { scroll } => {
+        Overlay::Help(HelpScreen { scroll }) => {
             let context = state.context();
             let mut lines = vec![Line::from(Span::styled(
                 format!("Keys on this screen ({})", context.title()),
