@@ -131,7 +131,12 @@ impl<D: Directory> Driver<D> {
             if matches!(cmd, Cmd::Copy(_) | Cmd::Quit) {
                 continue;
             }
-            self.outstanding += 1;
+            // The Apps list ends with its last page and, apart, its certificate index.
+            self.outstanding += if matches!(cmd, Cmd::LoadApps { .. }) {
+                2
+            } else {
+                1
+            };
             effects::spawn(&self.directory, cmd, &self.tx);
         }
     }
@@ -149,6 +154,9 @@ fn is_final(msg: &Msg) -> bool {
         Msg::SwitchRefused(_) => true,
         // The one-shot delay of a resting cursor, and a contained panic.
         Msg::Rested { .. } | Msg::EffectPanicked(_) => true,
+        Msg::CertificatesLoaded { .. } => true,
+        // Sent before a create's `Saved`, which ends the command.
+        Msg::Wizard(ficus::tui::wizard::WizardMsg::Replication { .. }) => false,
         Msg::Wizard(_) => true,
         // The exchange screen's answers (#7): each command ends with one message, except a
         // run, whose steps come before its `Finished`.
