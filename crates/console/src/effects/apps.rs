@@ -205,3 +205,116 @@ pub fn settle_wait(state: &mut State, msg: &Msg) {
         state.toast_is_wait = false;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keymap::Keymap;
+    use crate::model::Audience;
+    use crate::theme::Themes;
+    use crate::update::update;
+
+    fn state() -> State {
+        State::new(
+            Keymap::default(),
+            Themes::built_in(),
+            "mono",
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+    }
+
+    fn row(name: &str) -> AppRow {
+        AppRow {
+            object_id: format!("obj-{name}"),
+            app_id: format!("app-{name}"),
+            name: name.into(),
+            fic_count: Some(0),
+            fic_subjects: None,
+            credentials: Vec::new(),
+            audience: Audience::Single,
+        }
+    }
+
+    /// Rows sent before the index arrived get their certificates from `CertificatesLoaded`
+    /// (the `expires:` facet follows); a stale request's index is dropped.
+    #[test]
+    fn the_certificate_index_is_joined_into_the_listed_rows_by_app_id() {
+        let mut state = state();
+        let request = state.apps.request;
+        update(
+            &mut state,
+            Msg::AppsPage {
+                request,
+                rows: vec![row("crm"), row("web")],
+                page: 1,
+                done: true,
+            },
+        );
+        let expires = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(10);
+        let certificate = Credential {
+            kind: CredentialKind::Certificate,
+            name: "crm-cert".into(),
+            key_id: "k1".into(),
+            expires: Some(expires),
+        };
+        let index: CertificatesByApp =
+            Arc::new(HashMap::from([("obj-crm".to_string(), vec![certificate])]));
+        update(
+            &mut state,
+            Msg::CertificatesLoaded {
+                request: request + 1,
+                by_app: Some(index.clone()),
+                error: None,
+            },
+        );
+        assert!(state.apps.items().iter().all(|a| a.credentials.is_empty()));
+        update(
+            &mut state,
+            Msg::CertificatesLoaded {
+                request,
+                by_app: Some(index),
+                error: None,
+            },
+        );
+        let crm = state.apps.find(|a| a.name == "crm").expect("crm");
+        assert_eq!(crm.credentials.len(), 1);
+        state.apps.set_query("expires:<30d", state.now);
+        let visible: Vec<&str> = state
+            .apps
+            .visible_rows(0, 10)
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(visible, ["crm"]);
+    }
+
+    /// A wait shows in the status line until an answer arrives; it never covers an unseen
+    /// warning.
+    #[test]
+    fn graph_waits_show_until_an_answer_arrives() {
+        let mut state = state();
+        update(
+            &mut state,
+            Msg::GraphWaiting("waiting 45 s: Graph is throttling ficus (429)".into()),
+        );
+        let toast = state.toast.as_ref().expect("shown");
+        assert_eq!(toast.text, "waiting 45 s: Graph is throttling ficus (429)");
+        update(&mut state, Msg::Tick(time::OffsetDateTime::UNIX_EPOCH));
+        assert!(state.toast.is_some(), "a tick does not end the wait");
+        let request = state.apps.request;
+        update(
+            &mut state,
+            Msg::CertificatesLoaded {
+                request,
+                by_app: None,
+                error: None,
+            },
+        );
+        assert!(state.toast.is_none(), "the answer ends it");
+        state.toast(ToastLevel::Error, "Graph refused");
+        update(&mut state, Msg::GraphWaiting("waiting 2 s: …".into()));
+        assert_eq!(
+            state.toast.as_ref().map(|t| t.text.as_str()),
+            Some("Graph refused")
+        );
+    }
+}
