@@ -40,6 +40,7 @@ mod sdk_python;
 mod tui_e2e;
 mod tui_exchange;
 mod tui_exchange_e2e;
+mod tui_graph_real;
 mod tui_inspector;
 mod tui_snapshots;
 mod tui_tenant_switch;

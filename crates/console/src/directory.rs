@@ -118,9 +118,10 @@ impl GraphDirectory {
 
     /// Takes over a session made elsewhere: its session, what keeps it alive, its managed
     /// identity host and how it switches tenant. Returns what the header shows.
-    fn adopt(&self, connected: Connected) -> SessionInfo {
+    fn adopt(&self, connected: Connected, tx: &UnboundedSender<Msg>) -> SessionInfo {
         let tenant_id = connected.info.tenant_id.clone();
         let session = &connected.session;
+        observe_waits(session, tx);
         self.swap(Some(Connection {
             graph: session.graph(),
             cloud: session.cloud.clone(),
@@ -135,7 +136,13 @@ impl GraphDirectory {
     }
 
     /// A device-code (or cached) sign-in: a connection of its own, nothing carried over.
-    fn finish_sign_in(&self, session: entra::Session, tenant_id: String) {
+    fn finish_sign_in(
+        &self,
+        session: entra::Session,
+        tenant_id: String,
+        tx: &UnboundedSender<Msg>,
+    ) {
+        observe_waits(&session, tx);
         self.swap(Some(Connection {
             graph: session.graph(),
             cloud: session.cloud.clone(),
@@ -158,6 +165,7 @@ impl GraphDirectory {
             self.finish_sign_in(
                 session,
                 account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
+                tx,
             );
             self.signed_in(&config);
             send(SignInEvent::Done(Box::new(info)));
@@ -225,6 +233,7 @@ impl GraphDirectory {
         self.finish_sign_in(
             session,
             account.tenant_id.unwrap_or_else(|| config.tenant.clone()),
+            tx,
         );
         self.signed_in(&config);
         send(SignInEvent::Done(Box::new(info)));
@@ -307,12 +316,7 @@ fn app_row(item: &AppListItem) -> AppRow {
         key_id: c.key_id.clone().unwrap_or_default(),
         expires: parse_time(c.end_date_time.as_deref()),
     });
-    let certificates = item.key_credentials.iter().map(|c| Credential {
-        kind: CredentialKind::Certificate,
-        name: c.display_name.clone().unwrap_or_else(|| "(no name)".into()),
-        key_id: c.key_id.clone().unwrap_or_default(),
-        expires: parse_time(c.end_date_time.as_deref()),
-    });
+    let certificates = item.key_credentials.iter().map(certificate);
     AppRow {
         object_id: item.id.clone(),
         app_id: item.app_id.clone(),
@@ -327,6 +331,51 @@ fn app_row(item: &AppListItem) -> AppRow {
         credentials: secrets.chain(certificates).collect(),
         audience: Audience::from_graph(item.sign_in_audience.as_deref().unwrap_or("AzureADMyOrg")),
     }
+}
+
+fn certificate(c: &entra::graph::KeyCredential) -> Credential {
+    Credential {
+        kind: CredentialKind::Certificate,
+        name: c.display_name.clone().unwrap_or_else(|| "(no name)".into()),
+        key_id: c.key_id.clone().unwrap_or_default(),
+        expires: parse_time(c.end_date_time.as_deref()),
+    }
+}
+
+/// What the status line says while the Graph client waits: "waiting 45 s: Graph is
+/// throttling ficus (429)". Sent to the loop as a message, never waited on.
+pub fn wait_text(wait: &entra::http::Wait) -> String {
+    use entra::http::WaitReason;
+    let why = match wait.reason {
+        WaitReason::Throttled => "Graph is throttling ficus (429)",
+        WaitReason::Unavailable => "Graph is briefly unavailable (503)",
+        WaitReason::Network => "the connection to Graph failed; trying again",
+        WaitReason::Replication => "Graph has not replicated the write yet",
+        WaitReason::Pacing => "pacing requests to stay inside Graph's throttling budget",
+    };
+    let secs = wait.duration.as_secs_f64();
+    if secs >= 1.0 {
+        format!("waiting {} s: {why}", secs.round() as u64)
+    } else {
+        format!("waiting {secs:.1} s: {why}")
+    }
+}
+
+/// Tells the loop of each wait of `session`'s Graph client (a message: `update` never blocks).
+fn observe_waits(session: &entra::Session, tx: &UnboundedSender<Msg>) {
+    let tx = tx.clone();
+    session
+        .http
+        .retry_policy()
+        .waiter
+        .set_observer(move |wait| {
+            // Short replication read-backs and pacing are quiet; what the admin waits on is said.
+            if wait.duration >= std::time::Duration::from_secs(1)
+                || matches!(wait.reason, entra::http::WaitReason::Throttled)
+            {
+                let _ = tx.send(Msg::GraphWaiting(wait_text(wait)));
+            }
+        });
 }
 
 fn findings(fic: &Fic, context: &fic::RuleContext<'_>) -> Vec<Finding> {
@@ -364,7 +413,7 @@ impl Directory for GraphDirectory {
         match connector {
             Connector::Session(future) => match future.await {
                 Ok(connected) => {
-                    let info = self.adopt(connected);
+                    let info = self.adopt(connected, &tx);
                     let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(info))));
                 }
                 Err(detail) => {
@@ -386,7 +435,7 @@ impl Directory for GraphDirectory {
         let (items, next) = self
             .signed()?
             .graph
-            .console_apps_page(next)
+            .console_apps_page_light(next)
             .await
             .map_err(DirectoryError::from)?;
         Ok(Page {
@@ -414,11 +463,15 @@ impl Directory for GraphDirectory {
 
     async fn app_detail(&self, object_id: String) -> Result<AppDetail, DirectoryError> {
         let signed = self.signed()?;
-        let (item, fics) = tokio::try_join!(
-            signed.graph.console_app(&object_id),
-            signed.graph.list_fics(&object_id)
+        // Light (no keyCredentials: a scarce quota); certificates on demand, from the cached
+        // index when it is fresh.
+        let (mut item, fics, certificates) = tokio::try_join!(
+            signed.graph.console_app_light(&object_id),
+            signed.graph.list_fics(&object_id),
+            signed.graph.app_certificates(&object_id)
         )
         .map_err(DirectoryError::from)?;
+        item.key_credentials = certificates;
         let identities = self.all_identities().await.unwrap_or_default();
         let mut app = app_row(&item);
         app.fic_count = Some(fics.len());
@@ -466,11 +519,13 @@ impl Directory for GraphDirectory {
             .find(|i| i.principal_id == identity.principal_id)
             .cloned();
         // FICs that name the principal id (right) and the client id (a classic mistake).
-        let mut trusting = signed
+        let report = signed
             .graph
-            .apps_trusting(&identity.principal_id)
+            .apps_trusting_report(&identity.principal_id)
             .await
             .map_err(DirectoryError::from)?;
+        let lag_note = report.lag_note;
+        let mut trusting = report.apps;
         if identity.client_id != identity.principal_id
             && let Ok(by_client_id) = signed.graph.apps_trusting(&identity.client_id).await
         {
@@ -498,6 +553,7 @@ impl Directory for GraphDirectory {
         Ok(IdentityDetail {
             identity,
             trusted_by,
+            lag_note,
         })
     }
 
@@ -519,6 +575,37 @@ impl Directory for GraphDirectory {
             .create_fic(&app_object_id, &fic)
             .await
             .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))
+    }
+
+    async fn create_fic_outcome(
+        &self,
+        app_object_id: String,
+        fic: Fic,
+    ) -> Result<(Fic, bool), DirectoryError> {
+        self.signed()?
+            .graph
+            .create_fic_outcome(&app_object_id, &fic)
+            .await
+            .map(|created| (created.fic, created.replicated))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))
+    }
+
+    async fn certificate_index(
+        &self,
+    ) -> Result<Option<crate::effects::apps::CertificatesByApp>, DirectoryError> {
+        let index = self
+            .signed()?
+            .graph
+            .certificate_index()
+            .await
+            .map_err(|e| DirectoryError::from_entra(&e, say(&e)))?;
+        Ok(Some(std::sync::Arc::new(
+            index
+                .by_app
+                .iter()
+                .map(|(app, keys)| (app.clone(), keys.iter().map(certificate).collect()))
+                .collect(),
+        )))
     }
 
     async fn update_fic(
@@ -726,7 +813,7 @@ impl Directory for GraphDirectory {
             let connected = reconnect(tenant)
                 .await
                 .map_err(|reason| DirectoryError::new(ErrorKind::NotFound, reason))?;
-            let info = self.adopt(connected);
+            let info = self.adopt(connected, &tx);
             let _ = tx.send(Msg::SignIn(SignInEvent::Done(Box::new(info))));
             return Ok(());
         };

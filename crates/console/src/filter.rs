@@ -620,6 +620,35 @@ impl<T: Row> Listing<T> {
         }
     }
 
+    /// Changes every row `change` returns true for, credential expiries included (the
+    /// certificate expiry joined after the pages): facet data and expiries are rebuilt once,
+    /// then the sort and filter are applied again with the cursor kept on its row.
+    pub fn update_credentials(
+        &mut self,
+        mut change: impl FnMut(&mut T) -> bool,
+        now: OffsetDateTime,
+    ) {
+        let mut changed = false;
+        for item in &mut self.items {
+            changed |= change(item);
+        }
+        if !changed {
+            return;
+        }
+        self.expiries.clear();
+        self.expiry_ends.clear();
+        for (index, item) in self.items.iter().enumerate() {
+            let start = self.expiries.len();
+            self.facet_fields[index] = item.facet_fields(&mut self.expiries);
+            self.expiries[start..].sort_unstable();
+            self.expiry_ends.push(self.expiries.len());
+        }
+        let selected = self.selected_index();
+        self.sort_order(now);
+        self.refilter_all(now);
+        self.restore_cursor(selected);
+    }
+
     /// Sets the filter text; narrows the previous matches when the text only grew. The cursor
     /// goes to the best match (the first row), as in any fuzzy finder.
     pub fn set_query(&mut self, raw: &str, now: OffsetDateTime) {

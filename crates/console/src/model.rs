@@ -61,6 +61,10 @@ impl CredentialKind {
     }
 }
 
+/// Certificates of every app that has any, by app object id (the directory's certificate
+/// index, joined into the Apps list's rows by id).
+pub type CertificatesByApp = std::sync::Arc<std::collections::HashMap<String, Vec<Credential>>>;
+
 /// A client secret or certificate of an app (never its value: Graph does not return it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
@@ -332,11 +336,16 @@ impl TrustRow {
 pub struct IdentityDetail {
     pub identity: IdentityRow,
     pub trusted_by: Vec<TrustRow>,
+    /// Set when the reverse lookup may be incomplete: Graph's query index lags behind writes.
+    pub lag_note: Option<String>,
 }
 
 impl IdentityDetail {
     pub fn sanitize(&mut self) {
         self.identity.sanitize();
+        if let Some(note) = &mut self.lag_note {
+            sanitize_in_place(note);
+        }
         for trust in &mut self.trusted_by {
             sanitize_in_place(&mut trust.app_name);
             sanitize_in_place(&mut trust.app_object_id);

@@ -64,6 +64,16 @@ pub enum Msg {
         request: RequestId,
         error: String,
     },
+    /// Certificate expiry for the Apps list (its own effect after the first page), joined by
+    /// app id; `None`: the rows already carried it (or the listing failed: `error`). Each
+    /// `LoadApps` ends with exactly one.
+    CertificatesLoaded {
+        request: RequestId,
+        by_app: Option<crate::model::CertificatesByApp>,
+        error: Option<String>,
+    },
+    /// The Graph client waits (throttling, pacing, replication): a sentence for the status line.
+    GraphWaiting(String),
     IdentitiesPage {
         request: RequestId,
         rows: Vec<IdentityRow>,

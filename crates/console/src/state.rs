@@ -158,6 +158,8 @@ pub struct State {
     pub stack: Vec<Screen>,
     pub overlay: Option<Overlay>,
     pub toast: Option<Toast>,
+    /// The toast is the Graph client's "waiting N s: …": stale once an answer arrives.
+    pub toast_is_wait: bool,
     pub keymap: Keymap,
     pub themes: Themes,
     pub theme: Theme,
@@ -194,6 +196,7 @@ impl State {
             stack: Vec::new(),
             overlay: None,
             toast: None,
+            toast_is_wait: false,
             keymap,
             themes,
             theme,
@@ -304,6 +307,7 @@ impl State {
     }
 
     pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
+        self.toast_is_wait = false;
         self.toast = Some(Toast {
             level,
             text: text.into(),

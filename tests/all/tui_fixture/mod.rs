@@ -40,6 +40,48 @@ pub async fn demo_directory_with(
     ))))
 }
 
+/// The demo sandbox with `faults` (and `seed`), its Graph client waiting on a virtual clock
+/// (no test waits real seconds). `shared`: each wait moves the sandbox's Graph clock forward
+/// by as much (buckets refill, replicas catch up); otherwise the sandbox's clock stands still.
+/// Returns the sandbox too, to ask it what it answered.
+pub async fn faulty_directory(
+    faults: &str,
+    seed: ficus::sandbox::seed::Seed,
+    shared: bool,
+) -> (
+    Arc<GraphDirectory>,
+    Arc<ficus::sandbox::Sandbox>,
+    ficus::entra::http::Waiter,
+) {
+    ficus::install_crypto_provider();
+    let sandbox = Arc::new(
+        ficus::sandbox::start(ficus::sandbox::SandboxConfig {
+            faults: ficus::sandbox::Faults::parse(faults).expect("faults"),
+            seed,
+            ..ficus::sandbox::SandboxConfig::default()
+        })
+        .await
+        .expect("sandbox starts"),
+    );
+    let mut connected =
+        ficus::startup::sandbox::console_sandbox_session(sandbox.clone(), "contoso", false)
+            .expect("signed in to the sandbox");
+    let waiter = if shared {
+        let state = sandbox.state().clone();
+        ficus::entra::http::Waiter::virtual_clock_with(move |d| state.throttle.advance(d))
+    } else {
+        ficus::entra::http::Waiter::virtual_clock()
+    };
+    let mut config = connected.session.config.clone();
+    config.http.retry.waiter = waiter.clone();
+    connected.session =
+        ficus::entra::Session::new(config, connected.session.credentials.clone()).expect("session");
+    let directory = Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
+        async move { Ok(connected) },
+    ))));
+    (directory, sandbox, waiter)
+}
+
 /// The embedded sandbox exactly as `ficus --sandbox` connects to it (`commands::start_sandbox`
 /// and `commands::console_sandbox_session`): signed in to `tenant`, able to switch tenant.
 pub async fn console_sandbox_directory(tenant: &str) -> Arc<GraphDirectory> {
@@ -63,6 +105,8 @@ pub struct Driver<D: Directory> {
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
     outstanding: usize,
+    /// Every "waiting N s: …" the Graph client announced, in order.
+    pub waits: Vec<String>,
 }
 
 impl<D: Directory> Driver<D> {
@@ -80,6 +124,7 @@ impl<D: Directory> Driver<D> {
             tx,
             rx,
             outstanding: 0,
+            waits: Vec::new(),
         }
     }
 
@@ -111,7 +156,7 @@ impl<D: Directory> Driver<D> {
         }
     }
 
-    async fn run(&mut self, commands: Vec<Cmd>) {
+    pub async fn run(&mut self, commands: Vec<Cmd>) {
         self.spawn_all(commands);
         while self.outstanding > 0 {
             let msg = tokio::time::timeout(Duration::from_secs(20), self.rx.recv())
@@ -120,6 +165,9 @@ impl<D: Directory> Driver<D> {
                 .expect("channel open");
             if is_final(&msg) {
                 self.outstanding -= 1;
+            }
+            if let Msg::GraphWaiting(text) = &msg {
+                self.waits.push(text.clone());
             }
             let commands = update(&mut self.state, msg);
             self.spawn_all(commands);
@@ -131,7 +179,12 @@ impl<D: Directory> Driver<D> {
             if matches!(cmd, Cmd::Copy(_) | Cmd::Quit) {
                 continue;
             }
-            self.outstanding += 1;
+            // The Apps list ends with its last page and, apart, its certificate index.
+            self.outstanding += if matches!(cmd, Cmd::LoadApps { .. }) {
+                2
+            } else {
+                1
+            };
             effects::spawn(&self.directory, cmd, &self.tx);
         }
     }
@@ -149,6 +202,9 @@ fn is_final(msg: &Msg) -> bool {
         Msg::SwitchRefused(_) => true,
         // The one-shot delay of a resting cursor, and a contained panic.
         Msg::Rested { .. } | Msg::EffectPanicked(_) => true,
+        Msg::CertificatesLoaded { .. } => true,
+        // Sent before a create's `Saved`, which ends the command.
+        Msg::Wizard(ficus::tui::wizard::WizardMsg::Replication { .. }) => false,
         Msg::Wizard(_) => true,
         // The exchange screen's answers (#7): each command ends with one message, except a
         // run, whose steps come before its `Finished`.

@@ -112,6 +112,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .unwrap_or(IdentityDetail {
                 identity,
                 trusted_by: Vec::<TrustRow>::new(),
+                lag_note: None,
             }))
     }
 

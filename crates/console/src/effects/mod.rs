@@ -12,6 +12,7 @@ use crate::error::{DirectoryError, ErrorKind};
 use crate::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
 use crate::msg::{Cmd, Msg};
 
+pub mod apps;
 pub mod exchange;
 pub mod guard;
 pub mod memory;
@@ -61,6 +62,24 @@ pub trait Directory: Send + Sync + 'static {
         app_object_id: String,
         fic: ficus_core::fic::Fic,
     ) -> impl Future<Output = Result<ficus_core::fic::Fic, DirectoryError>> + Send;
+    /// Creates a FIC; `Ok((fic, replicated))`. `replicated: false` is a success that Graph's
+    /// reads do not show yet (replication): say so, never offer a retry. The default is
+    /// [`Directory::create_fic`], whose read-back is immediate.
+    fn create_fic_outcome(
+        &self,
+        app_object_id: String,
+        fic: ficus_core::fic::Fic,
+    ) -> impl Future<Output = Result<(ficus_core::fic::Fic, bool), DirectoryError>> + Send {
+        async move { self.create_fic(app_object_id, fic).await.map(|f| (f, true)) }
+    }
+    /// Certificate expiry of every app, by app object id, for a list whose pages leave
+    /// certificates out (`$select=keyCredentials` is a scarce quota). `None`: this directory's
+    /// pages already carry them.
+    fn certificate_index(
+        &self,
+    ) -> impl Future<Output = Result<Option<apps::CertificatesByApp>, DirectoryError>> + Send {
+        async { Ok(None) }
+    }
     /// Sends exactly `update` (the change the review showed: only the fields that change);
     /// returns the FIC as read back.
     fn update_fic(
@@ -199,27 +218,7 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
     let sender = tx.clone();
     let tx = tx.clone();
     match cmd {
-        Cmd::LoadApps { request } => spawn_guarded(
-            &sender,
-            async move {
-                stream_pages(
-                    |next| directory.apps_page(next),
-                    &tx,
-                    |rows, page, done| Msg::AppsPage {
-                        request,
-                        rows,
-                        page,
-                        done,
-                    },
-                    |error: DirectoryError| Msg::AppsFailed {
-                        request,
-                        error: error.message,
-                    },
-                )
-                .await
-            },
-            move |error| Msg::AppsFailed { request, error },
-        ),
+        Cmd::LoadApps { request } => apps::spawn_load(&directory, request, &tx),
         Cmd::LoadIdentities { request } => spawn_guarded(
             &sender,
             async move {

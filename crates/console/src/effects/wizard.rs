@@ -45,10 +45,19 @@ pub(super) fn spawn<D: Directory>(directory: &Arc<D>, cmd: WizardCmd, tx: &Unbou
                     fic,
                 } => {
                     tracing::info!(request, %app_object_id, name = %fic.name, "creating FIC");
-                    WizardMsg::Saved {
-                        request,
-                        result: directory.create_fic(app_object_id, fic).await,
-                    }
+                    // "Not replicated yet" is a success: the write's answer is the truth.
+                    let result = directory.create_fic_outcome(app_object_id, fic).await;
+                    let result = match result {
+                        Ok((fic, replicated)) => {
+                            let _ = tx.send(Msg::Wizard(WizardMsg::Replication {
+                                request,
+                                replicated,
+                            }));
+                            Ok(fic)
+                        }
+                        Err(error) => Err(error),
+                    };
+                    WizardMsg::Saved { request, result }
                 }
                 WizardCmd::Update {
                     request,

@@ -40,6 +40,7 @@ pub use navigate::{open_app, open_identity};
 pub use sign_in::start_console;
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
+    crate::effects::apps::settle_wait(state, &msg);
     let before = rest_target(state);
     let mut cmds = transition(state, msg);
     // Wherever this message moved the cursor (keys, filter, sort, a first page, back from a
@@ -102,6 +103,12 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             state.apps.load = Load::Failed(error);
             replay_typed_ahead(state)
         }
+        Msg::CertificatesLoaded {
+            request,
+            by_app,
+            error,
+        } => crate::effects::apps::on_certificates(state, request, by_app, error),
+        Msg::GraphWaiting(text) => crate::effects::apps::on_graph_waiting(state, &text),
         Msg::IdentitiesPage {
             request,
             mut rows,

@@ -1125,6 +1125,7 @@ fn identity_rows_rest_and_open_from_the_cache() {
             result: Ok(Box::new(crate::model::IdentityDetail {
                 identity: (**identity).clone(),
                 trusted_by: Vec::new(),
+                lag_note: None,
             })),
         },
     );

@@ -88,17 +88,39 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &IdentityDetai
         frame.render_widget(Paragraph::new(text).style(theme.muted).block(block), bottom);
         return;
     };
+    // Graph's query index behind the lookup lags behind writes: say so when it matters.
+    let lag_note = detail.lag_note.as_ref().map(|note| format!("i {note}"));
     if detail.trusted_by.is_empty() {
+        let mut lines = vec![Line::from(
+            "No app trusts this identity yet. Open an app and press a to add a FIC for it.",
+        )];
+        if let Some(note) = lag_note {
+            lines.push(Line::from(note));
+        }
         frame.render_widget(
-            Paragraph::new(
-                "No app trusts this identity yet. Open an app and press a to add a FIC for it.",
-            )
-            .style(theme.muted)
-            .block(block),
+            Paragraph::new(lines)
+                .style(theme.muted)
+                .wrap(Wrap { trim: false })
+                .block(block),
             bottom,
         );
         return;
     }
+    let bottom = match &lag_note {
+        Some(note) => {
+            let height = wrapped_lines(note, area.width.max(20) as usize) as u16;
+            let [note_area, rest] =
+                Layout::vertical([Constraint::Length(height), Constraint::Min(3)]).areas(bottom);
+            frame.render_widget(
+                Paragraph::new(note.as_str())
+                    .style(theme.muted)
+                    .wrap(Wrap { trim: false }),
+                note_area,
+            );
+            rest
+        }
+        None => bottom,
+    };
     // The selected trust's findings in full under the table (its column cuts them short).
     let selected = detail.trusted_by.get(screen.cursor);
     let finding_texts: Vec<(Severity, String)> = selected

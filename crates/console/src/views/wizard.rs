@@ -567,11 +567,13 @@ fn draw_done(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, stor
     let theme = &state.theme;
     let identity = wizard.identity.as_ref().map(|i| i.name.clone());
     let verb = if wizard.is_edit() { "Saved" } else { "Created" };
+    let headline = if wizard.replicated || wizard.is_edit() {
+        format!("✓ {verb} and read back from the directory:")
+    } else {
+        format!("✓ {}:", crate::screens::wizard::state::NOT_REPLICATED)
+    };
     let mut lines = vec![
-        Line::from(Span::styled(
-            format!("✓ {verb} and read back from the directory:"),
-            theme.ok,
-        )),
+        Line::from(Span::styled(headline, theme.ok)),
         kv("name", stored.name.clone(), theme),
         kv("id", stored.id.clone().unwrap_or_default(), theme),
         kv("issuer", stored.issuer.clone(), theme),

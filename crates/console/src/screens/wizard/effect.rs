@@ -40,4 +40,10 @@ pub enum WizardMsg {
         request: RequestId,
         result: Result<Fic, DirectoryError>,
     },
+    /// Sent just before a create's `Saved`: whether Graph's reads already show the FIC.
+    /// `false` is still a success ("not replicated yet"): no retry is offered.
+    Replication {
+        request: RequestId,
+        replicated: bool,
+    },
 }

@@ -176,6 +176,8 @@ pub struct Wizard {
     /// A FIC drafted elsewhere (the exchange's `F`: core's `Remedy::AddFic`): its values win
     /// over the auto-fill.
     pub prefill: Option<Fic>,
+    /// Whether Graph's reads showed the last create (`false`: saved, not replicated yet).
+    pub replicated: bool,
 }
 
 pub fn identity_of(row: &IdentityRow) -> Identity {
@@ -190,6 +192,10 @@ pub fn identity_of(row: &IdentityRow) -> Identity {
         tenant_id: row.tenant_id.clone(),
     }
 }
+
+/// What the done step and its toast say when Graph's reads do not show a new FIC yet.
+pub const NOT_REPLICATED: &str =
+    "created — Graph's reads do not show it yet (replication); it is saved";
 
 /// Why a system-assigned identity cannot be picked.
 pub const SYSTEM_ASSIGNED_REASON: &str =
@@ -227,6 +233,7 @@ impl Wizard {
             tenant_id,
             identities: ctx.identities.items().iter().map(identity_of).collect(),
             prefill: None,
+            replicated: true,
         }
     }
 
@@ -491,6 +498,15 @@ pub(super) fn on_msg(here: &mut Here, msg: WizardMsg) -> Vec<Cmd> {
                 }
             }
         }
+        WizardMsg::Replication {
+            request,
+            replicated,
+        } => {
+            if wizard.step == (Step::Saving { request }) {
+                wizard.replicated = replicated;
+            }
+            Vec::new()
+        }
         WizardMsg::Saved { request, result } => {
             if wizard.step != (Step::Saving { request }) {
                 return Vec::new();
@@ -518,12 +534,14 @@ pub(super) fn on_msg(here: &mut Here, msg: WizardMsg) -> Vec<Cmd> {
                     };
                     let verb = if wizard.is_edit() { "Saved" } else { "Created" };
                     let name = stored.name.clone();
+                    let toast = if wizard.replicated || wizard.is_edit() {
+                        format!("{verb} {name} and read it back. x runs the test exchange.")
+                    } else {
+                        format!("{name} {NOT_REPLICATED}")
+                    };
                     wizard.step = Step::Done { stored };
                     here.out.app_fics = counted;
-                    here.toast(
-                        ToastLevel::Success,
-                        format!("{verb} {name} and read it back. x runs the test exchange."),
-                    );
+                    here.toast(ToastLevel::Success, toast);
                 }
                 Err(error) => {
                     let detail = sanitize(&error.message).into_owned();
