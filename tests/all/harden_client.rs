@@ -81,7 +81,7 @@ async fn next_link_to_another_origin_never_carries_the_token() {
         Err(EntraError::ForeignOrigin { .. })
     ));
     assert!(matches!(
-        g.console_apps_page(Some(foreign.clone())).await,
+        g.console_apps_page_light(Some(foreign.clone())).await,
         Err(EntraError::ForeignOrigin { .. })
     ));
 

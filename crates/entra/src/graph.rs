@@ -1322,9 +1322,6 @@ fn path_seg(s: &str) -> String {
 // The console's app list (added for tui/): the list columns plus credential metadata, one page
 // at a time so the view streams.
 
-/// Columns of the console's app list: the summary's plus credentials and identifier URIs.
-pub const APP_CONSOLE_SELECT: &str = "id,appId,displayName,signInAudience,createdDateTime,passwordCredentials,keyCredentials,identifierUris";
-
 /// One app of the console's list.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1354,36 +1351,6 @@ pub const APP_CONSOLE_LIGHT_SELECT: &str =
     "id,appId,displayName,signInAudience,createdDateTime,passwordCredentials,identifierUris";
 
 impl GraphClient {
-    /// One page of the console's app list; `next` is the previous page's `@odata.nextLink`
-    /// (`None` for the first page). Returns the apps and the next link.
-    ///
-    /// Deprecated for the console's hot path: it selects `keyCredentials` (150 requests per
-    /// minute per tenant). Use [`GraphClient::console_apps_page_light`].
-    pub async fn console_apps_page(
-        &self,
-        next: Option<String>,
-    ) -> Result<(Vec<AppListItem>, Option<String>), EntraError> {
-        let url = next.unwrap_or_else(|| {
-            self.url(&format!(
-                "applications?$select={APP_CONSOLE_SELECT}&$top={PAGE_SIZE}&$expand=federatedIdentityCredentials"
-            ))
-        });
-        self.key_credentials_slot(&url).await;
-        let page: Page<AppListItem> = self.get_ok(&url, &[]).await?.json("Graph")?;
-        Ok((page.value, page.next_link))
-    }
-
-    /// One app with the console's columns (selects `keyCredentials`; see
-    /// [`GraphClient::console_app_light`]).
-    pub async fn console_app(&self, object_id: &str) -> Result<AppListItem, EntraError> {
-        let url = self.url(&format!(
-            "applications/{}?$select={APP_CONSOLE_SELECT}",
-            urlencode(object_id)
-        ));
-        self.key_credentials_slot(&url).await;
-        self.get_ok(&url, &[]).await?.json("Graph")
-    }
-
     /// One page of the console's app list without `keyCredentials` (`key_credentials` is
     /// empty: take it from [`GraphClient::certificate_index`]). The FIC counts come from
     /// `$expand` and include this client's own FICs that Graph does not list yet.
