@@ -8,7 +8,6 @@ fn main() -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     ficus_startup::install_crypto_provider();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Some(Command::Sandbox(mut args)) => {
             // One spelling for the standalone and the embedded sandbox: the global flags.
@@ -19,15 +18,17 @@ fn main() -> anyhow::Result<ExitCode> {
             if let Some(faults) = &cli.global.faults {
                 args.faults = faults.clone();
             }
-            drop(runtime);
+            // `run_blocking` makes the sandbox's own runtime.
             ficus_sandbox::serve::run_blocking(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Headless(command)) => {
+            let runtime = tokio::runtime::Runtime::new()?;
             Ok(runtime.block_on(ficus_commands::run(cli.global, cli.sandbox, Some(command))))
         }
         None => {
             // No subcommand: the full-screen console.
+            let runtime = tokio::runtime::Runtime::new()?;
             let status = runtime.block_on(console::run(cli, started))?;
             Ok(ExitCode::from(status))
         }
