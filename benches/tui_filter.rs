@@ -94,6 +94,7 @@ fn loaded_state() -> State {
         read_only: false,
         graph_base: "https://graph.microsoft.com/v1.0".into(),
         cloud_endpoints: ficus::cloud::Cloud::global(),
+        known_tenants: vec!["contoso".into()],
     });
     let commands = ficus::tui::update::start_console(&mut state);
     drop(commands);

@@ -86,6 +86,7 @@ async fn connect(faults: Faults) -> Result<Connected, String> {
             read_only: false,
             graph_base: cloud.graph_v1(),
             cloud_endpoints: cloud,
+            known_tenants: vec![tenant.name.clone()],
         },
         keep_alive: Box::new(sandbox),
         msi_host: Some(msi_host),

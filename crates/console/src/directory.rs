@@ -261,6 +261,7 @@ fn session_info(
         read_only: config.read_only,
         graph_base: config.cloud.graph_v1(),
         cloud_endpoints: config.cloud.clone(),
+        known_tenants: vec![config.tenant.clone()],
     }
 }
 

@@ -22,6 +22,9 @@ pub struct SessionInfo {
     pub graph_base: String,
     /// The cloud's endpoints (exports name its Graph host and issuer).
     pub cloud_endpoints: Cloud,
+    /// Tenants the palette's `tenant NAME` can switch to, as they are typed (the sandbox's
+    /// tenants; for a real tenant, the one signed in to). Suggestions only: any name may be typed.
+    pub known_tenants: Vec<String>,
 }
 
 /// A session made before the console runs (the sandbox, or the Azure CLI): the entra session,

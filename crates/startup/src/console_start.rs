@@ -115,6 +115,7 @@ pub fn az_cli_session(global: GlobalArgs) -> ConnectFuture {
             read_only: session.read_only,
             graph_base: session.cloud.graph_v1(),
             cloud_endpoints: session.cloud.clone(),
+            known_tenants: vec![session.tenant.clone()],
         };
         // `tenant NAME` runs `az account get-access-token --tenant NAME` again.
         let reconnect: Reconnect = std::sync::Arc::new(move |name: String| {

@@ -110,6 +110,12 @@ pub fn console_sandbox_session(
         read_only: session.read_only,
         graph_base: cloud.graph_v1(),
         cloud_endpoints: cloud,
+        known_tenants: sandbox
+            .info
+            .tenants
+            .iter()
+            .map(|t| t.name.clone())
+            .collect(),
     };
     // The test exchange asks the sandbox's emulated host (its IMDS) for identity tokens.
     let msi_host = MsiHost {

@@ -112,6 +112,33 @@ pub fn suggestions_for(ctx: &Ctx, input: &str) -> Vec<Suggestion> {
     let input = input.trim_start();
     let lower = input.to_ascii_lowercase();
     let mut suggestions = Vec::new();
+    if let Some(rest) = lower.strip_prefix("tenant ") {
+        // The tenants this session knows it can switch to; any other name can still be typed.
+        let wanted = rest.trim();
+        let current = ctx.session.map(|s| s.tenant.to_ascii_lowercase());
+        for name in ctx
+            .session
+            .map(|s| s.known_tenants.as_slice())
+            .unwrap_or_default()
+        {
+            let folded = name.to_ascii_lowercase();
+            if folded.starts_with(wanted) {
+                let is_current = current.as_deref().is_some_and(|c| c.starts_with(&folded));
+                suggestions.push(Suggestion {
+                    label: format!("tenant {name}"),
+                    detail: if is_current {
+                        "current".into()
+                    } else {
+                        String::new()
+                    },
+                    target: PaletteTarget::Command(format!("tenant {name}")),
+                });
+            }
+        }
+        if !suggestions.is_empty() {
+            return suggestions;
+        }
+    }
     if let Some(rest) = lower.strip_prefix("theme") {
         let wanted = rest.trim();
         for name in ctx.themes.names() {

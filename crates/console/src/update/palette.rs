@@ -23,6 +23,27 @@ pub(super) fn open_palette(state: &mut State, prefill: &str) {
 }
 
 pub(super) fn run_palette(state: &mut State, input: &str, chosen: Option<Suggestion>) -> Vec<Cmd> {
+    // A selected suggestion that completes a typed argument (`tenant fa` → `tenant fabrikam`,
+    // `theme li` → `theme light`) runs whole, so a prefix is enough; a bare `tenant ` still
+    // asks for a name.
+    let typed_argument = input
+        .trim()
+        .split_once(char::is_whitespace)
+        .is_some_and(|(_, argument)| !argument.trim().is_empty());
+    if typed_argument
+        && let Some(Suggestion {
+            target: PaletteTarget::Command(full),
+            ..
+        }) = &chosen
+        && !full.ends_with(' ')
+        && full.len() > input.trim().len()
+        && full
+            .to_ascii_lowercase()
+            .starts_with(&input.trim().to_ascii_lowercase())
+    {
+        let full = full.clone();
+        return run_palette(state, &full, None);
+    }
     let (command, argument) = match input.split_once(char::is_whitespace) {
         Some((command, argument)) => (command.to_ascii_lowercase(), argument.trim().to_string()),
         None => (input.to_ascii_lowercase(), String::new()),

@@ -78,6 +78,7 @@ fn session(read_only: bool) -> Session {
             "https://127.0.0.1:8443",
             "https://127.0.0.1:8443/v1.0",
         ),
+        known_tenants: vec!["contoso".into(), "fabrikam".into()],
     }
 }
 
@@ -392,6 +393,43 @@ fn whois_asks_the_directory_and_falls_back_to_loaded_data() {
     };
     assert!(panel.lines[0].contains("could not be asked: not signed in yet"));
     assert!(panel.lines.iter().any(|l| l.contains("Token Exchange")));
+}
+
+#[test]
+fn palette_suggests_the_tenants_the_session_knows() {
+    let mut state = console(false);
+    update(&mut state, char_key(':'));
+    typed(&mut state, "tenant ");
+    let labels = |state: &State| -> Vec<(String, String)> {
+        match &state.overlay {
+            Some(Overlay::Palette(p)) => p
+                .suggestions
+                .iter()
+                .map(|s| (s.label.clone(), s.detail.clone()))
+                .collect(),
+            _ => panic!("the palette is open"),
+        }
+    };
+    assert_eq!(
+        labels(&state),
+        vec![
+            ("tenant contoso".to_string(), "current".to_string()),
+            ("tenant fabrikam".to_string(), String::new()),
+        ]
+    );
+    typed(&mut state, "fa");
+    assert_eq!(
+        labels(&state),
+        vec![("tenant fabrikam".to_string(), String::new())]
+    );
+    // Enter takes the suggestion, so a prefix is enough.
+    let commands = update(&mut state, key(KeyCode::Enter));
+    assert_eq!(
+        commands,
+        vec![Cmd::SwitchTenant {
+            tenant: "fabrikam".into()
+        }]
+    );
 }
 
 #[test]

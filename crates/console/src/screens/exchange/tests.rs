@@ -71,6 +71,7 @@ fn console() -> State {
             "https://127.0.0.1:1",
             "https://127.0.0.1:1/v1.0",
         ),
+        known_tenants: vec!["contoso".into()],
     });
     start_console(&mut state);
     let (apps, identities) = (state.apps.request, state.identities.request);

@@ -66,6 +66,7 @@ fn session(read_only: bool) -> Session {
         read_only,
         graph_base: "https://127.0.0.1:8443/v1.0".into(),
         cloud_endpoints: cloud(),
+        known_tenants: vec!["contoso".into()],
     }
 }
 
