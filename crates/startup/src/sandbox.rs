@@ -92,12 +92,7 @@ pub fn console_sandbox_session(
     read_only: bool,
 ) -> Result<Connected, String> {
     let tenant = sandbox_tenant(&sandbox, wanted)?;
-    let admin = tenant_admin(&sandbox, &tenant.id).ok_or_else(|| {
-        format!(
-            "the sandbox tenant {} has no administrator to sign in as; its seed has no users",
-            tenant.name
-        )
-    })?;
+    let admin = tenant_admin(&sandbox, &tenant.id).ok_or_else(|| no_admin(&tenant.name))?;
     let signed =
         sandbox_signed_in(&sandbox, &tenant.id, &admin, read_only).map_err(|e| e.to_string())?;
     let session = signed.session;
@@ -181,6 +176,14 @@ pub fn wanted_tenant(global: &GlobalArgs) -> &str {
         .unwrap_or(CONSOLE_TENANT)
 }
 
+/// Why a sandbox tenant cannot be signed in to, and what to do instead.
+fn no_admin(tenant: &str) -> String {
+    format!(
+        "the sandbox tenant {tenant} has no administrator to sign in as (the `empty` seed has no \
+         users); use --seed demo (the default) or --seed large:N"
+    )
+}
+
 /// Who signs in to a sandbox tenant: a user who can manage every app registration,
 /// `admin@…` first (the demo seed's admins), then by name so the choice is stable.
 fn tenant_admin(sandbox: &Sandbox, tenant_id: &str) -> Option<String> {
@@ -219,12 +222,8 @@ pub async fn start_sandbox_signed(global: &GlobalArgs) -> Result<(Signed, Sandbo
     let signed = sandbox_tenant(&sandbox, wanted_tenant(global))
         .map_err(StartupError::Sandbox)
         .and_then(|tenant| {
-            let admin = tenant_admin(&sandbox, &tenant.id).ok_or_else(|| {
-                StartupError::Sandbox(format!(
-                    "the sandbox tenant {} has no administrator to sign in as",
-                    tenant.name
-                ))
-            })?;
+            let admin = tenant_admin(&sandbox, &tenant.id)
+                .ok_or_else(|| StartupError::Sandbox(no_admin(&tenant.name)))?;
             sandbox_signed_in(&sandbox, &tenant.id, &admin, global.read_only)
         });
     match signed {
