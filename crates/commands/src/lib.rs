@@ -24,7 +24,7 @@ use ficus_startup::{self as startup, GlobalArgs, StartupError};
 
 use ficus_core::fic::{self, Fic, Identity, IdentityKind};
 use ficus_entra::sts::{self, ExchangeReport, ExchangeRequest, Outcome};
-use ficus_entra::{Account, AppSummary, EntraError, GuidMatch, Http, Session, SessionConfig};
+use ficus_entra::{Account, AppSummary, EntraError, Http, Session, SessionConfig};
 
 /// A command's failure.
 #[derive(Debug, thiserror::Error)]
@@ -276,21 +276,6 @@ async fn identities(
     Ok(())
 }
 
-fn guid_kind_label(m: &GuidMatch) -> &'static str {
-    use ficus_entra::GuidKind::*;
-    match m.kind {
-        AppObjectId => "object id of the app registration",
-        AppClientId => "application (client) id of the app registration",
-        ServicePrincipalId => "object id of the service principal",
-        ServicePrincipalAppId => "app id of the service principal",
-        ManagedIdentityClientId => "client id of the managed identity",
-        ManagedIdentityPrincipalId => "principal (object) id of the managed identity",
-        TenantId => "id of the tenant",
-        FicId => "id of a federated identity credential",
-        UserId => "object id of the user",
-    }
-}
-
 async fn whois(ctx: &Context, guid: &str, out: &mut dyn Write) -> Result<(), CommandError> {
     let tenant_id = ctx.session.tenant_id().await;
     let matches = ctx
@@ -324,7 +309,7 @@ async fn whois(ctx: &Context, guid: &str, out: &mut dyn Write) -> Result<(), Com
             out,
             "{} is the {} {}",
             clean(guid.trim()),
-            guid_kind_label(m),
+            m.kind.label(),
             clean(&m.display_name)
         )?;
         for (k, v) in &m.details {

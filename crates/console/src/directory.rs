@@ -846,26 +846,18 @@ impl Directory for GraphDirectory {
     }
 }
 
-/// A failed create or update in plain words: what happened, that nothing changed (or might
-/// have), and what to do. The wizard keeps every field, so "retry" is one key.
-/// One `resolve_guid` match as a sentence: what it is, its name, its other ids.
+/// One `resolve_guid` match as a sentence: what it is, its name, its other ids; the two ids of
+/// a managed identity say which one a FIC's subject takes.
 fn guid_line(found: &entra::graph::GuidMatch) -> String {
     use entra::graph::GuidKind;
-    let kind = match found.kind {
-        GuidKind::AppObjectId => "object id of app registration",
-        GuidKind::AppClientId => "app id (client id) of app registration",
-        GuidKind::ServicePrincipalId => "object id of service principal",
-        GuidKind::ServicePrincipalAppId => "app id of service principal",
+    let hint = match found.kind {
         GuidKind::ManagedIdentityClientId => {
-            "client id of managed identity (a FIC's subject must be its principal id, not this)"
+            " (a FIC's subject must be its principal id, not this)"
         }
-        GuidKind::ManagedIdentityPrincipalId => {
-            "principal (object) id of managed identity: the value a FIC's subject takes"
-        }
-        GuidKind::TenantId => "tenant id of",
-        GuidKind::FicId => "id of federated identity credential",
-        GuidKind::UserId => "object id of user",
+        GuidKind::ManagedIdentityPrincipalId => ": the value a FIC's subject takes",
+        _ => "",
     };
+    let kind = format!("{}{hint}", found.kind.label());
     let mut line = format!("{kind} {}", found.display_name);
     let details: Vec<String> = found
         .details

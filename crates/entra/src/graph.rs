@@ -158,6 +158,23 @@ pub enum GuidKind {
     UserId,
 }
 
+impl GuidKind {
+    /// What a GUID of this kind is, in words ("client id of the managed identity").
+    pub fn label(self) -> &'static str {
+        match self {
+            GuidKind::AppObjectId => "object id of the app registration",
+            GuidKind::AppClientId => "application (client) id of the app registration",
+            GuidKind::ServicePrincipalId => "object id of the service principal",
+            GuidKind::ServicePrincipalAppId => "app id of the service principal",
+            GuidKind::ManagedIdentityClientId => "client id of the managed identity",
+            GuidKind::ManagedIdentityPrincipalId => "principal (object) id of the managed identity",
+            GuidKind::TenantId => "id of the tenant",
+            GuidKind::FicId => "id of a federated identity credential",
+            GuidKind::UserId => "object id of the user",
+        }
+    }
+}
+
 /// One thing a GUID names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GuidMatch {
