@@ -30,6 +30,7 @@ mod jwt_props;
 mod sandbox_cli;
 mod sandbox_durability;
 mod sandbox_graph;
+mod sandbox_graph_clients;
 mod sandbox_limits;
 mod sandbox_msi;
 mod sandbox_state;

@@ -560,8 +560,14 @@ impl Request<'_> {
                 "Invalid request: name a resource after /v1.0/, e.g. /v1.0/applications.",
             ));
         };
-        if first.eq_ignore_ascii_case("me") && rest.is_empty() {
-            return self.only(Method::GET).and_then(|_| self.me());
+        if first.eq_ignore_ascii_case("me") {
+            return match rest {
+                [] => self.only(Method::GET).and_then(|_| self.me()),
+                [owned] if owned.eq_ignore_ascii_case("ownedObjects") => {
+                    self.only(Method::GET).and_then(|_| self.owned_objects())
+                }
+                [segment, ..] => Err(unknown_segment(segment)),
+            };
         }
         if first.eq_ignore_ascii_case("organization") && rest.is_empty() {
             return self.only(Method::GET).and_then(|_| self.organization());
@@ -598,17 +604,34 @@ impl Request<'_> {
                     let id = Uuid::parse_str(id).map_err(|_| GraphError::invalid_id(id))?;
                     self.get_service_principal(|t| t.service_principals.get(&id), &id.to_string())
                 }
+                [id, owners] if owners.eq_ignore_ascii_case("owners") => {
+                    self.only(Method::GET)?;
+                    let id = Uuid::parse_str(id).map_err(|_| GraphError::invalid_id(id))?;
+                    self.owners(|t| {
+                        t.service_principals
+                            .get(&id)
+                            .map(|sp| sp.owners.clone())
+                            .ok_or_else(|| GraphError::not_found(&id.to_string()))
+                    })
+                }
                 [_, segment, ..] => Err(unknown_segment(segment)),
             };
         }
         if let Some(keys) = keyed_segment(first, "servicePrincipals")? {
             self.only(Method::GET)?;
-            if !rest.is_empty() {
-                return Err(unknown_segment(rest[0]));
-            }
             let app_id = single_key(&keys, "appId", first)?;
             let parsed = Uuid::parse_str(&app_id).map_err(|_| GraphError::invalid_id(&app_id))?;
-            return self.get_service_principal(|t| t.service_principal_by_app_id(parsed), &app_id);
+            return match rest {
+                [] => {
+                    self.get_service_principal(|t| t.service_principal_by_app_id(parsed), &app_id)
+                }
+                [owners] if owners.eq_ignore_ascii_case("owners") => self.owners(|t| {
+                    t.service_principal_by_app_id(parsed)
+                        .map(|sp| sp.owners.clone())
+                        .ok_or_else(|| GraphError::not_found(&app_id))
+                }),
+                [segment, ..] => Err(unknown_segment(segment)),
+            };
         }
         if first.eq_ignore_ascii_case("directoryObjects") {
             return match rest {
@@ -655,6 +678,10 @@ impl Request<'_> {
             }
             [fics, id] if fics.eq_ignore_ascii_case("federatedIdentityCredentials") => {
                 self.fic_route(key, FicKey::IdOrName((*id).to_string()))
+            }
+            [owners] if owners.eq_ignore_ascii_case("owners") => {
+                self.only(Method::GET)?;
+                self.owners(|t| Self::find_app(t, key).map(|app| app.owners.clone()))
             }
             [segment] => match keyed_segment(segment, "federatedIdentityCredentials")? {
                 Some(keys) => {
@@ -1243,6 +1270,93 @@ impl Request<'_> {
         Ok(self.ctx.json(StatusCode::OK, body))
     }
 
+    // --- navigation properties (owners, ownedObjects) ----------------------------------------
+
+    /// `GET …/owners`: the owners `find` names, as directory objects, in id order and pages.
+    fn owners(
+        &self,
+        find: impl FnOnce(&Tenant) -> Result<Vec<Uuid>, GraphError>,
+    ) -> Result<Response, GraphError> {
+        self.require_read()?;
+        self.directory_objects(|tenant| find(tenant))
+    }
+
+    /// `GET /me/ownedObjects`: the applications and service principals the signed-in user owns.
+    fn owned_objects(&self) -> Result<Response, GraphError> {
+        if !self.caller.is_user() {
+            return Err(GraphError::odata_bad_request(
+                "/me request is only valid with delegated authentication flow.",
+            ));
+        }
+        let me = self.caller.object_id;
+        self.directory_objects(|tenant| {
+            let apps = tenant
+                .applications
+                .values()
+                .filter(|a| a.owners.contains(&me))
+                .map(|a| a.id);
+            let sps = tenant
+                .service_principals
+                .values()
+                .filter(|sp| sp.owners.contains(&me))
+                .map(|sp| sp.id);
+            Ok(apps.chain(sps).collect())
+        })
+    }
+
+    /// A page of directory objects (`$top`, `$skiptoken`, `$select`), each with its
+    /// `@odata.type`, in id order. Ids that name no object are left out.
+    fn directory_objects(
+        &self,
+        ids: impl FnOnce(&Tenant) -> Result<Vec<Uuid>, GraphError>,
+    ) -> Result<Response, GraphError> {
+        let query = self.parse_query(&DIRECTORY_OBJECT_SCHEMA)?;
+        let context = self.ctx.context(&format!(
+            "directoryObjects{}",
+            query.context_select_suffix()
+        ));
+        let body = self.read(|tenant| {
+            let mut ids = ids(tenant)?;
+            ids.sort();
+            ids.dedup();
+            let after = match &query.skiptoken {
+                Some(cursor) => Some(
+                    Uuid::parse_str(&cursor.after_id)
+                        .map_err(|_| GraphError::from(odata::invalid_skiptoken()))?,
+                ),
+                None => None,
+            };
+            let objects: Vec<DirectoryObject<'_>> = ids
+                .into_iter()
+                .filter(|id| after.is_none_or(|after| *id > after))
+                .filter_map(|id| DirectoryObject::find(tenant, id))
+                .collect();
+            let size = query.page_size();
+            let next = (objects.len() > size).then(|| {
+                self.next_link(&Cursor {
+                    after_key: None,
+                    after_id: objects[size - 1].id().to_string(),
+                })
+            });
+            let page = &objects[..objects.len().min(size)];
+            to_json(&CollectionJson {
+                context: &context,
+                count: query
+                    .count
+                    .then_some(objects.len())
+                    .filter(|_| after.is_none()),
+                next_link: next.as_deref(),
+                items: page,
+                item: |o: &DirectoryObject<'_>| DirectoryObjectJson {
+                    object: *o,
+                    context: None,
+                    query: &query,
+                },
+            })
+        })?;
+        Ok(self.ctx.json(StatusCode::OK, body))
+    }
+
     // --- directory objects -----------------------------------------------------------------
 
     fn directory_object(&self, id: Uuid) -> Result<Response, GraphError> {
@@ -1748,11 +1862,17 @@ impl Record for Application {
     }
 
     fn any_in(&self, collection: &str, predicate: &mut dyn FnMut(&dyn Record) -> bool) -> bool {
-        collection == "federatedIdentityCredentials"
-            && self
+        match collection {
+            "federatedIdentityCredentials" => self
                 .federated_identity_credentials
                 .iter()
-                .any(|f| predicate(f))
+                .any(|f| predicate(f)),
+            "identifierUris" => {
+                odata::any_string(self.identifier_uris.iter().map(String::as_str), predicate)
+            }
+            // The sandbox's applications carry no tags (they serialize as `[]`).
+            _ => false,
+        }
     }
 }
 
@@ -1783,6 +1903,30 @@ impl Record for ServicePrincipal {
             },
             _ => false,
         }
+    }
+
+    fn any_in(&self, collection: &str, predicate: &mut dyn FnMut(&dyn Record) -> bool) -> bool {
+        match collection {
+            "servicePrincipalNames" => odata::any_string(
+                self.service_principal_names.iter().map(String::as_str),
+                predicate,
+            ),
+            "alternativeNames" => {
+                odata::any_string(self.alternative_names.iter().map(String::as_str), predicate)
+            }
+            "tags" => odata::any_string(sp_tags(self).iter().copied(), predicate),
+            _ => false,
+        }
+    }
+}
+
+/// A service principal's `tags`: what Graph shows for an app's principal; none for a
+/// managed identity.
+fn sp_tags(sp: &ServicePrincipal) -> &'static [&'static str] {
+    if sp.managed_identity.is_some() {
+        &[]
+    } else {
+        &["WindowsAzureActiveDirectoryIntegratedApp"]
     }
 }
 
@@ -2447,14 +2591,7 @@ impl Serialize for SpJson<'_> {
                     m.serialize_entry(property, sp.service_principal_type.as_str())?
                 }
                 "signInAudience" => m.serialize_entry(property, &sp.sign_in_audience)?,
-                "tags" => {
-                    let tags: &[&str] = if is_mi {
-                        &[]
-                    } else {
-                        &["WindowsAzureActiveDirectoryIntegratedApp"]
-                    };
-                    m.serialize_entry(property, tags)?
-                }
+                "tags" => m.serialize_entry(property, sp_tags(sp))?,
                 "notificationEmailAddresses"
                 | "replyUrls"
                 | "addIns"
@@ -2576,6 +2713,14 @@ impl<'t> DirectoryObject<'t> {
             .map(DirectoryObject::ServicePrincipal)
     }
 
+    fn id(&self) -> Uuid {
+        match self {
+            DirectoryObject::User(u) => u.id,
+            DirectoryObject::Application(a) => a.id,
+            DirectoryObject::ServicePrincipal(sp) => sp.id,
+        }
+    }
+
     fn kind(&self) -> ObjectKind {
         match self {
             DirectoryObject::User(_) => ObjectKind::User,
@@ -2591,20 +2736,43 @@ impl<'t> DirectoryObject<'t> {
         DirectoryObjectJson {
             object: self,
             context,
+            query: &ALL_PROPERTIES,
         }
     }
 }
 
 static ALL_PROPERTIES: LazyLock<Query> = LazyLock::new(Query::default);
 
+/// What `$select` may name on a collection of directory objects of mixed types (owners,
+/// ownedObjects); a property an object's type lacks comes back null.
+static DIRECTORY_OBJECT_SCHEMA: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.directoryObject",
+    resource_name: "DirectoryObject",
+    properties: &[
+        "id",
+        "deletedDateTime",
+        "displayName",
+        "appId",
+        "userPrincipalName",
+        "mail",
+    ],
+    filters: &[],
+    lambdas: &[],
+    searchable: &[],
+    orderable: &[],
+    expandable: &[],
+};
+
 struct DirectoryObjectJson<'a> {
     object: DirectoryObject<'a>,
     context: Option<&'a str>,
+    /// `$select` of the request (every property of the object's type without one).
+    query: &'a Query,
 }
 
 impl Serialize for DirectoryObjectJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let query = &*ALL_PROPERTIES;
+        let query = self.query;
         match self.object {
             DirectoryObject::User(user) => UserJson {
                 user,

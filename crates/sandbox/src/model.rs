@@ -282,6 +282,12 @@ impl Tenant {
                     sp.id
                 ));
             }
+            if let Some(owner) = sp.owners.iter().find(|o| !self.users.contains_key(o)) {
+                return Err(format!(
+                    "service principal {} ({}) is owned by {owner}, which is no user of the tenant",
+                    sp.display_name, sp.id
+                ));
+            }
             if !sp_app_ids.insert(sp.app_id) {
                 return Err(format!(
                     "appId {} is used by two service principals",
@@ -704,6 +710,9 @@ pub struct ServicePrincipal {
     /// Set for managed identities.
     #[serde(default)]
     pub managed_identity: Option<ManagedIdentity>,
+    /// Object ids of owning users (Graph's `servicePrincipal/owners`).
+    #[serde(default)]
+    pub owners: Vec<Uuid>,
 }
 
 impl ServicePrincipal {

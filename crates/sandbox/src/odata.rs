@@ -82,7 +82,12 @@ pub struct FilterRule {
     pub property: &'static str,
     pub eq: bool,
     pub starts_with: bool,
+    /// `ge` and `le` (string order, case-insensitive).
+    pub range: bool,
 }
+
+/// The name a lambda over a string collection gives its element (`c` in `tags/any(c:c eq 'x')`).
+pub const ELEMENT: &str = "$this";
 
 impl FilterRule {
     /// `property eq '…'` only.
@@ -91,6 +96,7 @@ impl FilterRule {
             property,
             eq: true,
             starts_with: false,
+            range: false,
         }
     }
 
@@ -100,7 +106,28 @@ impl FilterRule {
             property,
             eq: true,
             starts_with: true,
+            range: false,
         }
+    }
+}
+
+/// The element of a string collection: Graph's default queries on `identifierUris`,
+/// `servicePrincipalNames`, `alternativeNames` and `tags` are `eq`, `not`, `ge`, `le` and
+/// `startsWith` inside `any` (learn.microsoft.com/graph/aad-advanced-queries).
+const STRING_ELEMENT: &[FilterRule] = &[FilterRule {
+    property: ELEMENT,
+    eq: true,
+    starts_with: true,
+    range: true,
+}];
+
+/// A string collection reachable with `collection/any(c: c eq '…')` as a default query.
+const fn string_collection(collection: &'static str) -> LambdaRule {
+    LambdaRule {
+        collection,
+        element_type: "Edm.String",
+        properties: STRING_ELEMENT,
+        advanced: false,
     }
 }
 
@@ -110,6 +137,15 @@ pub struct LambdaRule {
     pub collection: &'static str,
     pub element_type: &'static str,
     pub properties: &'static [FilterRule],
+    /// Whether `any` over it needs `ConsistencyLevel: eventual` and `$count=true`.
+    pub advanced: bool,
+}
+
+impl LambdaRule {
+    /// Whether the elements are strings (the lambda variable is the element itself).
+    fn over_strings(&self) -> bool {
+        self.properties.iter().any(|r| r.property == ELEMENT)
+    }
 }
 
 /// What Graph allows on one entity set.
@@ -122,7 +158,8 @@ pub struct EntitySchema {
     /// Every property the sandbox serializes, canonical camelCase. `$select` picks among these.
     pub properties: &'static [&'static str],
     pub filters: &'static [FilterRule],
-    /// Advanced-only lambda filters (need `ConsistencyLevel: eventual` and `$count=true`).
+    /// Collections `$filter` reaches with `any` (FICs: advanced only; string collections:
+    /// default queries).
     pub lambdas: &'static [LambdaRule],
     pub searchable: &'static [&'static str],
     pub orderable: &'static [&'static str],
@@ -206,11 +243,16 @@ pub static APPLICATION: EntitySchema = EntitySchema {
         FilterRule::eq_or_starts_with("publisherDomain"),
         FilterRule::eq("signInAudience"),
     ],
-    lambdas: &[LambdaRule {
-        collection: "federatedIdentityCredentials",
-        element_type: "microsoft.graph.federatedIdentityCredential",
-        properties: FIC_FILTERS,
-    }],
+    lambdas: &[
+        LambdaRule {
+            collection: "federatedIdentityCredentials",
+            element_type: "microsoft.graph.federatedIdentityCredential",
+            properties: FIC_FILTERS,
+            advanced: true,
+        },
+        string_collection("identifierUris"),
+        string_collection("tags"),
+    ],
     searchable: &["displayName", "description"],
     orderable: &["displayName"],
     expandable: &["federatedIdentityCredentials"],
@@ -263,7 +305,11 @@ pub static SERVICE_PRINCIPAL: EntitySchema = EntitySchema {
         FilterRule::eq("servicePrincipalType"),
         FilterRule::eq("appOwnerOrganizationId"),
     ],
-    lambdas: &[],
+    lambdas: &[
+        string_collection("servicePrincipalNames"),
+        string_collection("alternativeNames"),
+        string_collection("tags"),
+    ],
     searchable: &["displayName", "description"],
     orderable: &["displayName"],
     expandable: &[],
@@ -366,13 +412,46 @@ pub enum Filter {
         property: &'static str,
         value: String,
     },
-    /// `not …`: advanced queries only.
+    /// `property ge '…'` (inside `any` over strings).
+    Ge {
+        property: &'static str,
+        value: String,
+    },
+    /// `property le '…'` (inside `any` over strings).
+    Le {
+        property: &'static str,
+        value: String,
+    },
+    /// `not …`: advanced queries only, except around `any` over a string collection.
     Not(Box<Filter>),
-    /// `collection/any(x: predicate)`; properties in `predicate` are the element's.
+    /// `collection/any(x: predicate)`; properties in `predicate` are the element's, or
+    /// [`ELEMENT`] for a string collection.
     Any {
         collection: &'static str,
         predicate: Box<Filter>,
+        /// Needs the advanced-query parameters (FICs), or not (string collections).
+        advanced: bool,
     },
+}
+
+/// One string of a string collection, as a lambda's predicate sees it.
+pub struct StringElement<'a>(pub &'a str);
+
+impl Record for StringElement<'_> {
+    fn test_property(&self, property: &str, test: &mut dyn FnMut(&str) -> bool) -> bool {
+        property == ELEMENT && test(self.0)
+    }
+}
+
+/// Whether any string of `values` satisfies `predicate`: [`Record::any_in`] for string
+/// collections.
+pub fn any_string<'v>(
+    values: impl IntoIterator<Item = &'v str>,
+    predicate: &mut dyn FnMut(&dyn Record) -> bool,
+) -> bool {
+    values
+        .into_iter()
+        .any(|value| predicate(&StringElement(value)))
 }
 
 /// Something a filter or search can look at: an application, a service principal, a FIC.
@@ -404,10 +483,17 @@ impl Filter {
             Filter::Ne { property, value } => {
                 !record.test_property(property, &mut |v| eq_ignore_case(v, value))
             }
+            Filter::Ge { property, value } => {
+                record.test_property(property, &mut |v| compare_ignore_case(v, value).is_ge())
+            }
+            Filter::Le { property, value } => {
+                record.test_property(property, &mut |v| compare_ignore_case(v, value).is_le())
+            }
             Filter::Not(inner) => !inner.matches(record),
             Filter::Any {
                 collection,
                 predicate,
+                ..
             } => record.any_in(collection, &mut |element| predicate.matches(element)),
         }
     }
@@ -422,26 +508,45 @@ impl Filter {
         }
     }
 
-    fn uses_lambda(&self) -> bool {
+    /// Whether the filter has an `any` that only advanced queries serve (over FICs).
+    fn uses_advanced_lambda(&self) -> bool {
         match self {
-            Filter::And(a, b) | Filter::Or(a, b) => a.uses_lambda() || b.uses_lambda(),
-            Filter::Not(inner) => inner.uses_lambda(),
-            Filter::Any { .. } => true,
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                a.uses_advanced_lambda() || b.uses_advanced_lambda()
+            }
+            Filter::Not(inner) => inner.uses_advanced_lambda(),
+            Filter::Any { advanced, .. } => *advanced,
             Filter::Eq { .. }
             | Filter::Ne { .. }
+            | Filter::Ge { .. }
+            | Filter::Le { .. }
             | Filter::StartsWith { .. }
             | Filter::In { .. } => false,
         }
     }
 
-    /// The first `ne` (its property) or `not` (`None` inside) of the filter: advanced only.
+    /// The first `ne` (its property; a lambda's collection) or `not` (`None` inside) of the
+    /// filter: advanced only. `not` around `any` over a string collection is a default query.
     fn negation(&self) -> Option<Option<&'static str>> {
         match self {
             Filter::And(a, b) | Filter::Or(a, b) => a.negation().or_else(|| b.negation()),
-            Filter::Not(_) => Some(None),
+            Filter::Not(inner) => match inner.as_ref() {
+                Filter::Any {
+                    advanced: false, ..
+                } => inner.negation(),
+                _ => Some(None),
+            },
             Filter::Ne { property, .. } => Some(Some(property)),
-            Filter::Any { predicate, .. } => predicate.negation(),
-            Filter::Eq { .. } | Filter::StartsWith { .. } | Filter::In { .. } => None,
+            Filter::Any {
+                collection,
+                predicate,
+                ..
+            } => predicate.negation().map(|inner| inner.map(|_| *collection)),
+            Filter::Eq { .. }
+            | Filter::Ge { .. }
+            | Filter::Le { .. }
+            | Filter::StartsWith { .. }
+            | Filter::In { .. } => None,
         }
     }
 
@@ -452,7 +557,7 @@ impl Filter {
                 a.long_display_name(max) || b.long_display_name(max)
             }
             Filter::Not(inner) => inner.long_display_name(max),
-            Filter::Ne { .. } => false,
+            Filter::Ne { .. } | Filter::Ge { .. } | Filter::Le { .. } => false,
             Filter::Eq { property, value } => {
                 *property == "displayName" && value.chars().count() > max
             }
@@ -462,6 +567,11 @@ impl Filter {
             Filter::StartsWith { .. } | Filter::Any { .. } => false,
         }
     }
+}
+
+/// `a` compared with `b` ignoring case; `b` is already lower-case.
+pub fn compare_ignore_case(a: &str, lower_b: &str) -> std::cmp::Ordering {
+    a.chars().flat_map(char::to_lowercase).cmp(lower_b.chars())
 }
 
 /// `a` equals `b` ignoring case; `b` is already lower-case.
@@ -632,7 +742,7 @@ pub fn parse(
         ));
     }
     if let Some(filter) = &query.filter
-        && filter.uses_lambda()
+        && filter.uses_advanced_lambda()
         && !(consistency_eventual && count_requested)
     {
         return Err(ODataError::unsupported(format!(
@@ -1197,7 +1307,15 @@ impl Parser<'_> {
     ) -> Result<(&'static str, FilterRule), ODataError> {
         let schema = self.schema;
         match (segments, scope) {
-            ([variable, property], Some(scope)) if variable == scope.variable => {
+            ([variable], Some(scope))
+                if variable == scope.variable && scope.lambda.over_strings() =>
+            {
+                let rule = scope.lambda.properties[0];
+                Ok((rule.property, rule))
+            }
+            ([variable, property], Some(scope))
+                if variable == scope.variable && !scope.lambda.over_strings() =>
+            {
                 let rule = scope
                     .lambda
                     .properties
@@ -1273,8 +1391,17 @@ impl Parser<'_> {
                 property,
                 value: literal,
             }),
-            // Advanced only (checked once the whole query is known), and not inside a lambda.
-            "ne" if rule.eq && scope.is_none() => Ok(Filter::Ne {
+            "ge" if rule.range => Ok(Filter::Ge {
+                property,
+                value: literal,
+            }),
+            "le" if rule.range => Ok(Filter::Le {
+                property,
+                value: literal,
+            }),
+            // Advanced only (checked once the whole query is known), and inside a lambda only
+            // over strings.
+            "ne" if rule.eq && scope.is_none_or(|s| s.lambda.over_strings()) => Ok(Filter::Ne {
                 property,
                 value: literal,
             }),
@@ -1379,6 +1506,7 @@ impl Parser<'_> {
         Ok(Filter::Any {
             collection: rule.collection,
             predicate: Box::new(body),
+            advanced: rule.advanced,
         })
     }
 }
@@ -1804,6 +1932,124 @@ mod tests {
         let e = run(
             "federatedIdentityCredentials/any(f:federatedIdentityCredentials/any(g:g/name eq 'x'))",
         );
+        assert_eq!(e.code, ErrorCode::UnsupportedQuery);
+    }
+
+    /// A service principal as string-collection lambdas see it.
+    struct Principal {
+        names: &'static [&'static str],
+        alternative: &'static [&'static str],
+    }
+
+    impl Record for Principal {
+        fn test_property(&self, _: &str, _: &mut dyn FnMut(&str) -> bool) -> bool {
+            false
+        }
+        fn any_in(&self, collection: &str, predicate: &mut dyn FnMut(&dyn Record) -> bool) -> bool {
+            match collection {
+                "servicePrincipalNames" => any_string(self.names.iter().copied(), predicate),
+                "alternativeNames" => any_string(self.alternative.iter().copied(), predicate),
+                _ => false,
+            }
+        }
+    }
+
+    const API: Principal = Principal {
+        names: &["aaaaaaaa-0000-0000-0000-000000000001", "api://Payments"],
+        alternative: &[],
+    };
+    const MI: Principal = Principal {
+        names: &["bbbbbbbb-0000-0000-0000-000000000002"],
+        alternative: &[
+            "isExplicit=True",
+            "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi",
+        ],
+    };
+
+    fn sps(f: &str) -> Result<Query, ODataError> {
+        parse(
+            Some(&format!("$filter={}", encode(f))),
+            false,
+            &SERVICE_PRINCIPAL,
+        )
+    }
+
+    #[test]
+    fn string_collection_any_is_a_default_query() {
+        // What `az ad sp show --id X` sends first: no ConsistencyLevel, no $count.
+        let run = |f: &str| sps(f).expect(f).filter.expect("filter");
+        let by_app_id =
+            run("servicePrincipalNames/any(c:c eq 'AAAAAAAA-0000-0000-0000-000000000001')");
+        assert!(by_app_id.matches(&API));
+        assert!(!by_app_id.matches(&MI));
+        assert!(run("servicePrincipalNames/any(c:c eq 'api://payments')").matches(&API));
+        assert!(run("servicePrincipalNames/any(x: startswith(x, 'API://'))").matches(&API));
+        assert!(!run("servicePrincipalNames/any(x: startswith(x, 'https://'))").matches(&API));
+        // ge / le: string order, case-insensitive.
+        assert!(run("servicePrincipalNames/any(c:c ge 'api:')").matches(&API));
+        assert!(!run("servicePrincipalNames/any(c:c ge 'c')").matches(&API));
+        assert!(run("servicePrincipalNames/any(c:c le 'B')").matches(&API));
+        assert!(run("servicePrincipalNames/any(c:c ge 'b' and c le 'bz')").matches(&MI));
+        assert!(!run("servicePrincipalNames/any(c:c ge 'b' and c le 'bz')").matches(&API));
+        // `not` around `any` over strings is a default query too.
+        let not = run("not(servicePrincipalNames/any(c:c eq 'api://payments'))");
+        assert!(!not.matches(&API));
+        assert!(not.matches(&MI));
+        let by_resource_id =
+            run("alternativeNames/any(n:startswith(n,'/subscriptions/s/resourcegroups/rg/'))");
+        assert!(by_resource_id.matches(&MI));
+        assert!(!by_resource_id.matches(&API));
+        // Application collections, with other clauses.
+        let q = apps(&format!(
+            "$filter={}",
+            encode("identifierUris/any(u:u eq 'api://x') or tags/any(t:t eq 'x')")
+        ))
+        .expect("identifierUris and tags parse");
+        assert!(!q.filter.expect("filter").matches(&payments()));
+    }
+
+    #[test]
+    fn string_collection_any_refuses_what_graph_refuses() {
+        // `ne` inside `any` and `not` inside it are advanced; Graph names the collection.
+        let e = sps("servicePrincipalNames/any(c:c ne 'x')").expect_err("ne");
+        assert_eq!(e.code, ErrorCode::UnsupportedQuery);
+        assert_eq!(
+            e.message,
+            "Unsupported or invalid query filter clause specified for property 'servicePrincipalNames' of resource 'ServicePrincipal'."
+        );
+        let ok = parse(
+            Some(&format!(
+                "$filter={}&$count=true",
+                encode("servicePrincipalNames/any(c:c ne 'x')")
+            )),
+            true,
+            &SERVICE_PRINCIPAL,
+        )
+        .expect("ne is an advanced query");
+        assert!(ok.filter.expect("filter").matches(&API));
+        let e = sps("servicePrincipalNames/any(c:endswith(c,'x'))").expect_err("endswith");
+        assert!(e.message.contains("Operator 'endswith'"), "{}", e.message);
+        // The element is the variable itself: `c/x` and another variable are refused.
+        let e = sps("servicePrincipalNames/any(c:c/name eq 'x')").expect_err("path");
+        assert!(
+            e.message.contains("'servicePrincipalNames'"),
+            "{}",
+            e.message
+        );
+        let e = sps("servicePrincipalNames/any(c:d eq 'x')").expect_err("variable");
+        assert!(
+            e.message.contains("'servicePrincipalNames'"),
+            "{}",
+            e.message
+        );
+        let e = sps("servicePrincipalNames/all(c:c eq 'x')").expect_err("all");
+        assert_eq!(e.code, ErrorCode::UnsupportedQuery);
+        // A string collection that is not a Graph property of the type.
+        let e = sps("identifierUris/any(c:c eq 'x')").expect_err("not on sp");
+        assert_eq!(e.code, ErrorCode::BadRequest);
+        assert!(e.message.contains("'identifierUris'"), "{}", e.message);
+        // Not a comparison Graph serves on strings.
+        let e = sps("servicePrincipalNames/any(c:c gt 'x')").expect_err("gt");
         assert_eq!(e.code, ErrorCode::UnsupportedQuery);
     }
 

@@ -206,6 +206,7 @@ fn managed_identity_sp(
         account_enabled: true,
         sign_in_audience: None,
         app_role_assignments: Vec::new(),
+        owners: Vec::new(),
         managed_identity: Some(ManagedIdentity {
             kind,
             resource_id: arm_id,
@@ -290,6 +291,13 @@ fn sp_for(tenant: &Tenant, app: &Application, home: Uuid) -> ServicePrincipal {
         sign_in_audience: Some(app.sign_in_audience.clone()),
         app_role_assignments: Vec::new(),
         managed_identity: None,
+        // The portal makes whoever registers an app the owner of its enterprise app too; a
+        // principal in another tenant has none of the home tenant's users.
+        owners: if home == tenant.id {
+            app.owners.clone()
+        } else {
+            Vec::new()
+        },
     }
 }
 
