@@ -27,6 +27,7 @@ mod fic_update;
 mod harden_client;
 mod jwt_claims;
 mod jwt_props;
+mod sandbox_arm;
 mod sandbox_cli;
 mod sandbox_durability;
 mod sandbox_graph;

@@ -109,6 +109,19 @@ pub fn authenticate_graph_token(
     token: &str,
     now: i64,
 ) -> Result<Caller, GraphAuthError> {
+    authenticate_token(state, token, now, &|aud| {
+        graph_audience(&state.authority, aud)
+    })
+}
+
+/// The bearer check of any sandbox-served API (Graph, Resource Manager): signature, issuer,
+/// `aud` (one of the token's audiences passes `audience`), lifetime; then who is calling.
+pub fn authenticate_token(
+    state: &AppState,
+    token: &str,
+    now: i64,
+    audience: &dyn Fn(&str) -> bool,
+) -> Result<Caller, GraphAuthError> {
     let jwt = ficus_core::jwt::decode(token).map_err(|_| GraphAuthError::Malformed)?;
     // Graph tokens are signed over their header with the nonce hashed; Graph checks that form.
     let signed = crate::tokens::graph_signed_form(token)
@@ -134,11 +147,7 @@ pub fn authenticate_graph_token(
     };
     ficus_core::jwt::verify(signed.as_ref().unwrap_or(&jwt), &jwks)
         .map_err(|_| GraphAuthError::BadSignature)?;
-    if !jwt
-        .audiences()
-        .iter()
-        .any(|a| graph_audience(&state.authority, a))
-    {
+    if !jwt.audiences().iter().any(|a| audience(a)) {
         return Err(GraphAuthError::WrongAudience);
     }
     const SKEW: i64 = 300;

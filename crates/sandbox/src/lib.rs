@@ -36,6 +36,8 @@
 //! - `server.rs` [`start`] → [`Sandbox`] (`info`, `sign_in`, `managed_identity_token`,
 //!   `http_client`, `state`, `shutdown`).
 //! - `serve.rs`  the `ficus sandbox` command.
+//! - `arm.rs`    the Resource Manager minimum on the main listener: `/metadata/endpoints`,
+//!   `/tenants`, `/subscriptions`, resource groups and user-assigned identities (read only).
 //! - `graph.rs`, `odata.rs`  Graph v1.0 (`graph::router()`, merged under the main listener;
 //!   it applies the throttle and latency faults to `/v1.0` itself).
 //!
@@ -53,6 +55,7 @@
 //! SignedIn { access_token, refresh_token, expires_in, id_token }
 //! ```
 
+pub mod arm;
 pub mod bearer;
 pub mod faults;
 pub mod graph;
