@@ -38,8 +38,8 @@ use uuid::Uuid;
 use crate::bearer::{Caller, GraphAuthError, authenticate_graph};
 use crate::faults::AfterWrite;
 use crate::model::{
-    ApiApplication, Application, FederatedIdentityCredential, PermissionScope, ServicePrincipal,
-    Tenant, Timestamp, User,
+    ApiApplication, Application, FederatedIdentityCredential, KeyCredential, PermissionScope,
+    ServicePrincipal, Tenant, Timestamp, User,
 };
 use crate::state::AppState;
 
@@ -933,6 +933,7 @@ impl Request<'_> {
         let mut api_version: Option<Option<u8>> = None;
         let mut scopes: Option<Vec<PermissionScope>> = None;
         let mut identifier_uris: Option<Vec<String>> = None;
+        let mut key_credentials: Option<Vec<KeyCredentialPatch>> = None;
         for (name, value) in &body {
             if name.starts_with('@') || name.contains("@odata.") {
                 continue;
@@ -986,9 +987,10 @@ impl Request<'_> {
                         )
                     })?);
                 }
+                "keyCredentials" => key_credentials = Some(parse_key_credentials(value)?),
                 other if odata::APPLICATION.properties.contains(&other) => {
                     return Err(GraphError::bad_request(format!(
-                        "The sandbox does not model changes to '{other}'; it accepts api (requestedAccessTokenVersion, oauth2PermissionScopes) and identifierUris."
+                        "The sandbox does not model changes to '{other}'; it accepts api (requestedAccessTokenVersion, oauth2PermissionScopes), identifierUris and keyCredentials."
                     )));
                 }
                 other => {
@@ -1021,6 +1023,9 @@ impl Request<'_> {
             }
             if let Some(uris) = &identifier_uris {
                 app.identifier_uris = uris.clone();
+            }
+            if let Some(patches) = key_credentials {
+                app.key_credentials = apply_key_credentials(&app.key_credentials, patches)?;
             }
             Ok(())
         })?;
@@ -1436,6 +1441,162 @@ impl Request<'_> {
         })?;
         Ok(self.ctx.json(StatusCode::OK, out))
     }
+}
+
+/// One item of a PATCH's `keyCredentials` (the whole collection is replaced, as in Graph).
+enum KeyCredentialPatch {
+    /// An existing credential, named by `keyId` without a `key` (as a GET returns it).
+    Keep {
+        key_id: Uuid,
+        display_name: Option<Option<String>>,
+    },
+    /// A certificate uploaded with its `key` (base64 DER).
+    New(KeyCredential),
+}
+
+/// Parses `keyCredentials`: `AsymmetricX509Cert` / `Verify` items, each an existing `keyId` or
+/// a new certificate in `key`. Dates default to the certificate's validity; the thumbprint
+/// (`customKeyIdentifier`) is computed, as Graph does.
+fn parse_key_credentials(value: &Value) -> Result<Vec<KeyCredentialPatch>, GraphError> {
+    use base64::Engine;
+    let Value::Array(items) = value else {
+        return Err(GraphError::odata_bad_request(
+            "Invalid value for property 'keyCredentials': expected an array of microsoft.graph.keyCredential.",
+        ));
+    };
+    let invalid = |property: &str, hint: &str| {
+        GraphError::bad_request(format!(
+            "Invalid value specified for property '{property}' of resource 'KeyCredential'. {hint}"
+        ))
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Object(item) = item else {
+            return Err(GraphError::odata_bad_request(
+                "Invalid value for property 'keyCredentials': each item must be an object.",
+            ));
+        };
+        let text = |name: &str| item.get(name).and_then(Value::as_str);
+        let key_id = match item.get("keyId") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_str()
+                    .and_then(|s| Uuid::parse_str(s).ok())
+                    .ok_or_else(|| {
+                        invalid("keyId", "Give a GUID, or leave it out for a new key.")
+                    })?,
+            ),
+        };
+        let display_name = match item.get("displayName") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => Some(Some(s.clone())),
+            Some(_) => return Err(invalid("displayName", "Give a string.")),
+        };
+        let Some(key) = text("key") else {
+            let key_id = key_id.ok_or_else(|| {
+                invalid(
+                    "key",
+                    "A new key credential needs the certificate in 'key' (base64 of its DER); an existing one is named by its 'keyId'.",
+                )
+            })?;
+            out.push(KeyCredentialPatch::Keep {
+                key_id,
+                display_name,
+            });
+            continue;
+        };
+        let key_type = text("type").unwrap_or("AsymmetricX509Cert");
+        let usage = text("usage").unwrap_or("Verify");
+        if key_type != "AsymmetricX509Cert" {
+            return Err(invalid(
+                "type",
+                "The sandbox models 'AsymmetricX509Cert' certificates only.",
+            ));
+        }
+        if usage != "Verify" {
+            return Err(invalid(
+                "usage",
+                "A certificate that verifies client assertions has usage 'Verify'.",
+            ));
+        }
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(key.trim())
+            .map_err(|_| invalid("key", "Give the certificate as base64 of its DER encoding."))?;
+        let cert =
+            crate::certs::parse_certificate(&der).map_err(|e| invalid("key", &format!("{e}.")))?;
+        let date = |name: &str, default: i64| -> Result<Timestamp, GraphError> {
+            match item.get(name) {
+                None | Some(Value::Null) => Ok(Timestamp(
+                    time::OffsetDateTime::from_unix_timestamp(default)
+                        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+                )),
+                Some(v) => serde_json::from_value(v.clone()).map_err(|_| {
+                    invalid(
+                        name,
+                        "Give an ISO 8601 date and time such as 2026-01-31T00:00:00Z.",
+                    )
+                }),
+            }
+        };
+        let start = date("startDateTime", cert.not_before)?;
+        let end = date("endDateTime", cert.not_after)?;
+        if start.unix() < cert.not_before
+            || end.unix() > cert.not_after
+            || end.unix() <= start.unix()
+        {
+            return Err(invalid(
+                "endDateTime",
+                "The key's dates must lie within the certificate's validity, and end after they start.",
+            ));
+        }
+        out.push(KeyCredentialPatch::New(KeyCredential {
+            key_id: key_id.unwrap_or_else(Uuid::new_v4),
+            display_name: display_name.flatten(),
+            key_type: key_type.to_string(),
+            usage: usage.to_string(),
+            custom_key_identifier: base64::engine::general_purpose::STANDARD.encode(cert.sha1),
+            start_date_time: start,
+            end_date_time: end,
+            key: Some(base64::engine::general_purpose::STANDARD.encode(&der)),
+        }));
+    }
+    Ok(out)
+}
+
+/// The new `keyCredentials`: kept items from `old`, new ones as given; key ids unique.
+fn apply_key_credentials(
+    old: &[KeyCredential],
+    patches: Vec<KeyCredentialPatch>,
+) -> Result<Vec<KeyCredential>, GraphError> {
+    let mut out: Vec<KeyCredential> = Vec::with_capacity(patches.len());
+    for patch in patches {
+        let credential = match patch {
+            KeyCredentialPatch::Keep {
+                key_id,
+                display_name,
+            } => {
+                let mut kept = old.iter().find(|k| k.key_id == key_id).cloned().ok_or_else(|| {
+                    GraphError::bad_request(format!(
+                        "Invalid value specified for property 'keyId' of resource 'KeyCredential'. '{key_id}' names no key credential of this application; to add a certificate give its 'key' (base64 DER)."
+                    ))
+                })?;
+                if let Some(name) = display_name {
+                    kept.display_name = name;
+                }
+                kept
+            }
+            KeyCredentialPatch::New(credential) => credential,
+        };
+        if out.iter().any(|k| k.key_id == credential.key_id) {
+            return Err(GraphError::bad_request(format!(
+                "Invalid value specified for property 'keyId' of resource 'KeyCredential'. '{}' appears twice.",
+                credential.key_id
+            )));
+        }
+        out.push(credential);
+    }
+    Ok(out)
 }
 
 /// `api.oauth2PermissionScopes` of a PATCH: each needs an `id` (GUID), a `value`, a `type`

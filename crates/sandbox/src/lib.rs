@@ -16,6 +16,8 @@
 //! - `lock.rs`   one state file, one sandbox: the advisory lock with the holder's pid.
 //! - `limits.rs` header and idle timeouts and the connection cap of both listeners.
 //! - `keys.rs`   the global RSA signing key, [`keys::KeyRing`], JWKS.
+//! - `certs.rs`  certificates as app credentials: parsing (key, validity, thumbprints) and the
+//!   signature check of certificate client assertions.
 //! - `tokens.rs` minting (MI, app, user, id tokens, client_info) and
 //!   [`tokens::resolve_resource`].
 //! - `mi_cache.rs` managed identity tokens cached per identity and resource, as Entra does.
@@ -57,6 +59,7 @@
 
 pub mod arm;
 pub mod bearer;
+pub mod certs;
 pub mod faults;
 pub mod graph;
 pub mod journal;

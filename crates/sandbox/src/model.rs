@@ -634,6 +634,10 @@ pub struct KeyCredential {
     pub custom_key_identifier: String,
     pub start_date_time: Timestamp,
     pub end_date_time: Timestamp,
+    /// Internal: the certificate (base64 DER) when it was uploaded, to check assertions signed
+    /// with its key. Graph never returns it (`key` is null on reads).
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

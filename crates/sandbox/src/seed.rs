@@ -542,6 +542,7 @@ fn demo(
             .encode(&thumb.as_bytes()[..]),
         start_date_time: Timestamp(now - Duration::days(716)),
         end_date_time: Timestamp(now + Duration::days(14)),
+        key: None,
     });
     register(contoso, a, &[], now);
 

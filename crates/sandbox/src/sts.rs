@@ -1,5 +1,6 @@
 //! The token service: OIDC discovery, JWKS, device authorization, the token endpoint (device
-//! code, refresh token, client credentials with a secret or a federated `client_assertion`),
+//! code, refresh token, client credentials with a secret, a certificate assertion or a
+//! federated `client_assertion`),
 //! and the `/devicelogin` page. Errors follow Entra: `error`, `error_description`
 //! ("AADSTSnnn: …\r\nTrace ID: …\r\nCorrelation ID: …\r\nTimestamp: …"), `error_codes`, `timestamp`,
 //! `trace_id`, `correlation_id`, `error_uri`; `invalid_client` is 401, the rest 400.
@@ -1267,7 +1268,13 @@ fn client_credentials(
             }
             None => return Err(StsError::missing("client_assertion_type")),
         }
-        check_assertion(state, &app, assertion, now)?;
+        // An assertion the app signed itself (`iss` = `sub` = its client id) is a certificate
+        // credential; any other issuer's token is a federated credential.
+        if is_self_signed_assertion(assertion, &app) {
+            check_certificate_assertion(state, tenant_id, &app, assertion, now)?;
+        } else {
+            check_assertion(state, &app, assertion, now)?;
+        }
         ClientAuth::Assertion
     } else if let Some(secret) = field(form, "client_secret")
         .map(str::to_string)
@@ -1421,6 +1428,193 @@ fn iso_time(unix: i64) -> String {
         t.hour(),
         t.minute(),
         t.second()
+    )
+}
+
+/// Whether an assertion names the app itself as issuer and subject (a certificate assertion,
+/// as MSAL and azure-identity build them).
+fn is_self_signed_assertion(assertion: &str, app: &Application) -> bool {
+    let Ok(jwt) = ficus_core::jwt::decode(assertion) else {
+        return false;
+    };
+    let client = app.app_id.to_string();
+    let names_app = |claim: &str| {
+        jwt.str_claim(claim)
+            .is_some_and(|v| v.eq_ignore_ascii_case(&client))
+    };
+    names_app("iss") && names_app("sub")
+}
+
+/// `MM/dd/yyyy HH:mm:ss`, as Entra prints key dates in its errors.
+fn entra_date(unix: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:02}/{:02}/{:04} {:02}:{:02}:{:02}",
+        u8::from(t.month()),
+        t.day(),
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Whether `aud` is where a certificate assertion may be presented to this tenant: its token
+/// endpoint (v2 or v1) or its v2 issuer, on this sandbox, naming the tenant by id or domain.
+fn certificate_audience_ok(state: &AppState, tenant_id: Uuid, aud: &str) -> bool {
+    let Ok(url) = url::Url::parse(aud) else {
+        return false;
+    };
+    let origin = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    let origin = match url.port() {
+        Some(port) => format!("{origin}:{port}"),
+        None => origin,
+    };
+    if !is_own_base_url(&state.authority, &origin) || url.query().is_some() {
+        return false;
+    }
+    let path = url.path().trim_end_matches('/');
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let (Some(segment), Some(rest)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let endpoint = ["oauth2/v2.0/token", "oauth2/token", "v2.0"]
+        .iter()
+        .any(|e| rest.eq_ignore_ascii_case(e));
+    endpoint && state.read(|d| known_tenant(d, segment).ok()) == Some(tenant_id)
+}
+
+/// A certificate client assertion, checked as Entra does: one audience (AADSTS5002741), the
+/// tenant's token endpoint or issuer (50012), lifetime (700024), then the key its `x5t#S256`
+/// or `x5t` header names among the app's `keyCredentials` (700027: unknown key, expired key,
+/// bad signature).
+fn check_certificate_assertion(
+    state: &AppState,
+    tenant_id: Uuid,
+    app: &Application,
+    assertion: &str,
+    now: i64,
+) -> Result<(), StsError> {
+    use base64::Engine;
+    let jwt = ficus_core::jwt::decode(assertion).map_err(|e| {
+        StsError::new(
+            "invalid_request",
+            50027,
+            format!("JWT token is invalid or malformed. ({e})"),
+        )
+    })?;
+    let audiences = jwt.audiences();
+    if audiences.len() > 1 {
+        return Err(StsError::new(
+            "invalid_client",
+            5002741,
+            format!(
+                "Number of audience values in the provided client credential exceed maximum allowed. {} audience values provided, maximum allowed is 1.",
+                audiences.len()
+            ),
+        ));
+    }
+    let aud = audiences.first().map(String::as_str).unwrap_or("");
+    if !certificate_audience_ok(state, tenant_id, aud) {
+        return Err(StsError::new(
+            "invalid_client",
+            50012,
+            format!(
+                "Client assertion audience claim does not match Realm issuer. The audience was '{aud}'; use this tenant's token endpoint ('{}/{tenant_id}/oauth2/v2.0/token').",
+                state.authority
+            ),
+        ));
+    }
+    let nbf = jwt.time_claim("nbf").unwrap_or(0);
+    let exp = jwt.time_claim("exp").unwrap_or(0);
+    if exp + SKEW_SECONDS < now || nbf - SKEW_SECONDS > now {
+        return Err(StsError::new(
+            "invalid_client",
+            700024,
+            format!(
+                "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+                iso_time(now),
+                iso_time(nbf),
+                iso_time(exp)
+            ),
+        ));
+    }
+    // The thumbprint the header names: SHA-256 (`x5t#S256`) or SHA-1 (`x5t`, or `kid` as MSAL
+    // for .NET sends it).
+    let header = |name: &str| jwt.header.get(name).and_then(Value::as_str);
+    let (thumbprint, sha256) = match (header("x5t#S256"), header("x5t").or_else(|| header("kid"))) {
+        (Some(t), _) => (t, true),
+        (None, Some(t)) => (t, false),
+        (None, None) => ("", false),
+    };
+    let thumbprint_bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(thumbprint.trim_end_matches('='))
+        .unwrap_or_default();
+    let shown: String = thumbprint_bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let see_keys = format!(
+        "Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments if you are not using a global endpoint.",
+        app.app_id
+    );
+    let found = app.key_credentials.iter().find_map(|k| {
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(k.key.as_deref()?)
+            .ok()?;
+        let cert = crate::certs::parse_certificate(&der).ok()?;
+        let matches = if sha256 {
+            cert.sha256[..] == thumbprint_bytes[..]
+        } else {
+            cert.sha1[..] == thumbprint_bytes[..]
+        };
+        matches.then_some((k, cert))
+    });
+    let Some((key, cert)) = found else {
+        return Err(StsError::new(
+            "invalid_client",
+            700027,
+            format!(
+                "Client assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '{shown}', {see_keys}]"
+            ),
+        ));
+    };
+    let found_key = format!(
+        "Found key 'Start={}, End={}'",
+        entra_date(key.start_date_time.unix()),
+        entra_date(key.end_date_time.unix())
+    );
+    if key.end_date_time.unix() < now || key.start_date_time.unix() > now + SKEW_SECONDS {
+        return Err(StsError::new(
+            "invalid_client",
+            700027,
+            format!(
+                "Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '{shown}', {found_key}, {see_keys}]"
+            ),
+        ));
+    }
+    let mut parts = assertion.trim().rsplitn(2, '.');
+    let signature = parts
+        .next()
+        .and_then(|s| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s.trim_end_matches('='))
+                .ok()
+        })
+        .unwrap_or_default();
+    let signing_input = parts.next().unwrap_or("");
+    let alg = jwt.alg().unwrap_or("none");
+    crate::certs::verify_signature(&cert, alg, signing_input.as_bytes(), &signature).map_err(
+        |e| {
+            StsError::new(
+                "invalid_client",
+                700027,
+                format!(
+                    "Client assertion contains an invalid signature. [Reason - {e}., Thumbprint of key used by client: '{shown}', {found_key}, {see_keys}]"
+                ),
+            )
+        },
     )
 }
 
