@@ -595,7 +595,7 @@ pub fn metadata_endpoints(authority: &str) -> Value {
         "attestationResourceId": "https://attest.azure.net",
         "synapseAnalyticsResourceId": "https://dev.azuresynapse.net",
         "logAnalyticsResourceId": "https://api.loganalytics.io",
-        "ossrDbmsResourceId": "https://ossrdbms-aad.database.windows.net",
+        "ossrdbmsResourceId": "https://ossrdbms-aad.database.windows.net",
         "suffixes": {
             "azureDataLakeStoreFileSystem": "azuredatalakestore.net",
             "acrLoginServer": "azurecr.io",
