@@ -121,7 +121,7 @@ async fn az_ad_sp_show_filter_finds_principals_by_any_service_principal_name() {
             "/servicePrincipals?$filter=servicePrincipalNames/any(c:c eq '{client}')"
         ))
         .await;
-    assert_eq!(mi, [principal.clone()]);
+    assert_eq!(mi, std::slice::from_ref(&principal));
     // Nothing matches an unknown name: an empty page, not an error.
     let none = env
         .ids("/servicePrincipals?$filter=servicePrincipalNames/any(c:c eq 'https://nothing.example')")
@@ -241,7 +241,7 @@ async fn owners_of_applications_and_service_principals() {
     // The enterprise app has the same owner; an app nobody owns has none.
     let sp = env.principal_id_of_app("payments-api").await;
     let sp_owners = env.ids(&format!("/servicePrincipals/{sp}/owners")).await;
-    assert_eq!(sp_owners, [admin_id.clone()]);
+    assert_eq!(sp_owners, std::slice::from_ref(&admin_id));
     let keyed = env
         .ids(&format!(
             "/servicePrincipals(appId='{}')/owners",
