@@ -116,6 +116,10 @@ fn read_time(der: &mut Der<'_>) -> Result<i64, CertError> {
     let text = std::str::from_utf8(content).map_err(|_| CertError::Der("time is not text"))?;
     let bad = || CertError::Time(text.to_string());
     let digits = text.strip_suffix('Z').ok_or_else(bad)?;
+    // ASCII digits only, so the fixed-width slices below stay on character boundaries.
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let (year, rest) = match (tag, digits.len()) {
         (UTC_TIME, 12) => {
             let yy: i32 = digits[..2].parse().map_err(|_| bad())?;
@@ -222,5 +226,10 @@ mod tests {
         assert_eq!(read_time(&mut Der { rest: generalized }), Ok(2_524_705_445));
         let bad = b"\x18\x0f20501302030405Z";
         assert!(read_time(&mut Der { rest: bad }).is_err());
+        // Multi-byte text of the right length is refused, not sliced mid-character.
+        let utf8 = "0\u{e9}010203040Z".as_bytes();
+        let mut encoded = vec![UTC_TIME, utf8.len() as u8];
+        encoded.extend_from_slice(utf8);
+        assert!(read_time(&mut Der { rest: &encoded }).is_err());
     }
 }
