@@ -336,3 +336,33 @@ async fn arm_refuses_what_arm_refuses() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(arm_error(&body).0, "NoRegisteredProviderFound");
 }
+
+#[tokio::test]
+async fn expired_tokens_are_arm_expired_authentication_token() {
+    let env = env().await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let expired = sandbox_support::sign_with_tenant_key(
+        &env.sandbox,
+        contoso(),
+        serde_json::json!({
+            "aud": "https://management.azure.com/",
+            "iss": format!("https://sts.windows.net/{}/", contoso()),
+            "tid": contoso().to_string(),
+            "oid": uuid::Uuid::new_v4().to_string(),
+            "appid": app_id("payments-api"),
+            "nbf": now - 7200,
+            "iat": now - 7200,
+            "exp": now - 3600,
+        }),
+    );
+    let (status, body, _) = env
+        .get(Some(&expired), "/subscriptions?api-version=2022-12-01")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (code, message) = arm_error(&body);
+    assert_eq!(code, "ExpiredAuthenticationToken");
+    assert!(
+        message.starts_with("The access token expiry UTC time '"),
+        "{message}"
+    );
+}

@@ -93,15 +93,27 @@ impl ArmError {
                     ),
                 )
             }
-            GraphAuthError::Expired => unauthorized(
-                "ExpiredAuthenticationToken",
-                "The access token expiry UTC time is earlier than current UTC time, or the token is not yet valid. Get a new token.".into(),
-            ),
+            GraphAuthError::Expired => {
+                let exp = ficus_core::jwt::decode(token)
+                    .ok()
+                    .and_then(|jwt| jwt.time_claim("exp"))
+                    .unwrap_or(0);
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                unauthorized(
+                    "ExpiredAuthenticationToken",
+                    format!(
+                        "The access token expiry UTC time '{}' is earlier than current UTC time '{}'.",
+                        arm_time(exp),
+                        arm_time(now)
+                    ),
+                )
+            }
             GraphAuthError::Malformed
             | GraphAuthError::WrongIssuer
-            | GraphAuthError::BadSignature => {
-                unauthorized("InvalidAuthenticationToken", "The access token is invalid.".into())
-            }
+            | GraphAuthError::BadSignature => unauthorized(
+                "InvalidAuthenticationToken",
+                "The access token is invalid.".into(),
+            ),
         }
     }
 
@@ -123,6 +135,26 @@ impl ArmError {
         }
         response
     }
+}
+
+/// `11/30/2026 2:05:09 AM`, as ARM prints times in its errors.
+fn arm_time(unix: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let (hour, half) = match t.hour() {
+        0 => (12, "AM"),
+        h @ 1..=11 => (h, "AM"),
+        12 => (12, "PM"),
+        h => (h - 12, "PM"),
+    };
+    format!(
+        "{}/{}/{} {hour}:{:02}:{:02} {half}",
+        u8::from(t.month()),
+        t.day(),
+        t.year(),
+        t.minute(),
+        t.second()
+    )
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
@@ -641,6 +673,13 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn times_as_arm_prints_them() {
+        assert_eq!(arm_time(1_796_000_709), "11/30/2026 1:05:09 AM");
+        assert_eq!(arm_time(1_796_047_200), "11/30/2026 2:00:00 PM");
+        assert_eq!(arm_time(1_795_996_800), "11/30/2026 12:00:00 AM");
     }
 
     #[test]

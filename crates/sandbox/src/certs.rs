@@ -216,6 +216,20 @@ mod tests {
         assert!(parse_certificate(b"not a certificate at all").is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = parse_certificate(&bytes);
+        }
+
+        #[test]
+        fn any_sequence_shaped_bytes_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..120)) {
+            let mut der = vec![0x30, body.len() as u8];
+            der.extend_from_slice(&body);
+            let _ = parse_certificate(&der);
+        }
+    }
+
     #[test]
     fn both_time_forms() {
         let utc = [
