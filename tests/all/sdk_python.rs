@@ -21,7 +21,7 @@ impl Drop for KillOnDrop {
 }
 
 /// A Python interpreter that can import azure.identity and msal.
-fn python_with_sdks() -> PathBuf {
+pub(crate) fn python_with_sdks() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-venv");
     let python = venv.join("bin/python");
     let importable = |python: &Path| {
