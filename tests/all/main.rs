@@ -47,4 +47,5 @@ mod tui_snapshots;
 mod tui_tenant_switch;
 mod tui_wizard;
 mod tui_wizard_e2e;
+mod tui_workload;
 mod workload_code;

@@ -84,7 +84,7 @@ pub mod views;
 pub mod widgets;
 
 /// The screens under their earlier names (the integration tests use them).
-pub use screens::{exchange, inspector, wizard};
+pub use screens::{exchange, inspector, wizard, workload};
 
 pub use directory::{Connected, Connector, GraphDirectory};
 pub use effects::{Directory, MemoryDirectory, Page};
