@@ -449,7 +449,7 @@ impl Default for Keymap {
             (ExportView, &["esc", "q"], Back, "close", Some("close")),
             (Question, &["y"], Confirm, "yes (any other key keeps it)", Some("yes")),
             // "Use it in your workload" (#16): opened with u, a tab per SDK.
-            (AppDetail, &["u"], WorkloadCode, "use the selected FIC in your workload: the code, per SDK", Some("code")),
+            (AppDetail, &["u"], WorkloadCode, "use the selected FIC in your workload: the code, per SDK", None),
             (Exchange, &["u"], WorkloadCode, "use it in your workload: the code for this exchange, per SDK", None),
             (Wizard, &["u"], WorkloadCode, "use the saved FIC in your workload: the code, per SDK", None),
             (Workload, &["tab", "right", "l"], NextPane, "next SDK", Some("next SDK")),
