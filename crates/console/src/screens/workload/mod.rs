@@ -114,7 +114,7 @@ fn perform(here: &mut Here<WorkloadScreen>, action: Action) -> Option<Vec<Cmd>> 
                 ToastLevel::Info,
                 format!(
                     "{} — save it as {}.",
-                    crate::terminal::sent_to_clipboard(&format!("the {} snippet", shape.label())),
+                    crate::terminal::sent_to_clipboard(format!("the {} snippet", shape.label())),
                     shape.file_name()
                 ),
             );
