@@ -91,6 +91,30 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any text: a JSON (so C#/Java/JavaScript-shaped) literal reads back as the text, and
+        /// no literal of any language holds a raw quote, backslash or non-printable character
+        /// outside an escape.
+        #[test]
+        fn every_value_round_trips_and_stays_one_printable_literal(value in ".*") {
+            let json = literal(&value, Syntax::Json);
+            let parsed: String = serde_json::from_str(&json).expect("valid JSON");
+            proptest::prop_assert_eq!(&parsed, &value);
+            for syntax in [Syntax::CSharp, Syntax::Java, Syntax::JavaScript, Syntax::Python, Syntax::Go, Syntax::Rust] {
+                let text = literal(&value, syntax);
+                proptest::prop_assert!(text.chars().all(|c| (' '..='~').contains(&c)), "{}", text);
+                let inner = &text[1..text.len() - 1];
+                let mut chars = inner.chars();
+                while let Some(c) = chars.next() {
+                    proptest::prop_assert!(c != '"', "unescaped quote in {}", text);
+                    if c == '\\' {
+                        proptest::prop_assert!(chars.next().is_some(), "dangling backslash in {}", text);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn json_literals_parse_back_to_the_value() {
         let nasty = "x\"y\\z\u{1}\u{7f}é😀\u{2028}";
