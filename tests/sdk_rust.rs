@@ -1,6 +1,7 @@
 //! Conformance: Microsoft's Rust SDK (`azure_identity` 1.x) against the in-process sandbox over
 //! HTTPS: a managed identity token through the App Service protocol, then the federated exchange
-//! through `ClientAssertionCredential`. Its own file, so its process-wide environment variables
+//! through `ClientAssertionCredential`; then the workload programs `ficus code --lang rust`
+//! writes, included as they are. Its own file, so its process-wide environment variables
 //! (read by `ManagedIdentityCredential`) touch no other test.
 
 use std::sync::Arc;
@@ -186,5 +187,54 @@ async fn azure_identity_rust_gets_a_managed_identity_token_and_exchanges_it() {
         .expect_err("inventory-sync's FIC names the client id, not the principal id");
     assert!(error.to_string().contains("AADSTS700213"), "{error}");
 
+    // The Rust programs `ficus code --lang rust` writes (global cloud), run as they are: only
+    // AZURE_AUTHORITY_HOST (which they read) and the transport trusting the sandbox's CA (the
+    // `ClientOptions` their `main` passes as default) differ from a real host.
+    // SAFETY: as above, the only test of this binary.
+    unsafe {
+        std::env::set_var("AZURE_AUTHORITY_HOST", &info.authority);
+    }
+    let transport = || ClientOptions {
+        transport: Some(Transport::new(Arc::new(http.clone()))),
+        ..Default::default()
+    };
+    let token = payments_program::token(transport())
+        .await
+        .expect("payments-api's program gets its token");
+    let program_claims = claims(token.token.secret());
+    assert_eq!(program_claims["appid"], payments["appId"]);
+    assert_eq!(payments_program::APP_ID, payments["appId"]);
+    assert_eq!(
+        payments_program::IDENTITY_CLIENT_ID,
+        id_payments["appId"],
+        "the program selects the identity by client id"
+    );
+    let error = inventory_program::token(transport())
+        .await
+        .expect_err("inventory-sync's program fails as its workload would");
+    assert!(error.to_string().contains("AADSTS700213"), "{error}");
+
     sandbox.shutdown().await;
 }
+
+/// `tests/sdk/workload/*.rs` are `ficus code --lang rust` for the demo seed, byte for byte
+/// (`tests/all/workload_code.rs` checks them against the generator), included unchanged; the
+/// module adds only a way in for the test to their private items. Their `main` is not run.
+macro_rules! workload_program {
+    ($module:ident, $file:literal) => {
+        #[allow(dead_code)]
+        mod $module {
+            include!($file);
+
+            pub(super) const APP_ID: &str = APP_CLIENT_ID;
+            pub(super) const IDENTITY_CLIENT_ID: &str = MANAGED_IDENTITY_CLIENT_ID;
+
+            pub(super) async fn token(options: ClientOptions) -> azure_core::Result<AccessToken> {
+                app_token(options).await
+            }
+        }
+    };
+}
+
+workload_program!(payments_program, "sdk/workload/payments_api.rs");
+workload_program!(inventory_program, "sdk/workload/inventory_sync.rs");

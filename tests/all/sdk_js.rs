@@ -18,7 +18,7 @@ use std::process::Command;
 use crate::sdk_python::start_sandbox;
 
 /// The folder that holds `node_modules` with the pinned packages, installed if needed.
-fn node_packages() -> PathBuf {
+pub(crate) fn node_packages() -> PathBuf {
     let pins = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/js");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-node");
     let lock = std::fs::read(pins.join("package-lock.json")).expect("the lock file is readable");

@@ -657,3 +657,35 @@ async fn replication_delay_after_creating_a_fic_is_retried_until_it_works() {
         .await;
     assert_eq!(console.screen().run.as_ref().map(|r| r.attempt), Some(2));
 }
+
+/// After a success, `u` opens "Use it in your workload" with what worked: the app, the
+/// identity (by client id), the tenant and the scope of the exchange. After a failure it
+/// does not: the code would fail the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn u_after_a_success_opens_the_workload_code_with_the_exchange_s_values() {
+    let mut console = Console::start(Faults::default()).await;
+    console.exchange("inventory-sync", "id-inventory").await;
+    console.key(KeyCode::Char('u'));
+    assert!(
+        matches!(console.state.stack.last(), Some(Screen::Exchange(_))),
+        "a failed exchange offers no code"
+    );
+    console.key(KeyCode::Esc);
+
+    console.exchange("payments-api", "id-payments").await;
+    let scope = console.screen().scope.clone();
+    let app_id = console.app("payments-api").app_id;
+    let identity = console.identity("id-payments");
+    console.key(KeyCode::Char('u'));
+    let Some(Screen::Workload(view)) = console.state.stack.last() else {
+        panic!("the workload view opened");
+    };
+    assert_eq!(view.values.app_client_id, app_id);
+    assert_eq!(view.values.identity_client_id, identity.client_id);
+    assert_eq!(view.values.identity_principal_id, identity.principal_id);
+    assert_eq!(view.values.scope, scope);
+    assert_eq!(
+        view.values.resource_tenant,
+        ficus::sandbox::seed::tenant_id(ficus::sandbox::seed::CONTOSO).to_string()
+    );
+}

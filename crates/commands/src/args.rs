@@ -44,6 +44,8 @@ pub enum Command {
     Logout,
     /// Show who is signed in.
     Whoami,
+    /// The workload's code that uses an app's FIC for an identity, per SDK, values filled in.
+    Code(crate::code::CodeArgs),
 }
 
 #[derive(Debug, Subcommand)]

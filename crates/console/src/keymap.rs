@@ -28,6 +28,8 @@ pub enum Context {
     ExportView,
     /// A question that waits for `y` (the delete confirmation).
     Question,
+    /// "Use it in your workload": the code that uses a FIC, a tab per SDK.
+    Workload,
 }
 
 impl Context {
@@ -44,6 +46,7 @@ impl Context {
             Context::Panel => "help and text panels",
             Context::ExportView => "export view",
             Context::Question => "confirmation",
+            Context::Workload => "workload code",
         }
     }
 }
@@ -92,6 +95,8 @@ pub enum Action {
     PreviousPane,
     /// Yes to the question on screen (delete this FIC).
     Confirm,
+    /// "Use it in your workload": the code for the FIC at hand.
+    WorkloadCode,
 }
 
 impl Action {
@@ -137,6 +142,7 @@ impl Action {
             Action::PickApp => "pick-app",
             Action::PreviousPane => "previous-pane",
             Action::Confirm => "confirm",
+            Action::WorkloadCode => "workload-code",
         }
     }
 
@@ -185,6 +191,7 @@ const ALL_ACTIONS: &[Action] = &[
     Action::PickApp,
     Action::PreviousPane,
     Action::Confirm,
+    Action::WorkloadCode,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -441,6 +448,18 @@ impl Default for Keymap {
             (ExportView, &["y"], Copy, "copy this format's snippet (OSC 52)", Some("copy")),
             (ExportView, &["esc", "q"], Back, "close", Some("close")),
             (Question, &["y"], Confirm, "yes (any other key keeps it)", Some("yes")),
+            // "Use it in your workload" (#16): opened with u, a tab per SDK.
+            (AppDetail, &["u"], WorkloadCode, "use the selected FIC in your workload: the code, per SDK", None),
+            (Exchange, &["u"], WorkloadCode, "use it in your workload: the code for this exchange, per SDK", None),
+            (Wizard, &["u"], WorkloadCode, "use the saved FIC in your workload: the code, per SDK", None),
+            (Workload, &["tab", "right", "l"], NextPane, "next SDK", Some("next SDK")),
+            (Workload, &["backtab", "left", "h"], PreviousPane, "previous SDK", None),
+            (Workload, &["y"], Copy, "copy the whole snippet (OSC 52)", Some("copy")),
+            (Workload, &["j", "down"], Down, "scroll down", None),
+            (Workload, &["k", "up"], Up, "scroll up", None),
+            (Workload, &["ctrl-d", "pagedown"], HalfPageDown, "scroll down", None),
+            (Workload, &["ctrl-u", "pageup"], HalfPageUp, "scroll up", None),
+            (Workload, &["g g", "home"], Top, "back to the top", None),
         ];
         Keymap {
             bindings: table
@@ -617,6 +636,7 @@ impl Keymap {
             Wizard,
             Exchange,
             Inspector,
+            Workload,
         ] {
             let mut seen: Vec<(&Keys, Action, Context)> = Vec::new();
             let relevant = self
@@ -661,6 +681,7 @@ fn context_from_name(name: &str) -> Option<Context> {
         "panel" | "help" => Some(Context::Panel),
         "export" => Some(Context::ExportView),
         "confirm" => Some(Context::Question),
+        "workload" => Some(Context::Workload),
         _ => None,
     }
 }

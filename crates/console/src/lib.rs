@@ -30,7 +30,8 @@
 //!   name with what already trusts what, and the token-file input).
 //! - [`screens`]: one component per file or folder: `app_detail`, `identity_detail`, `wizard/`
 //!   (state, open, keys, commands, picker, review, effect), `exchange/` (state, open, run, keys,
-//!   diff, remedy: what `F` offers, from core's remedies), `inspector/`, and the overlays
+//!   diff, remedy: what `F` offers, from core's remedies), `inspector/`, `workload/` ("use it in
+//!   your workload": core's snippets, a tab per SDK), and the overlays
 //!   `help` (scrolling, closing) and `palette` (its input, suggestions, commands table; Enter
 //!   answers `Nav::RunPalette`). Each owns its state and answers with an `Outcome`; none
 //!   imports the root or another screen. Their effects' answers arrive through `on_msg`.
@@ -84,7 +85,7 @@ pub mod views;
 pub mod widgets;
 
 /// The screens under their earlier names (the integration tests use them).
-pub use screens::{exchange, inspector, wizard};
+pub use screens::{exchange, inspector, wizard, workload};
 
 pub use directory::{Connected, Connector, GraphDirectory};
 pub use effects::{Directory, MemoryDirectory, Page};

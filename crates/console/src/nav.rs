@@ -37,6 +37,8 @@ pub enum Nav {
     CloseOverlay,
     /// Run the palette's command (what only the root can do: lists, tenant, theme, whois).
     RunPalette(Box<PaletteRun>),
+    /// "Use it in your workload" with these values (#16).
+    OpenWorkload(Box<ficus_core::workload::WorkloadValues>),
     /// Leave ficus (the screen has asked already when work would be lost).
     Quit,
 }

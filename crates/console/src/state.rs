@@ -11,6 +11,7 @@ use crate::msg::{Msg, RequestId, RequestIds, Session, SignInFailure};
 use crate::screens::exchange::{ExchangeMemory, ExchangeScreen};
 use crate::screens::inspector::InspectorScreen;
 use crate::screens::wizard::Wizard;
+use crate::screens::workload::WorkloadScreen;
 use crate::theme::{Theme, Themes};
 
 pub use crate::component::{Toast, ToastLevel};
@@ -33,6 +34,8 @@ pub enum Screen {
     Exchange(Box<ExchangeScreen>),
     /// The token inspector (#7).
     Inspector(Box<InspectorScreen>),
+    /// "Use it in your workload" (#16): the code per SDK.
+    Workload(Box<WorkloadScreen>),
 }
 
 impl Screen {
@@ -44,6 +47,7 @@ impl Screen {
             Screen::Wizard(w) => Some(&mut **w),
             Screen::Exchange(s) => Some(&mut **s),
             Screen::Inspector(s) => Some(&mut **s),
+            Screen::Workload(s) => Some(&mut **s),
         }
     }
 
@@ -54,6 +58,7 @@ impl Screen {
             Screen::Wizard(w) => Some(&**w),
             Screen::Exchange(s) => Some(&**s),
             Screen::Inspector(s) => Some(&**s),
+            Screen::Workload(s) => Some(&**s),
         }
     }
 }

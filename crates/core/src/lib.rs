@@ -6,7 +6,8 @@
 //! - [`jwt`]: JWT decoding, RS256 verification with given keys, the claim catalogue;
 //! - [`cloud`]: the national clouds and their endpoints;
 //! - [`secret`]: `Secret<T>`, which never prints what it holds;
-//! - [`text`]: the one sanitizer for tenant-controlled text, display widths, time in words.
+//! - [`text`]: the one sanitizer for tenant-controlled text, display widths, time in words;
+//! - [`workload`]: the workload's side of a FIC, as programs per SDK filled with its values.
 //!
 //! Every other crate of the workspace builds on this one; it depends on none of them.
 
@@ -15,3 +16,4 @@ pub mod fic;
 pub mod jwt;
 pub mod secret;
 pub mod text;
+pub mod workload;

@@ -91,6 +91,36 @@ impl AppDetailScreen {
         Nav::OpenExchange(Box::new(entry))
     }
 
+    /// "Use it in your workload" for the selected FIC: its app, the identity it trusts, the
+    /// session's tenant and the cloud's Graph `.default`.
+    fn workload_code(&self, ctx: &Ctx, out: &mut Outcome) {
+        let (Some(detail), Some(row)) = (&self.detail, self.selected_fic()) else {
+            out.set_toast(
+                ToastLevel::Info,
+                "Select a FIC first (Tab to the FIC list, j/k to pick one).",
+            );
+            return;
+        };
+        let identities = ctx.identities.items().iter().map(|r| &r.identity);
+        let Some(identity) = crate::screens::workload::identity_of(&row.fic, identities) else {
+            out.set_toast(
+                ToastLevel::Info,
+                "This FIC's subject is not a managed identity of this tenant: its workload is not one ficus can write code for.",
+            );
+            return;
+        };
+        let tenant = ctx.session.map(|s| s.tenant_id.clone()).unwrap_or_default();
+        let values = crate::screens::workload::values_for(
+            &ctx.cloud(),
+            &detail.app.name,
+            &detail.app.app_id,
+            identity,
+            &tenant,
+            None,
+        );
+        out.nav = Some(Nav::OpenWorkload(Box::new(values)));
+    }
+
     fn edit(&self, apply_fix: bool, out: &mut Outcome) {
         let Some(detail) = &self.detail else {
             out.set_toast(
@@ -209,7 +239,7 @@ impl Component for AppDetailScreen {
                     false,
                     "Read-only session: nothing can be deleted. Start ficus without --read-only to make changes.",
                 ),
-                Action::DeleteFic | Action::Export => command.disabled_unless(
+                Action::DeleteFic | Action::Export | Action::WorkloadCode => command.disabled_unless(
                     fic.is_some(),
                     "Select a FIC first (Tab to the FIC list, j/k to pick one).",
                 ),
@@ -262,6 +292,7 @@ impl Component for AppDetailScreen {
             Action::TestExchange => out.nav = Some(self.test_exchange(ctx)),
             Action::DeleteFic => self.ask_delete(ctx, &mut out),
             Action::Export => self.export(ctx, &mut out),
+            Action::WorkloadCode => self.workload_code(ctx, &mut out),
             // Open has nothing to open here; the rest is the console's (quit, help, palette…).
             Action::Open => {}
             _ => return Outcome::ignored(),

@@ -468,6 +468,8 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         | Action::PickApp => Vec::new(),
         // Bound only under overlays (update/overlays.rs).
         Action::PreviousPane | Action::Confirm => Vec::new(),
+        // Answered by the screens that offer it (app detail, exchange, wizard).
+        Action::WorkloadCode => Vec::new(),
     }
 }
 

@@ -163,6 +163,13 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
             state.overlay = Some(*overlay);
             Vec::new()
         }
+        Nav::OpenWorkload(values) => {
+            push(
+                state,
+                Screen::Workload(Box::new(crate::screens::workload::open(*values))),
+            );
+            Vec::new()
+        }
         Nav::OpenInspector(entry) => {
             push(state, Screen::Inspector(Box::new(inspector::open(*entry))));
             Vec::new()

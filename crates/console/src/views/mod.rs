@@ -9,6 +9,7 @@ mod lists;
 mod overlays;
 mod signin;
 pub mod wizard;
+mod workload;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -45,6 +46,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
             Some(Screen::Wizard(wizard)) => wizard::draw(frame, body, state, wizard),
             Some(Screen::Exchange(screen)) => exchange::draw(frame, body, state, screen),
             Some(Screen::Inspector(screen)) => inspector::draw(frame, body, state, screen),
+            Some(Screen::Workload(screen)) => workload::draw(frame, body, state, screen),
         },
     }
     draw_status(frame, status, state);
@@ -152,6 +154,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
                 Screen::Wizard(w) => wizard::crumb(w),
                 Screen::Exchange(_) => "test exchange".to_string(),
                 Screen::Inspector(_) => "token inspector".to_string(),
+                Screen::Workload(_) => "workload code".to_string(),
             }
         }))
         .collect();

@@ -124,6 +124,39 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
             }
         }
         Action::FixInWizard => fix_in_wizard(here),
+        Action::WorkloadCode => {
+            let succeeded = screen.result().is_some_and(|r| r.succeeded());
+            let chosen = (screen.app.clone(), screen.identity.clone(), succeeded);
+            let (typed_tenant, scope) = (screen.tenant.trim().to_string(), screen.scope.clone());
+            let values = match chosen {
+                (Some(app), Some(identity), true) => {
+                    let tenant = match typed_tenant.as_str() {
+                        "" => here
+                            .session
+                            .map(|s| s.tenant_id.clone())
+                            .unwrap_or_default(),
+                        typed => typed.to_string(),
+                    };
+                    Some(crate::screens::workload::values_for(
+                        &here.cloud(),
+                        &app.name,
+                        &app.app_id,
+                        &identity,
+                        &tenant,
+                        Some(&scope),
+                    ))
+                }
+                _ => None,
+            };
+            match values {
+                Some(values) => here.nav(Nav::OpenWorkload(Box::new(values))),
+                None => here.toast(
+                    ToastLevel::Info,
+                    "The workload's code is filled from an exchange that worked: x runs it first.",
+                ),
+            }
+            Vec::new()
+        }
         Action::Inspect => {
             let token = screen
                 .result()

@@ -80,6 +80,7 @@ pub(super) fn commands(wizard: &Wizard, ctx: &Ctx) -> Vec<Command> {
         }
         Step::Done { .. } => {
             commands.push(Command::new(Action::TestExchange, "test exchange"));
+            commands.push(Command::new(Action::WorkloadCode, "workload code"));
             commands.push(Command::new(Action::Open, "back to the app"));
             commands.push(Command::new(Action::Copy, "copy id"));
         }

@@ -141,6 +141,7 @@ pub(super) fn perform(here: &mut Here, action: Action) -> Vec<Cmd> {
         }
         Action::Copy => copy(here),
         Action::TestExchange => test_exchange(here),
+        Action::WorkloadCode => workload_code(here),
         Action::Refresh => retry(here),
         Action::EditFic => {
             // From "already trusted": change that FIC instead.
@@ -635,6 +636,37 @@ fn copy(here: &mut Here) -> Vec<Cmd> {
         }
         None => Vec::new(),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Use it in your workload (#16)
+
+/// The saved FIC's code per SDK: the app, the identity, the tenant the wizard worked in.
+fn workload_code(here: &mut Here) -> Vec<Cmd> {
+    let Some(wizard) = wizard(here) else {
+        return Vec::new();
+    };
+    let values = match (&wizard.step, &wizard.app, &wizard.identity) {
+        (Step::Done { .. } | Step::AlreadyTrusted { .. }, Some(app), Some(identity)) => {
+            crate::screens::workload::values_for(
+                &wizard.cloud,
+                &app.row.name,
+                &app.row.app_id,
+                identity,
+                &wizard.tenant_id,
+                None,
+            )
+        }
+        _ => {
+            here.toast(
+                ToastLevel::Info,
+                "The workload's code is ready once the FIC is saved.",
+            );
+            return Vec::new();
+        }
+    };
+    here.nav(Nav::OpenWorkload(Box::new(values)));
+    Vec::new()
 }
 
 // ---------------------------------------------------------------------------------------------

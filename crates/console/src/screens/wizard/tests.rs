@@ -721,6 +721,17 @@ fn create_then_read_back_then_one_key_to_test() {
     assert_exchange_opened(&state, &guid(0xa1, 1), "id-payments", true);
     update(&mut state, key(KeyCode::Esc));
     assert!(matches!(the_wizard(&state).step, Step::Done { .. }));
+    // u: the saved FIC's workload code, with the identity's client id.
+    press(&mut state, "u");
+    match state.stack.last() {
+        Some(Screen::Workload(view)) => {
+            assert_eq!(view.values.identity_client_id, payments().client_id);
+            assert_eq!(view.values.app_client_id, guid(0xa1, 1));
+        }
+        _ => panic!("the workload view opened"),
+    }
+    update(&mut state, key(KeyCode::Esc));
+    assert!(matches!(the_wizard(&state).step, Step::Done { .. }));
     // Enter goes back to the app, reloading it.
     let commands = update(&mut state, key(KeyCode::Enter));
     assert!(matches!(
