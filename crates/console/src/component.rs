@@ -83,6 +83,9 @@ pub struct Outcome {
     pub app_fics: Option<(String, Vec<String>)>,
     /// Not this screen's action: the root handles it (quit, palette, help…).
     pub ignored: bool,
+    /// Changes to the listings (the lists screen's cursor, filter, sort, reload), applied by
+    /// the root before `nav`.
+    pub listing: Vec<crate::nav::ListingChange>,
 }
 
 impl Outcome {

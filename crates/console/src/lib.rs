@@ -28,7 +28,10 @@
 //!   table of what a screen offers that key dispatch, the footer and `?` help read.
 //! - [`widgets`]: pieces several screens share (the picker, its app and identity items by
 //!   name with what already trusts what, and the token-file input).
-//! - [`screens`]: one component per file or folder: `app_detail`, `identity_detail`, `wizard/`
+//! - [`screens`]: one component per file or folder: `lists/` (the Apps and Identities lists:
+//!   which list, the filter input, sorting, the resting row's preview and the details cache;
+//!   it asks the root for listing changes, `ListingChange`, since the rows are read by every
+//!   screen), `app_detail`, `identity_detail`, `wizard/`
 //!   (state, open, keys, commands, picker, review, effect), `exchange/` (state, open, run, keys,
 //!   diff, remedy: what `F` offers, from core's remedies), `inspector/`, and the overlays
 //!   `help` (scrolling, closing) and `palette` (its input, suggestions, commands table; Enter
@@ -42,12 +45,13 @@
 //! - [`update()`](update::update): the root. It routes keys (one dispatch: overlay, type-ahead, filter, the top
 //!   screen's focused input, then the keymap's action to the top screen, then the console's
 //!   own), routes effect answers to their screen, and is the only place that applies a `Nav`
-//!   (`update/navigate.rs`; `Nav::RunPalette` in `update/overlays.rs`). The lists (below every
-//!   screen) are still the root's own, not yet a component: `browse.rs` (cursor, sort, filter
-//!   input, open, copy, back) and `rest.rs` (the row preview). Its files import one way, each
-//!   only files before it: `rest.rs`; `navigate.rs`; `browse.rs`, `fic_actions.rs`,
-//!   `sign_in.rs`, `palette.rs` (running the palette's commands, `whois`); `overlays.rs`;
-//!   `mod.rs` over all (no shared prelude).
+//!   (`update/navigate.rs`; `Nav::RunPalette` in `update/overlays.rs`) and the only place
+//!   that writes the listings (`update/lists.rs` applies the lists screen's `ListingChange`s
+//!   and starts the resting row's delay around every message). Its files import one way, each
+//!   only files before it: `lists.rs`; `navigate.rs`; `details.rs` (an app's or identity's
+//!   detail arriving, one path for both), `fic_actions.rs`, `sign_in.rs`, `palette.rs`
+//!   (running the palette's commands, `whois`); `overlays.rs`; `mod.rs` over all (no shared
+//!   prelude).
 //! - [`views`] draw it all; [`run()`](run::run) is the terminal loop.
 //!
 //! Adding a screen: a file or folder in `screens/` with its state and a `Component` impl, a

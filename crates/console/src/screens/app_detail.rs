@@ -3,7 +3,10 @@
 //! the wizard (`a`, `c`, `f`), the exchange (`x`), the delete confirmation (`D`) and the export
 //! view (`e`).
 
+use ficus_core::text::sanitize;
+
 use crate::component::{Command, Component, Ctx, Outcome, ToastLevel, keymap_commands};
+use crate::error::DirectoryError;
 use crate::keymap::{Action, Context};
 use crate::model::{AppDetail, FicRow, Severity};
 use crate::msg::{Cmd, RequestId};
@@ -29,6 +32,21 @@ pub struct AppDetailScreen {
 }
 
 impl AppDetailScreen {
+    /// Its detail arrived (already sanitized): the cursors stay within the new lists.
+    pub fn loaded(&mut self, result: Result<AppDetail, DirectoryError>) {
+        match result {
+            Ok(detail) => {
+                self.fic_cursor = self.fic_cursor.min(detail.fics.len().saturating_sub(1));
+                self.credential_cursor = self
+                    .credential_cursor
+                    .min(detail.app.credentials.len().saturating_sub(1));
+                self.detail = Some(detail);
+                self.error = None;
+            }
+            Err(error) => self.error = Some(sanitize(&error.message).into_owned()),
+        }
+    }
+
     /// The FIC under the cursor, when the FIC pane has focus.
     pub fn selected_fic(&self) -> Option<&FicRow> {
         if self.pane != DetailPane::Fics {

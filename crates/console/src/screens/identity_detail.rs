@@ -1,7 +1,10 @@
 //! Identity detail, a [`Component`]: the apps that trust a managed identity (each FIC checked).
 //! `Enter` asks the root to open the selected app; `a` the wizard; `x` the exchange.
 
+use ficus_core::text::sanitize;
+
 use crate::component::{Component, Ctx, Outcome, ToastLevel};
+use crate::error::DirectoryError;
 use crate::keymap::{Action, Context};
 use crate::model::{IdentityDetail, IdentityRow};
 use crate::msg::{Cmd, RequestId};
@@ -16,6 +19,18 @@ pub struct IdentityDetailScreen {
 }
 
 impl IdentityDetailScreen {
+    /// Its detail arrived (already sanitized): the cursor stays within the trusting apps.
+    pub fn loaded(&mut self, result: Result<IdentityDetail, DirectoryError>) {
+        match result {
+            Ok(detail) => {
+                self.cursor = self.cursor.min(detail.trusted_by.len().saturating_sub(1));
+                self.detail = Some(detail);
+                self.error = None;
+            }
+            Err(error) => self.error = Some(sanitize(&error.message).into_owned()),
+        }
+    }
+
     fn selected_app(&self) -> Option<AppChoice> {
         let trust = self.detail.as_ref()?.trusted_by.get(self.cursor)?;
         Some(AppChoice {

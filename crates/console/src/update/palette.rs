@@ -17,7 +17,7 @@ use crate::state::{
 };
 
 pub(super) fn open_palette(state: &mut State, prefill: &str) {
-    state.editing_filter = false;
+    state.lists.editing_filter = false;
     let palette = palette::open(&state.ctx(), prefill);
     state.overlay = Some(Overlay::Palette(palette));
 }

@@ -265,6 +265,7 @@ fn fit(line: Line<'static>, width: usize) -> Line<'static> {
 fn pending_preview(state: &State, target: RestTarget, what: &str) -> [Line<'static>; 2] {
     let theme = &state.theme;
     let stage = state
+        .lists
         .rest
         .as_ref()
         .filter(|rest| rest.target == target)
@@ -319,7 +320,7 @@ fn worst_line<'a>(
 /// An app's FICs as `✓ name → identity`, and its worst finding in words.
 fn app_preview(state: &State, app: &AppRow) -> [Line<'static>; 2] {
     let theme = &state.theme;
-    let Some(detail) = state.details.apps.get(&app.object_id) else {
+    let Some(detail) = state.lists.details.apps.get(&app.object_id) else {
         return pending_preview(state, RestTarget::App(app.object_id.clone()), "its FICs");
     };
     if detail.fics.is_empty() {
@@ -372,7 +373,7 @@ fn app_preview(state: &State, app: &AppRow) -> [Line<'static>; 2] {
 /// The apps that trust an identity, each with whether the trust is right.
 fn identity_preview(state: &State, identity: &IdentityRow) -> [Line<'static>; 2] {
     let theme = &state.theme;
-    let Some(detail) = state.details.identities.get(&identity.principal_id) else {
+    let Some(detail) = state.lists.details.identities.get(&identity.principal_id) else {
         return pending_preview(
             state,
             RestTarget::Identity(identity.principal_id.clone()),
