@@ -92,6 +92,10 @@ pub enum Action {
     PreviousPane,
     /// Yes to the question on screen (delete this FIC).
     Confirm,
+    /// Sort a list by one column (its index), ascending; again: descending.
+    SortBy(u8),
+    /// Reverse the list's sort.
+    ReverseSort,
 }
 
 impl Action {
@@ -137,6 +141,12 @@ impl Action {
             Action::PickApp => "pick-app",
             Action::PreviousPane => "previous-pane",
             Action::Confirm => "confirm",
+            Action::SortBy(0) => "sort-by-1",
+            Action::SortBy(1) => "sort-by-2",
+            Action::SortBy(2) => "sort-by-3",
+            Action::SortBy(3) => "sort-by-4",
+            Action::SortBy(_) => "sort-by-5",
+            Action::ReverseSort => "reverse-sort",
         }
     }
 
@@ -185,6 +195,12 @@ const ALL_ACTIONS: &[Action] = &[
     Action::PickApp,
     Action::PreviousPane,
     Action::Confirm,
+    Action::SortBy(0),
+    Action::SortBy(1),
+    Action::SortBy(2),
+    Action::SortBy(3),
+    Action::SortBy(4),
+    Action::ReverseSort,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -441,6 +457,13 @@ impl Default for Keymap {
             (ExportView, &["y"], Copy, "copy this format's snippet (OSC 52)", Some("copy")),
             (ExportView, &["esc", "q"], Back, "close", Some("close")),
             (Question, &["y"], Confirm, "yes (any other key keeps it)", Some("yes")),
+            // A list's columns by number, left to right (the header marks the sort ▲/▼).
+            (List, &["o 1"], SortBy(0), "sort by name (again: reverse)", None),
+            (List, &["o 2"], SortBy(1), "sort by app id / client id (again: reverse)", None),
+            (List, &["o 3"], SortBy(2), "sort by FIC count / principal id (again: reverse)", None),
+            (List, &["o 4"], SortBy(3), "sort by nearest credential expiry / resource group (again: reverse)", None),
+            (List, &["o 5"], SortBy(4), "sort by audience / subscription (again: reverse)", None),
+            (List, &["S"], ReverseSort, "reverse the sort", None),
         ];
         Keymap {
             bindings: table

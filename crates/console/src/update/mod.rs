@@ -340,6 +340,8 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         | Action::Filter
         | Action::NextPane
         | Action::Sort
+        | Action::SortBy(_)
+        | Action::ReverseSort
         | Action::Refresh
         | Action::CopyId
         | Action::AddFic

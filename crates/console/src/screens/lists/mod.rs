@@ -106,17 +106,57 @@ impl ListsScreen {
         out
     }
 
-    fn sort(&self, ctx: &Ctx) -> Outcome {
-        let (sort, columns) = match self.list {
+    /// The sort of the list shown, and its column titles.
+    fn current_sort(&self, ctx: &Ctx) -> (Option<(usize, bool)>, &'static [&'static str]) {
+        match self.list {
             ListKind::Apps => (ctx.apps.sort(), AppRow::columns()),
             ListKind::Identities => (ctx.identities.sort(), IdentityRow::columns()),
-        };
-        // The next column ascending; a column already ascending turns descending first.
+        }
+    }
+
+    /// `s`: the next column ascending; a column already ascending turns descending first.
+    fn cycle_sort(&self, ctx: &Ctx) -> Outcome {
+        let (sort, columns) = self.current_sort(ctx);
         let (column, descending) = match sort {
             None => (0, false),
             Some((column, false)) => (column, true),
             Some((column, true)) => ((column + 1) % columns.len(), false),
         };
+        let again = ctx.key(Context::List, Action::Sort);
+        let next = format!("{again} again for the next column");
+        self.sort(column, descending, columns, &next)
+    }
+
+    /// A column's own key: that column ascending; again, descending.
+    fn sort_by(&self, column: usize, ctx: &Ctx) -> Outcome {
+        let (sort, columns) = self.current_sort(ctx);
+        if column >= columns.len() {
+            return Outcome::default();
+        }
+        let descending = sort == Some((column, false));
+        let again = ctx.key(Context::List, Action::SortBy(column as u8));
+        self.sort(
+            column,
+            descending,
+            columns,
+            &format!("{again} again to reverse"),
+        )
+    }
+
+    /// The same column the other way round.
+    fn reverse_sort(&self, ctx: &Ctx) -> Outcome {
+        let (sort, columns) = self.current_sort(ctx);
+        let (column, descending) = sort.unwrap_or((0, false));
+        let again = ctx.key(Context::List, Action::ReverseSort);
+        self.sort(
+            column,
+            !descending,
+            columns,
+            &format!("{again} again to reverse"),
+        )
+    }
+
+    fn sort(&self, column: usize, descending: bool, columns: &[&str], next: &str) -> Outcome {
         let mut out = Outcome::default();
         out.listing
             .push(self.change(ListingEdit::Sort { column, descending }));
@@ -125,13 +165,9 @@ impl ListsScreen {
         } else {
             "ascending"
         };
-        let again = ctx.key(Context::List, Action::Sort);
         out.set_toast(
             ToastLevel::Info,
-            format!(
-                "Sorted by {} ({direction}); {again} again for the next column",
-                columns[column]
-            ),
+            format!("Sorted by {} ({direction}); {next}", columns[column]),
         );
         out
     }
@@ -259,7 +295,9 @@ impl Component for ListsScreen {
                 });
                 Outcome::default()
             }
-            Action::Sort => self.sort(ctx),
+            Action::Sort => self.cycle_sort(ctx),
+            Action::SortBy(column) => self.sort_by(column as usize, ctx),
+            Action::ReverseSort => self.reverse_sort(ctx),
             Action::Open => self.open(ctx),
             Action::Refresh => self.refresh(ctx),
             Action::Copy => self.copy(ctx, false),

@@ -7,6 +7,7 @@ use time::macros::datetime;
 use super::*;
 use crate::keymap::Keymap;
 use crate::model::{Audience, IdentityKind};
+use crate::msg::Msg;
 use crate::state::State;
 use crate::theme::Themes;
 
@@ -173,4 +174,86 @@ fn actions_of_other_screens_are_left_to_the_root() {
     ] {
         assert!(action(&mut state, other).ignored, "{other:?}");
     }
+}
+
+fn press(state: &mut State, keys: &str) {
+    for c in keys.chars() {
+        let modifiers = if c.is_ascii_uppercase() {
+            KeyModifiers::SHIFT
+        } else {
+            KeyModifiers::NONE
+        };
+        crate::update::update(state, Msg::Key(KeyEvent::new(KeyCode::Char(c), modifiers)));
+    }
+}
+
+fn names(state: &State) -> Vec<String> {
+    state
+        .apps
+        .visible_rows(0, 10)
+        .map(|a| a.name.clone())
+        .collect()
+}
+
+#[test]
+fn a_column_key_sorts_by_that_column_and_again_reverses_it() {
+    let mut state = state();
+    state
+        .apps
+        .update_where(|a| a.name == "crm", |a| a.fic_count = Some(2), NOW);
+    state
+        .apps
+        .update_where(|a| a.name == "billing", |a| a.fic_count = Some(1), NOW);
+    // `o 3`: the third column (FICs), ascending, straight from the name sort.
+    press(&mut state, "o3");
+    assert_eq!(state.apps.sort(), Some((2, false)));
+    assert_eq!(names(&state), ["payments-api", "billing", "crm"]);
+    let toast = state.toast.as_ref().map(|t| t.text.clone());
+    assert_eq!(
+        toast.as_deref(),
+        Some("Sorted by FICs (ascending); o 3 again to reverse")
+    );
+    press(&mut state, "o3");
+    assert_eq!(state.apps.sort(), Some((2, true)));
+    assert_eq!(names(&state), ["crm", "billing", "payments-api"]);
+    // `S` reverses whatever the sort is.
+    press(&mut state, "S");
+    assert_eq!(state.apps.sort(), Some((2, false)));
+    press(&mut state, "o1");
+    assert_eq!(names(&state), ["billing", "crm", "payments-api"]);
+}
+
+#[test]
+fn column_sort_keys_can_be_remapped_and_help_shows_them() {
+    let keymap = Keymap::default()
+        .with_overrides("[lists]\nsort-by-1 = \"N\"\nreverse-sort = \"R\"\n")
+        .expect("a valid keymap");
+    let mut state = State::new(keymap, Themes::built_in(), "default", NOW);
+    state
+        .apps
+        .extend(vec![app("payments-api"), app("billing"), app("crm")], NOW);
+    state.apps.set_sort(1, false, NOW);
+    press(&mut state, "N");
+    assert_eq!(state.apps.sort(), Some((0, false)));
+    press(&mut state, "R");
+    assert_eq!(state.apps.sort(), Some((0, true)));
+    assert_eq!(
+        state.toast.as_ref().map(|t| t.text.as_str()),
+        Some("Sorted by name (descending); R again to reverse")
+    );
+    // `?` help lists what the table binds, remapped keys as remapped.
+    let bound: Vec<(String, &str)> = state
+        .keymap
+        .for_context(Context::List)
+        .into_iter()
+        .filter(|b| matches!(b.action, Action::SortBy(_) | Action::ReverseSort))
+        .map(|b| (crate::keymap::keys_label(&b.keys[0]), b.description))
+        .collect();
+    assert!(bound.contains(&("N".to_string(), "sort by name (again: reverse)")));
+    assert!(bound.contains(&("R".to_string(), "reverse the sort")));
+    assert!(
+        bound
+            .iter()
+            .any(|(k, d)| k == "o 3" && d.starts_with("sort by FIC count"))
+    );
 }
