@@ -377,6 +377,12 @@ impl Default for Keymap {
             (List, &["/"], Filter, "new filter, as you type (fuzzy name, fic:0, expired…)", Some("filter")),
             (List, &["tab"], NextPane, "switch between apps and identities", Some("apps/identities")),
             (List, &["s"], Sort, "sort by the next column (again: reverse)", Some("sort")),
+            (List, &["o 1"], SortBy(0), "sort by name (again: reverse)", None),
+            (List, &["o 2"], SortBy(1), "sort by app id / client id", None),
+            (List, &["o 3"], SortBy(2), "sort by FICs / principal id", None),
+            (List, &["o 4"], SortBy(3), "sort by expiry / resource group", None),
+            (List, &["o 5"], SortBy(4), "sort by audience / subscription", None),
+            (List, &["S"], ReverseSort, "reverse the sort", None),
             (List, &["y"], Copy, "copy the name", None),
             (List, &["Y"], CopyId, "copy the app id / client id", None),
             (List, &["r"], Refresh, "reload from the directory", None),
@@ -457,13 +463,6 @@ impl Default for Keymap {
             (ExportView, &["y"], Copy, "copy this format's snippet (OSC 52)", Some("copy")),
             (ExportView, &["esc", "q"], Back, "close", Some("close")),
             (Question, &["y"], Confirm, "yes (any other key keeps it)", Some("yes")),
-            // A list's columns by number, left to right (the header marks the sort ▲/▼).
-            (List, &["o 1"], SortBy(0), "sort by name (again: reverse)", None),
-            (List, &["o 2"], SortBy(1), "sort by app id / client id (again: reverse)", None),
-            (List, &["o 3"], SortBy(2), "sort by FIC count / principal id (again: reverse)", None),
-            (List, &["o 4"], SortBy(3), "sort by nearest credential expiry / resource group (again: reverse)", None),
-            (List, &["o 5"], SortBy(4), "sort by audience / subscription (again: reverse)", None),
-            (List, &["S"], ReverseSort, "reverse the sort", None),
         ];
         Keymap {
             bindings: table
