@@ -28,6 +28,10 @@ pub enum Context {
     ExportView,
     /// A question that waits for `y` (the delete confirmation).
     Question,
+    /// A text input with focus (a list's filter, a wizard field, the palette, the pickers and
+    /// the file path input): only keys that type nothing are bound here (Enter, Esc, arrows,
+    /// Tab); everything else is typed.
+    Input,
 }
 
 impl Context {
@@ -44,6 +48,7 @@ impl Context {
             Context::Panel => "help and text panels",
             Context::ExportView => "export view",
             Context::Question => "confirmation",
+            Context::Input => "typing in a text input",
         }
     }
 }
@@ -218,6 +223,11 @@ impl Chord {
             ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
             alt: event.modifiers.contains(KeyModifiers::ALT),
         }
+    }
+
+    /// Whether this key types a character into a text input.
+    pub fn types_text(&self) -> bool {
+        matches!(self.code, KeyCode::Char(_)) && !self.ctrl && !self.alt
     }
 
     /// Parses `q`, `G`, `ctrl-d`, `enter`, `esc`, `tab`, `up`, `?`, `space`…
@@ -463,6 +473,14 @@ impl Default for Keymap {
             (ExportView, &["y"], Copy, "copy this format's snippet (OSC 52)", Some("copy")),
             (ExportView, &["esc", "q"], Back, "close", Some("close")),
             (Question, &["y"], Confirm, "yes (any other key keeps it)", Some("yes")),
+            // Text inputs: what each key means there is the screen's label (keep the filter,
+            // choose, run…); the keys are these.
+            (Input, &["enter"], Open, "done: keep, choose or run what was typed", None),
+            (Input, &["esc"], Back, "close the input", None),
+            (Input, &["down"], Down, "next suggestion or row", None),
+            (Input, &["up"], Up, "previous suggestion or row", None),
+            (Input, &["tab"], NextPane, "next suggestion or field", None),
+            (Input, &["backtab"], PreviousPane, "previous suggestion or field", None),
         ];
         Keymap {
             bindings: table
@@ -539,11 +557,23 @@ impl Keymap {
         let mut keys = Vec::new();
         for text in texts {
             let sequence: Result<Keys, String> = text.split(' ').map(Chord::parse).collect();
-            keys.push(sequence.map_err(KeymapError::Entry)?);
+            let sequence = sequence.map_err(KeymapError::Entry)?;
+            if context == Some(Context::Input) && sequence.iter().any(Chord::types_text) {
+                return Err(KeymapError::Entry(format!(
+                    "`{text}` would be typed into the input, not act on it; under [input] use enter, esc, tab, up, down or a ctrl- key"
+                )));
+            }
+            keys.push(sequence);
         }
         let mut found = false;
         for binding in &mut self.bindings {
-            if binding.action == action && context.is_none_or(|c| c == binding.context) {
+            // A top-level entry leaves the text inputs alone (`back = ["esc", "q"]` must not
+            // make `q` close a filter); `[input]` rebinds them.
+            let applies = match context {
+                Some(c) => c == binding.context,
+                None => binding.context != Context::Input,
+            };
+            if binding.action == action && applies {
                 binding.keys = keys.clone();
                 found = true;
             }
@@ -579,6 +609,17 @@ impl Keymap {
         } else {
             Lookup::Unbound
         }
+    }
+
+    /// What `key` means to a text input with focus: only `[input]` bindings count (no global
+    /// key: `q` typed into a filter is a `q`). `None`: type it.
+    pub fn input_action(&self, key: &KeyEvent) -> Option<Action> {
+        let typed = Chord::from_event(key);
+        self.bindings
+            .iter()
+            .filter(|b| b.context == Context::Input)
+            .find(|b| b.keys.iter().any(|k| k.as_slice() == [typed]))
+            .map(|b| b.action)
     }
 
     /// The bindings a screen responds to: its own, then the global ones it does not shadow.
@@ -683,6 +724,7 @@ fn context_from_name(name: &str) -> Option<Context> {
         "panel" | "help" => Some(Context::Panel),
         "export" => Some(Context::ExportView),
         "confirm" => Some(Context::Question),
+        "input" => Some(Context::Input),
         _ => None,
     }
 }

@@ -273,7 +273,7 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         let refusal = component
             .commands(&ctx)
             .into_iter()
-            .find(|c| c.action == action && c.input_keys.is_none())
+            .find(|c| c.action == action && c.is_screen_key())
             .and_then(|c| c.disabled);
         if let Some(why) = refusal {
             state.toast(ToastLevel::Warning, why);

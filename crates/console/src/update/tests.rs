@@ -1496,3 +1496,32 @@ fn toasts_name_remapped_keys() {
         toast.text
     );
 }
+
+#[test]
+fn the_palette_takes_its_keys_from_the_input_table() {
+    let keymap = Keymap::default()
+        .with_overrides("[input]\nback = \"ctrl-g\"\n")
+        .expect("a valid keymap");
+    let mut state = console(false);
+    state.keymap = keymap;
+    update(&mut state, char_key(':'));
+    assert!(matches!(state.overlay, Some(Overlay::Palette(_))));
+    // Esc is no longer the input's: the palette stays.
+    update(&mut state, key(KeyCode::Esc));
+    assert!(matches!(state.overlay, Some(Overlay::Palette(_))));
+    let (overlay, ctx) = state.split_overlay();
+    let Some(Overlay::Palette(palette)) = overlay else {
+        panic!("the palette is open");
+    };
+    let hints =
+        crate::component::footer_hints(&palette.commands(&ctx), ctx.keymap, palette.context());
+    assert!(
+        hints.contains(&("Ctrl-g".to_string(), "close")),
+        "{hints:?}"
+    );
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL)),
+    );
+    assert!(state.overlay.is_none(), "Ctrl-g closed the palette");
+}

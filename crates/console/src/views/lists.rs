@@ -187,11 +187,18 @@ fn draw_listing<T: Row>(
     let sort = listing.sort();
     let header = TableRow::new(T::columns().iter().enumerate().map(|(i, title)| {
         let marker = match sort {
-            Some((column, false)) if column == i => " ▲",
-            Some((column, true)) if column == i => " ▼",
-            _ => "",
+            Some((column, false)) if column == i => "▲",
+            Some((column, true)) if column == i => "▼",
+            _ => return Cell::from(Span::styled(title.to_string(), theme.title)),
         };
-        Cell::from(Span::styled(format!("{title}{marker}"), theme.title))
+        let width = match widths.get(i) {
+            Some(Constraint::Length(width)) => Some(*width as usize),
+            _ => None,
+        };
+        Cell::from(Span::styled(
+            sorted_title(title, marker, width),
+            theme.title,
+        ))
     }));
     let table = Table::new(rows, widths.to_vec())
         .header(header)
@@ -201,6 +208,20 @@ fn draw_listing<T: Row>(
         .style(Style::default());
     let mut table_state = TableState::default().with_selected(Some(listing.cursor() - offset));
     frame.render_stateful_widget(table, area, &mut table_state);
+}
+
+/// A sorted column's title with its ▲/▼, which must stay visible in a narrow column: the
+/// title gives up its space, then its last letters, never the marker.
+fn sorted_title(title: &str, marker: &str, width: Option<usize>) -> String {
+    let length = title.chars().count();
+    match width {
+        Some(width) if length + 2 > width && length < width => format!("{title}{marker}"),
+        Some(width) if length + 2 > width => {
+            let kept: String = title.chars().take(width.saturating_sub(1)).collect();
+            format!("{kept}{marker}")
+        }
+        _ => format!("{title} {marker}"),
+    }
 }
 
 /// The list above, the preview of the resting row below (when there is room for both).
@@ -419,4 +440,18 @@ fn identity_preview(state: &State, identity: &IdentityRow) -> [Line<'static>; 2]
             theme,
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sorted_title;
+
+    #[test]
+    fn a_sort_marker_stays_visible_in_a_narrow_column() {
+        assert_eq!(sorted_title("name", "▲", None), "name ▲");
+        assert_eq!(sorted_title("app id", "▼", Some(9)), "app id ▼");
+        assert_eq!(sorted_title("FICs", "▲", Some(4)), "FIC▲");
+        assert_eq!(sorted_title("client id", "▼", Some(10)), "client id▼");
+        assert_eq!(sorted_title("principal id", "▲", Some(9)), "principa▲");
+    }
 }

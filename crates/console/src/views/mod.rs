@@ -241,21 +241,16 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         state.keymap.hints_where(state.context(), |action| {
             action != super::keymap::Action::Copy || has_code
         })
-    } else if let Some(component) = top {
-        // The screen's own table of commands, keys as the keymap binds them.
+    } else {
+        // The screen's own table of commands (the lists' when no screen is above them), keys
+        // as the keymap binds them.
+        use crate::component::Component;
+        let component: &dyn Component = top.unwrap_or(&state.lists);
         crate::component::footer_hints(
             &component.commands(&state.ctx()),
             &state.keymap,
             component.context(),
         )
-    } else if state.lists.editing_filter {
-        vec![
-            ("Enter".to_string(), "keep filter"),
-            ("Esc".to_string(), "close"),
-            ("↑↓".to_string(), "move"),
-        ]
-    } else {
-        state.keymap.hints(state.context())
     };
     let mut width = 1usize;
     for (key, description) in hints {

@@ -63,6 +63,24 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 }
                 lines.push(Line::from(spans));
             }
+            // The keys of a text input with focus (`[input]` in keymap.toml).
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                format!("While {}", Context::Input.title()),
+                theme.muted,
+            )));
+            for binding in state
+                .keymap
+                .bindings()
+                .iter()
+                .filter(|b| b.context == Context::Input)
+            {
+                let keys: Vec<String> = binding.keys.iter().map(|k| keys_label(k)).collect();
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:<16}", keys.join(", ")), theme.accent),
+                    Span::raw(binding.description),
+                ]));
+            }
             lines.push(Line::raw(""));
             lines.push(Line::from(Span::styled(
                 format!("Filter: fuzzy name; {FACET_HELP}"),

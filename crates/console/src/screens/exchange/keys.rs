@@ -322,10 +322,11 @@ pub(super) fn open_picker(here: &mut Here, field: FormField) {
 /// Keys while the picker or the file path input has focus.
 pub fn on_raw_key(here: &mut Here, key: ratatui::crossterm::event::KeyEvent) -> Vec<Cmd> {
     let request = here.new_request();
+    let keymap = here.ctx.keymap;
     let Some(screen) = top(here) else {
         return Vec::new();
     };
-    match focused_key(&mut screen.file_input, &mut screen.picker, key) {
+    match focused_key(keymap, &mut screen.file_input, &mut screen.picker, key) {
         FocusedKey::Done => Vec::new(),
         FocusedKey::ReadFile(path) => {
             screen.file_request = request;

@@ -342,16 +342,26 @@ fn focused_keys_read_a_file_move_filter_and_choose() {
     let mut file_input = Some(Input::default());
     let mut picker = None;
     for c in "/tmp/t.jwt".chars() {
-        focused_key(&mut file_input, &mut picker, press(KeyCode::Char(c)));
+        focused_key(
+            &Keymap::default(),
+            &mut file_input,
+            &mut picker,
+            press(KeyCode::Char(c)),
+        );
     }
     assert!(matches!(
-        focused_key(&mut file_input, &mut picker, press(KeyCode::Enter)),
+        focused_key(&Keymap::default(), &mut file_input, &mut picker, press(KeyCode::Enter)),
         FocusedKey::ReadFile(path) if path == "/tmp/t.jwt"
     ));
     assert!(file_input.is_none(), "the input closes once read");
     file_input = Some(Input::default());
     assert!(matches!(
-        focused_key(&mut file_input, &mut picker, press(KeyCode::Enter)),
+        focused_key(
+            &Keymap::default(),
+            &mut file_input,
+            &mut picker,
+            press(KeyCode::Enter)
+        ),
         FocusedKey::Done
     ));
     assert!(file_input.is_none(), "an empty path closes without reading");
@@ -367,11 +377,31 @@ fn focused_keys_read_a_file_move_filter_and_choose() {
         ..Picker::default()
     });
     let selected = |picker: &Option<Picker<()>>| picker.as_ref().map(|p| p.selected);
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Down));
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Down));
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Down));
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Down),
+    );
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Down),
+    );
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Down),
+    );
     assert_eq!(selected(&picker), Some(2), "stops at the last item");
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Char('a')));
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Char('a')),
+    );
     assert_eq!(
         selected(&picker),
         Some(0),
@@ -382,21 +412,36 @@ fn focused_keys_read_a_file_move_filter_and_choose() {
         Some(3),
         "every label holds an a"
     );
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Char('m')));
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Char('m')),
+    );
     let visible: Vec<String> = picker
         .as_ref()
         .map(|p| p.visible().iter().map(|i| i.label.clone()).collect())
         .unwrap_or_default();
     assert_eq!(visible, ["gamma"]);
     assert!(matches!(
-        focused_key(&mut file_input, &mut picker, press(KeyCode::Enter)),
+        focused_key(
+            &Keymap::default(),
+            &mut file_input,
+            &mut picker,
+            press(KeyCode::Enter)
+        ),
         FocusedKey::Choose
     ));
     assert!(
         picker.is_some(),
         "the screen chooses; the picker is still open"
     );
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Esc));
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Esc),
+    );
     assert!(picker.is_none());
 
     // Pastes go to what is open, cleaned of control characters; nothing open: not taken.

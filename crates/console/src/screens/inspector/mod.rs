@@ -144,6 +144,12 @@ impl Component for InspectorScreen {
         Context::Inspector
     }
 
+    /// While the picker or the file path input has focus, its keys; else the keymap's.
+    fn commands(&self, ctx: &Ctx) -> Vec<crate::component::Command> {
+        crate::widgets::picker::focused_commands(&self.file_input, &self.picker)
+            .unwrap_or_else(|| crate::component::keymap_commands(ctx.keymap, Context::Inspector))
+    }
+
     fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Outcome> {
         if !self.captures_keys() {
             return None;
@@ -301,10 +307,11 @@ fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
 
 fn on_raw_key(here: &mut Here, key: KeyEvent) -> Vec<Cmd> {
     let request = here.new_request();
+    let keymap = here.ctx.keymap;
     let Some(screen) = top(here) else {
         return Vec::new();
     };
-    match focused_key(&mut screen.file_input, &mut screen.picker, key) {
+    match focused_key(keymap, &mut screen.file_input, &mut screen.picker, key) {
         FocusedKey::Done => Vec::new(),
         FocusedKey::ReadFile(path) => {
             screen.file_request = request;

@@ -7,11 +7,11 @@
 
 mod rest;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
-use crate::component::{Component, Ctx, Outcome, ToastLevel};
+use crate::component::{Command, Component, Ctx, Outcome, ToastLevel, keymap_commands};
 use crate::filter::Row;
 use crate::keymap::{Action, Context};
 use crate::model::{AppRow, IdentityRow};
@@ -85,14 +85,14 @@ impl ListsScreen {
         out.listing.push(self.change(ListingEdit::Query(value)));
     }
 
-    /// Keys while the filter input has focus.
-    fn on_filter_key(&mut self, key: KeyEvent) -> Outcome {
+    /// Keys while the filter input has focus (what they mean: the keymap's `[input]`).
+    fn on_filter_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Outcome {
         let mut out = Outcome::default();
-        match key.code {
+        match ctx.keymap.input_action(&key) {
             // Esc and Enter close the input and keep the filter; Esc again clears it.
-            KeyCode::Esc | KeyCode::Enter => self.editing_filter = false,
-            KeyCode::Down => out.listing.push(self.change(ListingEdit::MoveCursor(1))),
-            KeyCode::Up => out.listing.push(self.change(ListingEdit::MoveCursor(-1))),
+            Some(Action::Back | Action::Open) => self.editing_filter = false,
+            Some(Action::Down) => out.listing.push(self.change(ListingEdit::MoveCursor(1))),
+            Some(Action::Up) => out.listing.push(self.change(ListingEdit::MoveCursor(-1))),
             _ => {
                 let event = ratatui::crossterm::event::Event::Key(key);
                 if let Some(request) = to_input_request(&event) {
@@ -254,8 +254,20 @@ impl Component for ListsScreen {
         Context::List
     }
 
-    fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Outcome> {
-        self.editing_filter.then(|| self.on_filter_key(key))
+    /// While the filter is typed into, its keys; else the list's (the keymap's table).
+    fn commands(&self, ctx: &Ctx) -> Vec<Command> {
+        if self.editing_filter {
+            return vec![
+                Command::typing(Action::Open, "keep filter"),
+                Command::typing(Action::Back, "close"),
+                Command::typing(Action::Up, "move").with(Action::Down),
+            ];
+        }
+        keymap_commands(ctx.keymap, Context::List)
+    }
+
+    fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Outcome> {
+        self.editing_filter.then(|| self.on_filter_key(key, ctx))
     }
 
     fn on_action(&mut self, action: Action, ctx: &Ctx) -> Outcome {

@@ -257,3 +257,67 @@ fn column_sort_keys_can_be_remapped_and_help_shows_them() {
             .any(|(k, d)| k == "o 3" && *d == "sort by FICs / principal id")
     );
 }
+
+#[test]
+fn the_filter_footer_and_keys_come_from_the_keymap_input_table() {
+    let mut state = state();
+    action(&mut state, Action::Filter);
+    let (lists, ctx) = state.split_lists();
+    let hints = crate::component::footer_hints(&lists.commands(&ctx), ctx.keymap, Context::List);
+    assert_eq!(
+        hints,
+        vec![
+            ("Enter".to_string(), "keep filter"),
+            ("Esc".to_string(), "close"),
+            ("↑/↓".to_string(), "move"),
+        ]
+    );
+}
+
+#[test]
+fn a_remapped_input_key_shows_and_works_remapped() {
+    let keymap = Keymap::default()
+        .with_overrides("[input]\nopen = \"ctrl-j\"\n")
+        .expect("a valid keymap");
+    let mut state = State::new(keymap, Themes::built_in(), "default", NOW);
+    state
+        .apps
+        .extend(vec![app("payments-api"), app("billing")], NOW);
+    press(&mut state, "/");
+    assert!(state.lists.editing_filter);
+    let (lists, ctx) = state.split_lists();
+    let hints = crate::component::footer_hints(&lists.commands(&ctx), ctx.keymap, Context::List);
+    assert_eq!(hints[0], ("Ctrl-j".to_string(), "keep filter"));
+    press(&mut state, "pay");
+    crate::update::update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL)),
+    );
+    assert!(!state.lists.editing_filter, "Ctrl-j kept the filter");
+    assert_eq!(state.apps.raw_query(), "pay");
+}
+
+#[test]
+fn a_typing_key_cannot_be_bound_in_an_input() {
+    let error = Keymap::default()
+        .with_overrides("[input]\nback = \"x\"\n")
+        .expect_err("refused");
+    assert!(
+        error.to_string().contains("would be typed into the input"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_top_level_rebinding_leaves_the_inputs_alone() {
+    let keymap = Keymap::default()
+        .with_overrides("back = [\"esc\", \"q\"]\n")
+        .expect("a valid keymap");
+    let mut state = State::new(keymap, Themes::built_in(), "default", NOW);
+    state
+        .apps
+        .extend(vec![app("quota-api"), app("billing")], NOW);
+    press(&mut state, "/q");
+    assert!(state.lists.editing_filter, "q was typed, not taken as back");
+    assert_eq!(state.apps.raw_query(), "q");
+}
