@@ -228,3 +228,23 @@ async fn column_sort_and_input_keys_on_the_demo_tenant() {
     );
     check("exchange_picker", &mut driver.state);
 }
+
+/// `V` on a FIC: each value alone on one unwrapped line, the screen's whole width, so a
+/// mouse selection copies an issuer or a subject whole instead of a wrapped half.
+#[tokio::test]
+async fn one_line_values_on_the_demo_tenant() {
+    let mut driver = Driver::new(demo_directory(false).await, "default");
+    driver.start().await;
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("payments-api").await;
+    driver.key(KeyCode::Enter).await;
+    driver.key(KeyCode::Enter).await;
+    driver.keys("V").await;
+    let screen = render(&driver.state, 80, 24);
+    let subject_line = screen
+        .lines()
+        .find(|line| line.contains("subject:"))
+        .map(|_| ());
+    assert!(subject_line.is_some(), "{screen}");
+    check("one_line_values", &mut driver.state);
+}

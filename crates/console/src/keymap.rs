@@ -101,6 +101,8 @@ pub enum Action {
     SortBy(u8),
     /// Reverse the list's sort.
     ReverseSort,
+    /// The values on screen, each alone on one unwrapped line (for a mouse selection).
+    OneLine,
 }
 
 impl Action {
@@ -152,6 +154,7 @@ impl Action {
             Action::SortBy(3) => "sort-by-4",
             Action::SortBy(_) => "sort-by-5",
             Action::ReverseSort => "reverse-sort",
+            Action::OneLine => "one-line",
         }
     }
 
@@ -206,6 +209,7 @@ const ALL_ACTIONS: &[Action] = &[
     Action::SortBy(3),
     Action::SortBy(4),
     Action::ReverseSort,
+    Action::OneLine,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -473,6 +477,12 @@ impl Default for Keymap {
             (ExportView, &["y"], Copy, "copy this format's snippet (OSC 52)", Some("copy")),
             (ExportView, &["esc", "q"], Back, "close", Some("close")),
             (Question, &["y"], Confirm, "yes (any other key keeps it)", Some("yes")),
+            // Long values wrap mid-token on screen; these show each alone on one line.
+            (AppDetail, &["V"], OneLine, "the selected FIC's values (or the app's ids), each on one unwrapped line to select with the mouse", None),
+            (IdentityDetail, &["V"], OneLine, "the identity's ids, each on one unwrapped line to select with the mouse", None),
+            (Inspector, &["V"], OneLine, "the token's claims, each on one unwrapped line to select with the mouse", None),
+            (Panel, &["right", "l"], NextPane, "scroll a one-line value right", None),
+            (Panel, &["left", "h"], PreviousPane, "scroll a one-line value left", None),
             // Text inputs: what each key means there is the screen's label (keep the filter,
             // choose, run…); the keys are these.
             (Input, &["enter"], Open, "done: keep, choose or run what was typed", None),

@@ -11,7 +11,7 @@ use crate::keymap::{Action, Context};
 use crate::model::{AppDetail, FicRow, Severity};
 use crate::msg::{Cmd, RequestId};
 use crate::nav::{AppChoice, EditInWizard, ExchangeEntry, Given, Nav};
-use crate::overlay::{ConfirmDelete, ExportScreen, Overlay};
+use crate::overlay::{ConfirmDelete, ExportScreen, Overlay, TextPanel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DetailPane {
@@ -208,6 +208,39 @@ impl AppDetailScreen {
     }
 }
 
+impl AppDetailScreen {
+    /// `V`: the selected FIC's values (or, with no FIC selected, the app's ids), each alone
+    /// on one unwrapped line.
+    fn one_line(&self, out: &mut Outcome) {
+        let Some(detail) = &self.detail else {
+            return;
+        };
+        let panel = match self.selected_fic() {
+            Some(row) => {
+                let fic = &row.fic;
+                let mut values = vec![
+                    ("name", fic.name.clone()),
+                    ("issuer", fic.issuer.clone()),
+                    ("subject", fic.subject.clone()),
+                ];
+                values.extend(fic.audiences.iter().map(|a| ("audience", a.clone())));
+                if let Some(id) = &fic.id {
+                    values.push(("FIC id", id.clone()));
+                }
+                TextPanel::values(format!("{} — values", fic.name), &values)
+            }
+            None => TextPanel::values(
+                format!("{} — ids", detail.app.name),
+                &[
+                    ("app (client) id", detail.app.app_id.clone()),
+                    ("object id", detail.app.object_id.clone()),
+                ],
+            ),
+        };
+        out.nav = Some(Nav::Overlay(Box::new(Overlay::Text(panel))));
+    }
+}
+
 impl Component for AppDetailScreen {
     fn context(&self) -> Context {
         Context::AppDetail
@@ -280,6 +313,7 @@ impl Component for AppDetailScreen {
             Action::TestExchange => out.nav = Some(self.test_exchange(ctx)),
             Action::DeleteFic => self.ask_delete(ctx, &mut out),
             Action::Export => self.export(ctx, &mut out),
+            Action::OneLine => self.one_line(&mut out),
             // Open has nothing to open here; the rest is the console's (quit, help, palette…).
             Action::Open => {}
             _ => return Outcome::ignored(),

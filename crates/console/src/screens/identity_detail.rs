@@ -9,6 +9,7 @@ use crate::keymap::{Action, Context};
 use crate::model::{IdentityDetail, IdentityRow};
 use crate::msg::{Cmd, RequestId};
 use crate::nav::{AppChoice, ExchangeEntry, Given, Nav};
+use crate::overlay::{Overlay, TextPanel};
 
 pub struct IdentityDetailScreen {
     pub identity: IdentityRow,
@@ -100,6 +101,23 @@ impl Component for IdentityDetailScreen {
                     app: self.selected_app(),
                     ..ExchangeEntry::default()
                 })));
+            }
+            Action::OneLine => {
+                let identity = &self.identity;
+                let mut values = vec![
+                    (
+                        "principal id (a FIC's subject)",
+                        identity.principal_id.clone(),
+                    ),
+                    ("client id", identity.client_id.clone()),
+                ];
+                if let Some(arm_id) = &identity.arm_id {
+                    values.push(("resource id", arm_id.clone()));
+                }
+                out.nav = Some(Nav::Overlay(Box::new(Overlay::Text(TextPanel::values(
+                    format!("{} — ids", identity.name),
+                    &values,
+                )))));
             }
             Action::NextPane => {}
             _ => return Outcome::ignored(),

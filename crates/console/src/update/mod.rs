@@ -342,6 +342,7 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         | Action::Sort
         | Action::SortBy(_)
         | Action::ReverseSort
+        | Action::OneLine
         | Action::Refresh
         | Action::CopyId
         | Action::AddFic

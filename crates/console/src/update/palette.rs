@@ -177,7 +177,7 @@ pub(super) fn show_panel(state: &mut State, title: String, lines: Vec<String>) {
     state.overlay = Some(Overlay::Text(TextPanel {
         title: sanitize(&title).into_owned(),
         lines,
-        scroll: 0,
+        ..TextPanel::default()
     }));
 }
 

@@ -1525,3 +1525,41 @@ fn the_palette_takes_its_keys_from_the_input_table() {
     );
     assert!(state.overlay.is_none(), "Ctrl-g closed the palette");
 }
+
+#[test]
+fn v_shows_the_selected_fics_values_each_on_one_unwrapped_line() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    let mut detail = detail_for("payments-api");
+    let long_issuer = format!("https://issuer.example.com/{}", "x".repeat(150));
+    detail.fics[0].fic.issuer = long_issuer.clone();
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail)),
+        },
+    );
+    update(&mut state, char_key('V'));
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("expected the one-line view");
+    };
+    assert!(panel.unwrapped);
+    // The value alone on its line, whole, under its label.
+    let at = panel
+        .lines
+        .iter()
+        .position(|l| *l == long_issuer)
+        .expect("the issuer whole on one line");
+    assert_eq!(panel.lines[at - 1], "issuer:");
+    assert!(panel.lines.contains(&"principal-id-payments".to_string()));
+    // Sideways, since it is wider than the terminal.
+    update(&mut state, key(KeyCode::Right));
+    update(&mut state, char_key('l'));
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("still open");
+    };
+    assert_eq!(panel.scroll_x, 16);
+    update(&mut state, key(KeyCode::Esc));
+    assert!(state.overlay.is_none());
+}

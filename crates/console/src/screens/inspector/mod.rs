@@ -211,8 +211,33 @@ fn on_paste(here: &mut Here, text: &str) -> Vec<Cmd> {
 
 fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
     let request = here.new_request();
+    let now = here.ctx.now.unix_timestamp();
     let screen = top(here)?;
     let cmds = match action {
+        // Each claim alone on one unwrapped line; the token itself is never shown here.
+        Action::OneLine => {
+            let Ok(decoded) = &screen.token else {
+                return Some(Vec::new());
+            };
+            let claims: Vec<(String, String)> = jwt::claim_lines(&decoded.jwt, now)
+                .into_iter()
+                .map(|c| {
+                    (
+                        sanitize(&c.name).into_owned(),
+                        sanitize(&c.value).into_owned(),
+                    )
+                })
+                .collect();
+            let values: Vec<(&str, String)> = claims
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.clone()))
+                .collect();
+            let panel = crate::overlay::TextPanel::values("the token's claims", &values);
+            here.nav(crate::nav::Nav::Overlay(Box::new(
+                crate::overlay::Overlay::Text(panel),
+            )));
+            Vec::new()
+        }
         Action::Up | Action::Down | Action::HalfPageUp | Action::HalfPageDown | Action::Top => {
             screen.scroll = scrolled(screen.scroll, action);
             Vec::new()
