@@ -248,3 +248,22 @@ async fn one_line_values_on_the_demo_tenant() {
     assert!(subject_line.is_some(), "{screen}");
     check("one_line_values", &mut driver.state);
 }
+
+/// The exchange's resource tenant for a multitenant app: the home tenant and the other
+/// tenants the session knows (the sandbox's fabrikam), not only a free-text field.
+#[tokio::test]
+async fn exchange_tenant_choice_for_a_multitenant_app() {
+    let mut driver = Driver::new(demo_directory(false).await, "default");
+    driver.start().await;
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("partner-sync").await;
+    driver.key(KeyCode::Enter).await;
+    driver.key(KeyCode::Enter).await;
+    driver.keys("x").await;
+    // The focus starts on the scope; the resource tenant is above it.
+    driver.keys("k").await;
+    driver.key(KeyCode::Enter).await;
+    let screen = render(&driver.state, 80, 24);
+    assert!(screen.contains("fabrikam"), "{screen}");
+    check("exchange_tenant_picker", &mut driver.state);
+}

@@ -753,3 +753,52 @@ fn fix_on_an_app_without_fics_opens_the_wizard_prefilled() {
         Some("id-payments")
     );
 }
+
+#[test]
+fn the_resource_tenant_choice_lists_the_tenants_a_multitenant_app_can_reach() {
+    let mut session = console().session.expect("a session");
+    session.tenant = "contoso (contoso.onmicrosoft.com)".into();
+    session.known_tenants = vec!["contoso".into(), "fabrikam".into()];
+    let mut multi = row("partner-sync");
+    multi.audience = Audience::Multi;
+    let items = super::keys::tenant_items(Some(&session), Some(&multi));
+    let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
+    // The home tenant once (by id), then the other tenant the session knows.
+    assert_eq!(labels, ["tenant-guid", "fabrikam"]);
+    assert!(items[1].disabled.is_none());
+    assert!(
+        items[1].detail.contains("multitenant"),
+        "{}",
+        items[1].detail
+    );
+
+    // A single-tenant app cannot reach it: still listed, with the reason.
+    let single = row("payments-api");
+    let items = super::keys::tenant_items(Some(&session), Some(&single));
+    assert_eq!(
+        items[1].disabled.as_deref(),
+        Some("the app is single tenant: only its home tenant issues tokens for it")
+    );
+}
+
+#[test]
+fn the_tenant_picker_on_screen_offers_the_known_tenants() {
+    let mut state = console();
+    if let Some(session) = &mut state.session {
+        session.known_tenants = vec!["contoso".into(), "fabrikam".into()];
+    }
+    open(
+        &mut state,
+        ExchangeEntry {
+            app: Some(AppChoice::from(&row("payments-api"))),
+            ..ExchangeEntry::default()
+        },
+    );
+    while screen(&state).focus != FormField::Tenant {
+        update(&mut state, key(KeyCode::Char('j')));
+    }
+    update(&mut state, key(KeyCode::Enter));
+    let picker = screen(&state).picker.as_ref().expect("the tenant picker");
+    let labels: Vec<&str> = picker.items.iter().map(|i| i.label.as_str()).collect();
+    assert_eq!(labels, ["tenant-guid", "fabrikam"]);
+}
