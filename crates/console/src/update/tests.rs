@@ -1563,3 +1563,32 @@ fn v_shows_the_selected_fics_values_each_on_one_unwrapped_line() {
     update(&mut state, key(KeyCode::Esc));
     assert!(state.overlay.is_none());
 }
+
+#[test]
+fn offline_whois_words_a_guid_as_the_directory_does() {
+    use ficus_core::fic::guid::GuidKind;
+    let mut state = console(false);
+    let client_id = "0a1b2c3d-0000-4000-8000-000000000001";
+    let principal_id = "0a1b2c3d-0000-4000-8000-000000000002";
+    let mut row = identity("id-orders", IdentityKind::UserAssigned);
+    row.identity.client_id = client_id.into();
+    row.identity.principal_id = principal_id.into();
+    let now = state.now;
+    state.identities.extend(vec![row], now);
+    // One kind for the offline and the directory answers: entra's is core's.
+    let from_entra: GuidKind = ficus_entra::graph::GuidKind::IdentityClientId;
+    let lines = palette::whois(&state, client_id);
+    assert_eq!(
+        lines[0],
+        format!(
+            "{} id-orders (user-assigned); its principal id is {principal_id}{}",
+            from_entra.label(),
+            from_entra.subject_hint()
+        )
+    );
+    let lines = palette::whois(&state, principal_id);
+    assert_eq!(
+        lines[0],
+        "principal (object) id of the managed identity id-orders (user-assigned): the value a FIC's subject takes"
+    );
+}
