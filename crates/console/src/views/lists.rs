@@ -162,14 +162,22 @@ fn draw_listing<T: Row>(
 ) {
     let theme = &state.theme;
     if listing.visible_len() == 0 {
+        // Keys as the keymap binds them on the lists.
+        let key = |action| {
+            crate::component::key_named(&state.keymap, crate::keymap::Context::List, action)
+        };
         let message = match (&listing.load, listing.len()) {
             (Load::Idle | Load::Loading { .. }, 0) => format!("Loading {noun}…"),
             (Load::Failed(error), 0) => {
-                format!("✗ Could not load {noun}: {error}\n  Press r to retry.")
+                format!(
+                    "✗ Could not load {noun}: {error}\n  Press {} to retry.",
+                    key(crate::keymap::Action::Refresh)
+                )
             }
             (Load::Done, 0) => format!("No {noun} in this tenant."),
             _ => format!(
-                "No {noun} match the filter. Esc clears it; filters here: {}",
+                "No {noun} match the filter. {} clears it; filters here: {}",
+                key(crate::keymap::Action::Back),
                 T::FACETS
             ),
         };

@@ -206,7 +206,10 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
         }
         Load::Done if shown == total => format!("{total} {noun}"),
         Load::Done => format!("{shown} of {total} {noun}"),
-        Load::Failed(_) => format!("{shown} of {total} {noun} · ✗ loading stopped, r retries"),
+        Load::Failed(_) => format!(
+            "{shown} of {total} {noun} · ✗ loading stopped, {} retries",
+            state.key(super::keymap::Action::Refresh)
+        ),
     };
     spans.push(Span::styled(progress, theme.muted));
     if let Some(problem) = problems.first() {
