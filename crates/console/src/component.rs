@@ -165,6 +165,12 @@ impl Command {
         }
     }
 
+    /// The earlier name of [`Command::note`], kept so code written against it still builds;
+    /// an input's keys are [`Command::typing`] (the keymap's `[input]`), not text.
+    pub fn input(keys: &'static str, label: &'static str) -> Command {
+        Command::note(keys, label)
+    }
+
     /// Whether key dispatch on the screen's own context runs it (typing and answers are
     /// the input's and the question's).
     pub fn is_screen_key(&self) -> bool {

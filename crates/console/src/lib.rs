@@ -57,7 +57,8 @@
 //! Adding a screen: a file or folder in `screens/` with its state and a `Component` impl, a
 //! `Screen` variant in `state.rs`, its keys as a `Context` in `keymap.rs` (with descriptions:
 //! they become hints and help), a `Nav` variant if other screens open it, its drawing in
-//! `views/`.
+//! `views/`. A text input's keys are the keymap's `Context::Input` (`Command::typing` in its
+//! `commands()`, `Keymap::input_action` in its `on_key`), so they show and work remapped.
 //!
 //! The exchange runs through `Directory::exchange` (Graph-backed in `directory.rs`, which
 //! calls `entra::sts::exchange_observed` and reports each step as it ends); the managed
