@@ -200,3 +200,70 @@ async fn sign_in_screens() {
     assert!(offline.contains("ficus --sandbox"), "{offline}");
     check("sign_in_offline", &mut driver.state);
 }
+
+/// A column's own sort key (`o 3`: FICs) and its reverse (`S`), marked ▲/▼ in the header; the
+/// exchange's picker with its keys from the keymap's `[input]` table.
+#[tokio::test]
+async fn column_sort_and_input_keys_on_the_demo_tenant() {
+    let mut driver = Driver::new(demo_directory(false).await, "default");
+    driver.start().await;
+    driver.keys("o3").await;
+    assert_eq!(driver.state.apps.sort(), Some((2, false)));
+    check("apps_sorted_by_fics", &mut driver.state);
+    driver.keys("S").await;
+    assert_eq!(driver.state.apps.sort(), Some((2, true)));
+    let screen = render(&driver.state, 80, 24);
+    assert!(screen.contains("FIC▼"), "{screen}");
+
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("payments-api").await;
+    driver.key(KeyCode::Enter).await;
+    driver.key(KeyCode::Enter).await;
+    driver.keys("x").await;
+    driver.key(KeyCode::Enter).await;
+    let screen = render(&driver.state, 80, 24);
+    assert!(
+        screen.contains("type to filter · ↑/↓ move · Enter choose · Esc cancel"),
+        "{screen}"
+    );
+    check("exchange_picker", &mut driver.state);
+}
+
+/// `V` on a FIC: each value alone on one unwrapped line, the screen's whole width, so a
+/// mouse selection copies an issuer or a subject whole instead of a wrapped half.
+#[tokio::test]
+async fn one_line_values_on_the_demo_tenant() {
+    let mut driver = Driver::new(demo_directory(false).await, "default");
+    driver.start().await;
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("payments-api").await;
+    driver.key(KeyCode::Enter).await;
+    driver.key(KeyCode::Enter).await;
+    driver.keys("V").await;
+    let screen = render(&driver.state, 80, 24);
+    let subject_line = screen
+        .lines()
+        .find(|line| line.contains("subject:"))
+        .map(|_| ());
+    assert!(subject_line.is_some(), "{screen}");
+    check("one_line_values", &mut driver.state);
+}
+
+/// The exchange's resource tenant for a multitenant app: the home tenant and the other
+/// tenants the session knows (the sandbox's fabrikam), not only a free-text field.
+#[tokio::test]
+async fn exchange_tenant_choice_for_a_multitenant_app() {
+    let mut driver = Driver::new(demo_directory(false).await, "default");
+    driver.start().await;
+    driver.key(KeyCode::Char('/')).await;
+    driver.keys("partner-sync").await;
+    driver.key(KeyCode::Enter).await;
+    driver.key(KeyCode::Enter).await;
+    driver.keys("x").await;
+    // The focus starts on the scope; the resource tenant is above it.
+    driver.keys("k").await;
+    driver.key(KeyCode::Enter).await;
+    let screen = render(&driver.state, 80, 24);
+    assert!(screen.contains("fabrikam"), "{screen}");
+    check("exchange_tenant_picker", &mut driver.state);
+}

@@ -83,6 +83,9 @@ pub struct Outcome {
     pub app_fics: Option<(String, Vec<String>)>,
     /// Not this screen's action: the root handles it (quit, palette, help…).
     pub ignored: bool,
+    /// Changes to the listings (the lists screen's cursor, filter, sort, reload), applied by
+    /// the root before `nav`.
+    pub listing: Vec<crate::nav::ListingChange>,
 }
 
 impl Outcome {
@@ -119,8 +122,11 @@ pub struct Command {
     pub label: &'static str,
     /// Why it cannot run now; `None`: it can.
     pub disabled: Option<String>,
-    /// For input modes, whose keys belong to the input and not to the keymap (`Enter/Esc`).
+    /// What is no key binding at all (`any key` of a question, `…` while waiting).
     pub input_keys: Option<&'static str>,
+    /// The keymap context its keys are looked up in, when not the screen's own: a text
+    /// input's keys (`Context::Input`), a question's `y` (`Context::Question`).
+    pub context: Option<Context>,
 }
 
 impl Command {
@@ -131,15 +137,44 @@ impl Command {
             label,
             disabled: None,
             input_keys: None,
+            context: None,
         }
     }
 
-    /// A key of an input mode (not rebindable: it is typed into the input).
-    pub fn input(keys: &'static str, label: &'static str) -> Command {
+    /// What a text input with focus does with `action`'s key (`[input]` in the keymap).
+    pub fn typing(action: Action, label: &'static str) -> Command {
+        Command {
+            context: Some(Context::Input),
+            ..Command::new(action, label)
+        }
+    }
+
+    /// The answer to a question on screen (`y` of `[confirm]`).
+    pub fn answer(action: Action, label: &'static str) -> Command {
+        Command {
+            context: Some(Context::Question),
+            ..Command::new(action, label)
+        }
+    }
+
+    /// Something said beside the keys that is no binding (`any key`, `…`).
+    pub fn note(keys: &'static str, label: &'static str) -> Command {
         Command {
             input_keys: Some(keys),
             ..Command::new(Action::Help, label)
         }
+    }
+
+    /// The earlier name of [`Command::note`], kept so code written against it still builds;
+    /// an input's keys are [`Command::typing`] (the keymap's `[input]`), not text.
+    pub fn input(keys: &'static str, label: &'static str) -> Command {
+        Command::note(keys, label)
+    }
+
+    /// Whether key dispatch on the screen's own context runs it (typing and answers are
+    /// the input's and the question's).
+    pub fn is_screen_key(&self) -> bool {
+        self.input_keys.is_none() && self.context.is_none()
     }
 
     pub fn with(mut self, other: Action) -> Command {
@@ -159,6 +194,7 @@ impl Command {
         if let Some(keys) = self.input_keys {
             return Some(keys.to_string());
         }
+        let context = self.context.unwrap_or(context);
         let first = keys_for(keymap, context, self.action)?;
         match self.with.and_then(|w| keys_for(keymap, context, w)) {
             Some(second) => Some(format!("{first}/{second}")),
@@ -205,6 +241,16 @@ pub fn footer_hints(
         .filter(|c| c.disabled.is_none())
         .filter_map(|c| Some((c.keys(keymap, context)?, c.label)))
         .collect()
+}
+
+/// Commands as one line of words for a popup or a field's note (`Enter choose · Esc close`),
+/// keys as the keymap binds them.
+pub fn hints_line(commands: &[Command], keymap: &Keymap, context: Context) -> String {
+    footer_hints(commands, keymap, context)
+        .into_iter()
+        .map(|(keys, label)| format!("{keys} {label}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// A screen on the stack.

@@ -849,16 +849,12 @@ impl Directory for GraphDirectory {
 /// One `resolve_guid` match as a sentence: what it is, its name, its other ids; the two ids of
 /// a managed identity say which one a FIC's subject takes.
 fn guid_line(found: &entra::graph::GuidMatch) -> String {
-    use entra::graph::GuidKind;
-    let hint = match found.kind {
-        GuidKind::ManagedIdentityClientId => {
-            " (a FIC's subject must be its principal id, not this)"
-        }
-        GuidKind::ManagedIdentityPrincipalId => ": the value a FIC's subject takes",
-        _ => "",
-    };
-    let kind = format!("{}{hint}", found.kind.label());
-    let mut line = format!("{kind} {}", found.display_name);
+    let mut line = format!(
+        "{} {}{}",
+        found.kind.label(),
+        found.display_name,
+        found.kind.subject_hint()
+    );
     let details: Vec<String> = found
         .details
         .iter()

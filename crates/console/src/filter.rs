@@ -690,6 +690,19 @@ impl<T: Row> Listing<T> {
         self.restore_cursor(selected);
     }
 
+    /// Sorts by `column` in the given direction (a column's own sort key); the cursor stays
+    /// on its row. A column the row type does not have is ignored.
+    pub fn set_sort(&mut self, column: usize, descending: bool, now: OffsetDateTime) {
+        if column >= T::columns().len() || self.sort == Some((column, descending)) {
+            return;
+        }
+        let selected = self.selected_index();
+        self.sort = Some((column, descending));
+        self.sort_order(now);
+        self.refilter_all(now);
+        self.restore_cursor(selected);
+    }
+
     /// Moves the cursor by `delta` rows, clamped to the list.
     pub fn move_cursor(&mut self, delta: isize) {
         if self.visible.is_empty() {

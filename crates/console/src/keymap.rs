@@ -30,6 +30,10 @@ pub enum Context {
     Question,
     /// "Use it in your workload": the code that uses a FIC, a tab per SDK.
     Workload,
+    /// A text input with focus (a list's filter, a wizard field, the palette, the pickers and
+    /// the file path input): only keys that type nothing are bound here (Enter, Esc, arrows,
+    /// Tab); everything else is typed.
+    Input,
 }
 
 impl Context {
@@ -47,6 +51,7 @@ impl Context {
             Context::ExportView => "export view",
             Context::Question => "confirmation",
             Context::Workload => "workload code",
+            Context::Input => "typing in a text input",
         }
     }
 }
@@ -97,6 +102,12 @@ pub enum Action {
     Confirm,
     /// "Use it in your workload": the code for the FIC at hand.
     WorkloadCode,
+    /// Sort a list by one column (its index), ascending; again: descending.
+    SortBy(u8),
+    /// Reverse the list's sort.
+    ReverseSort,
+    /// The values on screen, each alone on one unwrapped line (for a mouse selection).
+    OneLine,
 }
 
 impl Action {
@@ -143,6 +154,13 @@ impl Action {
             Action::PreviousPane => "previous-pane",
             Action::Confirm => "confirm",
             Action::WorkloadCode => "workload-code",
+            Action::SortBy(0) => "sort-by-1",
+            Action::SortBy(1) => "sort-by-2",
+            Action::SortBy(2) => "sort-by-3",
+            Action::SortBy(3) => "sort-by-4",
+            Action::SortBy(_) => "sort-by-5",
+            Action::ReverseSort => "reverse-sort",
+            Action::OneLine => "one-line",
         }
     }
 
@@ -192,6 +210,13 @@ const ALL_ACTIONS: &[Action] = &[
     Action::PreviousPane,
     Action::Confirm,
     Action::WorkloadCode,
+    Action::SortBy(0),
+    Action::SortBy(1),
+    Action::SortBy(2),
+    Action::SortBy(3),
+    Action::SortBy(4),
+    Action::ReverseSort,
+    Action::OneLine,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -209,6 +234,11 @@ impl Chord {
             ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
             alt: event.modifiers.contains(KeyModifiers::ALT),
         }
+    }
+
+    /// Whether this key types a character into a text input.
+    pub fn types_text(&self) -> bool {
+        matches!(self.code, KeyCode::Char(_)) && !self.ctrl && !self.alt
     }
 
     /// Parses `q`, `G`, `ctrl-d`, `enter`, `esc`, `tab`, `up`, `?`, `space`…
@@ -368,6 +398,12 @@ impl Default for Keymap {
             (List, &["/"], Filter, "new filter, as you type (fuzzy name, fic:0, expired…)", Some("filter")),
             (List, &["tab"], NextPane, "switch between apps and identities", Some("apps/identities")),
             (List, &["s"], Sort, "sort by the next column (again: reverse)", Some("sort")),
+            (List, &["o 1"], SortBy(0), "sort by name (again: reverse)", None),
+            (List, &["o 2"], SortBy(1), "sort by app id / client id", None),
+            (List, &["o 3"], SortBy(2), "sort by FICs / principal id", None),
+            (List, &["o 4"], SortBy(3), "sort by expiry / resource group", None),
+            (List, &["o 5"], SortBy(4), "sort by audience / subscription", None),
+            (List, &["S"], ReverseSort, "reverse the sort", None),
             (List, &["y"], Copy, "copy the name", None),
             (List, &["Y"], CopyId, "copy the app id / client id", None),
             (List, &["r"], Refresh, "reload from the directory", None),
@@ -460,6 +496,20 @@ impl Default for Keymap {
             (Workload, &["ctrl-d", "pagedown"], HalfPageDown, "scroll down", None),
             (Workload, &["ctrl-u", "pageup"], HalfPageUp, "scroll up", None),
             (Workload, &["g g", "home"], Top, "back to the top", None),
+            // Long values wrap mid-token on screen; these show each alone on one line.
+            (AppDetail, &["V"], OneLine, "the selected FIC's values (or the app's ids), each on one unwrapped line to select with the mouse", None),
+            (IdentityDetail, &["V"], OneLine, "the identity's ids, each on one unwrapped line to select with the mouse", None),
+            (Inspector, &["V"], OneLine, "the token's claims, each on one unwrapped line to select with the mouse", None),
+            (Panel, &["right", "l"], NextPane, "scroll a one-line value right", None),
+            (Panel, &["left", "h"], PreviousPane, "scroll a one-line value left", None),
+            // Text inputs: what each key means there is the screen's label (keep the filter,
+            // choose, run…); the keys are these.
+            (Input, &["enter"], Open, "done: keep, choose or run what was typed", None),
+            (Input, &["esc"], Back, "close the input", None),
+            (Input, &["down"], Down, "next suggestion or row", None),
+            (Input, &["up"], Up, "previous suggestion or row", None),
+            (Input, &["tab"], NextPane, "next suggestion or field", None),
+            (Input, &["backtab"], PreviousPane, "previous suggestion or field", None),
         ];
         Keymap {
             bindings: table
@@ -536,11 +586,23 @@ impl Keymap {
         let mut keys = Vec::new();
         for text in texts {
             let sequence: Result<Keys, String> = text.split(' ').map(Chord::parse).collect();
-            keys.push(sequence.map_err(KeymapError::Entry)?);
+            let sequence = sequence.map_err(KeymapError::Entry)?;
+            if context == Some(Context::Input) && sequence.iter().any(Chord::types_text) {
+                return Err(KeymapError::Entry(format!(
+                    "`{text}` would be typed into the input, not act on it; under [input] use enter, esc, tab, up, down or a ctrl- key"
+                )));
+            }
+            keys.push(sequence);
         }
         let mut found = false;
         for binding in &mut self.bindings {
-            if binding.action == action && context.is_none_or(|c| c == binding.context) {
+            // A top-level entry leaves the text inputs alone (`back = ["esc", "q"]` must not
+            // make `q` close a filter); `[input]` rebinds them.
+            let applies = match context {
+                Some(c) => c == binding.context,
+                None => binding.context != Context::Input,
+            };
+            if binding.action == action && applies {
                 binding.keys = keys.clone();
                 found = true;
             }
@@ -576,6 +638,17 @@ impl Keymap {
         } else {
             Lookup::Unbound
         }
+    }
+
+    /// What `key` means to a text input with focus: only `[input]` bindings count (no global
+    /// key: `q` typed into a filter is a `q`). `None`: type it.
+    pub fn input_action(&self, key: &KeyEvent) -> Option<Action> {
+        let typed = Chord::from_event(key);
+        self.bindings
+            .iter()
+            .filter(|b| b.context == Context::Input)
+            .find(|b| b.keys.iter().any(|k| k.as_slice() == [typed]))
+            .map(|b| b.action)
     }
 
     /// The bindings a screen responds to: its own, then the global ones it does not shadow.
@@ -682,6 +755,7 @@ fn context_from_name(name: &str) -> Option<Context> {
         "export" => Some(Context::ExportView),
         "confirm" => Some(Context::Question),
         "workload" => Some(Context::Workload),
+        "input" => Some(Context::Input),
         _ => None,
     }
 }

@@ -28,7 +28,10 @@
 //!   table of what a screen offers that key dispatch, the footer and `?` help read.
 //! - [`widgets`]: pieces several screens share (the picker, its app and identity items by
 //!   name with what already trusts what, and the token-file input).
-//! - [`screens`]: one component per file or folder: `app_detail`, `identity_detail`, `wizard/`
+//! - [`screens`]: one component per file or folder: `lists/` (the Apps and Identities lists:
+//!   which list, the filter input, sorting, the resting row's preview and the details cache;
+//!   it asks the root for listing changes, `ListingChange`, since the rows are read by every
+//!   screen), `app_detail`, `identity_detail`, `wizard/`
 //!   (state, open, keys, commands, picker, review, effect), `exchange/` (state, open, run, keys,
 //!   diff, remedy: what `F` offers, from core's remedies), `inspector/`, `workload/` ("use it in
 //!   your workload": core's snippets, a tab per SDK), and the overlays
@@ -43,18 +46,20 @@
 //! - [`update()`](update::update): the root. It routes keys (one dispatch: overlay, type-ahead, filter, the top
 //!   screen's focused input, then the keymap's action to the top screen, then the console's
 //!   own), routes effect answers to their screen, and is the only place that applies a `Nav`
-//!   (`update/navigate.rs`; `Nav::RunPalette` in `update/overlays.rs`). The lists (below every
-//!   screen) are still the root's own, not yet a component: `browse.rs` (cursor, sort, filter
-//!   input, open, copy, back) and `rest.rs` (the row preview). Its files import one way, each
-//!   only files before it: `rest.rs`; `navigate.rs`; `browse.rs`, `fic_actions.rs`,
-//!   `sign_in.rs`, `palette.rs` (running the palette's commands, `whois`); `overlays.rs`;
-//!   `mod.rs` over all (no shared prelude).
+//!   (`update/navigate.rs`; `Nav::RunPalette` in `update/overlays.rs`) and the only place
+//!   that writes the listings (`update/lists.rs` applies the lists screen's `ListingChange`s
+//!   and starts the resting row's delay around every message). Its files import one way, each
+//!   only files before it: `lists.rs`; `navigate.rs`; `details.rs` (an app's or identity's
+//!   detail arriving, one path for both), `fic_actions.rs`, `sign_in.rs`, `palette.rs`
+//!   (running the palette's commands, `whois`); `overlays.rs`; `mod.rs` over all (no shared
+//!   prelude).
 //! - [`views`] draw it all; [`run()`](run::run) is the terminal loop.
 //!
 //! Adding a screen: a file or folder in `screens/` with its state and a `Component` impl, a
 //! `Screen` variant in `state.rs`, its keys as a `Context` in `keymap.rs` (with descriptions:
 //! they become hints and help), a `Nav` variant if other screens open it, its drawing in
-//! `views/`.
+//! `views/`. A text input's keys are the keymap's `Context::Input` (`Command::typing` in its
+//! `commands()`, `Keymap::input_action` in its `on_key`), so they show and work remapped.
 //!
 //! The exchange runs through `Directory::exchange` (Graph-backed in `directory.rs`, which
 //! calls `entra::sts::exchange_observed` and reports each step as it ends); the managed

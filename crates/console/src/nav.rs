@@ -41,6 +41,36 @@ pub enum Nav {
     OpenWorkload(Box<ficus_core::workload::WorkloadValues>),
     /// Leave ficus (the screen has asked already when work would be lost).
     Quit,
+    /// An identity's detail (from the Identities list).
+    OpenIdentity(Box<IdentityRow>),
+}
+
+/// The list at the bottom of the screen stack; `Tab` switches between them. Adding a tab is
+/// a variant here plus its arm where the lists are drawn and dispatched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Apps,
+    Identities,
+}
+
+/// A change the lists screen asks of a listing the root owns (the listings are read by every
+/// screen through `Ctx`, so only the root writes them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingChange {
+    pub list: ListKind,
+    pub edit: ListingEdit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListingEdit {
+    /// The filter text; the cursor goes to the best match.
+    Query(String),
+    /// The cursor by this many rows, clamped to the list.
+    MoveCursor(isize),
+    /// Sort by this column (an index into the row type's columns), in this direction.
+    Sort { column: usize, descending: bool },
+    /// Forget every row and stream them again under this request.
+    Reload { request: crate::request::RequestId },
 }
 
 /// What `a` was pressed on: an app (with its FICs when already read) or an identity.

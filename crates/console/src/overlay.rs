@@ -60,12 +60,37 @@ pub struct ExportScreen {
     pub warnings: Vec<String>,
 }
 
-/// A read-only text panel: palette results such as `whois`, `explain` and `decode`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A read-only text panel: palette results such as `whois`, `explain` and `decode`, and the
+/// one-line view of long values (`V`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TextPanel {
     pub title: String,
     pub lines: Vec<String>,
     pub scroll: u16,
+    /// Lines are never wrapped (the width of the screen, `scroll_x` columns in): a value
+    /// wider than the terminal stays one line, so a mouse selection copies it whole.
+    pub unwrapped: bool,
+    pub scroll_x: u16,
+}
+
+impl TextPanel {
+    /// Each value alone on its line under its label, unwrapped.
+    pub fn values(title: impl Into<String>, values: &[(&str, String)]) -> TextPanel {
+        let mut lines = Vec::new();
+        for (label, value) in values {
+            if !lines.is_empty() {
+                lines.push(String::new());
+            }
+            lines.push(format!("{label}:"));
+            lines.push(value.clone());
+        }
+        TextPanel {
+            title: title.into(),
+            lines,
+            unwrapped: true,
+            ..TextPanel::default()
+        }
+    }
 }
 
 /// Layers over the current screen; `Esc` closes the top one first.

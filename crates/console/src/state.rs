@@ -1,12 +1,11 @@
 //! Everything the console knows, owned by one task and changed only by `update`.
 
 use time::OffsetDateTime;
-use tui_input::Input;
 
 use crate::component::{Component, Ctx};
 use crate::filter::Listing;
 use crate::keymap::{Chord, Context, Keymap};
-use crate::model::{AppDetail, AppRow, IdentityDetail, IdentityRow};
+use crate::model::{AppRow, IdentityRow};
 use crate::msg::{Msg, RequestId, RequestIds, Session, SignInFailure};
 use crate::screens::exchange::{ExchangeMemory, ExchangeScreen};
 use crate::screens::inspector::InspectorScreen;
@@ -19,12 +18,10 @@ pub use crate::overlay::*;
 pub use crate::screens::app_detail::{AppDetailScreen, DetailPane};
 pub use crate::screens::identity_detail::IdentityDetailScreen;
 
-/// The list at the bottom of the screen stack; `Tab` switches between them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListKind {
-    Apps,
-    Identities,
-}
+pub use crate::nav::ListKind;
+pub use crate::screens::lists::{
+    DetailCache, ListsScreen, PREVIEW_HEIGHT, REST_DELAY, Rest, RestStage, RestTarget,
+};
 
 pub enum Screen {
     AppDetail(Box<AppDetailScreen>),
@@ -74,76 +71,6 @@ pub struct SignInScreen {
     pub failure: Option<SignInFailure>,
 }
 
-/// The list row the cursor rests on, whose details (FICs, trusting apps) are fetched once it
-/// has stayed there for [`REST_DELAY`]: by its app object id or identity principal id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RestTarget {
-    App(String),
-    Identity(String),
-}
-
-/// Lines under a list for the preview of the row the cursor rests on (a rule with its name,
-/// then two lines).
-pub const PREVIEW_HEIGHT: u16 = 3;
-
-/// How long the cursor must stay on a row before its details are fetched: long enough that
-/// `j` held down (key repeat every ~30 ms) fetches nothing, short enough to feel immediate.
-pub const REST_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RestStage {
-    /// The one-shot delay `request` runs; a newer move makes it stale.
-    Waiting,
-    /// The details are asked for with `request`.
-    Fetching,
-    Failed(String),
-    /// In [`DetailCache`].
-    Done,
-}
-
-/// Where the cursor rests and how far its details are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rest {
-    pub target: RestTarget,
-    pub request: RequestId,
-    pub stage: RestStage,
-}
-
-/// Details already fetched, per object id: the list's preview and `Enter` use them at once.
-/// Dropped on `r`, after a FIC is created, changed or deleted, and on a tenant switch.
-#[derive(Debug, Default)]
-pub struct DetailCache {
-    pub apps: std::collections::HashMap<String, AppDetail>,
-    /// By principal id.
-    pub identities: std::collections::HashMap<String, IdentityDetail>,
-}
-
-impl DetailCache {
-    /// More than this many and the cache starts over: it holds what the admin looked at, not
-    /// the tenant.
-    pub const LIMIT: usize = 512;
-
-    pub fn clear(&mut self) {
-        self.apps.clear();
-        self.identities.clear();
-    }
-
-    pub fn put_app(&mut self, detail: AppDetail) {
-        if self.apps.len() >= Self::LIMIT {
-            self.apps.clear();
-        }
-        self.apps.insert(detail.app.object_id.clone(), detail);
-    }
-
-    pub fn put_identity(&mut self, detail: IdentityDetail) {
-        if self.identities.len() >= Self::LIMIT {
-            self.identities.clear();
-        }
-        self.identities
-            .insert(detail.identity.principal_id.clone(), detail);
-    }
-}
-
 pub enum Phase {
     SigningIn(SignInScreen),
     Console,
@@ -152,13 +79,12 @@ pub enum Phase {
 pub struct State {
     pub phase: Phase,
     pub session: Option<Session>,
-    pub list: ListKind,
+    /// The rows of both lists: the root's, read by every screen through `Ctx`.
     pub apps: Listing<AppRow>,
     pub identities: Listing<IdentityRow>,
-    /// The filter being typed, per list; `editing_filter` says whether keys go to it.
-    pub apps_filter: Input,
-    pub identities_filter: Input,
-    pub editing_filter: bool,
+    /// The lists screen at the bottom of the stack: which list, its filter input, the
+    /// resting row and the details fetched for it.
+    pub lists: ListsScreen,
     /// Detail screens above the list.
     pub stack: Vec<Screen>,
     pub overlay: Option<Overlay>,
@@ -179,9 +105,6 @@ pub struct State {
     pub whois_request: Option<(RequestId, String)>,
     /// Keys (and pastes) typed while signing in, applied once the apps list arrives.
     pub typed_ahead: Vec<Msg>,
-    /// The list row the cursor rests on (see [`REST_DELAY`]).
-    pub rest: Option<Rest>,
-    pub details: DetailCache,
     requests: RequestIds,
     pub quit: bool,
 }
@@ -192,12 +115,9 @@ impl State {
         State {
             phase: Phase::Console,
             session: None,
-            list: ListKind::Apps,
             apps: Listing::new(),
             identities: Listing::new(),
-            apps_filter: Input::default(),
-            identities_filter: Input::default(),
-            editing_filter: false,
+            lists: ListsScreen::default(),
             stack: Vec::new(),
             overlay: None,
             toast: None,
@@ -211,8 +131,6 @@ impl State {
             exchange_memory: Default::default(),
             whois_request: None,
             typed_ahead: Vec::new(),
-            rest: None,
-            details: DetailCache::default(),
             requests: RequestIds::default(),
             quit: false,
         }
@@ -254,6 +172,23 @@ impl State {
             theme: &self.theme.name,
         };
         (self.overlay.as_mut(), ctx)
+    }
+
+    /// The lists screen, and what it may read of the rest.
+    pub fn split_lists(&mut self) -> (&mut ListsScreen, Ctx<'_>) {
+        let ctx = Ctx {
+            now: self.now,
+            session: self.session.as_ref(),
+            keymap: &self.keymap,
+            apps: &self.apps,
+            identities: &self.identities,
+            recent_scopes: &self.exchange_memory.recent_scopes,
+            list_height: self.size.1.saturating_sub(5 + PREVIEW_HEIGHT) as usize,
+            requests: &self.requests,
+            themes: &self.themes,
+            theme: &self.theme.name,
+        };
+        (&mut self.lists, ctx)
     }
 
     /// What the screens may read, when none is being changed.

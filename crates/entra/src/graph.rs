@@ -141,39 +141,8 @@ pub struct TrustingApp {
     pub fics: Vec<Fic>,
 }
 
-/// What a GUID is in the tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GuidKind {
-    AppObjectId,
-    /// An app registration's application (client) id.
-    AppClientId,
-    ServicePrincipalId,
-    /// A service principal's `appId` (the client id of the app it represents).
-    ServicePrincipalAppId,
-    ManagedIdentityClientId,
-    ManagedIdentityPrincipalId,
-    TenantId,
-    FicId,
-    UserId,
-}
-
-impl GuidKind {
-    /// What a GUID of this kind is, in words ("client id of the managed identity").
-    pub fn label(self) -> &'static str {
-        match self {
-            GuidKind::AppObjectId => "object id of the app registration",
-            GuidKind::AppClientId => "application (client) id of the app registration",
-            GuidKind::ServicePrincipalId => "object id of the service principal",
-            GuidKind::ServicePrincipalAppId => "app id of the service principal",
-            GuidKind::ManagedIdentityClientId => "client id of the managed identity",
-            GuidKind::ManagedIdentityPrincipalId => "principal (object) id of the managed identity",
-            GuidKind::TenantId => "id of the tenant",
-            GuidKind::FicId => "id of a federated identity credential",
-            GuidKind::UserId => "object id of the user",
-        }
-    }
-}
+/// What a GUID is: core's one list of kinds (labels and JSON names included).
+pub use ficus_core::fic::guid::GuidKind;
 
 /// One thing a GUID names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -1090,7 +1059,7 @@ impl GraphClient {
         }
         if let Some(app) = self.get_app_by_app_id(guid).await? {
             out.push(GuidMatch {
-                kind: GuidKind::AppClientId,
+                kind: GuidKind::AppId,
                 display_name: app.display_name.clone(),
                 details: vec![("objectId".into(), app.id.clone())],
             });
@@ -1198,8 +1167,8 @@ fn sp_match(sp: SpRow, by_object_id: bool) -> GuidMatch {
     let is_mi = sp.service_principal_type.as_deref() == Some("ManagedIdentity");
     let name = sp.display_name.clone().unwrap_or_default();
     let kind = match (is_mi, by_object_id) {
-        (true, true) => GuidKind::ManagedIdentityPrincipalId,
-        (true, false) => GuidKind::ManagedIdentityClientId,
+        (true, true) => GuidKind::IdentityPrincipalId,
+        (true, false) => GuidKind::IdentityClientId,
         (false, true) => GuidKind::ServicePrincipalId,
         (false, false) => GuidKind::ServicePrincipalAppId,
     };

@@ -3,12 +3,15 @@
 //! the wizard (`a`, `c`, `f`), the exchange (`x`), the delete confirmation (`D`) and the export
 //! view (`e`).
 
+use ficus_core::text::sanitize;
+
 use crate::component::{Command, Component, Ctx, Outcome, ToastLevel, keymap_commands};
+use crate::error::DirectoryError;
 use crate::keymap::{Action, Context};
 use crate::model::{AppDetail, FicRow, Severity};
 use crate::msg::{Cmd, RequestId};
 use crate::nav::{AppChoice, EditInWizard, ExchangeEntry, Given, Nav};
-use crate::overlay::{ConfirmDelete, ExportScreen, Overlay};
+use crate::overlay::{ConfirmDelete, ExportScreen, Overlay, TextPanel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DetailPane {
@@ -29,6 +32,21 @@ pub struct AppDetailScreen {
 }
 
 impl AppDetailScreen {
+    /// Its detail arrived (already sanitized): the cursors stay within the new lists.
+    pub fn loaded(&mut self, result: Result<AppDetail, DirectoryError>) {
+        match result {
+            Ok(detail) => {
+                self.fic_cursor = self.fic_cursor.min(detail.fics.len().saturating_sub(1));
+                self.credential_cursor = self
+                    .credential_cursor
+                    .min(detail.app.credentials.len().saturating_sub(1));
+                self.detail = Some(detail);
+                self.error = None;
+            }
+            Err(error) => self.error = Some(sanitize(&error.message).into_owned()),
+        }
+    }
+
     /// The FIC under the cursor, when the FIC pane has focus.
     pub fn selected_fic(&self) -> Option<&FicRow> {
         if self.pane != DetailPane::Fics {
@@ -220,6 +238,39 @@ impl AppDetailScreen {
     }
 }
 
+impl AppDetailScreen {
+    /// `V`: the selected FIC's values (or, with no FIC selected, the app's ids), each alone
+    /// on one unwrapped line.
+    fn one_line(&self, out: &mut Outcome) {
+        let Some(detail) = &self.detail else {
+            return;
+        };
+        let panel = match self.selected_fic() {
+            Some(row) => {
+                let fic = &row.fic;
+                let mut values = vec![
+                    ("name", fic.name.clone()),
+                    ("issuer", fic.issuer.clone()),
+                    ("subject", fic.subject.clone()),
+                ];
+                values.extend(fic.audiences.iter().map(|a| ("audience", a.clone())));
+                if let Some(id) = &fic.id {
+                    values.push(("FIC id", id.clone()));
+                }
+                TextPanel::values(format!("{} — values", fic.name), &values)
+            }
+            None => TextPanel::values(
+                format!("{} — ids", detail.app.name),
+                &[
+                    ("app (client) id", detail.app.app_id.clone()),
+                    ("object id", detail.app.object_id.clone()),
+                ],
+            ),
+        };
+        out.nav = Some(Nav::Overlay(Box::new(Overlay::Text(panel))));
+    }
+}
+
 impl Component for AppDetailScreen {
     fn context(&self) -> Context {
         Context::AppDetail
@@ -293,6 +344,7 @@ impl Component for AppDetailScreen {
             Action::DeleteFic => self.ask_delete(ctx, &mut out),
             Action::Export => self.export(ctx, &mut out),
             Action::WorkloadCode => self.workload_code(ctx, &mut out),
+            Action::OneLine => self.one_line(&mut out),
             // Open has nothing to open here; the rest is the console's (quit, help, palette…).
             Action::Open => {}
             _ => return Outcome::ignored(),

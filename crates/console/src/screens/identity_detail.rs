@@ -1,11 +1,15 @@
 //! Identity detail, a [`Component`]: the apps that trust a managed identity (each FIC checked).
 //! `Enter` asks the root to open the selected app; `a` the wizard; `x` the exchange.
 
+use ficus_core::text::sanitize;
+
 use crate::component::{Component, Ctx, Outcome, ToastLevel};
+use crate::error::DirectoryError;
 use crate::keymap::{Action, Context};
 use crate::model::{IdentityDetail, IdentityRow};
 use crate::msg::{Cmd, RequestId};
 use crate::nav::{AppChoice, ExchangeEntry, Given, Nav};
+use crate::overlay::{Overlay, TextPanel};
 
 pub struct IdentityDetailScreen {
     pub identity: IdentityRow,
@@ -16,6 +20,18 @@ pub struct IdentityDetailScreen {
 }
 
 impl IdentityDetailScreen {
+    /// Its detail arrived (already sanitized): the cursor stays within the trusting apps.
+    pub fn loaded(&mut self, result: Result<IdentityDetail, DirectoryError>) {
+        match result {
+            Ok(detail) => {
+                self.cursor = self.cursor.min(detail.trusted_by.len().saturating_sub(1));
+                self.detail = Some(detail);
+                self.error = None;
+            }
+            Err(error) => self.error = Some(sanitize(&error.message).into_owned()),
+        }
+    }
+
     fn selected_app(&self) -> Option<AppChoice> {
         let trust = self.detail.as_ref()?.trusted_by.get(self.cursor)?;
         Some(AppChoice {
@@ -85,6 +101,23 @@ impl Component for IdentityDetailScreen {
                     app: self.selected_app(),
                     ..ExchangeEntry::default()
                 })));
+            }
+            Action::OneLine => {
+                let identity = &self.identity;
+                let mut values = vec![
+                    (
+                        "principal id (a FIC's subject)",
+                        identity.principal_id.clone(),
+                    ),
+                    ("client id", identity.client_id.clone()),
+                ];
+                if let Some(arm_id) = &identity.arm_id {
+                    values.push(("resource id", arm_id.clone()));
+                }
+                out.nav = Some(Nav::Overlay(Box::new(Overlay::Text(TextPanel::values(
+                    format!("{} — ids", identity.name),
+                    &values,
+                )))));
             }
             Action::NextPane => {}
             _ => return Outcome::ignored(),

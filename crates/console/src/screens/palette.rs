@@ -3,7 +3,7 @@
 //! (`Nav::RunPalette`): the lists, the tenant, the theme and `whois` are the root's.
 
 use ficus_core::text::sanitize;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use tui_input::backend::crossterm::to_input_request;
 use tui_input::{Input, InputRequest};
 
@@ -63,20 +63,22 @@ impl Component for PaletteScreen {
 
     fn commands(&self, _ctx: &Ctx) -> Vec<Command> {
         vec![
-            Command::input("↑/↓ Tab", "choose"),
-            Command::input("Enter", "run"),
-            Command::input("Esc", "close"),
+            Command::typing(Action::Up, "choose").with(Action::Down),
+            Command::typing(Action::Open, "run"),
+            Command::typing(Action::Back, "close"),
         ]
     }
 
     fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Outcome> {
-        match key.code {
-            KeyCode::Esc => return Some(Outcome::nav(Nav::CloseOverlay)),
-            KeyCode::Down | KeyCode::Tab => {
+        match ctx.keymap.input_action(&key) {
+            Some(Action::Back) => return Some(Outcome::nav(Nav::CloseOverlay)),
+            Some(Action::Down | Action::NextPane) => {
                 self.selected = (self.selected + 1).min(self.suggestions.len().saturating_sub(1));
             }
-            KeyCode::Up | KeyCode::BackTab => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Enter => {
+            Some(Action::Up | Action::PreviousPane) => {
+                self.selected = self.selected.saturating_sub(1)
+            }
+            Some(Action::Open) => {
                 let run = PaletteRun {
                     input: self.input.value().trim().to_string(),
                     chosen: self.suggestions.get(self.selected).cloned(),

@@ -3,8 +3,8 @@
 
 use ficus_core::text::sanitize;
 
+use super::lists::forget_details;
 use super::navigate::{reload_top, set_app_fics};
-use super::rest::forget_details;
 use crate::error::{DirectoryError, ErrorKind};
 use crate::keymap::Action;
 use crate::msg::Cmd;

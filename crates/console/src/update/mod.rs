@@ -3,10 +3,9 @@
 
 use ficus_core::text::sanitize;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use tui_input::InputRequest;
 
 use crate::component::Component;
-use crate::filter::{Load, Row};
+use crate::filter::Load;
 use crate::keymap::{Action, Chord, Lookup};
 use crate::model::{AppRow, IdentityRow};
 use crate::msg::{Cmd, Msg};
@@ -14,26 +13,23 @@ use crate::nav::Nav;
 use crate::screens::wizard::WizardMsg;
 use crate::state::{HelpScreen, ListKind, Overlay, Phase, Screen, State, ToastLevel};
 
-mod browse;
+mod details;
 mod fic_actions;
+mod lists;
 mod navigate;
 mod overlays;
 mod palette;
-mod rest;
 mod sign_in;
 
-use browse::{
-    copy, cycle_sort, filter_input, go_back, move_cursor, on_filter_key, open_selected, refresh,
-    set_filter,
-};
+use details::on_detail_loaded;
 use fic_actions::on_fic_deleted;
-use navigate::{
-    add_fic, apply, navigate, open_inspector, recount_trust, set_app_fics, show_list, test_exchange,
-};
+use lists::{forget_details, on_rested, rest_target, sync_rest};
+use navigate::{apply, navigate, open_inspector, recount_trust, show_list};
 use overlays::on_overlay_key;
 use palette::{on_whois, open_palette};
-use rest::{finish_rest_fetch, forget_details, is_rest_fetch, on_rested, rest_target, sync_rest};
-use sign_in::{TYPE_AHEAD_LIMIT, on_sign_in, toast_typed_ahead, type_ahead};
+use sign_in::{
+    TYPE_AHEAD_LIMIT, copy_code, on_sign_in, retry_sign_in, toast_typed_ahead, type_ahead,
+};
 
 pub use crate::screens::palette::PALETTE_COMMANDS;
 pub use navigate::{open_app, open_identity};
@@ -46,7 +42,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Cmd> {
     // Wherever this message moved the cursor (keys, filter, sort, a first page, back from a
     // detail), the row it now rests on gets its one-shot delay.
     let after = rest_target(state);
-    if before != after || state.rest.is_none() {
+    if before != after || state.lists.rest.is_none() {
         cmds.extend(sync_rest(state, after));
     }
     cmds
@@ -140,91 +136,8 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             }
             Vec::new()
         }
-        Msg::AppDetailLoaded {
-            request,
-            mut result,
-        } => {
-            let for_preview = is_rest_fetch(state, request);
-            let for_screen = state
-                .stack
-                .iter()
-                .any(|s| matches!(s, Screen::AppDetail(s) if s.request == request));
-            if !for_preview && !for_screen {
-                return Vec::new();
-            }
-            if let Ok(detail) = &mut result {
-                detail.sanitize();
-                state.details.put_app((**detail).clone());
-                // What the list knew of its FICs follows what was just read.
-                let subjects = detail.fics.iter().map(|f| f.fic.subject.clone()).collect();
-                set_app_fics(
-                    state,
-                    &detail.app.object_id,
-                    detail.fics.len(),
-                    Some(subjects),
-                );
-            }
-            if for_preview {
-                finish_rest_fetch(state, result.as_ref().map(|_| ()));
-            }
-            for screen in &mut state.stack {
-                if let Screen::AppDetail(screen) = screen
-                    && screen.request == request
-                {
-                    match result {
-                        Ok(detail) => {
-                            screen.fic_cursor =
-                                screen.fic_cursor.min(detail.fics.len().saturating_sub(1));
-                            screen.credential_cursor = screen
-                                .credential_cursor
-                                .min(detail.app.credentials.len().saturating_sub(1));
-                            screen.detail = Some(*detail);
-                            screen.error = None;
-                        }
-                        Err(error) => screen.error = Some(sanitize(&error.message).into_owned()),
-                    }
-                    break;
-                }
-            }
-            Vec::new()
-        }
-        Msg::IdentityDetailLoaded {
-            request,
-            mut result,
-        } => {
-            let for_preview = is_rest_fetch(state, request);
-            let for_screen = state
-                .stack
-                .iter()
-                .any(|s| matches!(s, Screen::IdentityDetail(s) if s.request == request));
-            if !for_preview && !for_screen {
-                return Vec::new();
-            }
-            if let Ok(detail) = &mut result {
-                detail.sanitize();
-                state.details.put_identity((**detail).clone());
-            }
-            if for_preview {
-                finish_rest_fetch(state, result.as_ref().map(|_| ()));
-            }
-            for screen in &mut state.stack {
-                if let Screen::IdentityDetail(screen) = screen
-                    && screen.request == request
-                {
-                    match result {
-                        Ok(detail) => {
-                            screen.cursor =
-                                screen.cursor.min(detail.trusted_by.len().saturating_sub(1));
-                            screen.detail = Some(*detail);
-                            screen.error = None;
-                        }
-                        Err(error) => screen.error = Some(sanitize(&error.message).into_owned()),
-                    }
-                    break;
-                }
-            }
-            Vec::new()
-        }
+        Msg::AppDetailLoaded { request, result } => on_detail_loaded(state, request, result),
+        Msg::IdentityDetailLoaded { request, result } => on_detail_loaded(state, request, result),
         Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
         Msg::SignIn(event) => on_sign_in(state, event),
         Msg::SwitchRefused(reason) => {
@@ -312,8 +225,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
     if type_ahead(state, &key) {
         return Vec::new();
     }
-    if state.editing_filter {
-        return on_filter_key(state, key);
+    if state.lists.editing_filter {
+        let (lists, ctx) = state.split_lists();
+        if let Some(outcome) = lists.on_key(key, &ctx) {
+            return apply(state, outcome);
+        }
     }
     let (top, ctx) = state.split();
     if let Some(component) = top.and_then(Screen::component)
@@ -357,7 +273,7 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         let refusal = component
             .commands(&ctx)
             .into_iter()
-            .find(|c| c.action == action && c.input_keys.is_none())
+            .find(|c| c.action == action && c.is_screen_key())
             .and_then(|c| c.disabled);
         if let Some(why) = refusal {
             state.toast(ToastLevel::Warning, why);
@@ -368,7 +284,14 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
             return apply(state, outcome);
         }
     }
-    let half_page = (state.list_height() / 2).max(1) as isize;
+    // With no screen above them, the lists answer next.
+    if state.stack.is_empty() && matches!(state.phase, Phase::Console) {
+        let (lists, ctx) = state.split_lists();
+        let outcome = lists.on_action(action, &ctx);
+        if !outcome.ignored {
+            return apply(state, outcome);
+        }
+    }
     match action {
         Action::Quit => {
             state.quit = true;
@@ -382,7 +305,15 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
             open_palette(state, "");
             Vec::new()
         }
-        Action::Back => go_back(state),
+        Action::Back => {
+            if state.stack.pop().is_none() {
+                // Signing in again over the lists: Esc still clears their filter.
+                let (lists, ctx) = state.split_lists();
+                let outcome = lists.on_action(Action::Back, &ctx);
+                return apply(state, outcome);
+            }
+            Vec::new()
+        }
         Action::ShowApps => show_list(state, ListKind::Apps),
         Action::ShowIdentities => show_list(state, ListKind::Identities),
         Action::CycleTheme => {
@@ -396,67 +327,30 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
             }
             Vec::new()
         }
-        Action::Up => move_cursor(state, -1),
-        Action::Down => move_cursor(state, 1),
-        Action::HalfPageUp => move_cursor(state, -half_page),
-        Action::HalfPageDown => move_cursor(state, half_page),
-        Action::Top => move_cursor(state, isize::MIN / 2),
-        Action::Bottom => move_cursor(state, isize::MAX / 2),
-        Action::Filter => {
-            // `/` starts a new filter, as a new search in less or vim.
-            if matches!(state.phase, Phase::Console) && state.stack.is_empty() {
-                set_filter(state, String::new());
-                state.editing_filter = true;
-            }
-            Vec::new()
-        }
-        Action::NextPane => match state.stack.last() {
-            None => {
-                let other = match state.list {
-                    ListKind::Apps => ListKind::Identities,
-                    ListKind::Identities => ListKind::Apps,
-                };
-                show_list(state, other)
-            }
-            Some(_) => Vec::new(),
-        },
-        Action::Sort => {
-            let now = state.now;
-            match state.list {
-                ListKind::Apps => cycle_sort(&mut state.apps, now),
-                ListKind::Identities => cycle_sort(&mut state.identities, now),
-            }
-            let (listing_sort, columns) = match state.list {
-                ListKind::Apps => (state.apps.sort(), AppRow::columns()),
-                ListKind::Identities => (state.identities.sort(), IdentityRow::columns()),
-            };
-            if let Some((column, descending)) = listing_sort {
-                let direction = if descending {
-                    "descending"
-                } else {
-                    "ascending"
-                };
-                let again = state.key(Action::Sort);
-                state.toast(
-                    ToastLevel::Info,
-                    format!(
-                        "Sorted by {} ({direction}); {again} again for the next column",
-                        columns[column]
-                    ),
-                );
-            }
-            Vec::new()
-        }
-        Action::Open => open_selected(state),
-        Action::Refresh => refresh(state),
-        Action::Copy => copy(state, false),
-        Action::CopyId => copy(state, true),
-        Action::AddFic => add_fic(state),
+        // The sign-in screen's: a new code after a failure, copy the code.
+        Action::Open => retry_sign_in(state),
+        Action::Copy => copy_code(state),
+        // The lists' and the screens' own (their components answered them above).
+        Action::Up
+        | Action::Down
+        | Action::HalfPageUp
+        | Action::HalfPageDown
+        | Action::Top
+        | Action::Bottom
+        | Action::Filter
+        | Action::NextPane
+        | Action::Sort
+        | Action::SortBy(_)
+        | Action::ReverseSort
+        | Action::OneLine
+        | Action::Refresh
+        | Action::CopyId
+        | Action::AddFic
+        | Action::TestExchange => Vec::new(),
         // App detail's own (its component answered them).
         Action::DeleteFic | Action::Export | Action::EditFic | Action::FixFic => Vec::new(),
         // The wizard dispatches its own keys (wizard::on_key).
         Action::EditField | Action::ApplyFix | Action::AcknowledgeWarnings => Vec::new(),
-        Action::TestExchange => test_exchange(state),
         // Bound only on the exchange and inspector screens, which handled them above.
         Action::RunExchange
         | Action::Reveal
@@ -507,14 +401,9 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Cmd> {
     if state.overlay.is_some() || !matches!(state.phase, Phase::Console) {
         return Vec::new();
     }
-    if state.editing_filter {
-        let input = filter_input(state);
-        for c in clean.chars() {
-            input.handle(InputRequest::InsertChar(c));
-        }
-        let value = input.value().to_string();
-        set_filter(state, value);
-        return Vec::new();
+    let (lists, ctx) = state.split_lists();
+    if let Some(outcome) = lists.on_paste(&clean, &ctx) {
+        return apply(state, outcome);
     }
     let prefill = if uuid::Uuid::parse_str(&clean).is_ok() {
         format!("whois {clean}")

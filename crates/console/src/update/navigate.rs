@@ -4,11 +4,12 @@
 
 use ficus_core::secret::Secret;
 
+use super::lists::apply_listing;
 use crate::component::Outcome;
 use crate::filter::Load;
 use crate::model::IdentityRow;
 use crate::msg::Cmd;
-use crate::nav::{AppChoice, ExchangeEntry, FicFix, InspectorEntry, Nav};
+use crate::nav::{AppChoice, FicFix, InspectorEntry, Nav};
 use crate::screens::exchange::{self, RECENT_SCOPES};
 use crate::screens::inspector;
 use crate::screens::wizard::{self, Given, WizardApp};
@@ -26,7 +27,11 @@ pub(super) fn apply(state: &mut State, outcome: Outcome) -> Vec<Cmd> {
         remember_scope,
         app_fics,
         ignored: _,
+        listing,
     } = outcome;
+    for change in listing {
+        apply_listing(state, change);
+    }
     if let Some((object_id, subjects)) = app_fics {
         set_app_fics(state, &object_id, subjects.len(), Some(subjects));
     }
@@ -159,7 +164,7 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
             apply(state, outcome)
         }
         Nav::Overlay(overlay) => {
-            state.editing_filter = false;
+            state.lists.editing_filter = false;
             state.overlay = Some(*overlay);
             Vec::new()
         }
@@ -188,12 +193,13 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
             state.quit = true;
             vec![Cmd::Quit]
         }
+        Nav::OpenIdentity(identity) => open_identity(state, *identity),
     }
 }
 
 pub(super) fn push(state: &mut State, screen: Screen) {
     state.overlay = None;
-    state.editing_filter = false;
+    state.lists.editing_filter = false;
     state.stack.push(screen);
 }
 
@@ -237,24 +243,6 @@ pub(super) fn open_correction(state: &mut State, fix: FicFix) -> Vec<Cmd> {
     apply(state, outcome)
 }
 
-/// `a` on a list's row: the wizard with that side chosen.
-pub(super) fn add_fic(state: &mut State) -> Vec<Cmd> {
-    if !state.stack.is_empty() {
-        return Vec::new();
-    }
-    let given = match state.list {
-        ListKind::Apps => match state.apps.selected() {
-            Some(app) => Given::App(app.clone(), None),
-            None => return Vec::new(),
-        },
-        ListKind::Identities => match state.identities.selected() {
-            Some(identity) => Given::Identity(identity.clone()),
-            None => return Vec::new(),
-        },
-    };
-    start_wizard(state, given)
-}
-
 /// The wizard from an app or an identity, pushed when it can start.
 pub(super) fn start_wizard(state: &mut State, given: Given) -> Vec<Cmd> {
     let (wizard, outcome) = wizard::start(&state.ctx(), given);
@@ -283,26 +271,12 @@ pub(super) fn open_inspector(state: &mut State, text: &str) -> Vec<Cmd> {
     )
 }
 
-/// `x`: the live test exchange for what is selected — an app (with the selected FIC's
-/// `x` on a list's row: the live test exchange for that app or identity.
-pub(super) fn test_exchange(state: &mut State) -> Vec<Cmd> {
-    if !state.stack.is_empty() {
-        return Vec::new();
-    }
-    let mut entry = ExchangeEntry::default();
-    match state.list {
-        ListKind::Apps => entry.app = state.apps.selected().map(AppChoice::from),
-        ListKind::Identities => entry.identity = state.identities.selected().cloned(),
-    }
-    navigate(state, Nav::OpenExchange(Box::new(entry)))
-}
-
 /// Opens an app's detail: at once from the details fetched while the cursor rested on it,
 /// else loading.
 pub fn open_app(state: &mut State, object_id: &str, name: &str) -> Vec<Cmd> {
     let request = state.new_request();
-    state.editing_filter = false;
-    let cached = state.details.apps.get(object_id).cloned();
+    state.lists.editing_filter = false;
+    let cached = state.lists.details.apps.get(object_id).cloned();
     let load = cached.is_none();
     state
         .stack
@@ -327,8 +301,9 @@ pub fn open_app(state: &mut State, object_id: &str, name: &str) -> Vec<Cmd> {
 
 pub fn open_identity(state: &mut State, identity: IdentityRow) -> Vec<Cmd> {
     let request = state.new_request();
-    state.editing_filter = false;
+    state.lists.editing_filter = false;
     let cached = state
+        .lists
         .details
         .identities
         .get(&identity.principal_id)
@@ -354,7 +329,6 @@ pub fn open_identity(state: &mut State, identity: IdentityRow) -> Vec<Cmd> {
 
 pub(super) fn show_list(state: &mut State, list: ListKind) -> Vec<Cmd> {
     state.stack.clear();
-    state.list = list;
-    state.editing_filter = false;
+    state.lists.show(list);
     Vec::new()
 }

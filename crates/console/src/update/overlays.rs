@@ -62,9 +62,17 @@ pub(super) fn on_overlay_key(state: &mut State, key: KeyEvent) -> Vec<Cmd> {
         return Vec::new();
     };
     match overlay {
-        Overlay::Text(TextPanel { scroll, .. }) => match action {
+        Overlay::Text(TextPanel {
+            scroll,
+            scroll_x,
+            unwrapped,
+            ..
+        }) => match action {
             Some(Action::Down) => *scroll = scroll.saturating_add(1),
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+            // Sideways, a quarter of a GUID at a time.
+            Some(Action::NextPane) if *unwrapped => *scroll_x = scroll_x.saturating_add(8),
+            Some(Action::PreviousPane) if *unwrapped => *scroll_x = scroll_x.saturating_sub(8),
             Some(Action::Copy) => {
                 if let Overlay::Text(panel) = overlay {
                     let text = panel.lines.join("\n");

@@ -15,9 +15,10 @@ use crate::state::{
     HelpScreen, ListKind, Overlay, PaletteTarget, Phase, SignInScreen, State, Suggestion,
     TextPanel, ToastLevel,
 };
+use ficus_core::fic::guid::GuidKind;
 
 pub(super) fn open_palette(state: &mut State, prefill: &str) {
-    state.editing_filter = false;
+    state.lists.editing_filter = false;
     let palette = palette::open(&state.ctx(), prefill);
     state.overlay = Some(Overlay::Palette(palette));
 }
@@ -177,7 +178,7 @@ pub(super) fn show_panel(state: &mut State, title: String, lines: Vec<String>) {
     state.overlay = Some(Overlay::Text(TextPanel {
         title: sanitize(&title).into_owned(),
         lines,
-        scroll: 0,
+        ..TextPanel::default()
     }));
 }
 
@@ -250,39 +251,49 @@ pub(super) fn whois(state: &State, text: &str) -> Vec<String> {
     let guid = uuid.hyphenated().to_string();
     let same = |value: &str| value.eq_ignore_ascii_case(&guid);
     let mut lines = Vec::new();
+    // The same wording as the directory's answer (`GuidKind`), from what is loaded.
+    let mut found = |kind: GuidKind, name: &str, extra: String| {
+        lines.push(format!(
+            "{} {name}{extra}{}",
+            kind.label(),
+            kind.subject_hint()
+        ));
+    };
     for app in state.apps.items() {
         if same(&app.app_id) {
-            lines.push(format!(
-                "app id (client id) of app registration {}",
-                app.name
-            ));
+            found(GuidKind::AppId, &app.name, String::new());
         }
         if same(&app.object_id) {
-            lines.push(format!("object id of app registration {}", app.name));
+            found(GuidKind::AppObjectId, &app.name, String::new());
         }
     }
     for identity in state.identities.items() {
-        let kind = match identity.kind {
-            IdentityKind::UserAssigned => "user-assigned identity",
-            IdentityKind::SystemAssigned => "system-assigned identity",
+        let assignment = match identity.kind {
+            IdentityKind::UserAssigned => " (user-assigned)",
+            IdentityKind::SystemAssigned => " (system-assigned)",
         };
         if same(&identity.client_id) {
-            lines.push(format!(
-                "client id of {kind} {} (a FIC's subject must be its principal id {}, not this)",
-                identity.name, identity.principal_id
-            ));
+            found(
+                GuidKind::IdentityClientId,
+                &identity.name,
+                format!(
+                    "{assignment}; its principal id is {}",
+                    identity.principal_id
+                ),
+            );
         }
         if same(&identity.principal_id) {
-            lines.push(format!(
-                "principal (object) id of {kind} {}: the value a FIC's subject takes",
-                identity.name
-            ));
+            found(
+                GuidKind::IdentityPrincipalId,
+                &identity.name,
+                assignment.to_string(),
+            );
         }
     }
     if let Some(session) = &state.session
         && same(&session.tenant_id)
     {
-        lines.push(format!("the signed-in tenant {}", session.tenant));
+        found(GuidKind::TenantId, &session.tenant, " (signed in)".into());
     }
     lines.extend(ficus_core::fic::guid::well_known_guid(&guid));
     if lines.is_empty() {

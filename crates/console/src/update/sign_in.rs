@@ -4,11 +4,11 @@
 use ficus_core::text::sanitize;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::rest::forget_details;
+use super::lists::forget_details;
 use crate::filter::Load;
 use crate::keymap::{Chord, Lookup};
 use crate::msg::{Cmd, Msg, SignInEvent};
-use crate::state::{Phase, State, ToastLevel};
+use crate::state::{Phase, SignInScreen, State, ToastLevel};
 
 /// The first commands of a signed-in console: load both lists.
 pub fn start_console(state: &mut State) -> Vec<Cmd> {
@@ -122,4 +122,35 @@ pub(super) fn toast_typed_ahead(state: &mut State) {
         ToastLevel::Info,
         format!("Typed ahead: {tail} (applied when the list arrives)"),
     );
+}
+
+/// `Enter` on the sign-in screen after a failure: a new code.
+pub(super) fn retry_sign_in(state: &mut State) -> Vec<Cmd> {
+    if let Phase::SigningIn(screen) = &mut state.phase
+        && screen.failure.is_some()
+    {
+        *screen = SignInScreen {
+            status: Some("Signing in again…".into()),
+            ..SignInScreen::default()
+        };
+        return vec![Cmd::StartSignIn];
+    }
+    Vec::new()
+}
+
+/// `y` on the sign-in screen: the code, when one is shown.
+pub(super) fn copy_code(state: &mut State) -> Vec<Cmd> {
+    let Phase::SigningIn(screen) = &state.phase else {
+        return Vec::new();
+    };
+    match screen.user_code.clone() {
+        Some(code) => {
+            state.toast(
+                ToastLevel::Info,
+                crate::terminal::sent_to_clipboard("the code"),
+            );
+            vec![Cmd::copy(code)]
+        }
+        None => Vec::new(),
+    }
 }

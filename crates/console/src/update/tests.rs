@@ -189,7 +189,7 @@ fn stale_pages_are_dropped() {
 fn filter_as_you_type_and_escape_layers() {
     let mut state = console(false);
     update(&mut state, char_key('/'));
-    assert!(state.editing_filter);
+    assert!(state.lists.editing_filter);
     typed(&mut state, "pay");
     assert_eq!(state.apps.visible_len(), 1);
     assert_eq!(
@@ -200,14 +200,14 @@ fn filter_as_you_type_and_escape_layers() {
     typed(&mut state, "q");
     assert!(!state.quit);
     update(&mut state, key(KeyCode::Backspace));
-    assert_eq!(state.apps_filter.value(), "pay");
+    assert_eq!(state.lists.apps_filter.value(), "pay");
     // Esc closes the input but keeps the filter; a second Esc clears it.
     update(&mut state, key(KeyCode::Esc));
-    assert!(!state.editing_filter);
+    assert!(!state.lists.editing_filter);
     assert_eq!(state.apps.visible_len(), 1);
     update(&mut state, key(KeyCode::Esc));
     assert_eq!(state.apps.visible_len(), 3);
-    assert_eq!(state.apps_filter.value(), "");
+    assert_eq!(state.lists.apps_filter.value(), "");
 }
 
 #[test]
@@ -250,7 +250,7 @@ fn trusted_facet_counts_the_apps_whose_fics_name_an_identity() {
         },
     );
     update(&mut state, key(KeyCode::Tab));
-    assert_eq!(state.list, ListKind::Identities);
+    assert_eq!(state.lists.list, ListKind::Identities);
     update(&mut state, char_key('/'));
     typed(&mut state, "trusted:0");
     let names: Vec<&str> = state
@@ -290,7 +290,7 @@ fn trusted_counts_wait_for_every_app() {
     );
     // The apps are still loading: nobody can say yet that no app trusts it.
     assert_eq!(state.identities.items()[0].trusted_by, None);
-    state.list = ListKind::Identities;
+    state.lists.list = ListKind::Identities;
     state.identities.set_query("trusted:0", NOW);
     assert_eq!(state.identities.visible_len(), 0);
 }
@@ -300,7 +300,7 @@ fn paste_goes_into_the_filter_as_text() {
     let mut state = console(false);
     update(&mut state, char_key('/'));
     update(&mut state, Msg::paste("inv\u{1b}[31m\n"));
-    assert_eq!(state.apps_filter.value(), "inv");
+    assert_eq!(state.lists.apps_filter.value(), "inv");
     assert_eq!(state.apps.visible_len(), 1);
 }
 
@@ -634,7 +634,7 @@ fn wizard_and_exchange_entry_points_name_their_issue() {
 fn tab_switches_lists_and_identity_detail_loads() {
     let mut state = console(false);
     update(&mut state, key(KeyCode::Tab));
-    assert_eq!(state.list, ListKind::Identities);
+    assert_eq!(state.lists.list, ListKind::Identities);
     let commands = update(&mut state, key(KeyCode::Enter));
     assert!(matches!(
         commands.as_slice(),
@@ -699,7 +699,7 @@ fn palette_switches_theme_and_views() {
     update(&mut state, char_key(':'));
     typed(&mut state, "identities");
     update(&mut state, key(KeyCode::Enter));
-    assert_eq!(state.list, ListKind::Identities);
+    assert_eq!(state.lists.list, ListKind::Identities);
     update(&mut state, char_key(':'));
     typed(&mut state, "decode not-a-token");
     update(&mut state, key(KeyCode::Enter));
@@ -917,7 +917,7 @@ fn fetches(commands: &[Cmd]) -> usize {
 
 /// Rests the cursor where it is (the delay runs out) and answers the fetch with `detail`.
 fn rest_and_answer(state: &mut State, detail: AppDetail) {
-    let request = state.rest.as_ref().expect("a rest").request;
+    let request = state.lists.rest.as_ref().expect("a rest").request;
     let commands = update(state, Msg::Rested { request });
     let [Cmd::LoadAppDetail { request, object_id }] = commands.as_slice() else {
         panic!("one fetch expected, got {commands:?}");
@@ -960,9 +960,9 @@ fn a_resting_cursor_fetches_once_and_a_move_before_the_delay_fetches_nothing() {
             result: Ok(Box::new(detail_for("payments-api"))),
         },
     );
-    assert!(state.details.apps.contains_key("obj-payments-api"));
+    assert!(state.lists.details.apps.contains_key("obj-payments-api"));
     assert_eq!(
-        state.rest.as_ref().map(|r| &r.stage),
+        state.lists.rest.as_ref().map(|r| &r.stage),
         Some(&RestStage::Done)
     );
     // Cached: Enter opens at once, without asking the directory again.
@@ -976,7 +976,7 @@ fn a_resting_cursor_fetches_once_and_a_move_before_the_delay_fetches_nothing() {
     let commands = update(&mut state, key(KeyCode::Esc));
     assert!(commands.is_empty(), "{commands:?}");
     assert_eq!(
-        state.rest.as_ref().map(|r| &r.stage),
+        state.lists.rest.as_ref().map(|r| &r.stage),
         Some(&RestStage::Done)
     );
 }
@@ -985,7 +985,7 @@ fn a_resting_cursor_fetches_once_and_a_move_before_the_delay_fetches_nothing() {
 fn a_stale_preview_answer_for_another_row_is_ignored() {
     let mut state = console(false);
     update(&mut state, char_key('G'));
-    let request = state.rest.as_ref().expect("rest").request;
+    let request = state.lists.rest.as_ref().expect("rest").request;
     let commands = update(&mut state, Msg::Rested { request });
     let [Cmd::LoadAppDetail { request: fetch, .. }] = commands.as_slice() else {
         panic!("fetch expected: {commands:?}");
@@ -1000,8 +1000,11 @@ fn a_stale_preview_answer_for_another_row_is_ignored() {
             result: Ok(Box::new(detail_for("payments-api"))),
         },
     );
-    assert!(state.details.apps.is_empty(), "a stale answer is not kept");
-    let rest = state.rest.clone().expect("rest on the new row");
+    assert!(
+        state.lists.details.apps.is_empty(),
+        "a stale answer is not kept"
+    );
+    let rest = state.lists.rest.clone().expect("rest on the new row");
     assert_eq!(rest.target, RestTarget::App("obj-inventory-sync".into()));
     assert_eq!(rest.stage, RestStage::Waiting);
     // A failed fetch is shown as such on its row, and Enter still loads.
@@ -1022,7 +1025,7 @@ fn a_stale_preview_answer_for_another_row_is_ignored() {
         },
     );
     assert_eq!(
-        state.rest.as_ref().map(|r| &r.stage),
+        state.lists.rest.as_ref().map(|r| &r.stage),
         Some(&RestStage::Failed("Graph said no".into()))
     );
     assert_eq!(fetches(&update(&mut state, key(KeyCode::Enter))), 1);
@@ -1079,10 +1082,10 @@ fn details_are_forgotten_on_refresh_after_fic_writes_and_on_a_tenant_switch() {
     update(&mut state, char_key('k'));
     update(&mut state, char_key('j'));
     rest_and_answer(&mut state, detail_for("payments-api"));
-    assert_eq!(state.details.apps.len(), 1);
+    assert_eq!(state.lists.details.apps.len(), 1);
     // r on the list reloads: the details go too.
     update(&mut state, char_key('r'));
-    assert!(state.details.apps.is_empty());
+    assert!(state.lists.details.apps.is_empty());
 
     // A FIC deleted: the details are old.
     let mut state = console(false);
@@ -1103,11 +1106,11 @@ fn details_are_forgotten_on_refresh_after_fic_writes_and_on_a_tenant_switch() {
             result: Ok(()),
         },
     );
-    assert!(state.details.apps.is_empty());
+    assert!(state.lists.details.apps.is_empty());
     assert_eq!(fetches(&commands), 1, "the open detail reloads");
 
     // A FIC created or changed by the wizard.
-    state.details.put_app(detail_for("inventory-sync"));
+    state.lists.details.put_app(detail_for("inventory-sync"));
     update(
         &mut state,
         Msg::Wizard(crate::wizard::WizardMsg::Saved {
@@ -1115,10 +1118,10 @@ fn details_are_forgotten_on_refresh_after_fic_writes_and_on_a_tenant_switch() {
             result: Ok(detail_for("x").fics[0].fic.clone()),
         }),
     );
-    assert!(state.details.apps.is_empty());
+    assert!(state.lists.details.apps.is_empty());
 
     // Another tenant.
-    state.details.put_app(detail_for("inventory-sync"));
+    state.lists.details.put_app(detail_for("inventory-sync"));
     update(&mut state, key(KeyCode::Esc));
     update(&mut state, char_key(':'));
     typed(&mut state, "tenant fabrikam");
@@ -1130,7 +1133,7 @@ fn details_are_forgotten_on_refresh_after_fic_writes_and_on_a_tenant_switch() {
         &mut state,
         Msg::SignIn(SignInEvent::Done(Box::new(fabrikam))),
     );
-    assert!(state.details.apps.is_empty() && state.rest.is_none());
+    assert!(state.lists.details.apps.is_empty() && state.lists.rest.is_none());
     assert!(commands.iter().any(|c| matches!(c, Cmd::LoadApps { .. })));
     assert!(
         commands
@@ -1147,6 +1150,7 @@ fn identity_rows_rest_and_open_from_the_cache() {
     let mut state = console(false);
     update(&mut state, key(KeyCode::Tab));
     let request = state
+        .lists
         .rest
         .as_ref()
         .expect("rest on the first identity")
@@ -1169,6 +1173,7 @@ fn identity_rows_rest_and_open_from_the_cache() {
     );
     assert!(
         state
+            .lists
             .details
             .identities
             .contains_key("principal-id-payments")
@@ -1233,8 +1238,8 @@ fn a_filter_typed_while_signing_in_applies_when_the_list_arrives() {
     assert_eq!(state.typed_ahead.len(), 6);
     first_page(&mut state, &commands);
     assert!(state.typed_ahead.is_empty());
-    assert!(state.editing_filter);
-    assert_eq!(state.apps_filter.value(), "pay");
+    assert!(state.lists.editing_filter);
+    assert_eq!(state.lists.apps_filter.value(), "pay");
     assert_eq!(
         state.apps.selected().map(|a| a.name.as_str()),
         Some("payments-api")
@@ -1275,7 +1280,7 @@ fn keys_typed_during_a_refused_tenant_switch_apply_to_the_lists_that_stay() {
         Msg::SwitchRefused("the sandbox has no tenant `nowhere`; it has contoso".into()),
     );
     assert!(matches!(state.phase, Phase::Console));
-    assert_eq!(state.apps_filter.value(), "inv");
+    assert_eq!(state.lists.apps_filter.value(), "inv");
     assert_eq!(state.apps.visible_len(), 1);
     assert!(
         state
@@ -1489,5 +1494,101 @@ fn toasts_name_remapped_keys() {
         toast.text.contains("; o again for the next column"),
         "{}",
         toast.text
+    );
+}
+
+#[test]
+fn the_palette_takes_its_keys_from_the_input_table() {
+    let keymap = Keymap::default()
+        .with_overrides("[input]\nback = \"ctrl-g\"\n")
+        .expect("a valid keymap");
+    let mut state = console(false);
+    state.keymap = keymap;
+    update(&mut state, char_key(':'));
+    assert!(matches!(state.overlay, Some(Overlay::Palette(_))));
+    // Esc is no longer the input's: the palette stays.
+    update(&mut state, key(KeyCode::Esc));
+    assert!(matches!(state.overlay, Some(Overlay::Palette(_))));
+    let (overlay, ctx) = state.split_overlay();
+    let Some(Overlay::Palette(palette)) = overlay else {
+        panic!("the palette is open");
+    };
+    let hints =
+        crate::component::footer_hints(&palette.commands(&ctx), ctx.keymap, palette.context());
+    assert!(
+        hints.contains(&("Ctrl-g".to_string(), "close")),
+        "{hints:?}"
+    );
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL)),
+    );
+    assert!(state.overlay.is_none(), "Ctrl-g closed the palette");
+}
+
+#[test]
+fn v_shows_the_selected_fics_values_each_on_one_unwrapped_line() {
+    let mut state = console(false);
+    let request = open_payments(&mut state);
+    let mut detail = detail_for("payments-api");
+    let long_issuer = format!("https://issuer.example.com/{}", "x".repeat(150));
+    detail.fics[0].fic.issuer = long_issuer.clone();
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Ok(Box::new(detail)),
+        },
+    );
+    update(&mut state, char_key('V'));
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("expected the one-line view");
+    };
+    assert!(panel.unwrapped);
+    // The value alone on its line, whole, under its label.
+    let at = panel
+        .lines
+        .iter()
+        .position(|l| *l == long_issuer)
+        .expect("the issuer whole on one line");
+    assert_eq!(panel.lines[at - 1], "issuer:");
+    assert!(panel.lines.contains(&"principal-id-payments".to_string()));
+    // Sideways, since it is wider than the terminal.
+    update(&mut state, key(KeyCode::Right));
+    update(&mut state, char_key('l'));
+    let Some(Overlay::Text(panel)) = &state.overlay else {
+        panic!("still open");
+    };
+    assert_eq!(panel.scroll_x, 16);
+    update(&mut state, key(KeyCode::Esc));
+    assert!(state.overlay.is_none());
+}
+
+#[test]
+fn offline_whois_words_a_guid_as_the_directory_does() {
+    use ficus_core::fic::guid::GuidKind;
+    let mut state = console(false);
+    let client_id = "0a1b2c3d-0000-4000-8000-000000000001";
+    let principal_id = "0a1b2c3d-0000-4000-8000-000000000002";
+    let mut row = identity("id-orders", IdentityKind::UserAssigned);
+    row.identity.client_id = client_id.into();
+    row.identity.principal_id = principal_id.into();
+    let now = state.now;
+    state.identities.extend(vec![row], now);
+    // One kind for the offline and the directory answers: entra's is core's.
+    let from_entra: GuidKind = ficus_entra::graph::GuidKind::IdentityClientId;
+    let lines = palette::whois(&state, client_id);
+    assert_eq!(
+        lines[0],
+        format!(
+            "{} id-orders (user-assigned); its principal id is {principal_id}{}",
+            from_entra.label(),
+            from_entra.subject_hint()
+        )
+    );
+    let lines = palette::whois(&state, principal_id);
+    assert_eq!(
+        lines[0],
+        "principal (object) id of the managed identity id-orders (user-assigned): the value a FIC's subject takes"
     );
 }

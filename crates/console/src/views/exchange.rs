@@ -47,10 +47,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &ExchangeScree
     }
     if let Some(picker) = &screen.picker {
         let title = picker.field.map_or("choose", FormField::label);
-        draw_picker(frame, area, theme, picker, title);
+        draw_picker(frame, area, theme, &state.keymap, picker, title);
     }
     if let Some(input) = &screen.file_input {
-        draw_path_input(frame, area, theme, input);
+        draw_path_input(frame, area, theme, &state.keymap, input);
     }
 }
 
@@ -706,6 +706,7 @@ pub(crate) fn draw_picker<F>(
     frame: &mut Frame,
     area: Rect,
     theme: &Theme,
+    keymap: &crate::keymap::Keymap,
     picker: &Picker<F>,
     title: &str,
 ) {
@@ -761,8 +762,13 @@ pub(crate) fn draw_picker<F>(
         };
         lines.push(Line::from(Span::styled(hint, theme.muted)));
     }
+    let keys = crate::component::hints_line(
+        &crate::widgets::picker::picker_commands(),
+        keymap,
+        crate::keymap::Context::Input,
+    );
     lines.push(Line::from(Span::styled(
-        "type to filter · ↑↓ move · Enter choose · Esc cancel",
+        format!("type to filter · {keys}"),
         theme.muted,
     )));
     frame.render_widget(Paragraph::new(lines), inner);
@@ -776,6 +782,7 @@ pub(crate) fn draw_path_input(
     frame: &mut Frame,
     area: Rect,
     theme: &Theme,
+    keymap: &crate::keymap::Keymap,
     input: &tui_input::Input,
 ) {
     let width = area.width.min(76);
@@ -798,7 +805,14 @@ pub(crate) fn draw_path_input(
                 Span::raw(input.value().to_string()),
             ]),
             Line::from(Span::styled(
-                "path to a file holding the token · Enter read · Esc cancel",
+                format!(
+                    "path to a file holding the token · {}",
+                    crate::component::hints_line(
+                        &crate::widgets::picker::path_input_commands(),
+                        keymap,
+                        crate::keymap::Context::Input,
+                    )
+                ),
                 theme.muted,
             )),
         ]),

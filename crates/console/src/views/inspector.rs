@@ -78,10 +78,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &InspectorScre
         area,
     );
     if let Some(picker) = &screen.picker {
-        draw_picker(frame, area, theme, picker, "match against the FICs of");
+        draw_picker(
+            frame,
+            area,
+            theme,
+            &state.keymap,
+            picker,
+            "match against the FICs of",
+        );
     }
     if let Some(input) = &screen.file_input {
-        draw_path_input(frame, area, theme, input);
+        draw_path_input(frame, area, theme, &state.keymap, input);
     }
 }
 

@@ -162,14 +162,22 @@ fn draw_listing<T: Row>(
 ) {
     let theme = &state.theme;
     if listing.visible_len() == 0 {
+        // Keys as the keymap binds them on the lists.
+        let key = |action| {
+            crate::component::key_named(&state.keymap, crate::keymap::Context::List, action)
+        };
         let message = match (&listing.load, listing.len()) {
             (Load::Idle | Load::Loading { .. }, 0) => format!("Loading {noun}…"),
             (Load::Failed(error), 0) => {
-                format!("✗ Could not load {noun}: {error}\n  Press r to retry.")
+                format!(
+                    "✗ Could not load {noun}: {error}\n  Press {} to retry.",
+                    key(crate::keymap::Action::Refresh)
+                )
             }
             (Load::Done, 0) => format!("No {noun} in this tenant."),
             _ => format!(
-                "No {noun} match the filter. Esc clears it; filters here: {}",
+                "No {noun} match the filter. {} clears it; filters here: {}",
+                key(crate::keymap::Action::Back),
                 T::FACETS
             ),
         };
@@ -187,11 +195,18 @@ fn draw_listing<T: Row>(
     let sort = listing.sort();
     let header = TableRow::new(T::columns().iter().enumerate().map(|(i, title)| {
         let marker = match sort {
-            Some((column, false)) if column == i => " ▲",
-            Some((column, true)) if column == i => " ▼",
-            _ => "",
+            Some((column, false)) if column == i => "▲",
+            Some((column, true)) if column == i => "▼",
+            _ => return Cell::from(Span::styled(title.to_string(), theme.title)),
         };
-        Cell::from(Span::styled(format!("{title}{marker}"), theme.title))
+        let width = match widths.get(i) {
+            Some(Constraint::Length(width)) => Some(*width as usize),
+            _ => None,
+        };
+        Cell::from(Span::styled(
+            sorted_title(title, marker, width),
+            theme.title,
+        ))
     }));
     let table = Table::new(rows, widths.to_vec())
         .header(header)
@@ -201,6 +216,20 @@ fn draw_listing<T: Row>(
         .style(Style::default());
     let mut table_state = TableState::default().with_selected(Some(listing.cursor() - offset));
     frame.render_stateful_widget(table, area, &mut table_state);
+}
+
+/// A sorted column's title with its ▲/▼, which must stay visible in a narrow column: the
+/// title gives up its space, then its last letters, never the marker.
+fn sorted_title(title: &str, marker: &str, width: Option<usize>) -> String {
+    let length = title.chars().count();
+    match width {
+        Some(width) if length + 2 > width && length < width => format!("{title}{marker}"),
+        Some(width) if length + 2 > width => {
+            let kept: String = title.chars().take(width.saturating_sub(1)).collect();
+            format!("{kept}{marker}")
+        }
+        _ => format!("{title} {marker}"),
+    }
 }
 
 /// The list above, the preview of the resting row below (when there is room for both).
@@ -265,6 +294,7 @@ fn fit(line: Line<'static>, width: usize) -> Line<'static> {
 fn pending_preview(state: &State, target: RestTarget, what: &str) -> [Line<'static>; 2] {
     let theme = &state.theme;
     let stage = state
+        .lists
         .rest
         .as_ref()
         .filter(|rest| rest.target == target)
@@ -319,7 +349,7 @@ fn worst_line<'a>(
 /// An app's FICs as `✓ name → identity`, and its worst finding in words.
 fn app_preview(state: &State, app: &AppRow) -> [Line<'static>; 2] {
     let theme = &state.theme;
-    let Some(detail) = state.details.apps.get(&app.object_id) else {
+    let Some(detail) = state.lists.details.apps.get(&app.object_id) else {
         return pending_preview(state, RestTarget::App(app.object_id.clone()), "its FICs");
     };
     if detail.fics.is_empty() {
@@ -372,7 +402,7 @@ fn app_preview(state: &State, app: &AppRow) -> [Line<'static>; 2] {
 /// The apps that trust an identity, each with whether the trust is right.
 fn identity_preview(state: &State, identity: &IdentityRow) -> [Line<'static>; 2] {
     let theme = &state.theme;
-    let Some(detail) = state.details.identities.get(&identity.principal_id) else {
+    let Some(detail) = state.lists.details.identities.get(&identity.principal_id) else {
         return pending_preview(
             state,
             RestTarget::Identity(identity.principal_id.clone()),
@@ -418,4 +448,18 @@ fn identity_preview(state: &State, identity: &IdentityRow) -> [Line<'static>; 2]
             theme,
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sorted_title;
+
+    #[test]
+    fn a_sort_marker_stays_visible_in_a_narrow_column() {
+        assert_eq!(sorted_title("name", "▲", None), "name ▲");
+        assert_eq!(sorted_title("app id", "▼", Some(9)), "app id ▼");
+        assert_eq!(sorted_title("FICs", "▲", Some(4)), "FIC▲");
+        assert_eq!(sorted_title("client id", "▼", Some(10)), "client id▼");
+        assert_eq!(sorted_title("principal id", "▲", Some(9)), "principa▲");
+    }
 }

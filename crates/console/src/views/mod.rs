@@ -35,7 +35,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
     match &state.phase {
         Phase::SigningIn(screen) => signin::draw(frame, body, state, screen),
         Phase::Console => match state.stack.last() {
-            None => match state.list {
+            None => match state.lists.list {
                 ListKind::Apps => lists::draw_apps(frame, body, state),
                 ListKind::Identities => lists::draw_identities(frame, body, state),
             },
@@ -117,12 +117,12 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
         let right = Line::from(vec![
             tab(
                 format!("1 Apps {}", state.apps.len()),
-                state.list == ListKind::Apps,
+                state.lists.list == ListKind::Apps,
             ),
             Span::raw(" "),
             tab(
                 format!("2 Identities {}", state.identities.len()),
-                state.list == ListKind::Identities,
+                state.lists.list == ListKind::Identities,
             ),
             Span::raw(" "),
         ]);
@@ -140,7 +140,7 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
 fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
     if !matches!(state.phase, Phase::Console) || !state.stack.is_empty() {
-        let crumbs: Vec<String> = std::iter::once(match state.list {
+        let crumbs: Vec<String> = std::iter::once(match state.lists.list {
             ListKind::Apps => "Apps".to_string(),
             ListKind::Identities => "Identities".to_string(),
         })
@@ -169,9 +169,9 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
         }
         return;
     }
-    let (input, listing_load, shown, total, noun, problems) = match state.list {
+    let (input, listing_load, shown, total, noun, problems) = match state.lists.list {
         ListKind::Apps => (
-            &state.apps_filter,
+            &state.lists.apps_filter,
             &state.apps.load,
             state.apps.visible_len(),
             state.apps.len(),
@@ -179,7 +179,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
             &state.apps.query().problems,
         ),
         ListKind::Identities => (
-            &state.identities_filter,
+            &state.lists.identities_filter,
             &state.identities.load,
             state.identities.visible_len(),
             state.identities.len(),
@@ -188,10 +188,10 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
         ),
     };
     let mut spans = Vec::new();
-    if state.editing_filter || !input.value().is_empty() {
+    if state.lists.editing_filter || !input.value().is_empty() {
         spans.push(Span::styled(" / ", theme.accent));
         spans.push(Span::raw(input.value().to_string()));
-        if state.editing_filter {
+        if state.lists.editing_filter {
             let cursor_x = area.x + 3 + input.visual_cursor() as u16;
             if cursor_x < area.right() {
                 frame.set_cursor_position((cursor_x, area.y));
@@ -209,7 +209,10 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
         }
         Load::Done if shown == total => format!("{total} {noun}"),
         Load::Done => format!("{shown} of {total} {noun}"),
-        Load::Failed(_) => format!("{shown} of {total} {noun} · ✗ loading stopped, r retries"),
+        Load::Failed(_) => format!(
+            "{shown} of {total} {noun} · ✗ loading stopped, {} retries",
+            state.key(super::keymap::Action::Refresh)
+        ),
     };
     spans.push(Span::styled(progress, theme.muted));
     if let Some(problem) = problems.first() {
@@ -244,21 +247,16 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         state.keymap.hints_where(state.context(), |action| {
             action != super::keymap::Action::Copy || has_code
         })
-    } else if let Some(component) = top {
-        // The screen's own table of commands, keys as the keymap binds them.
+    } else {
+        // The screen's own table of commands (the lists' when no screen is above them), keys
+        // as the keymap binds them.
+        use crate::component::Component;
+        let component: &dyn Component = top.unwrap_or(&state.lists);
         crate::component::footer_hints(
             &component.commands(&state.ctx()),
             &state.keymap,
             component.context(),
         )
-    } else if state.editing_filter {
-        vec![
-            ("Enter".to_string(), "keep filter"),
-            ("Esc".to_string(), "close"),
-            ("↑↓".to_string(), "move"),
-        ]
-    } else {
-        state.keymap.hints(state.context())
     };
     let mut width = 1usize;
     for (key, description) in hints {

@@ -63,6 +63,24 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 }
                 lines.push(Line::from(spans));
             }
+            // The keys of a text input with focus (`[input]` in keymap.toml).
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                format!("While {}", Context::Input.title()),
+                theme.muted,
+            )));
+            for binding in state
+                .keymap
+                .bindings()
+                .iter()
+                .filter(|b| b.context == Context::Input)
+            {
+                let keys: Vec<String> = binding.keys.iter().map(|k| keys_label(k)).collect();
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:<16}", keys.join(", ")), theme.accent),
+                    Span::raw(binding.description),
+                ]));
+            }
             lines.push(Line::raw(""));
             lines.push(Line::from(Span::styled(
                 format!("Filter: fuzzy name; {FACET_HELP}"),
@@ -226,6 +244,47 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                     .wrap(Wrap { trim: false })
                     .block(panel(state, format!("Export {}", export.fic_name))),
                 rect,
+            );
+        }
+        Overlay::Text(text) if text.unwrapped => {
+            // The whole width, no side borders: a value's line holds the value alone, so a
+            // triple-click or a drag copies it whole.
+            let mut lines: Vec<Line> = text
+                .lines
+                .iter()
+                .map(|l| {
+                    if l.ends_with(':') {
+                        Line::from(Span::styled(l.clone(), theme.muted))
+                    } else {
+                        Line::raw(l.clone())
+                    }
+                })
+                .collect();
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "one line each, not wrapped · {} · {}",
+                    crate::component::hints_line(
+                        &[Command::new(Action::PreviousPane, "sideways").with(Action::NextPane)],
+                        &state.keymap,
+                        Context::Panel,
+                    ),
+                    keys_line(state, Context::Panel, true)
+                ),
+                theme.muted,
+            )));
+            frame.render_widget(Clear, area);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .scroll((text.scroll, text.scroll_x))
+                    .block(
+                        Block::new()
+                            .borders(ratatui::widgets::Borders::TOP)
+                            .border_style(state.theme.accent)
+                            .title(Span::styled(format!(" {} ", text.title), theme.title))
+                            .style(theme.text),
+                    ),
+                area,
             );
         }
         Overlay::Text(text) => {

@@ -395,7 +395,20 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard) {
             rows.push(Line::from(line));
         }
         let provenance = if editing {
-            "typing: Enter or Esc keeps it · Tab next field · Ctrl-U clears".to_string()
+            {
+                use crate::component::Command;
+                use crate::keymap::Action;
+                // The keys as `[input]` binds them (Ctrl-U is the input's own).
+                let keys = crate::component::hints_line(
+                    &[
+                        Command::typing(Action::Open, "keeps it").with(Action::Back),
+                        Command::typing(Action::NextPane, "next field"),
+                    ],
+                    &state.keymap,
+                    crate::keymap::Context::Input,
+                );
+                format!("typing: {keys} · Ctrl-U clears")
+            }
         } else {
             field.provenance()
         };

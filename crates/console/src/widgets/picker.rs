@@ -122,20 +122,24 @@ pub enum FocusedKey {
 }
 
 pub fn focused_key<F>(
+    keymap: &crate::keymap::Keymap,
     file_input: &mut Option<Input>,
     picker: &mut Option<Picker<F>>,
     key: ratatui::crossterm::event::KeyEvent,
 ) -> FocusedKey {
-    use ratatui::crossterm::event::{Event, KeyCode};
+    use crate::keymap::Action;
+    use ratatui::crossterm::event::Event;
+    // What the key means to an input with focus: the keymap's `[input]`.
+    let action = keymap.input_action(&key);
     let feed = |input: &mut Input| {
         tui_input::backend::crossterm::to_input_request(&Event::Key(key))
             .map(|request| input.handle(request))
             .is_some()
     };
     if let Some(input) = file_input {
-        match key.code {
-            KeyCode::Esc => *file_input = None,
-            KeyCode::Enter => {
+        match action {
+            Some(Action::Back) => *file_input = None,
+            Some(Action::Open) => {
                 let path = input.value().trim().to_string();
                 *file_input = None;
                 if !path.is_empty() {
@@ -151,14 +155,14 @@ pub fn focused_key<F>(
     let Some(open) = picker else {
         return FocusedKey::Done;
     };
-    match key.code {
-        KeyCode::Esc => *picker = None,
-        KeyCode::Down | KeyCode::Tab => {
+    match action {
+        Some(Action::Back) => *picker = None,
+        Some(Action::Down | Action::NextPane) => {
             let len = open.visible().len();
             open.selected = (open.selected + 1).min(len.saturating_sub(1));
         }
-        KeyCode::Up | KeyCode::BackTab => open.selected = open.selected.saturating_sub(1),
-        KeyCode::Enter => return FocusedKey::Choose,
+        Some(Action::Up | Action::PreviousPane) => open.selected = open.selected.saturating_sub(1),
+        Some(Action::Open) => return FocusedKey::Choose,
         _ => {
             if feed(&mut open.input) {
                 open.selected = 0;
@@ -166,6 +170,39 @@ pub fn focused_key<F>(
         }
     }
     FocusedKey::Done
+}
+
+/// The footer's and help's commands while the picker or the file path input has focus (the
+/// exchange screen and the inspector); `None` when neither is open.
+pub fn focused_commands<F>(
+    file_input: &Option<Input>,
+    picker: &Option<Picker<F>>,
+) -> Option<Vec<crate::component::Command>> {
+    if file_input.is_some() {
+        return Some(path_input_commands());
+    }
+    picker.as_ref().map(|_| picker_commands())
+}
+
+/// The token file path input's keys.
+pub fn path_input_commands() -> Vec<crate::component::Command> {
+    use crate::component::Command;
+    use crate::keymap::Action;
+    vec![
+        Command::typing(Action::Open, "read"),
+        Command::typing(Action::Back, "cancel"),
+    ]
+}
+
+/// An open picker's keys.
+pub fn picker_commands() -> Vec<crate::component::Command> {
+    use crate::component::Command;
+    use crate::keymap::Action;
+    vec![
+        Command::typing(Action::Up, "move").with(Action::Down),
+        Command::typing(Action::Open, "choose"),
+        Command::typing(Action::Back, "cancel"),
+    ]
 }
 
 /// Pasted text into the picker's filter or the file path input, whichever is open (sanitized,

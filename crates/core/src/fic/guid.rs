@@ -17,20 +17,33 @@ pub struct Known<'a> {
     pub tenants: &'a [TenantRecord],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a GUID is: the one list of kinds, for the offline resolution here, the directory's
+/// (`entra::graph::resolve_guid`, which adds users and FICs) and the console's `whois`. The
+/// JSON names are those `ficus whois --json` has always printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GuidKind {
     /// An application object's `id` (Graph URLs, Graph PowerShell `-ApplicationId`).
     AppObjectId,
     /// An application's `appId` (client id: token requests, `az ad app --id`).
+    #[serde(rename = "app_client_id")]
     AppId,
     /// A service principal's object id.
     ServicePrincipalId,
+    /// A service principal's `appId` (the client id of the app it represents).
+    ServicePrincipalAppId,
     /// A managed identity's client id (its service principal's `appId`; the token's `azp`).
+    #[serde(rename = "managed_identity_client_id")]
     IdentityClientId,
     /// A managed identity's principal id (its service principal's object id; the token's
     /// `sub` and `oid`, and what a FIC's subject must be).
+    #[serde(rename = "managed_identity_principal_id")]
     IdentityPrincipalId,
     TenantId,
+    /// A federated identity credential's `id`.
+    FicId,
+    /// A user's object id.
+    UserId,
     /// A Microsoft first-party app everyone meets (Azure CLI, Graph, the token exchange app).
     WellKnownApp,
     /// A tenant everyone meets (Microsoft's own, the consumer tenant).
@@ -38,16 +51,49 @@ pub enum GuidKind {
 }
 
 impl GuidKind {
+    /// What a GUID of this kind is, in words ("client id of the managed identity"): `whois`
+    /// everywhere says it so.
     pub fn label(self) -> &'static str {
+        match self {
+            GuidKind::AppObjectId => "object id of the app registration",
+            GuidKind::AppId => "application (client) id of the app registration",
+            GuidKind::ServicePrincipalId => "object id of the service principal",
+            GuidKind::ServicePrincipalAppId => "app id of the service principal",
+            GuidKind::IdentityClientId => "client id of the managed identity",
+            GuidKind::IdentityPrincipalId => "principal (object) id of the managed identity",
+            GuidKind::TenantId => "id of the tenant",
+            GuidKind::FicId => "id of a federated identity credential",
+            GuidKind::UserId => "object id of the user",
+            GuidKind::WellKnownApp => "id of a Microsoft first-party app",
+            GuidKind::WellKnownTenant => "id of a Microsoft tenant",
+        }
+    }
+
+    /// The compact wording inside a FIC finding's sentence ("managed identity client id of
+    /// id-inventory").
+    pub fn short_label(self) -> &'static str {
         match self {
             GuidKind::AppObjectId => "app object id",
             GuidKind::AppId => "app (client) id",
             GuidKind::ServicePrincipalId => "service principal object id",
+            GuidKind::ServicePrincipalAppId => "service principal app id",
             GuidKind::IdentityClientId => "managed identity client id",
             GuidKind::IdentityPrincipalId => "managed identity principal id",
             GuidKind::TenantId => "tenant id",
+            GuidKind::FicId => "FIC id",
+            GuidKind::UserId => "user object id",
             GuidKind::WellKnownApp => "Microsoft app id",
             GuidKind::WellKnownTenant => "Microsoft tenant id",
+        }
+    }
+
+    /// For a managed identity's two ids, which one a FIC's subject takes, as `whois` adds it
+    /// after the name; empty for the other kinds.
+    pub fn subject_hint(self) -> &'static str {
+        match self {
+            GuidKind::IdentityClientId => " (a FIC's subject must be its principal id, not this)",
+            GuidKind::IdentityPrincipalId => ": the value a FIC's subject takes",
+            _ => "",
         }
     }
 }
@@ -70,7 +116,7 @@ impl GuidMatch {
         } else {
             " (letter case differs)"
         };
-        format!("{} of {}{case}", self.kind.label(), self.name)
+        format!("{} of {}{case}", self.kind.short_label(), self.name)
     }
 }
 
@@ -324,4 +370,43 @@ pub fn resolve_guid(guid: &str, known: &Known<'_>) -> Vec<GuidMatch> {
     }
     found.sort_by_key(|m| !m.exact_case);
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GuidKind;
+
+    #[test]
+    fn json_names_are_those_whois_has_always_printed() {
+        let name = |kind: GuidKind| serde_json::to_value(kind).expect("serializes");
+        assert_eq!(name(GuidKind::AppId), "app_client_id");
+        assert_eq!(
+            name(GuidKind::IdentityClientId),
+            "managed_identity_client_id"
+        );
+        assert_eq!(
+            name(GuidKind::IdentityPrincipalId),
+            "managed_identity_principal_id"
+        );
+        assert_eq!(
+            name(GuidKind::ServicePrincipalAppId),
+            "service_principal_app_id"
+        );
+        assert_eq!(name(GuidKind::UserId), "user_id");
+    }
+
+    #[test]
+    fn only_a_managed_identitys_ids_say_which_one_a_subject_takes() {
+        assert!(
+            GuidKind::IdentityClientId
+                .subject_hint()
+                .contains("not this")
+        );
+        assert!(
+            GuidKind::IdentityPrincipalId
+                .subject_hint()
+                .contains("subject takes")
+        );
+        assert_eq!(GuidKind::AppId.subject_hint(), "");
+    }
 }

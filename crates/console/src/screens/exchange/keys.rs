@@ -300,16 +300,13 @@ pub(super) fn open_picker(here: &mut Here, field: FormField) {
             identity_items(here.identities.items(), app)
         }
         FormField::Tenant => {
-            let mut items = Vec::new();
-            if let Some(session) = &here.session {
-                items.push(PickItem {
-                    label: session.tenant_id.clone(),
-                    detail: format!("{} (the app's home tenant)", session.tenant),
-                    disabled: None,
-                    value: session.tenant_id.clone(),
-                });
-            }
-            items
+            let app = here.screen.app.as_ref().and_then(|chosen| {
+                here.apps
+                    .items()
+                    .iter()
+                    .find(|a| a.object_id == chosen.object_id)
+            });
+            tenant_items(here.session, app)
         }
         FormField::Scope => {
             let mut values: Vec<(String, &str)> = here
@@ -352,13 +349,66 @@ pub(super) fn open_picker(here: &mut Here, field: FormField) {
     }
 }
 
+/// The resource tenants to choose from: the app's home tenant (the signed-in one), then the
+/// other tenants this session knows, which a multitenant app (`signInAudience`
+/// `AzureADMultipleOrgs`) can reach once provisioned there; a single-tenant app cannot, and
+/// the picker says why instead of leaving them out.
+pub fn tenant_items(
+    session: Option<&crate::msg::Session>,
+    app: Option<&crate::model::AppRow>,
+) -> Vec<PickItem> {
+    let Some(session) = session else {
+        return Vec::new();
+    };
+    let mut items = vec![PickItem {
+        label: session.tenant_id.clone(),
+        detail: format!("{} (the app's home tenant)", session.tenant),
+        disabled: None,
+        value: session.tenant_id.clone(),
+    }];
+    // The signed-in tenant as the session names it ("contoso (contoso.onmicrosoft.com)").
+    let home_name = session.tenant.split(" (").next().unwrap_or_default();
+    let is_home = |name: &str| {
+        name.eq_ignore_ascii_case(home_name)
+            || name.eq_ignore_ascii_case(&session.tenant)
+            || name.eq_ignore_ascii_case(&session.tenant_id)
+    };
+    for tenant in session.known_tenants.iter().filter(|t| !is_home(t)) {
+        let (detail, disabled) = match app.map(|a| &a.audience) {
+            Some(audience) if audience.is_multitenant() => (
+                format!(
+                    "another tenant ({}: the app can be provisioned there)",
+                    audience.label()
+                ),
+                None,
+            ),
+            Some(audience) => (
+                "another tenant".to_string(),
+                Some(format!(
+                    "the app is {}: only its home tenant issues tokens for it",
+                    audience.label()
+                )),
+            ),
+            None => ("another tenant this session knows".to_string(), None),
+        };
+        items.push(PickItem {
+            label: tenant.clone(),
+            detail,
+            disabled,
+            value: tenant.clone(),
+        });
+    }
+    items
+}
+
 /// Keys while the picker or the file path input has focus.
 pub fn on_raw_key(here: &mut Here, key: ratatui::crossterm::event::KeyEvent) -> Vec<Cmd> {
     let request = here.new_request();
+    let keymap = here.ctx.keymap;
     let Some(screen) = top(here) else {
         return Vec::new();
     };
-    match focused_key(&mut screen.file_input, &mut screen.picker, key) {
+    match focused_key(keymap, &mut screen.file_input, &mut screen.picker, key) {
         FocusedKey::Done => Vec::new(),
         FocusedKey::ReadFile(path) => {
             screen.file_request = request;

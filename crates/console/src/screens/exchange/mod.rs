@@ -15,7 +15,7 @@
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::component::{Component, Ctx, Outcome};
+use crate::component::{Command, Component, Ctx, Outcome, keymap_commands};
 use crate::keymap::{Action, Context};
 
 pub mod diff;
@@ -38,6 +38,12 @@ pub use crate::token_effects::{
 impl Component for ExchangeScreen {
     fn context(&self) -> Context {
         Context::Exchange
+    }
+
+    /// While the picker or the file path input has focus, its keys; else the keymap's.
+    fn commands(&self, ctx: &Ctx) -> Vec<Command> {
+        crate::widgets::picker::focused_commands(&self.file_input, &self.picker)
+            .unwrap_or_else(|| keymap_commands(ctx.keymap, Context::Exchange))
     }
 
     fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Outcome> {

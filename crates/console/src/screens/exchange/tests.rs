@@ -342,16 +342,26 @@ fn focused_keys_read_a_file_move_filter_and_choose() {
     let mut file_input = Some(Input::default());
     let mut picker = None;
     for c in "/tmp/t.jwt".chars() {
-        focused_key(&mut file_input, &mut picker, press(KeyCode::Char(c)));
+        focused_key(
+            &Keymap::default(),
+            &mut file_input,
+            &mut picker,
+            press(KeyCode::Char(c)),
+        );
     }
     assert!(matches!(
-        focused_key(&mut file_input, &mut picker, press(KeyCode::Enter)),
+        focused_key(&Keymap::default(), &mut file_input, &mut picker, press(KeyCode::Enter)),
         FocusedKey::ReadFile(path) if path == "/tmp/t.jwt"
     ));
     assert!(file_input.is_none(), "the input closes once read");
     file_input = Some(Input::default());
     assert!(matches!(
-        focused_key(&mut file_input, &mut picker, press(KeyCode::Enter)),
+        focused_key(
+            &Keymap::default(),
+            &mut file_input,
+            &mut picker,
+            press(KeyCode::Enter)
+        ),
         FocusedKey::Done
     ));
     assert!(file_input.is_none(), "an empty path closes without reading");
@@ -367,11 +377,31 @@ fn focused_keys_read_a_file_move_filter_and_choose() {
         ..Picker::default()
     });
     let selected = |picker: &Option<Picker<()>>| picker.as_ref().map(|p| p.selected);
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Down));
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Down));
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Down));
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Down),
+    );
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Down),
+    );
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Down),
+    );
     assert_eq!(selected(&picker), Some(2), "stops at the last item");
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Char('a')));
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Char('a')),
+    );
     assert_eq!(
         selected(&picker),
         Some(0),
@@ -382,21 +412,36 @@ fn focused_keys_read_a_file_move_filter_and_choose() {
         Some(3),
         "every label holds an a"
     );
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Char('m')));
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Char('m')),
+    );
     let visible: Vec<String> = picker
         .as_ref()
         .map(|p| p.visible().iter().map(|i| i.label.clone()).collect())
         .unwrap_or_default();
     assert_eq!(visible, ["gamma"]);
     assert!(matches!(
-        focused_key(&mut file_input, &mut picker, press(KeyCode::Enter)),
+        focused_key(
+            &Keymap::default(),
+            &mut file_input,
+            &mut picker,
+            press(KeyCode::Enter)
+        ),
         FocusedKey::Choose
     ));
     assert!(
         picker.is_some(),
         "the screen chooses; the picker is still open"
     );
-    focused_key(&mut file_input, &mut picker, press(KeyCode::Esc));
+    focused_key(
+        &Keymap::default(),
+        &mut file_input,
+        &mut picker,
+        press(KeyCode::Esc),
+    );
     assert!(picker.is_none());
 
     // Pastes go to what is open, cleaned of control characters; nothing open: not taken.
@@ -707,4 +752,53 @@ fn fix_on_an_app_without_fics_opens_the_wizard_prefilled() {
         wizard.identity.as_ref().map(|i| i.name.as_str()),
         Some("id-payments")
     );
+}
+
+#[test]
+fn the_resource_tenant_choice_lists_the_tenants_a_multitenant_app_can_reach() {
+    let mut session = console().session.expect("a session");
+    session.tenant = "contoso (contoso.onmicrosoft.com)".into();
+    session.known_tenants = vec!["contoso".into(), "fabrikam".into()];
+    let mut multi = row("partner-sync");
+    multi.audience = Audience::Multi;
+    let items = super::keys::tenant_items(Some(&session), Some(&multi));
+    let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
+    // The home tenant once (by id), then the other tenant the session knows.
+    assert_eq!(labels, ["tenant-guid", "fabrikam"]);
+    assert!(items[1].disabled.is_none());
+    assert!(
+        items[1].detail.contains("multitenant"),
+        "{}",
+        items[1].detail
+    );
+
+    // A single-tenant app cannot reach it: still listed, with the reason.
+    let single = row("payments-api");
+    let items = super::keys::tenant_items(Some(&session), Some(&single));
+    assert_eq!(
+        items[1].disabled.as_deref(),
+        Some("the app is single tenant: only its home tenant issues tokens for it")
+    );
+}
+
+#[test]
+fn the_tenant_picker_on_screen_offers_the_known_tenants() {
+    let mut state = console();
+    if let Some(session) = &mut state.session {
+        session.known_tenants = vec!["contoso".into(), "fabrikam".into()];
+    }
+    open(
+        &mut state,
+        ExchangeEntry {
+            app: Some(AppChoice::from(&row("payments-api"))),
+            ..ExchangeEntry::default()
+        },
+    );
+    while screen(&state).focus != FormField::Tenant {
+        update(&mut state, key(KeyCode::Char('j')));
+    }
+    update(&mut state, key(KeyCode::Enter));
+    let picker = screen(&state).picker.as_ref().expect("the tenant picker");
+    let labels: Vec<&str> = picker.items.iter().map(|i| i.label.as_str()).collect();
+    assert_eq!(labels, ["tenant-guid", "fabrikam"]);
 }

@@ -144,6 +144,12 @@ impl Component for InspectorScreen {
         Context::Inspector
     }
 
+    /// While the picker or the file path input has focus, its keys; else the keymap's.
+    fn commands(&self, ctx: &Ctx) -> Vec<crate::component::Command> {
+        crate::widgets::picker::focused_commands(&self.file_input, &self.picker)
+            .unwrap_or_else(|| crate::component::keymap_commands(ctx.keymap, Context::Inspector))
+    }
+
     fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Outcome> {
         if !self.captures_keys() {
             return None;
@@ -205,8 +211,33 @@ fn on_paste(here: &mut Here, text: &str) -> Vec<Cmd> {
 
 fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
     let request = here.new_request();
+    let now = here.ctx.now.unix_timestamp();
     let screen = top(here)?;
     let cmds = match action {
+        // Each claim alone on one unwrapped line; the token itself is never shown here.
+        Action::OneLine => {
+            let Ok(decoded) = &screen.token else {
+                return Some(Vec::new());
+            };
+            let claims: Vec<(String, String)> = jwt::claim_lines(&decoded.jwt, now)
+                .into_iter()
+                .map(|c| {
+                    (
+                        sanitize(&c.name).into_owned(),
+                        sanitize(&c.value).into_owned(),
+                    )
+                })
+                .collect();
+            let values: Vec<(&str, String)> = claims
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.clone()))
+                .collect();
+            let panel = crate::overlay::TextPanel::values("the token's claims", &values);
+            here.nav(crate::nav::Nav::Overlay(Box::new(
+                crate::overlay::Overlay::Text(panel),
+            )));
+            Vec::new()
+        }
         Action::Up | Action::Down | Action::HalfPageUp | Action::HalfPageDown | Action::Top => {
             screen.scroll = scrolled(screen.scroll, action);
             Vec::new()
@@ -301,10 +332,11 @@ fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
 
 fn on_raw_key(here: &mut Here, key: KeyEvent) -> Vec<Cmd> {
     let request = here.new_request();
+    let keymap = here.ctx.keymap;
     let Some(screen) = top(here) else {
         return Vec::new();
     };
-    match focused_key(&mut screen.file_input, &mut screen.picker, key) {
+    match focused_key(keymap, &mut screen.file_input, &mut screen.picker, key) {
         FocusedKey::Done => Vec::new(),
         FocusedKey::ReadFile(path) => {
             screen.file_request = request;

@@ -8,27 +8,27 @@ use crate::keymap::Action;
 pub(super) fn commands(wizard: &Wizard, ctx: &Ctx) -> Vec<Command> {
     if wizard.confirm_quit {
         return vec![
-            Command::input("y", "quit ficus"),
-            Command::input("any key", "stay"),
+            Command::answer(Action::Confirm, "quit ficus"),
+            Command::note("any key", "stay"),
         ];
     }
     if wizard.confirm_discard {
         return vec![
-            Command::input("y", "discard the values"),
-            Command::input("any key", "stay"),
+            Command::answer(Action::Confirm, "discard the values"),
+            Command::note("any key", "stay"),
         ];
     }
     if wizard.editing {
         return vec![
-            Command::input("Enter/Esc", "done (keeps it)"),
-            Command::input("Tab", "next field"),
+            Command::typing(Action::Open, "done (keeps it)").with(Action::Back),
+            Command::typing(Action::NextPane, "next field"),
         ];
     }
     if wizard.picker_editing {
         return vec![
-            Command::input("Enter", "choose"),
-            Command::input("Esc", "stop filtering"),
-            Command::input("↑↓", "move"),
+            Command::typing(Action::Open, "choose"),
+            Command::typing(Action::Back, "stop filtering"),
+            Command::typing(Action::Up, "move").with(Action::Down),
         ];
     }
     let mut commands = Vec::new();
@@ -72,7 +72,7 @@ pub(super) fn commands(wizard: &Wizard, ctx: &Ctx) -> Vec<Command> {
             commands.push(Command::new(Action::Down, "scroll").with(Action::Up));
             commands.push(Command::new(Action::Back, "fields"));
         }
-        Step::Saving { .. } => commands.push(Command::input("…", "waiting for Graph")),
+        Step::Saving { .. } => commands.push(Command::note("…", "waiting for Graph")),
         Step::Failed { .. } => {
             commands.push(Command::new(Action::Refresh, "retry"));
             commands.push(Command::new(Action::Back, "review"));

@@ -29,13 +29,23 @@ fn is_ctrl_c(key: &KeyEvent) -> bool {
     key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)
 }
 
+/// Yes to the question on screen: the keymap's `confirm` (`y`), or `Y` typed with Shift.
+fn is_yes(here: &Here, key: &KeyEvent) -> bool {
+    let chord = crate::keymap::Chord::from_event(key);
+    here.keymap
+        .lookup(crate::keymap::Context::Question, &[], chord)
+        == crate::keymap::Lookup::Action(Action::Confirm)
+        || key.code == KeyCode::Char('Y')
+}
+
 /// Keys before the keymap: a pending "quit?", Ctrl-C (which asks), and the field or the
 /// picker's filter being typed into. `None`: the keymap decides.
 pub(super) fn on_focused_key(here: &mut Here, key: KeyEvent) -> Option<Vec<Cmd>> {
+    let yes = is_yes(here, &key);
     let wizard = wizard_mut(here)?;
     if wizard.confirm_quit {
         wizard.confirm_quit = false;
-        if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) || is_ctrl_c(&key) {
+        if yes || is_ctrl_c(&key) {
             here.nav(Nav::Quit);
             return Some(Vec::new());
         }
@@ -44,7 +54,7 @@ pub(super) fn on_focused_key(here: &mut Here, key: KeyEvent) -> Option<Vec<Cmd>>
     }
     if wizard.confirm_discard {
         wizard.confirm_discard = false;
-        if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+        if yes {
             here.nav(Nav::Pop);
             return Some(Vec::new());
         }
@@ -524,17 +534,18 @@ fn edit_existing(here: &mut Here) -> Vec<Cmd> {
 }
 
 fn on_field_key(here: &mut Here, key: KeyEvent) -> Vec<Cmd> {
+    let action = here.keymap.input_action(&key);
     let Some(wizard) = wizard_mut(here) else {
         return Vec::new();
     };
-    match key.code {
+    match action {
         // Both keep what was typed: the draft follows every keystroke.
-        KeyCode::Esc | KeyCode::Enter => wizard.editing = false,
-        KeyCode::Tab | KeyCode::Down => {
+        Some(Action::Back | Action::Open) => wizard.editing = false,
+        Some(Action::NextPane | Action::Down) => {
             wizard.focus = (wizard.focus + 1).min(FieldId::ALL.len() - 1);
             wizard.editing = wizard.editable(wizard.focused());
         }
-        KeyCode::BackTab | KeyCode::Up => {
+        Some(Action::PreviousPane | Action::Up) => {
             wizard.focus = wizard.focus.saturating_sub(1);
             wizard.editing = wizard.editable(wizard.focused());
         }
@@ -554,22 +565,22 @@ fn on_field_key(here: &mut Here, key: KeyEvent) -> Vec<Cmd> {
 }
 
 fn on_picker_filter_key(here: &mut Here, key: KeyEvent) -> Vec<Cmd> {
-    match key.code {
-        KeyCode::Esc => {
+    match here.keymap.input_action(&key) {
+        Some(Action::Back) => {
             if let Some(wizard) = wizard_mut(here) {
                 wizard.picker_editing = false;
             }
             Vec::new()
         }
-        KeyCode::Enter => {
+        Some(Action::Open) => {
             let side = match wizard(here).map(|w| &w.step) {
                 Some(Step::Pick(side)) => *side,
                 _ => return Vec::new(),
             };
             choose(here, side)
         }
-        KeyCode::Down => move_cursor(here, 1),
-        KeyCode::Up => move_cursor(here, -1),
+        Some(Action::Down) => move_cursor(here, 1),
+        Some(Action::Up) => move_cursor(here, -1),
         _ => {
             let event = ratatui::crossterm::event::Event::Key(key);
             if let Some(wizard) = wizard_mut(here)
