@@ -1,7 +1,8 @@
 //! Microsoft Graph v1.0, the subset ficus uses: `/me`, `/organization`, `/applications` (with
 //! OData queries and paging), federated identity credentials (list, get, create, update,
 //! delete, upsert by name), `/servicePrincipals` (managed identities included), and
-//! `/directoryObjects` (by id, `getByIds`).
+//! `/directoryObjects` (by id, `getByIds`), and removing secrets and certificates
+//! (`removePassword`, `removeKey`, a `keyCredentials` PATCH: `graph_credentials.rs`).
 //!
 //! Fidelity notes:
 //! - JSON shapes, error bodies (`{"error":{"code","message","innerError":{…}}}`), status codes
@@ -45,6 +46,9 @@ use crate::state::AppState;
 
 #[path = "odata.rs"]
 pub mod odata;
+
+#[path = "graph_credentials.rs"]
+mod credentials;
 
 use odata::{Cursor, Direction, EntitySchema, ODataError, Query, Record};
 
@@ -656,6 +660,12 @@ impl Request<'_> {
             [fics, id] if fics.eq_ignore_ascii_case("federatedIdentityCredentials") => {
                 self.fic_route(key, FicKey::IdOrName((*id).to_string()))
             }
+            [op] if op.eq_ignore_ascii_case("removePassword") => self
+                .only(Method::POST)
+                .and_then(|_| self.remove_password(key)),
+            [op] if op.eq_ignore_ascii_case("removeKey") => {
+                self.only(Method::POST).and_then(|_| self.remove_key(key))
+            }
             [segment] => match keyed_segment(segment, "federatedIdentityCredentials")? {
                 Some(keys) => {
                     let name = single_key(&keys, "name", segment)?;
@@ -906,6 +916,7 @@ impl Request<'_> {
         let mut api_version: Option<Option<u8>> = None;
         let mut scopes: Option<Vec<PermissionScope>> = None;
         let mut identifier_uris: Option<Vec<String>> = None;
+        let mut key_credentials: Option<Vec<Uuid>> = None;
         for (name, value) in &body {
             if name.starts_with('@') || name.contains("@odata.") {
                 continue;
@@ -959,9 +970,12 @@ impl Request<'_> {
                         )
                     })?);
                 }
+                "keyCredentials" => {
+                    key_credentials = Some(credentials::parse_key_credentials(value)?);
+                }
                 other if odata::APPLICATION.properties.contains(&other) => {
                     return Err(GraphError::bad_request(format!(
-                        "The sandbox does not model changes to '{other}'; it accepts api (requestedAccessTokenVersion, oauth2PermissionScopes) and identifierUris."
+                        "The sandbox does not model changes to '{other}'; it accepts api (requestedAccessTokenVersion, oauth2PermissionScopes), identifierUris and keyCredentials (keeping or removing certificates)."
                     )));
                 }
                 other => {
@@ -994,6 +1008,9 @@ impl Request<'_> {
             }
             if let Some(uris) = &identifier_uris {
                 app.identifier_uris = uris.clone();
+            }
+            if let Some(keep) = &key_credentials {
+                credentials::apply_key_credentials(app, keep)?;
             }
             Ok(())
         })?;

@@ -32,6 +32,8 @@
 //!   authorize (error page), logout, `/common/discovery/instance`.
 //! - `sts_routes.rs` all of them on one router.
 //! - `msi.rs`    IMDS and App Service managed identity endpoints (separate listener).
+//! - `signins.rs` the sign-in log ([`signins::AuditLogs`] in the directory): recording of
+//!   workload token requests, the demo's seeded history, `GET /beta/auditLogs/signIns`.
 //! - `tls.rs`    generated CA + leaf for HTTPS.
 //! - `server.rs` [`start`] → [`Sandbox`] (`info`, `sign_in`, `managed_identity_token`,
 //!   `http_client`, `state`, `shutdown`).
@@ -67,6 +69,7 @@ pub mod seed;
 pub mod serve;
 mod server;
 pub mod sessions;
+pub mod signins;
 pub mod state;
 pub mod state_error;
 pub mod sts;

@@ -51,6 +51,9 @@ pub struct Directory {
     pub tenants: Vec<Tenant>,
     /// The machine the MSI listener pretends to be.
     pub host: EmulatedHost,
+    /// Sign-in logs and which tenants have Entra ID P1/P2 (see `signins.rs`).
+    #[serde(default, skip_serializing_if = "crate::signins::AuditLogs::is_empty")]
+    pub audit: crate::signins::AuditLogs,
 }
 
 impl Directory {

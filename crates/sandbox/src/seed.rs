@@ -133,8 +133,12 @@ pub fn build(seed: Seed, authority: &str) -> Result<Directory, KeyError> {
         authority: Some(authority.to_string()),
         tenants: vec![contoso, fabrikam],
         host,
+        audit: Default::default(),
     };
     directory.reindex();
+    if seed != Seed::Empty {
+        crate::signins::seed_demo_history(&mut directory, now);
+    }
     Ok(directory)
 }
 

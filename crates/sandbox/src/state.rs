@@ -97,6 +97,9 @@ pub fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     })
 }
 
+/// Ask for a snapshot after this many sign-ins not yet saved.
+pub const SIGN_INS_PER_SNAPSHOT: u64 = 1000;
+
 /// Compact (new snapshot, empty journal) once the journal holds this much.
 pub const COMPACT_AFTER_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -180,6 +183,8 @@ pub struct Shared {
     writer: Mutex<Writer>,
     /// The journal has grown past [`COMPACT_AFTER_BYTES`].
     compact_wanted: Notify,
+    /// Sign-ins recorded since the last snapshot (they are saved with the next one).
+    unsaved_sign_ins: std::sync::atomic::AtomicU64,
 }
 
 struct Writer {
@@ -242,6 +247,7 @@ impl AppState {
                 closed: false,
             }),
             compact_wanted: Notify::new(),
+            unsaved_sign_ins: std::sync::atomic::AtomicU64::new(0),
         })))
     }
 
@@ -344,6 +350,24 @@ impl AppState {
         result
     }
 
+    /// Appends a workload sign-in to its tenant's log. Not journaled (Entra's logs lag by
+    /// minutes too): it is saved with the next snapshot, which is asked for after
+    /// [`SIGN_INS_PER_SNAPSHOT`] unsaved ones, and at the latest when the sandbox stops.
+    pub fn record_sign_in(&self, tenant: Uuid, sign_in: crate::signins::SignIn) {
+        {
+            let mut directory = self.0.directory.write().unwrap_or_else(|e| e.into_inner());
+            directory.audit.push(tenant, sign_in);
+        }
+        let unsaved = self
+            .0
+            .unsaved_sign_ins
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if unsaved.is_multiple_of(SIGN_INS_PER_SNAPSHOT) {
+            self.0.compact_wanted.notify_one();
+        }
+    }
+
     /// `{authority}/v1.0`.
     pub fn graph_base(&self) -> String {
         format!("{}/v1.0", self.0.authority)
@@ -369,7 +393,11 @@ impl AppState {
     }
 
     fn compact_locked(&self, writer: &mut Writer) -> Result<(), StateError> {
-        let dirty = writer.dirty || writer.broken.is_some();
+        let unsaved_sign_ins = self
+            .0
+            .unsaved_sign_ins
+            .swap(0, std::sync::atomic::Ordering::Relaxed);
+        let dirty = writer.dirty || writer.broken.is_some() || unsaved_sign_ins > 0;
         let Some(persistence) = writer.persistence.as_mut() else {
             return Ok(());
         };
@@ -382,7 +410,12 @@ impl AppState {
                 path: persistence.path.clone(),
                 source: std::io::Error::other(e),
             })?;
-        save_bytes(&persistence.path, &bytes)?;
+        if let Err(e) = save_bytes(&persistence.path, &bytes) {
+            self.0
+                .unsaved_sign_ins
+                .fetch_add(unsaved_sign_ins, std::sync::atomic::Ordering::Relaxed);
+            return Err(e);
+        }
         persistence
             .journal
             .reset()
