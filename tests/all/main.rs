@@ -35,6 +35,7 @@ mod sandbox_msi;
 mod sandbox_state;
 mod sandbox_sts;
 mod sandbox_sts_clients;
+mod sandbox_signins;
 mod sdk_js;
 mod sdk_python;
 mod tui_e2e;

@@ -44,6 +44,13 @@ pub enum Command {
     Logout,
     /// Show who is signed in.
     Whoami,
+    /// An app's workload sign-ins: which credential, when, failures with their AADSTS code.
+    Signins(crate::evidence::SigninsArgs),
+    /// An app's client secrets with their last use; remove one once it has gone quiet.
+    #[command(subcommand)]
+    Secret(crate::evidence::SecretCommand),
+    /// The journal of every write ficus made; `history restore N` undoes change N.
+    History(crate::evidence::HistoryArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! The headless commands: `ficus apps`, `identities`, `whois`, `fic list|add|rm`, `exchange`,
-//! `decode`, `explain`, `login`, `logout`, `whoami`. Each writes human text (sanitized of
+//! `decode`, `explain`, `login`, `logout`, `whoami`; `signins`, `secret list|rm` and
+//! `history [restore N]` live in [`evidence`]. Each writes human text (sanitized of
 //! control characters) or, with `--json`, JSON to the given writer, following the one
 //! convention of [`output`]; errors go to stderr (as JSON with `--json`) and the exit code is
 //! non-zero on failure.
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 
 pub mod args;
 pub mod decode;
+pub mod evidence;
 pub mod output;
 
 pub use decode::DecodeOptions;
@@ -79,6 +81,9 @@ pub struct Context {
     pub msi_http: Http,
     /// How the session was obtained (`sandbox`, `token cache`, `azure cli`, …) for `whoami`.
     pub signed_in_via: String,
+    /// The journal of ficus's writes (`ficus history`); in memory for the embedded sandbox,
+    /// `None` when there is no state directory.
+    pub history: Option<startup::history::History>,
 }
 
 impl Context {
@@ -89,6 +94,11 @@ impl Context {
             json,
             msi_source: signed.msi_source,
             msi_http: signed.msi_http,
+            history: if signed.signed_in_via.starts_with("sandbox") {
+                Some(startup::history::History::in_memory())
+            } else {
+                startup::history::History::of_user().ok()
+            },
             signed_in_via: signed.signed_in_via,
         }
     }
@@ -156,6 +166,9 @@ pub async fn execute(
             decode::decode(token.as_deref(), Some(&ctx.session.http), &options, out).await
         }
         Command::Explain { text } => explain(&text.join(" "), ctx.json, out),
+        Command::Signins(args) => evidence::signins(ctx, args, out).await,
+        Command::Secret(command) => evidence::secret(ctx, command, out).await,
+        Command::History(args) => evidence::history(ctx, args, out).await,
         Command::Login | Command::Logout => Err(CommandError::Usage(
             "login and logout do not run inside a session".into(),
         )),
@@ -543,6 +556,14 @@ async fn fic_add(
     }
     let outcome = graph.create_fic_outcome(&app.id, &draft).await?;
     let created = outcome.fic;
+    evidence::record(
+        ctx,
+        &app,
+        startup::history::Change::FicCreated {
+            after: created.clone(),
+        },
+    )
+    .await?;
     if ctx.json {
         emit_json(
             out,
@@ -650,6 +671,14 @@ async fn fic_rm(
     }
     let key = target.id.clone().unwrap_or_else(|| target.name.clone());
     graph.delete_fic(&app.id, &key).await?;
+    evidence::record(
+        ctx,
+        &app,
+        startup::history::Change::FicDeleted {
+            before: target.clone(),
+        },
+    )
+    .await?;
     if ctx.json {
         emit_json(out, &json!({ "app": app, "deleted": target }))?;
         return Ok(());
@@ -1044,6 +1073,8 @@ pub async fn run_to(
             decode::decode(token.as_deref(), None, &options, out).await
         }
         Command::Explain { text } => explain(&text.join(" "), json_out, out),
+        // Listing the journal is local: no sign-in.
+        Command::History(args) if args.action.is_none() => evidence::history_offline(json_out, out),
         Command::Login => {
             let config = session_config(&global)?;
             login(&config, json_out, out, err).await

@@ -65,6 +65,10 @@
 //!   EntraError::to_json() for `--json`.
 //! ```
 //!
+//! signins (graph/signins.rs): GraphClient::sign_ins(&SignInQuery) -> Vec<SignIn>,
+//!   remove_password(app, key_id); credential_usage / secret_quiet / failing_groups (pure);
+//!   is_unlicensed(&EntraError) and NO_PREMIUM_MESSAGE for tenants without P1/P2
+//!
 //! Tokens are always in `Secret<T>` and never logged.
 
 pub mod error;
@@ -90,6 +94,8 @@ pub use http::{
 };
 pub use signin::{Account, CacheKey, CachedLogin, Credentials, Renewal, TokenCache, TokenSet};
 pub use sts::{Diagnosis, ExchangeReport, ExchangeRequest, Outcome, Step};
+/// Sign-in evidence (`/beta/auditLogs/signIns`) and secret removal: see `signins.rs`.
+pub use graph::signins;
 
 use ficus_core::cloud::Cloud;
 
