@@ -454,10 +454,22 @@ async fn secret_rm(
     Ok(())
 }
 
+/// The journal of this session's writes: the user's (`<state dir>/history.jsonl`), or, for
+/// the embedded sandbox (whose directory lives as long as the process), one in memory.
+/// `None` without a state directory.
+pub fn journal(ctx: &Context) -> Option<History> {
+    static SANDBOX: std::sync::LazyLock<History> = std::sync::LazyLock::new(History::in_memory);
+    if ctx.signed_in_via.starts_with("sandbox") {
+        Some(SANDBOX.clone())
+    } else {
+        History::of_user().ok()
+    }
+}
+
 /// Journals a write ficus made (after Graph accepted it). A journal that cannot be written
 /// is an error: the write stands, and the message says so.
 pub async fn record(ctx: &Context, app: &AppSummary, change: Change) -> Result<(), CommandError> {
-    let Some(history) = &ctx.history else {
+    let Some(history) = journal(ctx) else {
         return Ok(());
     };
     let account = ctx.session.credentials.account().await;
@@ -478,7 +490,7 @@ pub async fn history(
     args: &HistoryArgs,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let Some(history) = ctx.history.clone() else {
+    let Some(history) = journal(ctx) else {
         return Err(CommandError::Usage(
             "ficus has no state directory for its history (set XDG_STATE_HOME or HOME)".into(),
         ));

@@ -81,9 +81,6 @@ pub struct Context {
     pub msi_http: Http,
     /// How the session was obtained (`sandbox`, `token cache`, `azure cli`, …) for `whoami`.
     pub signed_in_via: String,
-    /// The journal of ficus's writes (`ficus history`); in memory for the embedded sandbox,
-    /// `None` when there is no state directory.
-    pub history: Option<startup::history::History>,
 }
 
 impl Context {
@@ -94,11 +91,6 @@ impl Context {
             json,
             msi_source: signed.msi_source,
             msi_http: signed.msi_http,
-            history: if signed.signed_in_via.starts_with("sandbox") {
-                Some(startup::history::History::in_memory())
-            } else {
-                startup::history::History::of_user().ok()
-            },
             signed_in_via: signed.signed_in_via,
         }
     }
