@@ -7,6 +7,7 @@ mod tui_fixture;
 
 mod cli_binary;
 mod cli_decode;
+mod cli_evidence;
 mod cli_output;
 mod cli_sandbox_session;
 mod core_text;
