@@ -43,6 +43,7 @@ mod tui_e2e;
 mod tui_exchange;
 mod tui_exchange_e2e;
 mod tui_graph_real;
+mod tui_history;
 mod tui_inspector;
 mod tui_snapshots;
 mod tui_tenant_switch;

@@ -458,9 +458,8 @@ async fn secret_rm(
 /// the embedded sandbox (whose directory lives as long as the process), one in memory.
 /// `None` without a state directory.
 pub fn journal(ctx: &Context) -> Option<History> {
-    static SANDBOX: std::sync::LazyLock<History> = std::sync::LazyLock::new(History::in_memory);
     if ctx.signed_in_via.starts_with("sandbox") {
-        Some(SANDBOX.clone())
+        Some(History::sandbox())
     } else {
         History::of_user().ok()
     }
@@ -477,7 +476,8 @@ pub async fn record(ctx: &Context, app: &AppSummary, change: Change) -> Result<(
         .username
         .or(account.object_id)
         .unwrap_or_else(|| "unknown".into());
-    let entry = Entry::now(&who, &ctx.session.tenant, &app.id, &app.display_name, "cli", change);
+    let tenant = account.tenant_id.unwrap_or_else(|| ctx.session.tenant.clone());
+    let entry = Entry::now(&who, &tenant, &app.id, &app.display_name, "cli", change);
     history.append(&entry).map_err(|e| {
         CommandError::Reported(format!(
             "the change was made, but it could not be written to the history: {e}"
@@ -557,10 +557,15 @@ async fn history_restore(
 ) -> Result<(), CommandError> {
     use std::io::IsTerminal;
     let entry = history.entry(number).map_err(history_error)?;
-    if !entry.tenant.eq_ignore_ascii_case(&ctx.session.tenant) {
+    let tenant = ctx
+        .session
+        .tenant_id()
+        .await
+        .unwrap_or_else(|| ctx.session.tenant.clone());
+    if !entry.tenant.eq_ignore_ascii_case(&tenant) {
         return Err(CommandError::Usage(format!(
-            "change {number} was made in tenant {}, and this session is in {}; sign in there (--tenant {}) to restore it",
-            entry.tenant, ctx.session.tenant, entry.tenant
+            "change {number} was made in tenant {}, and this session is in {tenant}; sign in there (--tenant {}) to restore it",
+            entry.tenant, entry.tenant
         )));
     }
     let plan = restore_plan(&entry).map_err(history_error)?;

@@ -24,6 +24,7 @@ use ficus_core::cloud::Cloud;
 use ficus_core::fic::{self, Fic, Identity};
 use ficus_entra::graph::AppListItem;
 use ficus_entra::{self as entra, EntraError, GraphClient, SessionConfig};
+use ficus_startup::history::Change;
 pub use ficus_startup::connection::{
     ConnectFuture, Connected, Connector, MsiHost, Reconnect, SignedInHook, cloud_label,
 };
@@ -45,6 +46,8 @@ struct Connection {
     reconnect: Option<Reconnect>,
     /// Whatever keeps the session alive (the embedded sandbox).
     _keep_alive: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// Where the console's FIC writes are journaled (`ficus history`).
+    journal: Option<ficus_startup::history::History>,
 }
 
 pub struct GraphDirectory {
@@ -131,6 +134,11 @@ impl GraphDirectory {
             msi_host: connected.msi_host,
             reconnect: connected.reconnect,
             _keep_alive: Some(connected.keep_alive),
+            journal: if connected.info.cloud == "sandbox" {
+                Some(ficus_startup::history::History::sandbox())
+            } else {
+                ficus_startup::history::History::of_user().ok()
+            },
         }));
         connected.info
     }
@@ -152,6 +160,7 @@ impl GraphDirectory {
             msi_host: None,
             reconnect: None,
             _keep_alive: None,
+            journal: ficus_startup::history::History::of_user().ok(),
         }));
     }
 
@@ -563,19 +572,35 @@ impl Directory for GraphDirectory {
         app_object_id: String,
         fic_id: String,
     ) -> Result<(), DirectoryError> {
-        self.signed()?
+        let signed = self.signed()?;
+        // What it was, for the journal (a restore creates it again).
+        let before = signed
+            .graph
+            .get_fic(&app_object_id, &fic_id)
+            .await
+            .ok()
+            .flatten();
+        signed
             .graph
             .delete_fic(&app_object_id, &fic_id)
             .await
-            .map_err(DirectoryError::from)
+            .map_err(DirectoryError::from)?;
+        if let Some(before) = before {
+            journal_write(&signed, &app_object_id, Change::FicDeleted { before }).await;
+        }
+        Ok(())
     }
 
     async fn create_fic(&self, app_object_id: String, fic: Fic) -> Result<Fic, DirectoryError> {
-        self.signed()?
+        let signed = self.signed()?;
+        let created = signed
             .graph
             .create_fic(&app_object_id, &fic)
             .await
-            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))?;
+        let after = created.clone();
+        journal_write(&signed, &app_object_id, Change::FicCreated { after }).await;
+        Ok(created)
     }
 
     async fn create_fic_outcome(
@@ -583,12 +608,16 @@ impl Directory for GraphDirectory {
         app_object_id: String,
         fic: Fic,
     ) -> Result<(Fic, bool), DirectoryError> {
-        self.signed()?
+        let signed = self.signed()?;
+        let created = signed
             .graph
             .create_fic_outcome(&app_object_id, &fic)
             .await
             .map(|created| (created.fic, created.replicated))
-            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))?;
+        let after = created.0.clone();
+        journal_write(&signed, &app_object_id, Change::FicCreated { after }).await;
+        Ok(created)
     }
 
     async fn certificate_index(
@@ -614,11 +643,26 @@ impl Directory for GraphDirectory {
         app_object_id: String,
         update: fic::FicUpdate,
     ) -> Result<Fic, DirectoryError> {
-        self.signed()?
+        let signed = self.signed()?;
+        let before = signed
+            .graph
+            .get_fic(&app_object_id, &update.fic_key)
+            .await
+            .ok()
+            .flatten();
+        let after = signed
             .graph
             .update_fic(&app_object_id, &update)
             .await
-            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "changed")))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "changed")))?;
+        if let Some(before) = before {
+            let change = Change::FicUpdated {
+                before,
+                after: after.clone(),
+            };
+            journal_write(&signed, &app_object_id, change).await;
+        }
+        Ok(after)
     }
 
     async fn msi_source(&self) -> Result<ExchangeSourceInfo, DirectoryError> {
@@ -1040,6 +1084,41 @@ pub fn signatures_outcome(signatures: &[&Signature]) -> StepOutcome {
     }
 }
 
+/// Journals a FIC write the console made (`ficus history` lists it and restores from it). A
+/// journal that cannot be written is logged: the write itself stands and was reported.
+async fn journal_write(
+    signed: &Connection,
+    app_object_id: &str,
+    change: ficus_startup::history::Change,
+) {
+    let Some(journal) = &signed.journal else {
+        return;
+    };
+    let account = signed.graph.credentials().account().await;
+    let who = account
+        .username
+        .or(account.object_id)
+        .unwrap_or_else(|| "unknown".into());
+    let app_name = signed
+        .graph
+        .console_app_light(app_object_id)
+        .await
+        .ok()
+        .and_then(|a| a.display_name)
+        .unwrap_or_default();
+    let entry = ficus_startup::history::Entry::now(
+        &who,
+        &signed.tenant_id,
+        app_object_id,
+        &app_name,
+        "console",
+        change,
+    );
+    if let Err(error) = journal.append(&entry) {
+        tracing::warn!(%error, "the console's write could not be journaled");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1077,3 +1156,4 @@ mod tests {
         ));
     }
 }
+

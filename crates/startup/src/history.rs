@@ -156,6 +156,13 @@ impl History {
         }
     }
 
+    /// The embedded sandbox's journal: in memory, one per process (its directory lives as
+    /// long as the process, and so do its writes).
+    pub fn sandbox() -> History {
+        static SANDBOX: std::sync::LazyLock<History> = std::sync::LazyLock::new(History::in_memory);
+        SANDBOX.clone()
+    }
+
     /// The user's journal (`<state dir>/history.jsonl`).
     pub fn of_user() -> Result<History, HistoryError> {
         crate::Dirs::of_user()
