@@ -93,7 +93,10 @@ async fn signins_name_the_credential_and_filter_failures() {
     let list = failed["signIns"].as_array().expect("signIns");
     assert!(list.len() >= 280, "a day of failures: {}", list.len());
     assert!(list.iter().all(|s| s["status"]["errorCode"] == 700213));
-    assert_eq!(list[0]["credential"], "federated assertion (no FIC matched)");
+    assert_eq!(
+        list[0]["credential"],
+        "federated assertion (no FIC matched)"
+    );
     sb.shutdown().await;
 }
 
@@ -137,16 +140,25 @@ async fn a_secret_in_use_is_kept_unless_forced() {
     assert!(secret["uses"].as_u64().is_some_and(|n| n >= 28), "{secret}");
     assert!(secret["lastUsed"].as_str().is_some());
 
-    let refused = run(&ctx, secret_rm("payments-api", &key_id("payments-api"), false))
-        .await
-        .expect_err("used yesterday");
+    let refused = run(
+        &ctx,
+        secret_rm("payments-api", &key_id("payments-api"), false),
+    )
+    .await
+    .expect_err("used yesterday");
     let message = refused.to_string();
-    assert!(message.contains("within the quiet period of 7 days"), "{message}");
+    assert!(
+        message.contains("within the quiet period of 7 days"),
+        "{message}"
+    );
     assert!(message.contains("--force"), "{message}");
 
-    let removed = run(&ctx, secret_rm("payments-api", &key_id("payments-api"), true))
-        .await
-        .expect("forced");
+    let removed = run(
+        &ctx,
+        secret_rm("payments-api", &key_id("payments-api"), true),
+    )
+    .await
+    .expect("forced");
     assert_eq!(removed["removed"]["keyId"], key_id("payments-api"));
     assert!(
         removed["request"]["url"]
@@ -157,9 +169,12 @@ async fn a_secret_in_use_is_kept_unless_forced() {
 
     // Read-only: refused before anything is asked.
     let (sb, ctx) = session("contoso", sandbox::seed::DEMO_ADMIN, true).await;
-    let err = run(&ctx, secret_rm("billing-worker", &key_id("billing-worker"), true))
-        .await
-        .expect_err("read-only");
+    let err = run(
+        &ctx,
+        secret_rm("billing-worker", &key_id("billing-worker"), true),
+    )
+    .await
+    .expect_err("read-only");
     assert!(err.to_string().contains("read-only"), "{err}");
     sb.shutdown().await;
 }
@@ -226,9 +241,12 @@ async fn billing_worker_migrates_to_its_fic_end_to_end() {
     .expect("list");
     assert_eq!(listed["secrets"][0]["uses"], 0, "quiet for 35 days");
 
-    run(&ctx, secret_rm("billing-worker", &key_id("billing-worker"), false))
-        .await
-        .expect("quiet: removed without --force");
+    run(
+        &ctx,
+        secret_rm("billing-worker", &key_id("billing-worker"), false),
+    )
+    .await
+    .expect("quiet: removed without --force");
 
     let history = journal(&ctx).expect("a journal");
     let entries = history.entries().expect("entries");
@@ -239,14 +257,18 @@ async fn billing_worker_migrates_to_its_fic_end_to_end() {
         .map(|(i, e)| (i + 1, e))
         .collect();
     assert!(
-        mine.iter()
-            .any(|(_, e)| matches!(&e.change, Change::FicCreated { after } if after.name == fic_name))
+        mine.iter().any(
+            |(_, e)| matches!(&e.change, Change::FicCreated { after } if after.name == fic_name)
+        )
     );
     let (removal, entry) = mine
         .iter()
         .find(|(_, e)| matches!(e.change, Change::SecretRemoved { .. }))
         .expect("the removal is journaled");
-    assert_eq!(entry.tenant, sandbox::seed::tenant_id("contoso").to_string());
+    assert_eq!(
+        entry.tenant,
+        sandbox::seed::tenant_id("contoso").to_string()
+    );
     assert_eq!(entry.who, sandbox::seed::DEMO_ADMIN);
     let err = run(
         &ctx,
@@ -284,9 +306,7 @@ async fn a_deleted_fic_is_restored_from_the_journal() {
         .expect("entries")
         .iter()
         .rev()
-        .find(|e| {
-            e["appDisplayName"] == "reporting-portal" && e["change"]["kind"] == "ficDeleted"
-        })
+        .find(|e| e["appDisplayName"] == "reporting-portal" && e["change"]["kind"] == "ficDeleted")
         .and_then(|e| e["number"].as_u64())
         .expect("the deletion is listed");
     run(
@@ -315,7 +335,9 @@ async fn a_deleted_fic_is_restored_from_the_journal() {
         .find(|f| f["name"] == "mi-id-reporting")
         .expect("back");
     assert!(
-        restored["issuer"].as_str().is_some_and(|i| i.ends_with("/v2.0/")),
+        restored["issuer"]
+            .as_str()
+            .is_some_and(|i| i.ends_with("/v2.0/")),
         "restored as it was, trailing slash included: {restored}"
     );
     sb.shutdown().await;

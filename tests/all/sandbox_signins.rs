@@ -122,7 +122,8 @@ async fn each_kind_of_sign_in_is_recorded_with_its_credential() {
     assert_eq!(s["clientCredentialType"], "federatedIdentityCredential");
     assert_eq!(
         s["federatedCredentialId"],
-        ficus::sandbox::model::derived_uuid("contoso/app/payments-api/fic/mi-id-payments").to_string()
+        ficus::sandbox::model::derived_uuid("contoso/app/payments-api/fic/mi-id-payments")
+            .to_string()
     );
     assert_eq!(s["servicePrincipalCredentialKeyId"], Value::Null);
 
@@ -141,7 +142,10 @@ async fn each_kind_of_sign_in_is_recorded_with_its_credential() {
     assert_eq!(s["status"]["errorCode"], 700213);
     assert_eq!(s["clientCredentialType"], "federatedIdentityCredential");
     assert_eq!(s["federatedCredentialId"], Value::Null);
-    assert_eq!(s["ipAddress"], "127.0.0.1", "a live one, not the seeded ones");
+    assert_eq!(
+        s["ipAddress"], "127.0.0.1",
+        "a live one, not the seeded ones"
+    );
 
     // A certificate assertion (iss = sub = the client id, x5t = the certificate's thumbprint):
     // recorded as a certificate with its keyId, whatever the answer.
@@ -211,10 +215,7 @@ async fn filters_order_and_paging_follow_graph() {
     let clause = format!(
         "signInEventTypes/any(t: t eq 'servicePrincipal') and appId eq '{inventory}' and status/errorCode eq 700213"
     );
-    let mut url = format!(
-        "{}&$top=100&$orderby=createdDateTime desc",
-        filter(&clause)
-    );
+    let mut url = format!("{}&$top=100&$orderby=createdDateTime desc", filter(&clause));
     let mut seen = Vec::new();
     let mut pages = 0;
     loop {
@@ -245,7 +246,9 @@ async fn filters_order_and_paging_follow_graph() {
         &token,
         &format!(
             "{}&$orderby=createdDateTime asc",
-            filter(&format!("appId eq '{inventory}' and createdDateTime ge {since}"))
+            filter(&format!(
+                "appId eq '{inventory}' and createdDateTime ge {since}"
+            ))
         ),
     )
     .await;
@@ -256,7 +259,11 @@ async fn filters_order_and_paging_follow_graph() {
         .iter()
         .map(|s| s["createdDateTime"].as_str().expect("date"))
         .collect();
-    assert!((11..=13).contains(&dates.len()), "every five minutes: {}", dates.len());
+    assert!(
+        (11..=13).contains(&dates.len()),
+        "every five minutes: {}",
+        dates.len()
+    );
     assert!(dates.windows(2).all(|w| w[0] <= w[1]), "oldest first");
 
     // Failures only, across apps; successes only.

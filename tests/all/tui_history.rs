@@ -30,7 +30,12 @@ async fn console_fic_writes_are_journaled_with_before_and_after() {
     assert_eq!(entry.via, "console");
     assert_eq!(entry.app_display_name, "gov-exporter");
     assert_eq!(entry.who, tui_fixture::ADMIN);
-    assert_eq!(entry.change, Change::FicDeleted { before: fic.clone() });
+    assert_eq!(
+        entry.change,
+        Change::FicDeleted {
+            before: fic.clone()
+        }
+    );
 
     // Restoring it creates it again as it was (the console's create is journaled too).
     let Restore::Recreate(again) = restore_plan(entry).expect("restorable") else {

@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use ficus_core::fic::Fic;
+use ficus_entra::resolve::{describe_app, resolve_app};
 use ficus_entra::signins::{
     self, Credential, CredentialUsage, NO_PREMIUM_MESSAGE, Quiet, SignIn, SignInQuery,
 };
-use ficus_entra::resolve::{describe_app, resolve_app};
 use ficus_entra::{AppSummary, EntraError};
 use ficus_startup::history::{Change, Entry, History, Restore, restore_plan};
 
@@ -112,11 +112,7 @@ fn evidence_error(e: EntraError) -> CommandError {
     }
 }
 
-fn credential_label(
-    s: &SignIn,
-    app: &ficus_entra::App,
-    fics: &[Fic],
-) -> String {
+fn credential_label(s: &SignIn, app: &ficus_entra::App, fics: &[Fic]) -> String {
     let same = |a: &Option<String>, b: &Option<String>| {
         a.as_deref()
             .zip(b.as_deref())
@@ -127,13 +123,36 @@ fn credential_label(
             .password_credentials
             .iter()
             .find(|p| same(&p.key_id, &s.service_principal_credential_key_id))
-            .map(|p| format!("secret {}", p.display_name.clone().or(p.key_id.clone()).unwrap_or_default()))
-            .unwrap_or_else(|| format!("secret {} (no longer on the app)", s.service_principal_credential_key_id.clone().unwrap_or_else(|| "?".into()))),
+            .map(|p| {
+                format!(
+                    "secret {}",
+                    p.display_name
+                        .clone()
+                        .or(p.key_id.clone())
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|| {
+                format!(
+                    "secret {} (no longer on the app)",
+                    s.service_principal_credential_key_id
+                        .clone()
+                        .unwrap_or_else(|| "?".into())
+                )
+            }),
         Some("certificate") => app
             .key_credentials
             .iter()
             .find(|k| same(&k.key_id, &s.service_principal_credential_key_id))
-            .map(|k| format!("certificate {}", k.display_name.clone().or(k.key_id.clone()).unwrap_or_default()))
+            .map(|k| {
+                format!(
+                    "certificate {}",
+                    k.display_name
+                        .clone()
+                        .or(k.key_id.clone())
+                        .unwrap_or_default()
+                )
+            })
             .unwrap_or_else(|| "certificate".into()),
         Some("federatedIdentityCredential") => fics
             .iter()
@@ -354,11 +373,11 @@ async fn secret_rm(
     }
     let summary = resolve_app(&graph, app).await?;
     let (app, evidence) = usage(ctx, &summary, quiet.max(Duration::days(1))).await?;
-    let Some(secret) = app
-        .password_credentials
-        .iter()
-        .find(|p| p.key_id.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(key_id.trim())))
-    else {
+    let Some(secret) = app.password_credentials.iter().find(|p| {
+        p.key_id
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case(key_id.trim()))
+    }) else {
         return Err(EntraError::NotFound {
             what: "client secret",
             query: key_id.to_string(),
@@ -379,7 +398,10 @@ async fn secret_rm(
         .into());
     };
     let key_id = secret.key_id.clone().unwrap_or_default();
-    let name = secret.display_name.clone().unwrap_or_else(|| key_id.clone());
+    let name = secret
+        .display_name
+        .clone()
+        .unwrap_or_else(|| key_id.clone());
     let now = OffsetDateTime::now_utc();
     let quiet_days = quiet.whole_hours() as f64 / 24.0;
     match &evidence {
@@ -393,8 +415,7 @@ async fn secret_rm(
             });
         }
         Ok(evidence) => {
-            let verdict = usage_of(evidence, &key_id)
-                .map(|u| signins::secret_quiet(u, quiet, now));
+            let verdict = usage_of(evidence, &key_id).map(|u| signins::secret_quiet(u, quiet, now));
             if let Some(Quiet::InUse { last_used }) = verdict
                 && !force
             {
@@ -412,10 +433,7 @@ async fn secret_rm(
     }
     let url = graph.remove_password_url(&summary.id);
     if confirm == Confirm::Ask {
-        writeln!(
-            std::io::stderr(),
-            "POST {url}\n{{\"keyId\": \"{key_id}\"}}"
-        )?;
+        writeln!(std::io::stderr(), "POST {url}\n{{\"keyId\": \"{key_id}\"}}")?;
         if !ask(&format!(
             "Remove the secret {} from {}? A removed secret cannot come back.",
             clean(&name),
@@ -476,7 +494,9 @@ pub async fn record(ctx: &Context, app: &AppSummary, change: Change) -> Result<(
         .username
         .or(account.object_id)
         .unwrap_or_else(|| "unknown".into());
-    let tenant = account.tenant_id.unwrap_or_else(|| ctx.session.tenant.clone());
+    let tenant = account
+        .tenant_id
+        .unwrap_or_else(|| ctx.session.tenant.clone());
     let entry = Entry::now(&who, &tenant, &app.id, &app.display_name, "cli", change);
     history.append(&entry).map_err(|e| {
         CommandError::Reported(format!(
@@ -526,7 +546,10 @@ fn history_list(json: bool, history: &History, out: &mut dyn Write) -> Result<()
                 v
             })
             .collect();
-        emit_json(out, &json!({ "location": history.location(), "entries": items }))?;
+        emit_json(
+            out,
+            &json!({ "location": history.location(), "entries": items }),
+        )?;
         return Ok(());
     }
     let now = OffsetDateTime::now_utc();
@@ -544,7 +567,12 @@ fn history_list(json: bool, history: &History, out: &mut dyn Write) -> Result<()
         ]);
     }
     table.write(out)?;
-    writeln!(out, "{} change(s), kept in {}", entries.len(), history.location())?;
+    writeln!(
+        out,
+        "{} change(s), kept in {}",
+        entries.len(),
+        history.location()
+    )?;
     Ok(())
 }
 
@@ -582,7 +610,10 @@ async fn history_restore(
                 "history restore writes to the directory and stdin is not a terminal to confirm it; pass --yes".into(),
             ));
         }
-        if !ask(&format!("Restore: {}?", plan.describe(&entry.app_display_name)))? {
+        if !ask(&format!(
+            "Restore: {}?",
+            plan.describe(&entry.app_display_name)
+        ))? {
             return Err(CommandError::Usage("not restored: not confirmed".into()));
         }
     }
@@ -619,6 +650,10 @@ async fn history_restore(
         )?;
         return Ok(());
     }
-    writeln!(out, "Restored change {number}: {}", plan.describe(&summary.display_name))?;
+    writeln!(
+        out,
+        "Restored change {number}: {}",
+        plan.describe(&summary.display_name)
+    )?;
     Ok(())
 }

@@ -24,10 +24,10 @@ use ficus_core::cloud::Cloud;
 use ficus_core::fic::{self, Fic, Identity};
 use ficus_entra::graph::AppListItem;
 use ficus_entra::{self as entra, EntraError, GraphClient, SessionConfig};
-use ficus_startup::history::Change;
 pub use ficus_startup::connection::{
     ConnectFuture, Connected, Connector, MsiHost, Reconnect, SignedInHook, cloud_label,
 };
+use ficus_startup::history::Change;
 
 /// Everything one signed-in session uses. A tenant switch replaces the whole connection at
 /// once (one write of `GraphDirectory::connection`), never field by field, so no request sees
@@ -1156,4 +1156,3 @@ mod tests {
         ));
     }
 }
-

@@ -85,6 +85,8 @@ use std::path::PathBuf;
 pub use error::{
     CacheError, EntraError, GraphError, MsiError, NetworkError, NetworkErrorKind, StsError,
 };
+/// Sign-in evidence (`/beta/auditLogs/signIns`) and secret removal: see `signins.rs`.
+pub use graph::signins;
 pub use graph::{
     App, AppSummary, CertificateIndex, Created, GraphClient, GuidKind, GuidMatch, TrustReport,
     TrustingApp,
@@ -94,8 +96,6 @@ pub use http::{
 };
 pub use signin::{Account, CacheKey, CachedLogin, Credentials, Renewal, TokenCache, TokenSet};
 pub use sts::{Diagnosis, ExchangeReport, ExchangeRequest, Outcome, Step};
-/// Sign-in evidence (`/beta/auditLogs/signIns`) and secret removal: see `signins.rs`.
-pub use graph::signins;
 
 use ficus_core::cloud::Cloud;
 

@@ -23,7 +23,8 @@ use ficus_core::fic::Fic;
 /// Graph's error code for a tenant without Entra ID P1/P2.
 pub const NON_PREMIUM_CODE: &str = "Authentication_RequestFromNonPremiumTenantOrB2CTenant";
 /// What ficus says when sign-in logs are unavailable for want of a licence.
-pub const NO_PREMIUM_MESSAGE: &str = "this tenant has no Entra ID P1/P2: sign-in evidence is unavailable; everything else works";
+pub const NO_PREMIUM_MESSAGE: &str =
+    "this tenant has no Entra ID P1/P2: sign-in evidence is unavailable; everything else works";
 
 /// True when `error` is Graph's answer for a tenant without P1/P2.
 pub fn is_unlicensed(error: &EntraError) -> bool {
@@ -365,7 +366,9 @@ pub fn failing_groups(sign_ins: &[SignIn]) -> Vec<FailureGroup> {
     for s in sign_ins.iter().filter(|s| s.failed()) {
         let subject = s.presented_subject().map(str::to_string);
         match groups.iter_mut().find(|g| {
-            g.app_id == s.app_id && g.error_code == s.status.error_code && g.presented_subject == subject
+            g.app_id == s.app_id
+                && g.error_code == s.status.error_code
+                && g.presented_subject == subject
         }) {
             Some(g) => {
                 g.count += 1;

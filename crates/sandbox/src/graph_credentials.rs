@@ -93,15 +93,13 @@ fn invalid_proof(detail: &str) -> GraphError {
 
 fn check_proof(app: &Application, proof: &str) -> Result<(), GraphError> {
     use base64::Engine;
-    let jwt = ficus_core::jwt::decode(proof)
-        .map_err(|e| invalid_proof(&format!("not a JWT ({e})")))?;
+    let jwt =
+        ficus_core::jwt::decode(proof).map_err(|e| invalid_proof(&format!("not a JWT ({e})")))?;
     if !jwt.audiences().iter().any(|a| a == PROOF_AUDIENCE) {
         return Err(invalid_proof(&format!("its aud must be {PROOF_AUDIENCE}")));
     }
     if jwt.str_claim("iss") != Some(app.id.to_string().as_str()) {
-        return Err(invalid_proof(
-            "its iss must be the application's object id",
-        ));
+        return Err(invalid_proof("its iss must be the application's object id"));
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     if jwt.time_claim("exp").is_none_or(|exp| exp < now) {
@@ -152,7 +150,10 @@ pub(super) fn parse_key_credentials(value: &Value) -> Result<Vec<Uuid>, GraphErr
 }
 
 /// Replaces the app's certificates with the ones kept (every one must exist already).
-pub(super) fn apply_key_credentials(app: &mut Application, keep: &[Uuid]) -> Result<(), GraphError> {
+pub(super) fn apply_key_credentials(
+    app: &mut Application,
+    keep: &[Uuid],
+) -> Result<(), GraphError> {
     if let Some(unknown) = keep
         .iter()
         .find(|id| !app.key_credentials.iter().any(|k| k.key_id == **id))

@@ -302,9 +302,11 @@ pub fn record_client_credentials<T>(
     let recorded = state.read(|d| {
         let tenant = d.tenant(segment)?;
         // A multitenant app's registration lives in its home tenant.
-        let app = tenant
-            .application_by_app_id(app_id)
-            .or_else(|| d.tenants.iter().find_map(|t| t.application_by_app_id(app_id)))?;
+        let app = tenant.application_by_app_id(app_id).or_else(|| {
+            d.tenants
+                .iter()
+                .find_map(|t| t.application_by_app_id(app_id))
+        })?;
         let presented = presented_credential(
             app,
             &client_id,
@@ -360,13 +362,7 @@ pub fn record_managed_identity(state: &AppState, client_id: Uuid, resource: &str
         let res = crate::tokens::resolve_resource(tenant, resource);
         Some((
             tenant.id,
-            managed_identity_sign_in(
-                Uuid::new_v4(),
-                identity,
-                res.as_ref(),
-                now,
-                "127.0.0.1",
-            ),
+            managed_identity_sign_in(Uuid::new_v4(), identity, res.as_ref(), now, "127.0.0.1"),
         ))
     });
     if let Some((tenant, sign_in)) = recorded {
@@ -427,9 +423,8 @@ pub fn seed_demo_history(directory: &mut Directory, now: OffsetDateTime) {
                 .get(&identity_ids(CONTOSO, name).0)
         };
         // Workloads run their jobs at a fixed minute past the hour, so times look real.
-        let daily = |days_ago: i64, minute: i64| {
-            now - Duration::days(days_ago) - Duration::minutes(minute)
-        };
+        let daily =
+            |days_ago: i64, minute: i64| now - Duration::days(days_ago) - Duration::minutes(minute);
 
         if let Some(billing) = app("billing-worker")
             && let Some(secret) = billing.password_credentials.first()
@@ -803,11 +798,7 @@ impl SignInQuery {
     }
 
     /// One page of the log (given oldest first) as Graph's collection body.
-    fn page<'a>(
-        &self,
-        log: impl DoubleEndedIterator<Item = &'a SignIn>,
-        base: &str,
-    ) -> Value {
+    fn page<'a>(&self, log: impl DoubleEndedIterator<Item = &'a SignIn>, base: &str) -> Value {
         let ordered: Box<dyn Iterator<Item = &SignIn>> = if self.ascending {
             Box::new(log)
         } else {
@@ -859,7 +850,11 @@ fn render_filter(clauses: &[Clause]) -> String {
             Clause::AppId(id) => format!("appId eq '{id}'"),
             Clause::ServicePrincipalId(id) => format!("servicePrincipalId eq '{id}'"),
             Clause::CreatedDateTime(c, at) => {
-                format!("createdDateTime {} {}", op(c), Timestamp(*at).to_graph_string())
+                format!(
+                    "createdDateTime {} {}",
+                    op(c),
+                    Timestamp(*at).to_graph_string()
+                )
             }
             Clause::ErrorCode(c, code) => format!("status/errorCode {} {code}", op(c)),
         })
@@ -905,8 +900,11 @@ fn unquote(value: &str) -> Option<&str> {
 }
 
 pub fn parse_filter(filter: &str) -> Result<Vec<Clause>, ListError> {
-    let unsupported =
-        |part: &str| ListError::bad_request(format!("Invalid filter clause '{part}': {SUPPORTED_FILTERS}."));
+    let unsupported = |part: &str| {
+        ListError::bad_request(format!(
+            "Invalid filter clause '{part}': {SUPPORTED_FILTERS}."
+        ))
+    };
     let mut clauses = Vec::new();
     for part in split_and(filter.trim()) {
         let compact: String = part.chars().filter(|c| !c.is_whitespace()).collect();
@@ -981,7 +979,10 @@ mod tests {
         assert_eq!(clauses.len(), 4);
         assert_eq!(clauses[0], Clause::EventType(SERVICE_PRINCIPAL.into()));
         assert!(matches!(clauses[3], Clause::ErrorCode(Comparison::Ne, 0)));
-        assert_eq!(parse_filter(&render_filter(&clauses)).expect("again"), clauses);
+        assert_eq!(
+            parse_filter(&render_filter(&clauses)).expect("again"),
+            clauses
+        );
         let err = parse_filter("userPrincipalName eq 'x'").expect_err("unsupported");
         assert!(err.message.contains("supported:"), "{}", err.message);
         assert!(parse_filter("appId eq 'not-a-guid'").is_err());
@@ -992,14 +993,22 @@ mod tests {
         let mut logs = AuditLogs::default();
         let tenant = Uuid::new_v4();
         let d = crate::seed::build(crate::seed::Seed::Demo, "http://127.0.0.1:1").expect("seed");
-        let template = d.audit.of(crate::seed::tenant_id("contoso")).next().cloned().expect("seeded");
+        let template = d
+            .audit
+            .of(crate::seed::tenant_id("contoso"))
+            .next()
+            .cloned()
+            .expect("seeded");
         for _ in 0..MAX_SIGN_INS_PER_TENANT + 5 {
             logs.push(tenant, template.clone());
         }
         let log: Vec<&SignIn> = logs.of(tenant).collect();
         assert_eq!(log.len(), MAX_SIGN_INS_PER_TENANT);
         assert_eq!(log[0].sequence, 6);
-        assert_eq!(log.last().map(|s| s.sequence), Some(MAX_SIGN_INS_PER_TENANT as u64 + 5));
+        assert_eq!(
+            log.last().map(|s| s.sequence),
+            Some(MAX_SIGN_INS_PER_TENANT as u64 + 5)
+        );
     }
 
     #[test]
@@ -1025,10 +1034,14 @@ mod tests {
             .expect("payments-api used its secret");
         assert!(now - payments_secret_last < Duration::days(2));
         assert!(of("payments-api").any(|s| s.federated_credential_id.is_some()));
-        let failures: Vec<_> = of("inventory-sync").filter(|s| s.error_code == 700213).collect();
+        let failures: Vec<_> = of("inventory-sync")
+            .filter(|s| s.error_code == 700213)
+            .collect();
         assert_eq!(failures.len(), 288);
-        assert!(log.windows(2).all(|w| w[0].sequence < w[1].sequence
-            && w[0].created_date_time <= w[1].created_date_time));
+        assert!(
+            log.windows(2).all(|w| w[0].sequence < w[1].sequence
+                && w[0].created_date_time <= w[1].created_date_time)
+        );
         assert!(!d.audit.is_premium(tenant_id(FABRIKAM)));
         assert!(d.audit.is_premium(tenant_id(CONTOSO)));
     }

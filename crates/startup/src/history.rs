@@ -192,7 +192,9 @@ impl History {
         let path = match &self.store {
             Store::File(p) => p,
             Store::Memory(list) => {
-                list.lock().unwrap_or_else(|e| e.into_inner()).push(entry.clone());
+                list.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(entry.clone());
                 return Ok(());
             }
         };
@@ -303,7 +305,11 @@ pub fn restore_plan(entry: &Entry) -> Result<Restore, HistoryError> {
             to: before.clone(),
         }),
         Change::FicCreated { after } => Ok(Restore::Delete(after.clone())),
-        Change::SecretRemoved { display_name, key_id, .. } => Err(HistoryError::NotRestorable(format!(
+        Change::SecretRemoved {
+            display_name,
+            key_id,
+            ..
+        } => Err(HistoryError::NotRestorable(format!(
             "the secret {} cannot come back: Entra never returns a secret's value, so a removed secret is gone for good; add a new secret (or better, a FIC) and give it to the workload",
             display_name.as_deref().unwrap_or(key_id)
         ))),
@@ -397,15 +403,24 @@ mod tests {
         let entries = history.entries().expect("read");
         assert_eq!(entries, vec![deleted.clone(), removed.clone()]);
         assert_eq!(history.entry(1).expect("1"), deleted);
-        assert!(matches!(history.entry(3), Err(HistoryError::NoSuchEntry(3))));
+        assert!(matches!(
+            history.entry(3),
+            Err(HistoryError::NoSuchEntry(3))
+        ));
         assert_eq!(
-            history.last_for_tenant("CONTOSO").expect("last").map(|(n, _)| n),
+            history
+                .last_for_tenant("CONTOSO")
+                .expect("last")
+                .map(|(n, _)| n),
             Some(2)
         );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(history.path().expect("a file")).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(history.path().expect("a file"))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
 
@@ -417,7 +432,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let refused = restore_plan(&removed).expect_err("secrets do not come back");
-        assert!(refused.to_string().contains("cannot come back"), "{refused}");
+        assert!(
+            refused.to_string().contains("cannot come back"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -16,10 +16,10 @@
 //! commands.
 
 pub mod config;
-pub mod history;
 pub mod connection;
 pub mod console_start;
 mod error;
+pub mod history;
 pub mod last_tenant;
 pub mod options;
 pub mod sandbox;
