@@ -32,8 +32,10 @@
 //!   authorize (error page), logout, `/common/discovery/instance`.
 //! - `sts_routes.rs` all of them on one router.
 //! - `msi.rs`    IMDS and App Service managed identity endpoints (separate listener).
-//! - `signins.rs` the sign-in log ([`signins::AuditLogs`] in the directory): recording of
-//!   workload token requests, the demo's seeded history, `GET /beta/auditLogs/signIns`.
+//! - `sign_in_log.rs` the sign-in log's data ([`sign_in_log::AuditLogs`] in the directory,
+//!   [`sign_in_log::SignIn`]); `signins.rs` records workload token requests into it (hooks in
+//!   `sts.rs`, `msi.rs`); `sign_in_history.rs` the demo's seeded history; `signins_graph.rs`
+//!   `GET /beta/auditLogs/signIns` (filters, order, paging, the P1 licence 403).
 //! - `tls.rs`    generated CA + leaf for HTTPS.
 //! - `server.rs` [`start`] → [`Sandbox`] (`info`, `sign_in`, `managed_identity_token`,
 //!   `http_client`, `state`, `shutdown`).
@@ -69,7 +71,10 @@ pub mod seed;
 pub mod serve;
 mod server;
 pub mod sessions;
+pub mod sign_in_history;
+pub mod sign_in_log;
 pub mod signins;
+pub mod signins_graph;
 pub mod state;
 pub mod state_error;
 pub mod sts;

@@ -353,7 +353,7 @@ impl AppState {
     /// Appends a workload sign-in to its tenant's log. Not journaled (Entra's logs lag by
     /// minutes too): it is saved with the next snapshot, which is asked for after
     /// [`SIGN_INS_PER_SNAPSHOT`] unsaved ones, and at the latest when the sandbox stops.
-    pub fn record_sign_in(&self, tenant: Uuid, sign_in: crate::signins::SignIn) {
+    pub fn record_sign_in(&self, tenant: Uuid, sign_in: crate::sign_in_log::SignIn) {
         {
             let mut directory = self.0.directory.write().unwrap_or_else(|e| e.into_inner());
             directory.audit.push(tenant, sign_in);

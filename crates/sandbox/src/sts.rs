@@ -973,7 +973,8 @@ pub fn token_inner(
     match grant {
         "client_credentials" => {
             let answer = client_credentials(state, segment, headers, form);
-            crate::signins::record_client_credentials(state, segment, headers, form, &answer);
+            let refused = answer.as_ref().err().map(|e| (e.code, e.message.as_str()));
+            crate::signins::record_client_credentials(state, segment, headers, form, refused);
             answer
         }
         DEVICE_CODE_GRANT | DEVICE_CODE_GRANT_SHORT => device_code_grant(state, segment, form),
