@@ -45,6 +45,7 @@ mod tui_exchange_e2e;
 mod tui_graph_real;
 mod tui_history;
 mod tui_inspector;
+mod tui_signins;
 mod tui_snapshots;
 mod tui_tenant_switch;
 mod tui_wizard;

@@ -665,6 +665,14 @@ impl Directory for GraphDirectory {
         Ok(after)
     }
 
+    async fn credential_evidence(
+        &self,
+        _app_object_id: String,
+        app_id: String,
+    ) -> Result<crate::evidence::Evidence, DirectoryError> {
+        sign_in_evidence(&self.signed()?.graph, &app_id).await
+    }
+
     async fn msi_source(&self) -> Result<ExchangeSourceInfo, DirectoryError> {
         let (source, host) = self.detect_msi().await?;
         Ok(ExchangeSourceInfo {
@@ -1082,6 +1090,74 @@ pub fn signatures_outcome(signatures: &[&Signature]) -> StepOutcome {
             "{verified} verified with the issuer's keys{graph_note}"
         ))
     }
+}
+
+/// What the sign-in logs of the last [`WINDOW_DAYS`](crate::evidence::WINDOW_DAYS) days say
+/// about each credential of the app (by the secret's or certificate's keyId, the FIC's id);
+/// a tenant without P1/P2, or a session without the permission, gets the reason instead.
+async fn sign_in_evidence(
+    graph: &GraphClient,
+    app_id: &str,
+) -> Result<crate::evidence::Evidence, DirectoryError> {
+    use crate::evidence::{CredentialUse, Evidence, WINDOW_DAYS};
+    use entra::signins::{self, SignInQuery};
+    let since = time::OffsetDateTime::now_utc() - time::Duration::days(WINDOW_DAYS);
+    let list = match graph.sign_ins(&SignInQuery::app(app_id, since)).await {
+        Ok(list) => list,
+        Err(e) if signins::is_unlicensed(&e) => {
+            return Ok(Evidence::Unavailable(signins::NO_PREMIUM_MESSAGE.into()));
+        }
+        Err(entra::EntraError::Graph(g)) if g.status == 403 => {
+            return Ok(Evidence::Unavailable(
+                "no sign-in evidence: reading the sign-in logs needs AuditLog.Read.All".into(),
+            ));
+        }
+        Err(e) => return Err(DirectoryError::from(e)),
+    };
+    let mut uses: Vec<CredentialUse> = Vec::new();
+    for s in &list {
+        let federated = s.client_credential_type.as_deref() == Some("federatedIdentityCredential");
+        let Some(key) = s
+            .service_principal_credential_key_id
+            .clone()
+            .or_else(|| s.federated_credential_id.clone())
+            .or_else(|| federated.then(|| crate::evidence::UNMATCHED.to_string()))
+        else {
+            continue;
+        };
+        let Some(at) = s.at() else {
+            continue;
+        };
+        let entry = match uses
+            .iter_mut()
+            .position(|u| u.key.eq_ignore_ascii_case(&key))
+        {
+            Some(i) => &mut uses[i],
+            None => {
+                uses.push(CredentialUse {
+                    key,
+                    last_used: None,
+                    uses: 0,
+                    last_failure: None,
+                    failures: 0,
+                });
+                let last = uses.len() - 1;
+                &mut uses[last]
+            }
+        };
+        if s.failed() {
+            entry.failures += 1;
+            if entry.last_failure.is_none_or(|(t, _)| at > t) {
+                entry.last_failure = Some((at, s.status.error_code));
+            }
+        } else {
+            entry.uses += 1;
+            if entry.last_used.is_none_or(|t| at > t) {
+                entry.last_used = Some(at);
+            }
+        }
+    }
+    Ok(Evidence::Usage(uses))
 }
 
 /// Journals a FIC write the console made (`ficus history` lists it and restores from it). A

@@ -177,6 +177,8 @@ pub struct State {
     /// The list row the cursor rests on (see [`REST_DELAY`]).
     pub rest: Option<Rest>,
     pub details: DetailCache,
+    /// Sign-in evidence per app object id (the app detail's last-used column).
+    pub evidence: std::collections::HashMap<String, crate::evidence::Evidence>,
     requests: RequestIds,
     pub quit: bool,
 }
@@ -208,6 +210,7 @@ impl State {
             typed_ahead: Vec::new(),
             rest: None,
             details: DetailCache::default(),
+            evidence: std::collections::HashMap::new(),
             requests: RequestIds::default(),
             quit: false,
         }

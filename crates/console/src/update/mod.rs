@@ -152,6 +152,15 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             if !for_preview && !for_screen {
                 return Vec::new();
             }
+            // The sign-in evidence of its credentials, fetched as it opens (or is previewed).
+            let load_evidence = result
+                .as_ref()
+                .ok()
+                .filter(|d| for_screen || !state.evidence.contains_key(&d.app.object_id))
+                .map(|d| Cmd::LoadEvidence {
+                    app_object_id: d.app.object_id.clone(),
+                    app_id: d.app.app_id.clone(),
+                });
             if let Ok(detail) = &mut result {
                 detail.sanitize();
                 state.details.put_app((**detail).clone());
@@ -186,6 +195,16 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
                     break;
                 }
             }
+            load_evidence.into_iter().collect()
+        }
+        Msg::EvidenceLoaded {
+            app_object_id,
+            result,
+        } => {
+            let evidence = result.unwrap_or_else(|error| {
+                crate::evidence::Evidence::Unavailable(sanitize(&error.message).into_owned())
+            });
+            state.evidence.insert(app_object_id, evidence);
             Vec::new()
         }
         Msg::IdentityDetailLoaded {
