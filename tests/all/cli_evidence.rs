@@ -4,7 +4,7 @@
 //! message, and a deleted FIC restored from the history journal.
 
 use ficus::commands::evidence::{
-    HistoryAction, HistoryArgs, SecretCommand, SigninsArgs, journal, parse_age,
+    FailingArgs, HistoryAction, HistoryArgs, SecretCommand, SigninsArgs, journal, parse_age,
 };
 use ficus::commands::{self, Command, CommandError, Context, ExchangeArgs, FicCommand};
 use ficus::sandbox::{self, Sandbox, SandboxConfig};
@@ -340,5 +340,35 @@ async fn a_deleted_fic_is_restored_from_the_journal() {
             .is_some_and(|i| i.ends_with("/v2.0/")),
         "restored as it was, trailing slash included: {restored}"
     );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn failing_workloads_name_the_fic_at_fault() {
+    let (sb, ctx) = demo().await;
+    let answer = run(
+        &ctx,
+        Command::Failing(FailingArgs {
+            since: "24h".into(),
+        }),
+    )
+    .await
+    .expect("failing");
+    let list = answer["failingWorkloads"].as_array().expect("list");
+    let inventory = list
+        .iter()
+        .find(|w| w["appDisplayName"] == "inventory-sync")
+        .expect("inventory-sync fails");
+    assert_eq!(inventory["count"], 288);
+    assert_eq!(inventory["errorCode"], 700213);
+    assert_eq!(inventory["identity"], "id-inventory");
+    assert_eq!(inventory["fic"], "mi-id-inventory");
+    let summary = inventory["summary"].as_str().expect("summary");
+    assert!(
+        summary.starts_with("inventory-sync has failed 288 times since "),
+        "{summary}"
+    );
+    assert!(summary.contains("with AADSTS700213"), "{summary}");
+    assert!(summary.contains("client id of id-inventory"), "{summary}");
     sb.shutdown().await;
 }

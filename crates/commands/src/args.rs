@@ -51,6 +51,9 @@ pub enum Command {
     Secret(crate::evidence::SecretCommand),
     /// The journal of every write ficus made; `history restore N` undoes change N.
     History(crate::evidence::HistoryArgs),
+    /// Failing workloads: failed workload sign-ins grouped by app, identity and AADSTS code,
+    /// each with what is wrong with the app's FICs.
+    Failing(crate::evidence::FailingArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,13 @@ pub struct SigninsArgs {
     pub failed: bool,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct FailingArgs {
+    /// How far back: 24h, 7d (default 24h).
+    #[arg(long, default_value = "24h")]
+    pub since: String,
+}
+
 #[derive(Debug, Clone, Subcommand)]
 pub enum SecretCommand {
     /// An app's client secrets with their last use (from the sign-in logs).
@@ -655,5 +662,113 @@ async fn history_restore(
         "Restored change {number}: {}",
         plan.describe(&summary.display_name)
     )?;
+    Ok(())
+}
+
+/// One failing workload: its failed sign-ins grouped, and what ficus sees wrong with the
+/// app's FICs.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailingWorkload {
+    #[serde(flatten)]
+    pub group: signins::FailureGroup,
+    /// The managed identity whose token was presented (from the assertion's subject).
+    pub identity: Option<String>,
+    /// The FIC at fault and the finding, when the rules name one.
+    pub fic: Option<String>,
+    pub diagnosis: Option<String>,
+    /// The whole sentence.
+    pub summary: String,
+}
+
+/// Failed workload sign-ins of the tenant, grouped by app, identity and AADSTS code, each
+/// joined with the app's FICs and their rule findings.
+pub async fn failing_workloads(
+    ctx: &Context,
+    since: Duration,
+) -> Result<Vec<FailingWorkload>, CommandError> {
+    let graph = ctx.session.graph();
+    let now = OffsetDateTime::now_utc();
+    let query = SignInQuery {
+        event_type: "servicePrincipal",
+        app_id: None,
+        since: Some(now - since),
+        failed_only: true,
+        limit: 5000,
+    };
+    let list = graph.sign_ins(&query).await.map_err(evidence_error)?;
+    let identities = graph.list_managed_identities().await?;
+    let tenant_id = ctx.session.tenant_id().await.unwrap_or_default();
+    let mut out = Vec::new();
+    for group in signins::failing_groups(&list) {
+        let identity = group.presented_subject.as_deref().and_then(|subject| {
+            identities
+                .iter()
+                .find(|i| i.principal_id.eq_ignore_ascii_case(subject))
+                .map(|i| i.name.clone())
+        });
+        let mut fic_at_fault = None;
+        let mut diagnosis = None;
+        if let Some(app) = graph.get_app_by_app_id(&group.app_id).await? {
+            let summary = app.summary();
+            let fics = graph.list_fics(&summary.id).await?;
+            let findings = crate::fic_findings(ctx, &tenant_id, &summary, &fics, &identities);
+            if let Some((fic, finding)) = fics.iter().zip(&findings).find_map(|(fic, found)| {
+                found
+                    .iter()
+                    .find(|f| f.severity == ficus_core::fic::Severity::Error)
+                    .map(|f| (fic, f))
+            }) {
+                fic_at_fault = Some(fic.name.clone());
+                diagnosis = Some(finding.message.clone());
+            }
+        }
+        let since_text = output::parse_iso(&group.first)
+            .map(|at| format!("{:02}:{:02}", at.hour(), at.minute()))
+            .unwrap_or_else(|| group.first.clone());
+        let mut summary = format!(
+            "{} has failed {} times since {since_text} with AADSTS{}",
+            group.app_display_name, group.count, group.error_code
+        );
+        if let Some(identity) = &identity {
+            summary.push_str(&format!(" (presenting {identity}'s token)"));
+        }
+        match (&fic_at_fault, &diagnosis) {
+            (Some(fic), Some(why)) => summary.push_str(&format!(": its FIC {fic}: {why}")),
+            _ => {
+                if let Some(reason) = &group.failure_reason {
+                    summary.push_str(&format!(": {reason}"));
+                }
+            }
+        }
+        out.push(FailingWorkload {
+            group,
+            identity,
+            fic: fic_at_fault,
+            diagnosis,
+            summary,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn failing(
+    ctx: &Context,
+    args: &FailingArgs,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let since = parse_age(&args.since)?;
+    let list = failing_workloads(ctx, since).await?;
+    if ctx.json {
+        emit_json(out, &json!({ "failingWorkloads": output::to_json(&list) }))?;
+        return Ok(());
+    }
+    if list.is_empty() {
+        writeln!(out, "No failed workload sign-ins since {}.", args.since)?;
+        return Ok(());
+    }
+    for w in &list {
+        writeln!(out, "{}", clean(&w.summary))?;
+    }
     Ok(())
 }

@@ -161,6 +161,7 @@ pub async fn execute(
         Command::Signins(args) => evidence::signins(ctx, args, out).await,
         Command::Secret(command) => evidence::secret(ctx, command, out).await,
         Command::History(args) => evidence::history(ctx, args, out).await,
+        Command::Failing(args) => evidence::failing(ctx, args, out).await,
         Command::Login | Command::Logout => Err(CommandError::Usage(
             "login and logout do not run inside a session".into(),
         )),
