@@ -123,6 +123,7 @@ fn list_inner(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Value,
     }
     let query = SignInQuery::parse(uri.query().unwrap_or(""))?;
     let base = format!("{}/beta", state.authority);
+    state.flush_sign_ins();
     state.read(|d| {
         if !d.audit.is_premium(caller.tenant_id) {
             return Err(ListError {

@@ -97,6 +97,9 @@ pub fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     })
 }
 
+/// Recorded sign-ins are moved into the directory at the latest in batches of this many.
+const PENDING_SIGN_INS_MAX: usize = 1000;
+
 /// Ask for a snapshot after this many sign-ins not yet saved.
 pub const SIGN_INS_PER_SNAPSHOT: u64 = 1000;
 
@@ -185,6 +188,10 @@ pub struct Shared {
     compact_wanted: Notify,
     /// Sign-ins recorded since the last snapshot (they are saved with the next one).
     unsaved_sign_ins: std::sync::atomic::AtomicU64,
+    /// Sign-ins not yet in the directory's log: the token and MSI endpoints never wait for the
+    /// directory's write lock (a long Graph read may hold the read lock); readers of the log
+    /// and snapshots move them in first ([`AppState::flush_sign_ins`]).
+    pending_sign_ins: Mutex<Vec<(Uuid, crate::sign_in_log::SignIn)>>,
 }
 
 struct Writer {
@@ -248,6 +255,7 @@ impl AppState {
             }),
             compact_wanted: Notify::new(),
             unsaved_sign_ins: std::sync::atomic::AtomicU64::new(0),
+            pending_sign_ins: Mutex::new(Vec::new()),
         })))
     }
 
@@ -354,9 +362,19 @@ impl AppState {
     /// minutes too): it is saved with the next snapshot, which is asked for after
     /// [`SIGN_INS_PER_SNAPSHOT`] unsaved ones, and at the latest when the sandbox stops.
     pub fn record_sign_in(&self, tenant: Uuid, sign_in: crate::sign_in_log::SignIn) {
-        {
-            let mut directory = self.0.directory.write().unwrap_or_else(|e| e.into_inner());
-            directory.audit.push(tenant, sign_in);
+        let queued = {
+            let mut pending = self
+                .0
+                .pending_sign_ins
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            pending.push((tenant, sign_in));
+            pending.len()
+        };
+        // Bounded even when nothing reads the log (an in-memory sandbox): move them in now
+        // and then, one write lock per batch.
+        if queued >= PENDING_SIGN_INS_MAX {
+            self.flush_sign_ins();
         }
         let unsaved = self
             .0
@@ -365,6 +383,24 @@ impl AppState {
             + 1;
         if unsaved.is_multiple_of(SIGN_INS_PER_SNAPSHOT) {
             self.0.compact_wanted.notify_one();
+        }
+    }
+
+    /// Moves the recorded sign-ins into the directory's log (before reading it or saving).
+    pub fn flush_sign_ins(&self) {
+        let pending = std::mem::take(
+            &mut *self
+                .0
+                .pending_sign_ins
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if pending.is_empty() {
+            return;
+        }
+        let mut directory = self.0.directory.write().unwrap_or_else(|e| e.into_inner());
+        for (tenant, sign_in) in pending {
+            directory.audit.push(tenant, sign_in);
         }
     }
 
@@ -393,6 +429,7 @@ impl AppState {
     }
 
     fn compact_locked(&self, writer: &mut Writer) -> Result<(), StateError> {
+        self.flush_sign_ins();
         let unsaved_sign_ins = self
             .0
             .unsaved_sign_ins
