@@ -9,8 +9,9 @@
 //!   GUIDs from names: [`model::derived_uuid`].
 //! - `state.rs`  [`state::AppState`] (shared by every handler: `read(|dir| ..)`,
 //!   `update_application(..)` which is durable before it returns, `update(|dir| ..)` which
-//!   saves a snapshot; `authority`, `faults`, `keys`) and persistence (`open`, `load`, `save`:
-//!   snapshot + journal + lock).
+//!   saves a snapshot; `record_sign_in(..)`, which queues a sign-in without waiting on the
+//!   directory, `flush_sign_ins()`; `authority`, `faults`, `keys`) and persistence (`open`,
+//!   `load`, `save`: snapshot + journal + lock).
 //! - `state_error.rs` [`state_error::StateError`], shared by the state, its journal and lock.
 //! - `journal.rs` the fsync'd append-only journal of acknowledged writes, replayed at start.
 //! - `lock.rs`   one state file, one sandbox: the advisory lock with the holder's pid.
