@@ -46,6 +46,16 @@ pub enum Command {
     Whoami,
     /// The workload's code that uses an app's FIC for an identity, per SDK, values filled in.
     Code(crate::code::CodeArgs),
+    /// An app's workload sign-ins: which credential, when, failures with their AADSTS code.
+    Signins(crate::evidence::SigninsArgs),
+    /// An app's client secrets with their last use; remove one once it has gone quiet.
+    #[command(subcommand)]
+    Secret(crate::evidence::SecretCommand),
+    /// The journal of every write ficus made; `history restore N` undoes change N.
+    History(crate::evidence::HistoryArgs),
+    /// Failing workloads: failed workload sign-ins grouped by app, identity and AADSTS code,
+    /// each with what is wrong with the app's FICs.
+    Failing(crate::evidence::FailingArgs),
 }
 
 #[derive(Debug, Subcommand)]

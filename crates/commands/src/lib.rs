@@ -1,5 +1,6 @@
 //! The headless commands: `ficus apps`, `identities`, `whois`, `fic list|add|rm`, `exchange`,
-//! `decode`, `explain`, `login`, `logout`, `whoami`, `code`. Each writes human text (sanitized of
+//! `decode`, `explain`, `login`, `logout`, `whoami`, `code`; `signins`, `secret list|rm` and
+//! `history [restore N]` live in [`evidence`]. Each writes human text (sanitized of
 //! control characters) or, with `--json`, JSON to the given writer, following the one
 //! convention of [`output`]; errors go to stderr (as JSON with `--json`) and the exit code is
 //! non-zero on failure.
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 pub mod args;
 pub mod code;
 pub mod decode;
+pub mod evidence;
 pub mod output;
 
 pub use decode::DecodeOptions;
@@ -158,6 +160,10 @@ pub async fn execute(
         }
         Command::Explain { text } => explain(&text.join(" "), ctx.json, out),
         Command::Code(args) => code::code(ctx, args, out).await,
+        Command::Signins(args) => evidence::signins(ctx, args, out).await,
+        Command::Secret(command) => evidence::secret(ctx, command, out).await,
+        Command::History(args) => evidence::history(ctx, args, out).await,
+        Command::Failing(args) => evidence::failing(ctx, args, out).await,
         Command::Login | Command::Logout => Err(CommandError::Usage(
             "login and logout do not run inside a session".into(),
         )),
@@ -545,6 +551,14 @@ async fn fic_add(
     }
     let outcome = graph.create_fic_outcome(&app.id, &draft).await?;
     let created = outcome.fic;
+    evidence::record(
+        ctx,
+        &app,
+        startup::history::Change::FicCreated {
+            after: created.clone(),
+        },
+    )
+    .await?;
     if ctx.json {
         emit_json(
             out,
@@ -652,6 +666,14 @@ async fn fic_rm(
     }
     let key = target.id.clone().unwrap_or_else(|| target.name.clone());
     graph.delete_fic(&app.id, &key).await?;
+    evidence::record(
+        ctx,
+        &app,
+        startup::history::Change::FicDeleted {
+            before: target.clone(),
+        },
+    )
+    .await?;
     if ctx.json {
         emit_json(out, &json!({ "app": app, "deleted": target }))?;
         return Ok(());
@@ -1046,6 +1068,8 @@ pub async fn run_to(
             decode::decode(token.as_deref(), None, &options, out).await
         }
         Command::Explain { text } => explain(&text.join(" "), json_out, out),
+        // Listing the journal is local: no sign-in.
+        Command::History(args) if args.action.is_none() => evidence::history_offline(json_out, out),
         Command::Login => {
             let config = session_config(&global)?;
             login(&config, json_out, out, err).await

@@ -27,6 +27,7 @@ use ficus_entra::{self as entra, EntraError, GraphClient, SessionConfig};
 pub use ficus_startup::connection::{
     ConnectFuture, Connected, Connector, MsiHost, Reconnect, SignedInHook, cloud_label,
 };
+use ficus_startup::history::Change;
 
 /// Everything one signed-in session uses. A tenant switch replaces the whole connection at
 /// once (one write of `GraphDirectory::connection`), never field by field, so no request sees
@@ -45,6 +46,8 @@ struct Connection {
     reconnect: Option<Reconnect>,
     /// Whatever keeps the session alive (the embedded sandbox).
     _keep_alive: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// Where the console's FIC writes are journaled (`ficus history`).
+    journal: Option<ficus_startup::history::History>,
 }
 
 pub struct GraphDirectory {
@@ -131,6 +134,11 @@ impl GraphDirectory {
             msi_host: connected.msi_host,
             reconnect: connected.reconnect,
             _keep_alive: Some(connected.keep_alive),
+            journal: if connected.info.cloud == "sandbox" {
+                Some(ficus_startup::history::History::sandbox())
+            } else {
+                ficus_startup::history::History::of_user().ok()
+            },
         }));
         connected.info
     }
@@ -152,6 +160,7 @@ impl GraphDirectory {
             msi_host: None,
             reconnect: None,
             _keep_alive: None,
+            journal: ficus_startup::history::History::of_user().ok(),
         }));
     }
 
@@ -563,19 +572,35 @@ impl Directory for GraphDirectory {
         app_object_id: String,
         fic_id: String,
     ) -> Result<(), DirectoryError> {
-        self.signed()?
+        let signed = self.signed()?;
+        // What it was, for the journal (a restore creates it again).
+        let before = signed
+            .graph
+            .get_fic(&app_object_id, &fic_id)
+            .await
+            .ok()
+            .flatten();
+        signed
             .graph
             .delete_fic(&app_object_id, &fic_id)
             .await
-            .map_err(DirectoryError::from)
+            .map_err(DirectoryError::from)?;
+        if let Some(before) = before {
+            journal_write(&signed, &app_object_id, Change::FicDeleted { before }).await;
+        }
+        Ok(())
     }
 
     async fn create_fic(&self, app_object_id: String, fic: Fic) -> Result<Fic, DirectoryError> {
-        self.signed()?
+        let signed = self.signed()?;
+        let created = signed
             .graph
             .create_fic(&app_object_id, &fic)
             .await
-            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))?;
+        let after = created.clone();
+        journal_write(&signed, &app_object_id, Change::FicCreated { after }).await;
+        Ok(created)
     }
 
     async fn create_fic_outcome(
@@ -583,12 +608,16 @@ impl Directory for GraphDirectory {
         app_object_id: String,
         fic: Fic,
     ) -> Result<(Fic, bool), DirectoryError> {
-        self.signed()?
+        let signed = self.signed()?;
+        let created = signed
             .graph
             .create_fic_outcome(&app_object_id, &fic)
             .await
             .map(|created| (created.fic, created.replicated))
-            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))?;
+        let after = created.0.clone();
+        journal_write(&signed, &app_object_id, Change::FicCreated { after }).await;
+        Ok(created)
     }
 
     async fn certificate_index(
@@ -614,11 +643,34 @@ impl Directory for GraphDirectory {
         app_object_id: String,
         update: fic::FicUpdate,
     ) -> Result<Fic, DirectoryError> {
-        self.signed()?
+        let signed = self.signed()?;
+        let before = signed
+            .graph
+            .get_fic(&app_object_id, &update.fic_key)
+            .await
+            .ok()
+            .flatten();
+        let after = signed
             .graph
             .update_fic(&app_object_id, &update)
             .await
-            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "changed")))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "changed")))?;
+        if let Some(before) = before {
+            let change = Change::FicUpdated {
+                before,
+                after: after.clone(),
+            };
+            journal_write(&signed, &app_object_id, change).await;
+        }
+        Ok(after)
+    }
+
+    async fn credential_evidence(
+        &self,
+        _app_object_id: String,
+        app_id: String,
+    ) -> Result<crate::evidence::Evidence, DirectoryError> {
+        sign_in_evidence(&self.signed()?.graph, &app_id).await
     }
 
     async fn msi_source(&self) -> Result<ExchangeSourceInfo, DirectoryError> {
@@ -1033,6 +1085,109 @@ pub fn signatures_outcome(signatures: &[&Signature]) -> StepOutcome {
         StepOutcome::Ok(format!(
             "{verified} verified with the issuer's keys{graph_note}"
         ))
+    }
+}
+
+/// What the sign-in logs of the last [`WINDOW_DAYS`](crate::evidence::WINDOW_DAYS) days say
+/// about each credential of the app (by the secret's or certificate's keyId, the FIC's id);
+/// a tenant without P1/P2, or a session without the permission, gets the reason instead.
+async fn sign_in_evidence(
+    graph: &GraphClient,
+    app_id: &str,
+) -> Result<crate::evidence::Evidence, DirectoryError> {
+    use crate::evidence::{CredentialUse, Evidence, WINDOW_DAYS};
+    use entra::signins::{self, SignInQuery};
+    let since = time::OffsetDateTime::now_utc() - time::Duration::days(WINDOW_DAYS);
+    let list = match graph.sign_ins(&SignInQuery::app(app_id, since)).await {
+        Ok(list) => list,
+        Err(e) if signins::is_unlicensed(&e) => {
+            return Ok(Evidence::Unavailable(signins::NO_PREMIUM_MESSAGE.into()));
+        }
+        Err(entra::EntraError::Graph(g)) if g.status == 403 => {
+            return Ok(Evidence::Unavailable(
+                "no sign-in evidence: reading the sign-in logs needs AuditLog.Read.All".into(),
+            ));
+        }
+        Err(e) => return Err(DirectoryError::from(e)),
+    };
+    let mut uses: Vec<CredentialUse> = Vec::new();
+    for s in &list {
+        let federated = s.client_credential_type.as_deref() == Some("federatedIdentityCredential");
+        let Some(key) = s
+            .service_principal_credential_key_id
+            .clone()
+            .or_else(|| s.federated_credential_id.clone())
+            .or_else(|| federated.then(|| crate::evidence::UNMATCHED.to_string()))
+        else {
+            continue;
+        };
+        let Some(at) = s.at() else {
+            continue;
+        };
+        let entry = match uses
+            .iter_mut()
+            .position(|u| u.key.eq_ignore_ascii_case(&key))
+        {
+            Some(i) => &mut uses[i],
+            None => {
+                uses.push(CredentialUse {
+                    key,
+                    last_used: None,
+                    uses: 0,
+                    last_failure: None,
+                    failures: 0,
+                });
+                let last = uses.len() - 1;
+                &mut uses[last]
+            }
+        };
+        if s.failed() {
+            entry.failures += 1;
+            if entry.last_failure.is_none_or(|(t, _)| at > t) {
+                entry.last_failure = Some((at, s.status.error_code));
+            }
+        } else {
+            entry.uses += 1;
+            if entry.last_used.is_none_or(|t| at > t) {
+                entry.last_used = Some(at);
+            }
+        }
+    }
+    Ok(Evidence::Usage(uses))
+}
+
+/// Journals a FIC write the console made (`ficus history` lists it and restores from it). A
+/// journal that cannot be written is logged: the write itself stands and was reported.
+async fn journal_write(
+    signed: &Connection,
+    app_object_id: &str,
+    change: ficus_startup::history::Change,
+) {
+    let Some(journal) = &signed.journal else {
+        return;
+    };
+    let account = signed.graph.credentials().account().await;
+    let who = account
+        .username
+        .or(account.object_id)
+        .unwrap_or_else(|| "unknown".into());
+    let app_name = signed
+        .graph
+        .console_app_light(app_object_id)
+        .await
+        .ok()
+        .and_then(|a| a.display_name)
+        .unwrap_or_default();
+    let entry = ficus_startup::history::Entry::now(
+        &who,
+        &signed.tenant_id,
+        app_object_id,
+        &app_name,
+        "console",
+        change,
+    );
+    if let Err(error) = journal.append(&entry) {
+        tracing::warn!(%error, "the console's write could not be journaled");
     }
 }
 

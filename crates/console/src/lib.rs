@@ -14,6 +14,7 @@
 //!   (and `TextMatch`, the same matcher for the pickers), key bindings, colours. Sanitizing,
 //!   times in words, well-known GUIDs and AADSTS parsing are core's (`ficus_core::text`,
 //!   `fic::guid`, `fic::aadsts`); the console keeps no copy.
+//! - [`evidence`]: what the sign-in logs say about each of an app's credentials.
 //! - [`request`] (request ids), [`error`] (`DirectoryError`: an effect's failure by kind),
 //!   [`token_effects`] (the exchange's and inspector's commands, answers and run data),
 //!   [`overlay`] (help, palette, confirmations, export and text panels: their state; the
@@ -72,6 +73,7 @@ pub mod directory;
 pub mod domain;
 pub mod effects;
 pub mod error;
+pub mod evidence;
 pub mod filter;
 pub mod keymap;
 pub mod model;

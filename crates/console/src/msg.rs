@@ -123,6 +123,11 @@ pub enum Msg {
     EffectPanicked(String),
     /// Where the chosen theme was saved, or why it could not be.
     ThemeSaved(Result<String, String>),
+    /// An app's sign-in evidence (`Cmd::LoadEvidence`).
+    EvidenceLoaded {
+        app_object_id: String,
+        result: Result<crate::evidence::Evidence, DirectoryError>,
+    },
 }
 
 /// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
@@ -172,6 +177,11 @@ pub enum Cmd {
     Wizard(crate::screens::wizard::effect::WizardCmd),
     /// The exchange screen's and token inspector's work (#7).
     Exchange(crate::token_effects::ExchangeCmd),
+    /// Read the sign-in logs for an app's credentials (when its detail opens).
+    LoadEvidence {
+        app_object_id: String,
+        app_id: String,
+    },
 }
 
 impl Msg {

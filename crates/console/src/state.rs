@@ -105,6 +105,8 @@ pub struct State {
     pub whois_request: Option<(RequestId, String)>,
     /// Keys (and pastes) typed while signing in, applied once the apps list arrives.
     pub typed_ahead: Vec<Msg>,
+    /// Sign-in evidence per app object id (the app detail's last-used column).
+    pub evidence: std::collections::HashMap<String, crate::evidence::Evidence>,
     requests: RequestIds,
     pub quit: bool,
 }
@@ -131,6 +133,7 @@ impl State {
             exchange_memory: Default::default(),
             whois_request: None,
             typed_ahead: Vec::new(),
+            evidence: std::collections::HashMap::new(),
             requests: RequestIds::default(),
             quit: false,
         }

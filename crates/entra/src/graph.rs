@@ -16,6 +16,10 @@ use super::signin::Credentials;
 use ficus_core::fic::{ArmId, Fic, FicUpdate, Identity, IdentityKind};
 use ficus_core::secret::Secret;
 
+/// Sign-in evidence and secret removal (a child module: it uses this client's plumbing).
+#[path = "signins.rs"]
+pub mod signins;
+
 /// Columns fetched for the app list.
 pub const APP_LIST_SELECT: &str = "id,appId,displayName,signInAudience,createdDateTime";
 /// Largest page Graph serves.

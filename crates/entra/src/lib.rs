@@ -65,6 +65,10 @@
 //!   EntraError::to_json() for `--json`.
 //! ```
 //!
+//! signins (graph/signins.rs): GraphClient::sign_ins(&SignInQuery) -> Vec<SignIn>,
+//!   remove_password(app, key_id); credential_usage / secret_quiet / failing_groups (pure);
+//!   is_unlicensed(&EntraError) and NO_PREMIUM_MESSAGE for tenants without P1/P2
+//!
 //! Tokens are always in `Secret<T>` and never logged.
 
 pub mod error;
@@ -81,6 +85,8 @@ use std::path::PathBuf;
 pub use error::{
     CacheError, EntraError, GraphError, MsiError, NetworkError, NetworkErrorKind, StsError,
 };
+/// Sign-in evidence (`/beta/auditLogs/signIns`) and secret removal: see `signins.rs`.
+pub use graph::signins;
 pub use graph::{
     App, AppSummary, CertificateIndex, Created, GraphClient, GuidKind, GuidMatch, TrustReport,
     TrustingApp,

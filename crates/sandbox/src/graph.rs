@@ -1,7 +1,8 @@
 //! Microsoft Graph v1.0, the subset ficus uses: `/me`, `/organization`, `/applications` (with
 //! OData queries and paging), federated identity credentials (list, get, create, update,
 //! delete, upsert by name), `/servicePrincipals` (managed identities included), and
-//! `/directoryObjects` (by id, `getByIds`).
+//! `/directoryObjects` (by id, `getByIds`), and removing secrets and certificates
+//! (`removePassword`, `removeKey`, a `keyCredentials` PATCH: `graph_credentials.rs`).
 //!
 //! Fidelity notes:
 //! - JSON shapes, error bodies (`{"error":{"code","message","innerError":{…}}}`), status codes
@@ -45,6 +46,9 @@ use crate::state::AppState;
 
 #[path = "odata.rs"]
 pub mod odata;
+
+#[path = "graph_credentials.rs"]
+mod credentials;
 
 use odata::{Cursor, Direction, EntitySchema, ODataError, Query, Record};
 
@@ -678,6 +682,12 @@ impl Request<'_> {
             }
             [fics, id] if fics.eq_ignore_ascii_case("federatedIdentityCredentials") => {
                 self.fic_route(key, FicKey::IdOrName((*id).to_string()))
+            }
+            [op] if op.eq_ignore_ascii_case("removePassword") => self
+                .only(Method::POST)
+                .and_then(|_| self.remove_password(key)),
+            [op] if op.eq_ignore_ascii_case("removeKey") => {
+                self.only(Method::POST).and_then(|_| self.remove_key(key))
             }
             [owners] if owners.eq_ignore_ascii_case("owners") => {
                 self.only(Method::GET)?;

@@ -9,8 +9,9 @@
 //!   GUIDs from names: [`model::derived_uuid`].
 //! - `state.rs`  [`state::AppState`] (shared by every handler: `read(|dir| ..)`,
 //!   `update_application(..)` which is durable before it returns, `update(|dir| ..)` which
-//!   saves a snapshot; `authority`, `faults`, `keys`) and persistence (`open`, `load`, `save`:
-//!   snapshot + journal + lock).
+//!   saves a snapshot; `record_sign_in(..)`, which queues a sign-in without waiting on the
+//!   directory, `flush_sign_ins()`; `authority`, `faults`, `keys`) and persistence (`open`,
+//!   `load`, `save`: snapshot + journal + lock).
 //! - `state_error.rs` [`state_error::StateError`], shared by the state, its journal and lock.
 //! - `journal.rs` the fsync'd append-only journal of acknowledged writes, replayed at start.
 //! - `lock.rs`   one state file, one sandbox: the advisory lock with the holder's pid.
@@ -34,6 +35,10 @@
 //!   authorize (error page), logout, `/common/discovery/instance`.
 //! - `sts_routes.rs` all of them on one router.
 //! - `msi.rs`    IMDS and App Service managed identity endpoints (separate listener).
+//! - `sign_in_log.rs` the sign-in log's data ([`sign_in_log::AuditLogs`] in the directory,
+//!   [`sign_in_log::SignIn`]); `signins.rs` records workload token requests into it (hooks in
+//!   `sts.rs`, `msi.rs`); `sign_in_history.rs` the demo's seeded history; `signins_graph.rs`
+//!   `GET /beta/auditLogs/signIns` (filters, order, paging, the P1 licence 403).
 //! - `tls.rs`    generated CA + leaf for HTTPS.
 //! - `server.rs` [`start`] → [`Sandbox`] (`info`, `sign_in`, `managed_identity_token`,
 //!   `http_client`, `state`, `shutdown`).
@@ -73,6 +78,10 @@ pub mod seed;
 pub mod serve;
 mod server;
 pub mod sessions;
+pub mod sign_in_history;
+pub mod sign_in_log;
+pub mod signins;
+pub mod signins_graph;
 pub mod state;
 pub mod state_error;
 pub mod sts;

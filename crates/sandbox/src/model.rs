@@ -51,6 +51,12 @@ pub struct Directory {
     pub tenants: Vec<Tenant>,
     /// The machine the MSI listener pretends to be.
     pub host: EmulatedHost,
+    /// Sign-in logs and which tenants have Entra ID P1/P2 (see `sign_in_log.rs`).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::sign_in_log::AuditLogs::is_empty"
+    )]
+    pub audit: crate::sign_in_log::AuditLogs,
 }
 
 impl Directory {

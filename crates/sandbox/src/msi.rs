@@ -130,7 +130,7 @@ pub fn host_token(
     }
     let resource = resource.strip_suffix("/.default").unwrap_or(resource);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    state.read(|d| {
+    let answer = state.read(|d| {
         let identity = pick(d, selector)?;
         let tenant = d.host_tenant().ok_or(MsiError::IdentityNotFound)?;
         let res = tokens::resolve_resource(tenant, resource).ok_or_else(|| {
@@ -152,7 +152,11 @@ pub fn host_token(
             minted: crate::mi_cache::token(&signer, identity, &res, now),
             client_id: identity.app_id,
         })
-    })
+    });
+    if let Ok(token) = &answer {
+        crate::signins::record_managed_identity(state, token.client_id, resource);
+    }
+    answer
 }
 
 /// The `api-version` values IMDS accepts.

@@ -133,8 +133,21 @@ pub fn build(seed: Seed, authority: &str) -> Result<Directory, KeyError> {
         authority: Some(authority.to_string()),
         tenants: vec![contoso, fabrikam],
         host,
+        audit: Default::default(),
     };
     directory.reindex();
+    if seed != Seed::Empty {
+        let ids = crate::sign_in_history::DemoIds {
+            contoso: tenant_id(CONTOSO),
+            fabrikam: tenant_id(FABRIKAM),
+            billing_worker: app_ids(CONTOSO, "billing-worker").1,
+            payments_api: app_ids(CONTOSO, "payments-api").1,
+            inventory_sync: app_ids(CONTOSO, "inventory-sync").1,
+            id_payments: identity_ids(CONTOSO, "id-payments").0,
+            id_inventory: identity_ids(CONTOSO, "id-inventory").0,
+        };
+        crate::sign_in_history::seed_demo_history(&mut directory, &ids, now);
+    }
     Ok(directory)
 }
 

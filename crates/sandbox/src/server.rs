@@ -257,6 +257,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
     let main_router: Router = crate::sts_routes::router()
         .merge(graph::router())
         .merge(crate::arm::router())
+        .merge(crate::signins_graph::router())
         .layer(middleware::from_fn_with_state(app_state.clone(), latency))
         .with_state(app_state.clone());
     let msi_router: Router = msi::router()

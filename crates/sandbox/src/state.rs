@@ -97,6 +97,12 @@ pub fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     })
 }
 
+/// Recorded sign-ins are moved into the directory at the latest in batches of this many.
+const PENDING_SIGN_INS_MAX: usize = 1000;
+
+/// Ask for a snapshot after this many sign-ins not yet saved.
+pub const SIGN_INS_PER_SNAPSHOT: u64 = 1000;
+
 /// Compact (new snapshot, empty journal) once the journal holds this much.
 pub const COMPACT_AFTER_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -180,6 +186,12 @@ pub struct Shared {
     writer: Mutex<Writer>,
     /// The journal has grown past [`COMPACT_AFTER_BYTES`].
     compact_wanted: Notify,
+    /// Sign-ins recorded since the last snapshot (they are saved with the next one).
+    unsaved_sign_ins: std::sync::atomic::AtomicU64,
+    /// Sign-ins not yet in the directory's log: the token and MSI endpoints never wait for the
+    /// directory's write lock (a long Graph read may hold the read lock); readers of the log
+    /// and snapshots move them in first ([`AppState::flush_sign_ins`]).
+    pending_sign_ins: Mutex<Vec<(Uuid, crate::sign_in_log::SignIn)>>,
 }
 
 struct Writer {
@@ -242,6 +254,8 @@ impl AppState {
                 closed: false,
             }),
             compact_wanted: Notify::new(),
+            unsaved_sign_ins: std::sync::atomic::AtomicU64::new(0),
+            pending_sign_ins: Mutex::new(Vec::new()),
         })))
     }
 
@@ -344,6 +358,52 @@ impl AppState {
         result
     }
 
+    /// Appends a workload sign-in to its tenant's log. Not journaled (Entra's logs lag by
+    /// minutes too): it is saved with the next snapshot, which is asked for after
+    /// [`SIGN_INS_PER_SNAPSHOT`] unsaved ones, and at the latest when the sandbox stops.
+    pub fn record_sign_in(&self, tenant: Uuid, sign_in: crate::sign_in_log::SignIn) {
+        let queued = {
+            let mut pending = self
+                .0
+                .pending_sign_ins
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            pending.push((tenant, sign_in));
+            pending.len()
+        };
+        // Bounded even when nothing reads the log (an in-memory sandbox): move them in now
+        // and then, one write lock per batch.
+        if queued >= PENDING_SIGN_INS_MAX {
+            self.flush_sign_ins();
+        }
+        let unsaved = self
+            .0
+            .unsaved_sign_ins
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if unsaved.is_multiple_of(SIGN_INS_PER_SNAPSHOT) {
+            self.0.compact_wanted.notify_one();
+        }
+    }
+
+    /// Moves the recorded sign-ins into the directory's log (before reading it or saving).
+    pub fn flush_sign_ins(&self) {
+        let pending = std::mem::take(
+            &mut *self
+                .0
+                .pending_sign_ins
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if pending.is_empty() {
+            return;
+        }
+        let mut directory = self.0.directory.write().unwrap_or_else(|e| e.into_inner());
+        for (tenant, sign_in) in pending {
+            directory.audit.push(tenant, sign_in);
+        }
+    }
+
     /// `{authority}/v1.0`.
     pub fn graph_base(&self) -> String {
         format!("{}/v1.0", self.0.authority)
@@ -369,7 +429,12 @@ impl AppState {
     }
 
     fn compact_locked(&self, writer: &mut Writer) -> Result<(), StateError> {
-        let dirty = writer.dirty || writer.broken.is_some();
+        self.flush_sign_ins();
+        let unsaved_sign_ins = self
+            .0
+            .unsaved_sign_ins
+            .swap(0, std::sync::atomic::Ordering::Relaxed);
+        let dirty = writer.dirty || writer.broken.is_some() || unsaved_sign_ins > 0;
         let Some(persistence) = writer.persistence.as_mut() else {
             return Ok(());
         };
@@ -382,7 +447,12 @@ impl AppState {
                 path: persistence.path.clone(),
                 source: std::io::Error::other(e),
             })?;
-        save_bytes(&persistence.path, &bytes)?;
+        if let Err(e) = save_bytes(&persistence.path, &bytes) {
+            self.0
+                .unsaved_sign_ins
+                .fetch_add(unsaved_sign_ins, std::sync::atomic::Ordering::Relaxed);
+            return Err(e);
+        }
         persistence
             .journal
             .reset()

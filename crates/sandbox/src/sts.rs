@@ -972,7 +972,12 @@ pub fn token_inner(
 ) -> Result<Value, StsError> {
     let grant = field(form, "grant_type").ok_or_else(|| StsError::missing("grant_type"))?;
     match grant {
-        "client_credentials" => client_credentials(state, segment, headers, form),
+        "client_credentials" => {
+            let answer = client_credentials(state, segment, headers, form);
+            let refused = answer.as_ref().err().map(|e| (e.code, e.message.as_str()));
+            crate::signins::record_client_credentials(state, segment, headers, form, refused);
+            answer
+        }
         DEVICE_CODE_GRANT | DEVICE_CODE_GRANT_SHORT => device_code_grant(state, segment, form),
         "refresh_token" => refresh_grant(state, segment, form),
         other => Err(StsError::new(

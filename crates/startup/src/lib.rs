@@ -9,7 +9,8 @@
 //! - [`connection`]: what a signed-in console holds ([`Connected`]) and how it gets one
 //!   ([`Connector`]);
 //! - [`console_start`]: the console's connector from the flags and the configuration;
-//! - [`sandbox`]: the embedded sandbox as a session (console, headless commands, tests).
+//! - [`sandbox`]: the embedded sandbox as a session (console, headless commands, tests);
+//! - [`history`]: the local journal of every write ficus makes, and restoring from it.
 //!
 //! Uses `entra`, `core` and `sandbox` (to start the embedded one); never the console or the
 //! commands.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod connection;
 pub mod console_start;
 mod error;
+pub mod history;
 pub mod last_tenant;
 pub mod options;
 pub mod sandbox;

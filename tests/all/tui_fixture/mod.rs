@@ -203,6 +203,7 @@ fn is_final(msg: &Msg) -> bool {
         // The one-shot delay of a resting cursor, and a contained panic.
         Msg::Rested { .. } | Msg::EffectPanicked(_) => true,
         Msg::CertificatesLoaded { .. } => true,
+        Msg::EvidenceLoaded { .. } => true,
         // Sent before a create's `Saved`, which ends the command.
         Msg::Wizard(ficus::tui::wizard::WizardMsg::Replication { .. }) => false,
         Msg::Wizard(_) => true,

@@ -87,6 +87,18 @@ pub trait Directory: Send + Sync + 'static {
         app_object_id: String,
         update: ficus_core::fic::FicUpdate,
     ) -> impl Future<Output = Result<ficus_core::fic::Fic, DirectoryError>> + Send;
+    /// What the sign-in logs say about the app's credentials. The default: no logs here.
+    fn credential_evidence(
+        &self,
+        _app_object_id: String,
+        _app_id: String,
+    ) -> impl Future<Output = Result<crate::evidence::Evidence, DirectoryError>> + Send {
+        async {
+            Ok(crate::evidence::Evidence::Unavailable(
+                "this directory keeps no sign-in logs".into(),
+            ))
+        }
+    }
 
     // The live test exchange and the token inspector (#7). The defaults say the directory
     // cannot do it, so directories without a token service stay valid.
@@ -324,6 +336,28 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
         }
         Cmd::Wizard(cmd) => wizard::spawn(&directory, cmd, &tx),
         Cmd::Exchange(cmd) => exchange::spawn(directory, cmd, tx),
+        Cmd::LoadEvidence {
+            app_object_id,
+            app_id,
+        } => {
+            let id = app_object_id.clone();
+            spawn_guarded(
+                &sender,
+                async move {
+                    let result = directory
+                        .credential_evidence(app_object_id.clone(), app_id)
+                        .await;
+                    let _ = tx.send(Msg::EvidenceLoaded {
+                        app_object_id,
+                        result,
+                    });
+                },
+                move |error: String| Msg::EvidenceLoaded {
+                    app_object_id: id,
+                    result: Err(error.into()),
+                },
+            )
+        }
         Cmd::Copy(_) | Cmd::Quit | Cmd::SaveTheme(_) => {}
     }
 }

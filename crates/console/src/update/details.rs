@@ -19,6 +19,10 @@ pub(super) trait LoadedDetail: CachedDetail + Clone {
     fn deliver(screen: &mut Screen, result: Result<Self, DirectoryError>);
     /// What the lists follow from it (an app's FIC count and subjects).
     fn follow(&self, _state: &mut State) {}
+    /// What to fetch next because it arrived (an app's sign-in evidence).
+    fn then_load(&self, _state: &State, _for_screen: bool) -> Option<Cmd> {
+        None
+    }
 }
 
 impl LoadedDetail for AppDetail {
@@ -37,6 +41,15 @@ impl LoadedDetail for AppDetail {
         // What the list knew of its FICs follows what was just read.
         let subjects = self.fics.iter().map(|f| f.fic.subject.clone()).collect();
         set_app_fics(state, &self.app.object_id, self.fics.len(), Some(subjects));
+    }
+    fn then_load(&self, state: &State, for_screen: bool) -> Option<Cmd> {
+        // The sign-in evidence of its credentials, fetched as it opens (or once when previewed).
+        (for_screen || !state.evidence.contains_key(&self.app.object_id)).then(|| {
+            Cmd::LoadEvidence {
+                app_object_id: self.app.object_id.clone(),
+                app_id: self.app.app_id.clone(),
+            }
+        })
     }
 }
 
@@ -68,6 +81,10 @@ pub(super) fn on_detail_loaded<D: LoadedDetail>(
         detail.sanitize();
         *detail
     });
+    let then_load = result
+        .as_ref()
+        .ok()
+        .and_then(|detail| detail.then_load(state, for_screen));
     if let Ok(detail) = &result {
         detail.cache(&mut state.lists.details);
         detail.follow(state);
@@ -78,5 +95,5 @@ pub(super) fn on_detail_loaded<D: LoadedDetail>(
     if let Some(screen) = state.stack.iter_mut().find(|s| D::asked(s, request)) {
         D::deliver(screen, result);
     }
-    Vec::new()
+    then_load.into_iter().collect()
 }

@@ -138,6 +138,16 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
         }
         Msg::AppDetailLoaded { request, result } => on_detail_loaded(state, request, result),
         Msg::IdentityDetailLoaded { request, result } => on_detail_loaded(state, request, result),
+        Msg::EvidenceLoaded {
+            app_object_id,
+            result,
+        } => {
+            let evidence = result.unwrap_or_else(|error| {
+                crate::evidence::Evidence::Unavailable(sanitize(&error.message).into_owned())
+            });
+            state.evidence.insert(app_object_id, evidence);
+            Vec::new()
+        }
         Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
         Msg::SignIn(event) => on_sign_in(state, event),
         Msg::SwitchRefused(reason) => {

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState, Wrap};
 
 use super::{field, short_id, titled_pane, wrapped_lines};
+use crate::evidence::Evidence;
 use crate::model::{ExpiryFlag, FicRow, Severity, expiry_flag};
 use crate::state::{AppDetailScreen, DetailPane, State};
 use ficus_core::text::relative_time;
@@ -15,16 +16,25 @@ use ficus_core::text::relative_time;
 const VALUE_INDENT: usize = 10;
 
 /// The selected FIC's issuer, subject (with the identity it names) and audiences, in full.
-fn fic_values(row: &crate::model::FicRow) -> Vec<(&'static str, String)> {
+fn fic_values(
+    row: &crate::model::FicRow,
+    evidence: Option<&Evidence>,
+    now: time::OffsetDateTime,
+) -> Vec<(&'static str, String)> {
     let subject = match &row.subject_name {
         Some(name) => format!("{} ({name})", row.fic.subject),
         None => row.fic.subject.clone(),
     };
-    vec![
+    let mut values = vec![
         ("issuer", row.fic.issuer.clone()),
         ("subject", subject),
         ("audience", row.fic.audiences.join(", ")),
-    ]
+    ];
+    // The sign-in evidence (wide layouts): is the FIC in use, does it fail?
+    if let (Some(evidence), Some(id)) = (evidence, row.fic.id.as_deref()) {
+        values.push(("sign-ins", evidence.describe_fic(id, now)));
+    }
+    values
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScreen) {
@@ -47,6 +57,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
     };
     let wide = area.width >= 100;
     let app = &detail.app;
+    // Where there is room for it (100 columns and more): the sign-in evidence.
+    let evidence = state.evidence.get(&app.object_id).filter(|_| wide);
     let mut identity_lines = vec![
         Line::from(Span::styled(app.name.clone(), theme.title)),
         field("app id", app.app_id.clone(), theme.muted, theme.text),
@@ -71,7 +83,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
         // Each value and finding wraps over as many lines as its words need.
         let width = area.width.max(20) as usize;
         selected_fic.map_or(0, |f| {
-            let values: usize = fic_values(f)
+            let values: usize = fic_values(f, evidence, state.now)
                 .iter()
                 .map(|(label, value)| {
                     wrapped_lines(&format!("{label:<VALUE_INDENT$}{value}"), width)
@@ -205,7 +217,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
         let fix_note = format!("  ({fix_key} fixes)");
         // The full values first: the table above cuts long issuers, and at 80 columns it
         // has no issuer column at all.
-        let mut lines: Vec<Line> = fic_values(fic)
+        let mut lines: Vec<Line> = fic_values(fic, evidence, state.now)
             .into_iter()
             .map(|(label, value)| {
                 Line::from(vec![
@@ -260,8 +272,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
 
     // Credentials
     let credential_title = format!(
-        " Secrets and certificates ({}){} ",
+        " Secrets and certificates ({}){}{} ",
         app.credentials.len(),
+        match evidence.and_then(Evidence::unavailable) {
+            Some(why) => format!(" · {why}"),
+            None => String::new(),
+        },
         if screen.pane == DetailPane::Credentials {
             " ◀"
         } else {
@@ -282,6 +298,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
             credentials_area,
         );
     } else {
+        // Whole key ids where the evidence column leaves room for them.
+        let full_key_ids = area.width >= 150;
         let rows = app.credentials.iter().map(|credential| {
             let expiry = match credential.expires {
                 Some(at) => {
@@ -294,32 +312,44 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
                 }
                 None => Span::styled("no end date", theme.muted),
             };
-            TableRow::new(vec![
+            let mut cells = vec![
                 Cell::from(credential.kind.label()),
                 Cell::from(credential.name.clone()),
                 Cell::from(Span::styled(
-                    short_id(&credential.key_id, wide),
+                    short_id(&credential.key_id, full_key_ids),
                     theme.muted,
                 )),
                 Cell::from(expiry),
-            ])
+            ];
+            // The sign-in evidence, where there is room for it.
+            if wide {
+                cells.push(Cell::from(Span::styled(
+                    evidence.map_or_else(
+                        || "sign-ins…".to_string(),
+                        |e| e.describe(&credential.key_id, state.now),
+                    ),
+                    theme.muted,
+                )));
+            }
+            TableRow::new(cells)
         });
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Length(11),
-                Constraint::Min(12),
-                Constraint::Length(if wide { 36 } else { 9 }),
-                Constraint::Length(26),
-            ],
-        )
-        .block(credential_block)
-        .row_highlight_style(if screen.pane == DetailPane::Credentials {
-            theme.selection
-        } else {
-            theme.text
-        })
-        .highlight_symbol("▶ ");
+        let mut widths = vec![
+            Constraint::Length(11),
+            Constraint::Min(12),
+            Constraint::Length(if full_key_ids { 36 } else { 9 }),
+            Constraint::Length(26),
+        ];
+        if wide {
+            widths.push(Constraint::Length(36));
+        }
+        let table = Table::new(rows, widths)
+            .block(credential_block)
+            .row_highlight_style(if screen.pane == DetailPane::Credentials {
+                theme.selection
+            } else {
+                theme.text
+            })
+            .highlight_symbol("▶ ");
         let mut table_state = TableState::default().with_selected(Some(screen.credential_cursor));
         frame.render_stateful_widget(table, credentials_area, &mut table_state);
     }
