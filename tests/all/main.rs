@@ -28,6 +28,7 @@ mod harden_client;
 mod jwt_claims;
 mod jwt_props;
 mod sandbox_cli;
+mod sandbox_describe;
 mod sandbox_durability;
 mod sandbox_graph;
 mod sandbox_limits;

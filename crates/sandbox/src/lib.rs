@@ -36,6 +36,8 @@
 //! - `server.rs` [`start`] → [`Sandbox`] (`info`, `sign_in`, `managed_identity_token`,
 //!   `http_client`, `state`, `shutdown`).
 //! - `serve.rs`  the `ficus sandbox` command.
+//! - `describe.rs` the sandbox's description at `/.well-known/ficus-sandbox` (endpoints,
+//!   tenants, the emulated host's identities, CA), which `--sandbox-url` clients read.
 //! - `graph.rs`, `odata.rs`  Graph v1.0 (`graph::router()`, merged under the main listener;
 //!   it applies the throttle and latency faults to `/v1.0` itself).
 //!
@@ -49,11 +51,13 @@
 //!   .managed_identity_token(tenant, client_or_principal_id, resource) -> Result<Secret<String>, _>
 //!   .http_client() -> Result<reqwest::Client, _>   (trusts the CA, no proxy)
 //!   .state() -> &AppState
-//! SandboxInfo { authority, graph, imds, app_service: { endpoint, header }, ca_file, ca_pem, tenants }
+//! SandboxInfo { authority, graph, imds, app_service: { endpoint, header }, ca_file, ca_pem, tenants,
+//!               description }
 //! SignedIn { access_token, refresh_token, expires_in, id_token }
 //! ```
 
 pub mod bearer;
+pub mod describe;
 pub mod faults;
 pub mod graph;
 pub mod journal;

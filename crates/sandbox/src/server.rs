@@ -20,7 +20,7 @@ use crate::seed::{self, Seed};
 use crate::state::{self, AppState, StateError, StateOptions};
 use crate::tls::{self, TlsError};
 use crate::tokens::{self, Signer};
-use crate::{graph, msi, sts};
+use crate::{describe, graph, msi, sts};
 use ficus_core::secret::Secret;
 
 /// How to run a sandbox. `Default` is the in-process setup: loopback, free ports, plain HTTP,
@@ -116,6 +116,9 @@ pub struct SandboxInfo {
     #[serde(skip)]
     pub ca_pem: Option<String>,
     pub tenants: Vec<TenantInfo>,
+    /// `{authority}/.well-known/ficus-sandbox`: this sandbox's description
+    /// ([`crate::describe`]), which `--sandbox-url` clients read to find the emulated host.
+    pub description: String,
 }
 
 /// Tokens of a completed sign-in.
@@ -254,19 +257,8 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         },
     )?;
 
-    let main_router: Router = crate::sts_routes::router()
-        .merge(graph::router())
-        .layer(middleware::from_fn_with_state(app_state.clone(), latency))
-        .with_state(app_state.clone());
-    let msi_router: Router = msi::router()
-        .layer(middleware::from_fn_with_state(app_state.clone(), latency))
-        .with_state(app_state.clone());
-
-    let main_handle = axum_server::Handle::new();
-    let msi_handle = axum_server::Handle::new();
-    let mut ca_file = None;
-    let mut ca_pem = None;
-    let main_task = if config.tls {
+    // The CA first: the description served on the main listener names it.
+    let tls_material = if config.tls {
         let extra = match local.ip() {
             ip if ip.is_unspecified() || ip.is_loopback() => Vec::new(),
             ip => vec![ip.to_string()],
@@ -279,6 +271,30 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
             tls::write_ca(&path, &material.ca_pem)?;
             material
         };
+        Some((path, material))
+    } else {
+        None
+    };
+    let app_service_endpoint = format!("{imds}/msi/token");
+    let description = describe::router(describe::Endpoints {
+        imds: imds.clone(),
+        app_service_endpoint: app_service_endpoint.clone(),
+        ca_pem: tls_material.as_ref().map(|(_, m)| m.ca_pem.clone()),
+    });
+    let main_router: Router = crate::sts_routes::router()
+        .merge(graph::router())
+        .merge(description)
+        .layer(middleware::from_fn_with_state(app_state.clone(), latency))
+        .with_state(app_state.clone());
+    let msi_router: Router = msi::router()
+        .layer(middleware::from_fn_with_state(app_state.clone(), latency))
+        .with_state(app_state.clone());
+
+    let main_handle = axum_server::Handle::new();
+    let msi_handle = axum_server::Handle::new();
+    let mut ca_file = None;
+    let mut ca_pem = None;
+    let main_task = if let Some((path, material)) = tls_material {
         ca_file = Some(path);
         ca_pem = Some(material.ca_pem.clone());
         let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
@@ -351,9 +367,10 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
 
     let info = SandboxInfo {
         graph: format!("{authority}/v1.0"),
+        description: format!("{authority}{}", describe::WELL_KNOWN_PATH),
         authority,
         app_service: AppServiceInfo {
-            endpoint: format!("{imds}/msi/token"),
+            endpoint: app_service_endpoint,
             header,
         },
         imds,
