@@ -33,6 +33,7 @@ mod sandbox_durability;
 mod sandbox_graph;
 mod sandbox_limits;
 mod sandbox_msi;
+mod sandbox_soak;
 mod sandbox_state;
 mod sandbox_sts;
 mod sandbox_sts_clients;
