@@ -213,7 +213,10 @@ async fn the_emulated_host_is_only_taken_from_a_description_on_this_machine() {
             .await
             .expect_err(imds);
         assert!(why.contains("neither on this machine"), "{imds}: {why}");
-        assert!(why.contains("--token-file"), "{why}");
+        assert!(
+            why.contains("does not say where its emulated host is"),
+            "{why}"
+        );
         task.abort();
     }
     // Not a ficus sandbox (404): refused with the reason.

@@ -944,6 +944,10 @@ impl GraphDirectory {
                     ),
                 ))
             }
+            Err(EntraError::Msi(entra::MsiError::NotAzureHost)) => Err(DirectoryError::new(
+                ErrorKind::Unsupported,
+                "This machine is not an Azure VM: no App Service endpoint (IDENTITY_ENDPOINT), no workload identity token file (AZURE_FEDERATED_TOKEN_FILE), so the real IMDS was not asked",
+            )),
             Err(e) => Err(DirectoryError::from_entra(&e, say(&e))),
         }
     }

@@ -62,7 +62,7 @@ pub const SANDBOX_HOST_LABEL: &str = "the sandbox's emulated host";
 /// description it serves at `/.well-known/ficus-sandbox`, read with the session's client (its
 /// CA). Its IMDS must be on this machine or on the sandbox's own host, never link-local: a
 /// description is not allowed to send managed identity requests to the real IMDS. `Err`: a
-/// sentence saying why, and what to do instead.
+/// sentence saying why (the caller says what to do instead: a token file, a pasted token).
 pub async fn sandbox_msi_host(http: &entra::Http, sandbox_url: &str) -> Result<MsiHost, String> {
     use ficus_sandbox::describe::{Description, KIND, WELL_KNOWN_PATH};
     let base = sandbox_url.trim_end_matches('/');
@@ -70,8 +70,7 @@ pub async fn sandbox_msi_host(http: &entra::Http, sandbox_url: &str) -> Result<M
     let unusable = |why: String| {
         format!(
             "the sandbox at {} does not say where its emulated host is ({why}); is it a ficus \
-             sandbox of this version? Paste a token (p) or read one from a file (f), or pass \
-             --token-file",
+             sandbox of this version?",
             entra::http::safe_url_text(base)
         )
     };
