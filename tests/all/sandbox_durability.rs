@@ -15,14 +15,14 @@ use serde_json::{Value, json};
 const AZURE_CLI: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const GRAPH_DEFAULT: &str = "https://graph.microsoft.com/.default";
 
-/// A running `ficus sandbox --json` child.
-struct Sandbox {
+/// A running `ficus sandbox --json` child (the soak, `sandbox_soak.rs`, uses it too).
+pub(crate) struct Sandbox {
     child: Child,
-    authority: String,
+    pub(crate) authority: String,
     stderr: Option<std::thread::JoinHandle<String>>,
 }
 
-fn sandbox_args(state: &Path) -> Vec<String> {
+pub(crate) fn sandbox_args(state: &Path) -> Vec<String> {
     vec![
         "sandbox".into(),
         "--listen".into(),
@@ -35,7 +35,7 @@ fn sandbox_args(state: &Path) -> Vec<String> {
     ]
 }
 
-fn ficus() -> Command {
+pub(crate) fn ficus() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ficus"))
 }
 
@@ -47,7 +47,7 @@ impl Sandbox {
     }
 
     /// Spawns `command` (a `ficus sandbox --json`, maybe wrapped) and waits for its line.
-    fn spawn(mut command: Command) -> Sandbox {
+    pub(crate) fn spawn(mut command: Command) -> Sandbox {
         let mut child = command
             .env_remove("NO_COLOR")
             .env("RUST_LOG", "info")
@@ -81,11 +81,11 @@ impl Sandbox {
         }
     }
 
-    fn pid(&self) -> String {
+    pub(crate) fn pid(&self) -> String {
         self.child.id().to_string()
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.pid()])
             .status()
@@ -94,7 +94,7 @@ impl Sandbox {
     }
 
     /// Waits for the exit; returns the status and everything on stderr.
-    fn wait(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) fn wait(mut self) -> (std::process::ExitStatus, String) {
         let status = self.child.wait().expect("exits");
         let stderr = self
             .stderr
@@ -105,7 +105,7 @@ impl Sandbox {
     }
 
     /// A Graph token for the demo admin, through the device code flow (auto-approved).
-    async fn admin_token(&self, http: &reqwest::Client) -> String {
+    pub(crate) async fn admin_token(&self, http: &reqwest::Client) -> String {
         let started: Value = http
             .post(format!("{}/contoso/oauth2/v2.0/devicecode", self.authority))
             .form(&[("client_id", AZURE_CLI), ("scope", GRAPH_DEFAULT)])
@@ -139,7 +139,7 @@ impl Sandbox {
     }
 
     /// Object ids of the first `n` contoso apps.
-    async fn apps(&self, http: &reqwest::Client, token: &str, n: usize) -> Vec<String> {
+    pub(crate) async fn apps(&self, http: &reqwest::Client, token: &str, n: usize) -> Vec<String> {
         let page: Value = http
             .get(format!(
                 "{}/v1.0/applications?$select=id&$top={n}",
@@ -161,7 +161,12 @@ impl Sandbox {
     }
 
     /// Names of the FICs of an app.
-    async fn fic_names(&self, http: &reqwest::Client, token: &str, app: &str) -> Vec<String> {
+    pub(crate) async fn fic_names(
+        &self,
+        http: &reqwest::Client,
+        token: &str,
+        app: &str,
+    ) -> Vec<String> {
         let page: Value = http
             .get(format!(
                 "{}/v1.0/applications/{app}/federatedIdentityCredentials",
@@ -191,7 +196,7 @@ impl Drop for Sandbox {
 }
 
 /// POSTs one FIC; the status and body.
-async fn create_fic(
+pub(crate) async fn create_fic(
     http: &reqwest::Client,
     authority: &str,
     token: &str,
@@ -241,7 +246,7 @@ fn run_expecting_refusal(args: Vec<String>, limit: Duration) -> std::process::Ou
     child.wait_with_output().expect("output")
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))

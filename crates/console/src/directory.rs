@@ -965,7 +965,19 @@ fn plain_write_error(error: &EntraError, verb: &str) -> String {
 impl GraphDirectory {
     /// The managed identity source: the configured host (the sandbox's), else this machine's.
     async fn detect_msi(&self) -> Result<(entra::msi::MsiSource, Option<MsiHost>), DirectoryError> {
-        let host = self.signed().ok().and_then(|c| c.msi_host.clone());
+        let connection = self.signed().ok();
+        let mut host = connection.as_ref().and_then(|c| c.msi_host.clone());
+        // A `--sandbox-url` session: the sandbox's emulated host, from its description (never
+        // this machine's environment, whose IMDS is not the sandbox's).
+        if let Some(c) = connection
+            .as_ref()
+            .filter(|c| host.is_none() && c.cloud.kind == ficus_core::cloud::CloudKind::Custom)
+        {
+            let found = ficus_startup::connection::sandbox_msi_host(&c.http, &c.cloud.login)
+                .await
+                .map_err(|why| DirectoryError::new(ErrorKind::Unsupported, why))?;
+            host = Some(found);
+        }
         let env = host
             .as_ref()
             .map(|h| h.env.clone())
@@ -980,6 +992,10 @@ impl GraphDirectory {
                     ),
                 ))
             }
+            Err(EntraError::Msi(entra::MsiError::NotAzureHost)) => Err(DirectoryError::new(
+                ErrorKind::Unsupported,
+                "This machine is not an Azure VM: no App Service endpoint (IDENTITY_ENDPOINT), no workload identity token file (AZURE_FEDERATED_TOKEN_FILE), so the real IMDS was not asked",
+            )),
             Err(e) => Err(DirectoryError::from_entra(&e, say(&e))),
         }
     }

@@ -207,6 +207,10 @@ pub enum MsiError {
     )]
     NoSource { imds: String, probe_ms: u64 },
     #[error(
+        "no managed identity source found: not in App Service (IDENTITY_ENDPOINT/IDENTITY_HEADER unset), AZURE_FEDERATED_TOKEN_FILE is unset, and this machine is not an Azure VM, so the real IMDS (169.254.169.254) was not asked; run on Azure, point AZURE_POD_IDENTITY_AUTHORITY_HOST at an IMDS (a sandbox's), or pass a token with --token-file FILE (or - for stdin)"
+    )]
+    NotAzureHost,
+    #[error(
         "the managed identity endpoint {endpoint} refused: {status} {message}; check the identity is attached to this host"
     )]
     Refused {

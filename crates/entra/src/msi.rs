@@ -1,7 +1,8 @@
 //! Managed identity token sources, detected in azure-identity's order: App Service
 //! (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`), the workload identity token file
 //! (`AZURE_FEDERATED_TOKEN_FILE`, with `AZURE_AUTHORITY_HOST` and `AZURE_TENANT_ID`), then IMDS
-//! (after a sub-second probe, so a machine that is not on Azure says so quickly). A token can
+//! (after a sub-second probe, so a machine that is not on Azure says so quickly; the real IMDS
+//! at 169.254.169.254 only on an Azure VM, see [`on_azure_host`]). A token can
 //! also be given explicitly (file or stdin). The sandbox's endpoints are the same protocols.
 
 use std::path::PathBuf;
@@ -200,6 +201,11 @@ pub async fn detect(env: &MsiEnv) -> Result<MsiSource, EntraError> {
     ) {
         return Ok(MsiSource::WorkloadIdentityFile { path: path.clone() });
     }
+    // The real IMDS is asked only on an Azure host: anywhere else a request to 169.254.169.254
+    // is at best a wasted probe and at worst reaches something that is not IMDS.
+    if env.imds_authority.is_none() && !on_azure_host() {
+        return Err(MsiError::NotAzureHost.into());
+    }
     let base = env
         .imds_authority
         .clone()
@@ -214,6 +220,22 @@ pub async fn detect(env: &MsiEnv) -> Result<MsiSource, EntraError> {
         probe_ms: IMDS_PROBE_TIMEOUT.as_millis() as u64,
     }
     .into())
+}
+
+/// The chassis asset tag every Azure virtual machine reports (SMBIOS), which is how Azure's
+/// own agents tell they run on Azure.
+pub const AZURE_CHASSIS_ASSET_TAG: &str = "7783-7084-3265-9085-8269-3286-77";
+
+/// Whether this machine is an Azure virtual machine (so that IMDS may be there). On Linux its
+/// SMBIOS chassis asset tag says so; macOS never is; elsewhere it cannot be told cheaply and
+/// the probe decides, as before.
+pub fn on_azure_host() -> bool {
+    if cfg!(target_os = "linux") {
+        std::fs::read_to_string("/sys/class/dmi/id/chassis_asset_tag")
+            .is_ok_and(|tag| tag.trim() == AZURE_CHASSIS_ASSET_TAG)
+    } else {
+        !cfg!(target_os = "macos")
+    }
 }
 
 /// True when something answers HTTP at the IMDS token path within the probe timeout.

@@ -45,6 +45,8 @@
 //! - `serve.rs`  the `ficus sandbox` command.
 //! - `arm.rs`    the Resource Manager minimum on the main listener: `/metadata/endpoints`,
 //!   `/tenants`, `/subscriptions`, resource groups and user-assigned identities (read only).
+//! - `describe.rs` the sandbox's description at `/.well-known/ficus-sandbox` (endpoints,
+//!   tenants, the emulated host's identities, CA), which `--sandbox-url` clients read.
 //! - `graph.rs`, `odata.rs`  Graph v1.0 (`graph::router()`, merged under the main listener;
 //!   it applies the throttle and latency faults to `/v1.0` itself).
 //!
@@ -58,13 +60,15 @@
 //!   .managed_identity_token(tenant, client_or_principal_id, resource) -> Result<Secret<String>, _>
 //!   .http_client() -> Result<reqwest::Client, _>   (trusts the CA, no proxy)
 //!   .state() -> &AppState
-//! SandboxInfo { authority, graph, imds, app_service: { endpoint, header }, ca_file, ca_pem, tenants }
+//! SandboxInfo { authority, graph, imds, app_service: { endpoint, header }, ca_file, ca_pem, tenants,
+//!               description }
 //! SignedIn { access_token, refresh_token, expires_in, id_token }
 //! ```
 
 pub mod arm;
 pub mod bearer;
 pub mod certs;
+pub mod describe;
 pub mod faults;
 pub mod graph;
 pub mod journal;

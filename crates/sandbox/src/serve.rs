@@ -102,8 +102,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         .context("the sandbox did not start")?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut out, &sandbox.info)?;
-        writeln!(out)?;
+        write_json_line(&mut out, &sandbox.info)?;
     } else {
         print_human(&mut out, &sandbox, &config)?;
     }
@@ -119,12 +118,94 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a user runs to use this sandbox: the console's attach command, the environment for
+/// the SDKs and the Azure CLI's cloud registration. One source for the banner and the
+/// `--json` line, so the two never disagree.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Attach {
+    /// `ficus --sandbox-url URL [--ca-file PEM]`.
+    pub console: String,
+    /// `NAME=value` pairs for azure-identity, MSAL and the like, in the order printed.
+    pub environment: Vec<(String, String)>,
+    /// `az cloud register …` (Graph and ARM served from the sandbox's own URL).
+    pub az_cloud_register: String,
+}
+
+impl Attach {
+    pub fn of(info: &crate::SandboxInfo) -> Attach {
+        let console = match &info.ca_file {
+            Some(ca) => format!(
+                "ficus --sandbox-url {} --ca-file {}",
+                info.authority,
+                ca.display()
+            ),
+            None => format!("ficus --sandbox-url {}", info.authority),
+        };
+        let mut environment = vec![("AZURE_AUTHORITY_HOST".to_string(), info.authority.clone())];
+        if let Some(ca) = &info.ca_file {
+            for name in ["REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"] {
+                environment.push((name.to_string(), ca.display().to_string()));
+            }
+        }
+        environment.push((
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(),
+            info.imds.clone(),
+        ));
+        environment.push((
+            "IDENTITY_ENDPOINT".to_string(),
+            info.app_service.endpoint.clone(),
+        ));
+        environment.push((
+            "IDENTITY_HEADER".to_string(),
+            info.app_service.header.clone(),
+        ));
+        if let Some(t) = info.tenants.first() {
+            environment.push(("AZURE_TENANT_ID".to_string(), t.id.clone()));
+        }
+        let az_cloud_register = format!(
+            "az cloud register --name ficus-sandbox --endpoint-active-directory {a} --endpoint-active-directory-resource-id {a}/ --endpoint-active-directory-graph-resource-id {a}/ --endpoint-microsoft-graph-resource-id {a}/ --endpoint-resource-manager {a}/ --skip-endpoint-discovery",
+            a = info.authority
+        );
+        Attach {
+            console,
+            environment,
+            az_cloud_register,
+        }
+    }
+}
+
+/// The `--json` line: the endpoints, and how to attach (the same as the human banner).
+#[derive(serde::Serialize)]
+struct ReadyLine<'a> {
+    #[serde(flatten)]
+    info: &'a crate::SandboxInfo,
+    attach: String,
+    environment: std::collections::BTreeMap<String, String>,
+    az_cloud_register: String,
+}
+
+fn write_json_line(out: &mut impl Write, info: &crate::SandboxInfo) -> anyhow::Result<()> {
+    let attach = Attach::of(info);
+    serde_json::to_writer(
+        &mut *out,
+        &ReadyLine {
+            info,
+            attach: attach.console,
+            environment: attach.environment.into_iter().collect(),
+            az_cloud_register: attach.az_cloud_register,
+        },
+    )?;
+    writeln!(out)?;
+    Ok(())
+}
+
 fn print_human(
     out: &mut impl Write,
     sandbox: &Sandbox,
     config: &SandboxConfig,
 ) -> std::io::Result<()> {
     let info = &sandbox.info;
+    let attach = Attach::of(info);
     writeln!(out, "ficus sandbox is running. Ctrl-C stops it.")?;
     writeln!(out)?;
     writeln!(out, "  token service  {}", info.authority)?;
@@ -135,6 +216,7 @@ fn print_human(
     if let Some(upn) = &config.auto_approve {
         writeln!(out, "                 (auto-approving as {upn})")?;
     }
+    writeln!(out, "  description    {}", info.description)?;
     for t in &info.tenants {
         writeln!(out, "  tenant         {} {} ({})", t.name, t.id, t.domain)?;
     }
@@ -147,57 +229,33 @@ fn print_human(
     writeln!(out)?;
     writeln!(
         out,
-        "# Attach a ficus console (or headless command) to this sandbox:"
+        "# Attach a ficus console (or headless command) to this sandbox; its test exchange takes"
     )?;
-    match &info.ca_file {
-        Some(ca) => writeln!(
-            out,
-            "ficus --sandbox-url {} --ca-file {}",
-            info.authority,
-            ca.display()
-        )?,
-        None => writeln!(out, "ficus --sandbox-url {}", info.authority)?,
-    }
+    writeln!(
+        out,
+        "# managed identity tokens from the sandbox's emulated host (found through the description):"
+    )?;
+    writeln!(out, "{}", attach.console)?;
     writeln!(out)?;
     writeln!(
         out,
         "# Point azure-identity and MSAL at the sandbox (IDENTITY_* selects App Service; unset them to use IMDS):"
     )?;
-    writeln!(out, "export AZURE_AUTHORITY_HOST={}", info.authority)?;
-    match &info.ca_file {
-        Some(ca) => {
-            writeln!(out, "export REQUESTS_CA_BUNDLE={}", ca.display())?;
-            writeln!(out, "export NODE_EXTRA_CA_CERTS={}", ca.display())?;
-        }
-        None => writeln!(
+    if info.ca_file.is_none() {
+        writeln!(
             out,
             "# (no TLS: azure-identity and MSAL require https; restart with --tls)"
-        )?,
+        )?;
     }
-    writeln!(
-        out,
-        "export AZURE_POD_IDENTITY_AUTHORITY_HOST={}",
-        info.imds
-    )?;
-    writeln!(
-        out,
-        "export IDENTITY_ENDPOINT={}",
-        info.app_service.endpoint
-    )?;
-    writeln!(out, "export IDENTITY_HEADER={}", info.app_service.header)?;
-    if let Some(t) = info.tenants.first() {
-        writeln!(out, "export AZURE_TENANT_ID={}", t.id)?;
+    for (name, value) in &attach.environment {
+        writeln!(out, "export {name}={value}")?;
     }
     writeln!(out)?;
     writeln!(
         out,
         "# The Azure CLI (with REQUESTS_CA_BUNDLE above): Graph is served from the sandbox's own URL"
     )?;
-    writeln!(
-        out,
-        "az cloud register --name ficus-sandbox --endpoint-active-directory {a} --endpoint-active-directory-resource-id {a}/ --endpoint-active-directory-graph-resource-id {a}/ --endpoint-microsoft-graph-resource-id {a}/ --endpoint-resource-manager {a}/ --skip-endpoint-discovery",
-        a = info.authority
-    )?;
+    writeln!(out, "{}", attach.az_cloud_register)?;
     Ok(())
 }
 

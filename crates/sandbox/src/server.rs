@@ -20,7 +20,7 @@ use crate::seed::{self, Seed};
 use crate::state::{self, AppState, StateError, StateOptions};
 use crate::tls::{self, TlsError};
 use crate::tokens::{self, Signer};
-use crate::{graph, msi, sts};
+use crate::{describe, graph, msi, sts};
 use ficus_core::secret::Secret;
 
 /// How to run a sandbox. `Default` is the in-process setup: loopback, free ports, plain HTTP,
@@ -116,6 +116,9 @@ pub struct SandboxInfo {
     #[serde(skip)]
     pub ca_pem: Option<String>,
     pub tenants: Vec<TenantInfo>,
+    /// `{authority}/.well-known/ficus-sandbox`: this sandbox's description
+    /// ([`crate::describe`]), which `--sandbox-url` clients read to find the emulated host.
+    pub description: String,
 }
 
 /// Tokens of a completed sign-in.
@@ -187,6 +190,32 @@ async fn latency(State(state): State<AppState>, request: Request, next: Next) ->
     next.run(request).await
 }
 
+/// How many Graph reads may run at once: all cores but one (at least one). A read over a large
+/// tenant is CPU work (filter, sort, serialize) on the blocking pool; four sorted listers on
+/// two cores would otherwise take every core, and token and IMDS answers would queue behind
+/// them for the CPU (issue 12: IMDS p99 under four listers of `large:100000`).
+fn graph_read_permits() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Holds one of [`graph_read_permits`] while a Graph read runs. Writes (bound by fsync, not the
+/// CPU) pass; so does everything under a `latency=MS` fault, whose requests mostly sleep.
+async fn limit_graph_reads(
+    State((state, permits)): State<(AppState, std::sync::Arc<tokio::sync::Semaphore>)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != axum::http::Method::GET || state.faults.latency.is_some() {
+        return next.run(request).await;
+    }
+    // The semaphore is never closed; should it be, the read runs unlimited.
+    let _permit = permits.acquire().await.ok();
+    next.run(request).await
+}
+
 /// Starts a sandbox: binds, loads the state file (or seeds and writes it), and serves until
 /// [`Sandbox::shutdown`].
 pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
@@ -254,21 +283,8 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         },
     )?;
 
-    let main_router: Router = crate::sts_routes::router()
-        .merge(graph::router())
-        .merge(crate::arm::router())
-        .merge(crate::signins_graph::router())
-        .layer(middleware::from_fn_with_state(app_state.clone(), latency))
-        .with_state(app_state.clone());
-    let msi_router: Router = msi::router()
-        .layer(middleware::from_fn_with_state(app_state.clone(), latency))
-        .with_state(app_state.clone());
-
-    let main_handle = axum_server::Handle::new();
-    let msi_handle = axum_server::Handle::new();
-    let mut ca_file = None;
-    let mut ca_pem = None;
-    let main_task = if config.tls {
+    // The CA first: the description served on the main listener names it.
+    let tls_material = if config.tls {
         let extra = match local.ip() {
             ip if ip.is_unspecified() || ip.is_loopback() => Vec::new(),
             ip => vec![ip.to_string()],
@@ -281,6 +297,36 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
             tls::write_ca(&path, &material.ca_pem)?;
             material
         };
+        Some((path, material))
+    } else {
+        None
+    };
+    let app_service_endpoint = format!("{imds}/msi/token");
+    let description = describe::router(describe::Endpoints {
+        imds: imds.clone(),
+        app_service_endpoint: app_service_endpoint.clone(),
+        ca_pem: tls_material.as_ref().map(|(_, m)| m.ca_pem.clone()),
+    });
+    let graph_reads = std::sync::Arc::new(tokio::sync::Semaphore::new(graph_read_permits()));
+    let main_router: Router = crate::sts_routes::router()
+        .merge(graph::router().layer(middleware::from_fn_with_state(
+            (app_state.clone(), graph_reads),
+            limit_graph_reads,
+        )))
+        .merge(crate::arm::router())
+        .merge(crate::signins_graph::router())
+        .merge(description)
+        .layer(middleware::from_fn_with_state(app_state.clone(), latency))
+        .with_state(app_state.clone());
+    let msi_router: Router = msi::router()
+        .layer(middleware::from_fn_with_state(app_state.clone(), latency))
+        .with_state(app_state.clone());
+
+    let main_handle = axum_server::Handle::new();
+    let msi_handle = axum_server::Handle::new();
+    let mut ca_file = None;
+    let mut ca_pem = None;
+    let main_task = if let Some((path, material)) = tls_material {
         ca_file = Some(path);
         ca_pem = Some(material.ca_pem.clone());
         let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
@@ -353,9 +399,10 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
 
     let info = SandboxInfo {
         graph: format!("{authority}/v1.0"),
+        description: format!("{authority}{}", describe::WELL_KNOWN_PATH),
         authority,
         app_service: AppServiceInfo {
-            endpoint: format!("{imds}/msi/token"),
+            endpoint: app_service_endpoint,
             header,
         },
         imds,

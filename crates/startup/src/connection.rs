@@ -55,6 +55,77 @@ pub struct MsiHost {
     pub env: entra::msi::MsiEnv,
 }
 
+/// How the exchange screen names a sandbox's emulated host.
+pub const SANDBOX_HOST_LABEL: &str = "the sandbox's emulated host";
+
+/// The emulated host of the sandbox at `sandbox_url` (a `--sandbox-url` session), from the
+/// description it serves at `/.well-known/ficus-sandbox`, read with the session's client (its
+/// CA). Its IMDS must be on this machine or on the sandbox's own host, never link-local: a
+/// description is not allowed to send managed identity requests to the real IMDS. `Err`: a
+/// sentence saying why (the caller says what to do instead: a token file, a pasted token).
+pub async fn sandbox_msi_host(http: &entra::Http, sandbox_url: &str) -> Result<MsiHost, String> {
+    use ficus_sandbox::describe::{Description, KIND, WELL_KNOWN_PATH};
+    let base = sandbox_url.trim_end_matches('/');
+    let url = format!("{base}{WELL_KNOWN_PATH}");
+    let unusable = |why: String| {
+        format!(
+            "the sandbox at {} does not say where its emulated host is ({why}); is it a ficus \
+             sandbox of this version?",
+            entra::http::safe_url_text(base)
+        )
+    };
+    let response = http
+        .get_json(&url, None, &[])
+        .await
+        .map_err(|e| unusable(e.to_string()))?;
+    if !response.is_success() {
+        return Err(unusable(format!(
+            "{WELL_KNOWN_PATH} answered {}",
+            response.status
+        )));
+    }
+    let description: Description = response
+        .json("the sandbox's description")
+        .map_err(|e| unusable(e.to_string()))?;
+    if description.kind != KIND {
+        return Err(unusable(format!(
+            "its description is of kind '{}', not '{KIND}'",
+            ficus_core::text::sanitize(&description.kind)
+        )));
+    }
+    let imds = description.managed_identity.imds.trim_end_matches('/');
+    let imds_url =
+        url::Url::parse(imds).map_err(|e| unusable(format!("its IMDS URL is not a URL: {e}")))?;
+    let sandbox_host = url::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    let imds_host = imds_url.host_str().map(str::to_ascii_lowercase);
+    let on_loopback = match imds_url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    let link_local = match imds_url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_link_local(),
+        Some(url::Host::Ipv6(ip)) => ip.segments()[0] & 0xffc0 == 0xfe80,
+        _ => false,
+    };
+    if imds_url.scheme() != "http" || link_local || !(on_loopback || imds_host == sandbox_host) {
+        return Err(unusable(format!(
+            "its IMDS {} is neither on this machine nor on the sandbox's host",
+            entra::http::safe_url_text(imds)
+        )));
+    }
+    Ok(MsiHost {
+        label: SANDBOX_HOST_LABEL.into(),
+        env: entra::msi::MsiEnv {
+            imds_authority: Some(imds.to_string()),
+            ..entra::msi::MsiEnv::default()
+        },
+    })
+}
+
 pub type ConnectFuture = Pin<Box<dyn Future<Output = Result<Connected, String>> + Send>>;
 
 /// How the console gets signed in.

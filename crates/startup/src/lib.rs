@@ -7,7 +7,8 @@
 //! - [`session`]: cloud, tenant, CA and token cache from the flags; headless sign-in;
 //! - [`last_tenant`]: which tenant a plain `ficus` opens;
 //! - [`connection`]: what a signed-in console holds ([`Connected`]) and how it gets one
-//!   ([`Connector`]);
+//!   ([`Connector`]); a `--sandbox-url` sandbox's emulated host, from the description it serves
+//!   ([`connection::sandbox_msi_host`]);
 //! - [`console_start`]: the console's connector from the flags and the configuration;
 //! - [`sandbox`]: the embedded sandbox as a session (console, headless commands, tests);
 //! - [`history`]: the local journal of every write ficus makes, and restoring from it.

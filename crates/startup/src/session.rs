@@ -193,9 +193,21 @@ pub async fn connect_with(
         }
         Err(e) => return Err(e.into()),
     };
+    // A running sandbox's emulated host gives the exchanges their managed identity tokens
+    // (`--token-file` still wins); without its description, this machine's environment.
+    let msi_source = match &global.sandbox_url {
+        Some(url) => match crate::connection::sandbox_msi_host(&session.http, url).await {
+            Ok(host) => host.env.imds_authority.map(|base| MsiSource::Imds { base }),
+            Err(why) => {
+                tracing::warn!(%why, "no emulated host from the sandbox");
+                None
+            }
+        },
+        None => None,
+    };
     Ok(Signed {
         session,
-        msi_source: None,
+        msi_source,
         msi_http,
         signed_in_via: "token cache".into(),
     })
