@@ -44,6 +44,15 @@ pub enum Command {
     Logout,
     /// Show who is signed in.
     Whoami,
+    /// Check the whole tenant: every FIC, secret, certificate and managed identity (read-only).
+    Audit {
+        /// A Markdown report (for a ticket or a wiki) instead of text; `--json` for scripts.
+        #[arg(long)]
+        markdown: bool,
+        /// Exit with status 1 when any finding is at or above this severity.
+        #[arg(long, value_name = "SEVERITY", value_parser = ["error", "warning", "info"])]
+        fail_on: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,5 @@
 //! The headless commands: `ficus apps`, `identities`, `whois`, `fic list|add|rm`, `exchange`,
-//! `decode`, `explain`, `login`, `logout`, `whoami`. Each writes human text (sanitized of
+//! `decode`, `explain`, `login`, `logout`, `whoami`, `audit`. Each writes human text (sanitized of
 //! control characters) or, with `--json`, JSON to the given writer, following the one
 //! convention of [`output`]; errors go to stderr (as JSON with `--json`) and the exit code is
 //! non-zero on failure.
@@ -9,6 +9,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 pub mod args;
+pub mod audit;
 pub mod decode;
 pub mod output;
 
@@ -156,6 +157,9 @@ pub async fn execute(
             decode::decode(token.as_deref(), Some(&ctx.session.http), &options, out).await
         }
         Command::Explain { text } => explain(&text.join(" "), ctx.json, out),
+        Command::Audit { markdown, fail_on } => {
+            audit::audit_command(ctx, *markdown, fail_on.as_deref(), out).await
+        }
         Command::Login | Command::Logout => Err(CommandError::Usage(
             "login and logout do not run inside a session".into(),
         )),
