@@ -207,7 +207,7 @@ pub fn finding_json(f: &AuditFinding) -> Value {
             "subject": x.subject,
             "audiences": x.audiences,
         })),
-        "field": f.field.map(|field| field_code(field)),
+        "field": f.field.map(field_code),
         "credential": f.credential.as_ref().map(|c| json!({
             "type": c.credential_type.label(),
             "keyId": c.key_id,
