@@ -552,3 +552,57 @@ async fn what_graph_refuses_to_write_and_credentials_are_reported_too() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_binary_prints_the_report_then_exits_by_fail_on() {
+    const BIN: &str = env!("CARGO_BIN_EXE_ficus");
+    let run = |args: &'static [&'static str]| async move {
+        tokio::process::Command::new(BIN)
+            .args(args)
+            .env_remove("FICUS_TENANT")
+            .env_remove("FICUS_CLOUD")
+            .env("NO_COLOR", "1")
+            .output()
+            .await
+            .expect("ficus runs")
+    };
+    let out = run(&[
+        "--sandbox",
+        "--read-only",
+        "--json",
+        "audit",
+        "--fail-on",
+        "warning",
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "warnings fail --fail-on warning"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the report on stdout");
+    assert_eq!(found(&report), pairs(&DEMO_FINDINGS));
+    let error: Value = serde_json::from_slice(&out.stderr).expect("JSON error on stderr");
+    assert_eq!(error["error"]["kind"], "failed");
+    assert_eq!(
+        error["error"]["message"],
+        "8 finding(s) at or above warning (--fail-on warning)"
+    );
+
+    let out = run(&["--sandbox", "audit", "--markdown"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no --fail-on: a report is a success"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("## Orphaned") || text.contains("## Subject is the identity's client id (1)"),
+        "{text}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
