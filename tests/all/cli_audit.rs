@@ -597,7 +597,7 @@ async fn the_binary_prints_the_report_then_exits_by_fail_on() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("## Orphaned") || text.contains("## Subject is the identity's client id (1)"),
+        text.contains("## Subject is the identity's client id (1)"),
         "{text}"
     );
     assert!(
