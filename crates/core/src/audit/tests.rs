@@ -463,3 +463,37 @@ fn kind_codes_are_unique_and_parse_back() {
     assert_eq!(Severity::parse("Warning"), Some(Severity::Warning));
     assert_eq!(Severity::parse("nope"), None);
 }
+
+#[test]
+fn a_recreated_identity_is_recognised_by_the_description_ficus_wrote() {
+    let recreated = identity("id-payments", 7);
+    let old_principal = "e0000000-0000-4000-8000-0000000000ee";
+    let mut renamed = mi_fic("payments-trust", &issuer(), old_principal, EXCHANGE);
+    renamed.description = Some(crate::fic::autofill::description_for(
+        &crate::fic::AppRef {
+            app_id: "app-payments-api".into(),
+            display_name: "payments-api".into(),
+        },
+        &recreated,
+    ));
+    let unrelated = mi_fic("payments-trust", &issuer(), old_principal, EXCHANGE);
+    let findings = audit(&snapshot(
+        vec![recreated.clone()],
+        vec![
+            one("described", vec![renamed], vec![]),
+            one("bare", vec![unrelated], vec![]),
+        ],
+    ));
+    let fix_of = |app: &str| {
+        findings
+            .iter()
+            .find(|f| f.kind == Kind::OrphanedTrust && f.object_name() == app)
+            .map(|f| f.fix.as_ref().map(|x| x.value.clone()))
+    };
+    assert_eq!(
+        fix_of("described"),
+        Some(Some(recreated.principal_id.clone())),
+        "the description names id-payments: recreated"
+    );
+    assert_eq!(fix_of("bare"), Some(None), "nothing names it: deleted");
+}
