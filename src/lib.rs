@@ -21,7 +21,7 @@ pub mod cli;
 
 pub use ficus_commands as commands;
 pub use ficus_console as tui;
-pub use ficus_core::{cloud, fic, jwt, secret, text};
+pub use ficus_core::{audit, cloud, fic, jwt, secret, text};
 pub use ficus_entra as entra;
 pub use ficus_sandbox as sandbox;
 pub use ficus_startup as startup;

@@ -5,6 +5,7 @@ mod sandbox_support;
 mod tmux_support;
 mod tui_fixture;
 
+mod cli_audit;
 mod cli_binary;
 mod cli_decode;
 mod cli_evidence;

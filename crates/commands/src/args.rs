@@ -56,6 +56,15 @@ pub enum Command {
     /// Failing workloads: failed workload sign-ins grouped by app, identity and AADSTS code,
     /// each with what is wrong with the app's FICs.
     Failing(crate::evidence::FailingArgs),
+    /// Check the whole tenant: every FIC, secret, certificate and managed identity (read-only).
+    Audit {
+        /// A Markdown report (for a ticket or a wiki) instead of text; `--json` for scripts.
+        #[arg(long)]
+        markdown: bool,
+        /// Exit with status 1 when any finding is at or above this severity.
+        #[arg(long, value_name = "SEVERITY", value_parser = ["error", "warning", "info"])]
+        fail_on: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,5 @@
 //! The headless commands: `ficus apps`, `identities`, `whois`, `fic list|add|rm`, `exchange`,
-//! `decode`, `explain`, `login`, `logout`, `whoami`, `code`; `signins`, `secret list|rm` and
+//! `decode`, `explain`, `login`, `logout`, `whoami`, `code`, `audit`; `signins`, `secret list|rm` and
 //! `history [restore N]` live in [`evidence`]. Each writes human text (sanitized of
 //! control characters) or, with `--json`, JSON to the given writer, following the one
 //! convention of [`output`]; errors go to stderr (as JSON with `--json`) and the exit code is
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 pub mod args;
 pub mod code;
+pub mod audit;
 pub mod decode;
 pub mod evidence;
 pub mod output;
@@ -164,6 +165,9 @@ pub async fn execute(
         Command::Secret(command) => evidence::secret(ctx, command, out).await,
         Command::History(args) => evidence::history(ctx, args, out).await,
         Command::Failing(args) => evidence::failing(ctx, args, out).await,
+        Command::Audit { markdown, fail_on } => {
+            audit::audit_command(ctx, *markdown, fail_on.as_deref(), out).await
+        }
         Command::Login | Command::Logout => Err(CommandError::Usage(
             "login and logout do not run inside a session".into(),
         )),

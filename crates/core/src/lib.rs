@@ -4,6 +4,7 @@
 //!   failed exchange, AADSTS explanations, GUID resolution over given data, and the requests
 //!   and exports built from a FIC;
 //! - [`jwt`]: JWT decoding, RS256 verification with given keys, the claim catalogue;
+//! - [`audit`]: the tenant audit (every FIC, credential and managed identity at once);
 //! - [`cloud`]: the national clouds and their endpoints;
 //! - [`secret`]: `Secret<T>`, which never prints what it holds;
 //! - [`text`]: the one sanitizer for tenant-controlled text, display widths, time in words;
@@ -11,6 +12,7 @@
 //!
 //! Every other crate of the workspace builds on this one; it depends on none of them.
 
+pub mod audit;
 pub mod cloud;
 pub mod fic;
 pub mod jwt;

@@ -42,6 +42,10 @@
 //!   RetryPolicy.max_retry_after (5 min), beyond 30 s included
 //!   resolve_guid(guid, tenant_id) -> Vec<GuidMatch { kind: GuidKind, display_name, details }>
 //!
+//! audit_gather::prerequisites(&graph) -> Prerequisites { identities, certificates }
+//!   audit_gather::app_page(&graph, &certificates, next) -> (Vec<audit::AppSnapshot>, next)
+//!     the console list's pages; the tenant audit reads nothing per app
+//!
 //! resolve::resolve_app(&graph, query) / resolve_identity(&identities, query)  (Ambiguous lists candidates)
 //!
 //! msi::detect(&MsiEnv) -> MsiSource { AppService | Imds | WorkloadIdentityFile | Explicit }
@@ -71,6 +75,7 @@
 //!
 //! Tokens are always in `Secret<T>` and never logged.
 
+pub mod audit_gather;
 pub mod error;
 pub mod graph;
 pub mod http;
