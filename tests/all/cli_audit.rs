@@ -527,6 +527,7 @@ async fn what_graph_refuses_to_write_and_credentials_are_reported_too() {
                 custom_key_identifier: "AAAA".into(),
                 start_date_time: days(-400),
                 end_date_time: days(end),
+                key: None,
             });
         }
         t.insert_application(a);

@@ -10,8 +10,8 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 pub mod args;
-pub mod code;
 pub mod audit;
+pub mod code;
 pub mod decode;
 pub mod evidence;
 pub mod output;

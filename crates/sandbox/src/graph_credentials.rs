@@ -17,7 +17,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{AppKey, GraphError, Request};
-use crate::model::{Application, KeyCredential};
+use crate::model::Application;
 
 /// The audience of a `removeKey`/`addKey` proof: the Azure AD Graph app id, as documented.
 const PROOF_AUDIENCE: &str = "00000002-0000-0000-c000-000000000000";
