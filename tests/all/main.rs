@@ -46,3 +46,4 @@ mod tui_snapshots;
 mod tui_tenant_switch;
 mod tui_wizard;
 mod tui_wizard_e2e;
+mod sandbox_listing;

@@ -45,6 +45,8 @@ use crate::state::AppState;
 
 #[path = "odata.rs"]
 pub mod odata;
+#[path = "delta.rs"]
+pub mod delta;
 
 use odata::{Cursor, Direction, EntitySchema, ODataError, Query, Record};
 
@@ -574,6 +576,9 @@ impl Request<'_> {
                 [count] if *count == "$count" => self
                     .only(Method::GET)
                     .and_then(|_| self.count::<Application>()),
+                [delta] if delta.eq_ignore_ascii_case("delta") => self
+                    .only(Method::GET)
+                    .and_then(|_| self.delta::<Application>()),
                 [id, tail @ ..] => {
                     let id = Uuid::parse_str(id).map_err(|_| GraphError::invalid_id(id))?;
                     self.application_route(AppKey::ObjectId(id), tail)
@@ -593,6 +598,9 @@ impl Request<'_> {
                 [count] if *count == "$count" => self
                     .only(Method::GET)
                     .and_then(|_| self.count::<ServicePrincipal>()),
+                [delta] if delta.eq_ignore_ascii_case("delta") => self
+                    .only(Method::GET)
+                    .and_then(|_| self.delta::<ServicePrincipal>()),
                 [id] => {
                     self.only(Method::GET)?;
                     let id = Uuid::parse_str(id).map_err(|_| GraphError::invalid_id(id))?;
@@ -2240,7 +2248,7 @@ impl Serialize for AppJson<'_> {
         if self.query.expands("federatedIdentityCredentials") {
             m.serialize_entry(
                 "federatedIdentityCredentials",
-                &FicListJson(&app.federated_identity_credentials),
+                &FicListJson(crate::listing::expanded(&app.federated_identity_credentials)),
             )?;
         }
         m.end()

@@ -36,6 +36,9 @@
 //! - `server.rs` [`start`] → [`Sandbox`] (`info`, `sign_in`, `managed_identity_token`,
 //!   `http_client`, `state`, `shutdown`).
 //! - `serve.rs`  the `ficus sandbox` command.
+//! - `delta.rs` `/applications/delta`, `/servicePrincipals/delta` (snapshot tokens, 410 when
+//!   expired); compiled as a child of `graph`.
+//! - `listing.rs` Graph's `$expand` page caps and the `ge`/`le` ranges that partition a listing.
 //! - `graph.rs`, `odata.rs`  Graph v1.0 (`graph::router()`, merged under the main listener;
 //!   it applies the throttle and latency faults to `/v1.0` itself).
 //!
@@ -59,6 +62,7 @@ pub mod graph;
 pub mod journal;
 pub mod keys;
 pub mod limits;
+pub mod listing;
 pub mod lock;
 pub mod mi_cache;
 pub mod model;

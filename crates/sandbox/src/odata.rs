@@ -303,9 +303,9 @@ pub struct Query {
 }
 
 impl Query {
-    /// The page size to serve.
+    /// The page size to serve (capped at 100 with `$expand`, as Graph does).
     pub fn page_size(&self) -> usize {
-        self.top.unwrap_or(DEFAULT_TOP)
+        crate::listing::capped_page_size(self.top.unwrap_or(DEFAULT_TOP), !self.expand.is_empty())
     }
 
     /// Whether `property` goes into the response.
@@ -368,6 +368,12 @@ pub enum Filter {
     },
     /// `not …`: advanced queries only.
     Not(Box<Filter>),
+    /// `property ge '…'` / `property le '…'` (value lower-cased): see [`crate::listing`].
+    Range {
+        property: &'static str,
+        op: crate::listing::RangeOp,
+        value: String,
+    },
     /// `collection/any(x: predicate)`; properties in `predicate` are the element's.
     Any {
         collection: &'static str,
@@ -405,6 +411,11 @@ impl Filter {
                 !record.test_property(property, &mut |v| eq_ignore_case(v, value))
             }
             Filter::Not(inner) => !inner.matches(record),
+            Filter::Range {
+                property,
+                op,
+                value,
+            } => record.test_property(property, &mut |v| op.holds(v, value)),
             Filter::Any {
                 collection,
                 predicate,
@@ -430,7 +441,8 @@ impl Filter {
             Filter::Eq { .. }
             | Filter::Ne { .. }
             | Filter::StartsWith { .. }
-            | Filter::In { .. } => false,
+            | Filter::In { .. }
+            | Filter::Range { .. } => false,
         }
     }
 
@@ -441,7 +453,10 @@ impl Filter {
             Filter::Not(_) => Some(None),
             Filter::Ne { property, .. } => Some(Some(property)),
             Filter::Any { predicate, .. } => predicate.negation(),
-            Filter::Eq { .. } | Filter::StartsWith { .. } | Filter::In { .. } => None,
+            Filter::Eq { .. }
+            | Filter::StartsWith { .. }
+            | Filter::In { .. }
+            | Filter::Range { .. } => None,
         }
     }
 
@@ -459,7 +474,7 @@ impl Filter {
             Filter::In { property, values } => {
                 *property == "displayName" && values.iter().any(|v| v.chars().count() > max)
             }
-            Filter::StartsWith { .. } | Filter::Any { .. } => false,
+            Filter::StartsWith { .. } | Filter::Any { .. } | Filter::Range { .. } => false,
         }
     }
 }
@@ -1278,6 +1293,14 @@ impl Parser<'_> {
                 property,
                 value: literal,
             }),
+            "ge" | "le" if scope.is_none() && crate::listing::takes_range(self.schema, property) => {
+                Ok(Filter::Range {
+                    property,
+                    op: crate::listing::RangeOp::parse(&operator)
+                        .ok_or_else(|| self.unsupported_for(property, scope))?,
+                    value: literal,
+                })
+            }
             _ => Err(self.unsupported_for(property, scope)),
         }
     }
