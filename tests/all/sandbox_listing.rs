@@ -90,7 +90,9 @@ impl Env {
                 assert!(body.get("@odata.deltaLink").is_none());
                 next = link.to_string();
             } else {
-                let delta = body["@odata.deltaLink"].as_str().expect("a deltaLink ends the round");
+                let delta = body["@odata.deltaLink"]
+                    .as_str()
+                    .expect("a deltaLink ends the round");
                 return (items, delta.to_string(), pages);
             }
         }
@@ -108,7 +110,8 @@ impl Env {
 async fn expand_pages_hold_100_objects_whatever_top_says() {
     let env = env(Seed::Large(450)).await;
     let total = env.app_count();
-    let mut next = "/applications?$top=999&$select=id&$expand=federatedIdentityCredentials".to_string();
+    let mut next =
+        "/applications?$top=999&$select=id&$expand=federatedIdentityCredentials".to_string();
     let mut seen = HashSet::new();
     let mut pages = Vec::new();
     loop {
@@ -137,7 +140,11 @@ async fn expand_pages_hold_100_objects_whatever_top_says() {
 async fn an_expanded_relationship_holds_at_most_20_items() {
     let env = env(Seed::Demo).await;
     let app_id = env.sandbox.state().update(|dir| {
-        let tenant = dir.tenants.iter_mut().find(|t| !t.applications.is_empty()).expect("tenant");
+        let tenant = dir
+            .tenants
+            .iter_mut()
+            .find(|t| !t.applications.is_empty())
+            .expect("tenant");
         let app = tenant.applications.values_mut().next().expect("an app");
         let template = ficus::sandbox::model::FederatedIdentityCredential {
             id: uuid::Uuid::nil(),
@@ -159,21 +166,30 @@ async fn an_expanded_relationship_holds_at_most_20_items() {
         app.id
     });
     let (status, body) = env
-        .get(&format!("/applications?$select=id&$expand=federatedIdentityCredentials&$filter=id eq '{app_id}'"))
+        .get(&format!(
+            "/applications?$select=id&$expand=federatedIdentityCredentials&$filter=id eq '{app_id}'"
+        ))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
-        body["value"][0]["federatedIdentityCredentials"].as_array().map(Vec::len),
+        body["value"][0]["federatedIdentityCredentials"]
+            .as_array()
+            .map(Vec::len),
         Some(20)
     );
-    assert!(body["value"][0].get("federatedIdentityCredentials@odata.nextLink").is_none());
+    assert!(
+        body["value"][0]
+            .get("federatedIdentityCredentials@odata.nextLink")
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn display_name_ranges_partition_the_listing_and_lt_is_refused() {
     let env = env(Seed::Large(300)).await;
     let all = env.app_count();
-    let list = |filter: &str| format!("/applications?$top=999&$select=id,displayName&$filter={filter}");
+    let list =
+        |filter: &str| format!("/applications?$top=999&$select=id,displayName&$filter={filter}");
     let ids = |body: &Value| -> Vec<String> {
         body["value"]
             .as_array()
@@ -182,15 +198,25 @@ async fn display_name_ranges_partition_the_listing_and_lt_is_refused() {
             .map(|v| v["id"].as_str().expect("id").to_string())
             .collect()
     };
-    let (s1, low) = env.get(&list("displayName le 'SYNTHETIC-APP-000150'")).await;
-    let (s2, high) = env.get(&list("displayName ge 'synthetic-app-000150'")).await;
+    let (s1, low) = env
+        .get(&list("displayName le 'SYNTHETIC-APP-000150'"))
+        .await;
+    let (s2, high) = env
+        .get(&list("displayName ge 'synthetic-app-000150'"))
+        .await;
     assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{low} {high}");
     let (low, high) = (ids(&low), ids(&high));
     let union: HashSet<&String> = low.iter().chain(high.iter()).collect();
     assert_eq!(union.len(), all, "le and ge of one bound cover everything");
-    assert_eq!(low.len() + high.len(), all + 1, "only the bound itself is in both");
+    assert_eq!(
+        low.len() + high.len(),
+        all + 1,
+        "only the bound itself is in both"
+    );
     let (status, body) = env
-        .get(&list("displayName ge 'synthetic-app-000100' and displayName le 'synthetic-app-000199'"))
+        .get(&list(
+            "displayName ge 'synthetic-app-000100' and displayName le 'synthetic-app-000199'",
+        ))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&body).len(), 100);
@@ -210,19 +236,29 @@ async fn application_delta_lists_everything_then_changes_and_deletions() {
         .await;
     assert_eq!(items.len(), total);
     assert_eq!(pages, total.div_ceil(200));
-    assert!(items.iter().all(|v| v.get("appId").is_none()), "$select is honoured");
+    assert!(
+        items.iter().all(|v| v.get("appId").is_none()),
+        "$select is honoured"
+    );
     // Nothing changed: an empty round and a new link.
     let (items, delta_link, _) = env.delta_round(&delta_link).await;
     assert!(items.is_empty(), "{items:?}");
     // Change one app, delete another.
     let (renamed, deleted) = env.sandbox.state().read(|dir| {
-        let tenant = dir.tenants.iter().max_by_key(|t| t.applications.len()).expect("tenant");
+        let tenant = dir
+            .tenants
+            .iter()
+            .max_by_key(|t| t.applications.len())
+            .expect("tenant");
         let mut ids = tenant.applications.keys();
         (*ids.next().expect("one"), *ids.next().expect("two"))
     });
     assert_eq!(
-        env.patch(&format!("/applications/{renamed}"), json!({"identifierUris": ["api://changed-by-test"]}))
-            .await,
+        env.patch(
+            &format!("/applications/{renamed}"),
+            json!({"identifierUris": ["api://changed-by-test"]})
+        )
+        .await,
         StatusCode::NO_CONTENT
     );
     env.sandbox.state().update(|dir| {
@@ -232,10 +268,19 @@ async fn application_delta_lists_everything_then_changes_and_deletions() {
     });
     let (items, delta_link, _) = env.delta_round(&delta_link).await;
     assert_eq!(items.len(), 2, "{items:?}");
-    let changed = items.iter().find(|v| v["id"] == renamed.to_string()).expect("renamed listed");
+    let changed = items
+        .iter()
+        .find(|v| v["id"] == renamed.to_string())
+        .expect("renamed listed");
     assert_eq!(changed["identifierUris"], json!(["api://changed-by-test"]));
-    assert!(changed.get("appId").is_none(), "the token remembers $select");
-    let removed = items.iter().find(|v| v["id"] == deleted.to_string()).expect("deletion listed");
+    assert!(
+        changed.get("appId").is_none(),
+        "the token remembers $select"
+    );
+    let removed = items
+        .iter()
+        .find(|v| v["id"] == deleted.to_string())
+        .expect("deletion listed");
     assert_eq!(removed["@removed"]["reason"], "deleted");
     let (items, _, _) = env.delta_round(&delta_link).await;
     assert!(items.is_empty(), "changes are reported once: {items:?}");
@@ -244,25 +289,42 @@ async fn application_delta_lists_everything_then_changes_and_deletions() {
 #[tokio::test]
 async fn latest_gives_a_link_without_objects_and_unknown_tokens_are_gone() {
     let env = env(Seed::Demo).await;
-    let (status, body) = env.get("/servicePrincipals/delta?$deltatoken=latest&$select=id,displayName").await;
+    let (status, body) = env
+        .get("/servicePrincipals/delta?$deltatoken=latest&$select=id,displayName")
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["value"].as_array().map(Vec::len), Some(0));
-    let link = body["@odata.deltaLink"].as_str().expect("deltaLink").to_string();
+    let link = body["@odata.deltaLink"]
+        .as_str()
+        .expect("deltaLink")
+        .to_string();
     let (status, body) = env.get(&link).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["value"].as_array().map(Vec::len), Some(0));
     for token in ["0.1", "garbage", "ffffffffffffffff.99999"] {
-        let (status, body) = env.get(&format!("/applications/delta?$deltatoken={token}")).await;
+        let (status, body) = env
+            .get(&format!("/applications/delta?$deltatoken={token}"))
+            .await;
         assert_eq!(status, StatusCode::GONE, "{token}: {body}");
         assert_eq!(body["error"]["code"], "syncStateNotFound");
-        assert!(body["error"]["message"].as_str().unwrap_or("").contains("full listing"));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("full listing")
+        );
     }
     // A token of the applications is not one of the service principals.
     let (_, body) = env.get("/applications/delta?$deltatoken=latest").await;
-    let app_link = body["@odata.deltaLink"].as_str().expect("deltaLink").to_string();
+    let app_link = body["@odata.deltaLink"]
+        .as_str()
+        .expect("deltaLink")
+        .to_string();
     let foreign = app_link.replace("/applications/delta", "/servicePrincipals/delta");
     let (status, _) = env.get(&foreign).await;
     assert_eq!(status, StatusCode::GONE);
-    let (status, body) = env.get("/applications/delta?$filter=displayName eq 'x'").await;
+    let (status, body) = env
+        .get("/applications/delta?$filter=displayName eq 'x'")
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }

@@ -56,6 +56,8 @@ pub struct GraphDirectory {
     /// Told the tenant (as configured) and cloud of each successful device-code or cache
     /// sign-in, so `main` can remember it for the next plain `ficus`.
     on_signed_in: Option<SignedInHook>,
+    /// The app list being paged in parallel, handed out a page per `apps_page` call.
+    apps_listing: AppsListing,
 }
 
 impl GraphDirectory {
@@ -65,6 +67,7 @@ impl GraphDirectory {
             config: Mutex::new(None),
             connection: std::sync::RwLock::new(None),
             on_signed_in: None,
+            apps_listing: AppsListing::default(),
         }
     }
 
@@ -433,15 +436,22 @@ impl Directory for GraphDirectory {
     }
 
     async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, DirectoryError> {
-        let (items, next) = self
-            .signed()?
-            .graph
-            .console_apps_page_light(next)
-            .await
-            .map_err(DirectoryError::from)?;
+        // The first call starts the parallel listing; later ones take its pages in the order
+        // they arrive, named by the listing's generation so a superseded load ends quietly.
+        let graph = self.signed()?.graph.clone();
+        let (generation, items) = self.apps_listing.next_page(&graph, next.as_deref()).await;
+        let items = match items {
+            Some(page) => page.map_err(DirectoryError::from)?,
+            None => {
+                return Ok(Page {
+                    rows: Vec::new(),
+                    next: None,
+                });
+            }
+        };
         Ok(Page {
             rows: items.iter().map(app_row).collect(),
-            next,
+            next: Some(AppsListing::cursor(generation)),
         })
     }
 
@@ -1075,5 +1085,67 @@ mod tests {
             signatures_outcome(&[&verified, &no_token]),
             StepOutcome::Ok(_)
         ));
+    }
+}
+
+type AppPages = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<Vec<AppListItem>, EntraError>> + Send>,
+>;
+
+/// The running parallel app listing ([`GraphClient::console_apps_parallel`]) behind the
+/// page-at-a-time [`Directory::apps_page`]: its cursor names the listing's generation.
+#[derive(Default)]
+struct AppsListing {
+    current: tokio::sync::Mutex<Option<(u64, AppPages)>>,
+    generations: std::sync::atomic::AtomicU64,
+}
+
+impl AppsListing {
+    const CURSOR: &'static str = "ficus-parallel-listing:";
+
+    fn cursor(generation: u64) -> String {
+        format!("{}{generation}", Self::CURSOR)
+    }
+
+    /// The next page of the listing `cursor` names (a new listing for `None`); `None` once
+    /// it has ended or was superseded.
+    async fn next_page(
+        &self,
+        graph: &GraphClient,
+        cursor: Option<&str>,
+    ) -> (u64, Option<Result<Vec<AppListItem>, EntraError>>) {
+        use futures_util::StreamExt;
+        let mut current = self.current.lock().await;
+        let generation = match cursor {
+            None => {
+                let generation = self
+                    .generations
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                let pages =
+                    graph.console_apps_parallel(entra::graph::listing::ParallelListing::default());
+                *current = Some((generation, Box::pin(pages)));
+                generation
+            }
+            Some(cursor) => match cursor
+                .strip_prefix(Self::CURSOR)
+                .and_then(|g| g.parse::<u64>().ok())
+            {
+                Some(generation) => generation,
+                None => return (0, None),
+            },
+        };
+        let page = match current.as_mut() {
+            Some((running, pages)) if *running == generation => {
+                let page = pages.next().await;
+                if page.is_none() {
+                    *current = None;
+                }
+                page
+            }
+            // Superseded by a newer load: this one ends without touching it.
+            _ => None,
+        };
+        (generation, page)
     }
 }

@@ -10,6 +10,9 @@ use futures_util::Stream;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
+#[path = "listing.rs"]
+pub mod listing;
+
 use super::error::EntraError;
 use super::http::{Http, Response, Retry, Wait, WaitReason, Waiter};
 use super::signin::Credentials;

@@ -51,11 +51,7 @@ struct Store {
 }
 
 static STORE: LazyLock<Store> = LazyLock::new(|| Store {
-    epoch: u64::from_le_bytes(
-        Uuid::new_v4().as_bytes()[..8]
-            .try_into()
-            .unwrap_or([7; 8]),
-    ),
+    epoch: u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([7; 8])),
     next: AtomicU64::new(1),
     rounds: Mutex::new(VecDeque::new()),
 });
@@ -254,7 +250,12 @@ impl Request<'_> {
     }
 
     /// Every object's fingerprint now; `list`: the round pages through all of them.
-    fn snapshot<T: Listed>(&self, rest: &str, query: &Query, list: bool) -> Result<Round, GraphError> {
+    fn snapshot<T: Listed>(
+        &self,
+        rest: &str,
+        query: &Query,
+        list: bool,
+    ) -> Result<Round, GraphError> {
         self.read(|tenant| {
             let snapshot: HashMap<Uuid, u64> = T::all(tenant)
                 .values()
@@ -350,6 +351,9 @@ mod tests {
         let a = fingerprint(&serde_json::json!({"id": 1, "displayName": "a"}));
         let b = fingerprint(&serde_json::json!({"id": 1, "displayName": "b"}));
         assert_ne!(a, b);
-        assert_eq!(a, fingerprint(&serde_json::json!({"id": 1, "displayName": "a"})));
+        assert_eq!(
+            a,
+            fingerprint(&serde_json::json!({"id": 1, "displayName": "a"}))
+        );
     }
 }

@@ -43,10 +43,10 @@ use crate::model::{
 };
 use crate::state::AppState;
 
-#[path = "odata.rs"]
-pub mod odata;
 #[path = "delta.rs"]
 pub mod delta;
+#[path = "odata.rs"]
+pub mod odata;
 
 use odata::{Cursor, Direction, EntitySchema, ODataError, Query, Record};
 
@@ -2248,7 +2248,9 @@ impl Serialize for AppJson<'_> {
         if self.query.expands("federatedIdentityCredentials") {
             m.serialize_entry(
                 "federatedIdentityCredentials",
-                &FicListJson(crate::listing::expanded(&app.federated_identity_credentials)),
+                &FicListJson(crate::listing::expanded(
+                    &app.federated_identity_credentials,
+                )),
             )?;
         }
         m.end()

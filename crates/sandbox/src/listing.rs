@@ -95,7 +95,10 @@ mod tests {
         assert!(RangeOp::Le.holds("Payments", "payments"));
         assert!(RangeOp::Ge.holds("zeta", "alpha"));
         assert!(!RangeOp::Le.holds("zeta", "alpha"));
-        assert!(RangeOp::Ge.holds("Ärger", "zz"), "non-ASCII orders by code point");
+        assert!(
+            RangeOp::Ge.holds("Ärger", "zz"),
+            "non-ASCII orders by code point"
+        );
         assert_eq!(cmp_ignore_case("ABC", "abd"), Ordering::Less);
         assert_eq!(cmp_ignore_case("", ""), Ordering::Equal);
     }

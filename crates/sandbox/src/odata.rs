@@ -1293,7 +1293,9 @@ impl Parser<'_> {
                 property,
                 value: literal,
             }),
-            "ge" | "le" if scope.is_none() && crate::listing::takes_range(self.schema, property) => {
+            "ge" | "le"
+                if scope.is_none() && crate::listing::takes_range(self.schema, property) =>
+            {
                 Ok(Filter::Range {
                     property,
                     op: crate::listing::RangeOp::parse(&operator)

@@ -1,0 +1,160 @@
+//! The console's cold listing of every app registration against a sandbox that answers each
+//! request 150 ms late (`--faults latency=150`, roughly a real Graph round trip), for
+//! `large:10000` and `large:100000` (issue 17). The sandbox runs in-process, as the other
+//! benches do; the machine is shared with other builds, so figures are noisy.
+//!
+//! - `console_sequential`: today's listing, `@odata.nextLink` followed one page at a time with
+//!   `$select` + `$expand=federatedIdentityCredentials` (the console's `apps_page`), now that
+//!   the sandbox pages `$expand` at 100 as Graph does.
+//! - `select_sequential`: one chain of `$select` pages at 999 without FICs: the page count
+//!   today's listing had while the sandbox served `$expand` 999 at a time (the issue's 17.4 s).
+//! - `console_parallel`: the new listing (`displayName` ranges paged in parallel with FICs).
+//!
+//! Run: `cargo bench --bench cold_listing`.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use ficus::sandbox::{self, Faults, SandboxConfig, Seed};
+use ficus::startup::session::Signed;
+
+fn main() {
+    divan::main();
+}
+
+/// Each request waits this long in the sandbox first.
+const LATENCY: Duration = Duration::from_millis(150);
+
+struct Fixture {
+    runtime: tokio::runtime::Runtime,
+    sandbox: sandbox::Sandbox,
+    signed: Signed,
+    /// Every app registration in the tenant (the large seed plus the demo apps).
+    total: usize,
+}
+
+/// One sandbox per seed size, started once (seeding 100k apps takes seconds).
+fn fixture(apps: usize) -> &'static Fixture {
+    static FIXTURES: OnceLock<Mutex<HashMap<usize, &'static Fixture>>> = OnceLock::new();
+    let mut map = FIXTURES
+        .get_or_init(Mutex::default)
+        .lock()
+        .expect("fixture lock");
+    map.entry(apps).or_insert_with(|| {
+        ficus::install_crypto_provider();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let sandbox = runtime
+            .block_on(sandbox::start(SandboxConfig {
+                seed: Seed::Large(apps),
+                faults: Faults {
+                    latency: Some(LATENCY),
+                    ..Faults::default()
+                },
+                ..SandboxConfig::default()
+            }))
+            .expect("sandbox");
+        let total = sandbox
+            .state()
+            .read(|dir| dir.tenants.iter().map(|t| t.applications.len()).max())
+            .unwrap_or(0);
+        let signed =
+            ficus::startup::sandbox::sandbox_signed(&sandbox, sandbox::seed::DEMO_ADMIN, true)
+                .expect("signed in to the sandbox");
+        Box::leak(Box::new(Fixture {
+            runtime,
+            sandbox: sandbox,
+            signed,
+            total,
+        }))
+    })
+}
+
+/// Today's console listing: one chain of `$expand` pages.
+#[divan::bench(args = [10_000, 100_000], sample_count = 1, sample_size = 1)]
+fn console_sequential(bencher: divan::Bencher, apps: usize) {
+    let f = fixture(apps);
+    let graph = f.signed.session.graph();
+    bencher.bench_local(|| {
+        let listed = f.runtime.block_on(async {
+            let mut next = None;
+            let mut listed = 0;
+            loop {
+                let (items, link) = graph
+                    .console_apps_page_light(next.take())
+                    .await
+                    .expect("page");
+                listed += items.len();
+                match link {
+                    Some(link) => next = Some(link),
+                    None => break listed,
+                }
+            }
+        });
+        assert_eq!(listed, f.total, "every app listed once");
+        listed
+    });
+}
+
+/// One chain of 999-object `$select` pages (no FIC counts), over plain HTTP.
+#[divan::bench(args = [10_000, 100_000], sample_count = 1, sample_size = 1)]
+fn select_sequential(bencher: divan::Bencher, apps: usize) {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        value: Vec<serde::de::IgnoredAny>,
+        #[serde(rename = "@odata.nextLink")]
+        next: Option<String>,
+    }
+    let f = fixture(apps);
+    let http = f.sandbox.http_client().expect("http client");
+    let session = &f.signed.session;
+    let token = f
+        .runtime
+        .block_on(session.credentials.access_token(&session.http))
+        .expect("token");
+    bencher.bench_local(|| {
+        let listed = f.runtime.block_on(async {
+            let mut url = format!(
+                "{}/applications?$select=id,appId,displayName&$top=999",
+                f.sandbox.info.graph
+            );
+            let mut listed = 0;
+            loop {
+                let page: Page = http
+                    .get(&url)
+                    .bearer_auth(token.expose())
+                    .send()
+                    .await
+                    .expect("answered")
+                    .json()
+                    .await
+                    .expect("a page");
+                listed += page.value.len();
+                match page.next {
+                    Some(next) => url = next,
+                    None => break listed,
+                }
+            }
+        });
+        assert_eq!(listed, f.total, "every app listed once");
+        listed
+    });
+}
+
+/// The new listing: ranges of names paged in parallel, FIC counts included.
+#[divan::bench(args = [10_000, 100_000], sample_count = 3, sample_size = 1)]
+fn console_parallel(bencher: divan::Bencher, apps: usize) {
+    let f = fixture(apps);
+    let graph = f.signed.session.graph();
+    bencher.bench_local(|| {
+        let report = f
+            .runtime
+            .block_on(graph.list_parallel(Default::default(), |_| true))
+            .expect("listed");
+        assert_eq!(report.listed, f.total, "every app listed once");
+        report.listed
+    });
+}
