@@ -13,6 +13,7 @@ mod core_text;
 mod entra_fic_update;
 mod entra_graph_real;
 mod entra_http;
+mod entra_list_cache;
 mod entra_parallel_listing;
 mod entra_sandbox;
 mod entra_signin;

@@ -593,6 +593,19 @@ impl GraphClient {
         Ok(out)
     }
 
+    /// The URL of `path` under Graph's root (for the list cache's requests).
+    pub(crate) fn url_of(&self, path: &str) -> String {
+        self.url(path)
+    }
+
+    /// One GET page (or link) as JSON, with the client's retries.
+    pub(crate) async fn get_json_page<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<T, EntraError> {
+        self.get_ok(url, &[]).await?.json("Graph")
+    }
+
     fn ensure_writable(&self, action: &str) -> Result<(), EntraError> {
         if self.read_only {
             return Err(EntraError::ReadOnly {
@@ -1343,7 +1356,7 @@ fn path_seg(s: &str) -> String {
 // at a time so the view streams.
 
 /// One app of the console's list.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppListItem {
     pub id: String,
