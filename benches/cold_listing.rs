@@ -9,6 +9,9 @@
 //! - `select_sequential`: one chain of `$select` pages at 999 without FICs: the page count
 //!   today's listing had while the sandbox served `$expand` 999 at a time (the 17.4 s).
 //! - `console_parallel`: the new listing (`displayName` ranges paged in parallel with FICs).
+//! - `warm_start`: the cached lists (written by a cold start once) reloaded and brought up to
+//!   date through their delta link, nothing changed meanwhile.
+//! - `delta_refresh_100_changed`: the same after 100 apps changed behind ficus's back.
 //!
 //! Run: `cargo bench --bench cold_listing`.
 
@@ -157,4 +160,91 @@ fn console_parallel(bencher: divan::Bencher, apps: usize) {
         assert_eq!(report.listed, f.total, "every app listed once");
         report.listed
     });
+}
+
+/// A list cache of the whole tenant, written once per fixture by a cold start.
+fn cache_dir(f: &Fixture, apps: usize) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ficus-bench-lists-{}-{apps}", std::process::id()));
+    if ficus::entra::list_cache::ListCache::load(&dir, &f.signed.session.tenant)
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        let graph = f.signed.session.graph();
+        f.runtime
+            .block_on(ficus::entra::list_cache::open_apps(
+                &graph,
+                &dir,
+                &f.signed.session.tenant,
+                |_| true,
+            ))
+            .expect("cold start writes the cache");
+    }
+    dir
+}
+
+/// Cache read, delta replayed (no changes), the full list in hand.
+#[divan::bench(args = [10_000, 100_000], sample_count = 5, sample_size = 1)]
+fn warm_start(bencher: divan::Bencher, apps: usize) {
+    let f = fixture(apps);
+    let dir = cache_dir(f, apps);
+    let graph = f.signed.session.graph();
+    bencher.bench_local(|| {
+        let (cache, start) = f
+            .runtime
+            .block_on(ficus::entra::list_cache::open_apps(
+                &graph,
+                &dir,
+                &f.signed.session.tenant,
+                |_| true,
+            ))
+            .expect("warm start");
+        assert!(
+            matches!(start, ficus::entra::list_cache::Start::Warm { .. }),
+            "{start:?}"
+        );
+        assert_eq!(cache.apps.len(), f.total);
+        cache.apps.len()
+    });
+}
+
+/// 100 apps changed since the cache was saved: the refresh fetches just those.
+#[divan::bench(args = [10_000, 100_000], sample_count = 5, sample_size = 1)]
+fn delta_refresh_100_changed(bencher: divan::Bencher, apps: usize) {
+    let f = fixture(apps);
+    let dir = cache_dir(f, apps);
+    let graph = f.signed.session.graph();
+    let tenant = f.signed.session.tenant.clone();
+    let mut round = 0u32;
+    bencher
+        .with_inputs(|| {
+            round += 1;
+            let mut cache = ficus::entra::list_cache::ListCache::load(&dir, &tenant)
+                .expect("readable")
+                .expect("saved");
+            // A fresh link, then 100 changes after it.
+            cache.apps_delta_link =
+                Some(f.runtime.block_on(graph.apps_delta_latest()).expect("link"));
+            f.sandbox.state().update(|d| {
+                let t = d.tenant_mut(sandbox::seed::CONTOSO).expect("contoso");
+                for app in t.applications.values_mut().take(100) {
+                    app.identifier_uris = vec![format!("api://bench-{round}-{}", app.id)];
+                }
+            });
+            cache
+        })
+        .bench_local_values(|mut cache| {
+            let outcome = f
+                .runtime
+                .block_on(cache.refresh(&graph))
+                .expect("refreshed");
+            assert_eq!(
+                outcome,
+                ficus::entra::list_cache::Refresh::Applied {
+                    changed: 100,
+                    removed: 0
+                }
+            );
+            cache.apps.len()
+        });
 }

@@ -45,6 +45,8 @@ struct Connection {
     reconnect: Option<Reconnect>,
     /// Whatever keeps the session alive (the embedded sandbox).
     _keep_alive: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// Where the tenant's lists are cached for the warm start (beside the token cache).
+    lists_dir: Option<std::path::PathBuf>,
 }
 
 pub struct GraphDirectory {
@@ -134,6 +136,7 @@ impl GraphDirectory {
             msi_host: connected.msi_host,
             reconnect: connected.reconnect,
             _keep_alive: Some(connected.keep_alive),
+            lists_dir: lists_dir(session),
         }));
         connected.info
     }
@@ -155,6 +158,7 @@ impl GraphDirectory {
             msi_host: None,
             reconnect: None,
             _keep_alive: None,
+            lists_dir: lists_dir(&session),
         }));
     }
 
@@ -438,8 +442,11 @@ impl Directory for GraphDirectory {
     async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, DirectoryError> {
         // The first call starts the parallel listing; later ones take its pages in the order
         // they arrive, named by the listing's generation so a superseded load ends quietly.
-        let graph = self.signed()?.graph.clone();
-        let (generation, items) = self.apps_listing.next_page(&graph, next.as_deref()).await;
+        let connection = self.signed()?;
+        let (generation, items) = self
+            .apps_listing
+            .next_page(&connection, next.as_deref())
+            .await;
         let items = match items {
             Some(page) => page.map_err(DirectoryError::from)?,
             None => {
@@ -577,15 +584,20 @@ impl Directory for GraphDirectory {
             .graph
             .delete_fic(&app_object_id, &fic_id)
             .await
-            .map_err(DirectoryError::from)
+            .map_err(DirectoryError::from)?;
+        self.note_app_changed(&app_object_id);
+        Ok(())
     }
 
     async fn create_fic(&self, app_object_id: String, fic: Fic) -> Result<Fic, DirectoryError> {
-        self.signed()?
+        let created = self
+            .signed()?
             .graph
             .create_fic(&app_object_id, &fic)
             .await
-            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))?;
+        self.note_app_changed(&app_object_id);
+        Ok(created)
     }
 
     async fn create_fic_outcome(
@@ -593,12 +605,15 @@ impl Directory for GraphDirectory {
         app_object_id: String,
         fic: Fic,
     ) -> Result<(Fic, bool), DirectoryError> {
-        self.signed()?
+        let created = self
+            .signed()?
             .graph
             .create_fic_outcome(&app_object_id, &fic)
             .await
             .map(|created| (created.fic, created.replicated))
-            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))?;
+        self.note_app_changed(&app_object_id);
+        Ok(created)
     }
 
     async fn certificate_index(
@@ -624,11 +639,14 @@ impl Directory for GraphDirectory {
         app_object_id: String,
         update: fic::FicUpdate,
     ) -> Result<Fic, DirectoryError> {
-        self.signed()?
+        let updated = self
+            .signed()?
             .graph
             .update_fic(&app_object_id, &update)
             .await
-            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "changed")))
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "changed")))?;
+        self.note_app_changed(&app_object_id);
+        Ok(updated)
     }
 
     async fn msi_source(&self) -> Result<ExchangeSourceInfo, DirectoryError> {
@@ -1111,7 +1129,7 @@ impl AppsListing {
     /// it has ended or was superseded.
     async fn next_page(
         &self,
-        graph: &GraphClient,
+        connection: &Connection,
         cursor: Option<&str>,
     ) -> (u64, Option<Result<Vec<AppListItem>, EntraError>>) {
         use futures_util::StreamExt;
@@ -1122,9 +1140,14 @@ impl AppsListing {
                     .generations
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                     + 1;
-                let pages =
-                    graph.console_apps_parallel(entra::graph::listing::ParallelListing::default());
-                *current = Some((generation, Box::pin(pages)));
+                let pages: AppPages =
+                    match &connection.lists_dir {
+                        Some(dir) => warm_or_cold(&connection.graph, dir, &connection.tenant_id),
+                        None => Box::pin(connection.graph.console_apps_parallel(
+                            entra::graph::listing::ParallelListing::default(),
+                        )),
+                    };
+                *current = Some((generation, pages));
                 generation
             }
             Some(cursor) => match cursor
@@ -1147,5 +1170,75 @@ impl AppsListing {
             _ => None,
         };
         (generation, page)
+    }
+}
+
+/// The list cache's directory of a session: `lists/` in its token cache directory (0700).
+fn lists_dir(session: &entra::Session) -> Option<std::path::PathBuf> {
+    session.config.cache_dir.as_ref().map(|d| d.join("lists"))
+}
+
+/// The app list from the cache brought up to date through delta (pages of a few thousand
+/// rows), or, without a usable cache, the parallel listing streamed as it comes (and cached).
+fn warm_or_cold(graph: &GraphClient, dir: &std::path::Path, tenant_id: &str) -> AppPages {
+    use entra::list_cache::{Start, open_apps};
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (graph, dir, tenant_id) = (graph.clone(), dir.to_path_buf(), tenant_id.to_string());
+    tokio::spawn(async move {
+        let pages = tx.clone();
+        let opened = open_apps(&graph, &dir, &tenant_id, move |rows| {
+            pages.send(Ok(rows)).is_ok()
+        })
+        .await;
+        match opened {
+            Ok((
+                cache,
+                Start::Warm {
+                    age_secs,
+                    changed,
+                    removed,
+                },
+            )) => {
+                tracing::info!(age_secs, changed, removed, "apps from the cache, refreshed");
+                let apps: Vec<AppListItem> = cache.apps.into_values().collect();
+                for chunk in apps.chunks(5000) {
+                    if tx.send(Ok(chunk.to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
+            Ok((_, Start::Cold { reason })) => tracing::info!(%reason, "apps listed in full"),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+    });
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+impl GraphDirectory {
+    /// After a write ficus made, the cached copy of that app is re-read in the background.
+    fn note_app_changed(&self, app_object_id: &str) {
+        let Ok(connection) = self.signed() else {
+            return;
+        };
+        let Some(dir) = connection.lists_dir.clone() else {
+            return;
+        };
+        let app = app_object_id.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = entra::list_cache::ListCache::note_changed(
+                &connection.graph,
+                &dir,
+                &connection.tenant_id,
+                &app,
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "the cached app could not be updated");
+            }
+        });
     }
 }

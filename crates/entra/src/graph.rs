@@ -1488,7 +1488,7 @@ impl GraphClient {
     }
 
     /// [`GraphClient::merge_local`] over raw FIC JSON (the console list's `$expand`).
-    fn merge_local_values(
+    pub(crate) fn merge_local_values(
         &self,
         app: &str,
         listed: Vec<serde_json::Value>,

@@ -154,6 +154,32 @@ impl ListCache {
         (now() - self.saved_at).max(0)
     }
 
+    /// Re-reads one app ficus just changed and saves it into the tenant's cache (if there is
+    /// one): the next start shows the change at once.
+    pub async fn note_changed(
+        graph: &GraphClient,
+        dir: &Path,
+        tenant_id: &str,
+        app_object_id: &str,
+    ) -> Result<(), EntraError> {
+        let Ok(Some(mut cache)) = ListCache::load(dir, tenant_id) else {
+            return Ok(());
+        };
+        let fresh = graph
+            .console_apps_by_id(&[app_object_id.to_string()])
+            .await?;
+        if fresh.is_empty() {
+            cache.apps.remove(app_object_id);
+        }
+        for app in fresh {
+            cache.upsert(app);
+        }
+        if let Err(e) = cache.save(dir) {
+            tracing::warn!(error = %e, "the list cache could not be saved");
+        }
+        Ok(())
+    }
+
     /// Puts an app ficus just changed (or listed) in place.
     pub fn upsert(&mut self, app: AppListItem) {
         self.apps.insert(app.id.clone(), app);
@@ -353,7 +379,15 @@ impl GraphClient {
                     value: Vec<AppListItem>,
                 }
                 let rows: Rows = self.get_json_page(&url).await?;
-                Ok::<_, EntraError>(rows.value)
+                // This client's own writes Graph does not show yet count too.
+                let rows = rows.value.into_iter().map(|mut item| {
+                    if let Some(listed) = item.federated_identity_credentials.take() {
+                        item.federated_identity_credentials =
+                            Some(self.merge_local_values(&item.id, listed));
+                    }
+                    item
+                });
+                Ok::<_, EntraError>(rows.collect::<Vec<_>>())
             }
         });
         let pages = futures_util::future::try_join_all(requests).await?;
