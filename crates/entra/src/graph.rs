@@ -1493,6 +1493,18 @@ impl GraphClient {
         app: &str,
         listed: Vec<serde_json::Value>,
     ) -> Vec<serde_json::Value> {
+        // The common case, no write of this client pending: nothing to merge or decode.
+        let pending = {
+            let pending = self
+                .shared
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            pending.iter().any(|p| p.app.eq_ignore_ascii_case(app))
+        };
+        if !pending {
+            return listed;
+        }
         let fics: Vec<Fic> = listed
             .iter()
             .filter_map(|v| serde_json::from_value(v.clone()).ok())
