@@ -10,8 +10,6 @@
 //! listing de-duplicates by id. Objects without a name match no comparison: the listing checks
 //! its total against `$count` and pages the rest without a filter.
 
-use super::graph::odata_quote;
-
 /// One range of names: `None` bounds are open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameRange {
@@ -33,11 +31,11 @@ impl NameRange {
         let ge = self
             .low
             .as_ref()
-            .map(|b| format!("displayName ge '{}'", odata_quote(b)));
+            .map(|b| format!("displayName ge '{}'", quote(b)));
         let le = self
             .high
             .as_ref()
-            .map(|b| format!("displayName le '{}'", odata_quote(b)));
+            .map(|b| format!("displayName le '{}'", quote(b)));
         match (ge, le) {
             (Some(ge), Some(le)) => Some(format!("{ge} and {le}")),
             (one, other) => one.or(other),
@@ -55,6 +53,11 @@ impl NameRange {
                 .as_deref()
                 .is_none_or(|b| cmp(name, b) != std::cmp::Ordering::Greater)
     }
+}
+
+/// An OData string literal's content: a quote is written twice.
+fn quote(s: &str) -> String {
+    s.replace('\'', "''")
 }
 
 /// Names compared as the sandbox (and, as far as documented, the directory) does: ignoring

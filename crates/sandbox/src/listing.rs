@@ -10,8 +10,6 @@
 
 use std::cmp::Ordering;
 
-use crate::graph::odata::EntitySchema;
-
 /// Objects per page when a request uses `$expand`, whatever `$top` says (Graph's known issues:
 /// "Some limitations apply to query parameters").
 pub const EXPAND_PAGE_CAP: usize = 100;
@@ -32,11 +30,12 @@ pub fn expanded<T>(items: &[T]) -> &[T] {
     &items[..items.len().min(EXPANDED_ITEMS_CAP)]
 }
 
-/// Whether `property` of `schema` takes `ge` / `le` without advanced queries.
-pub fn takes_range(schema: &EntitySchema, property: &str) -> bool {
+/// Whether `property` of the entity type `type_name` (`microsoft.graph.application`) takes
+/// `ge` / `le` without advanced queries.
+pub fn takes_range(type_name: &str, property: &str) -> bool {
     property == "displayName"
         && matches!(
-            schema.type_name,
+            type_name,
             "microsoft.graph.application" | "microsoft.graph.servicePrincipal"
         )
 }

@@ -1294,7 +1294,8 @@ impl Parser<'_> {
                 value: literal,
             }),
             "ge" | "le"
-                if scope.is_none() && crate::listing::takes_range(self.schema, property) =>
+                if scope.is_none()
+                    && crate::listing::takes_range(self.schema.type_name, property) =>
             {
                 Ok(Filter::Range {
                     property,
