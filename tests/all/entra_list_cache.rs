@@ -188,3 +188,27 @@ async fn a_corrupt_or_other_version_cache_is_refused_and_rebuilt() {
     assert_eq!(reloaded.apps.len(), cache.apps.len());
     assert_eq!(reloaded.version, list_cache::FORMAT_VERSION);
 }
+
+#[tokio::test]
+async fn a_refresh_that_fails_shows_the_cached_rows_with_their_age() {
+    let (_sb, graph, tenant) = client(Seed::Demo).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cold, _) = list_cache::open_apps(&graph, dir.path(), &tenant, |_| true)
+        .await
+        .expect("cold start");
+    let mut cache = ListCache::load(dir.path(), &tenant)
+        .expect("readable")
+        .expect("saved");
+    // A link Graph cannot answer (another origin: refused before any token is sent).
+    cache.apps_delta_link = Some("https://elsewhere.invalid/v1.0/applications/delta".into());
+    cache.saved_at -= 3600;
+    cache.save(dir.path()).expect("saved");
+    let (stale, start) = list_cache::open_apps(&graph, dir.path(), &tenant, |_| true)
+        .await
+        .expect("cached rows");
+    match start {
+        Start::Stale { age_secs, .. } => assert!(age_secs >= 3600, "{age_secs}"),
+        other => panic!("expected the cached rows, got {other:?}"),
+    }
+    assert_eq!(stale.apps, cold.apps);
+}

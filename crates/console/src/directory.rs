@@ -1207,6 +1207,15 @@ fn warm_or_cold(graph: &GraphClient, dir: &std::path::Path, tenant_id: &str) -> 
                     }
                 }
             }
+            Ok((cache, Start::Stale { age_secs, error })) => {
+                tracing::warn!(age_secs, %error, "apps from the cache, not refreshed");
+                let apps: Vec<AppListItem> = cache.apps.into_values().collect();
+                for chunk in apps.chunks(5000) {
+                    if tx.send(Ok(chunk.to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
             Ok((_, Start::Cold { reason })) => tracing::info!(%reason, "apps listed in full"),
             Err(e) => {
                 let _ = tx.send(Err(e));

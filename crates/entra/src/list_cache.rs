@@ -228,6 +228,9 @@ pub enum Start {
     },
     /// Listed in full: no cache, an unreadable one (rebuilt), or an expired delta link.
     Cold { reason: String },
+    /// From the cache as it was: the refresh failed (Graph unreachable, throttled past what
+    /// ficus waits); the rows are `age_secs` old.
+    Stale { age_secs: i64, error: String },
 }
 
 /// Opens the tenant's app list: the cache refreshed through delta when it can be, else a full
@@ -242,8 +245,13 @@ pub async fn open_apps(
     let reason = match ListCache::load(dir, tenant_id) {
         Ok(Some(mut cache)) => {
             let age_secs = cache.age_secs();
-            match cache.refresh(graph).await? {
-                Refresh::Applied { changed, removed } => {
+            match cache.refresh(graph).await {
+                Err(e) => {
+                    tracing::warn!(error = %e, age_secs, "showing the cached lists: the refresh failed");
+                    let error = e.to_string();
+                    return Ok((cache, Start::Stale { age_secs, error }));
+                }
+                Ok(Refresh::Applied { changed, removed }) => {
                     if let Err(e) = cache.save(dir) {
                         tracing::warn!(error = %e, "the list cache could not be saved");
                     }
@@ -256,7 +264,7 @@ pub async fn open_apps(
                         },
                     ));
                 }
-                Refresh::Expired => "the saved delta link has expired".to_string(),
+                Ok(Refresh::Expired) => "the saved delta link has expired".to_string(),
             }
         }
         Ok(None) => "no cached lists yet".to_string(),
@@ -266,7 +274,14 @@ pub async fn open_apps(
             e.to_string()
         }
     };
-    let link = graph.apps_delta_latest().await?;
+    // A Graph that refuses the delta query still lists: the next start is cold again.
+    let link = match graph.apps_delta_latest().await {
+        Ok(link) => Some(link),
+        Err(e) => {
+            tracing::warn!(error = %e, "no delta link for the app list; the next start lists in full");
+            None
+        }
+    };
     let listed = std::sync::Mutex::new(Vec::new());
     graph
         .list_parallel(Default::default(), |rows| {
@@ -281,7 +296,7 @@ pub async fn open_apps(
     for app in listed.into_inner().unwrap_or_else(|e| e.into_inner()) {
         cache.upsert(app);
     }
-    cache.apps_delta_link = Some(link);
+    cache.apps_delta_link = link;
     if let Err(e) = cache.save(dir) {
         tracing::warn!(error = %e, "the list cache could not be saved");
     }
