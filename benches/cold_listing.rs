@@ -148,10 +148,18 @@ fn select_sequential(bencher: divan::Bencher, apps: usize) {
 }
 
 /// The new listing: ranges of names paged in parallel, FIC counts included.
+/// `FICUS_BENCH_CHAINS=N` overrides the chains in flight (default 48).
 #[divan::bench(args = [10_000, 100_000], sample_count = 3, sample_size = 1)]
 fn console_parallel(bencher: divan::Bencher, apps: usize) {
     let f = fixture(apps);
     let graph = f.signed.session.graph();
+    let mut options = ficus::entra::graph::listing::ParallelListing::default();
+    if let Some(chains) = std::env::var("FICUS_BENCH_CHAINS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+    {
+        options.chains = chains;
+    }
     // Graph's (and the sandbox's) token bucket holds 3,500 resource units per 10 s for a small
     // tenant and one listing of 100k apps spends about 2,000: each sample starts with a full
     // bucket, as a console start does, instead of paying for the previous sample's spending.
@@ -160,7 +168,7 @@ fn console_parallel(bencher: divan::Bencher, apps: usize) {
         .bench_local_values(|()| {
             let report = f
                 .runtime
-                .block_on(graph.list_parallel(Default::default(), |_| true))
+                .block_on(graph.list_parallel(options, |_| true))
                 .expect("listed");
             assert_eq!(report.listed, f.total, "every app listed once");
             report.listed

@@ -252,7 +252,11 @@ pub async fn open_apps(
                     return Ok((cache, Start::Stale { age_secs, error }));
                 }
                 Ok(Refresh::Applied { changed, removed }) => {
-                    if let Err(e) = cache.save(dir) {
+                    // Nothing changed: the saved file and its link stay good (a delta link
+                    // can be replayed until Graph expires it), so the start skips the write.
+                    if changed + removed > 0
+                        && let Err(e) = cache.save(dir)
+                    {
                         tracing::warn!(error = %e, "the list cache could not be saved");
                     }
                     return Ok((
