@@ -181,7 +181,11 @@ impl ListCache {
     }
 
     /// Puts an app ficus just changed (or listed) in place.
-    pub fn upsert(&mut self, app: AppListItem) {
+    pub fn upsert(&mut self, mut app: AppListItem) {
+        // A secret's hint is its first characters: not kept, in memory or on disk.
+        for secret in &mut app.password_credentials {
+            secret.hint = None;
+        }
         self.apps.insert(app.id.clone(), app);
     }
 
