@@ -13,7 +13,13 @@
 //!   date through their delta link, nothing changed meanwhile.
 //! - `delta_refresh_100_changed`: the same after 100 apps changed behind ficus's back.
 //!
-//! Run: `cargo bench --bench cold_listing`.
+//! Measured 2026-11-30 (2 cores shared with six other helpers' builds, load 6–12), release,
+//! medians: `console_sequential` 15.9 s (10k) / 2.6 min (100k); `select_sequential` 1.7 s /
+//! 15.6 s; `console_parallel` 0.78 s / 6.9–7.5 s; `warm_start` 0.23 s / 0.72 s;
+//! `delta_refresh_100_changed` 0.34 s / 0.92 s. Peak RSS of the whole process (both sandboxes
+//! in it) while listing 100k in parallel: 177 MB.
+//!
+//! Run: `cargo bench --bench cold_listing` (`FICUS_BENCH_CHAINS=N` to try other widths).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
