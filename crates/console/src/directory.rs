@@ -48,6 +48,8 @@ struct Connection {
     _keep_alive: Option<Box<dyn std::any::Any + Send + Sync>>,
     /// Where the console's FIC writes are journaled (`ficus history`).
     journal: Option<ficus_startup::history::History>,
+    /// Where the tenant's lists are cached for the warm start (beside the token cache).
+    lists_dir: Option<std::path::PathBuf>,
 }
 
 pub struct GraphDirectory {
@@ -59,6 +61,8 @@ pub struct GraphDirectory {
     /// Told the tenant (as configured) and cloud of each successful device-code or cache
     /// sign-in, so `main` can remember it for the next plain `ficus`.
     on_signed_in: Option<SignedInHook>,
+    /// The app list being paged in parallel, handed out a page per `apps_page` call.
+    apps_listing: AppsListing,
 }
 
 impl GraphDirectory {
@@ -68,6 +72,7 @@ impl GraphDirectory {
             config: Mutex::new(None),
             connection: std::sync::RwLock::new(None),
             on_signed_in: None,
+            apps_listing: AppsListing::default(),
         }
     }
 
@@ -139,6 +144,7 @@ impl GraphDirectory {
             } else {
                 ficus_startup::history::History::of_user().ok()
             },
+            lists_dir: lists_dir(session),
         }));
         connected.info
     }
@@ -161,6 +167,7 @@ impl GraphDirectory {
             reconnect: None,
             _keep_alive: None,
             journal: ficus_startup::history::History::of_user().ok(),
+            lists_dir: lists_dir(&session),
         }));
     }
 
@@ -442,15 +449,25 @@ impl Directory for GraphDirectory {
     }
 
     async fn apps_page(&self, next: Option<String>) -> Result<Page<AppRow>, DirectoryError> {
-        let (items, next) = self
-            .signed()?
-            .graph
-            .console_apps_page_light(next)
-            .await
-            .map_err(DirectoryError::from)?;
+        // The first call starts the parallel listing; later ones take its pages in the order
+        // they arrive, named by the listing's generation so a superseded load ends quietly.
+        let connection = self.signed()?;
+        let (generation, items) = self
+            .apps_listing
+            .next_page(&connection, next.as_deref())
+            .await;
+        let items = match items {
+            Some(page) => page.map_err(DirectoryError::from)?,
+            None => {
+                return Ok(Page {
+                    rows: Vec::new(),
+                    next: None,
+                });
+            }
+        };
         Ok(Page {
             rows: items.iter().map(app_row).collect(),
-            next,
+            next: Some(AppsListing::cursor(generation)),
         })
     }
 
@@ -588,6 +605,7 @@ impl Directory for GraphDirectory {
         if let Some(before) = before {
             journal_write(&signed, &app_object_id, Change::FicDeleted { before }).await;
         }
+        self.note_app_changed(&app_object_id);
         Ok(())
     }
 
@@ -600,6 +618,7 @@ impl Directory for GraphDirectory {
             .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))?;
         let after = created.clone();
         journal_write(&signed, &app_object_id, Change::FicCreated { after }).await;
+        self.note_app_changed(&app_object_id);
         Ok(created)
     }
 
@@ -617,6 +636,7 @@ impl Directory for GraphDirectory {
             .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "created")))?;
         let after = created.0.clone();
         journal_write(&signed, &app_object_id, Change::FicCreated { after }).await;
+        self.note_app_changed(&app_object_id);
         Ok(created)
     }
 
@@ -662,6 +682,7 @@ impl Directory for GraphDirectory {
             };
             journal_write(&signed, &app_object_id, change).await;
         }
+        self.note_app_changed(&app_object_id);
         Ok(after)
     }
 
@@ -1242,5 +1263,151 @@ mod tests {
             signatures_outcome(&[&verified, &no_token]),
             StepOutcome::Ok(_)
         ));
+    }
+}
+
+type AppPages = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<Vec<AppListItem>, EntraError>> + Send>,
+>;
+
+/// The running parallel app listing ([`GraphClient::console_apps_parallel`]) behind the
+/// page-at-a-time [`Directory::apps_page`]: its cursor names the listing's generation.
+#[derive(Default)]
+struct AppsListing {
+    current: tokio::sync::Mutex<Option<(u64, AppPages)>>,
+    generations: std::sync::atomic::AtomicU64,
+}
+
+impl AppsListing {
+    const CURSOR: &'static str = "ficus-parallel-listing:";
+
+    fn cursor(generation: u64) -> String {
+        format!("{}{generation}", Self::CURSOR)
+    }
+
+    /// The next page of the listing `cursor` names (a new listing for `None`); `None` once
+    /// it has ended or was superseded.
+    async fn next_page(
+        &self,
+        connection: &Connection,
+        cursor: Option<&str>,
+    ) -> (u64, Option<Result<Vec<AppListItem>, EntraError>>) {
+        use futures_util::StreamExt;
+        let mut current = self.current.lock().await;
+        let generation = match cursor {
+            None => {
+                let generation = self
+                    .generations
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                let pages: AppPages =
+                    match &connection.lists_dir {
+                        Some(dir) => warm_or_cold(&connection.graph, dir, &connection.tenant_id),
+                        None => Box::pin(connection.graph.console_apps_parallel(
+                            entra::graph::listing::ParallelListing::default(),
+                        )),
+                    };
+                *current = Some((generation, pages));
+                generation
+            }
+            Some(cursor) => match cursor
+                .strip_prefix(Self::CURSOR)
+                .and_then(|g| g.parse::<u64>().ok())
+            {
+                Some(generation) => generation,
+                None => return (0, None),
+            },
+        };
+        let page = match current.as_mut() {
+            Some((running, pages)) if *running == generation => {
+                let page = pages.next().await;
+                if page.is_none() {
+                    *current = None;
+                }
+                page
+            }
+            // Superseded by a newer load: this one ends without touching it.
+            _ => None,
+        };
+        (generation, page)
+    }
+}
+
+/// The list cache's directory of a session: `lists/` in its token cache directory (0700).
+fn lists_dir(session: &entra::Session) -> Option<std::path::PathBuf> {
+    session.config.cache_dir.as_ref().map(|d| d.join("lists"))
+}
+
+/// The app list from the cache brought up to date through delta (pages of a few thousand
+/// rows), or, without a usable cache, the parallel listing streamed as it comes (and cached).
+fn warm_or_cold(graph: &GraphClient, dir: &std::path::Path, tenant_id: &str) -> AppPages {
+    use entra::list_cache::{Start, open_apps};
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (graph, dir, tenant_id) = (graph.clone(), dir.to_path_buf(), tenant_id.to_string());
+    tokio::spawn(async move {
+        let pages = tx.clone();
+        let opened = open_apps(&graph, &dir, &tenant_id, move |rows| {
+            pages.send(Ok(rows)).is_ok()
+        })
+        .await;
+        match opened {
+            Ok((
+                cache,
+                Start::Warm {
+                    age_secs,
+                    changed,
+                    removed,
+                },
+            )) => {
+                tracing::info!(age_secs, changed, removed, "apps from the cache, refreshed");
+                let apps: Vec<AppListItem> = cache.apps.into_values().collect();
+                for chunk in apps.chunks(5000) {
+                    if tx.send(Ok(chunk.to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
+            Ok((cache, Start::Stale { age_secs, error })) => {
+                tracing::warn!(age_secs, %error, "apps from the cache, not refreshed");
+                let apps: Vec<AppListItem> = cache.apps.into_values().collect();
+                for chunk in apps.chunks(5000) {
+                    if tx.send(Ok(chunk.to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
+            Ok((_, Start::Cold { reason })) => tracing::info!(%reason, "apps listed in full"),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+    });
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+impl GraphDirectory {
+    /// After a write ficus made, the cached copy of that app is re-read in the background.
+    fn note_app_changed(&self, app_object_id: &str) {
+        let Ok(connection) = self.signed() else {
+            return;
+        };
+        let Some(dir) = connection.lists_dir.clone() else {
+            return;
+        };
+        let app = app_object_id.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = entra::list_cache::ListCache::note_changed(
+                &connection.graph,
+                &dir,
+                &connection.tenant_id,
+                &app,
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "the cached app could not be updated");
+            }
+        });
     }
 }

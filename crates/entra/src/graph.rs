@@ -10,6 +10,9 @@ use futures_util::Stream;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
+#[path = "listing.rs"]
+pub mod listing;
+
 use super::error::EntraError;
 use super::http::{Http, Response, Retry, Wait, WaitReason, Waiter};
 use super::signin::Credentials;
@@ -561,6 +564,19 @@ impl GraphClient {
             next = page.next_link;
         }
         Ok(out)
+    }
+
+    /// The URL of `path` under Graph's root (for the list cache's requests).
+    pub(crate) fn url_of(&self, path: &str) -> String {
+        self.url(path)
+    }
+
+    /// One GET page (or link) as JSON, with the client's retries.
+    pub(crate) async fn get_json_page<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<T, EntraError> {
+        self.get_ok(url, &[]).await?.json("Graph")
     }
 
     fn ensure_writable(&self, action: &str) -> Result<(), EntraError> {
@@ -1313,7 +1329,7 @@ fn path_seg(s: &str) -> String {
 // at a time so the view streams.
 
 /// One app of the console's list.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppListItem {
     pub id: String,
@@ -1445,11 +1461,23 @@ impl GraphClient {
     }
 
     /// [`GraphClient::merge_local`] over raw FIC JSON (the console list's `$expand`).
-    fn merge_local_values(
+    pub(crate) fn merge_local_values(
         &self,
         app: &str,
         listed: Vec<serde_json::Value>,
     ) -> Vec<serde_json::Value> {
+        // The common case, no write of this client pending: nothing to merge or decode.
+        let pending = {
+            let pending = self
+                .shared
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            pending.iter().any(|p| p.app.eq_ignore_ascii_case(app))
+        };
+        if !pending {
+            return listed;
+        }
         let fics: Vec<Fic> = listed
             .iter()
             .filter_map(|v| serde_json::from_value(v.clone()).ok())

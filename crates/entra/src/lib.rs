@@ -37,6 +37,12 @@
 //!   console_apps_page_light(next) / console_app_light(id)   no keyCredentials (hot paths)
 //!   certificate_index() -> Arc<CertificateIndex { by_app }>   one cached keyCredentials listing
 //!   app_certificates(id) -> Vec<KeyCredential>                details on demand, within allowance
+//!   console_apps_parallel(ParallelListing) -> Stream of pages   displayName ranges paged in
+//!     parallel ($expand pages hold 100), shared 429 gate, de-duplicated, checked against $count
+//!     (graph/listing.rs; the ranges: partition.rs)
+//! list_cache::open_apps(&graph, dir, tenant, emit) -> (ListCache, Start::{Warm, Cold})
+//!   the warm start: cached lists (0600/0700, versioned) refreshed through applications/delta;
+//!   410 or an unreadable file -> a full parallel listing that rebuilds the cache
 //! Waits: RetryPolicy.waiter: Waiter (real, or Waiter::virtual_clock() in tests; set_observer
 //!   to say "waiting 45 s: Graph is throttling ficus"); Retry-After honoured up to
 //!   RetryPolicy.max_retry_after (5 min), beyond 30 s included
@@ -79,7 +85,9 @@ pub mod audit_gather;
 pub mod error;
 pub mod graph;
 pub mod http;
+pub mod list_cache;
 pub mod msi;
+pub mod partition;
 mod redact;
 pub mod resolve;
 pub mod signin;

@@ -44,6 +44,8 @@ use crate::model::{
 };
 use crate::state::AppState;
 
+#[path = "delta.rs"]
+pub mod delta;
 #[path = "odata.rs"]
 pub mod odata;
 
@@ -584,6 +586,9 @@ impl Request<'_> {
                 [count] if *count == "$count" => self
                     .only(Method::GET)
                     .and_then(|_| self.count::<Application>()),
+                [delta] if delta.eq_ignore_ascii_case("delta") => self
+                    .only(Method::GET)
+                    .and_then(|_| self.delta::<Application>()),
                 [id, tail @ ..] => {
                     let id = Uuid::parse_str(id).map_err(|_| GraphError::invalid_id(id))?;
                     self.application_route(AppKey::ObjectId(id), tail)
@@ -603,6 +608,9 @@ impl Request<'_> {
                 [count] if *count == "$count" => self
                     .only(Method::GET)
                     .and_then(|_| self.count::<ServicePrincipal>()),
+                [delta] if delta.eq_ignore_ascii_case("delta") => self
+                    .only(Method::GET)
+                    .and_then(|_| self.delta::<ServicePrincipal>()),
                 [id] => {
                     self.only(Method::GET)?;
                     let id = Uuid::parse_str(id).map_err(|_| GraphError::invalid_id(id))?;
@@ -2555,7 +2563,9 @@ impl Serialize for AppJson<'_> {
         if self.query.expands("federatedIdentityCredentials") {
             m.serialize_entry(
                 "federatedIdentityCredentials",
-                &FicListJson(&app.federated_identity_credentials),
+                &FicListJson(crate::listing::expanded(
+                    &app.federated_identity_credentials,
+                )),
             )?;
         }
         m.end()

@@ -47,6 +47,9 @@
 //!   `/tenants`, `/subscriptions`, resource groups and user-assigned identities (read only).
 //! - `describe.rs` the sandbox's description at `/.well-known/ficus-sandbox` (endpoints,
 //!   tenants, the emulated host's identities, CA), which `--sandbox-url` clients read.
+//! - `delta.rs` `/applications/delta`, `/servicePrincipals/delta` (snapshot tokens, 410 when
+//!   expired); compiled as a child of `graph`.
+//! - `listing.rs` Graph's `$expand` page caps and the `ge`/`le` ranges that partition a listing.
 //! - `graph.rs`, `odata.rs`  Graph v1.0 (`graph::router()`, merged under the main listener;
 //!   it applies the throttle and latency faults to `/v1.0` itself).
 //!
@@ -74,6 +77,7 @@ pub mod graph;
 pub mod journal;
 pub mod keys;
 pub mod limits;
+pub mod listing;
 pub mod lock;
 pub mod mi_cache;
 pub mod model;

@@ -349,9 +349,9 @@ pub struct Query {
 }
 
 impl Query {
-    /// The page size to serve.
+    /// The page size to serve (capped at 100 with `$expand`, as Graph does).
     pub fn page_size(&self) -> usize {
-        self.top.unwrap_or(DEFAULT_TOP)
+        crate::listing::capped_page_size(self.top.unwrap_or(DEFAULT_TOP), !self.expand.is_empty())
     }
 
     /// Whether `property` goes into the response.
@@ -1405,6 +1405,23 @@ impl Parser<'_> {
                 property,
                 value: literal,
             }),
+            // The ranges that partition a large listing (see `crate::listing`).
+            "ge" if scope.is_none()
+                && crate::listing::takes_range(self.schema.type_name, property) =>
+            {
+                Ok(Filter::Ge {
+                    property,
+                    value: literal,
+                })
+            }
+            "le" if scope.is_none()
+                && crate::listing::takes_range(self.schema.type_name, property) =>
+            {
+                Ok(Filter::Le {
+                    property,
+                    value: literal,
+                })
+            }
             _ => Err(self.unsupported_for(property, scope)),
         }
     }
