@@ -128,6 +128,7 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
             let succeeded = screen.result().is_some_and(|r| r.succeeded());
             let chosen = (screen.app.clone(), screen.identity.clone(), succeeded);
             let (typed_tenant, scope) = (screen.tenant.trim().to_string(), screen.scope.clone());
+            let fics = screen.result().map(|r| r.fics.clone()).unwrap_or_default();
             let values = match chosen {
                 (Some(app), Some(identity), true) => {
                     let tenant = match typed_tenant.as_str() {
@@ -137,13 +138,19 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                             .unwrap_or_default(),
                         typed => typed.to_string(),
                     };
+                    let cloud = here.cloud();
+                    // The FIC the exchange matched: the one that trusts the identity.
+                    let trusting = fics.iter().find(|f| {
+                        f.subject.eq_ignore_ascii_case(&identity.identity.principal_id)
+                            && f.audiences.iter().any(|a| cloud.is_exchange_audience(a))
+                    });
                     Some(crate::screens::workload::values_for(
-                        &here.cloud(),
-                        &app.name,
-                        &app.app_id,
-                        &identity,
+                        &cloud,
+                        &app.to_row(),
+                        &identity.identity,
                         &tenant,
                         Some(&scope),
+                        trusting,
                     ))
                 }
                 _ => None,
