@@ -31,7 +31,8 @@ pub use run::is_replication_delay;
 pub use state::*;
 
 pub use crate::token_effects::{
-    ExchangeCmd, ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, PastedToken, Refusal,
+    ExchangeCmd, ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, MsiChoice, PastedToken,
+    Refusal,
     Signature, SourceInfo, StepOutcome, StepView,
 };
 
