@@ -155,28 +155,22 @@ pub(super) fn top<'h>(here: &'h mut Here) -> Option<&'h mut ExchangeScreen> {
 }
 
 impl ExchangeScreen {
-    /// Why the token comes from where it does, and what `s` switches to.
+    /// Why the token comes from where it does, and what `s` switches to (one short line).
     pub fn source_reason(&self) -> String {
         let next = match self.source_choice.next(self.emulated_host) {
-            SourceChoice::Session if self.emulated_host => "s: the sandbox's emulated host",
+            SourceChoice::Session if self.emulated_host => "s: the sandbox's host",
             SourceChoice::Session => "s: this machine",
-            SourceChoice::ThisMachine => "s: this machine's own endpoint",
-            SourceChoice::PasteOrFile => "s: a pasted token or file",
+            SourceChoice::ThisMachine => "s: this machine",
+            SourceChoice::PasteOrFile => "s: a pasted token",
         };
         let why = match (self.source_choice, self.emulated_host) {
-            (SourceChoice::Session, true) => {
-                "a sandbox session asks the sandbox's emulated host, not this machine's endpoints"
-            }
-            (SourceChoice::Session, false) => {
-                "found on this machine: App Service, a workload identity file, or IMDS (asked only on an Azure VM)"
-            }
-            (SourceChoice::ThisMachine, _) => {
-                "chosen: this machine's own App Service endpoint, workload identity file, or IMDS (asked only on an Azure VM)"
-            }
+            (SourceChoice::Session, true) => "a sandbox session asks its emulated host",
+            (SourceChoice::Session, false) => "found on this machine (IMDS only on Azure)",
+            (SourceChoice::ThisMachine, _) => "chosen: this machine's own endpoint",
             (SourceChoice::PasteOrFile, _) if self.pasted.is_some() => {
-                "chosen: the token given is the assertion; no endpoint is asked"
+                "chosen: the token given; no endpoint asked"
             }
-            (SourceChoice::PasteOrFile, _) => "chosen: p pastes a token, f reads one from a file",
+            (SourceChoice::PasteOrFile, _) => "chosen: p pastes a token, f reads a file",
         };
         format!("{why} · {next}")
     }

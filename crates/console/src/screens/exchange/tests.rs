@@ -852,8 +852,8 @@ fn s_cycles_the_token_source_from_the_sandbox_s_host_to_this_machine_to_a_pasted
     );
     let reason = screen(&state).source_reason();
     assert!(
-        reason.contains("sandbox session asks the sandbox's emulated host")
-            && reason.contains("s: this machine's own endpoint"),
+        reason.contains("a sandbox session asks its emulated host")
+            && reason.contains("s: this machine"),
         "{reason}"
     );
 
@@ -882,7 +882,7 @@ fn s_cycles_the_token_source_from_the_sandbox_s_host_to_this_machine_to_a_pasted
         )),
     );
     assert!(matches!(&screen(&state).source, SourceState::Unavailable(why) if why.contains("not an Azure VM")));
-    assert!(screen(&state).source_reason().contains("chosen: this machine's own"));
+    assert!(screen(&state).source_reason().contains("chosen: this machine's own endpoint · s: a pasted token"));
     // Running says what to do instead of sending anything.
     let cmds = update(&mut state, key(KeyCode::Char('x')));
     assert!(cmds.is_empty(), "{cmds:?}");
