@@ -681,3 +681,53 @@ fn the_az_script_creates_the_fic_and_attaches_the_identity_it_names() {
     );
     assert!(calls.is_empty(), "nothing changed before the check: {calls}");
 }
+
+/// `ficus code --lang terraform|bicep|az` on the sandbox: the app's stored FIC (not a new one),
+/// the identity's ARM id from the tenant, and with no trusting FIC, the FIC ficus would create.
+#[tokio::test]
+async fn ficus_code_writes_the_infrastructure_from_the_tenant() {
+    let (sb, ctx) = demo_context(false).await;
+    let (text, result) = run(
+        &ctx,
+        code_args("payments-api", "id-payments", Some("terraform")),
+    )
+    .await;
+    result.unwrap_or_else(|e| panic!("{e}"));
+    let (principal, _) = seed::identity_ids(CONTOSO, "id-payments");
+    let (object_id, _) = seed::app_ids(CONTOSO, "payments-api");
+    let identities = ctx
+        .session
+        .graph()
+        .list_managed_identities()
+        .await
+        .expect("identities");
+    let arm_id = identities
+        .iter()
+        .find(|i| i.name == "id-payments")
+        .and_then(|i| i.arm_id.clone())
+        .expect("id-payments has an ARM id");
+    assert!(
+        text.contains(&format!("application_id = \"/applications/{object_id}\"")),
+        "{text}"
+    );
+    assert!(
+        text.contains("resource \"azuread_application_federated_identity_credential\" \"mi-id-payments\""),
+        "the stored FIC: {text}"
+    );
+    assert!(text.contains(&format!("subject        = \"{principal}\"")), "{text}");
+    assert!(text.contains(&format!("default     = \"{arm_id}\"")), "{text}");
+
+    // billing-worker has no FIC for id-payments: the one ficus would create, issued by contoso.
+    let (text, result) = run(&ctx, code_args("billing-worker", "id-payments", Some("az"))).await;
+    result.unwrap_or_else(|e| panic!("{e}"));
+    let tenant = seed::tenant_id(CONTOSO);
+    assert!(
+        text.contains(&format!(
+            "\"issuer\":\"{}/{tenant}/v2.0\",\"subject\":\"{principal}\"",
+            sb.info.authority.trim_end_matches('/')
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("IDENTITY_ID='{arm_id}'")), "{text}");
+    sb.shutdown().await;
+}
