@@ -125,9 +125,8 @@ impl Console {
 
     async fn start_connected(connected: Connected, machine: Option<entra::msi::MsiEnv>) -> Console {
         let graph = connected.session.graph();
-        let mut directory = GraphDirectory::new(Connector::Session(Box::pin(async move {
-            Ok(connected)
-        })));
+        let mut directory =
+            GraphDirectory::new(Connector::Session(Box::pin(async move { Ok(connected) })));
         if let Some(machine) = machine {
             directory = directory.with_machine_msi_env(machine);
         }
@@ -729,7 +728,11 @@ async fn s_switches_the_token_source_and_each_one_runs() {
     let first = console.screen().result().expect("a result");
     assert!(first.succeeded(), "{:?}", first.failure);
     // The sandbox's emulated host is an IMDS on loopback.
-    assert!(first.source.starts_with("IMDS (http://127.0.0.1:"), "{}", first.source);
+    assert!(
+        first.source.starts_with("IMDS (http://127.0.0.1:"),
+        "{}",
+        first.source
+    );
 
     // s: this machine's own endpoint, detected afresh; the old verdict is cleared.
     console.key(KeyCode::Char('s'));
@@ -753,8 +756,17 @@ async fn s_switches_the_token_source_and_each_one_runs() {
         .pump(|s| matches!(s.stack.last(), Some(Screen::Exchange(x)) if x.result().is_some()))
         .await;
     let second = console.screen().result().expect("a result");
-    assert!(second.succeeded(), "{:?} {:?}", second.failure, second.refusal);
-    assert!(second.source.starts_with("App Service"), "{}", second.source);
+    assert!(
+        second.succeeded(),
+        "{:?} {:?}",
+        second.failure,
+        second.refusal
+    );
+    assert!(
+        second.source.starts_with("App Service"),
+        "{}",
+        second.source
+    );
 
     // s: a pasted token or file. None yet: x asks for one and sends nothing.
     console.key(KeyCode::Char('s'));

@@ -91,9 +91,15 @@ async fn u_on_a_fic_opens_its_workload_code() {
         .identity_resource_id
         .clone()
         .expect("the sandbox's identities carry their ARM id");
-    assert!(arm_id.ends_with("/userAssignedIdentities/id-payments"), "{arm_id}");
+    assert!(
+        arm_id.ends_with("/userAssignedIdentities/id-payments"),
+        "{arm_id}"
+    );
     let script = workload(&driver.state).snippet();
-    assert!(script.contains(&format!("IDENTITY_ID='{arm_id}'")), "{script}");
+    assert!(
+        script.contains(&format!("IDENTITY_ID='{arm_id}'")),
+        "{script}"
+    );
     driver.key(KeyCode::Left).await;
     assert_eq!(workload(&driver.state).shape(), Shape::Terraform);
     snapshot("workload_payments_api_terraform", &mut driver.state);

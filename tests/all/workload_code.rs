@@ -505,10 +505,13 @@ fn is_typed_with_api_version(text: &str) -> bool {
         return false;
     };
     let dated = version.len() == 10
-        && version
-            .chars()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() });
+        && version.chars().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
     kind.starts_with("Microsoft.") && kind.contains('/') && (dated || version == "v1.0")
 }
 
@@ -575,7 +578,10 @@ fn bicep_and_terraform_hold_together_with_the_ids_in_place() {
             .map(|t| t.trim_end_matches('"'))
             .collect();
         assert_eq!(types.len(), 4, "{terraform}");
-        assert!(types.iter().all(|t| is_typed_with_api_version(t)), "{types:?}");
+        assert!(
+            types.iter().all(|t| is_typed_with_api_version(t)),
+            "{types:?}"
+        );
         let (azuread, azapi) = match cloud.kind {
             ficus::cloud::CloudKind::UsGov => ("usgovernment", "usgovernment"),
             ficus::cloud::CloudKind::China => ("china", "china"),
@@ -634,7 +640,15 @@ fn the_az_script_creates_the_fic_and_attaches_the_identity_it_names() {
         let _ = std::fs::remove_file(&log);
         let mut command = std::process::Command::new("bash");
         command.arg(&attach).env("PATH", &path).env("AZ_LOG", &log);
-        for var in ["RESOURCE_GROUP", "WEB_APP", "FUNCTION_APP", "CONTAINER_APP", "VM", "AKS_CLUSTER", "IDENTITY_ID"] {
+        for var in [
+            "RESOURCE_GROUP",
+            "WEB_APP",
+            "FUNCTION_APP",
+            "CONTAINER_APP",
+            "VM",
+            "AKS_CLUSTER",
+            "IDENTITY_ID",
+        ] {
             command.env_remove(var);
         }
         for (k, v) in vars {
@@ -646,19 +660,39 @@ fn the_az_script_creates_the_fic_and_attaches_the_identity_it_names() {
     };
 
     let (output, calls) = run(&[("RESOURCE_GROUP", "rg-app"), ("CONTAINER_APP", "orders")]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let calls: Vec<Vec<&str>> = calls
         .split("---\n")
         .filter(|c| !c.is_empty())
         .map(|c| c.lines().collect())
         .collect();
-    assert_eq!(calls.len(), 4, "cloud set, show, create, one attach: {calls:?}");
+    assert_eq!(
+        calls.len(),
+        4,
+        "cloud set, show, create, one attach: {calls:?}"
+    );
     assert_eq!(calls[0], ["cloud", "set", "--name", "AzureUSGovernment"]);
     assert_eq!(
         calls[1],
-        ["ad", "app", "federated-credential", "show", "--id", APP, "--federated-credential-id", "mi-id-payments"]
+        [
+            "ad",
+            "app",
+            "federated-credential",
+            "show",
+            "--id",
+            APP,
+            "--federated-credential-id",
+            "mi-id-payments"
+        ]
     );
-    assert_eq!(calls[2][..5], ["ad", "app", "federated-credential", "create", "--id"]);
+    assert_eq!(
+        calls[2][..5],
+        ["ad", "app", "federated-credential", "create", "--id"]
+    );
     assert_eq!(calls[2][5], APP);
     assert_eq!(calls[2][6], "--parameters");
     let body: Value = serde_json::from_str(calls[2][7]).expect("--parameters is JSON");
@@ -668,8 +702,15 @@ fn the_az_script_creates_the_fic_and_attaches_the_identity_it_names() {
     assert_eq!(
         calls[3],
         [
-            "containerapp", "identity", "assign", "--resource-group", "rg-app", "--name",
-            "orders", "--user-assigned", MI_ARM_ID
+            "containerapp",
+            "identity",
+            "assign",
+            "--resource-group",
+            "rg-app",
+            "--name",
+            "orders",
+            "--user-assigned",
+            MI_ARM_ID
         ]
     );
 
@@ -679,7 +720,10 @@ fn the_az_script_creates_the_fic_and_attaches_the_identity_it_names() {
         String::from_utf8_lossy(&output.stderr).contains("set RESOURCE_GROUP"),
         "{output:?}"
     );
-    assert!(calls.is_empty(), "nothing changed before the check: {calls}");
+    assert!(
+        calls.is_empty(),
+        "nothing changed before the check: {calls}"
+    );
 }
 
 /// `ficus code --lang terraform|bicep|az` on the sandbox: the app's stored FIC (not a new one),
@@ -711,11 +755,19 @@ async fn ficus_code_writes_the_infrastructure_from_the_tenant() {
         "{text}"
     );
     assert!(
-        text.contains("resource \"azuread_application_federated_identity_credential\" \"mi-id-payments\""),
+        text.contains(
+            "resource \"azuread_application_federated_identity_credential\" \"mi-id-payments\""
+        ),
         "the stored FIC: {text}"
     );
-    assert!(text.contains(&format!("subject        = \"{principal}\"")), "{text}");
-    assert!(text.contains(&format!("default     = \"{arm_id}\"")), "{text}");
+    assert!(
+        text.contains(&format!("subject        = \"{principal}\"")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("default     = \"{arm_id}\"")),
+        "{text}"
+    );
 
     // billing-worker has no FIC for id-payments: the one ficus would create, issued by contoso.
     let (text, result) = run(&ctx, code_args("billing-worker", "id-payments", Some("az"))).await;

@@ -9,8 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::screens::exchange::{
     ExchangeResult, ExchangeScreen, FormField, STEP_NAMES, Signature, SourceChoice, SourceState,
-    StepOutcome,
-    char_diff,
+    StepOutcome, char_diff,
 };
 use crate::state::State;
 use crate::theme::Theme;

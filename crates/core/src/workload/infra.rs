@@ -170,9 +170,7 @@ fn azapi_update(out: &mut String, label: &str, what: &str, resource_type: &str, 
 /// Terraform: the FIC (`azuread`) and the identity merged into the compute (`azapi`).
 pub fn terraform(values: &WorkloadValues) -> String {
     let mut out = header(values, "#");
-    out.push_str(
-        "# Written against Terraform 1.9, hashicorp/azuread 3.x and Azure/azapi 2.x.\n\n",
-    );
+    out.push_str("# Written against Terraform 1.9, hashicorp/azuread 3.x and Azure/azapi 2.x.\n\n");
     out.push_str(
         "terraform {\n  required_providers {\n    azuread = {\n      source  = \"hashicorp/azuread\"\n      version = \"~> 3.0\"\n    }\n    azapi = {\n      source  = \"Azure/azapi\"\n      version = \"~> 2.0\"\n    }\n  }\n}\n\n",
     );
@@ -229,7 +227,13 @@ pub fn terraform(values: &WorkloadValues) -> String {
         CONTAINER_APPS,
         identity_body,
     );
-    azapi_update(&mut out, "vm", "virtual machine", VIRTUAL_MACHINES, identity_body);
+    azapi_update(
+        &mut out,
+        "vm",
+        "virtual machine",
+        VIRTUAL_MACHINES,
+        identity_body,
+    );
     out.push_str(
         "# AKS: pods get managed identity tokens from the node's IMDS, for the identities of their node\n\
          # pool; this makes the identity the cluster's kubelet identity (the control plane identity must be\n\
@@ -262,7 +266,9 @@ pub fn terraform(values: &WorkloadValues) -> String {
 pub fn az(values: &WorkloadValues) -> String {
     let mut out = String::from("#!/usr/bin/env bash\n");
     out.push_str(&header(values, "#"));
-    out.push_str("# Written against Azure CLI 2.67. Set the variable of the compute the workload runs on:\n");
+    out.push_str(
+        "# Written against Azure CLI 2.67. Set the variable of the compute the workload runs on:\n",
+    );
     out.push_str("#   RESOURCE_GROUP=rg-app WEB_APP=my-app bash attach.sh\n");
     out.push_str("set -euo pipefail\n\n");
     // Everything the script needs is checked before the first change.
@@ -391,9 +397,7 @@ mod tests {
     #[test]
     fn terraform_names_each_cloud_s_provider_environment() {
         assert!(terraform(&values(Cloud::china())).contains("environment = \"china\""));
-        assert!(
-            terraform(&values(Cloud::us_gov())).contains("environment = \"usgovernment\"")
-        );
+        assert!(terraform(&values(Cloud::us_gov())).contains("environment = \"usgovernment\""));
         assert!(terraform(&values(Cloud::global())).contains("environment = \"public\""));
     }
 }

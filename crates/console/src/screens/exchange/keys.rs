@@ -108,7 +108,11 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                 SourceChoice::ThisMachine => "this machine's own endpoint",
                 SourceChoice::PasteOrFile => "a pasted token or file (p pastes, f reads a file)",
             };
-            let dropped = if dropped { " The pasted token is dropped." } else { "" };
+            let dropped = if dropped {
+                " The pasted token is dropped."
+            } else {
+                ""
+            };
             here.toast(
                 ToastLevel::Info,
                 format!("Token source: {what}.{dropped} s switches again."),
@@ -166,7 +170,8 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                     let cloud = here.cloud();
                     // The FIC the exchange matched: the one that trusts the identity.
                     let trusting = fics.iter().find(|f| {
-                        f.subject.eq_ignore_ascii_case(&identity.identity.principal_id)
+                        f.subject
+                            .eq_ignore_ascii_case(&identity.identity.principal_id)
                             && f.audiences.iter().any(|a| cloud.is_exchange_audience(a))
                     });
                     Some(crate::screens::workload::values_for(

@@ -32,8 +32,7 @@ pub use state::*;
 
 pub use crate::token_effects::{
     ExchangeCmd, ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, MsiChoice, PastedToken,
-    Refusal,
-    Signature, SourceInfo, StepOutcome, StepView,
+    Refusal, Signature, SourceInfo, StepOutcome, StepView,
 };
 
 impl Component for ExchangeScreen {

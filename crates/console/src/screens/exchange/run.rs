@@ -52,7 +52,9 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
             let why = why.clone();
             here.toast(
                 ToastLevel::Warning,
-                format!("{why} — s switches the source; p pastes a token, f reads one from a file."),
+                format!(
+                    "{why} — s switches the source; p pastes a token, f reads one from a file."
+                ),
             );
             return Vec::new();
         }

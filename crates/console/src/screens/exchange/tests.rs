@@ -833,7 +833,11 @@ fn detected(state: &mut State, request: RequestId, result: Result<SourceInfo, Di
 }
 
 fn toast_text(state: &State) -> String {
-    state.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default()
+    state
+        .toast
+        .as_ref()
+        .map(|t| t.text.clone())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -881,12 +885,22 @@ fn s_cycles_the_token_source_from_the_sandbox_s_host_to_this_machine_to_a_pasted
             "This machine is not an Azure VM: no App Service endpoint (IDENTITY_ENDPOINT), no workload identity token file (AZURE_FEDERATED_TOKEN_FILE), so the real IMDS was not asked",
         )),
     );
-    assert!(matches!(&screen(&state).source, SourceState::Unavailable(why) if why.contains("not an Azure VM")));
-    assert!(screen(&state).source_reason().contains("chosen: this machine's own endpoint · s: a pasted token"));
+    assert!(
+        matches!(&screen(&state).source, SourceState::Unavailable(why) if why.contains("not an Azure VM"))
+    );
+    assert!(
+        screen(&state)
+            .source_reason()
+            .contains("chosen: this machine's own endpoint · s: a pasted token")
+    );
     // Running says what to do instead of sending anything.
     let cmds = update(&mut state, key(KeyCode::Char('x')));
     assert!(cmds.is_empty(), "{cmds:?}");
-    assert!(toast_text(&state).contains("s switches the source"), "{}", toast_text(&state));
+    assert!(
+        toast_text(&state).contains("s switches the source"),
+        "{}",
+        toast_text(&state)
+    );
 
     // s: a pasted token or file; none yet, so x asks for one.
     let cmds = update(&mut state, key(KeyCode::Char('s')));
@@ -894,7 +908,11 @@ fn s_cycles_the_token_source_from_the_sandbox_s_host_to_this_machine_to_a_pasted
     assert_eq!(screen(&state).source_choice, SourceChoice::PasteOrFile);
     let cmds = update(&mut state, key(KeyCode::Char('x')));
     assert!(cmds.is_empty(), "{cmds:?}");
-    assert!(toast_text(&state).contains("p pastes one"), "{}", toast_text(&state));
+    assert!(
+        toast_text(&state).contains("p pastes one"),
+        "{}",
+        toast_text(&state)
+    );
     update(&mut state, Msg::Paste(Secret::new(PASTED_JWT.into())));
     let (_, spec) = run_request(&update(&mut state, key(KeyCode::Char('x'))));
     assert_eq!(
@@ -903,18 +921,29 @@ fn s_cycles_the_token_source_from_the_sandbox_s_host_to_this_machine_to_a_pasted
     );
 
     // The verdict comes; s goes back to the sandbox's host, dropping the pasted token.
-    let running = screen(&state).run.as_ref().map(|r| r.request).expect("a run");
+    let running = screen(&state)
+        .run
+        .as_ref()
+        .map(|r| r.request)
+        .expect("a run");
     update(
         &mut state,
         Msg::Exchange(ExchangeMsg::Finished {
             request: running,
-            result: Err(DirectoryError::new(crate::error::ErrorKind::Network, "offline")),
+            result: Err(DirectoryError::new(
+                crate::error::ErrorKind::Network,
+                "offline",
+            )),
         }),
     );
     let (third, choice) = detect_request(&update(&mut state, key(KeyCode::Char('s'))));
     assert_eq!(choice, MsiChoice::Session);
     assert!(screen(&state).pasted.is_none());
-    assert!(toast_text(&state).contains("pasted token is dropped"), "{}", toast_text(&state));
+    assert!(
+        toast_text(&state).contains("pasted token is dropped"),
+        "{}",
+        toast_text(&state)
+    );
     detected(
         &mut state,
         third,
@@ -936,7 +965,11 @@ fn without_an_emulated_host_s_goes_between_this_machine_and_a_pasted_token() {
     }
     let (first, _) = detect_request(&open(&mut state, payments_entry()));
     assert!(!screen(&state).emulated_host);
-    assert!(screen(&state).source_reason().contains("found on this machine"));
+    assert!(
+        screen(&state)
+            .source_reason()
+            .contains("found on this machine")
+    );
     // This machine is the session's source: s skips the duplicate and goes to a pasted token.
     let cmds = update(&mut state, key(KeyCode::Char('s')));
     assert!(cmds.is_empty(), "{cmds:?}");

@@ -658,18 +658,16 @@ fn workload_code(here: &mut Here) -> Vec<Cmd> {
         return Vec::new();
     };
     let values = match (&wizard.step, &wizard.app, &wizard.identity) {
-        (
-            Step::Done { stored: fic } | Step::AlreadyTrusted { fic },
-            Some(app),
-            Some(identity),
-        ) => crate::screens::workload::values_for(
-            &wizard.cloud,
-            &app.row,
-            identity,
-            &wizard.tenant_id,
-            None,
-            Some(fic),
-        ),
+        (Step::Done { stored: fic } | Step::AlreadyTrusted { fic }, Some(app), Some(identity)) => {
+            crate::screens::workload::values_for(
+                &wizard.cloud,
+                &app.row,
+                identity,
+                &wizard.tenant_id,
+                None,
+                Some(fic),
+            )
+        }
         _ => {
             here.toast(
                 ToastLevel::Info,

@@ -174,15 +174,33 @@ fn the_infrastructure_tabs_write_the_fic_given_or_the_one_to_create() {
         Some(&stored),
     );
     let terraform = workload::snippet(Shape::Terraform, &given);
-    assert!(terraform.contains("application_id = \"/applications/object-of-app-1\""), "{terraform}");
-    assert!(terraform.contains("display_name   = \"payments-trust\""), "{terraform}");
-    assert!(terraform.contains("default     = \"/subscriptions/s-1/resourceGroups/rg-1/"), "{terraform}");
+    assert!(
+        terraform.contains("application_id = \"/applications/object-of-app-1\""),
+        "{terraform}"
+    );
+    assert!(
+        terraform.contains("display_name   = \"payments-trust\""),
+        "{terraform}"
+    );
+    assert!(
+        terraform.contains("default     = \"/subscriptions/s-1/resourceGroups/rg-1/"),
+        "{terraform}"
+    );
     // No stored FIC: the one ficus would create, issued by the tenant, naming the principal id.
     let new = values();
     assert_eq!(new.fic.subject, "principal-1");
-    assert_eq!(new.fic.issuer, "https://login.microsoftonline.us/tenant-1/v2.0");
-    assert_eq!(new.fic.audiences, vec!["api://AzureADTokenExchangeUSGov".to_string()]);
+    assert_eq!(
+        new.fic.issuer,
+        "https://login.microsoftonline.us/tenant-1/v2.0"
+    );
+    assert_eq!(
+        new.fic.audiences,
+        vec!["api://AzureADTokenExchangeUSGov".to_string()]
+    );
     let az = workload::snippet(Shape::AzCli, &new);
-    assert!(az.contains("az ad app federated-credential create --id 'app-1'"), "{az}");
+    assert!(
+        az.contains("az ad app federated-credential create --id 'app-1'"),
+        "{az}"
+    );
     assert!(az.contains("az cloud set --name AzureUSGovernment"), "{az}");
 }
