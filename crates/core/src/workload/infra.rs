@@ -109,8 +109,11 @@ pub fn bicep(values: &WorkloadValues) -> String {
     }
     out.push('\n');
     out.push_str(&format!(
-        "@description('ARM id of the user-assigned identity {}')\n",
-        comment_text(&values.identity_name).replace('\'', "")
+        "@description({})\n",
+        bicep_string(&format!(
+            "ARM id of the user-assigned identity {}",
+            comment_text(&values.identity_name)
+        ))
     ));
     match values.identity_resource_id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() => out.push_str(&format!(
@@ -189,8 +192,11 @@ pub fn terraform(values: &WorkloadValues) -> String {
     out.push_str(&export::terraform(&values.fic, &values.app_record()));
     out.push('\n');
     out.push_str(&format!(
-        "variable \"identity_id\" {{\n  description = \"ARM id of the user-assigned identity {}\"\n  type        = string\n",
-        comment_text(&values.identity_name).replace(['"', '$', '%', '\\'], "")
+        "variable \"identity_id\" {{\n  description = {}\n  type        = string\n",
+        hcl_string(&format!(
+            "ARM id of the user-assigned identity {}",
+            comment_text(&values.identity_name)
+        ))
     ));
     match values.identity_resource_id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() => {
@@ -392,6 +398,29 @@ mod tests {
         assert!(gov.contains("az cloud set --name AzureUSGovernment"));
         let global = bicep(&values(Cloud::global()));
         assert!(global.lines().any(|l| l == "extension microsoftGraphV1"));
+    }
+
+    #[test]
+    fn a_hostile_identity_name_stays_inside_its_string_or_comment() {
+        let mut v = values(Cloud::global());
+        v.identity_name = "id'${x}\"%{y}\nresource evil".into();
+        let bicep = bicep(&v);
+        assert!(
+            bicep.contains(r#"@description('ARM id of the user-assigned identity id\'\${x}"%{y} resource evil')"#),
+            "{bicep}"
+        );
+        assert!(
+            !bicep.lines().any(|l| l.starts_with("resource evil")),
+            "{bicep}"
+        );
+        let tf = terraform(&v);
+        assert!(
+            tf.contains(r#"description = "ARM id of the user-assigned identity id'$${x}\"%%{y} resource evil""#),
+            "{tf}"
+        );
+        assert!(!tf.lines().any(|l| l.starts_with("resource evil")), "{tf}");
+        let az = az(&v);
+        assert!(!az.lines().any(|l| l.starts_with("resource evil")), "{az}");
     }
 
     #[test]
