@@ -141,6 +141,7 @@ fn console_exchange(bencher: Bencher) {
             resource_tenant: setup.tenant_id.clone(),
             scope: "https://graph.microsoft.com/.default".into(),
             pasted: None,
+            msi: Default::default(),
         };
         (spec, signed)
     });

@@ -316,6 +316,7 @@ async fn a_sandbox_url_console_takes_managed_identity_tokens_from_the_sandbox() 
         resource_tenant: sb.info.tenants[0].id.clone(),
         scope: "https://graph.microsoft.com/.default".into(),
         pasted: None,
+        msi: ficus::tui::token_effects::MsiChoice::Session,
     };
     let result = directory.exchange(1, spec, tx.clone()).await.expect("ran");
     assert_eq!(result.failure, None);

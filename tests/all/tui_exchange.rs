@@ -99,10 +99,38 @@ impl Console {
     async fn start(faults: Faults) -> Console {
         ficus::install_crypto_provider();
         let connected = connect(faults).await.expect("the sandbox starts");
+        Console::start_connected(connected, None).await
+    }
+
+    /// The same, with "this machine" an App Service host: the sandbox's App Service endpoint
+    /// (loopback), so that no test asks this machine's real endpoints.
+    async fn start_on_app_service() -> Console {
+        ficus::install_crypto_provider();
+        let connected = connect(Faults::default())
+            .await
+            .expect("the sandbox starts");
+        let sandbox = connected
+            .keep_alive
+            .downcast_ref::<ficus::sandbox::Sandbox>()
+            .expect("the sandbox keeps the session alive");
+        let machine = entra::msi::MsiEnv {
+            identity_endpoint: Some(sandbox.info.app_service.endpoint.clone()),
+            identity_header: Some(ficus::secret::Secret::new(
+                sandbox.info.app_service.header.clone(),
+            )),
+            ..entra::msi::MsiEnv::default()
+        };
+        Console::start_connected(connected, Some(machine)).await
+    }
+
+    async fn start_connected(connected: Connected, machine: Option<entra::msi::MsiEnv>) -> Console {
         let graph = connected.session.graph();
-        let directory = Arc::new(GraphDirectory::new(Connector::Session(Box::pin(
-            async move { Ok(connected) },
-        ))));
+        let mut directory =
+            GraphDirectory::new(Connector::Session(Box::pin(async move { Ok(connected) })));
+        if let Some(machine) = machine {
+            directory = directory.with_machine_msi_env(machine);
+        }
+        let directory = Arc::new(directory);
         let (tx, rx) = unbounded_channel();
         let state = State::new(
             Keymap::default(),
@@ -687,5 +715,79 @@ async fn u_after_a_success_opens_the_workload_code_with_the_exchange_s_values() 
     assert_eq!(
         view.values.resource_tenant,
         ficus::sandbox::seed::tenant_id(ficus::sandbox::seed::CONTOSO).to_string()
+    );
+}
+
+/// `s` on the exchange screen switches where the assertion comes from, and the screen says
+/// which and why: the sandbox's emulated host (IMDS), this machine (here an App Service host
+/// on the sandbox's loopback endpoint), a pasted token. Each host source really runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s_switches_the_token_source_and_each_one_runs() {
+    let mut console = Console::start_on_app_service().await;
+    console.exchange("payments-api", "id-payments").await;
+    let first = console.screen().result().expect("a result");
+    assert!(first.succeeded(), "{:?}", first.failure);
+    // The sandbox's emulated host is an IMDS on loopback.
+    assert!(
+        first.source.starts_with("IMDS (http://127.0.0.1:"),
+        "{}",
+        first.source
+    );
+
+    // s: this machine's own endpoint, detected afresh; the old verdict is cleared.
+    console.key(KeyCode::Char('s'));
+    assert!(console.screen().result().is_none());
+    console
+        .pump(|s| matches!(s.stack.last(), Some(Screen::Exchange(x)) if x.source != SourceState::Detecting))
+        .await;
+    let label = match &console.screen().source {
+        SourceState::Found(info) => info.label.clone(),
+        other => panic!("this machine's App Service endpoint is found: {other:?}"),
+    };
+    assert!(label.starts_with("App Service"), "{label}");
+    assert!(!label.contains("sandbox's emulated host"), "{label}");
+    let form = console.render(120, 40);
+    assert!(form.contains("Token source    App Service"), "{form}");
+    assert!(form.contains("chosen: this machine's own"), "{form}");
+    insta::assert_snapshot!("exchange_source_this_machine_120x40", form);
+    insta::assert_snapshot!("exchange_source_this_machine_80x24", console.render(80, 24));
+    console.key(KeyCode::Char('x'));
+    console
+        .pump(|s| matches!(s.stack.last(), Some(Screen::Exchange(x)) if x.result().is_some()))
+        .await;
+    let second = console.screen().result().expect("a result");
+    assert!(
+        second.succeeded(),
+        "{:?} {:?}",
+        second.failure,
+        second.refusal
+    );
+    assert!(
+        second.source.starts_with("App Service"),
+        "{}",
+        second.source
+    );
+
+    // s: a pasted token or file. None yet: x asks for one and sends nothing.
+    console.key(KeyCode::Char('s'));
+    assert_eq!(
+        console.screen().source_choice,
+        ficus::tui::exchange::SourceChoice::PasteOrFile
+    );
+    console.key(KeyCode::Char('x'));
+    assert!(console.screen().run.is_none());
+    let form = console.render(120, 40);
+    assert!(form.contains("a pasted token or file: none yet"), "{form}");
+    assert!(form.contains("s: the sandbox's host"), "{form}");
+
+    // s: back to the sandbox's emulated host.
+    console.key(KeyCode::Char('s'));
+    console
+        .pump(|s| matches!(s.stack.last(), Some(Screen::Exchange(x)) if x.source != SourceState::Detecting))
+        .await;
+    assert!(
+        matches!(&console.screen().source, SourceState::Found(info) if info.label.starts_with("the sandbox's emulated host")),
+        "{:?}",
+        console.screen().source
     );
 }

@@ -78,6 +78,32 @@ async fn u_on_a_fic_opens_its_workload_code() {
     );
     snapshot("workload_payments_api_python", &mut driver.state);
 
+    // Back one tab (wrapping) past the code to the infrastructure: the az script creates
+    // payments-api's own FIC (as stored) and attaches id-payments by its ARM id.
+    for _ in 0..(3 + 1) {
+        driver.key(KeyCode::Left).await;
+    }
+    assert_eq!(workload(&driver.state).shape(), Shape::AzCli);
+    let values = &workload(&driver.state).values;
+    assert_eq!(values.fic.name, "mi-id-payments");
+    assert_eq!(values.fic.subject, principal.to_string());
+    let arm_id = values
+        .identity_resource_id
+        .clone()
+        .expect("the sandbox's identities carry their ARM id");
+    assert!(
+        arm_id.ends_with("/userAssignedIdentities/id-payments"),
+        "{arm_id}"
+    );
+    let script = workload(&driver.state).snippet();
+    assert!(
+        script.contains(&format!("IDENTITY_ID='{arm_id}'")),
+        "{script}"
+    );
+    driver.key(KeyCode::Left).await;
+    assert_eq!(workload(&driver.state).shape(), Shape::Terraform);
+    snapshot("workload_payments_api_terraform", &mut driver.state);
+
     // inventory-sync's FIC names id-inventory's client id: the code still selects it by
     // client id (and the exchange would say AADSTS700213).
     driver.key(KeyCode::Esc).await;

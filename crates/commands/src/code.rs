@@ -24,7 +24,8 @@ pub struct CodeArgs {
     #[arg(long)]
     pub identity: String,
     /// One shape: csharp, appsettings, msal-dotnet, python, msal-python, js, msal-node, java,
-    /// go, rust (default: all of them, each under a heading).
+    /// go, rust; or the infrastructure (the FIC and the identity attached to the compute):
+    /// bicep, terraform, az (default: all of them, each under a heading).
     #[arg(long, value_name = "LANG")]
     pub lang: Option<String>,
     /// Scope the app's token is asked for (default: Graph's .default in the session's cloud).
@@ -97,22 +98,25 @@ pub(crate) async fn code(
     let cloud = ctx.session.cloud.clone();
     let trusted_by =
         trusting_fic(&fics, &identity, &cloud.exchange_audience).map(|f| f.name.clone());
-    let values = WorkloadValues {
-        scope: args
-            .scope
-            .clone()
-            .unwrap_or_else(|| cloud.exchange_default_scope()),
-        resource_tenant: args
-            .resource_tenant
-            .clone()
-            .unwrap_or_else(|| ctx.session.tenant.clone()),
-        app_name: app.display_name.clone(),
-        app_client_id: app.app_id.clone(),
-        identity_name: identity.name.clone(),
-        identity_client_id: identity.client_id.clone(),
-        identity_principal_id: identity.principal_id.clone(),
-        cloud,
+    let app_record = ficus_core::fic::AppRecord {
+        object_id: app.id.clone(),
+        app_id: app.app_id.clone(),
+        display_name: app.display_name.clone(),
+        unique_name: None,
     };
+    let resource_tenant = args
+        .resource_tenant
+        .clone()
+        .unwrap_or_else(|| ctx.session.tenant.clone());
+    // The infrastructure shapes write the FIC that trusts the identity, or the one to create.
+    let values = WorkloadValues::new(
+        &cloud,
+        &app_record,
+        &identity,
+        &resource_tenant,
+        args.scope.as_deref(),
+        trusting_fic(&fics, &identity, &cloud.exchange_audience),
+    );
     let note = trusted_by.is_none().then(|| {
         trust_note(
             &app.display_name,

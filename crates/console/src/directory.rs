@@ -63,6 +63,8 @@ pub struct GraphDirectory {
     on_signed_in: Option<SignedInHook>,
     /// The app list being paged in parallel, handed out a page per `apps_page` call.
     apps_listing: AppsListing,
+    /// This machine's managed identity environment when a test gives one; else the process's.
+    machine_msi_env: Option<entra::msi::MsiEnv>,
 }
 
 impl GraphDirectory {
@@ -73,6 +75,7 @@ impl GraphDirectory {
             connection: std::sync::RwLock::new(None),
             on_signed_in: None,
             apps_listing: AppsListing::default(),
+            machine_msi_env: None,
         }
     }
 
@@ -695,7 +698,15 @@ impl Directory for GraphDirectory {
     }
 
     async fn msi_source(&self) -> Result<ExchangeSourceInfo, DirectoryError> {
-        let (source, host) = self.detect_msi().await?;
+        self.msi_source_of(crate::token_effects::MsiChoice::Session)
+            .await
+    }
+
+    async fn msi_source_of(
+        &self,
+        choice: crate::token_effects::MsiChoice,
+    ) -> Result<ExchangeSourceInfo, DirectoryError> {
+        let (source, host) = self.detect_msi(choice).await?;
         Ok(ExchangeSourceInfo {
             label: match host {
                 Some(host) => format!("{} — {}", host.label, source.label()),
@@ -717,7 +728,7 @@ impl Directory for GraphDirectory {
                 label: pasted.label.clone(),
                 token: pasted.token.clone(),
             },
-            None => self.detect_msi().await?.0,
+            None => self.detect_msi(spec.msi).await?.0,
         };
         let (fics, identities) = tokio::join!(
             signed.graph.list_fics(&spec.app_object_id),
@@ -984,25 +995,41 @@ fn plain_write_error(error: &EntraError, verb: &str) -> String {
 }
 
 impl GraphDirectory {
-    /// The managed identity source: the configured host (the sandbox's), else this machine's.
-    async fn detect_msi(&self) -> Result<(entra::msi::MsiSource, Option<MsiHost>), DirectoryError> {
+    /// This machine's managed identity environment as the exchange sees it: the process's,
+    /// unless a test gives one (so that no test asks this machine's real endpoints).
+    pub fn with_machine_msi_env(mut self, env: entra::msi::MsiEnv) -> Self {
+        self.machine_msi_env = Some(env);
+        self
+    }
+
+    /// The managed identity source: for the session, the configured host (the sandbox's), else
+    /// this machine's; for [`MsiChoice::ThisMachine`](crate::token_effects::MsiChoice), this
+    /// machine's whatever the session.
+    async fn detect_msi(
+        &self,
+        choice: crate::token_effects::MsiChoice,
+    ) -> Result<(entra::msi::MsiSource, Option<MsiHost>), DirectoryError> {
+        let session = choice == crate::token_effects::MsiChoice::Session;
         let connection = self.signed().ok();
-        let mut host = connection.as_ref().and_then(|c| c.msi_host.clone());
+        let mut host = connection
+            .as_ref()
+            .and_then(|c| c.msi_host.clone())
+            .filter(|_| session);
         // A `--sandbox-url` session: the sandbox's emulated host, from its description (never
         // this machine's environment, whose IMDS is not the sandbox's).
-        if let Some(c) = connection
-            .as_ref()
-            .filter(|c| host.is_none() && c.cloud.kind == ficus_core::cloud::CloudKind::Custom)
-        {
+        if let Some(c) = connection.as_ref().filter(|c| {
+            session && host.is_none() && c.cloud.kind == ficus_core::cloud::CloudKind::Custom
+        }) {
             let found = ficus_startup::connection::sandbox_msi_host(&c.http, &c.cloud.login)
                 .await
                 .map_err(|why| DirectoryError::new(ErrorKind::Unsupported, why))?;
             host = Some(found);
         }
-        let env = host
-            .as_ref()
-            .map(|h| h.env.clone())
-            .unwrap_or_else(entra::msi::MsiEnv::from_process);
+        let env = host.as_ref().map(|h| h.env.clone()).unwrap_or_else(|| {
+            self.machine_msi_env
+                .clone()
+                .unwrap_or_else(entra::msi::MsiEnv::from_process)
+        });
         match entra::msi::detect(&env).await {
             Ok(source) => Ok((source, host)),
             Err(EntraError::Msi(entra::MsiError::NoSource { imds, probe_ms })) => {

@@ -108,6 +108,8 @@ pub enum Action {
     ReverseSort,
     /// The values on screen, each alone on one unwrapped line (for a mouse selection).
     OneLine,
+    /// The exchange's managed identity token source: the session's, this machine's, pasted.
+    TokenSource,
 }
 
 impl Action {
@@ -161,6 +163,7 @@ impl Action {
             Action::SortBy(_) => "sort-by-5",
             Action::ReverseSort => "reverse-sort",
             Action::OneLine => "one-line",
+            Action::TokenSource => "token-source",
         }
     }
 
@@ -217,6 +220,7 @@ const ALL_ACTIONS: &[Action] = &[
     Action::SortBy(4),
     Action::ReverseSort,
     Action::OneLine,
+    Action::TokenSource,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -500,6 +504,7 @@ impl Default for Keymap {
             (AppDetail, &["V"], OneLine, "the selected FIC's values (or the app's ids), each on one unwrapped line to select with the mouse", None),
             (IdentityDetail, &["V"], OneLine, "the identity's ids, each on one unwrapped line to select with the mouse", None),
             (Inspector, &["V"], OneLine, "the token's claims, each on one unwrapped line to select with the mouse", None),
+            (Exchange, &["s"], TokenSource, "switch the managed identity token source: the sandbox's emulated host, this machine, a pasted token or file", None),
             (Panel, &["right", "l"], NextPane, "scroll a one-line value right", None),
             (Panel, &["left", "h"], PreviousPane, "scroll a one-line value left", None),
             // Text inputs: what each key means there is the screen's label (keep the filter,

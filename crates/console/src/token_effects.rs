@@ -16,6 +16,19 @@ pub struct SourceInfo {
     pub endpoint: String,
 }
 
+/// Which managed identity endpoint is asked for the assertion (the exchange screen's `s`
+/// switches it; a pasted token or file is the third choice, carried as `pasted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum MsiChoice {
+    /// The session's: the sandbox's emulated host when the session has one (`--sandbox`,
+    /// `--sandbox-url`), else this machine's.
+    #[default]
+    Session,
+    /// This machine's own: App Service, a workload identity token file, or IMDS (asked only on
+    /// an Azure VM), whatever the session is.
+    ThisMachine,
+}
+
 /// A token the admin pasted or loaded, used as the assertion instead of the host's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PastedToken {
@@ -35,6 +48,8 @@ pub struct ExchangeSpec {
     pub resource_tenant: String,
     pub scope: String,
     pub pasted: Option<PastedToken>,
+    /// The endpoint asked when nothing was pasted.
+    pub msi: MsiChoice,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +183,7 @@ pub enum ExchangeMsg {
 pub enum ExchangeCmd {
     DetectSource {
         request: RequestId,
+        choice: MsiChoice,
     },
     ReadTokenFile {
         request: RequestId,

@@ -18,11 +18,11 @@ pub(super) fn spawn<D: Directory>(
         let _ = tx.send(Msg::Exchange(msg));
     };
     match cmd {
-        ExchangeCmd::DetectSource { request } => {
+        ExchangeCmd::DetectSource { request, choice } => {
             super::spawn_guarded(
                 &guard,
                 async move {
-                    let result = directory.msi_source().await;
+                    let result = directory.msi_source_of(choice).await;
                     send(&tx, ExchangeMsg::SourceDetected { request, result });
                 },
                 Msg::EffectPanicked,

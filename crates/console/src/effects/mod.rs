@@ -114,6 +114,23 @@ pub trait Directory: Send + Sync + 'static {
             ))
         }
     }
+    /// Where the managed identity token would come from for `choice`; the default knows only
+    /// the session's ([`Directory::msi_source`]).
+    fn msi_source_of(
+        &self,
+        choice: crate::token_effects::MsiChoice,
+    ) -> impl Future<Output = Result<crate::token_effects::SourceInfo, DirectoryError>> + Send {
+        let session = self.msi_source();
+        async move {
+            match choice {
+                crate::token_effects::MsiChoice::Session => session.await,
+                crate::token_effects::MsiChoice::ThisMachine => Err(DirectoryError::new(
+                    ErrorKind::Unsupported,
+                    NO_TOKEN_SERVICE,
+                )),
+            }
+        }
+    }
     /// Runs one exchange, sending each finished step as `ExchangeMsg::Step` tagged `request`.
     fn exchange(
         &self,
@@ -475,7 +492,10 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::Unsupported);
 
         let msg = answer(Cmd::Exchange(
-            crate::token_effects::ExchangeCmd::DetectSource { request: 4 },
+            crate::token_effects::ExchangeCmd::DetectSource {
+                request: 4,
+                choice: crate::token_effects::MsiChoice::Session,
+            },
         ))
         .await;
         let Msg::Exchange(crate::token_effects::ExchangeMsg::SourceDetected {

@@ -130,11 +130,11 @@ impl AppDetailScreen {
         let tenant = ctx.session.map(|s| s.tenant_id.clone()).unwrap_or_default();
         let values = crate::screens::workload::values_for(
             &ctx.cloud(),
-            &detail.app.name,
-            &detail.app.app_id,
+            &detail.app,
             identity,
             &tenant,
             None,
+            Some(&row.fic),
         );
         out.nav = Some(Nav::OpenWorkload(Box::new(values)));
     }

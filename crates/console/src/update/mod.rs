@@ -374,6 +374,8 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::PreviousPane | Action::Confirm => Vec::new(),
         // Answered by the screens that offer it (app detail, exchange, wizard).
         Action::WorkloadCode => Vec::new(),
+        // The exchange screen's own.
+        Action::TokenSource => Vec::new(),
     }
 }
 

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::screens::exchange::{
-    ExchangeResult, ExchangeScreen, FormField, STEP_NAMES, Signature, SourceState, StepOutcome,
-    char_diff,
+    ExchangeResult, ExchangeScreen, FormField, STEP_NAMES, Signature, SourceChoice, SourceState,
+    StepOutcome, char_diff,
 };
 use crate::state::State;
 use crate::theme::Theme;
@@ -129,6 +129,10 @@ fn form_lines<'a>(state: &'a State, screen: &'a ExchangeScreen) -> Vec<Line<'a>>
             Span::styled("  Token source    ", theme.muted),
             Span::styled(format!("{} (p drops it)", p.label), theme.accent),
         ]),
+        (None, _) if screen.source_choice == SourceChoice::PasteOrFile => Line::from(vec![
+            Span::styled("  Token source    ", theme.muted),
+            Span::styled("a pasted token or file: none yet", theme.warn),
+        ]),
         (None, SourceState::Detecting) => Line::from(vec![
             Span::styled("  Token source    ", theme.muted),
             Span::styled("looking for a managed identity endpoint…", theme.muted),
@@ -144,6 +148,11 @@ fn form_lines<'a>(state: &'a State, screen: &'a ExchangeScreen) -> Vec<Line<'a>>
         ]),
     };
     lines.push(source);
+    // Why this source, and what `s` switches to.
+    lines.push(Line::from(vec![
+        Span::styled("                  ", theme.muted),
+        Span::styled(screen.source_reason(), theme.muted),
+    ]));
     lines
 }
 

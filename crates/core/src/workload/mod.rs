@@ -10,10 +10,12 @@
 //! language ([`escape`]), every tenant-controlled name in a comment made single-line and safe.
 
 mod escape;
+pub mod infra;
 
 pub use escape::{Syntax, literal};
 
 use crate::cloud::{Cloud, CloudKind};
+use crate::fic::{AppRecord, AppRef, Fic, Identity};
 
 /// What a workload snippet is filled with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,9 +39,82 @@ pub struct WorkloadValues {
     pub identity_principal_id: String,
     /// The scope the app's token is asked for (the one tested).
     pub scope: String,
+    /// The app registration's object id: what Terraform's `azuread` provider addresses it by.
+    pub app_object_id: String,
+    /// Graph's `uniqueName` of the app, what Graph Bicep addresses it by (`None`: a parameter
+    /// the deployment asks for).
+    pub app_unique_name: Option<String>,
+    /// The identity's ARM resource id: what compute is assigned the identity by (`None`: a
+    /// parameter the deployment asks for).
+    pub identity_resource_id: Option<String>,
+    /// The FIC that trusts the identity: as stored, or the one ficus would create
+    /// ([`crate::fic::managed_identity_fic`]). The infrastructure shapes write it.
+    pub fic: Fic,
 }
 
 impl WorkloadValues {
+    /// The values for `app` and the `identity` it trusts: the token for `resource_tenant`, the
+    /// scope as given (default: the cloud's Graph `.default`), the FIC `trusting` the identity
+    /// or, without one, the FIC ficus would create (issued by the identity's tenant, else
+    /// `resource_tenant`).
+    pub fn new(
+        cloud: &Cloud,
+        app: &AppRecord,
+        identity: &Identity,
+        resource_tenant: &str,
+        scope: Option<&str>,
+        trusting: Option<&Fic>,
+    ) -> WorkloadValues {
+        let fic = trusting.cloned().unwrap_or_else(|| {
+            let issuer_tenant = identity
+                .tenant_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .unwrap_or(resource_tenant);
+            let app_ref = AppRef {
+                app_id: app.app_id.clone(),
+                display_name: app.display_name.clone(),
+            };
+            crate::fic::managed_identity_fic(cloud, issuer_tenant, &app_ref, identity, &[])
+        });
+        WorkloadValues {
+            scope: scope
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map_or_else(|| cloud.exchange_default_scope(), str::to_string),
+            cloud: cloud.clone(),
+            app_name: app.display_name.clone(),
+            app_client_id: app.app_id.clone(),
+            app_object_id: app.object_id.clone(),
+            app_unique_name: app.unique_name.clone(),
+            resource_tenant: resource_tenant.to_string(),
+            identity_name: identity.name.clone(),
+            identity_client_id: identity.client_id.clone(),
+            identity_principal_id: identity.principal_id.clone(),
+            identity_resource_id: identity.arm_id.clone(),
+            fic,
+        }
+    }
+
+    /// The app as the FIC exports (`fic::export`) take it.
+    pub fn app_record(&self) -> AppRecord {
+        AppRecord {
+            object_id: self.app_object_id.clone(),
+            app_id: self.app_client_id.clone(),
+            display_name: self.app_name.clone(),
+            unique_name: self.app_unique_name.clone(),
+        }
+    }
+
+    /// The tenant the FIC lives in: its issuer's tenant, else the resource tenant.
+    pub fn fic_tenant(&self) -> String {
+        self.cloud
+            .tenant_of_issuer(self.fic.issuer.trim())
+            .unwrap_or(&self.resource_tenant)
+            .to_string()
+    }
+
     /// The authority host programs default to (no trailing slash).
     pub fn authority_host(&self) -> &str {
         self.cloud.login.trim_end_matches('/')
@@ -64,11 +139,17 @@ pub enum Shape {
     Java,
     Go,
     Rust,
+    /// The FIC and the identity attached to the compute, as Bicep.
+    Bicep,
+    /// The same as Terraform (`azuread` and `azapi`).
+    Terraform,
+    /// The same as an Azure CLI script.
+    AzCli,
 }
 
 impl Shape {
     /// Every shape, in the order the console's tabs and `ficus code` show them.
-    pub const ALL: [Shape; 10] = [
+    pub const ALL: [Shape; 13] = [
         Shape::CsharpAzureIdentity,
         Shape::AppSettings,
         Shape::MsalDotnet,
@@ -79,7 +160,15 @@ impl Shape {
         Shape::Java,
         Shape::Go,
         Shape::Rust,
+        Shape::Bicep,
+        Shape::Terraform,
+        Shape::AzCli,
     ];
+
+    /// The shapes that are the workload's code (the rest are its infrastructure).
+    pub fn is_code(self) -> bool {
+        !matches!(self, Shape::Bicep | Shape::Terraform | Shape::AzCli)
+    }
 
     /// The name `ficus code --lang` takes.
     pub fn flag(self) -> &'static str {
@@ -94,6 +183,9 @@ impl Shape {
             Shape::Java => "java",
             Shape::Go => "go",
             Shape::Rust => "rust",
+            Shape::Bicep => "bicep",
+            Shape::Terraform => "terraform",
+            Shape::AzCli => "az",
         }
     }
 
@@ -108,6 +200,8 @@ impl Shape {
             "javascript" | "node" | "ts" | "typescript" => "js",
             "golang" => "go",
             "rs" => "rust",
+            "tf" | "hcl" => "terraform",
+            "azure-cli" | "az-cli" | "azcli" | "cli" => "az",
             other => other,
         };
         Shape::ALL.into_iter().find(|s| s.flag() == alias)
@@ -131,6 +225,9 @@ impl Shape {
             Shape::Java => "Java",
             Shape::Go => "Go",
             Shape::Rust => "Rust",
+            Shape::Bicep => "Bicep",
+            Shape::Terraform => "Terraform",
+            Shape::AzCli => "az CLI",
         }
     }
 
@@ -144,12 +241,16 @@ impl Shape {
             Shape::Java => "App.java",
             Shape::Go => "main.go",
             Shape::Rust => "src/main.rs",
+            Shape::Bicep => "main.bicep",
+            Shape::Terraform => "main.tf",
+            Shape::AzCli => "attach.sh",
         }
     }
 
-    /// The string-literal syntax of the target language.
-    pub fn syntax(self) -> Syntax {
-        match self {
+    /// The string-literal syntax of the target language (`None` for the infrastructure
+    /// shapes, which quote through `fic::export`).
+    pub fn syntax(self) -> Option<Syntax> {
+        Some(match self {
             Shape::CsharpAzureIdentity | Shape::MsalDotnet => Syntax::CSharp,
             Shape::AppSettings => Syntax::Json,
             Shape::PythonAzureIdentity | Shape::MsalPython => Syntax::Python,
@@ -157,11 +258,13 @@ impl Shape {
             Shape::Java => Syntax::Java,
             Shape::Go => Syntax::Go,
             Shape::Rust => Syntax::Rust,
-        }
+            Shape::Bicep | Shape::Terraform | Shape::AzCli => return None,
+        })
     }
 
     fn template(self) -> &'static str {
         match self {
+            Shape::Bicep | Shape::Terraform | Shape::AzCli => "",
             Shape::CsharpAzureIdentity => include_str!("templates/csharp_azure_identity.cs.tmpl"),
             Shape::AppSettings => include_str!("templates/appsettings.json.tmpl"),
             Shape::MsalDotnet => include_str!("templates/csharp_msal.cs.tmpl"),
@@ -205,7 +308,13 @@ fn comment_text(text: &str) -> String {
 
 /// The snippet for one shape, filled with `values`.
 pub fn snippet(shape: Shape, values: &WorkloadValues) -> String {
-    let syntax = shape.syntax();
+    let Some(syntax) = shape.syntax() else {
+        return match shape {
+            Shape::Bicep => infra::bicep(values),
+            Shape::Terraform => infra::terraform(values),
+            _ => infra::az(values),
+        };
+    };
     let lit = |value: &str| literal(value, syntax);
     fill(shape.template(), |name| {
         Some(match name {
@@ -271,6 +380,10 @@ mod tests {
             identity_client_id: "33333333-3333-3333-3333-333333333333".into(),
             identity_principal_id: "44444444-4444-4444-4444-444444444444".into(),
             scope: "https://graph.microsoft.com/.default".into(),
+            app_object_id: "55555555-5555-5555-5555-555555555555".into(),
+            app_unique_name: None,
+            identity_resource_id: None,
+            fic: Fic::default(),
         }
     }
 
@@ -278,7 +391,7 @@ mod tests {
     fn every_placeholder_is_filled_in_every_shape() {
         for cloud in Cloud::national() {
             let v = values(cloud);
-            for shape in Shape::ALL {
+            for shape in Shape::ALL.into_iter().filter(|s| s.is_code()) {
                 let text = snippet(shape, &v);
                 let unfilled = fill(&text, |name| Some(format!("<{name} left unfilled>")));
                 assert_eq!(unfilled, text, "{shape:?} has a placeholder left");
@@ -303,7 +416,7 @@ mod tests {
     #[test]
     fn the_principal_id_is_only_ever_named_in_a_comment() {
         let v = values(Cloud::us_gov());
-        for shape in Shape::ALL {
+        for shape in Shape::ALL.into_iter().filter(|s| s.is_code()) {
             let text = snippet(shape, &v);
             for line in text.lines().filter(|l| l.contains("44444444-")) {
                 let code = line.trim_start();

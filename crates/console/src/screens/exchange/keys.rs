@@ -82,6 +82,7 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                     ToastLevel::Info,
                     "Pasted token dropped; the host's managed identity is used again.",
                 );
+                return Some(switch_source(here, SourceChoice::Session));
             } else {
                 here.toast(
                     ToastLevel::Info,
@@ -89,6 +90,34 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                 );
             }
             Vec::new()
+        }
+        Action::TokenSource => {
+            if screen.is_running() {
+                here.toast(
+                    ToastLevel::Info,
+                    "The exchange is running; switch the token source after its verdict.",
+                );
+                return Some(Vec::new());
+            }
+            let next = screen.source_choice.next(screen.emulated_host);
+            let dropped = next != SourceChoice::PasteOrFile && screen.pasted.take().is_some();
+            let cmds = switch_source(here, next);
+            let what = match next {
+                SourceChoice::Session if screen_emulated(here) => "the sandbox's emulated host",
+                SourceChoice::Session => "this machine (as detected)",
+                SourceChoice::ThisMachine => "this machine's own endpoint",
+                SourceChoice::PasteOrFile => "a pasted token or file (p pastes, f reads a file)",
+            };
+            let dropped = if dropped {
+                " The pasted token is dropped."
+            } else {
+                ""
+            };
+            here.toast(
+                ToastLevel::Info,
+                format!("Token source: {what}.{dropped} s switches again."),
+            );
+            cmds
         }
         Action::TokenFromFile => {
             screen.file_input = Some(Input::default());
@@ -128,6 +157,7 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
             let succeeded = screen.result().is_some_and(|r| r.succeeded());
             let chosen = (screen.app.clone(), screen.identity.clone(), succeeded);
             let (typed_tenant, scope) = (screen.tenant.trim().to_string(), screen.scope.clone());
+            let fics = screen.result().map(|r| r.fics.clone()).unwrap_or_default();
             let values = match chosen {
                 (Some(app), Some(identity), true) => {
                     let tenant = match typed_tenant.as_str() {
@@ -137,13 +167,20 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                             .unwrap_or_default(),
                         typed => typed.to_string(),
                     };
+                    let cloud = here.cloud();
+                    // The FIC the exchange matched: the one that trusts the identity.
+                    let trusting = fics.iter().find(|f| {
+                        f.subject
+                            .eq_ignore_ascii_case(&identity.identity.principal_id)
+                            && f.audiences.iter().any(|a| cloud.is_exchange_audience(a))
+                    });
                     Some(crate::screens::workload::values_for(
-                        &here.cloud(),
-                        &app.name,
-                        &app.app_id,
-                        &identity,
+                        &cloud,
+                        &app.to_row(),
+                        &identity.identity,
                         &tenant,
                         Some(&scope),
+                        trusting,
                     ))
                 }
                 _ => None,
@@ -463,6 +500,32 @@ pub(super) fn choose(here: &mut Here, field: Option<FormField>, value: String) {
     }
 }
 
+fn screen_emulated(here: &mut Here) -> bool {
+    top(here).is_some_and(|s| s.emulated_host)
+}
+
+/// Makes `choice` the token source: a host choice is detected afresh (its answer replaces
+/// the last one, which may be another host's); a previous run's result, from another source,
+/// is cleared.
+pub(super) fn switch_source(here: &mut Here, choice: SourceChoice) -> Vec<Cmd> {
+    let request = here.new_request();
+    let Some(screen) = top(here) else {
+        return Vec::new();
+    };
+    screen.source_choice = choice;
+    screen.run = None;
+    screen.scroll = 0;
+    if choice == SourceChoice::PasteOrFile {
+        return Vec::new();
+    }
+    screen.source_request = request;
+    screen.source = SourceState::Detecting;
+    vec![Cmd::Exchange(ExchangeCmd::DetectSource {
+        request,
+        choice: choice.msi(),
+    })]
+}
+
 /// Pasted text on the exchange screen: into the open input, else it becomes the assertion.
 pub fn on_paste(here: &mut Here, text: &str) -> Vec<Cmd> {
     let Some(screen) = top(here) else {
@@ -477,6 +540,7 @@ pub fn on_paste(here: &mut Here, text: &str) -> Vec<Cmd> {
                 label: "pasted token".into(),
                 token: Secret::new(text.trim().to_string()),
             });
+            screen.source_choice = SourceChoice::PasteOrFile;
             screen.run = None;
             screen.scroll = 0;
             here.toast(

@@ -31,8 +31,8 @@ pub use run::is_replication_delay;
 pub use state::*;
 
 pub use crate::token_effects::{
-    ExchangeCmd, ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, PastedToken, Refusal,
-    Signature, SourceInfo, StepOutcome, StepView,
+    ExchangeCmd, ExchangeMsg, ExchangeResult, ExchangeSpec, Explanation, MsiChoice, PastedToken,
+    Refusal, Signature, SourceInfo, StepOutcome, StepView,
 };
 
 impl Component for ExchangeScreen {

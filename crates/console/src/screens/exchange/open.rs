@@ -42,6 +42,10 @@ pub fn open(ctx: &Ctx, entry: ExchangeEntry) -> (ExchangeScreen, Outcome) {
         picker: None,
         source_request,
         source: SourceState::Detecting,
+        source_choice: SourceChoice::Session,
+        emulated_host: ctx
+            .session
+            .is_some_and(|s| s.cloud_endpoints.kind == ficus_core::cloud::CloudKind::Custom),
         pasted: None,
         file_input: None,
         file_request: 0,
@@ -53,6 +57,7 @@ pub fn open(ctx: &Ctx, entry: ExchangeEntry) -> (ExchangeScreen, Outcome) {
     let mut here = Here::new(&mut screen, ctx);
     let mut cmds = vec![Cmd::Exchange(ExchangeCmd::DetectSource {
         request: source_request,
+        choice: MsiChoice::Session,
     })];
     if entry.run {
         cmds.extend(start_run(&mut here, 1));

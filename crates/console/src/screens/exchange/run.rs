@@ -22,6 +22,13 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
         );
         return Vec::new();
     };
+    if screen.source_choice == SourceChoice::PasteOrFile && screen.pasted.is_none() {
+        here.toast(
+            ToastLevel::Warning,
+            "The token source is a pasted token or file: p pastes one, f reads one from a file (s switches the source).",
+        );
+        return Vec::new();
+    }
     if screen.pasted.is_none() {
         match &screen.identity {
             None => {
@@ -45,7 +52,9 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
             let why = why.clone();
             here.toast(
                 ToastLevel::Warning,
-                format!("{why} — press p to paste a token or f to read one from a file."),
+                format!(
+                    "{why} — s switches the source; p pastes a token, f reads one from a file."
+                ),
             );
             return Vec::new();
         }
@@ -65,6 +74,7 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
         resource_tenant: screen.tenant.trim().to_string(),
         scope: screen.scope.trim().to_string(),
         pasted: screen.pasted.clone(),
+        msi: screen.source_choice.msi(),
     };
     screen.run = Some(Run {
         request,
@@ -115,6 +125,7 @@ pub fn on_msg(here: &mut Here, msg: ExchangeMsg) -> Vec<Cmd> {
                             label: sanitize(&label).into_owned(),
                             token,
                         });
+                        screen.source_choice = SourceChoice::PasteOrFile;
                         // A new assertion: the previous run's steps are not its.
                         screen.run = None;
                         screen.scroll = 0;

@@ -7,7 +7,7 @@ use tui_input::Input;
 use crate::model::IdentityRow;
 use crate::nav::AppChoice;
 use crate::request::RequestId;
-use crate::token_effects::{ExchangeResult, PastedToken, SourceInfo, StepView};
+use crate::token_effects::{ExchangeResult, MsiChoice, PastedToken, SourceInfo, StepView};
 use crate::widgets::picker::Picker;
 
 pub(crate) type Here<'a, 'c> = crate::component::Here<'a, 'c, ExchangeScreen>;
@@ -40,6 +40,35 @@ pub enum SourceState {
     Found(SourceInfo),
     /// Not an Azure host (or the endpoint is unusable): the sentence says why and what to do.
     Unavailable(String),
+}
+
+/// Where the assertion comes from, as `s` cycles it: the session's endpoint (the sandbox's
+/// emulated host in a sandbox session), this machine's own (skipped when that is the
+/// session's), or a pasted token or file (`p`, `f`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceChoice {
+    Session,
+    ThisMachine,
+    PasteOrFile,
+}
+
+impl SourceChoice {
+    /// The next choice; `emulated`: the session has an emulated host of its own.
+    pub fn next(self, emulated: bool) -> SourceChoice {
+        match self {
+            SourceChoice::Session if emulated => SourceChoice::ThisMachine,
+            SourceChoice::Session | SourceChoice::ThisMachine => SourceChoice::PasteOrFile,
+            SourceChoice::PasteOrFile => SourceChoice::Session,
+        }
+    }
+
+    /// The endpoint the directory asks (for the two host choices).
+    pub fn msi(self) -> MsiChoice {
+        match self {
+            SourceChoice::ThisMachine => MsiChoice::ThisMachine,
+            SourceChoice::Session | SourceChoice::PasteOrFile => MsiChoice::Session,
+        }
+    }
 }
 
 /// A field of the form.
@@ -100,6 +129,10 @@ pub struct ExchangeScreen {
     pub picker: Option<Picker<FormField>>,
     pub source_request: RequestId,
     pub source: SourceState,
+    /// Which source `s` has chosen; a pasted or loaded token makes it `PasteOrFile`.
+    pub source_choice: SourceChoice,
+    /// The session has an emulated managed identity host (`--sandbox`, `--sandbox-url`).
+    pub emulated_host: bool,
     pub pasted: Option<PastedToken>,
     /// `f` opened a path input.
     pub file_input: Option<Input>,
@@ -122,6 +155,26 @@ pub(super) fn top<'h>(here: &'h mut Here) -> Option<&'h mut ExchangeScreen> {
 }
 
 impl ExchangeScreen {
+    /// Why the token comes from where it does, and what `s` switches to (one short line).
+    pub fn source_reason(&self) -> String {
+        let next = match self.source_choice.next(self.emulated_host) {
+            SourceChoice::Session if self.emulated_host => "s: the sandbox's host",
+            SourceChoice::Session => "s: this machine",
+            SourceChoice::ThisMachine => "s: this machine",
+            SourceChoice::PasteOrFile => "s: a pasted token",
+        };
+        let why = match (self.source_choice, self.emulated_host) {
+            (SourceChoice::Session, true) => "a sandbox session asks its emulated host",
+            (SourceChoice::Session, false) => "found on this machine (IMDS only on Azure)",
+            (SourceChoice::ThisMachine, _) => "chosen: this machine's own endpoint",
+            (SourceChoice::PasteOrFile, _) if self.pasted.is_some() => {
+                "chosen: the token given; no endpoint asked"
+            }
+            (SourceChoice::PasteOrFile, _) => "chosen: p pastes a token, f reads a file",
+        };
+        format!("{why} · {next}")
+    }
+
     pub fn is_running(&self) -> bool {
         self.run.as_ref().is_some_and(|r| r.result.is_none())
     }

@@ -1,5 +1,6 @@
 //! The exchange screen's transitions through the root `update`.
 use super::*;
+use crate::error::DirectoryError;
 use crate::keymap::Keymap;
 use crate::model::{AppRow, Audience};
 use crate::model::{IdentityKind, IdentityRow};
@@ -801,4 +802,185 @@ fn the_tenant_picker_on_screen_offers_the_known_tenants() {
     let picker = screen(&state).picker.as_ref().expect("the tenant picker");
     let labels: Vec<&str> = picker.items.iter().map(|i| i.label.as_str()).collect();
     assert_eq!(labels, ["tenant-guid", "fabrikam"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token source switch (#13): `s`
+
+const PASTED_JWT: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJhcGk6Ly9BenVyZUFEVG9rZW5FeGNoYW5nZSIsImlzcyI6Imh0dHBzOi8vbG9naW4ubWljcm9zb2Z0b25saW5lLmNvbS90ZW5hbnQtZ3VpZC92Mi4wIiwic3ViIjoicHJpbmNpcGFsLWlkLXBheW1lbnRzIiwiZXhwIjoxNzgwMDAwMDAwfQ.c2ln";
+
+fn payments_entry() -> ExchangeEntry {
+    ExchangeEntry {
+        app: Some(AppChoice::from(&row("payments-api"))),
+        identity: Some(identity("id-payments", IdentityKind::UserAssigned)),
+        ..ExchangeEntry::default()
+    }
+}
+
+/// The one `DetectSource` of `cmds`: its request and choice.
+fn detect_request(cmds: &[Cmd]) -> (RequestId, MsiChoice) {
+    match cmds {
+        [Cmd::Exchange(ExchangeCmd::DetectSource { request, choice })] => (*request, *choice),
+        other => panic!("expected one source detection, got {other:?}"),
+    }
+}
+
+fn detected(state: &mut State, request: RequestId, result: Result<SourceInfo, DirectoryError>) {
+    update(
+        state,
+        Msg::Exchange(ExchangeMsg::SourceDetected { request, result }),
+    );
+}
+
+fn toast_text(state: &State) -> String {
+    state
+        .toast
+        .as_ref()
+        .map(|t| t.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn s_cycles_the_token_source_from_the_sandbox_s_host_to_this_machine_to_a_pasted_token() {
+    let mut state = console();
+    let (first, choice) = detect_request(&open(&mut state, payments_entry()));
+    assert_eq!(choice, MsiChoice::Session);
+    assert!(screen(&state).emulated_host, "a sandbox session has one");
+    detected(
+        &mut state,
+        first,
+        Ok(SourceInfo {
+            label: "the sandbox's emulated host — IMDS (http://127.0.0.1:9)".into(),
+            endpoint: "http://127.0.0.1:9/metadata/identity/oauth2/token".into(),
+        }),
+    );
+    let reason = screen(&state).source_reason();
+    assert!(
+        reason.contains("a sandbox session asks its emulated host")
+            && reason.contains("s: this machine"),
+        "{reason}"
+    );
+
+    // s: this machine's own endpoint, detected afresh.
+    let (second, choice) = detect_request(&update(&mut state, key(KeyCode::Char('s'))));
+    assert_eq!(choice, MsiChoice::ThisMachine);
+    assert_ne!(second, first);
+    assert_eq!(screen(&state).source, SourceState::Detecting);
+    assert!(toast_text(&state).contains("this machine's own endpoint"));
+    // A late answer for the sandbox's host does not pass for this machine's.
+    detected(
+        &mut state,
+        first,
+        Ok(SourceInfo {
+            label: "late".into(),
+            endpoint: "late".into(),
+        }),
+    );
+    assert_eq!(screen(&state).source, SourceState::Detecting);
+    detected(
+        &mut state,
+        second,
+        Err(DirectoryError::new(
+            crate::error::ErrorKind::Unsupported,
+            "This machine is not an Azure VM: no App Service endpoint (IDENTITY_ENDPOINT), no workload identity token file (AZURE_FEDERATED_TOKEN_FILE), so the real IMDS was not asked",
+        )),
+    );
+    assert!(
+        matches!(&screen(&state).source, SourceState::Unavailable(why) if why.contains("not an Azure VM"))
+    );
+    assert!(
+        screen(&state)
+            .source_reason()
+            .contains("chosen: this machine's own endpoint · s: a pasted token")
+    );
+    // Running says what to do instead of sending anything.
+    let cmds = update(&mut state, key(KeyCode::Char('x')));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(
+        toast_text(&state).contains("s switches the source"),
+        "{}",
+        toast_text(&state)
+    );
+
+    // s: a pasted token or file; none yet, so x asks for one.
+    let cmds = update(&mut state, key(KeyCode::Char('s')));
+    assert!(cmds.is_empty(), "nothing to detect: {cmds:?}");
+    assert_eq!(screen(&state).source_choice, SourceChoice::PasteOrFile);
+    let cmds = update(&mut state, key(KeyCode::Char('x')));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(
+        toast_text(&state).contains("p pastes one"),
+        "{}",
+        toast_text(&state)
+    );
+    update(&mut state, Msg::Paste(Secret::new(PASTED_JWT.into())));
+    let (_, spec) = run_request(&update(&mut state, key(KeyCode::Char('x'))));
+    assert_eq!(
+        spec.pasted.as_ref().map(|p| p.token.expose().as_str()),
+        Some(PASTED_JWT)
+    );
+
+    // The verdict comes; s goes back to the sandbox's host, dropping the pasted token.
+    let running = screen(&state)
+        .run
+        .as_ref()
+        .map(|r| r.request)
+        .expect("a run");
+    update(
+        &mut state,
+        Msg::Exchange(ExchangeMsg::Finished {
+            request: running,
+            result: Err(DirectoryError::new(
+                crate::error::ErrorKind::Network,
+                "offline",
+            )),
+        }),
+    );
+    let (third, choice) = detect_request(&update(&mut state, key(KeyCode::Char('s'))));
+    assert_eq!(choice, MsiChoice::Session);
+    assert!(screen(&state).pasted.is_none());
+    assert!(
+        toast_text(&state).contains("pasted token is dropped"),
+        "{}",
+        toast_text(&state)
+    );
+    detected(
+        &mut state,
+        third,
+        Ok(SourceInfo {
+            label: "the sandbox's emulated host — IMDS (http://127.0.0.1:9)".into(),
+            endpoint: "http://127.0.0.1:9/metadata/identity/oauth2/token".into(),
+        }),
+    );
+    let (_, spec) = run_request(&update(&mut state, key(KeyCode::Char('x'))));
+    assert_eq!(spec.pasted, None);
+    assert_eq!(spec.msi, MsiChoice::Session);
+}
+
+#[test]
+fn without_an_emulated_host_s_goes_between_this_machine_and_a_pasted_token() {
+    let mut state = console();
+    if let Some(session) = state.session.as_mut() {
+        session.cloud_endpoints = ficus_core::cloud::Cloud::global();
+    }
+    let (first, _) = detect_request(&open(&mut state, payments_entry()));
+    assert!(!screen(&state).emulated_host);
+    assert!(
+        screen(&state)
+            .source_reason()
+            .contains("found on this machine")
+    );
+    // This machine is the session's source: s skips the duplicate and goes to a pasted token.
+    let cmds = update(&mut state, key(KeyCode::Char('s')));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(screen(&state).source_choice, SourceChoice::PasteOrFile);
+    let (second, choice) = detect_request(&update(&mut state, key(KeyCode::Char('s'))));
+    assert_eq!(choice, MsiChoice::Session);
+    assert_ne!(second, first);
+    // Pasting switches to the pasted token by itself; p drops it and detects again.
+    update(&mut state, Msg::Paste(Secret::new(PASTED_JWT.into())));
+    assert_eq!(screen(&state).source_choice, SourceChoice::PasteOrFile);
+    let (_, choice) = detect_request(&update(&mut state, key(KeyCode::Char('p'))));
+    assert_eq!(choice, MsiChoice::Session);
+    assert_eq!(screen(&state).source_choice, SourceChoice::Session);
 }

@@ -658,14 +658,14 @@ fn workload_code(here: &mut Here) -> Vec<Cmd> {
         return Vec::new();
     };
     let values = match (&wizard.step, &wizard.app, &wizard.identity) {
-        (Step::Done { .. } | Step::AlreadyTrusted { .. }, Some(app), Some(identity)) => {
+        (Step::Done { stored: fic } | Step::AlreadyTrusted { fic }, Some(app), Some(identity)) => {
             crate::screens::workload::values_for(
                 &wizard.cloud,
-                &app.row.name,
-                &app.row.app_id,
+                &app.row,
                 identity,
                 &wizard.tenant_id,
                 None,
+                Some(fic),
             )
         }
         _ => {

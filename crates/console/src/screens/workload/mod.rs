@@ -14,6 +14,7 @@ use ficus_core::workload::{self, Shape, WorkloadValues};
 
 use crate::component::{Component, Ctx, Here, Outcome, ToastLevel};
 use crate::keymap::{Action, Context};
+use crate::model::AppRow;
 use crate::msg::Cmd;
 
 #[derive(Debug, Clone)]
@@ -35,28 +36,23 @@ pub fn open(values: WorkloadValues) -> WorkloadScreen {
 }
 
 /// The values for an app and the identity it trusts: the resource tenant and scope as chosen
-/// (the exchange screen's), or the session's tenant and the cloud's Graph `.default`.
+/// (the exchange screen's), or the session's tenant and the cloud's Graph `.default`; the FIC
+/// that trusts the identity (for the infrastructure tabs), or the one ficus would create.
 pub fn values_for(
     cloud: &Cloud,
-    app_name: &str,
-    app_client_id: &str,
+    app: &AppRow,
     identity: &Identity,
     tenant: &str,
     scope: Option<&str>,
+    fic: Option<&Fic>,
 ) -> WorkloadValues {
-    WorkloadValues {
-        scope: scope
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map_or_else(|| cloud.exchange_default_scope(), str::to_string),
-        cloud: cloud.clone(),
-        app_name: app_name.to_string(),
-        app_client_id: app_client_id.to_string(),
-        resource_tenant: tenant.to_string(),
-        identity_name: identity.name.clone(),
-        identity_client_id: identity.client_id.clone(),
-        identity_principal_id: identity.principal_id.clone(),
-    }
+    let record = ficus_core::fic::AppRecord {
+        object_id: app.object_id.clone(),
+        app_id: app.app_id.clone(),
+        display_name: app.name.clone(),
+        unique_name: None,
+    };
+    WorkloadValues::new(cloud, &record, identity, tenant, scope, fic)
 }
 
 /// The identity a FIC trusts: the one whose principal id is its subject, or (the classic

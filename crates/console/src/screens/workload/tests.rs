@@ -24,13 +24,22 @@ fn identity(name: &str, principal: &str, client: &str) -> Identity {
     }
 }
 
+fn app(name: &str, app_id: &str) -> AppRow {
+    crate::nav::AppChoice {
+        object_id: format!("object-of-{app_id}"),
+        app_id: app_id.into(),
+        name: name.into(),
+    }
+    .to_row()
+}
+
 fn values() -> WorkloadValues {
     values_for(
         &Cloud::us_gov(),
-        "payments-api",
-        "app-1",
+        &app("payments-api", "app-1"),
         &identity("id-payments", "principal-1", "client-1"),
         "tenant-1",
+        None,
         None,
     )
 }
@@ -63,11 +72,11 @@ fn values_default_to_the_cloud_s_graph_scope_and_keep_a_chosen_one() {
     assert_eq!(values().scope, "https://graph.microsoft.us/.default");
     let chosen = values_for(
         &Cloud::global(),
-        "a",
-        "b",
+        &app("a", "b"),
         &identity("i", "p", "c"),
         "t",
         Some(" api://x/.default "),
+        None,
     );
     assert_eq!(chosen.scope, "api://x/.default");
     assert_eq!(chosen.identity_client_id, "c");
@@ -85,7 +94,7 @@ fn tabs_go_round_both_ways_and_reset_the_scroll() {
     assert_eq!(view(&state).scroll, 0);
     key(&mut state, KeyCode::Left);
     key(&mut state, KeyCode::Left);
-    assert_eq!(view(&state).shape(), Shape::Rust, "wraps to the last tab");
+    assert_eq!(view(&state).shape(), Shape::AzCli, "wraps to the last tab");
     key(&mut state, KeyCode::Char('l'));
     assert_eq!(view(&state).shape(), Shape::CsharpAzureIdentity);
 }
@@ -139,4 +148,59 @@ fn a_fic_s_identity_is_found_by_principal_id_or_by_the_client_id_mistake() {
     // Nav carries the values whole.
     let nav = Nav::OpenWorkload(Box::new(values()));
     assert!(matches!(nav, Nav::OpenWorkload(v) if v.app_client_id == "app-1"));
+}
+
+#[test]
+fn the_infrastructure_tabs_write_the_fic_given_or_the_one_to_create() {
+    let mut with_arm = identity("id-payments", "principal-1", "client-1");
+    with_arm.arm_id = Some(
+        "/subscriptions/s-1/resourceGroups/rg-1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-payments"
+            .into(),
+    );
+    let stored = Fic {
+        id: Some("fic-id".into()),
+        name: "payments-trust".into(),
+        issuer: "https://login.microsoftonline.com/tenant-1/v2.0".into(),
+        subject: "principal-1".into(),
+        audiences: vec!["api://AzureADTokenExchange".into()],
+        description: None,
+    };
+    let given = values_for(
+        &Cloud::global(),
+        &app("payments-api", "app-1"),
+        &with_arm,
+        "tenant-1",
+        None,
+        Some(&stored),
+    );
+    let terraform = workload::snippet(Shape::Terraform, &given);
+    assert!(
+        terraform.contains("application_id = \"/applications/object-of-app-1\""),
+        "{terraform}"
+    );
+    assert!(
+        terraform.contains("display_name   = \"payments-trust\""),
+        "{terraform}"
+    );
+    assert!(
+        terraform.contains("default     = \"/subscriptions/s-1/resourceGroups/rg-1/"),
+        "{terraform}"
+    );
+    // No stored FIC: the one ficus would create, issued by the tenant, naming the principal id.
+    let new = values();
+    assert_eq!(new.fic.subject, "principal-1");
+    assert_eq!(
+        new.fic.issuer,
+        "https://login.microsoftonline.us/tenant-1/v2.0"
+    );
+    assert_eq!(
+        new.fic.audiences,
+        vec!["api://AzureADTokenExchangeUSGov".to_string()]
+    );
+    let az = workload::snippet(Shape::AzCli, &new);
+    assert!(
+        az.contains("az ad app federated-credential create --id 'app-1'"),
+        "{az}"
+    );
+    assert!(az.contains("az cloud set --name AzureUSGovernment"), "{az}");
 }
