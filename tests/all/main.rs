@@ -60,3 +60,4 @@ mod tui_wizard;
 mod tui_wizard_e2e;
 mod tui_workload;
 mod workload_code;
+mod tui_failing;

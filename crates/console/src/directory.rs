@@ -738,7 +738,10 @@ impl Directory for GraphDirectory {
         Ok(())
     }
 
-    async fn plan_undo(&self) -> Result<Option<crate::msg::UndoPlan>, DirectoryError> {
+    async fn plan_undo(
+        &self,
+        app_object_id: Option<String>,
+    ) -> Result<Option<crate::msg::UndoPlan>, DirectoryError> {
         use ficus_startup::history::restore_plan;
         let signed = self.signed()?;
         let Some(journal) = &signed.journal else {
@@ -749,12 +752,22 @@ impl Directory for GraphDirectory {
         };
         let history_error =
             |e: ficus_startup::history::HistoryError| DirectoryError::new(crate::error::ErrorKind::Invalid, e.to_string());
-        let Some((number, entry)) = journal
-            .last_for_tenant(&signed.tenant_id)
+        let newest = journal
+            .entries()
             .map_err(history_error)?
-        else {
+            .into_iter()
+            .enumerate()
+            .rev()
+            .find(|(_, e)| {
+                e.tenant.eq_ignore_ascii_case(&signed.tenant_id)
+                    && app_object_id
+                        .as_deref()
+                        .is_none_or(|app| e.app_object_id.eq_ignore_ascii_case(app))
+            });
+        let Some((index, entry)) = newest else {
             return Ok(None);
         };
+        let number = index + 1;
         let plan = restore_plan(&entry).map_err(history_error)?;
         Ok(Some(crate::msg::UndoPlan {
             number,

@@ -532,7 +532,7 @@ impl Default for Keymap {
             // Failing workloads and the migration's end (#15).
             (List, &["F"], ShowFailing, "failing workloads: failed sign-ins grouped, with the FIC at fault", None),
             (AppDetail, &["X"], RemoveSecret, "remove the selected secret (asks first, shows the request; refused while it is still used)", None),
-            (AppDetail, &["U"], Undo, "undo the last change ficus made in this tenant (history journal; asks first)", None),
+            (AppDetail, &["U"], Undo, "undo the last change ficus made to this app (history journal; asks first)", None),
             (Failing, &["j", "down"], Down, "next failing workload", None),
             (Failing, &["k", "up"], Up, "previous failing workload", None),
             (Failing, &["g g", "home"], Top, "first row", None),

@@ -229,9 +229,11 @@ pub enum Cmd {
         key_id: String,
         name: String,
     },
-    /// Read the history journal's newest change in this tenant and how it is undone.
+    /// Read the history journal's newest change in this tenant (to this app, when given) and
+    /// how it is undone.
     PlanUndo {
         request: RequestId,
+        app_object_id: Option<String>,
     },
     /// Undo change `number` of the journal (the restore `ficus history restore` runs).
     Undo {

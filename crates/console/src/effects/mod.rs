@@ -127,12 +127,14 @@ pub trait Directory: Send + Sync + 'static {
             ))
         }
     }
-    /// The newest change of the history journal in this tenant and how it is undone;
-    /// `None`: nothing to undo. A change that cannot be undone (a removed secret) is an error
-    /// that says why.
+    /// The newest change of the history journal in this tenant (to this app, when given) and
+    /// how it is undone; `None`: nothing to undo. A change that cannot be undone (a removed
+    /// secret) is an error that says why.
     fn plan_undo(
         &self,
+        app_object_id: Option<String>,
     ) -> impl Future<Output = Result<Option<crate::msg::UndoPlan>, DirectoryError>> + Send {
+        let _ = app_object_id;
         async { Ok(None) }
     }
     /// Undoes change `number` of the journal (the restore of `ficus history restore`), journals
@@ -441,10 +443,13 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 },
             )
         }
-        Cmd::PlanUndo { request } => spawn_guarded(
+        Cmd::PlanUndo {
+            request,
+            app_object_id,
+        } => spawn_guarded(
             &sender,
             async move {
-                let result = directory.plan_undo().await;
+                let result = directory.plan_undo(app_object_id).await;
                 let _ = tx.send(Msg::UndoPlanned { request, result });
             },
             move |error: String| Msg::UndoPlanned {

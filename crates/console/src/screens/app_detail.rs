@@ -537,8 +537,10 @@ impl Component for AppDetailScreen {
             Action::WorkloadCode => self.workload_code(ctx, &mut out),
             Action::OneLine => self.one_line(&mut out),
             Action::RemoveSecret => self.ask_remove_secret(ctx, &mut out),
+            // This app's last change (the palette's `undo`: the tenant's).
             Action::Undo => out.cmds.push(Cmd::PlanUndo {
                 request: ctx.new_request(),
+                app_object_id: Some(self.object_id.clone()),
             }),
             // Open has nothing to open here; the rest is the console's (quit, help, palette…).
             Action::Open => {}

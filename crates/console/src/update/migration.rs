@@ -91,7 +91,7 @@ pub(super) fn on_undo_planned(
         Ok(None) => {
             state.toast(
                 ToastLevel::Info,
-                "Nothing to undo: the history holds no change ficus made in this tenant.",
+                "Nothing to undo: the history holds no such change ficus made in this tenant.",
             );
             return Vec::new();
         }

@@ -61,6 +61,7 @@ pub(super) fn run_palette(state: &mut State, input: &str, chosen: Option<Suggest
         "failing" if argument.is_empty() => super::navigate::open_failing(state),
         "undo" if argument.is_empty() => vec![Cmd::PlanUndo {
             request: state.new_request(),
+            app_object_id: None,
         }],
         "theme" => {
             match state.themes.get(&argument).cloned() {

@@ -373,7 +373,7 @@ fn draw_question(frame: &mut Frame, area: Rect, state: &State, question: &Questi
         crate::keymap::Context::Question,
         crate::keymap::Action::Confirm,
     );
-    let (title, mut lines) = match question {
+    let (title, lines) = match question {
         Question::RemoveSecret {
             name,
             request_line,
