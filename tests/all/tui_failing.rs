@@ -31,6 +31,8 @@ fn snapshot(name: &str, screen: &str) {
             (r"✗ \d+ ", "✗ [n] "),
             (r"127\.0\.0\.1:\d+", "[sandbox]"),
             (r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "[date]"),
+            // The embedded sandbox's journal is one per process, shared by the tests.
+            (r"Change \d+:", "Change [n]:"),
         ],
     }, {
         insta::assert_snapshot!(name, screen);
@@ -113,11 +115,20 @@ async fn failing_workloads_show_inventory_sync_with_its_fic_at_fault() {
     let screen = render(&driver.state, 120, 40);
     assert!(screen.contains(&corrected), "{screen}");
     let _ = wizard;
-    driver.key(KeyCode::Esc).await;
-    while !matches!(driver.state.stack.last(), Some(Screen::Failing(_))) {
+    // Esc goes back a step; leaving the changed FIC asks to discard it (y).
+    for _ in 0..6 {
+        if matches!(driver.state.stack.last(), Some(Screen::Failing(_))) {
+            break;
+        }
         driver.key(KeyCode::Esc).await;
-        assert!(!driver.state.stack.is_empty(), "back to the view");
+        if !matches!(driver.state.stack.last(), Some(Screen::Failing(_))) {
+            driver.key(KeyCode::Char('y')).await;
+        }
     }
+    assert!(
+        matches!(driver.state.stack.last(), Some(Screen::Failing(_))),
+        "back to the view"
+    );
 
     // x: the test exchange for that app and identity.
     driver.key(KeyCode::Char('x')).await;
@@ -129,7 +140,10 @@ async fn failing_workloads_show_inventory_sync_with_its_fic_at_fault() {
     assert!(screen.contains("id-inventory"), "{screen}");
     let _ = exchange;
     driver.key(KeyCode::Esc).await;
-    assert!(matches!(driver.state.stack.last(), Some(Screen::Failing(_))));
+    assert!(matches!(
+        driver.state.stack.last(),
+        Some(Screen::Failing(_))
+    ));
 
     // Enter: the app.
     driver.key(KeyCode::Enter).await;
@@ -223,9 +237,15 @@ async fn a_secret_still_in_use_is_refused_unless_the_admin_insists() {
     else {
         panic!("X asks first");
     };
-    assert!(matches!(verdict, SecretVerdict::InUse { .. }), "{verdict:?}");
+    assert!(
+        matches!(verdict, SecretVerdict::InUse { .. }),
+        "{verdict:?}"
+    );
     assert!(request_line.starts_with("POST "), "{request_line}");
-    assert!(request_line.contains("/removePassword {\"keyId\": \""), "{request_line}");
+    assert!(
+        request_line.contains("/removePassword {\"keyId\": \""),
+        "{request_line}"
+    );
     driver.state.size = (120, 40);
     let screen = render(&driver.state, 120, 40);
     assert!(screen.contains("Refused: it was used"), "{screen}");
@@ -275,6 +295,12 @@ async fn a_quiet_secret_goes_on_one_yes_and_the_journal_cannot_bring_it_back() {
     assert!(screen.contains("✓ Quiet"), "{screen}");
     driver.key(KeyCode::Char('y')).await;
     assert_eq!(secrets(&driver.state), 0, "removed on one y");
+    // The journal holds the removal, and says it cannot be undone.
+    driver.keys("U").await;
+    assert!(question(&driver.state).is_none(), "nothing to confirm");
+    let toast = driver.state.toast.as_ref().expect("said").text.clone();
+    assert!(toast.starts_with("Cannot undo: the secret"), "{toast}");
+    assert!(toast.contains("cannot come back"), "{toast}");
 }
 
 #[tokio::test]
@@ -294,10 +320,12 @@ async fn undo_restores_a_deleted_fic() {
     driver.start().await;
     open_app(&mut driver, "reporting").await;
     let fics = |state: &ficus::tui::State| match state.stack.last() {
-        Some(Screen::AppDetail(d)) => d
-            .detail
-            .as_ref()
-            .map(|d| d.fics.iter().map(|f| f.fic.name.clone()).collect::<Vec<_>>()),
+        Some(Screen::AppDetail(d)) => d.detail.as_ref().map(|d| {
+            d.fics
+                .iter()
+                .map(|f| f.fic.name.clone())
+                .collect::<Vec<_>>()
+        }),
         _ => None,
     };
     let before = fics(&driver.state).expect("loaded");

@@ -720,7 +720,10 @@ impl Directory for GraphDirectory {
         }) else {
             return Err(DirectoryError::new(
                 crate::error::ErrorKind::NotFound,
-                format!("{} has no secret {key_id} any more (removed elsewhere?); press r to read it again", app.display_name),
+                format!(
+                    "{} has no secret {key_id} any more (removed elsewhere?); press r to read it again",
+                    app.display_name
+                ),
             ));
         };
         signed
@@ -750,8 +753,9 @@ impl Directory for GraphDirectory {
                 "ficus has no state directory for its history (set XDG_STATE_HOME or HOME)",
             ));
         };
-        let history_error =
-            |e: ficus_startup::history::HistoryError| DirectoryError::new(crate::error::ErrorKind::Invalid, e.to_string());
+        let history_error = |e: ficus_startup::history::HistoryError| {
+            DirectoryError::new(crate::error::ErrorKind::Invalid, e.to_string())
+        };
         let newest = journal
             .entries()
             .map_err(history_error)?
@@ -787,8 +791,9 @@ impl Directory for GraphDirectory {
                 "ficus has no state directory for its history (set XDG_STATE_HOME or HOME)",
             ));
         };
-        let history_error =
-            |e: ficus_startup::history::HistoryError| DirectoryError::new(crate::error::ErrorKind::Invalid, e.to_string());
+        let history_error = |e: ficus_startup::history::HistoryError| {
+            DirectoryError::new(crate::error::ErrorKind::Invalid, e.to_string())
+        };
         let entry = journal.entry(number).map_err(history_error)?;
         if !entry.tenant.eq_ignore_ascii_case(&signed.tenant_id) {
             return Err(DirectoryError::new(

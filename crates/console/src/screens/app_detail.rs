@@ -8,11 +8,11 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::component::{Command, Component, Ctx, Outcome, ToastLevel, keymap_commands};
 use crate::error::DirectoryError;
-use crate::keymap::{Action, Context};
-use crate::model::{AppDetail, FicRow, Severity};
 use crate::evidence::{Evidence, SecretVerdict};
+use crate::keymap::{Action, Context};
 use crate::keymap::{Chord, Lookup};
 use crate::model::CredentialKind;
+use crate::model::{AppDetail, FicRow, Severity};
 use crate::msg::{Cmd, RequestId, UndoPlan};
 use crate::nav::{AppChoice, EditInWizard, ExchangeEntry, Given, Nav};
 use crate::overlay::{ConfirmDelete, ExportScreen, Overlay, TextPanel};
@@ -440,7 +440,10 @@ impl Component for AppDetailScreen {
     }
 
     fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Outcome> {
-        self.migration.question.is_some().then(|| self.answer(key, ctx))
+        self.migration
+            .question
+            .is_some()
+            .then(|| self.answer(key, ctx))
     }
 
     fn commands(&self, ctx: &Ctx) -> Vec<Command> {

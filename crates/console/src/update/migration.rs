@@ -144,16 +144,16 @@ pub(super) fn on_undone(
                 Some(Screen::AppDetail(s)) if s.object_id == app_object_id => reload_top(state),
                 _ => Vec::new(),
             };
-            state.toast(
-                ToastLevel::Success,
-                format!("Undone: {}", sanitize(&done)),
-            );
+            state.toast(ToastLevel::Success, format!("Undone: {}", sanitize(&done)));
             cmds
         }
         Err(error) => {
             state.toast(
                 ToastLevel::Error,
-                format!("Undo failed: {} — nothing changed", sanitize(&error.message)),
+                format!(
+                    "Undo failed: {} — nothing changed",
+                    sanitize(&error.message)
+                ),
             );
             Vec::new()
         }

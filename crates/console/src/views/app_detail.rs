@@ -8,8 +8,8 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, 
 
 use super::{field, short_id, titled_pane, wrapped_lines};
 use crate::evidence::Evidence;
-use crate::model::{ExpiryFlag, FicRow, Severity, expiry_flag};
 use crate::evidence::SecretVerdict;
+use crate::model::{ExpiryFlag, FicRow, Severity, expiry_flag};
 use crate::screens::app_detail::Question;
 use crate::state::{AppDetailScreen, DetailPane, State};
 use ficus_core::text::relative_time;

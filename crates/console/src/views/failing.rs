@@ -58,10 +58,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &FailingScreen
         }
         (Some(FailingReport::Unavailable(why)), _) => {
             frame.render_widget(
-                message(
-                    format!("No failing workloads to show: {why}."),
-                    theme.warn,
-                ),
+                message(format!("No failing workloads to show: {why}."), theme.warn),
                 area,
             );
             return;
@@ -165,10 +162,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &FailingScreen
         let lines: Vec<Line> = detail_lines
             .into_iter()
             .map(|(label, text)| {
-                Line::from(vec![
-                    Span::styled(label, theme.accent),
-                    Span::raw(text),
-                ])
+                Line::from(vec![Span::styled(label, theme.accent), Span::raw(text)])
             })
             .collect();
         frame.render_widget(

@@ -103,7 +103,10 @@ impl FailingScreen {
         let Some(app) = Self::app_choice(row) else {
             out.set_toast(
                 ToastLevel::Warning,
-                format!("{} is no longer in the directory: nothing to fix.", row.app_name),
+                format!(
+                    "{} is no longer in the directory: nothing to fix.",
+                    row.app_name
+                ),
             );
             return;
         };

@@ -111,9 +111,7 @@ fn f_opens_the_fix_and_x_the_exchange() {
     assert_eq!(entry.app.map(|a| a.name), Some("inventory-sync".into()));
 
     let out = screen.on_action(Action::Open, &ctx);
-    assert!(
-        matches!(out.nav, Some(Nav::OpenApp { ref object_id, .. }) if object_id == "obj-1")
-    );
+    assert!(matches!(out.nav, Some(Nav::OpenApp { ref object_id, .. }) if object_id == "obj-1"));
 }
 
 #[test]
