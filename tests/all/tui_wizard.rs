@@ -273,6 +273,7 @@ async fn throttling_keeps_every_input_and_says_what_to_do() {
             pane: ficus::tui::state::DetailPane::Fics,
             fic_cursor: 0,
             credential_cursor: 0,
+            migration: Default::default(),
         },
     )));
     throttled.keys("a/id-payments").await;

@@ -14,7 +14,7 @@ use ficus_entra::signins::{
     self, Credential, CredentialUsage, NO_PREMIUM_MESSAGE, Quiet, SignIn, SignInQuery,
 };
 use ficus_entra::{AppSummary, EntraError};
-use ficus_startup::history::{Change, Entry, History, Restore, restore_plan};
+use ficus_startup::history::{Change, Entry, History, apply_restore, restore_plan};
 
 use crate::output::{self, Table, emit_json};
 use crate::{CommandError, Confirm, Context, ask, clean};
@@ -624,31 +624,12 @@ async fn history_restore(
             return Err(CommandError::Usage("not restored: not confirmed".into()));
         }
     }
-    let summary = graph.get_app(&entry.app_object_id).await?.summary();
-    match &plan {
-        Restore::Recreate(fic) => {
-            graph.create_fic(&summary.id, fic).await?;
-        }
-        Restore::Revert { current, to } => {
-            let live = graph
-                .list_fics(&summary.id)
-                .await?
-                .into_iter()
-                .find(|f| f.name == current.name)
-                .ok_or_else(|| EntraError::NotFound {
-                    what: "federated identity credential",
-                    query: current.name.clone(),
-                    hint: "it was deleted since; restore its deletion instead".into(),
-                })?;
-            let update = ficus_core::fic::update_request(&live, to)
-                .map_err(|e| CommandError::Usage(e.to_string()))?;
-            graph.update_fic(&summary.id, &update).await?;
-        }
-        Restore::Delete(fic) => {
-            let key = fic.id.clone().unwrap_or_else(|| fic.name.clone());
-            graph.delete_fic(&summary.id, &key).await?;
-        }
-    }
+    let summary = apply_restore(&graph, &entry.app_object_id, &plan)
+        .await
+        .map_err(|e| match e {
+            EntraError::Invalid(why) => CommandError::Usage(why),
+            other => other.into(),
+        })?;
     record(ctx, &summary, plan.change()).await?;
     if ctx.json {
         emit_json(
@@ -665,91 +646,24 @@ async fn history_restore(
     Ok(())
 }
 
-/// One failing workload: its failed sign-ins grouped, and what ficus sees wrong with the
-/// app's FICs.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FailingWorkload {
-    #[serde(flatten)]
-    pub group: signins::FailureGroup,
-    /// The managed identity whose token was presented (from the assertion's subject).
-    pub identity: Option<String>,
-    /// The FIC at fault and the finding, when the rules name one.
-    pub fic: Option<String>,
-    pub diagnosis: Option<String>,
-    /// The whole sentence.
-    pub summary: String,
-}
+pub use signins::FailingWorkload;
 
 /// Failed workload sign-ins of the tenant, grouped by app, identity and AADSTS code, each
-/// joined with the app's FICs and their rule findings.
+/// joined with the app's FICs and their rule findings (entra's join, shared with the console).
 pub async fn failing_workloads(
     ctx: &Context,
     since: Duration,
 ) -> Result<Vec<FailingWorkload>, CommandError> {
     let graph = ctx.session.graph();
-    let now = OffsetDateTime::now_utc();
-    let query = SignInQuery {
-        event_type: "servicePrincipal",
-        app_id: None,
-        since: Some(now - since),
-        failed_only: true,
-        limit: 5000,
-    };
-    let list = graph.sign_ins(&query).await.map_err(evidence_error)?;
-    let identities = graph.list_managed_identities().await?;
     let tenant_id = ctx.session.tenant_id().await.unwrap_or_default();
-    let mut out = Vec::new();
-    for group in signins::failing_groups(&list) {
-        let identity = group.presented_subject.as_deref().and_then(|subject| {
-            identities
-                .iter()
-                .find(|i| i.principal_id.eq_ignore_ascii_case(subject))
-                .map(|i| i.name.clone())
-        });
-        let mut fic_at_fault = None;
-        let mut diagnosis = None;
-        if let Some(app) = graph.get_app_by_app_id(&group.app_id).await? {
-            let summary = app.summary();
-            let fics = graph.list_fics(&summary.id).await?;
-            let findings = crate::fic_findings(ctx, &tenant_id, &summary, &fics, &identities);
-            if let Some((fic, finding)) = fics.iter().zip(&findings).find_map(|(fic, found)| {
-                found
-                    .iter()
-                    .find(|f| f.severity == ficus_core::fic::Severity::Error)
-                    .map(|f| (fic, f))
-            }) {
-                fic_at_fault = Some(fic.name.clone());
-                diagnosis = Some(finding.message.clone());
-            }
-        }
-        let since_text = output::parse_iso(&group.first)
-            .map(|at| format!("{:02}:{:02}", at.hour(), at.minute()))
-            .unwrap_or_else(|| group.first.clone());
-        let mut summary = format!(
-            "{} has failed {} times since {since_text} with AADSTS{}",
-            group.app_display_name, group.count, group.error_code
-        );
-        if let Some(identity) = &identity {
-            summary.push_str(&format!(" (presenting {identity}'s token)"));
-        }
-        match (&fic_at_fault, &diagnosis) {
-            (Some(fic), Some(why)) => summary.push_str(&format!(": its FIC {fic}: {why}")),
-            _ => {
-                if let Some(reason) = &group.failure_reason {
-                    summary.push_str(&format!(": {reason}"));
-                }
-            }
-        }
-        out.push(FailingWorkload {
-            group,
-            identity,
-            fic: fic_at_fault,
-            diagnosis,
-            summary,
-        });
-    }
-    Ok(out)
+    signins::failing_workloads(
+        &graph,
+        &ctx.session.cloud,
+        &tenant_id,
+        OffsetDateTime::now_utc() - since,
+    )
+    .await
+    .map_err(evidence_error)
 }
 
 pub async fn failing(

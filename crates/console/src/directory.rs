@@ -697,6 +697,145 @@ impl Directory for GraphDirectory {
         sign_in_evidence(&self.signed()?.graph, &app_id).await
     }
 
+    async fn failing_workloads(
+        &self,
+        hours: i64,
+    ) -> Result<crate::evidence::FailingReport, DirectoryError> {
+        use crate::evidence::FailingReport;
+        let signed = self.signed()?;
+        let since = time::OffsetDateTime::now_utc() - time::Duration::hours(hours);
+        match entra::signins::failing_workloads(
+            &signed.graph,
+            &signed.cloud,
+            &signed.tenant_id,
+            since,
+        )
+        .await
+        {
+            Ok(list) => Ok(FailingReport::Rows(
+                list.into_iter().map(failing_row).collect(),
+            )),
+            Err(e) if entra::signins::is_unlicensed(&e) => Ok(FailingReport::Unavailable(
+                entra::signins::NO_PREMIUM_MESSAGE.into(),
+            )),
+            Err(EntraError::Graph(g)) if g.status == 403 => Ok(FailingReport::Unavailable(
+                "no sign-in evidence: reading the sign-in logs needs AuditLog.Read.All".into(),
+            )),
+            Err(e) => Err(DirectoryError::from(e)),
+        }
+    }
+
+    async fn remove_secret(
+        &self,
+        app_object_id: String,
+        key_id: String,
+    ) -> Result<(), DirectoryError> {
+        let signed = self.signed()?;
+        // What it was, for the journal (its value is never returned: it cannot come back).
+        let app = signed
+            .graph
+            .get_app(&app_object_id)
+            .await
+            .map_err(DirectoryError::from)?;
+        let Some(secret) = app.password_credentials.iter().find(|p| {
+            p.key_id
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case(&key_id))
+        }) else {
+            return Err(DirectoryError::new(
+                crate::error::ErrorKind::NotFound,
+                format!(
+                    "{} has no secret {key_id} any more (removed elsewhere?); press r to read it again",
+                    app.display_name
+                ),
+            ));
+        };
+        signed
+            .graph
+            .remove_password(&app_object_id, &key_id)
+            .await
+            .map_err(DirectoryError::from)?;
+        let change = Change::SecretRemoved {
+            key_id: key_id.clone(),
+            display_name: secret.display_name.clone(),
+            hint: secret.hint.clone(),
+            end_date_time: secret.end_date_time.clone(),
+        };
+        journal_write(&signed, &app_object_id, change).await;
+        Ok(())
+    }
+
+    async fn plan_undo(
+        &self,
+        app_object_id: Option<String>,
+    ) -> Result<Option<crate::msg::UndoPlan>, DirectoryError> {
+        use ficus_startup::history::restore_plan;
+        let signed = self.signed()?;
+        let Some(journal) = &signed.journal else {
+            return Err(DirectoryError::new(
+                crate::error::ErrorKind::Unsupported,
+                "ficus has no state directory for its history (set XDG_STATE_HOME or HOME)",
+            ));
+        };
+        let history_error = |e: ficus_startup::history::HistoryError| {
+            DirectoryError::new(crate::error::ErrorKind::Invalid, e.to_string())
+        };
+        let newest = journal
+            .entries()
+            .map_err(history_error)?
+            .into_iter()
+            .enumerate()
+            .rev()
+            .find(|(_, e)| {
+                e.tenant.eq_ignore_ascii_case(&signed.tenant_id)
+                    && app_object_id
+                        .as_deref()
+                        .is_none_or(|app| e.app_object_id.eq_ignore_ascii_case(app))
+            });
+        let Some((index, entry)) = newest else {
+            return Ok(None);
+        };
+        let number = index + 1;
+        let plan = restore_plan(&entry).map_err(history_error)?;
+        Ok(Some(crate::msg::UndoPlan {
+            number,
+            app_object_id: entry.app_object_id.clone(),
+            app_name: entry.app_display_name.clone(),
+            change: entry.change.summary(),
+            description: plan.describe(&entry.app_display_name),
+        }))
+    }
+
+    async fn undo(&self, number: usize) -> Result<String, DirectoryError> {
+        use ficus_startup::history::{apply_restore, restore_plan};
+        let signed = self.signed()?;
+        let Some(journal) = &signed.journal else {
+            return Err(DirectoryError::new(
+                crate::error::ErrorKind::Unsupported,
+                "ficus has no state directory for its history (set XDG_STATE_HOME or HOME)",
+            ));
+        };
+        let history_error = |e: ficus_startup::history::HistoryError| {
+            DirectoryError::new(crate::error::ErrorKind::Invalid, e.to_string())
+        };
+        let entry = journal.entry(number).map_err(history_error)?;
+        if !entry.tenant.eq_ignore_ascii_case(&signed.tenant_id) {
+            return Err(DirectoryError::new(
+                crate::error::ErrorKind::Invalid,
+                format!(
+                    "change {number} was made in tenant {}; switch there (:tenant {}) to undo it",
+                    entry.tenant, entry.tenant
+                ),
+            ));
+        }
+        let plan = restore_plan(&entry).map_err(history_error)?;
+        let summary = apply_restore(&signed.graph, &entry.app_object_id, &plan)
+            .await
+            .map_err(|e| DirectoryError::from_entra(&e, plain_write_error(&e, "restored")))?;
+        journal_write(&signed, &summary.id, plan.change()).await;
+        Ok(plan.describe(&summary.display_name))
+    }
+
     async fn msi_source(&self) -> Result<ExchangeSourceInfo, DirectoryError> {
         self.msi_source_of(crate::token_effects::MsiChoice::Session)
             .await
@@ -1218,6 +1357,33 @@ async fn sign_in_evidence(
         }
     }
     Ok(Evidence::Usage(uses))
+}
+
+/// entra's failing workload as the console's row.
+fn failing_row(w: entra::signins::FailingWorkload) -> crate::evidence::FailingRow {
+    let parse = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    };
+    crate::evidence::FailingRow {
+        summary: w.summary.clone(),
+        app_name: w.group.app_display_name.clone(),
+        app_id: w.group.app_id.clone(),
+        app_object_id: w.app_object_id.clone(),
+        error_code: w.group.error_code,
+        count: w.group.count,
+        first: parse(&w.group.first),
+        last: parse(&w.group.last),
+        identity: w
+            .presented_identity
+            .as_ref()
+            .map(|i| (i.principal_id.clone(), i.name.clone())),
+        fault: w.fault.map(|(fic, finding)| crate::evidence::FicAtFault {
+            fic,
+            message: finding.message,
+            fix: finding.fix.map(|f| (f.field, f.value, f.label)),
+        }),
+        reason: w.group.failure_reason,
+    }
 }
 
 /// Journals a FIC write the console made (`ficus history` lists it and restores from it). A

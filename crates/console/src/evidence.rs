@@ -86,6 +86,128 @@ impl Evidence {
     }
 }
 
+/// How far back the Failing workloads view looks: the last 24 hours or 7 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailingWindow {
+    #[default]
+    Day,
+    Week,
+}
+
+impl FailingWindow {
+    pub fn hours(self) -> i64 {
+        match self {
+            FailingWindow::Day => 24,
+            FailingWindow::Week => 24 * 7,
+        }
+    }
+
+    /// `last 24 h`, `last 7 d`.
+    pub fn label(self) -> &'static str {
+        match self {
+            FailingWindow::Day => "last 24 h",
+            FailingWindow::Week => "last 7 d",
+        }
+    }
+
+    pub fn other(self) -> FailingWindow {
+        match self {
+            FailingWindow::Day => FailingWindow::Week,
+            FailingWindow::Week => FailingWindow::Day,
+        }
+    }
+}
+
+/// The FIC a failing workload's sign-ins point at, and what the rules say is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FicAtFault {
+    pub fic: ficus_core::fic::Fic,
+    pub message: String,
+    /// The corrected value, when the rule knows it: field, value, what applying it does.
+    pub fix: Option<(ficus_core::fic::Field, String, String)>,
+}
+
+/// One failing workload: failed sign-ins of one app, presented identity and AADSTS code,
+/// joined with the app's FICs (entra's `failing_workloads`, the join `ficus failing` uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingRow {
+    /// "inventory-sync has failed 288 times since 09:12 with AADSTS700213 …".
+    pub summary: String,
+    pub app_name: String,
+    pub app_id: String,
+    /// `None`: the app is gone from the directory.
+    pub app_object_id: Option<String>,
+    pub error_code: u64,
+    pub count: usize,
+    pub first: Option<OffsetDateTime>,
+    pub last: Option<OffsetDateTime>,
+    /// The managed identity whose token was presented: principal id and name.
+    pub identity: Option<(String, String)>,
+    pub fault: Option<FicAtFault>,
+    /// Entra's failure reason of the newest attempt.
+    pub reason: Option<String>,
+}
+
+impl FailingRow {
+    /// Tenant-controlled text made safe to draw.
+    pub fn sanitize(&mut self) {
+        let clean = |s: &mut String| *s = ficus_core::text::sanitize(s).into_owned();
+        clean(&mut self.summary);
+        clean(&mut self.app_name);
+        if let Some((_, name)) = &mut self.identity {
+            clean(name);
+        }
+        if let Some(reason) = &mut self.reason {
+            clean(reason);
+        }
+        if let Some(fault) = &mut self.fault {
+            clean(&mut fault.message);
+            clean(&mut fault.fic.name);
+        }
+    }
+}
+
+/// What the Failing workloads view shows: the groups, worst first, or why there are none to
+/// show (no Entra ID P1/P2, no permission).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailingReport {
+    Rows(Vec<FailingRow>),
+    Unavailable(String),
+}
+
+/// A secret may go once it has not been used for this long (the migration's quiet period).
+pub const QUIET_DAYS: i64 = 7;
+
+/// Whether a secret may be removed, from the app's evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretVerdict {
+    /// Not used within the quiet period (the newest use seen, if any in the window).
+    Quiet { last_used: Option<OffsetDateTime> },
+    /// Used within it: removing it would break the workload.
+    InUse { last_used: OffsetDateTime },
+    /// No evidence (no P1/P2, no permission, not read yet): ficus cannot tell.
+    Unknown(String),
+}
+
+impl Evidence {
+    /// May the secret `key_id` go, given the quiet period of [`QUIET_DAYS`]?
+    pub fn secret_verdict(&self, key_id: &str, now: OffsetDateTime) -> SecretVerdict {
+        let Evidence::Usage(uses) = self else {
+            return SecretVerdict::Unknown(self.unavailable().unwrap_or_default().to_string());
+        };
+        let last_used = uses
+            .iter()
+            .find(|u| u.key.eq_ignore_ascii_case(key_id))
+            .and_then(|u| u.last_used);
+        match last_used {
+            Some(at) if now - at < time::Duration::days(QUIET_DAYS) => {
+                SecretVerdict::InUse { last_used: at }
+            }
+            last_used => SecretVerdict::Quiet { last_used },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,7 +248,27 @@ mod tests {
                 .describe_fic("F9", now)
                 .contains("(288 assertion(s) no FIC matched)")
         );
+        assert_eq!(
+            evidence.secret_verdict("k1", now),
+            SecretVerdict::InUse {
+                last_used: now - time::Duration::days(1)
+            }
+        );
+        assert_eq!(
+            evidence.secret_verdict("k1", now + time::Duration::days(7)),
+            SecretVerdict::Quiet {
+                last_used: Some(now - time::Duration::days(1))
+            }
+        );
+        assert_eq!(
+            evidence.secret_verdict("never-used", now),
+            SecretVerdict::Quiet { last_used: None }
+        );
         let none = Evidence::Unavailable("no P1".into());
+        assert_eq!(
+            none.secret_verdict("K1", now),
+            SecretVerdict::Unknown("no P1".into())
+        );
         assert_eq!(none.describe("K1", now), "use unknown");
         assert_eq!(none.unavailable(), Some("no P1"));
     }

@@ -30,6 +30,8 @@ pub enum Context {
     Question,
     /// "Use it in your workload": the code that uses a FIC, a tab per SDK.
     Workload,
+    /// Failing workloads: failed sign-ins grouped, with the FIC at fault (#15).
+    Failing,
     /// A text input with focus (a list's filter, a wizard field, the palette, the pickers and
     /// the file path input): only keys that type nothing are bound here (Enter, Esc, arrows,
     /// Tab); everything else is typed.
@@ -52,6 +54,7 @@ impl Context {
             Context::Question => "confirmation",
             Context::Workload => "workload code",
             Context::Input => "typing in a text input",
+            Context::Failing => "failing workloads",
         }
     }
 }
@@ -110,6 +113,14 @@ pub enum Action {
     OneLine,
     /// The exchange's managed identity token source: the session's, this machine's, pasted.
     TokenSource,
+    /// Failing workloads: failed sign-ins, grouped, with the FIC at fault (#15).
+    ShowFailing,
+    /// The failing workloads' window: the last 24 hours or 7 days.
+    ToggleWindow,
+    /// Remove the selected client secret (asks first; refused while it is still used).
+    RemoveSecret,
+    /// Undo the newest change of the history journal (asks first).
+    Undo,
 }
 
 impl Action {
@@ -164,6 +175,10 @@ impl Action {
             Action::ReverseSort => "reverse-sort",
             Action::OneLine => "one-line",
             Action::TokenSource => "token-source",
+            Action::ShowFailing => "show-failing",
+            Action::ToggleWindow => "toggle-window",
+            Action::RemoveSecret => "remove-secret",
+            Action::Undo => "undo",
         }
     }
 
@@ -221,6 +236,10 @@ const ALL_ACTIONS: &[Action] = &[
     Action::ReverseSort,
     Action::OneLine,
     Action::TokenSource,
+    Action::ShowFailing,
+    Action::ToggleWindow,
+    Action::RemoveSecret,
+    Action::Undo,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -515,6 +534,19 @@ impl Default for Keymap {
             (Input, &["up"], Up, "previous suggestion or row", None),
             (Input, &["tab"], NextPane, "next suggestion or field", None),
             (Input, &["backtab"], PreviousPane, "previous suggestion or field", None),
+            // Failing workloads and the migration's end (#15).
+            (List, &["F"], ShowFailing, "failing workloads: failed sign-ins grouped, with the FIC at fault", None),
+            (AppDetail, &["X"], RemoveSecret, "remove the selected secret (asks first, shows the request; refused while it is still used)", None),
+            (AppDetail, &["U"], Undo, "undo the last change ficus made to this app (history journal; asks first)", None),
+            (Failing, &["j", "down"], Down, "next failing workload", None),
+            (Failing, &["k", "up"], Up, "previous failing workload", None),
+            (Failing, &["g g", "home"], Top, "first row", None),
+            (Failing, &["G", "end"], Bottom, "last row", None),
+            (Failing, &["enter"], Open, "open the app", Some("open app")),
+            (Failing, &["f"], FixFic, "fix the FIC at fault in the wizard (corrected value filled in)", Some("fix")),
+            (Failing, &["x"], TestExchange, "test the exchange for this app and identity", Some("test")),
+            (Failing, &["w"], ToggleWindow, "the last 24 hours or the last 7 days", Some("24h/7d")),
+            (Failing, &["r"], Refresh, "read the sign-ins again", None),
         ];
         Keymap {
             bindings: table
@@ -715,6 +747,7 @@ impl Keymap {
             Exchange,
             Inspector,
             Workload,
+            Failing,
         ] {
             let mut seen: Vec<(&Keys, Action, Context)> = Vec::new();
             let relevant = self
@@ -761,6 +794,7 @@ fn context_from_name(name: &str) -> Option<Context> {
         "confirm" => Some(Context::Question),
         "workload" => Some(Context::Workload),
         "input" => Some(Context::Input),
+        "failing" => Some(Context::Failing),
         _ => None,
     }
 }

@@ -14,7 +14,8 @@
 //!   (and `TextMatch`, the same matcher for the pickers), key bindings, colours. Sanitizing,
 //!   times in words, well-known GUIDs and AADSTS parsing are core's (`ficus_core::text`,
 //!   `fic::guid`, `fic::aadsts`); the console keeps no copy.
-//! - [`evidence`]: what the sign-in logs say about each of an app's credentials.
+//! - [`evidence`]: what the sign-in logs say about each of an app's credentials (and whether
+//!   a secret may go after the quiet period), and the failing workloads' rows.
 //! - [`request`] (request ids), [`error`] (`DirectoryError`: an effect's failure by kind),
 //!   [`token_effects`] (the exchange's and inspector's commands, answers and run data),
 //!   [`overlay`] (help, palette, confirmations, export and text panels: their state; the
@@ -35,7 +36,8 @@
 //!   screen), `app_detail`, `identity_detail`, `wizard/`
 //!   (state, open, keys, commands, picker, review, effect), `exchange/` (state, open, run, keys,
 //!   diff, remedy: what `F` offers, from core's remedies), `inspector/`, `workload/` ("use it in
-//!   your workload": core's snippets, a tab per SDK), and the overlays
+//!   your workload": core's snippets, a tab per SDK), `failing/` (failed workload sign-ins
+//!   grouped, joined with the FICs by entra's `failing_workloads`: `f` fix, `x` test), and the overlays
 //!   `help` (scrolling, closing) and `palette` (its input, suggestions, commands table; Enter
 //!   answers `Nav::RunPalette`). Each owns its state and answers with an `Outcome`; none
 //!   imports the root or another screen. Their effects' answers arrive through `on_msg`.

@@ -128,6 +128,41 @@ pub enum Msg {
         app_object_id: String,
         result: Result<crate::evidence::Evidence, DirectoryError>,
     },
+    /// The Failing workloads view's report (`Cmd::LoadFailing`).
+    FailingLoaded {
+        request: RequestId,
+        result: Result<crate::evidence::FailingReport, DirectoryError>,
+    },
+    /// A secret removed from App detail (`Cmd::RemoveSecret`).
+    SecretRemoved {
+        request: RequestId,
+        name: String,
+        result: Result<(), DirectoryError>,
+    },
+    /// What undoing the last change would do (`Cmd::PlanUndo`); `None`: nothing to undo.
+    UndoPlanned {
+        request: RequestId,
+        result: Result<Option<UndoPlan>, DirectoryError>,
+    },
+    /// A change undone (`Cmd::Undo`): what was done, in words.
+    Undone {
+        request: RequestId,
+        app_object_id: String,
+        result: Result<String, DirectoryError>,
+    },
+}
+
+/// Undoing the newest change of the history journal in this tenant, before it is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoPlan {
+    /// The entry's number, as `ficus history` lists it.
+    pub number: usize,
+    pub app_object_id: String,
+    pub app_name: String,
+    /// What the change was (`FIC mi-id-payments deleted`).
+    pub change: String,
+    /// What undoing it does, in words.
+    pub description: String,
 }
 
 /// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
@@ -181,6 +216,30 @@ pub enum Cmd {
     LoadEvidence {
         app_object_id: String,
         app_id: String,
+    },
+    /// Failed workload sign-ins of the last `hours`, grouped and joined with the FICs.
+    LoadFailing {
+        request: RequestId,
+        hours: i64,
+    },
+    /// `POST /applications/{id}/removePassword {keyId}`, journaled.
+    RemoveSecret {
+        request: RequestId,
+        app_object_id: String,
+        key_id: String,
+        name: String,
+    },
+    /// Read the history journal's newest change in this tenant (to this app, when given) and
+    /// how it is undone.
+    PlanUndo {
+        request: RequestId,
+        app_object_id: Option<String>,
+    },
+    /// Undo change `number` of the journal (the restore `ficus history restore` runs).
+    Undo {
+        request: RequestId,
+        number: usize,
+        app_object_id: String,
     },
 }
 

@@ -33,6 +33,8 @@ pub enum Screen {
     Inspector(Box<InspectorScreen>),
     /// "Use it in your workload" (#16): the code per SDK.
     Workload(Box<WorkloadScreen>),
+    /// Failing workloads (#15): failed sign-ins grouped, with the FIC at fault.
+    Failing(Box<crate::screens::failing::FailingScreen>),
 }
 
 impl Screen {
@@ -45,6 +47,7 @@ impl Screen {
             Screen::Exchange(s) => Some(&mut **s),
             Screen::Inspector(s) => Some(&mut **s),
             Screen::Workload(s) => Some(&mut **s),
+            Screen::Failing(s) => Some(&mut **s),
         }
     }
 
@@ -56,6 +59,7 @@ impl Screen {
             Screen::Exchange(s) => Some(&**s),
             Screen::Inspector(s) => Some(&**s),
             Screen::Workload(s) => Some(&**s),
+            Screen::Failing(s) => Some(&**s),
         }
     }
 }

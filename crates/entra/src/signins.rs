@@ -8,6 +8,7 @@
 //! credential_usage(&App, &[Fic], &[SignIn], now, window) -> Vec<CredentialUsage>
 //! secret_quiet(&CredentialUsage, quiet, now) -> Quiet        may the secret go?
 //! failing_groups(&[SignIn]) -> Vec<FailureGroup>            failed sign-ins by app and code
+//! failing_workloads(graph, cloud, tenant, since)           the groups joined with the FICs' findings
 //! is_unlicensed(&EntraError)                                 the tenant has no P1/P2
 //! ```
 
@@ -398,6 +399,125 @@ pub fn failing_groups(sign_ins: &[SignIn]) -> Vec<FailureGroup> {
             .then_with(|| a.app_display_name.cmp(&b.app_display_name))
     });
     groups
+}
+
+/// One failing workload: its failed sign-ins grouped, and what the rules see wrong with the
+/// app's FICs. The one join of `ficus failing` and the console's Failing workloads view.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailingWorkload {
+    #[serde(flatten)]
+    pub group: FailureGroup,
+    /// The managed identity whose token was presented (from the assertion's subject).
+    pub identity: Option<String>,
+    /// The FIC at fault and the finding, when the rules name one.
+    pub fic: Option<String>,
+    pub diagnosis: Option<String>,
+    /// The whole sentence.
+    pub summary: String,
+    /// The app's object id, when the app is still there (what a console opens).
+    #[serde(skip)]
+    pub app_object_id: Option<String>,
+    /// The presented identity itself, for a test exchange.
+    #[serde(skip)]
+    pub presented_identity: Option<ficus_core::fic::Identity>,
+    /// The FIC at fault and its first error finding (with its fix, when there is one).
+    #[serde(skip)]
+    pub fault: Option<(Fic, ficus_core::fic::Finding)>,
+}
+
+impl FailingWorkload {
+    /// When the first failure of the group happened, `HH:MM` (UTC).
+    pub fn since_text(&self) -> String {
+        OffsetDateTime::parse(
+            &self.group.first,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(|at| format!("{:02}:{:02}", at.hour(), at.minute()))
+        .unwrap_or_else(|_| self.group.first.clone())
+    }
+}
+
+/// Failed workload sign-ins of the tenant since `since`, grouped by app, identity and AADSTS
+/// code ([`failing_groups`]), each joined with the app's FICs and their rule findings:
+/// "inventory-sync has failed 288 times since 09:12 with AADSTS700213 (presenting
+/// id-inventory's token): its FIC mi-id-inventory: …". A tenant without P1/P2 fails with
+/// Graph's 403 ([`is_unlicensed`]).
+pub async fn failing_workloads(
+    graph: &GraphClient,
+    cloud: &ficus_core::cloud::Cloud,
+    tenant_id: &str,
+    since: OffsetDateTime,
+) -> Result<Vec<FailingWorkload>, EntraError> {
+    use ficus_core::fic::{self, Severity};
+    let query = SignInQuery {
+        event_type: "servicePrincipal",
+        app_id: None,
+        since: Some(since),
+        failed_only: true,
+        limit: 5000,
+    };
+    let list = graph.sign_ins(&query).await?;
+    let identities = graph.list_managed_identities().await?;
+    let mut out = Vec::new();
+    for group in failing_groups(&list) {
+        let presented = group.presented_subject.as_deref().and_then(|subject| {
+            identities
+                .iter()
+                .find(|i| i.principal_id.eq_ignore_ascii_case(subject))
+                .cloned()
+        });
+        let mut app_object_id = None;
+        let mut fault = None;
+        if let Some(app) = graph.get_app_by_app_id(&group.app_id).await? {
+            let fics = graph.list_fics(&app.id).await?;
+            fault = fics.iter().find_map(|f| {
+                let mut rules = fic::RuleContext::new(cloud, tenant_id)
+                    .with_app_id(&app.app_id)
+                    .with_existing(&fics)
+                    .with_identities(&identities);
+                if let Some(identity) = identities.iter().find(|i| i.principal_id == f.subject) {
+                    rules = rules.with_identity(identity);
+                }
+                fic::validate(f, &rules)
+                    .into_iter()
+                    .find(|finding| finding.severity == Severity::Error)
+                    .map(|finding| (f.clone(), finding))
+            });
+            app_object_id = Some(app.id);
+        }
+        let mut workload = FailingWorkload {
+            identity: presented.as_ref().map(|i| i.name.clone()),
+            fic: fault.as_ref().map(|(f, _)| f.name.clone()),
+            diagnosis: fault.as_ref().map(|(_, finding)| finding.message.clone()),
+            summary: String::new(),
+            app_object_id,
+            presented_identity: presented,
+            fault,
+            group,
+        };
+        let mut summary = format!(
+            "{} has failed {} times since {} with AADSTS{}",
+            workload.group.app_display_name,
+            workload.group.count,
+            workload.since_text(),
+            workload.group.error_code
+        );
+        if let Some(identity) = &workload.identity {
+            summary.push_str(&format!(" (presenting {identity}'s token)"));
+        }
+        match (&workload.fic, &workload.diagnosis) {
+            (Some(fic), Some(why)) => summary.push_str(&format!(": its FIC {fic}: {why}")),
+            _ => {
+                if let Some(reason) = &workload.group.failure_reason {
+                    summary.push_str(&format!(": {reason}"));
+                }
+            }
+        }
+        workload.summary = summary;
+        out.push(workload);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

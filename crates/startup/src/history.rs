@@ -351,6 +351,43 @@ impl Restore {
     }
 }
 
+/// Carries out `plan` on the app `app_object_id` (a deleted FIC created again, a changed one
+/// put back, a created one deleted): the one restore of `ficus history restore` and the
+/// console's undo. Returns the app as it is now; journaling the restore is the caller's.
+pub async fn apply_restore(
+    graph: &ficus_entra::GraphClient,
+    app_object_id: &str,
+    plan: &Restore,
+) -> Result<ficus_entra::AppSummary, ficus_entra::EntraError> {
+    use ficus_entra::EntraError;
+    let summary = graph.get_app(app_object_id).await?.summary();
+    match plan {
+        Restore::Recreate(fic) => {
+            graph.create_fic(&summary.id, fic).await?;
+        }
+        Restore::Revert { current, to } => {
+            let live = graph
+                .list_fics(&summary.id)
+                .await?
+                .into_iter()
+                .find(|f| f.name == current.name)
+                .ok_or_else(|| EntraError::NotFound {
+                    what: "federated identity credential",
+                    query: current.name.clone(),
+                    hint: "it was deleted since; restore its deletion instead".into(),
+                })?;
+            let update = ficus_core::fic::update_request(&live, to)
+                .map_err(|e| EntraError::Invalid(e.to_string()))?;
+            graph.update_fic(&summary.id, &update).await?;
+        }
+        Restore::Delete(fic) => {
+            let key = fic.id.clone().unwrap_or_else(|| fic.name.clone());
+            graph.delete_fic(&summary.id, &key).await?;
+        }
+    }
+    Ok(summary)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,6 +204,11 @@ fn is_final(msg: &Msg) -> bool {
         Msg::Rested { .. } | Msg::EffectPanicked(_) => true,
         Msg::CertificatesLoaded { .. } => true,
         Msg::EvidenceLoaded { .. } => true,
+        // Failing workloads, a secret's removal and undo (#15).
+        Msg::FailingLoaded { .. }
+        | Msg::SecretRemoved { .. }
+        | Msg::UndoPlanned { .. }
+        | Msg::Undone { .. } => true,
         // Sent before a create's `Saved`, which ends the command.
         Msg::Wizard(ficus::tui::wizard::WizardMsg::Replication { .. }) => false,
         Msg::Wizard(_) => true,

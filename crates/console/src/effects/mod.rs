@@ -100,6 +100,55 @@ pub trait Directory: Send + Sync + 'static {
         }
     }
 
+    /// Failed workload sign-ins of the last `hours`, grouped by app, identity and AADSTS code
+    /// and joined with the apps' FICs (issue 15). The default: no logs here.
+    fn failing_workloads(
+        &self,
+        hours: i64,
+    ) -> impl Future<Output = Result<crate::evidence::FailingReport, DirectoryError>> + Send {
+        let _ = hours;
+        async {
+            Ok(crate::evidence::FailingReport::Unavailable(
+                "this directory keeps no sign-in logs".into(),
+            ))
+        }
+    }
+    /// Removes a client secret (`removePassword`) and journals it.
+    fn remove_secret(
+        &self,
+        app_object_id: String,
+        key_id: String,
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send {
+        let _ = (app_object_id, key_id);
+        async {
+            Err(DirectoryError::new(
+                ErrorKind::Unsupported,
+                "this directory cannot remove secrets",
+            ))
+        }
+    }
+    /// The newest change of the history journal in this tenant (to this app, when given) and
+    /// how it is undone; `None`: nothing to undo. A change that cannot be undone (a removed
+    /// secret) is an error that says why.
+    fn plan_undo(
+        &self,
+        app_object_id: Option<String>,
+    ) -> impl Future<Output = Result<Option<crate::msg::UndoPlan>, DirectoryError>> + Send {
+        let _ = app_object_id;
+        async { Ok(None) }
+    }
+    /// Undoes change `number` of the journal (the restore of `ficus history restore`), journals
+    /// the restore, and says what it did.
+    fn undo(&self, number: usize) -> impl Future<Output = Result<String, DirectoryError>> + Send {
+        let _ = number;
+        async {
+            Err(DirectoryError::new(
+                ErrorKind::Unsupported,
+                "this directory keeps no history to undo from",
+            ))
+        }
+    }
+
     // The live test exchange and the token inspector (#7). The defaults say the directory
     // cannot do it, so directories without a token service stay valid.
 
@@ -371,6 +420,79 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 },
                 move |error: String| Msg::EvidenceLoaded {
                     app_object_id: id,
+                    result: Err(error.into()),
+                },
+            )
+        }
+        Cmd::LoadFailing { request, hours } => spawn_guarded(
+            &sender,
+            async move {
+                let result = directory.failing_workloads(hours).await;
+                let _ = tx.send(Msg::FailingLoaded { request, result });
+            },
+            move |error: String| Msg::FailingLoaded {
+                request,
+                result: Err(error.into()),
+            },
+        ),
+        Cmd::RemoveSecret {
+            request,
+            app_object_id,
+            key_id,
+            name,
+        } => {
+            let said = name.clone();
+            spawn_guarded(
+                &sender,
+                async move {
+                    tracing::info!(request, %app_object_id, %key_id, "removing a client secret");
+                    let result = directory.remove_secret(app_object_id, key_id).await;
+                    let _ = tx.send(Msg::SecretRemoved {
+                        request,
+                        name,
+                        result,
+                    });
+                },
+                move |error: String| Msg::SecretRemoved {
+                    request,
+                    name: said,
+                    result: Err(error.into()),
+                },
+            )
+        }
+        Cmd::PlanUndo {
+            request,
+            app_object_id,
+        } => spawn_guarded(
+            &sender,
+            async move {
+                let result = directory.plan_undo(app_object_id).await;
+                let _ = tx.send(Msg::UndoPlanned { request, result });
+            },
+            move |error: String| Msg::UndoPlanned {
+                request,
+                result: Err(error.into()),
+            },
+        ),
+        Cmd::Undo {
+            request,
+            number,
+            app_object_id,
+        } => {
+            let app = app_object_id.clone();
+            spawn_guarded(
+                &sender,
+                async move {
+                    let result = directory.undo(number).await;
+                    let _ = tx.send(Msg::Undone {
+                        request,
+                        app_object_id,
+                        result,
+                    });
+                },
+                move |error: String| Msg::Undone {
+                    request,
+                    app_object_id: app,
                     result: Err(error.into()),
                 },
             )

@@ -4,12 +4,16 @@
 //! view (`e`).
 
 use ficus_core::text::sanitize;
+use ratatui::crossterm::event::KeyEvent;
 
 use crate::component::{Command, Component, Ctx, Outcome, ToastLevel, keymap_commands};
 use crate::error::DirectoryError;
+use crate::evidence::{Evidence, SecretVerdict};
 use crate::keymap::{Action, Context};
+use crate::keymap::{Chord, Lookup};
+use crate::model::CredentialKind;
 use crate::model::{AppDetail, FicRow, Severity};
-use crate::msg::{Cmd, RequestId};
+use crate::msg::{Cmd, RequestId, UndoPlan};
 use crate::nav::{AppChoice, EditInWizard, ExchangeEntry, Given, Nav};
 use crate::overlay::{ConfirmDelete, ExportScreen, Overlay, TextPanel};
 
@@ -29,6 +33,49 @@ pub struct AppDetailScreen {
     pub pane: DetailPane,
     pub fic_cursor: usize,
     pub credential_cursor: usize,
+    /// The migration's end (#15): the evidence a secret's removal is judged by, and the
+    /// question on screen (remove this secret, undo the last change).
+    pub migration: Migration,
+}
+
+/// What App detail knows for removing a secret and undoing a change.
+#[derive(Debug, Clone, Default)]
+pub struct Migration {
+    /// This app's sign-in evidence (the root copies it here as it arrives).
+    pub evidence: Option<Evidence>,
+    /// A question waiting for `y`.
+    pub question: Option<Question>,
+}
+
+/// A question on App detail that waits for `y` (any other key keeps things as they are).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Question {
+    /// Remove this client secret: the exact request, and whether it may go.
+    RemoveSecret {
+        key_id: String,
+        name: String,
+        /// `POST {graph}/applications/{id}/removePassword {"keyId": "…"}`.
+        request_line: String,
+        verdict: SecretVerdict,
+        /// The admin said yes once to a refusal: the next `y` removes it anyway.
+        insisted: bool,
+    },
+    /// Undo the newest change of the history journal.
+    Undo(UndoPlan),
+}
+
+impl Question {
+    /// A removal the evidence refuses (used within the quiet period, or no evidence): it
+    /// takes a second `y`.
+    pub fn refused(&self) -> bool {
+        matches!(
+            self,
+            Question::RemoveSecret {
+                verdict: SecretVerdict::InUse { .. } | SecretVerdict::Unknown(_),
+                ..
+            }
+        )
+    }
 }
 
 impl AppDetailScreen {
@@ -271,13 +318,148 @@ impl AppDetailScreen {
     }
 }
 
+impl AppDetailScreen {
+    /// `X`: asks to remove the selected secret, showing the exact request and what the
+    /// evidence says about it.
+    fn ask_remove_secret(&mut self, ctx: &Ctx, out: &mut Outcome) {
+        if ctx.read_only() {
+            out.set_toast(
+                ToastLevel::Warning,
+                "Read-only session: no secret can be removed. Start ficus without --read-only to make changes.",
+            );
+            return;
+        }
+        let selected = self
+            .detail
+            .as_ref()
+            .filter(|_| self.pane == DetailPane::Credentials)
+            .and_then(|d| d.app.credentials.get(self.credential_cursor));
+        let Some(credential) = selected else {
+            out.set_toast(
+                ToastLevel::Info,
+                "Select a secret first (Tab to Secrets and certificates, j/k to pick one).",
+            );
+            return;
+        };
+        if credential.kind != CredentialKind::Secret {
+            out.set_toast(
+                ToastLevel::Info,
+                "ficus removes client secrets; a certificate goes with az ad app credential delete or in the portal.",
+            );
+            return;
+        }
+        let graph = ctx
+            .session
+            .map(|s| s.graph_base.clone())
+            .unwrap_or_default();
+        let verdict = match &self.migration.evidence {
+            Some(evidence) => evidence.secret_verdict(&credential.key_id, ctx.now),
+            None => SecretVerdict::Unknown("the sign-in evidence has not arrived yet".into()),
+        };
+        self.migration.question = Some(Question::RemoveSecret {
+            key_id: credential.key_id.clone(),
+            name: credential.name.clone(),
+            request_line: format!(
+                "POST {graph}/applications/{}/removePassword {{\"keyId\": \"{}\"}}",
+                self.object_id, credential.key_id
+            ),
+            verdict,
+            insisted: false,
+        });
+    }
+
+    /// The question's answer: `y` goes on (a refused removal asks once more), any other key
+    /// keeps things as they are.
+    fn answer(&mut self, key: KeyEvent, ctx: &Ctx) -> Outcome {
+        let mut out = Outcome::default();
+        let yes = ctx
+            .keymap
+            .lookup(Context::Question, &[], Chord::from_event(&key))
+            == Lookup::Action(Action::Confirm);
+        let Some(question) = self.migration.question.take() else {
+            return out;
+        };
+        if !yes {
+            out.set_toast(
+                ToastLevel::Info,
+                match question {
+                    Question::RemoveSecret { .. } => "Not removed.",
+                    Question::Undo(_) => "Nothing undone.",
+                },
+            );
+            return out;
+        }
+        match question {
+            Question::RemoveSecret {
+                key_id,
+                name,
+                request_line,
+                verdict,
+                insisted: false,
+            } if matches!(
+                verdict,
+                SecretVerdict::InUse { .. } | SecretVerdict::Unknown(_)
+            ) =>
+            {
+                // The evidence says no: the admin insists with a second `y`.
+                self.migration.question = Some(Question::RemoveSecret {
+                    key_id,
+                    name,
+                    request_line,
+                    verdict,
+                    insisted: true,
+                });
+            }
+            Question::RemoveSecret { key_id, name, .. } => {
+                let request = ctx.new_request();
+                self.request = request;
+                out.set_toast(ToastLevel::Info, format!("Removing the secret {name}…"));
+                out.cmds.push(Cmd::RemoveSecret {
+                    request,
+                    app_object_id: self.object_id.clone(),
+                    key_id,
+                    name,
+                });
+            }
+            Question::Undo(plan) => {
+                out.set_toast(ToastLevel::Info, format!("Undoing: {}…", plan.change));
+                out.cmds.push(Cmd::Undo {
+                    request: ctx.new_request(),
+                    number: plan.number,
+                    app_object_id: plan.app_object_id,
+                });
+            }
+        }
+        out
+    }
+}
+
 impl Component for AppDetailScreen {
     fn context(&self) -> Context {
         Context::AppDetail
     }
 
+    fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Outcome> {
+        self.migration
+            .question
+            .is_some()
+            .then(|| self.answer(key, ctx))
+    }
+
     fn commands(&self, ctx: &Ctx) -> Vec<Command> {
+        if self.migration.question.is_some() {
+            return vec![
+                Command::answer(Action::Confirm, "yes"),
+                Command::note("any other key", "keep it"),
+            ];
+        }
         let fic = self.selected_fic();
+        let secret_selected = self.pane == DetailPane::Credentials
+            && self
+                .detail
+                .as_ref()
+                .and_then(|d| d.app.credentials.get(self.credential_cursor))
+                .is_some_and(|c| c.kind == CredentialKind::Secret);
         let fixable = fic.is_some_and(|f| f.findings.iter().any(|finding| finding.fixable));
         keymap_commands(ctx.keymap, Context::AppDetail)
             .into_iter()
@@ -289,6 +471,18 @@ impl Component for AppDetailScreen {
                 Action::DeleteFic if ctx.read_only() => command.disabled_unless(
                     false,
                     "Read-only session: nothing can be deleted. Start ficus without --read-only to make changes.",
+                ),
+                Action::RemoveSecret if ctx.read_only() => command.disabled_unless(
+                    false,
+                    "Read-only session: no secret can be removed. Start ficus without --read-only to make changes.",
+                ),
+                Action::RemoveSecret => command.disabled_unless(
+                    secret_selected,
+                    "Select a secret first (Tab to Secrets and certificates, j/k to pick one).",
+                ),
+                Action::Undo if ctx.read_only() => command.disabled_unless(
+                    false,
+                    "Read-only session: nothing can be undone. Start ficus without --read-only to make changes.",
                 ),
                 Action::DeleteFic | Action::Export | Action::WorkloadCode => command.disabled_unless(
                     fic.is_some(),
@@ -345,6 +539,12 @@ impl Component for AppDetailScreen {
             Action::Export => self.export(ctx, &mut out),
             Action::WorkloadCode => self.workload_code(ctx, &mut out),
             Action::OneLine => self.one_line(&mut out),
+            Action::RemoveSecret => self.ask_remove_secret(ctx, &mut out),
+            // This app's last change (the palette's `undo`: the tenant's).
+            Action::Undo => out.cmds.push(Cmd::PlanUndo {
+                request: ctx.new_request(),
+                app_object_id: Some(self.object_id.clone()),
+            }),
             // Open has nothing to open here; the rest is the console's (quit, help, palette…).
             Action::Open => {}
             _ => return Outcome::ignored(),

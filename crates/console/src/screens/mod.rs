@@ -6,6 +6,7 @@
 
 pub mod app_detail;
 pub mod exchange;
+pub mod failing;
 pub mod help;
 pub mod identity_detail;
 pub mod inspector;

@@ -35,6 +35,11 @@ pub const PALETTE_COMMANDS: &[(&str, &str)] = &[
     ("exchange ", "test the exchange: exchange [app] [identity]"),
     ("theme ", "switch colour theme"),
     ("help", "every key of this screen"),
+    (
+        "failing",
+        "failing workloads: failed sign-ins grouped, with the FIC at fault",
+    ),
+    ("undo", "undo the last change ficus made in this tenant"),
 ];
 
 /// The palette with `prefill` typed, and its suggestions.

@@ -16,6 +16,7 @@ use crate::state::{HelpScreen, ListKind, Overlay, Phase, Screen, State, ToastLev
 mod details;
 mod fic_actions;
 mod lists;
+mod migration;
 mod navigate;
 mod overlays;
 mod palette;
@@ -145,9 +146,24 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             let evidence = result.unwrap_or_else(|error| {
                 crate::evidence::Evidence::Unavailable(sanitize(&error.message).into_owned())
             });
-            state.evidence.insert(app_object_id, evidence);
+            state.evidence.insert(app_object_id.clone(), evidence);
+            migration::share_evidence(state, &app_object_id);
             Vec::new()
         }
+        Msg::FailingLoaded { request, result } => {
+            migration::on_failing_loaded(state, request, result)
+        }
+        Msg::SecretRemoved {
+            request,
+            name,
+            result,
+        } => migration::on_secret_removed(state, request, &name, result),
+        Msg::UndoPlanned { request: _, result } => migration::on_undo_planned(state, result),
+        Msg::Undone {
+            request: _,
+            app_object_id,
+            result,
+        } => migration::on_undone(state, &app_object_id, result),
         Msg::FicDeleted { request, result } => on_fic_deleted(state, request, result),
         Msg::SignIn(event) => on_sign_in(state, event),
         Msg::SwitchRefused(reason) => {
@@ -376,6 +392,10 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         Action::WorkloadCode => Vec::new(),
         // The exchange screen's own.
         Action::TokenSource => Vec::new(),
+        // Failing workloads (#15), from the lists.
+        Action::ShowFailing => navigate::open_failing(state),
+        // The failing view's and App detail's own (their components answered them).
+        Action::ToggleWindow | Action::RemoveSecret | Action::Undo => Vec::new(),
     }
 }
 

@@ -289,6 +289,10 @@ pub fn open_app(state: &mut State, object_id: &str, name: &str) -> Vec<Cmd> {
             pane: DetailPane::Fics,
             fic_cursor: 0,
             credential_cursor: 0,
+            migration: crate::screens::app_detail::Migration {
+                evidence: state.evidence.get(object_id).cloned(),
+                question: None,
+            },
         })));
     if !load {
         return Vec::new();
@@ -325,6 +329,13 @@ pub fn open_identity(state: &mut State, identity: IdentityRow) -> Vec<Cmd> {
         request,
         identity: Box::new(identity),
     }]
+}
+
+/// Failing workloads (#15) on top of the lists (or of the screen it was asked from).
+pub(super) fn open_failing(state: &mut State) -> Vec<Cmd> {
+    let (screen, cmds) = crate::screens::failing::open(&state.ctx(), Default::default());
+    push(state, Screen::Failing(Box::new(screen)));
+    cmds
 }
 
 pub(super) fn show_list(state: &mut State, list: ListKind) -> Vec<Cmd> {

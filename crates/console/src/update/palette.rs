@@ -58,6 +58,11 @@ pub(super) fn run_palette(state: &mut State, input: &str, chosen: Option<Suggest
             state.overlay = Some(Overlay::Help(HelpScreen::default()));
             Vec::new()
         }
+        "failing" if argument.is_empty() => super::navigate::open_failing(state),
+        "undo" if argument.is_empty() => vec![Cmd::PlanUndo {
+            request: state.new_request(),
+            app_object_id: None,
+        }],
         "theme" => {
             match state.themes.get(&argument).cloned() {
                 Some(theme) => {

@@ -8,7 +8,9 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, 
 
 use super::{field, short_id, titled_pane, wrapped_lines};
 use crate::evidence::Evidence;
+use crate::evidence::SecretVerdict;
 use crate::model::{ExpiryFlag, FicRow, Severity, expiry_flag};
+use crate::screens::app_detail::Question;
 use crate::state::{AppDetailScreen, DetailPane, State};
 use ficus_core::text::relative_time;
 
@@ -53,6 +55,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
                 .wrap(Wrap { trim: false }),
             area.inner(ratatui::layout::Margin::new(1, 1)),
         );
+        // Undo asks on the app it changed, which may still be loading.
+        if let Some(question) = &screen.migration.question {
+            draw_question(frame, area, state, question);
+        }
         return;
     };
     let wide = area.width >= 100;
@@ -353,6 +359,141 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
         let mut table_state = TableState::default().with_selected(Some(screen.credential_cursor));
         frame.render_stateful_widget(table, credentials_area, &mut table_state);
     }
+    if let Some(question) = &screen.migration.question {
+        draw_question(frame, area, state, question);
+    }
+}
+
+/// The question on App detail (remove this secret, undo the last change), over its panes.
+fn draw_question(frame: &mut Frame, area: Rect, state: &State, question: &Question) {
+    use ratatui::widgets::{BorderType, Clear};
+    let theme = &state.theme;
+    let yes = crate::component::key_named(
+        &state.keymap,
+        crate::keymap::Context::Question,
+        crate::keymap::Action::Confirm,
+    );
+    let (title, lines) = match question {
+        Question::RemoveSecret {
+            name,
+            request_line,
+            verdict,
+            insisted,
+            ..
+        } => {
+            let mut lines = vec![
+                Line::from(vec![
+                    Span::styled("Remove the secret ", theme.warn),
+                    Span::styled(name.clone(), theme.title),
+                    Span::styled("?", theme.warn),
+                ]),
+                Line::raw(""),
+                Line::from(Span::styled("This request will be sent:", theme.muted)),
+                Line::from(Span::styled(request_line.clone(), theme.code)),
+                Line::raw(""),
+            ];
+            let quiet = crate::evidence::QUIET_DAYS;
+            match verdict {
+                SecretVerdict::InUse { last_used } => lines.push(Line::from(Span::styled(
+                    format!(
+                        "✗ Refused: it was used {} ({}), within the quiet period of {quiet} days. The workload still signs in with it and would stop getting tokens: move it to its FIC first.",
+                        relative_time(*last_used, state.now),
+                        last_used
+                            .format(&time::macros::format_description!(
+                                "[year]-[month]-[day] [hour]:[minute] UTC"
+                            ))
+                            .unwrap_or_default()
+                    ),
+                    theme.error,
+                ))),
+                SecretVerdict::Unknown(why) => lines.push(Line::from(Span::styled(
+                    format!("✗ Refused: {why}, so ficus cannot tell whether it is still in use."),
+                    theme.error,
+                ))),
+                SecretVerdict::Quiet { last_used } => lines.push(Line::from(Span::styled(
+                    match last_used {
+                        Some(at) => format!(
+                            "✓ Quiet: last used {}, not within the last {quiet} days.",
+                            relative_time(*at, state.now)
+                        ),
+                        None => format!(
+                            "✓ Quiet: not used in the last {} days.",
+                            crate::evidence::WINDOW_DAYS
+                        ),
+                    },
+                    theme.ok,
+                ))),
+            }
+            lines.push(Line::raw(
+                "A removed secret cannot come back: Entra never returns its value.",
+            ));
+            let action = if *insisted {
+                "remove it anyway (second confirmation)"
+            } else if matches!(verdict, SecretVerdict::Quiet { .. }) {
+                "remove it"
+            } else {
+                "insist (asks once more)"
+            };
+            lines.push(Line::raw(""));
+            lines.push(Line::from(vec![
+                Span::styled(yes.clone(), theme.error),
+                Span::raw(format!(" {action}   ")),
+                Span::styled("any other key", theme.accent),
+                Span::raw(" keep it"),
+            ]));
+            let title = if *insisted {
+                "! Remove a secret still in use?"
+            } else {
+                "! Remove secret"
+            };
+            (title, lines)
+        }
+        Question::Undo(plan) => (
+            "! Undo the last change",
+            vec![
+                Line::from(vec![
+                    Span::styled(format!("Change {}: ", plan.number), theme.muted),
+                    Span::styled(plan.change.clone(), theme.title),
+                    Span::styled(format!(" on {}", plan.app_name), theme.muted),
+                ]),
+                Line::raw(""),
+                Line::raw(format!("Undo it: {}.", plan.description)),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled(yes.clone(), theme.error),
+                    Span::raw(" undo   "),
+                    Span::styled("any other key", theme.accent),
+                    Span::raw(" keep it"),
+                ]),
+            ],
+        ),
+    };
+    let width = area.width.min(96);
+    let inner = width.saturating_sub(2) as usize;
+    let height: usize = lines
+        .iter()
+        .map(|l| wrapped_lines(&l.to_string(), inner))
+        .sum::<usize>()
+        + 2;
+    let height = (height as u16).min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::new()
+                .borders(Borders::ALL)
+                .border_type(BorderType::Rounded)
+                .border_style(theme.warn)
+                .title(Span::styled(format!(" {title} "), theme.title))
+                .style(theme.text),
+        ),
+        rect,
+    );
 }
 
 fn fic_row(fic: &FicRow, theme: &crate::theme::Theme, wide: bool) -> TableRow<'static> {

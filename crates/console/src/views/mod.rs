@@ -3,6 +3,7 @@
 
 mod app_detail;
 mod exchange;
+mod failing;
 mod identity_detail;
 mod inspector;
 mod lists;
@@ -47,6 +48,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
             Some(Screen::Exchange(screen)) => exchange::draw(frame, body, state, screen),
             Some(Screen::Inspector(screen)) => inspector::draw(frame, body, state, screen),
             Some(Screen::Workload(screen)) => workload::draw(frame, body, state, screen),
+            Some(Screen::Failing(screen)) => failing::draw(frame, body, state, screen),
         },
     }
     draw_status(frame, status, state);
@@ -155,6 +157,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
                 Screen::Exchange(_) => "test exchange".to_string(),
                 Screen::Inspector(_) => "token inspector".to_string(),
                 Screen::Workload(_) => "workload code".to_string(),
+                Screen::Failing(_) => "failing workloads".to_string(),
             }
         }))
         .collect();

@@ -192,6 +192,7 @@ fn on_app_detail(state: &mut State, detail: AppDetail) {
             pane: DetailPane::Fics,
             fic_cursor: 0,
             credential_cursor: 0,
+            migration: Default::default(),
         })));
 }
 
