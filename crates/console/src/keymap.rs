@@ -34,6 +34,8 @@ pub enum Context {
     /// the file path input): only keys that type nothing are bound here (Enter, Esc, arrows,
     /// Tab); everything else is typed.
     Input,
+    /// The Health tab: the tenant audit's findings (#14).
+    Health,
 }
 
 impl Context {
@@ -52,6 +54,7 @@ impl Context {
             Context::Question => "confirmation",
             Context::Workload => "workload code",
             Context::Input => "typing in a text input",
+            Context::Health => "health",
         }
     }
 }
@@ -108,6 +111,8 @@ pub enum Action {
     ReverseSort,
     /// The values on screen, each alone on one unwrapped line (for a mouse selection).
     OneLine,
+    /// The Health tab (#14).
+    ShowHealth,
 }
 
 impl Action {
@@ -161,6 +166,7 @@ impl Action {
             Action::SortBy(_) => "sort-by-5",
             Action::ReverseSort => "reverse-sort",
             Action::OneLine => "one-line",
+            Action::ShowHealth => "show-health",
         }
     }
 
@@ -217,6 +223,7 @@ const ALL_ACTIONS: &[Action] = &[
     Action::SortBy(4),
     Action::ReverseSort,
     Action::OneLine,
+    Action::ShowHealth,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -510,6 +517,25 @@ impl Default for Keymap {
             (Input, &["up"], Up, "previous suggestion or row", None),
             (Input, &["tab"], NextPane, "next suggestion or field", None),
             (Input, &["backtab"], PreviousPane, "previous suggestion or field", None),
+            // The Health tab (#14): the tenant audit's findings.
+            (Global, &["3"], ShowHealth, "show the tenant's health (the audit)", None),
+            (Health, &["j", "down"], Down, "next finding", None),
+            (Health, &["k", "up"], Up, "previous finding", None),
+            (Health, &["g g", "home"], Top, "first finding", None),
+            (Health, &["G", "end"], Bottom, "last finding", None),
+            (Health, &["ctrl-d", "pagedown"], HalfPageDown, "half a page down", None),
+            (Health, &["ctrl-u", "pageup"], HalfPageUp, "half a page up", None),
+            (Health, &["enter"], Open, "open the app (at the FIC) or the identity", Some("open")),
+            (Health, &["f"], FixFic, "fix it in the wizard (the corrected value filled in)", Some("fix")),
+            (Health, &["/"], Filter, "new filter, as you type (fuzzy name or kind, expired, expires:<30d)", Some("filter")),
+            (Health, &["s"], Sort, "sort by severity, age, app (again: reverse)", Some("sort")),
+            (Health, &["o 1"], SortBy(0), "sort by severity, worst first (again: reverse)", None),
+            (Health, &["o 2"], SortBy(1), "sort by age, oldest date first", None),
+            (Health, &["o 3"], SortBy(2), "sort by app or identity name", None),
+            (Health, &["S"], ReverseSort, "reverse the sort", None),
+            (Health, &["tab"], NextPane, "back to the apps", Some("apps")),
+            (Health, &["y"], Copy, "copy the finding as a line of text", None),
+            (Health, &["r"], Refresh, "audit the tenant again", Some("audit again")),
         ];
         Keymap {
             bindings: table
@@ -756,6 +782,7 @@ fn context_from_name(name: &str) -> Option<Context> {
         "confirm" => Some(Context::Question),
         "workload" => Some(Context::Workload),
         "input" => Some(Context::Input),
+        "health" => Some(Context::Health),
         _ => None,
     }
 }

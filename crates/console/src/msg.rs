@@ -128,6 +128,8 @@ pub enum Msg {
         app_object_id: String,
         result: Result<crate::evidence::Evidence, DirectoryError>,
     },
+    /// The Health tab's audit answers (#14).
+    Health(crate::screens::health::HealthMsg),
 }
 
 /// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
@@ -182,6 +184,8 @@ pub enum Cmd {
         app_object_id: String,
         app_id: String,
     },
+    /// The Health tab's audit (#14).
+    Health(crate::screens::health::HealthCmd),
 }
 
 impl Msg {

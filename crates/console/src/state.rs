@@ -33,6 +33,8 @@ pub enum Screen {
     Inspector(Box<InspectorScreen>),
     /// "Use it in your workload" (#16): the code per SDK.
     Workload(Box<WorkloadScreen>),
+    /// The Health tab (#14), at the bottom of the stack.
+    Health(Box<crate::screens::health::HealthScreen>),
 }
 
 impl Screen {
@@ -45,6 +47,7 @@ impl Screen {
             Screen::Exchange(s) => Some(&mut **s),
             Screen::Inspector(s) => Some(&mut **s),
             Screen::Workload(s) => Some(&mut **s),
+            Screen::Health(s) => Some(&mut **s),
         }
     }
 
@@ -56,6 +59,7 @@ impl Screen {
             Screen::Exchange(s) => Some(&**s),
             Screen::Inspector(s) => Some(&**s),
             Screen::Workload(s) => Some(&**s),
+            Screen::Health(s) => Some(&**s),
         }
     }
 }

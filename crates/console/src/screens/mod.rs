@@ -6,6 +6,7 @@
 
 pub mod app_detail;
 pub mod exchange;
+pub mod health;
 pub mod help;
 pub mod identity_detail;
 pub mod inspector;

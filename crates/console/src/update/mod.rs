@@ -211,6 +211,10 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             };
             apply(state, outcome)
         }
+        Msg::Health(msg) => {
+            // The Health tab may be under a detail or the wizard: its answers still arrive.
+            navigate::on_health_msg(state, msg)
+        }
         Msg::OpenExchange(entry) => navigate(state, Nav::OpenExchange(entry)),
         Msg::EditFic(fix) => navigate(state, Nav::EditFic(fix)),
     }
@@ -326,6 +330,7 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         }
         Action::ShowApps => show_list(state, ListKind::Apps),
         Action::ShowIdentities => show_list(state, ListKind::Identities),
+        Action::ShowHealth => navigate(state, Nav::OpenHealth),
         Action::CycleTheme => {
             if let Some(next) = state.themes.next_after(&state.theme.name).cloned() {
                 let again = state.key(Action::CycleTheme);

@@ -3,6 +3,7 @@
 
 mod app_detail;
 mod exchange;
+mod health;
 mod identity_detail;
 mod inspector;
 mod lists;
@@ -47,6 +48,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
             Some(Screen::Exchange(screen)) => exchange::draw(frame, body, state, screen),
             Some(Screen::Inspector(screen)) => inspector::draw(frame, body, state, screen),
             Some(Screen::Workload(screen)) => workload::draw(frame, body, state, screen),
+            Some(Screen::Health(screen)) => health::draw(frame, body, state, screen),
         },
     }
     draw_status(frame, status, state);
@@ -76,7 +78,7 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
         None => spans.push(Span::styled("not signed in", theme.muted)),
     }
     let tabs_width: u16 = if matches!(state.phase, Phase::Console) {
-        34
+        46
     } else {
         0
     };
@@ -114,15 +116,27 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
                 Span::styled(format!(" {label} "), theme.muted)
             }
         };
+        let health = match state.stack.first() {
+            Some(Screen::Health(screen)) => Some(screen),
+            _ => None,
+        };
         let right = Line::from(vec![
             tab(
                 format!("1 Apps {}", state.apps.len()),
-                state.lists.list == ListKind::Apps,
+                health.is_none() && state.lists.list == ListKind::Apps,
             ),
             Span::raw(" "),
             tab(
                 format!("2 Identities {}", state.identities.len()),
-                state.lists.list == ListKind::Identities,
+                health.is_none() && state.lists.list == ListKind::Identities,
+            ),
+            Span::raw(" "),
+            tab(
+                match health {
+                    Some(screen) => format!("3 Health {}", screen.findings.len()),
+                    None => "3 Health".to_string(),
+                },
+                health.is_some(),
             ),
             Span::raw(" "),
         ]);
@@ -139,11 +153,18 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
 /// The line above the footer: the filter and the list's progress, or the screen's breadcrumb.
 fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
+    if let (Phase::Console, [Screen::Health(screen)]) = (&state.phase, state.stack.as_slice()) {
+        health::draw_status(frame, area, state, screen);
+        return;
+    }
     if !matches!(state.phase, Phase::Console) || !state.stack.is_empty() {
-        let crumbs: Vec<String> = std::iter::once(match state.lists.list {
-            ListKind::Apps => "Apps".to_string(),
-            ListKind::Identities => "Identities".to_string(),
-        })
+        let under_health = matches!(state.stack.first(), Some(Screen::Health(_)));
+        let crumbs: Vec<String> = (!under_health)
+            .then(|| match state.lists.list {
+                ListKind::Apps => "Apps".to_string(),
+                ListKind::Identities => "Identities".to_string(),
+            })
+            .into_iter()
         .chain(state.stack.iter().map(|screen| {
             match screen {
                 Screen::AppDetail(s) => s
@@ -155,6 +176,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
                 Screen::Exchange(_) => "test exchange".to_string(),
                 Screen::Inspector(_) => "token inspector".to_string(),
                 Screen::Workload(_) => "workload code".to_string(),
+                Screen::Health(_) => "Health".to_string(),
             }
         }))
         .collect();
