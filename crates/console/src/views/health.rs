@@ -3,7 +3,7 @@
 //! Only the rows on screen become lines; nothing is sorted here.
 
 use ficus_core::audit::Severity;
-use ficus_core::text::{relative_time, sanitize};
+use ficus_core::text::sanitize;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -145,7 +145,10 @@ fn draw_findings(frame: &mut Frame, area: Rect, state: &State, screen: &HealthSc
     }
     let height = area.height as usize;
     // Grouped under their kind's title while sorted worst first (kinds are then adjacent).
-    let grouped = matches!(findings.sort(), Some((0, _))) && findings.raw_query().is_empty();
+    // On a short screen the counts above already name the kinds: no titles between rows.
+    let grouped = matches!(findings.sort(), Some((0, _)))
+        && findings.raw_query().is_empty()
+        && height >= 16;
     let offset = findings.scroll_for(height);
     let cursor = findings.cursor();
     let wide = area.width >= 120;
@@ -170,10 +173,6 @@ fn draw_findings(frame: &mut Frame, area: Rect, state: &State, screen: &HealthSc
             cursor_line = lines.len();
         }
         let finding = &row.finding;
-        let date = finding
-            .date
-            .map(|d| format!(" ({})", relative_time(d, state.now)))
-            .unwrap_or_default();
         let mut spans = vec![
             Span::styled(
                 format!(" {} ", mark(finding.severity)),
@@ -184,8 +183,7 @@ fn draw_findings(frame: &mut Frame, area: Rect, state: &State, screen: &HealthSc
         ];
         let used = 3 + name_width + what_width;
         let rest = (area.width as usize).saturating_sub(used);
-        let text = format!("{}{date}", sanitize(&finding.message));
-        spans.push(Span::raw(fit(&text, rest)));
+        spans.push(Span::raw(fit(&sanitize(&finding.message), rest)));
         let line = Line::from(spans);
         lines.push(if selected {
             line.style(theme.selection)

@@ -300,6 +300,7 @@ impl HealthScreen {
                 self.reaudit = None;
                 match result {
                     Ok(rows) => {
+                        let name = self.app_name(&object_id).unwrap_or_default();
                         let before = self.replace_app(&object_id, rows, ctx.now);
                         let left = self
                             .findings
@@ -307,7 +308,6 @@ impl HealthScreen {
                             .iter()
                             .filter(|r| r.app_object_id() == Some(object_id.as_str()))
                             .count();
-                        let name = self.app_name(&object_id).unwrap_or_default();
                         let text = match (before, left) {
                             (_, 0) => format!("Audited again: nothing left to fix{name}"),
                             (b, l) if l < b => {
