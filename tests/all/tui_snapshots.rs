@@ -313,7 +313,10 @@ async fn health_view_on_the_demo_tenant() {
         "a correct app has no finding: {found:?}"
     );
     // Worst first: errors before warnings before infos.
-    assert_eq!(found.last().map(|(k, _)| k.as_str()), Some("untrustedIdentity"));
+    assert_eq!(
+        found.last().map(|(k, _)| k.as_str()),
+        Some("untrustedIdentity")
+    );
     for (width, height) in SIZES {
         driver.state.size = (width, height);
         let screen = render(&driver.state, width, height);

@@ -211,7 +211,8 @@ fn not_found(message: &str) -> DirectoryError {
 }
 
 /// What a directory without the audit's reads says on the Health tab.
-pub const NO_AUDIT: &str = "this directory cannot audit the tenant; run ficus audit against it instead";
+pub const NO_AUDIT: &str =
+    "this directory cannot audit the tenant; run ficus audit against it instead";
 
 /// What a directory that cannot look GUIDs up says under `whois`'s local answer.
 pub const NO_DIRECTORY_LOOKUP: &str = "this directory cannot look GUIDs up; showing what is loaded";

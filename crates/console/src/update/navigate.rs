@@ -228,10 +228,7 @@ pub(super) fn open_health(state: &mut State) -> Vec<Cmd> {
 }
 
 /// An answer to the Health tab's audit, wherever the tab is in the stack.
-pub(super) fn on_health_msg(
-    state: &mut State,
-    msg: crate::screens::health::HealthMsg,
-) -> Vec<Cmd> {
+pub(super) fn on_health_msg(state: &mut State, msg: crate::screens::health::HealthMsg) -> Vec<Cmd> {
     let Some(index) = state
         .stack
         .iter()

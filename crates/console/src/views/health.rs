@@ -73,7 +73,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &HealthScreen)
         .take(count_lines as usize)
         .map(|(kind, severity, n)| {
             Line::from(vec![
-                Span::styled(format!(" {} {n:>4}  ", mark(*severity)), style(*severity, theme)),
+                Span::styled(
+                    format!(" {} {n:>4}  ", mark(*severity)),
+                    style(*severity, theme),
+                ),
                 Span::raw(kind.title()),
                 Span::styled(format!("  {}", kind.code()), theme.muted),
             ])
@@ -93,7 +96,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &HealthScreen)
 
     let selected = screen.findings.selected();
     let (title, body) = match selected {
-        Some(row) => (format!(" {} ", row.finding.kind.title()), detail_lines(row, state)),
+        Some(row) => (
+            format!(" {} ", row.finding.kind.title()),
+            detail_lines(row, state),
+        ),
         None => (" finding ".to_string(), Vec::new()),
     };
     frame.render_widget(titled_pane(body, title, theme), detail);
@@ -140,15 +146,17 @@ fn draw_findings(frame: &mut Frame, area: Rect, state: &State, screen: &HealthSc
             Load::Done if findings.is_empty() => "✓ Nothing to fix: every check passed".into(),
             Load::Done => "No finding matches the filter".into(),
         };
-        frame.render_widget(Paragraph::new(Line::styled(format!(" {text}"), theme.muted)), area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {text}"), theme.muted)),
+            area,
+        );
         return;
     }
     let height = area.height as usize;
     // Grouped under their kind's title while sorted worst first (kinds are then adjacent).
     // On a short screen the counts above already name the kinds: no titles between rows.
-    let grouped = matches!(findings.sort(), Some((0, _)))
-        && findings.raw_query().is_empty()
-        && height >= 16;
+    let grouped =
+        matches!(findings.sort(), Some((0, _))) && findings.raw_query().is_empty() && height >= 16;
     let offset = findings.scroll_for(height);
     let cursor = findings.cursor();
     let wide = area.width >= 120;

@@ -530,10 +530,7 @@ impl Component for HealthScreen {
             .map(|c| match c.action {
                 Action::FixFic => {
                     let why = self.why_no_fix(ctx);
-                    Command {
-                        disabled: why,
-                        ..c
-                    }
+                    Command { disabled: why, ..c }
                 }
                 _ => c,
             })
@@ -591,7 +588,12 @@ impl Component for HealthScreen {
             Action::ReverseSort => {
                 let (column, descending) = self.findings.sort().unwrap_or((0, false));
                 let again = ctx.key(Context::Health, Action::ReverseSort);
-                return self.sort(column, !descending, ctx, format!("{again} again to reverse"));
+                return self.sort(
+                    column,
+                    !descending,
+                    ctx,
+                    format!("{again} again to reverse"),
+                );
             }
             _ => return Outcome::ignored(),
         }

@@ -225,7 +225,12 @@ fn sorting_by_age_and_app_then_back_to_severity() {
     // inventory-sync twice: its client-id subject, and id-inventory trusted by two FICs.
     assert_eq!(
         names,
-        ["billing-worker", "id-orphan", "inventory-sync", "inventory-sync"]
+        [
+            "billing-worker",
+            "id-orphan",
+            "inventory-sync",
+            "inventory-sync"
+        ]
     );
     typed(&mut state, "S");
     assert_eq!(health(&state).findings.sort(), Some((2, true)));
