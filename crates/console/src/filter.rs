@@ -68,6 +68,8 @@ pub enum Facet {
     Kind(IdentityKind),
     /// `trusted:0`, `trusted:>0` (identities): how many apps have a FIC naming it.
     Trusted(Comparison),
+    /// `severity:error|warning|info` (the Health tab's findings): 0 error, 1 warning, 2 info.
+    Severity(u8),
 }
 
 /// What facets need of one row, small and `Copy` so a filter pass reads one contiguous array
@@ -82,6 +84,8 @@ pub struct FacetFields {
     pub trusted: Option<usize>,
     /// Whether `fic`/`expires`/`expired` apply (apps) at all.
     pub has_credentials_facets: bool,
+    /// A finding's severity (0 error, 1 warning, 2 info); `None` on other rows.
+    pub severity: Option<u8>,
 }
 
 impl FacetFields {
@@ -111,6 +115,7 @@ impl FacetFields {
             Facet::Trusted(comparison) => self
                 .kind
                 .map(|_| self.trusted.is_some_and(|n| comparison.holds(n))),
+            Facet::Severity(level) => self.severity.map(|s| s == *level),
         }
     }
 }
@@ -133,7 +138,7 @@ pub const FACET_HELP: &str = concat!(
 );
 
 /// Every facet key, whichever list it belongs to.
-const FACET_KEYS: &str = "fic: expires: expired audience: kind: trusted:";
+const FACET_KEYS: &str = "fic: expires: expired audience: kind: trusted: severity:";
 
 /// Parses `raw` without knowing the list: facets of either list are accepted.
 pub fn parse_query(raw: &str) -> Query {
@@ -202,6 +207,14 @@ fn parse_facet(word: &str) -> Option<Result<Facet, String>> {
         "trusted" => parse_comparison(value)
             .map(Facet::Trusted)
             .ok_or_else(|| format!("`{word}`: write trusted:0, trusted:>0 or trusted:<2")),
+        "severity" | "sev" => match value {
+            "error" | "errors" => Ok(Facet::Severity(0)),
+            "warning" | "warnings" | "warn" => Ok(Facet::Severity(1)),
+            "info" => Ok(Facet::Severity(2)),
+            _ => Err(format!(
+                "`{word}`: write severity:error, severity:warning or severity:info"
+            )),
+        },
         "kind" => match value {
             "user" | "user-assigned" | "uami" => Ok(Facet::Kind(IdentityKind::UserAssigned)),
             "system" | "system-assigned" => Ok(Facet::Kind(IdentityKind::SystemAssigned)),
@@ -941,7 +954,10 @@ impl Row for AppRow {
     const FACETS: &'static str = APP_FACETS;
 
     fn accepts(facet: &Facet) -> bool {
-        !matches!(facet, Facet::Kind(_) | Facet::Trusted(_))
+        !matches!(
+            facet,
+            Facet::Kind(_) | Facet::Trusted(_) | Facet::Severity(_)
+        )
     }
 
     fn name(&self) -> &str {
@@ -956,6 +972,7 @@ impl Row for AppRow {
             kind: None,
             trusted: None,
             has_credentials_facets: true,
+            severity: None,
         }
     }
 
@@ -1190,7 +1207,7 @@ mod tests {
             Facet::ExpiresWithin(within) => expiries.any(|at| at > now && at - now <= *within),
             Facet::Expired => expiries.any(|at| at <= now),
             Facet::Multitenant(multi) => row.audience.is_multitenant() == *multi,
-            Facet::Kind(_) | Facet::Trusted(_) => false,
+            Facet::Kind(_) | Facet::Trusted(_) | Facet::Severity(_) => false,
         }
     }
 

@@ -93,11 +93,14 @@ pub const COLUMNS: &[&str] = &["severity", "age", "app"];
 
 impl Row for FindingRow {
     const NOUN: &'static str = "findings";
-    const FACETS: &'static str = "expires:<30d expired";
+    const FACETS: &'static str = "severity:error|warning|info expired expires:<30d";
 
-    /// Credential dates are what facets can say of a finding (`expired`, `expires:<30d`).
+    /// Its severity, and its credential's date (`expired`, `expires:<30d`).
     fn accepts(facet: &Facet) -> bool {
-        matches!(facet, Facet::Expired | Facet::ExpiresWithin(_))
+        matches!(
+            facet,
+            Facet::Severity(_) | Facet::Expired | Facet::ExpiresWithin(_)
+        )
     }
 
     fn name(&self) -> &str {
@@ -108,6 +111,11 @@ impl Row for FindingRow {
         expiries.extend(self.finding.date);
         FacetFields {
             has_credentials_facets: true,
+            severity: Some(match self.finding.severity {
+                Severity::Error => 0,
+                Severity::Warning => 1,
+                Severity::Info => 2,
+            }),
             ..FacetFields::default()
         }
     }

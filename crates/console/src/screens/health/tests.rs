@@ -246,6 +246,12 @@ fn the_list_filter_syntax_narrows_the_findings() {
     update(&mut state, key(KeyCode::Esc));
     update(&mut state, key(KeyCode::Esc));
     assert_eq!(kinds(&state).len(), 4, "Esc twice clears the filter");
+    typed(&mut state, "/severity:info");
+    assert_eq!(kinds(&state), [Kind::UntrustedIdentity]);
+    update(&mut state, key(KeyCode::Esc));
+    typed(&mut state, "/sev:warning");
+    assert_eq!(kinds(&state), [Kind::IdentityTrustedTwice]);
+    update(&mut state, key(KeyCode::Esc));
     typed(&mut state, "/orphan");
     assert_eq!(kinds(&state), [Kind::UntrustedIdentity]);
     update(&mut state, key(KeyCode::Esc));
