@@ -191,16 +191,22 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             result,
         } => on_whois(state, request, &guid, result),
         Msg::Wizard(msg) => {
+            let mut cmds = Vec::new();
             if matches!(&msg, WizardMsg::Saved { result: Ok(_), .. }) {
                 // A FIC was created or changed: what the previews and Enter knew is old.
                 forget_details(state);
+                // The Health tab under it audits that app again (#14).
+                if let WizardMsg::Saved { request, .. } = &msg {
+                    cmds.extend(navigate::reaudit_saved_app(state, *request));
+                }
             }
             let (top, ctx) = state.split();
             let outcome = match top {
                 Some(Screen::Wizard(wizard)) => wizard.on_msg(msg, &ctx),
                 _ => return Vec::new(),
             };
-            apply(state, outcome)
+            cmds.extend(apply(state, outcome));
+            cmds
         }
         Msg::Exchange(msg) => {
             let (top, ctx) = state.split();

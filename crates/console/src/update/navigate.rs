@@ -227,6 +227,24 @@ pub(super) fn open_health(state: &mut State) -> Vec<Cmd> {
     vec![cmd]
 }
 
+/// The wizard on top saved a FIC: the Health tab under it (if open) audits that app again,
+/// whichever screen the wizard was opened from.
+pub(super) fn reaudit_saved_app(state: &mut State, saved: crate::msg::RequestId) -> Option<Cmd> {
+    let object_id = match state.stack.last() {
+        Some(Screen::Wizard(wizard))
+            if wizard.step == (crate::screens::wizard::Step::Saving { request: saved }) =>
+        {
+            wizard.app.as_ref()?.row.object_id.clone()
+        }
+        _ => return None,
+    };
+    let request = state.new_request();
+    state.stack.iter_mut().find_map(|screen| match screen {
+        Screen::Health(health) => Some(health.reaudit_app(object_id.clone(), request)),
+        _ => None,
+    })
+}
+
 /// An answer to the Health tab's audit, wherever the tab is in the stack.
 pub(super) fn on_health_msg(state: &mut State, msg: crate::screens::health::HealthMsg) -> Vec<Cmd> {
     let Some(index) = state

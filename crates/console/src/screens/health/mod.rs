@@ -370,7 +370,17 @@ impl HealthScreen {
         before.len()
     }
 
-    /// The wizard saved a fix and closed: audit the app it fixed again.
+    /// A FIC of this app was written (the wizard saved): audit the app again.
+    pub fn reaudit_app(&mut self, object_id: String, request: RequestId) -> Cmd {
+        if self.fixing.as_deref() == Some(object_id.as_str()) {
+            self.fixing = None;
+        }
+        self.reaudit = Some((request, object_id.clone()));
+        Cmd::Health(HealthCmd::AuditApp { request, object_id })
+    }
+
+    /// The wizard closed after saving: audit the app `f` opened again, unless that
+    /// happened when it saved.
     pub fn after_fix(&mut self, request: RequestId) -> Option<Cmd> {
         let object_id = self.fixing.take()?;
         self.reaudit = Some((request, object_id.clone()));

@@ -358,3 +358,45 @@ fn answers_of_an_older_audit_are_dropped() {
     );
     assert_eq!(health(&state).findings.len(), before);
 }
+
+#[test]
+fn a_save_in_the_wizard_audits_that_app_again_wherever_it_was_opened() {
+    let mut state = audited(false);
+    update(&mut state, key(KeyCode::Char('f')));
+    let saving = 4242;
+    let fic = match state.stack.last_mut() {
+        Some(Screen::Wizard(wizard)) => {
+            wizard.step = crate::screens::wizard::Step::Saving { request: saving };
+            health_fic()
+        }
+        _ => panic!("f opens the wizard"),
+    };
+    // An answer to another save is not this one.
+    let commands = update(
+        &mut state,
+        Msg::Wizard(crate::screens::wizard::WizardMsg::Saved {
+            request: saving + 1,
+            result: Ok(fic.clone()),
+        }),
+    );
+    assert!(!commands.iter().any(|c| matches!(c, Cmd::Health(_))));
+    let commands = update(
+        &mut state,
+        Msg::Wizard(crate::screens::wizard::WizardMsg::Saved {
+            request: saving,
+            result: Ok(fic),
+        }),
+    );
+    assert!(
+        commands.iter().any(|c| matches!(
+            c,
+            Cmd::Health(HealthCmd::AuditApp { object_id, .. }) if object_id == "obj-inventory-sync"
+        )),
+        "{commands:?}"
+    );
+    assert_eq!(health(&state).fixing, None, "audited at the save already");
+}
+
+fn health_fic() -> Fic {
+    fic("mi-id-inventory", &identity("id-inventory", 2).principal_id)
+}
