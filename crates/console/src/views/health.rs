@@ -208,7 +208,7 @@ fn draw_findings(frame: &mut Frame, area: Rect, state: &State, screen: &HealthSc
 /// `text` in exactly `width` columns: cut with `…`, or padded.
 fn fit(text: &str, width: usize) -> String {
     let count = text.chars().count();
-    if count + 1 <= width {
+    if count < width {
         format!("{text:<width$}")
     } else if width == 0 {
         String::new()
