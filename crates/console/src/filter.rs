@@ -583,8 +583,7 @@ impl<T: Row> Listing<T> {
                 // A cursor on the top row stays on the top row (the list is read from the
                 // top while it loads); one moved down stays on its row.
                 let selected = (self.cursor > 0).then(|| self.selected_index()).flatten();
-                self.order.extend(first..last);
-                self.sort_order(now);
+                self.merge_in(first, last, now);
                 self.refilter_all(now);
                 self.restore_cursor(selected);
             }
@@ -842,17 +841,46 @@ impl<T: Row> Listing<T> {
         let items = &self.items;
         match self.sort {
             None => self.order.sort_unstable(),
-            Some((column, descending)) => self.order.sort_by(|&a, &b| {
-                let ordering = items[a as usize].compare(&items[b as usize], column, now);
-                let ordering = if descending {
-                    ordering.reverse()
-                } else {
-                    ordering
-                };
-                // Ties keep arrival order, so the list does not shuffle between pages.
-                ordering.then(a.cmp(&b))
-            }),
+            Some((column, descending)) => self
+                .order
+                .sort_by(|&a, &b| sorted_order(items, column, descending, a, b, now)),
         }
+        self.rank_order();
+    }
+
+    /// The rows `first..last` that just arrived, sorted on their own and merged into the
+    /// sorted order: a page costs its own sort plus one pass, not a sort of every row again.
+    fn merge_in(&mut self, first: u32, last: u32, now: OffsetDateTime) {
+        let Some((column, descending)) = self.sort else {
+            // Arrival order: the new indices come after every old one.
+            self.order.extend(first..last);
+            self.rank_order();
+            return;
+        };
+        let items = &self.items;
+        let ordering = |a: u32, b: u32| sorted_order(items, column, descending, a, b, now);
+        let mut new: Vec<u32> = (first..last).collect();
+        new.sort_by(|&a, &b| ordering(a, b));
+        let old = std::mem::take(&mut self.order);
+        let mut merged = Vec::with_capacity(old.len() + new.len());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() && j < new.len() {
+            if ordering(new[j], old[i]) == Ordering::Less {
+                merged.push(new[j]);
+                j += 1;
+            } else {
+                merged.push(old[i]);
+                i += 1;
+            }
+        }
+        merged.extend_from_slice(&old[i..]);
+        merged.extend_from_slice(&new[j..]);
+        self.order = merged;
+        self.rank_order();
+    }
+
+    /// `rank` from `order`.
+    fn rank_order(&mut self) {
         self.rank.resize(self.items.len(), 0);
         for (position, &i) in self.order.iter().enumerate() {
             self.rank[i as usize] = position as u32;
@@ -941,6 +969,25 @@ impl<T: Row> Listing<T> {
         scored.sort_unstable_by_key(|&(score, i)| (std::cmp::Reverse(score), rank[i as usize]));
         scored.into_iter().map(|(_, i)| i).collect()
     }
+}
+
+/// How items `a` and `b` compare in a list sorted by `column`; ties keep arrival order, so the
+/// list does not shuffle between pages.
+fn sorted_order<T: Row>(
+    items: &[T],
+    column: usize,
+    descending: bool,
+    a: u32,
+    b: u32,
+    now: OffsetDateTime,
+) -> Ordering {
+    let ordering = items[a as usize].compare(&items[b as usize], column, now);
+    let ordering = if descending {
+        ordering.reverse()
+    } else {
+        ordering
+    };
+    ordering.then(a.cmp(&b))
 }
 
 /// Item `i`'s name in `names`, the names back to back with `ends` where each one ends.
