@@ -861,20 +861,18 @@ impl<T: Row> Listing<T> {
         let ordering = |a: u32, b: u32| sorted_order(items, column, descending, a, b, now);
         let mut new: Vec<u32> = (first..last).collect();
         new.sort_by(|&a, &b| ordering(a, b));
+        // Each new row's place by binary search (a page is small, the list large: comparing
+        // reads rows scattered in memory, so fewer comparisons is what counts).
         let old = std::mem::take(&mut self.order);
         let mut merged = Vec::with_capacity(old.len() + new.len());
-        let (mut i, mut j) = (0, 0);
-        while i < old.len() && j < new.len() {
-            if ordering(new[j], old[i]) == Ordering::Less {
-                merged.push(new[j]);
-                j += 1;
-            } else {
-                merged.push(old[i]);
-                i += 1;
-            }
+        let mut from = 0;
+        for &row in &new {
+            let place = from + old[from..].partition_point(|&o| ordering(o, row) == Ordering::Less);
+            merged.extend_from_slice(&old[from..place]);
+            merged.push(row);
+            from = place;
         }
-        merged.extend_from_slice(&old[i..]);
-        merged.extend_from_slice(&new[j..]);
+        merged.extend_from_slice(&old[from..]);
         self.order = merged;
         self.rank_order();
     }
