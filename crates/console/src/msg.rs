@@ -129,7 +129,7 @@ pub enum Msg {
         result: Result<crate::evidence::Evidence, DirectoryError>,
     },
     /// The Health tab's audit answers (#14).
-    Health(crate::screens::health::HealthMsg),
+    Health(crate::screens::health::effect::HealthMsg),
 }
 
 /// Work for the effects runner (or, for `Copy` and `Quit`, for the terminal loop itself).
@@ -185,7 +185,7 @@ pub enum Cmd {
         app_id: String,
     },
     /// The Health tab's audit (#14).
-    Health(crate::screens::health::HealthCmd),
+    Health(crate::screens::health::effect::HealthCmd),
 }
 
 impl Msg {

@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::{Directory, spawn_guarded};
 use crate::error::DirectoryError;
 use crate::msg::{Msg, RequestId};
-use crate::screens::health::{FindingRow, HealthCmd, HealthMsg};
+use crate::screens::health::effect::{FindingRow, HealthCmd, HealthMsg};
 
 /// What every app's audit needs before the first page.
 #[derive(Debug, Clone)]
