@@ -187,3 +187,44 @@ fn y_inside_tmux_that_drops_osc52_says_how_to_enable_it() {
     assert!(screen.contains("set -g set-clipboard on"), "{screen}");
     assert_eq!(tmux.run(&["show-buffer"]), "", "no buffer was made");
 }
+
+/// The Health tab (#14) in the real binary: open it, pick inventory-sync's finding (its FIC
+/// names id-inventory's client id), fix it with `f` in the wizard, and see the finding go
+/// once the app is audited again.
+#[test]
+fn health_finding_fixed_with_f_disappears() {
+    let dirs = tempfile::tempdir().expect("tempdir");
+    let binary = env!("CARGO_BIN_EXE_ficus");
+    let script = format!(
+        "env XDG_STATE_HOME={d}/state XDG_CONFIG_HOME={d}/config XDG_DATA_HOME={d}/data XDG_CACHE_HOME={d}/cache {binary} --sandbox; echo ficus-exit=$?; exec cat -v",
+        d = dirs.path().display()
+    );
+    let tmux = Tmux::new(format!("ficus-health-{}", std::process::id()), "e2e");
+    tmux.start(120, 40, &script);
+    tmux.wait_for("49 apps");
+
+    tmux.keys(&["3"]);
+    let screen = tmux.wait_for("findings · by severity");
+    assert!(screen.contains("clientIdAsSubject"), "{screen}");
+    tmux.keys(&["/", "inventory-sync", "Enter"]);
+    let screen = tmux.wait_for("1 of 9 findings");
+    assert!(
+        screen.contains("f fix: subject →"),
+        "the fix is offered:\n{screen}"
+    );
+
+    tmux.keys(&["f"]);
+    tmux.wait_for("Review");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("PATCH");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("read back from the directory");
+    // The app is audited again as the wizard saves; Enter goes back to Health without it.
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("No finding matches the filter");
+    assert!(screen.contains("0 of 8 findings"), "{screen}");
+    assert!(!screen.contains("clientIdAsSubject"), "{screen}");
+
+    tmux.keys(&["q"]);
+    tmux.wait_for("ficus-exit=0");
+}

@@ -267,3 +267,69 @@ async fn exchange_tenant_choice_for_a_multitenant_app() {
     assert!(screen.contains("fabrikam"), "{screen}");
     check("exchange_tenant_picker", &mut driver.state);
 }
+
+/// The Health tab (#14) on the demo tenant: every seeded lesson found, counted by kind, worst
+/// first, and nothing about the correct apps.
+#[tokio::test]
+async fn health_view_on_the_demo_tenant() {
+    use ficus::tui::screens::health::HealthScreen;
+    use ficus::tui::state::Screen;
+    let mut driver = Driver::new(demo_directory(false).await, "default");
+    driver.start().await;
+    driver.keys("3").await;
+    let health = |state: &ficus::tui::State| -> Vec<(String, String)> {
+        let Some(Screen::Health(screen)) = state.stack.first() else {
+            panic!("the Health tab is open");
+        };
+        let screen: &HealthScreen = screen;
+        screen
+            .findings
+            .visible_rows(0, usize::MAX)
+            .map(|r| {
+                (
+                    r.finding.kind.code().to_string(),
+                    r.finding.object_name().to_string(),
+                )
+            })
+            .collect()
+    };
+    let found = health(&driver.state);
+    for (kind, object) in [
+        ("clientIdAsSubject", "inventory-sync"),
+        ("issuerTrailingSlash", "reporting-portal"),
+        ("audienceOtherCloud", "gov-exporter"),
+        ("subjectCase", "orders-api"),
+        ("secretExpired", "billing-worker"),
+        ("leftoverSecret", "payments-api"),
+        ("untrustedIdentity", "id-orphan"),
+    ] {
+        assert!(
+            found.iter().any(|(k, o)| k == kind && o == object),
+            "{kind} on {object} missing from {found:?}"
+        );
+    }
+    assert!(
+        !found.iter().any(|(_, o)| o == "partner-sync"),
+        "a correct app has no finding: {found:?}"
+    );
+    // Worst first: errors before warnings before infos.
+    assert_eq!(
+        found.last().map(|(k, _)| k.as_str()),
+        Some("untrustedIdentity")
+    );
+    for (width, height) in SIZES {
+        driver.state.size = (width, height);
+        let screen = render(&driver.state, width, height);
+        insta::with_settings!({
+            snapshot_suffix => format!("{width}x{height}"),
+            filters => vec![
+                (r"\b(in )?\d+ (second|minute|hour|day|month|year)s?( ago)?", "[time]"),
+                // A message cut at the column's edge inside its time.
+                (r"\b(in )?\d+ [a-z]*… ", "[time]… "),
+                (r"127\.0\.0\.1:\d+", "[sandbox]"),
+            ],
+        }, {
+            insta::assert_snapshot!("health", screen);
+        });
+    }
+}

@@ -1067,6 +1067,63 @@ impl Directory for GraphDirectory {
             .await
             .map_err(|e| DirectoryError::from_entra(&e, say(&e)))
     }
+
+    /// The audit's identities are read fresh (a recreated identity is what it looks for), and
+    /// the connection's copy follows them.
+    async fn audit_start(&self) -> Result<crate::effects::health::AuditStart, DirectoryError> {
+        let signed = self.signed()?;
+        let identities = signed
+            .graph
+            .list_managed_identities()
+            .await
+            .map_err(|e| DirectoryError::from_entra(&e, say(&e)))?;
+        *signed.identities.write().await = Some(identities.clone());
+        Ok(crate::effects::health::AuditStart {
+            cloud: signed.cloud.clone(),
+            tenant_id: signed.tenant_id.clone(),
+            identities,
+        })
+    }
+
+    async fn audit_page(
+        &self,
+        next: Option<String>,
+    ) -> Result<Page<ficus_core::audit::AppSnapshot>, DirectoryError> {
+        let signed = self.signed()?;
+        // One bounded certificate listing, cached by the Graph client across pages.
+        let certificates = signed
+            .graph
+            .certificate_index()
+            .await
+            .map_err(|e| DirectoryError::from_entra(&e, say(&e)))?;
+        let (rows, next) = entra::audit_gather::app_page(&signed.graph, &certificates, next)
+            .await
+            .map_err(|e| DirectoryError::from_entra(&e, say(&e)))?;
+        Ok(Page { rows, next })
+    }
+
+    async fn audit_app(
+        &self,
+        object_id: String,
+    ) -> Result<ficus_core::audit::AppSnapshot, DirectoryError> {
+        let signed = self.signed()?;
+        let (mut item, fics, certificates) = tokio::try_join!(
+            signed.graph.console_app_light(&object_id),
+            signed.graph.list_fics(&object_id),
+            signed.graph.app_certificates(&object_id)
+        )
+        .map_err(|e| DirectoryError::from_entra(&e, say(&e)))?;
+        item.federated_identity_credentials = Some(
+            fics.iter()
+                .filter_map(|fic| serde_json::to_value(fic).ok())
+                .collect(),
+        );
+        let mut index = entra::graph::CertificateIndex::default();
+        if !certificates.is_empty() {
+            index.by_app.insert(item.id.clone(), certificates);
+        }
+        Ok(entra::audit_gather::app_snapshot(item, &index))
+    }
 }
 
 /// One `resolve_guid` match as a sentence: what it is, its name, its other ids; the two ids of

@@ -68,6 +68,8 @@ pub enum Facet {
     Kind(IdentityKind),
     /// `trusted:0`, `trusted:>0` (identities): how many apps have a FIC naming it.
     Trusted(Comparison),
+    /// `severity:error|warning|info` (the Health tab's findings): 0 error, 1 warning, 2 info.
+    Severity(u8),
 }
 
 /// What facets need of one row, small and `Copy` so a filter pass reads one contiguous array
@@ -82,6 +84,8 @@ pub struct FacetFields {
     pub trusted: Option<usize>,
     /// Whether `fic`/`expires`/`expired` apply (apps) at all.
     pub has_credentials_facets: bool,
+    /// A finding's severity (0 error, 1 warning, 2 info); `None` on other rows.
+    pub severity: Option<u8>,
 }
 
 impl FacetFields {
@@ -111,6 +115,7 @@ impl FacetFields {
             Facet::Trusted(comparison) => self
                 .kind
                 .map(|_| self.trusted.is_some_and(|n| comparison.holds(n))),
+            Facet::Severity(level) => self.severity.map(|s| s == *level),
         }
     }
 }
@@ -133,7 +138,7 @@ pub const FACET_HELP: &str = concat!(
 );
 
 /// Every facet key, whichever list it belongs to.
-const FACET_KEYS: &str = "fic: expires: expired audience: kind: trusted:";
+const FACET_KEYS: &str = "fic: expires: expired audience: kind: trusted: severity:";
 
 /// Parses `raw` without knowing the list: facets of either list are accepted.
 pub fn parse_query(raw: &str) -> Query {
@@ -202,6 +207,14 @@ fn parse_facet(word: &str) -> Option<Result<Facet, String>> {
         "trusted" => parse_comparison(value)
             .map(Facet::Trusted)
             .ok_or_else(|| format!("`{word}`: write trusted:0, trusted:>0 or trusted:<2")),
+        "severity" | "sev" => match value {
+            "error" | "errors" => Ok(Facet::Severity(0)),
+            "warning" | "warnings" | "warn" => Ok(Facet::Severity(1)),
+            "info" => Ok(Facet::Severity(2)),
+            _ => Err(format!(
+                "`{word}`: write severity:error, severity:warning or severity:info"
+            )),
+        },
         "kind" => match value {
             "user" | "user-assigned" | "uami" => Ok(Facet::Kind(IdentityKind::UserAssigned)),
             "system" | "system-assigned" => Ok(Facet::Kind(IdentityKind::SystemAssigned)),
@@ -570,8 +583,7 @@ impl<T: Row> Listing<T> {
                 // A cursor on the top row stays on the top row (the list is read from the
                 // top while it loads); one moved down stays on its row.
                 let selected = (self.cursor > 0).then(|| self.selected_index()).flatten();
-                self.order.extend(first..last);
-                self.sort_order(now);
+                self.merge_in(first, last, now);
                 self.refilter_all(now);
                 self.restore_cursor(selected);
             }
@@ -829,17 +841,44 @@ impl<T: Row> Listing<T> {
         let items = &self.items;
         match self.sort {
             None => self.order.sort_unstable(),
-            Some((column, descending)) => self.order.sort_by(|&a, &b| {
-                let ordering = items[a as usize].compare(&items[b as usize], column, now);
-                let ordering = if descending {
-                    ordering.reverse()
-                } else {
-                    ordering
-                };
-                // Ties keep arrival order, so the list does not shuffle between pages.
-                ordering.then(a.cmp(&b))
-            }),
+            Some((column, descending)) => self
+                .order
+                .sort_by(|&a, &b| sorted_order(items, column, descending, a, b, now)),
         }
+        self.rank_order();
+    }
+
+    /// The rows `first..last` that just arrived, sorted on their own and merged into the
+    /// sorted order: a page costs its own sort plus one pass, not a sort of every row again.
+    fn merge_in(&mut self, first: u32, last: u32, now: OffsetDateTime) {
+        let Some((column, descending)) = self.sort else {
+            // Arrival order: the new indices come after every old one.
+            self.order.extend(first..last);
+            self.rank_order();
+            return;
+        };
+        let items = &self.items;
+        let ordering = |a: u32, b: u32| sorted_order(items, column, descending, a, b, now);
+        let mut new: Vec<u32> = (first..last).collect();
+        new.sort_by(|&a, &b| ordering(a, b));
+        // Each new row's place by binary search (a page is small, the list large: comparing
+        // reads rows scattered in memory, so fewer comparisons is what counts).
+        let old = std::mem::take(&mut self.order);
+        let mut merged = Vec::with_capacity(old.len() + new.len());
+        let mut from = 0;
+        for &row in &new {
+            let place = from + old[from..].partition_point(|&o| ordering(o, row) == Ordering::Less);
+            merged.extend_from_slice(&old[from..place]);
+            merged.push(row);
+            from = place;
+        }
+        merged.extend_from_slice(&old[from..]);
+        self.order = merged;
+        self.rank_order();
+    }
+
+    /// `rank` from `order`.
+    fn rank_order(&mut self) {
         self.rank.resize(self.items.len(), 0);
         for (position, &i) in self.order.iter().enumerate() {
             self.rank[i as usize] = position as u32;
@@ -930,6 +969,25 @@ impl<T: Row> Listing<T> {
     }
 }
 
+/// How items `a` and `b` compare in a list sorted by `column`; ties keep arrival order, so the
+/// list does not shuffle between pages.
+fn sorted_order<T: Row>(
+    items: &[T],
+    column: usize,
+    descending: bool,
+    a: u32,
+    b: u32,
+    now: OffsetDateTime,
+) -> Ordering {
+    let ordering = items[a as usize].compare(&items[b as usize], column, now);
+    let ordering = if descending {
+        ordering.reverse()
+    } else {
+        ordering
+    };
+    ordering.then(a.cmp(&b))
+}
+
 /// Item `i`'s name in `names`, the names back to back with `ends` where each one ends.
 fn name_at<'a>(names: &'a str, ends: &[usize], i: usize) -> &'a str {
     let start = i.checked_sub(1).map_or(0, |previous| ends[previous]);
@@ -941,7 +999,10 @@ impl Row for AppRow {
     const FACETS: &'static str = APP_FACETS;
 
     fn accepts(facet: &Facet) -> bool {
-        !matches!(facet, Facet::Kind(_) | Facet::Trusted(_))
+        !matches!(
+            facet,
+            Facet::Kind(_) | Facet::Trusted(_) | Facet::Severity(_)
+        )
     }
 
     fn name(&self) -> &str {
@@ -956,6 +1017,7 @@ impl Row for AppRow {
             kind: None,
             trusted: None,
             has_credentials_facets: true,
+            severity: None,
         }
     }
 
@@ -1190,7 +1252,7 @@ mod tests {
             Facet::ExpiresWithin(within) => expiries.any(|at| at > now && at - now <= *within),
             Facet::Expired => expiries.any(|at| at <= now),
             Facet::Multitenant(multi) => row.audience.is_multitenant() == *multi,
-            Facet::Kind(_) | Facet::Trusted(_) => false,
+            Facet::Kind(_) | Facet::Trusted(_) | Facet::Severity(_) => false,
         }
     }
 

@@ -36,6 +36,8 @@ pub enum Context {
     /// the file path input): only keys that type nothing are bound here (Enter, Esc, arrows,
     /// Tab); everything else is typed.
     Input,
+    /// The Health tab: the tenant audit's findings (#14).
+    Health,
 }
 
 impl Context {
@@ -55,6 +57,7 @@ impl Context {
             Context::Workload => "workload code",
             Context::Input => "typing in a text input",
             Context::Failing => "failing workloads",
+            Context::Health => "health",
         }
     }
 }
@@ -121,6 +124,8 @@ pub enum Action {
     RemoveSecret,
     /// Undo the newest change of the history journal (asks first).
     Undo,
+    /// The Health tab (#14).
+    ShowHealth,
 }
 
 impl Action {
@@ -179,6 +184,7 @@ impl Action {
             Action::ToggleWindow => "toggle-window",
             Action::RemoveSecret => "remove-secret",
             Action::Undo => "undo",
+            Action::ShowHealth => "show-health",
         }
     }
 
@@ -240,6 +246,7 @@ const ALL_ACTIONS: &[Action] = &[
     Action::ToggleWindow,
     Action::RemoveSecret,
     Action::Undo,
+    Action::ShowHealth,
 ];
 
 /// One key press, normalised so that `G` is `G` whether or not the terminal reports Shift.
@@ -547,6 +554,25 @@ impl Default for Keymap {
             (Failing, &["x"], TestExchange, "test the exchange for this app and identity", Some("test")),
             (Failing, &["w"], ToggleWindow, "the last 24 hours or the last 7 days", Some("24h/7d")),
             (Failing, &["r"], Refresh, "read the sign-ins again", None),
+            // The Health tab (#14): the tenant audit's findings.
+            (Global, &["3"], ShowHealth, "show the tenant's health (the audit)", None),
+            (Health, &["j", "down"], Down, "next finding", None),
+            (Health, &["k", "up"], Up, "previous finding", None),
+            (Health, &["g g", "home"], Top, "first finding", None),
+            (Health, &["G", "end"], Bottom, "last finding", None),
+            (Health, &["ctrl-d", "pagedown"], HalfPageDown, "half a page down", None),
+            (Health, &["ctrl-u", "pageup"], HalfPageUp, "half a page up", None),
+            (Health, &["enter"], Open, "open the app (at the FIC) or the identity", Some("open")),
+            (Health, &["f"], FixFic, "fix it in the wizard (the corrected value filled in)", Some("fix")),
+            (Health, &["/"], Filter, "new filter, as you type (fuzzy name or kind, expired, expires:<30d)", Some("filter")),
+            (Health, &["s"], Sort, "sort by severity, age, app (again: reverse)", Some("sort")),
+            (Health, &["o 1"], SortBy(0), "sort by severity, worst first (again: reverse)", None),
+            (Health, &["o 2"], SortBy(1), "sort by age, oldest date first", None),
+            (Health, &["o 3"], SortBy(2), "sort by app or identity name", None),
+            (Health, &["S"], ReverseSort, "reverse the sort", None),
+            (Health, &["tab"], NextPane, "back to the apps", Some("apps")),
+            (Health, &["y"], Copy, "copy the finding as a line of text", None),
+            (Health, &["r"], Refresh, "audit the tenant again", Some("audit again")),
         ];
         Keymap {
             bindings: table
@@ -795,6 +821,7 @@ fn context_from_name(name: &str) -> Option<Context> {
         "workload" => Some(Context::Workload),
         "input" => Some(Context::Input),
         "failing" => Some(Context::Failing),
+        "health" => Some(Context::Health),
         _ => None,
     }
 }

@@ -37,7 +37,10 @@
 //!   (state, open, keys, commands, picker, review, effect), `exchange/` (state, open, run, keys,
 //!   diff, remedy: what `F` offers, from core's remedies), `inspector/`, `workload/` ("use it in
 //!   your workload": core's snippets, a tab per SDK), `failing/` (failed workload sign-ins
-//!   grouped, joined with the FICs by entra's `failing_workloads`: `f` fix, `x` test), and the overlays
+//!   grouped, joined with the FICs by entra's `failing_workloads`: `f` fix, `x` test),
+//!   `health/` (the Health tab, #14: the
+//!   tenant audit's findings streamed into a `Listing`, at the bottom of the stack; its
+//!   effects in `effects/health.rs`), and the overlays
 //!   `help` (scrolling, closing) and `palette` (its input, suggestions, commands table; Enter
 //!   answers `Nav::RunPalette`). Each owns its state and answers with an `Outcome`; none
 //!   imports the root or another screen. Their effects' answers arrive through `on_msg`.

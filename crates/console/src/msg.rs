@@ -150,6 +150,8 @@ pub enum Msg {
         app_object_id: String,
         result: Result<String, DirectoryError>,
     },
+    /// The Health tab's audit answers (#14).
+    Health(crate::screens::health::effect::HealthMsg),
 }
 
 /// Undoing the newest change of the history journal in this tenant, before it is confirmed.
@@ -241,6 +243,8 @@ pub enum Cmd {
         number: usize,
         app_object_id: String,
     },
+    /// The Health tab's audit (#14).
+    Health(crate::screens::health::effect::HealthCmd),
 }
 
 impl Msg {

@@ -43,6 +43,16 @@ pub enum Nav {
     Quit,
     /// An identity's detail (from the Identities list).
     OpenIdentity(Box<IdentityRow>),
+    /// The Health tab (#14): the tenant audit.
+    OpenHealth,
+    /// Leave the Health tab for the Apps list.
+    CloseHealth,
+    /// An app's detail with the cursor on its FIC at this position (a Health finding).
+    OpenAppAt {
+        object_id: String,
+        name: String,
+        fic_index: Option<usize>,
+    },
 }
 
 /// The list at the bottom of the screen stack; `Tab` switches between them. Adding a tab is

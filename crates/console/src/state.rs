@@ -35,6 +35,8 @@ pub enum Screen {
     Workload(Box<WorkloadScreen>),
     /// Failing workloads (#15): failed sign-ins grouped, with the FIC at fault.
     Failing(Box<crate::screens::failing::FailingScreen>),
+    /// The Health tab (#14), at the bottom of the stack.
+    Health(Box<crate::screens::health::HealthScreen>),
 }
 
 impl Screen {
@@ -48,6 +50,7 @@ impl Screen {
             Screen::Inspector(s) => Some(&mut **s),
             Screen::Workload(s) => Some(&mut **s),
             Screen::Failing(s) => Some(&mut **s),
+            Screen::Health(s) => Some(&mut **s),
         }
     }
 
@@ -60,6 +63,7 @@ impl Screen {
             Screen::Inspector(s) => Some(&**s),
             Screen::Workload(s) => Some(&**s),
             Screen::Failing(s) => Some(&**s),
+            Screen::Health(s) => Some(&**s),
         }
     }
 }

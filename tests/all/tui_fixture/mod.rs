@@ -216,6 +216,9 @@ fn is_final(msg: &Msg) -> bool {
         // run, whose steps come before its `Finished`.
         Msg::Exchange(ficus::tui::exchange::ExchangeMsg::Step { .. }) => false,
         Msg::Exchange(_) => true,
+        // The Health tab's audit (#14): its last page, a failure, one app audited again.
+        Msg::Health(ficus::tui::screens::health::HealthMsg::Page { done, .. }) => *done,
+        Msg::Health(_) => true,
         _ => false,
     }
 }

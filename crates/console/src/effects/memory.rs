@@ -203,4 +203,72 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
         stored.fic = update.apply(&stored.fic);
         Ok(stored.fic.clone())
     }
+
+    async fn audit_start(&self) -> Result<super::health::AuditStart, DirectoryError> {
+        let directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let session = directory
+            .session
+            .as_ref()
+            .ok_or_else(|| DirectoryError::from("not signed in yet; wait for the sign-in"))?;
+        Ok(super::health::AuditStart {
+            cloud: session.cloud_endpoints.clone(),
+            tenant_id: session.tenant_id.clone(),
+            identities: directory
+                .identities
+                .iter()
+                .map(|d| d.identity.identity.clone())
+                .collect(),
+        })
+    }
+
+    async fn audit_page(
+        &self,
+        next: Option<String>,
+    ) -> Result<Page<ficus_core::audit::AppSnapshot>, DirectoryError> {
+        let directory = self
+            .lock()
+            .map_err(|_| "directory unavailable".to_string())?;
+        let apps: Vec<ficus_core::audit::AppSnapshot> =
+            directory.apps.iter().map(audit_snapshot).collect();
+        MemoryDirectory::page(&apps, next, directory.page_size)
+    }
+
+    async fn audit_app(
+        &self,
+        object_id: String,
+    ) -> Result<ficus_core::audit::AppSnapshot, DirectoryError> {
+        self.app_detail(object_id)
+            .await
+            .map(|detail| audit_snapshot(&detail))
+    }
+}
+
+/// An app held in memory as the audit reads it.
+fn audit_snapshot(detail: &AppDetail) -> ficus_core::audit::AppSnapshot {
+    use ficus_core::audit::{Credential, CredentialType};
+    ficus_core::audit::AppSnapshot {
+        app: ficus_core::fic::AppRecord {
+            object_id: detail.app.object_id.clone(),
+            app_id: detail.app.app_id.clone(),
+            display_name: detail.app.name.clone(),
+            unique_name: None,
+        },
+        fics: detail.fics.iter().map(|f| f.fic.clone()).collect(),
+        credentials: detail
+            .app
+            .credentials
+            .iter()
+            .map(|c| Credential {
+                credential_type: match c.kind {
+                    crate::model::CredentialKind::Secret => CredentialType::Secret,
+                    crate::model::CredentialKind::Certificate => CredentialType::Certificate,
+                },
+                key_id: c.key_id.clone(),
+                display_name: Some(c.name.clone()),
+                end: c.expires,
+            })
+            .collect(),
+    }
 }

@@ -15,6 +15,7 @@ use crate::msg::{Cmd, Msg};
 pub mod apps;
 pub mod exchange;
 pub mod guard;
+pub mod health;
 pub mod memory;
 pub mod wizard;
 
@@ -233,6 +234,31 @@ pub trait Directory: Send + Sync + 'static {
             ))
         }
     }
+    /// What the tenant audit needs before its first page (#14): the cloud, the tenant id and
+    /// every managed identity. The default: this directory cannot audit.
+    fn audit_start(
+        &self,
+    ) -> impl Future<Output = Result<health::AuditStart, DirectoryError>> + Send {
+        async { Err(DirectoryError::new(ErrorKind::Unsupported, NO_AUDIT)) }
+    }
+    /// One page of apps as the audit reads them (FICs, secrets, certificates), as the Apps
+    /// list pages: no request per app.
+    fn audit_page(
+        &self,
+        next: Option<String>,
+    ) -> impl Future<Output = Result<Page<ficus_core::audit::AppSnapshot>, DirectoryError>> + Send
+    {
+        let _ = next;
+        async { Err(DirectoryError::new(ErrorKind::Unsupported, NO_AUDIT)) }
+    }
+    /// One app as the audit reads it (audited again after a fix).
+    fn audit_app(
+        &self,
+        object_id: String,
+    ) -> impl Future<Output = Result<ficus_core::audit::AppSnapshot, DirectoryError>> + Send {
+        let _ = object_id;
+        async { Err(DirectoryError::new(ErrorKind::Unsupported, NO_AUDIT)) }
+    }
     /// An app's FICs (the inspector's "which FIC would this token satisfy").
     fn app_fics(
         &self,
@@ -249,6 +275,10 @@ pub trait Directory: Send + Sync + 'static {
 fn not_found(message: &str) -> DirectoryError {
     DirectoryError::new(ErrorKind::NotFound, message)
 }
+
+/// What a directory without the audit's reads says on the Health tab.
+pub const NO_AUDIT: &str =
+    "this directory cannot audit the tenant; run ficus audit against it instead";
 
 /// What a directory that cannot look GUIDs up says under `whois`'s local answer.
 pub const NO_DIRECTORY_LOOKUP: &str = "this directory cannot look GUIDs up; showing what is loaded";
@@ -497,6 +527,7 @@ pub fn spawn<D: Directory>(directory: &Arc<D>, cmd: Cmd, tx: &UnboundedSender<Ms
                 },
             )
         }
+        Cmd::Health(cmd) => health::spawn(directory, cmd, tx),
         Cmd::Copy(_) | Cmd::Quit | Cmd::SaveTheme(_) => {}
     }
 }

@@ -207,16 +207,22 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             result,
         } => on_whois(state, request, &guid, result),
         Msg::Wizard(msg) => {
+            let mut cmds = Vec::new();
             if matches!(&msg, WizardMsg::Saved { result: Ok(_), .. }) {
                 // A FIC was created or changed: what the previews and Enter knew is old.
                 forget_details(state);
+                // The Health tab under it audits that app again (#14).
+                if let WizardMsg::Saved { request, .. } = &msg {
+                    cmds.extend(navigate::reaudit_saved_app(state, *request));
+                }
             }
             let (top, ctx) = state.split();
             let outcome = match top {
                 Some(Screen::Wizard(wizard)) => wizard.on_msg(msg, &ctx),
                 _ => return Vec::new(),
             };
-            apply(state, outcome)
+            cmds.extend(apply(state, outcome));
+            cmds
         }
         Msg::Exchange(msg) => {
             let (top, ctx) = state.split();
@@ -226,6 +232,10 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
                 _ => return Vec::new(),
             };
             apply(state, outcome)
+        }
+        Msg::Health(msg) => {
+            // The Health tab may be under a detail or the wizard: its answers still arrive.
+            navigate::on_health_msg(state, msg)
         }
         Msg::OpenExchange(entry) => navigate(state, Nav::OpenExchange(entry)),
         Msg::EditFic(fix) => navigate(state, Nav::EditFic(fix)),
@@ -342,6 +352,7 @@ fn perform(state: &mut State, action: Action) -> Vec<Cmd> {
         }
         Action::ShowApps => show_list(state, ListKind::Apps),
         Action::ShowIdentities => show_list(state, ListKind::Identities),
+        Action::ShowHealth => navigate(state, Nav::OpenHealth),
         Action::CycleTheme => {
             if let Some(next) = state.themes.next_after(&state.theme.name).cloned() {
                 let again = state.key(Action::CycleTheme);

@@ -194,7 +194,72 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
             vec![Cmd::Quit]
         }
         Nav::OpenIdentity(identity) => open_identity(state, *identity),
+        Nav::OpenHealth => open_health(state),
+        Nav::CloseHealth => show_list(state, ListKind::Apps),
+        Nav::OpenAppAt {
+            object_id,
+            name,
+            fic_index,
+        } => {
+            let cmds = open_app(state, &object_id, &name);
+            if let (Some(Screen::AppDetail(screen)), Some(index)) =
+                (state.stack.last_mut(), fic_index)
+            {
+                // Clamped to the FICs when the detail arrives.
+                screen.fic_cursor = index;
+            }
+            cmds
+        }
     }
+}
+
+/// The Health tab (#14): at the bottom of the stack, auditing the tenant as it opens.
+pub(super) fn open_health(state: &mut State) -> Vec<Cmd> {
+    if matches!(state.stack.first(), Some(Screen::Health(_))) {
+        state.stack.truncate(1);
+        return Vec::new();
+    }
+    let (screen, cmd) = crate::screens::health::HealthScreen::open(&state.ctx());
+    state.stack.clear();
+    state.overlay = None;
+    state.lists.editing_filter = false;
+    state.stack.push(Screen::Health(Box::new(screen)));
+    vec![cmd]
+}
+
+/// The wizard on top saved a FIC: the Health tab under it (if open) audits that app again,
+/// whichever screen the wizard was opened from.
+pub(super) fn reaudit_saved_app(state: &mut State, saved: crate::msg::RequestId) -> Option<Cmd> {
+    let object_id = match state.stack.last() {
+        Some(Screen::Wizard(wizard))
+            if wizard.step == (crate::screens::wizard::Step::Saving { request: saved }) =>
+        {
+            wizard.app.as_ref()?.row.object_id.clone()
+        }
+        _ => return None,
+    };
+    let request = state.new_request();
+    state.stack.iter_mut().find_map(|screen| match screen {
+        Screen::Health(health) => Some(health.reaudit_app(object_id.clone(), request)),
+        _ => None,
+    })
+}
+
+/// An answer to the Health tab's audit, wherever the tab is in the stack.
+pub(super) fn on_health_msg(state: &mut State, msg: crate::screens::health::HealthMsg) -> Vec<Cmd> {
+    let Some(index) = state
+        .stack
+        .iter()
+        .position(|s| matches!(s, Screen::Health(_)))
+    else {
+        return Vec::new();
+    };
+    let Screen::Health(mut screen) = state.stack.remove(index) else {
+        return Vec::new();
+    };
+    let outcome = screen.on_msg(msg, &state.ctx());
+    state.stack.insert(index, Screen::Health(screen));
+    apply(state, outcome)
 }
 
 pub(super) fn push(state: &mut State, screen: Screen) {
@@ -221,6 +286,8 @@ pub(super) fn reload_top(state: &mut State) -> Vec<Cmd> {
                 identity: Box::new(screen.identity.clone()),
             }]
         }
+        // A fix saved from the Health tab: that app is audited again.
+        Some(Screen::Health(screen)) => screen.after_fix(request).into_iter().collect(),
         _ => Vec::new(),
     }
 }

@@ -4,6 +4,7 @@
 mod app_detail;
 mod exchange;
 mod failing;
+mod health;
 mod identity_detail;
 mod inspector;
 mod lists;
@@ -49,6 +50,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
             Some(Screen::Inspector(screen)) => inspector::draw(frame, body, state, screen),
             Some(Screen::Workload(screen)) => workload::draw(frame, body, state, screen),
             Some(Screen::Failing(screen)) => failing::draw(frame, body, state, screen),
+            Some(Screen::Health(screen)) => health::draw(frame, body, state, screen),
         },
     }
     draw_status(frame, status, state);
@@ -77,11 +79,21 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
         }
         None => spans.push(Span::styled("not signed in", theme.muted)),
     }
-    let tabs_width: u16 = if matches!(state.phase, Phase::Console) {
-        34
-    } else {
-        0
-    };
+    // The tabs, measured before anything else is left out for them; their counts (also on
+    // the status line) go before the user's name does.
+    let left_width: u16 = spans.iter().map(|s| s.width() as u16).sum();
+    let right = matches!(state.phase, Phase::Console).then(|| {
+        let full = tabs(state, true);
+        let short = tabs(state, false);
+        // Without counts only when that keeps the name; else the counts stay.
+        let fits = |tabs: &Line| left_width + tabs.width() as u16 <= area.width;
+        if !fits(&full) && fits(&short) {
+            short
+        } else {
+            full
+        }
+    });
+    let tabs_width = right.as_ref().map_or(0, |r| r.width() as u16);
     let fits = |spans: &Vec<Span>| {
         spans.iter().map(|s| s.width() as u16).sum::<u16>() + tabs_width <= area.width
     };
@@ -108,26 +120,7 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
             .to_string();
         *tenant = Span::styled(short, theme.accent);
     }
-    if matches!(state.phase, Phase::Console) {
-        let tab = |label: String, active: bool| {
-            if active {
-                Span::styled(format!("[{label}]"), theme.title)
-            } else {
-                Span::styled(format!(" {label} "), theme.muted)
-            }
-        };
-        let right = Line::from(vec![
-            tab(
-                format!("1 Apps {}", state.apps.len()),
-                state.lists.list == ListKind::Apps,
-            ),
-            Span::raw(" "),
-            tab(
-                format!("2 Identities {}", state.identities.len()),
-                state.lists.list == ListKind::Identities,
-            ),
-            Span::raw(" "),
-        ]);
+    if let Some(right) = right {
         let width = right.width() as u16;
         let [left_area, right_area] =
             Layout::horizontal([Constraint::Min(1), Constraint::Length(width)]).areas(area);
@@ -138,29 +131,78 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
     }
 }
 
+/// `[1 Apps 49] 2 Identities 5  3 Health `: the active tab bracketed, the others padded.
+/// Measured, not reserved: the header keeps the user's name whenever it fits.
+fn tabs(state: &State, counts: bool) -> Line<'static> {
+    let theme = &state.theme;
+    let tab = |label: String, active: bool| {
+        let label = if counts {
+            label
+        } else {
+            label
+                .trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
+                .to_string()
+        };
+        if active {
+            Span::styled(format!("[{label}]"), theme.title)
+        } else {
+            Span::styled(format!(" {label} "), theme.muted)
+        }
+    };
+    let health = match state.stack.first() {
+        Some(Screen::Health(screen)) => Some(screen),
+        _ => None,
+    };
+    Line::from(vec![
+        tab(
+            format!("1 Apps {}", state.apps.len()),
+            health.is_none() && state.lists.list == ListKind::Apps,
+        ),
+        tab(
+            format!("2 Identities {}", state.identities.len()),
+            health.is_none() && state.lists.list == ListKind::Identities,
+        ),
+        tab(
+            match health {
+                Some(screen) => format!("3 Health {}", screen.findings.len()),
+                None => "3 Health".to_string(),
+            },
+            health.is_some(),
+        ),
+    ])
+}
+
 /// The line above the footer: the filter and the list's progress, or the screen's breadcrumb.
 fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
+    if let (Phase::Console, [Screen::Health(screen)]) = (&state.phase, state.stack.as_slice()) {
+        health::draw_status(frame, area, state, screen);
+        return;
+    }
     if !matches!(state.phase, Phase::Console) || !state.stack.is_empty() {
-        let crumbs: Vec<String> = std::iter::once(match state.lists.list {
-            ListKind::Apps => "Apps".to_string(),
-            ListKind::Identities => "Identities".to_string(),
-        })
-        .chain(state.stack.iter().map(|screen| {
-            match screen {
-                Screen::AppDetail(s) => s
-                    .detail
-                    .as_ref()
-                    .map_or(s.name.clone(), |d| d.app.name.clone()),
-                Screen::IdentityDetail(s) => s.identity.name.clone(),
-                Screen::Wizard(w) => wizard::crumb(w),
-                Screen::Exchange(_) => "test exchange".to_string(),
-                Screen::Inspector(_) => "token inspector".to_string(),
-                Screen::Workload(_) => "workload code".to_string(),
-                Screen::Failing(_) => "failing workloads".to_string(),
-            }
-        }))
-        .collect();
+        let under_health = matches!(state.stack.first(), Some(Screen::Health(_)));
+        let crumbs: Vec<String> = (!under_health)
+            .then(|| match state.lists.list {
+                ListKind::Apps => "Apps".to_string(),
+                ListKind::Identities => "Identities".to_string(),
+            })
+            .into_iter()
+            .chain(state.stack.iter().map(|screen| {
+                match screen {
+                    Screen::AppDetail(s) => s
+                        .detail
+                        .as_ref()
+                        .map_or(s.name.clone(), |d| d.app.name.clone()),
+                    Screen::IdentityDetail(s) => s.identity.name.clone(),
+                    Screen::Wizard(w) => wizard::crumb(w),
+                    Screen::Exchange(_) => "test exchange".to_string(),
+                    Screen::Inspector(_) => "token inspector".to_string(),
+                    Screen::Workload(_) => "workload code".to_string(),
+                    Screen::Failing(_) => "failing workloads".to_string(),
+                    Screen::Health(_) => "Health".to_string(),
+                }
+            }))
+            .collect();
         if matches!(state.phase, Phase::Console) {
             frame.render_widget(
                 Paragraph::new(Span::styled(

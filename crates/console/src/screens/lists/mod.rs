@@ -300,13 +300,18 @@ impl Component for ListsScreen {
                 }
                 out
             }
-            Action::NextPane => {
-                self.show(match self.list {
-                    ListKind::Apps => ListKind::Identities,
-                    ListKind::Identities => ListKind::Apps,
-                });
-                Outcome::default()
-            }
+            Action::NextPane => match self.list {
+                ListKind::Apps => {
+                    self.show(ListKind::Identities);
+                    Outcome::default()
+                }
+                // The third tab is the Health view (#14), its own screen; from it, Tab
+                // comes back to the apps.
+                ListKind::Identities => {
+                    self.show(ListKind::Apps);
+                    Outcome::nav(Nav::OpenHealth)
+                }
+            },
             Action::Sort => self.cycle_sort(ctx),
             Action::SortBy(column) => self.sort_by(column as usize, ctx),
             Action::ReverseSort => self.reverse_sort(ctx),
