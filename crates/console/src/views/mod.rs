@@ -86,14 +86,15 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
         let full = tabs(state, true);
         let short = tabs(state, false);
         // Without counts only when that keeps the name; else the counts stay.
-        let fits = |tabs: &Line| left_width + tabs.width() as u16 <= area.width;
+        // One column between the name and the tabs, so they never run together.
+        let fits = |tabs: &Line| left_width + tabs.width() as u16 + 1 <= area.width;
         if !fits(&full) && fits(&short) {
             short
         } else {
             full
         }
     });
-    let tabs_width = right.as_ref().map_or(0, |r| r.width() as u16);
+    let tabs_width = right.as_ref().map_or(0, |r| r.width() as u16 + 1);
     let fits = |spans: &Vec<Span>| {
         spans.iter().map(|s| s.width() as u16).sum::<u16>() + tabs_width <= area.width
     };
@@ -131,7 +132,7 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
     }
 }
 
-/// `[1 Apps 49] 2 Identities 5  3 Health `: the active tab bracketed, the others padded.
+/// `[1 Apps 49] 2 Identities 5  3 Health`: the active tab bracketed, the others padded.
 /// Measured, not reserved: the header keeps the user's name whenever it fits.
 fn tabs(state: &State, counts: bool) -> Line<'static> {
     let theme = &state.theme;
@@ -153,7 +154,7 @@ fn tabs(state: &State, counts: bool) -> Line<'static> {
         Some(Screen::Health(screen)) => Some(screen),
         _ => None,
     };
-    Line::from(vec![
+    let mut spans = vec![
         tab(
             format!("1 Apps {}", state.apps.len()),
             health.is_none() && state.lists.list == ListKind::Apps,
@@ -169,7 +170,12 @@ fn tabs(state: &State, counts: bool) -> Line<'static> {
             },
             health.is_some(),
         ),
-    ])
+    ];
+    // An inactive last tab's padding would only push the bar off the right edge.
+    if let Some(last) = spans.last_mut() {
+        last.content = last.content.trim_end().to_string().into();
+    }
+    Line::from(spans)
 }
 
 /// The line above the footer: the filter and the list's progress, or the screen's breadcrumb.
