@@ -86,8 +86,8 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
         let full = tabs(state, true);
         let short = tabs(state, false);
         // Without counts only when that keeps the name; else the counts stay.
-        // One column between the name and the tabs, so they never run together.
-        let fits = |tabs: &Line| left_width + tabs.width() as u16 + 1 <= area.width;
+        // Strictly narrower: one column stays between the name and the tabs.
+        let fits = |tabs: &Line| left_width + (tabs.width() as u16) < area.width;
         if !fits(&full) && fits(&short) {
             short
         } else {
