@@ -31,8 +31,9 @@ fn form_field<'a>(form: &'a HashMap<String, String>, name: &str) -> Option<&'a s
     form.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
-/// `client_id:secret` of an `Authorization: Basic` header (form-urlencoded parts).
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+/// `client_id:secret` of an `Authorization: Basic` header (form-urlencoded parts); the token
+/// endpoint reads it through here too.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     use base64::Engine;
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.trim().split_once(' ')?;

@@ -1239,7 +1239,7 @@ fn client_credentials(
     form: &HashMap<String, String>,
 ) -> Result<Value, StsError> {
     let now = now_unix();
-    let basic = basic_credentials(headers);
+    let basic = crate::signins::basic_credentials(headers);
     let tenant_id = state.read(|d| known_tenant(d, segment))?;
     let client_id = field(form, "client_id")
         .map(str::to_string)
@@ -1325,27 +1325,6 @@ fn client_credentials(
         "ext_expires_in": minted.expires_in,
         "access_token": minted.token.expose(),
     }))
-}
-
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    use base64::Engine;
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    let unescape = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Some((unescape(id), unescape(secret)))
 }
 
 fn client_credentials_resource(
