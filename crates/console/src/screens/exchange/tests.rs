@@ -807,7 +807,22 @@ fn the_tenant_picker_on_screen_offers_the_known_tenants() {
 // ---------------------------------------------------------------------------------------------
 // The token source switch (#13): `s`
 
-const PASTED_JWT: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJhcGk6Ly9BenVyZUFEVG9rZW5FeGNoYW5nZSIsImlzcyI6Imh0dHBzOi8vbG9naW4ubWljcm9zb2Z0b25saW5lLmNvbS90ZW5hbnQtZ3VpZC92Mi4wIiwic3ViIjoicHJpbmNpcGFsLWlkLXBheW1lbnRzIiwiZXhwIjoxNzgwMDAwMDAwfQ.c2ln";
+/// A managed identity token as pasted: unsigned, minted here (only its claims are read).
+fn pasted_jwt() -> String {
+    use ficus_core::jwt::b64url;
+    let header = b64url(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let claims = b64url(
+        serde_json::json!({
+            "aud": "api://AzureADTokenExchange",
+            "iss": "https://login.microsoftonline.com/tenant-guid/v2.0",
+            "sub": "principal-id-payments",
+            "exp": 1_780_000_000,
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    format!("{header}.{claims}.{}", b64url(b"sig"))
+}
 
 fn payments_entry() -> ExchangeEntry {
     ExchangeEntry {
@@ -913,11 +928,11 @@ fn s_cycles_the_token_source_from_the_sandbox_s_host_to_this_machine_to_a_pasted
         "{}",
         toast_text(&state)
     );
-    update(&mut state, Msg::Paste(Secret::new(PASTED_JWT.into())));
+    update(&mut state, Msg::Paste(Secret::new(pasted_jwt())));
     let (_, spec) = run_request(&update(&mut state, key(KeyCode::Char('x'))));
     assert_eq!(
         spec.pasted.as_ref().map(|p| p.token.expose().as_str()),
-        Some(PASTED_JWT)
+        Some(pasted_jwt().as_str())
     );
 
     // The verdict comes; s goes back to the sandbox's host, dropping the pasted token.
@@ -978,7 +993,7 @@ fn without_an_emulated_host_s_goes_between_this_machine_and_a_pasted_token() {
     assert_eq!(choice, MsiChoice::Session);
     assert_ne!(second, first);
     // Pasting switches to the pasted token by itself; p drops it and detects again.
-    update(&mut state, Msg::Paste(Secret::new(PASTED_JWT.into())));
+    update(&mut state, Msg::Paste(Secret::new(pasted_jwt())));
     assert_eq!(screen(&state).source_choice, SourceChoice::PasteOrFile);
     let (_, choice) = detect_request(&update(&mut state, key(KeyCode::Char('p'))));
     assert_eq!(choice, MsiChoice::Session);
