@@ -6,7 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState, Wrap};
 
-use super::{field, short_id, titled_pane, wrapped_lines};
+use super::{field, key, short_id, titled_pane, wrapped_lines};
+use crate::keymap::{Action, Context};
 use crate::evidence::Evidence;
 use crate::evidence::SecretVerdict;
 use crate::model::{ExpiryFlag, FicRow, Severity, expiry_flag};
@@ -44,8 +45,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
     let Some(detail) = &screen.detail else {
         let text = match &screen.error {
             Some(error) => format!(
-                "✗ Could not load {}: {error}\n  Press r to retry, Esc to go back.",
-                screen.name
+                "✗ Could not load {}: {error}\n  Press {} to retry, {} to go back.",
+                screen.name,
+                key(state, Context::AppDetail, Action::Refresh),
+                key(state, Context::AppDetail, Action::Back),
             ),
             None => format!("Loading {}…", screen.name),
         };
@@ -100,7 +103,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
                 .iter()
                 .take(4)
                 .map(|finding| {
-                    let fix_note = if finding.fixable { "  (f fixes)" } else { "" };
+                    let fix_note = if finding.fixable {
+                        format!("  ({} fixes)", key(state, Context::AppDetail, Action::FixFic))
+                    } else {
+                        String::new()
+                    };
                     let text = format!(
                         "{} {} {}: {}{fix_note}",
                         finding.severity.glyph(),
@@ -213,14 +220,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
     // Findings of the selected FIC, in words.
     if let Some(fic) = selected_fic.filter(|_| findings_height > 0) {
         // The key comes from the keymap, so a remapped `f` is named right.
-        let fix_key = state
-            .keymap
-            .for_context(crate::keymap::Context::AppDetail)
-            .into_iter()
-            .find(|b| b.action == crate::keymap::Action::FixFic)
-            .and_then(|b| b.keys.first().map(|k| crate::keymap::keys_label(k)))
-            .unwrap_or_else(|| "f".into());
-        let fix_note = format!("  ({fix_key} fixes)");
+        let fix_note = format!("  ({} fixes)", key(state, Context::AppDetail, Action::FixFic));
         // The full values first: the table above cuts long issuers, and at 80 columns it
         // has no issuer column at all.
         let mut lines: Vec<Line> = fic_values(fic, evidence, state.now)

@@ -11,6 +11,7 @@ use crate::screens::exchange::{
     ExchangeResult, ExchangeScreen, FormField, STEP_NAMES, Signature, SourceChoice, SourceState,
     StepOutcome, char_diff,
 };
+use crate::keymap::{Action, Context};
 use crate::state::State;
 use crate::theme::Theme;
 use crate::widgets::picker::Picker;
@@ -23,7 +24,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &ExchangeScree
     let theme = &state.theme;
     let area = area.inner(ratatui::layout::Margin::new(1, 0));
     let form = form_lines(state, screen);
-    let timeline = timeline_lines(theme, screen);
+    let timeline = timeline_lines(state, screen);
     let [form_area, timeline_area, details_area] = Layout::vertical([
         Constraint::Length(form.len() as u16),
         Constraint::Length(timeline.len() as u16),
@@ -94,13 +95,13 @@ fn form_lines<'a>(state: &'a State, screen: &'a ExchangeScreen) -> Vec<Line<'a>>
     for field in FormField::ALL {
         let value = match field {
             FormField::App => screen.app.as_ref().map_or_else(
-                || "(Enter to choose)".to_string(),
+                || format!("({} to choose)", ex_key(state, Action::Open)),
                 |a| format!("{}  {}", a.name, a.app_id),
             ),
             FormField::Identity => match (&screen.pasted, &screen.identity) {
                 (Some(p), _) => format!("(not asked: the {} is the assertion)", p.label),
                 (None, Some(i)) => format!("{}  client id {}", i.name, i.client_id),
-                (None, None) => "(Enter to choose)".to_string(),
+                (None, None) => format!("({} to choose)", ex_key(state, Action::Open)),
             },
             FormField::Tenant => {
                 let home = state
@@ -127,7 +128,10 @@ fn form_lines<'a>(state: &'a State, screen: &'a ExchangeScreen) -> Vec<Line<'a>>
     let source = match (&screen.pasted, &screen.source) {
         (Some(p), _) => Line::from(vec![
             Span::styled("  Token source    ", theme.muted),
-            Span::styled(format!("{} (p drops it)", p.label), theme.accent),
+            Span::styled(
+                format!("{} ({} drops it)", p.label, ex_key(state, Action::PasteToken)),
+                theme.accent,
+            ),
         ]),
         (None, _) if screen.source_choice == SourceChoice::PasteOrFile => Line::from(vec![
             Span::styled("  Token source    ", theme.muted),
@@ -144,22 +148,34 @@ fn form_lines<'a>(state: &'a State, screen: &'a ExchangeScreen) -> Vec<Line<'a>>
         (None, SourceState::Unavailable(why)) => Line::from(vec![
             Span::styled("  Token source    ", theme.muted),
             Span::styled(format!("! {why}. "), theme.warn),
-            Span::styled("p pastes a token, f reads one from a file", theme.accent),
+            Span::styled(
+                format!(
+                    "{} pastes a token, {} reads one from a file",
+                    ex_key(state, Action::PasteToken),
+                    ex_key(state, Action::TokenFromFile)
+                ),
+                theme.accent,
+            ),
         ]),
     };
     lines.push(source);
     // Why this source, and what `s` switches to.
     lines.push(Line::from(vec![
         Span::styled("                  ", theme.muted),
-        Span::styled(screen.source_reason(), theme.muted),
+        Span::styled(screen.source_reason(&state.keymap), theme.muted),
     ]));
     lines
 }
 
-fn timeline_lines<'a>(theme: &Theme, screen: &'a ExchangeScreen) -> Vec<Line<'a>> {
+fn timeline_lines<'a>(state: &State, screen: &'a ExchangeScreen) -> Vec<Line<'a>> {
+    let theme = &state.theme;
     let Some(run) = &screen.run else {
         return vec![Line::from(Span::styled(
-            "  x runs the exchange; Enter changes the selected field.",
+            format!(
+                "  {} runs the exchange; {} changes the selected field.",
+                ex_key(state, Action::RunExchange),
+                ex_key(state, Action::Open)
+            ),
             theme.muted,
         ))];
     };
@@ -518,8 +534,9 @@ fn failure_lines<'a>(
         {
             lines.push(Line::from(Span::styled(
                 format!(
-                    "            Is {} attached to this host? Attach it (VM / App Service → Identity → User assigned), run ficus where it is attached, or paste its token with p.",
-                    identity.name
+                    "            Is {} attached to this host? Attach it (VM / App Service → Identity → User assigned), run ficus where it is attached, or paste its token with {}.",
+                    identity.name,
+                    ex_key(state, Action::PasteToken)
                 ),
                 theme.warn,
             )));
@@ -536,9 +553,11 @@ fn failure_lines<'a>(
         )));
         lines.push(Line::from(Span::styled(
             format!(
-                "  Retrying by itself in {left} s (attempt {} of {}); x retries now, Esc stops.",
+                "  Retrying by itself in {left} s (attempt {} of {}); {} retries now, {} stops.",
                 retry.attempt,
-                crate::screens::exchange::RETRY_BACKOFF.len() + 1
+                crate::screens::exchange::RETRY_BACKOFF.len() + 1,
+                ex_key(state, Action::RunExchange),
+                ex_key(state, Action::Back)
             ),
             theme.accent,
         )));
@@ -710,6 +729,11 @@ fn diff_lines<'a>(theme: &Theme, field: &fic::FieldComparison) -> Vec<Line<'a>> 
     lines
 }
 
+/// The key bound to `action` on the exchange screen, for its sentences.
+fn ex_key(state: &State, action: Action) -> String {
+    super::key(state, Context::Exchange, action)
+}
+
 /// A filterable choice list over the screen.
 pub(crate) fn draw_picker<F>(
     frame: &mut Frame,
@@ -765,9 +789,12 @@ pub(crate) fn draw_picker<F>(
     }
     if visible.is_empty() {
         let hint = if picker.free_text {
-            "Enter uses what you typed"
+            format!(
+                "{} uses what you typed",
+                crate::component::key_named(keymap, Context::Input, Action::Open)
+            )
         } else {
-            "nothing matches"
+            "nothing matches".to_string()
         };
         lines.push(Line::from(Span::styled(hint, theme.muted)));
     }

@@ -305,7 +305,10 @@ fn pending_preview(state: &State, target: RestTarget, what: &str) -> [Line<'stat
         }
         Some(RestStage::Failed(error)) => Line::from(vec![
             Span::styled("✗ ", theme.error),
-            Span::raw(format!("could not load {what}: {error} (r reloads)")),
+            Span::raw(format!(
+                "could not load {what}: {error} ({} reloads)",
+                super::key(state, crate::keymap::Context::List, crate::keymap::Action::Refresh)
+            )),
         ]),
         _ => Line::from(Span::styled("…", theme.muted)),
     };
@@ -393,7 +396,10 @@ fn app_preview(state: &State, app: &AppRow) -> [Line<'static>; 2] {
         Line::from(spans),
         worst_line(
             worst,
-            &format!("{count} FIC{plural}, no findings (Enter opens)"),
+            &format!(
+                "{count} FIC{plural}, no findings ({} opens)",
+                super::key(state, crate::keymap::Context::List, crate::keymap::Action::Open)
+            ),
             theme,
         ),
     ]
@@ -411,9 +417,12 @@ fn identity_preview(state: &State, identity: &IdentityRow) -> [Line<'static>; 2]
     };
     if detail.trusted_by.is_empty() {
         let hint = if identity.usable_for_fic() {
-            " · a lets an app trust it (FIC wizard)"
+            format!(
+                " · {} lets an app trust it (FIC wizard)",
+                super::key(state, crate::keymap::Context::List, crate::keymap::Action::AddFic)
+            )
         } else {
-            " · system-assigned: not usable for FICs"
+            " · system-assigned: not usable for FICs".to_string()
         };
         return [
             Line::from(vec![
@@ -444,7 +453,10 @@ fn identity_preview(state: &State, identity: &IdentityRow) -> [Line<'static>; 2]
         Line::from(spans),
         worst_line(
             worst,
-            &format!("{count} trust{plural}, all correct (Enter opens)"),
+            &format!(
+                "{count} trust{plural}, all correct ({} opens)",
+                super::key(state, crate::keymap::Context::List, crate::keymap::Action::Open)
+            ),
             theme,
         ),
     ]

@@ -20,6 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::filter::Load;
+use super::keymap::{Action, Context};
 use super::state::{ListKind, Phase, Screen, State, ToastLevel};
 
 pub fn draw(frame: &mut Frame, state: &State) {
@@ -320,6 +321,12 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled(format!(" {description}  "), theme.muted));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The key bound to `action` on `context`'s screen, for a sentence on screen ("press r to
+/// retry"): a remapped key shows remapped, never a key written by hand.
+pub(crate) fn key(state: &State, context: Context, action: Action) -> String {
+    crate::component::key_named(&state.keymap, context, action)
 }
 
 /// A `label  value` line for detail screens.

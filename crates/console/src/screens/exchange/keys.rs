@@ -8,7 +8,7 @@ use ficus_core::secret::Secret;
 
 use super::state::*;
 use crate::component::ToastLevel;
-use crate::keymap::Action;
+use crate::keymap::{Action, Context};
 use crate::msg::Cmd;
 use crate::nav::{AddFic, AppChoice, FicFix, InspectorEntry, Nav};
 use crate::token_effects::*;
@@ -113,9 +113,10 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
             } else {
                 ""
             };
+            let switch = here.key(Context::Exchange, Action::TokenSource);
             here.toast(
                 ToastLevel::Info,
-                format!("Token source: {what}.{dropped} s switches again."),
+                format!("Token source: {what}.{dropped} {switch} switches again."),
             );
             cmds
         }
@@ -144,9 +145,10 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                     vec![Cmd::Copy(token.clone())]
                 }
                 None => {
+                    let run = here.key(Context::Exchange, Action::RunExchange);
                     here.toast(
                         ToastLevel::Info,
-                        format!("No {what} to copy yet; x runs the exchange."),
+                        format!("No {what} to copy yet; {run} runs the exchange."),
                     );
                     Vec::new()
                 }
@@ -187,10 +189,15 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
             };
             match values {
                 Some(values) => here.nav(Nav::OpenWorkload(Box::new(values))),
-                None => here.toast(
-                    ToastLevel::Info,
-                    "The workload's code is filled from an exchange that worked: x runs it first.",
-                ),
+                None => {
+                    let run = here.key(Context::Exchange, Action::RunExchange);
+                    here.toast(
+                        ToastLevel::Info,
+                        format!(
+                            "The workload's code is filled from an exchange that worked: {run} runs it first."
+                        ),
+                    )
+                }
             }
             Vec::new()
         }
@@ -210,7 +217,11 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                     Vec::new()
                 }
                 None => {
-                    here.toast(ToastLevel::Info, "No token yet; x runs the exchange.");
+                    let run = here.key(Context::Exchange, Action::RunExchange);
+                    here.toast(
+                        ToastLevel::Info,
+                        format!("No token yet; {run} runs the exchange."),
+                    );
                     Vec::new()
                 }
             }
@@ -543,9 +554,12 @@ pub fn on_paste(here: &mut Here, text: &str) -> Vec<Cmd> {
             screen.source_choice = SourceChoice::PasteOrFile;
             screen.run = None;
             screen.scroll = 0;
+            let (run, paste) = (here.key(Context::Exchange, Action::RunExchange), here.key(Context::Exchange, Action::PasteToken));
             here.toast(
                 ToastLevel::Success,
-                "Token pasted; x runs the exchange with it as the assertion (p drops it).",
+                format!(
+                    "Token pasted; {run} runs the exchange with it as the assertion ({paste} drops it)."
+                ),
             );
         }
         Err(error) => here.toast(

@@ -4,6 +4,7 @@
 use super::state::*;
 use crate::component::ToastLevel;
 use crate::error::DirectoryError;
+use crate::keymap::{Action, Context};
 use crate::model::IdentityKind;
 use crate::msg::{Cmd, RequestId};
 use crate::token_effects::*;
@@ -16,16 +17,20 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
     };
     let Some(app) = screen.app.clone() else {
         screen.focus = FormField::App;
+        let choose = here.key(Context::Exchange, Action::Open);
         here.toast(
             ToastLevel::Warning,
-            "Pick the app first: Enter on App lists the app registrations.",
+            format!("Pick the app first: {choose} on App lists the app registrations."),
         );
         return Vec::new();
     };
     if screen.source_choice == SourceChoice::PasteOrFile && screen.pasted.is_none() {
+        let (paste, file, switch) = (here.key(Context::Exchange, Action::PasteToken), here.key(Context::Exchange, Action::TokenFromFile), here.key(Context::Exchange, Action::TokenSource));
         here.toast(
             ToastLevel::Warning,
-            "The token source is a pasted token or file: p pastes one, f reads one from a file (s switches the source).",
+            format!(
+                "The token source is a pasted token or file: {paste} pastes one, {file} reads one from a file ({switch} switches the source)."
+            ),
         );
         return Vec::new();
     }
@@ -33,9 +38,12 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
         match &screen.identity {
             None => {
                 screen.focus = FormField::Identity;
+                let (choose, paste) = (here.key(Context::Exchange, Action::Open), here.key(Context::Exchange, Action::PasteToken));
                 here.toast(
                     ToastLevel::Warning,
-                    "Pick the managed identity (Enter on Identity), or paste its token with p.",
+                    format!(
+                        "Pick the managed identity ({choose} on Identity), or paste its token with {paste}."
+                    ),
                 );
                 return Vec::new();
             }
@@ -50,19 +58,21 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
         }
         if let SourceState::Unavailable(why) = &screen.source {
             let why = why.clone();
+            let (paste, file, switch) = (here.key(Context::Exchange, Action::PasteToken), here.key(Context::Exchange, Action::TokenFromFile), here.key(Context::Exchange, Action::TokenSource));
             here.toast(
                 ToastLevel::Warning,
                 format!(
-                    "{why} — s switches the source; p pastes a token, f reads one from a file."
+                    "{why} — {switch} switches the source; {paste} pastes a token, {file} reads one from a file."
                 ),
             );
             return Vec::new();
         }
     }
     if screen.scope.trim().is_empty() || screen.tenant.trim().is_empty() {
+        let choose = here.key(Context::Exchange, Action::Open);
         here.toast(
             ToastLevel::Warning,
-            "The resource tenant and the scope cannot be empty; Enter on them to choose.",
+            format!("The resource tenant and the scope cannot be empty; {choose} on them to choose."),
         );
         return Vec::new();
     }
@@ -129,15 +139,19 @@ pub fn on_msg(here: &mut Here, msg: ExchangeMsg) -> Vec<Cmd> {
                         // A new assertion: the previous run's steps are not its.
                         screen.run = None;
                         screen.scroll = 0;
+                        let run = here.key(Context::Exchange, Action::RunExchange);
                         here.toast(
                             ToastLevel::Success,
-                            "Token loaded; x runs the exchange with it as the assertion.",
+                            format!("Token loaded; {run} runs the exchange with it as the assertion."),
                         );
                     }
-                    Err(error) => here.toast(
-                        ToastLevel::Error,
-                        format!("{} — press f to try another path", sanitize(&error)),
-                    ),
+                    Err(error) => {
+                        let file = here.key(Context::Exchange, Action::TokenFromFile);
+                        here.toast(
+                            ToastLevel::Error,
+                            format!("{} — press {file} to try another path", sanitize(&error)),
+                        )
+                    }
                 }
             }
             Vec::new()

@@ -4,6 +4,8 @@
 use time::OffsetDateTime;
 use tui_input::Input;
 
+use crate::component::key_named;
+use crate::keymap::{Action, Context, Keymap};
 use crate::model::IdentityRow;
 use crate::nav::AppChoice;
 use crate::request::RequestId;
@@ -155,24 +157,32 @@ pub(super) fn top<'h>(here: &'h mut Here) -> Option<&'h mut ExchangeScreen> {
 }
 
 impl ExchangeScreen {
-    /// Why the token comes from where it does, and what `s` switches to (one short line).
-    pub fn source_reason(&self) -> String {
+    /// Why the token comes from where it does, and what `s` switches to (one short line); keys
+    /// as `keymap` binds them on the exchange screen.
+    pub fn source_reason(&self, keymap: &Keymap) -> String {
+        let key = |action| key_named(keymap, Context::Exchange, action);
         let next = match self.source_choice.next(self.emulated_host) {
-            SourceChoice::Session if self.emulated_host => "s: the sandbox's host",
-            SourceChoice::Session => "s: this machine",
-            SourceChoice::ThisMachine => "s: this machine",
-            SourceChoice::PasteOrFile => "s: a pasted token",
+            SourceChoice::Session if self.emulated_host => "the sandbox's host",
+            SourceChoice::Session => "this machine",
+            SourceChoice::ThisMachine => "this machine",
+            SourceChoice::PasteOrFile => "a pasted token",
         };
         let why = match (self.source_choice, self.emulated_host) {
-            (SourceChoice::Session, true) => "a sandbox session asks its emulated host",
-            (SourceChoice::Session, false) => "found on this machine (IMDS only on Azure)",
-            (SourceChoice::ThisMachine, _) => "chosen: this machine's own endpoint",
-            (SourceChoice::PasteOrFile, _) if self.pasted.is_some() => {
-                "chosen: the token given; no endpoint asked"
+            (SourceChoice::Session, true) => "a sandbox session asks its emulated host".to_string(),
+            (SourceChoice::Session, false) => {
+                "found on this machine (IMDS only on Azure)".to_string()
             }
-            (SourceChoice::PasteOrFile, _) => "chosen: p pastes a token, f reads a file",
+            (SourceChoice::ThisMachine, _) => "chosen: this machine's own endpoint".to_string(),
+            (SourceChoice::PasteOrFile, _) if self.pasted.is_some() => {
+                "chosen: the token given; no endpoint asked".to_string()
+            }
+            (SourceChoice::PasteOrFile, _) => format!(
+                "chosen: {} pastes a token, {} reads a file",
+                key(Action::PasteToken),
+                key(Action::TokenFromFile)
+            ),
         };
-        format!("{why} · {next}")
+        format!("{why} · {}: {next}", key(Action::TokenSource))
     }
 
     pub fn is_running(&self) -> bool {

@@ -869,7 +869,7 @@ fn s_cycles_the_token_source_from_the_sandbox_s_host_to_this_machine_to_a_pasted
             endpoint: "http://127.0.0.1:9/metadata/identity/oauth2/token".into(),
         }),
     );
-    let reason = screen(&state).source_reason();
+    let reason = screen(&state).source_reason(&Keymap::default());
     assert!(
         reason.contains("a sandbox session asks its emulated host")
             && reason.contains("s: this machine"),
@@ -905,7 +905,7 @@ fn s_cycles_the_token_source_from_the_sandbox_s_host_to_this_machine_to_a_pasted
     );
     assert!(
         screen(&state)
-            .source_reason()
+            .source_reason(&Keymap::default())
             .contains("chosen: this machine's own endpoint · s: a pasted token")
     );
     // Running says what to do instead of sending anything.
@@ -982,7 +982,7 @@ fn without_an_emulated_host_s_goes_between_this_machine_and_a_pasted_token() {
     assert!(!screen(&state).emulated_host);
     assert!(
         screen(&state)
-            .source_reason()
+            .source_reason(&Keymap::default())
             .contains("found on this machine")
     );
     // This machine is the session's source: s skips the duplicate and goes to a pasted token.
