@@ -34,9 +34,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &FailingScreen
     let rows = match (&screen.report, &screen.error) {
         (_, Some(error)) if screen.rows().is_empty() => {
             let retry = key_named(&state.keymap, Context::Failing, Action::Refresh);
+            let back = key_named(&state.keymap, Context::Failing, Action::Back);
             frame.render_widget(
                 message(
-                    format!("✗ Could not read the sign-in logs: {error}\n  Press {retry} to retry, Esc to go back."),
+                    format!("✗ Could not read the sign-in logs: {error}\n  Press {retry} to retry, {back} to go back."),
                     theme.error,
                 ),
                 area,

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState, Wrap};
 
 use super::{field, titled_pane, wrapped_lines};
+use crate::keymap::{Action, Context};
 use crate::model::{IdentityKind, Severity};
 use crate::state::{IdentityDetailScreen, State};
 
@@ -82,7 +83,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &IdentityDetai
         .title(Span::styled(" Apps that trust this identity ", theme.title));
     let Some(detail) = &screen.detail else {
         let text = match &screen.error {
-            Some(error) => format!("✗ Could not look up trusting apps: {error}. Press r to retry."),
+            Some(error) => format!(
+                "✗ Could not look up trusting apps: {error}. Press {} to retry.",
+                super::key(state, Context::IdentityDetail, Action::Refresh)
+            ),
             None => "Looking up apps whose FICs name this identity…".to_string(),
         };
         frame.render_widget(Paragraph::new(text).style(theme.muted).block(block), bottom);
@@ -91,9 +95,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &IdentityDetai
     // Graph's query index behind the lookup lags behind writes: say so when it matters.
     let lag_note = detail.lag_note.as_ref().map(|note| format!("i {note}"));
     if detail.trusted_by.is_empty() {
-        let mut lines = vec![Line::from(
-            "No app trusts this identity yet. Open an app and press a to add a FIC for it.",
-        )];
+        let mut lines = vec![Line::from(format!(
+            "No app trusts this identity yet. Press {} to let an app trust it (FIC wizard).",
+            super::key(state, Context::IdentityDetail, Action::AddFic)
+        ))];
         if let Some(note) = lag_note {
             lines.push(Line::from(note));
         }

@@ -10,6 +10,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::exchange::{draw_path_input, draw_picker, token_lines};
 use crate::screens::exchange::Signature;
 use crate::screens::inspector::{InspectorScreen, VerifyState};
+use crate::keymap::{Action, Context};
 use crate::state::State;
 use ficus_core::text::sanitize;
 
@@ -97,7 +98,10 @@ fn app_lines<'a>(state: &'a State, screen: &'a InspectorScreen) -> Vec<Line<'a>>
     let theme = &state.theme;
     let Some(app) = &screen.app else {
         return vec![Line::from(Span::styled(
-            "No app chosen: a picks one, to see which of its FICs this token would satisfy.",
+            format!(
+                "No app chosen: {} picks one, to see which of its FICs this token would satisfy.",
+                super::key(state, Context::Inspector, Action::PickApp)
+            ),
             theme.muted,
         ))];
     };

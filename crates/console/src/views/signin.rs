@@ -9,6 +9,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
+use crate::keymap::{Action, Context};
 use crate::msg::SignInFailure;
 use crate::state::{SignInScreen, State};
 
@@ -119,15 +120,20 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &SignInScreen)
         Line::from(Span::styled("Sign in to Microsoft Entra ID", theme.title)),
         Line::raw(""),
     ];
+    // Keys as the keymap binds them on the sign-in screen.
+    let again = super::key(state, Context::SignIn, Action::Open);
     if let Some(failure) = &screen.failure {
         let (headline, advice): (&str, String) = match failure {
             SignInFailure::Declined => (
                 "✗ The sign-in was declined on the Microsoft page.",
-                "Press Enter for a new code if that was a mistake, or q to quit.".into(),
+                format!(
+                    "Press {again} for a new code if that was a mistake, or {} to quit.",
+                    super::key(state, Context::SignIn, Action::Quit)
+                ),
             ),
             SignInFailure::Expired => (
                 "✗ The code expired before it was entered.",
-                "Press Enter for a new code; it lasts about 15 minutes.".into(),
+                format!("Press {again} for a new code; it lasts about 15 minutes."),
             ),
             SignInFailure::ConditionalAccess { detail } => (
                 "✗ A Conditional Access policy blocked device-code sign-in.",
@@ -138,13 +144,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &SignInScreen)
             SignInFailure::Other { detail } if is_offline(detail) => (
                 "✗ ficus could not reach Microsoft Entra ID.",
                 format!(
-                    "{detail}\nPress Enter to try again once the network is back.\nNo network or no tenant at hand? ficus --sandbox tries everything against a local emulated tenant."
+                    "{detail}\nPress {again} to try again once the network is back.\nNo network or no tenant at hand? ficus --sandbox tries everything against a local emulated tenant."
                 ),
             ),
             SignInFailure::Other { detail } => (
                 "✗ The sign-in did not complete.",
                 format!(
-                    "{detail}\nPress Enter to try again, or start ficus --use-az-cli to reuse an Azure CLI sign-in."
+                    "{detail}\nPress {again} to try again, or start ficus --use-az-cli to reuse an Azure CLI sign-in."
                 ),
             ),
         };
@@ -173,7 +179,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &SignInScreen)
         format!("   {url}"),
         theme.accent.add_modifier(Modifier::UNDERLINED),
     )));
-    lines.push(Line::raw("2. Enter this code (y copies it):"));
+    lines.push(Line::raw(format!(
+        "2. Enter this code ({} copies it):",
+        super::key(state, Context::SignIn, Action::Copy)
+    )));
     let spaced: String = code.chars().flat_map(|c| [c, ' ']).collect();
     let countdown = screen.expires_at.map(|at| {
         let left = (at - state.now).whole_seconds().max(0);

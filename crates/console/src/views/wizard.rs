@@ -13,11 +13,17 @@ use crate::screens::wizard::{
     FieldId, Mode, PickerRows, REVIEW_TABS, STAGES, SYSTEM_ASSIGNED_REASON, Side, Step, Wizard,
     already_trusted, picker_rows, remaining_secrets, review_snippets,
 };
+use crate::keymap::{Action, Context};
 use crate::state::State;
 use crate::theme::Theme;
 use ficus_core::fic::Fic;
 
 /// The breadcrumb of the wizard.
+/// The key bound to `action` in the wizard, for its sentences.
+fn wk(state: &State, action: Action) -> String {
+    super::key(state, Context::Wizard, action)
+}
+
 pub fn crumb(wizard: &Wizard) -> String {
     match &wizard.mode {
         Mode::Create => "add a Managed Identity FIC".into(),
@@ -46,7 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard) {
             body,
         ),
         Step::AlreadyTrusted { fic } => draw_already_trusted(frame, body, state, wizard, fic),
-        Step::Full => draw_full(frame, body, wizard, theme),
+        Step::Full => draw_full(frame, body, state, wizard),
         Step::Fields => draw_fields(frame, body, state, wizard),
         Step::Review => draw_review(frame, body, state, wizard, None),
         Step::Saving { .. } => {
@@ -136,9 +142,16 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, si
         Paragraph::new(Span::styled(question, theme.text)).wrap(Wrap { trim: true }),
         prompt,
     );
-    let mut spans = vec![Span::styled("/ ", theme.accent)];
+    let mut spans = vec![Span::styled(format!("{} ", wk(state, Action::Filter)), theme.accent)];
     if wizard.picker_filter.value().is_empty() && !wizard.picker_editing {
-        spans.push(Span::styled("filter (name or id) · j/k move", theme.muted));
+        spans.push(Span::styled(
+            format!(
+                "filter (name or id) · {}/{} move",
+                wk(state, Action::Down),
+                wk(state, Action::Up)
+            ),
+            theme.muted,
+        ));
     } else {
         spans.push(Span::raw(wizard.picker_filter.value().to_string()));
     }
@@ -226,7 +239,7 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, si
             Side::App => "apps",
         };
         lines.push(Line::from(Span::styled(
-            format!("No {what} match; Esc in the filter, then Esc again clears nothing — edit the filter with /."),
+            format!("No {what} match; {} edits the filter.", wk(state, Action::Filter)),
             theme.muted,
         )));
     }
@@ -249,14 +262,20 @@ fn draw_already_trusted(frame: &mut Frame, area: Rect, state: &State, wizard: &W
         kv("audience", fic.audiences.join(", "), theme),
         Line::default(),
         Line::from(Span::styled(
-            "Nothing to add. x tests the exchange with it now · c changes it · Esc picks another identity",
+            format!(
+                "Nothing to add. {} tests the exchange with it now · {} changes it · {} picks another identity",
+                wk(state, Action::TestExchange),
+                wk(state, Action::EditFic),
+                wk(state, Action::Back)
+            ),
             theme.text,
         )),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
-fn draw_full(frame: &mut Frame, area: Rect, wizard: &Wizard, theme: &Theme) {
+fn draw_full(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard) {
+    let theme = &state.theme;
     let app = wizard.app.as_ref().map_or("", |a| a.row.name.as_str());
     let lines = vec![
         Line::from(Span::styled(
@@ -267,14 +286,18 @@ fn draw_full(frame: &mut Frame, area: Rect, wizard: &Wizard, theme: &Theme) {
             theme.error,
         )),
         Line::default(),
-        Line::from(Span::raw(
-            "Delete one it no longer needs (D on it in the app's FIC list), or reuse one of",
-        )),
+        Line::from(Span::raw(format!(
+            "Delete one it no longer needs ({} on it in the app's FIC list), or reuse one of",
+            super::key(state, Context::AppDetail, Action::DeleteFic)
+        ))),
         Line::from(Span::raw(
             "them: a FIC trusts one identity, and one identity can be shared by workloads.",
         )),
         Line::default(),
-        Line::from(Span::styled("Esc goes back.", theme.muted)),
+        Line::from(Span::styled(
+            format!("{} goes back.", wk(state, Action::Back)),
+            theme.muted,
+        )),
     ];
     frame.render_widget(Paragraph::new(lines), area);
 }
@@ -432,11 +455,15 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard) {
     let errors: Vec<_> = wizard.errors().collect();
     let warnings: Vec<_> = wizard.warnings().collect();
     if errors.is_empty() && warnings.is_empty() {
-        let next = if wizard.is_edit() {
-            "✓ The rules find nothing wrong. Enter reviews the change."
+        let what = if wizard.is_edit() {
+            "the change"
         } else {
-            "✓ The rules find nothing wrong. Enter reviews the exact request."
+            "the exact request"
         };
+        let next = format!(
+            "✓ The rules find nothing wrong. {} reviews {what}.",
+            wk(state, Action::Open)
+        );
         lines.push(Line::from(Span::styled(next, theme.ok)));
     }
     for finding in errors.iter().chain(warnings.iter()) {
@@ -453,13 +480,19 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard) {
             Span::styled(finding.message.clone(), theme.text),
         ];
         if let Some(fix) = &finding.fix {
-            spans.push(Span::styled(format!("  [f: {}]", fix.label), theme.accent));
+            spans.push(Span::styled(
+                format!("  [{}: {}]", wk(state, Action::ApplyFix), fix.label),
+                theme.accent,
+            ));
         }
         lines.push(Line::from(spans));
     }
     if !warnings.is_empty() && !wizard.warnings_acknowledged() && errors.is_empty() {
         lines.push(Line::from(Span::styled(
-            "Warnings need your OK: w accepts them, or fix them.",
+            format!(
+                "Warnings need your OK: {} accepts them, or fix them.",
+                wk(state, Action::AcknowledgeWarnings)
+            ),
             theme.warn,
         )));
     }
@@ -518,7 +551,11 @@ fn draw_review(
     let visible = body.height.saturating_sub(1);
     let scroll = wizard.review_scroll.min(wrapped.saturating_sub(visible));
     let more = if wrapped > visible + scroll {
-        format!(" ↓ more: j scrolls ({}/{wrapped}) ", scroll + visible)
+        format!(
+            " ↓ more: {} scrolls ({}/{wrapped}) ",
+            wk(state, Action::Down),
+            scroll + visible
+        )
     } else {
         String::new()
     };
@@ -536,7 +573,11 @@ fn draw_review(
         None if state.read_only() => Line::from(vec![
             Span::styled("⊘ Saving is off: --read-only. ", theme.warn),
             Span::styled(
-                "y copies this to run elsewhere · Tab next format",
+                format!(
+                    "{} copies this to run elsewhere · {} next format",
+                    wk(state, Action::Copy),
+                    wk(state, Action::NextPane)
+                ),
                 theme.muted,
             ),
         ]),
@@ -547,8 +588,16 @@ fn draw_review(
                 "creates it"
             };
             Line::from(vec![
-                Span::styled(format!("Enter {verb}"), theme.accent),
-                Span::styled(" · y copies · Tab next format · Esc back", theme.muted),
+                Span::styled(format!("{} {verb}", wk(state, Action::Open)), theme.accent),
+                Span::styled(
+                    format!(
+                        " · {} copies · {} next format · {} back",
+                        wk(state, Action::Copy),
+                        wk(state, Action::NextPane),
+                        wk(state, Action::Back)
+                    ),
+                    theme.muted,
+                ),
             ])
         }
     };
@@ -568,7 +617,13 @@ fn draw_failed(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, er
         Line::from(vec![
             Span::styled("Every field is kept. ", theme.ok),
             Span::styled(
-                "r or Enter retries · Esc back to the review · y copies the request",
+                format!(
+                    "{} or {} retries · {} back to the review · {} copies the request",
+                    wk(state, Action::Refresh),
+                    wk(state, Action::Open),
+                    wk(state, Action::Back),
+                    wk(state, Action::Copy)
+                ),
                 theme.muted,
             ),
         ]),
@@ -609,21 +664,25 @@ fn draw_done(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, stor
         if secrets > 0 {
             lines.push(Line::from(Span::styled(
                 format!(
-                    "i {} still has {secrets} client secret{}{}. Once the exchange works from the workload, remove {} (Tab to Credentials in the app).",
+                    "i {} still has {secrets} client secret{}{}. Once the exchange works from the workload, remove {} ({} to Credentials in the app).",
                     app.row.name,
                     if secrets == 1 { "" } else { "s" },
                     if certificates > 0 { " (and certificates)" } else { "" },
-                    if secrets == 1 { "it" } else { "them" }
+                    if secrets == 1 { "it" } else { "them" },
+                    super::key(state, Context::AppDetail, Action::NextPane)
                 ),
                 theme.warn,
             )));
         }
     }
     lines.push(Line::from(vec![
-        Span::styled("x ", theme.accent),
+        Span::styled(format!("{} ", wk(state, Action::TestExchange)), theme.accent),
         Span::styled("runs the live test exchange now · ", theme.muted),
-        Span::styled("Enter ", theme.accent),
-        Span::styled("back to the app · y copies the id", theme.muted),
+        Span::styled(format!("{} ", wk(state, Action::Open)), theme.accent),
+        Span::styled(
+            format!("back to the app · {} copies the id", wk(state, Action::Copy)),
+            theme.muted,
+        ),
     ]));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
