@@ -160,10 +160,7 @@ impl AppDetailScreen {
     /// session's tenant and the cloud's Graph `.default`.
     fn workload_code(&self, ctx: &Ctx, out: &mut Outcome) {
         let (Some(detail), Some(row)) = (&self.detail, self.selected_fic()) else {
-            out.set_toast(
-                ToastLevel::Info,
-                "Select a FIC first (Tab to the FIC list, j/k to pick one).",
-            );
+            out.set_toast(ToastLevel::Info, select_first(ctx, "a FIC", "the FIC list", None));
             return;
         };
         let identities = ctx.identities.items().iter().map(|r| &r.identity);
@@ -186,7 +183,7 @@ impl AppDetailScreen {
         out.nav = Some(Nav::OpenWorkload(Box::new(values)));
     }
 
-    fn edit(&self, apply_fix: bool, out: &mut Outcome) {
+    fn edit(&self, apply_fix: bool, ctx: &Ctx, out: &mut Outcome) {
         let Some(detail) = &self.detail else {
             out.set_toast(
                 ToastLevel::Info,
@@ -197,7 +194,10 @@ impl AppDetailScreen {
         let Some(row) = detail.fics.get(self.fic_cursor) else {
             out.set_toast(
                 ToastLevel::Info,
-                "This app has no FIC to change; a adds one.",
+                format!(
+                    "This app has no FIC to change; {} adds one.",
+                    ctx.key(Context::AppDetail, Action::AddFic)
+                ),
             );
             return;
         };
@@ -224,7 +224,7 @@ impl AppDetailScreen {
         let Some(fic) = self.selected_fic() else {
             out.set_toast(
                 ToastLevel::Info,
-                "Select a FIC first (Tab to the FIC list, j/k to pick one), then D.",
+                select_first(ctx, "a FIC", "the FIC list", Some(Action::DeleteFic)),
             );
             return;
         };
@@ -257,7 +257,7 @@ impl AppDetailScreen {
         let (Some(detail), Some(fic)) = (&self.detail, self.selected_fic()) else {
             out.set_toast(
                 ToastLevel::Info,
-                "Select a FIC first (Tab to the FIC list, j/k to pick one), then e.",
+                select_first(ctx, "a FIC", "the FIC list", Some(Action::Export)),
             );
             return;
         };
@@ -337,7 +337,7 @@ impl AppDetailScreen {
         let Some(credential) = selected else {
             out.set_toast(
                 ToastLevel::Info,
-                "Select a secret first (Tab to Secrets and certificates, j/k to pick one).",
+                select_first(ctx, "a secret", "Secrets and certificates", None),
             );
             return;
         };
@@ -466,7 +466,10 @@ impl Component for AppDetailScreen {
             .map(|command| match command.action {
                 Action::FixFic => command.disabled_unless(
                     fixable,
-                    "The selected FIC has no finding with a fix; c changes it by hand.",
+                    format!(
+                        "The selected FIC has no finding with a fix; {} changes it by hand.",
+                        ctx.key(Context::AppDetail, Action::EditFic)
+                    ),
                 ),
                 Action::DeleteFic if ctx.read_only() => command.disabled_unless(
                     false,
@@ -478,7 +481,7 @@ impl Component for AppDetailScreen {
                 ),
                 Action::RemoveSecret => command.disabled_unless(
                     secret_selected,
-                    "Select a secret first (Tab to Secrets and certificates, j/k to pick one).",
+                    select_first(ctx, "a secret", "Secrets and certificates", None),
                 ),
                 Action::Undo if ctx.read_only() => command.disabled_unless(
                     false,
@@ -486,7 +489,7 @@ impl Component for AppDetailScreen {
                 ),
                 Action::DeleteFic | Action::Export | Action::WorkloadCode => command.disabled_unless(
                     fic.is_some(),
-                    "Select a FIC first (Tab to the FIC list, j/k to pick one).",
+                    select_first(ctx, "a FIC", "the FIC list", None),
                 ),
                 _ => command,
             })
@@ -529,11 +532,14 @@ impl Component for AppDetailScreen {
                 }
                 None => out.set_toast(
                     ToastLevel::Info,
-                    "The app is still loading; press a again in a moment.",
+                    format!(
+                        "The app is still loading; press {} again in a moment.",
+                        ctx.key(Context::AppDetail, Action::AddFic)
+                    ),
                 ),
             },
-            Action::EditFic => self.edit(false, &mut out),
-            Action::FixFic => self.edit(true, &mut out),
+            Action::EditFic => self.edit(false, ctx, &mut out),
+            Action::FixFic => self.edit(true, ctx, &mut out),
             Action::TestExchange => out.nav = Some(self.test_exchange(ctx)),
             Action::DeleteFic => self.ask_delete(ctx, &mut out),
             Action::Export => self.export(ctx, &mut out),
@@ -551,4 +557,16 @@ impl Component for AppDetailScreen {
         }
         out
     }
+}
+
+/// "Select a FIC first (Tab to the FIC list, j/k to pick one), then D.", keys as bound.
+fn select_first(ctx: &Ctx, what: &str, pane: &str, then: Option<Action>) -> String {
+    let key = |action| ctx.key(Context::AppDetail, action);
+    let then = then.map_or(String::new(), |action| format!(", then {}", key(action)));
+    format!(
+        "Select {what} first ({} to {pane}, {}/{} to pick one){then}.",
+        key(Action::NextPane),
+        key(Action::Down),
+        key(Action::Up)
+    )
 }

@@ -160,7 +160,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
     if detail.fics.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::from(vec![Span::styled(
-                "No FICs yet. a adds one that trusts a user-assigned managed identity.",
+                format!(
+                    "No FICs yet. {} adds one that trusts a user-assigned managed identity.",
+                    key(state, Context::AppDetail, Action::AddFic)
+                ),
                 theme.muted,
             )]))
             .block(fic_block),

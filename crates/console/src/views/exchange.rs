@@ -309,7 +309,7 @@ fn draw_tokens(
         result.assertion_raw.as_ref(),
         &result.assertion_signature,
         &assertion_links,
-        screen.reveal,
+        masked_unless(state, Context::Exchange, screen.reveal).as_deref(),
         now,
     );
     let right = token_lines(
@@ -319,7 +319,7 @@ fn draw_tokens(
         result.app_token_raw.as_ref(),
         &result.app_token_signature,
         &app_links,
-        screen.reveal,
+        masked_unless(state, Context::Exchange, screen.reveal).as_deref(),
         now,
     );
     if area.width >= 90 {
@@ -356,7 +356,13 @@ fn draw_tokens(
     }
 }
 
-/// One token decoded: kind, signature, the token itself (masked unless revealed), header and
+/// `None` when the tokens are revealed, else the key that reveals them on `context`'s screen.
+pub(crate) fn masked_unless(state: &State, context: Context, revealed: bool) -> Option<String> {
+    (!revealed).then(|| super::key(state, context, Action::Reveal))
+}
+
+/// One token decoded: kind, signature, the token itself (`masked`: hidden, and the key that
+/// shows it), header and
 /// claims with their meaning and times in words; `links` highlight the claims that tie it to
 /// the FIC or the app.
 #[allow(clippy::too_many_arguments)]
@@ -367,7 +373,7 @@ pub(crate) fn token_lines<'a>(
     raw: Option<&Secret<String>>,
     signature: &Signature,
     links: &[(&str, String)],
-    reveal: bool,
+    masked: Option<&str>,
     now: i64,
 ) -> Vec<Line<'a>> {
     let mut lines = vec![Line::from(Span::styled(title, theme.title))];
@@ -384,10 +390,9 @@ pub(crate) fn token_lines<'a>(
     ]));
     lines.push(signature_line(theme, signature, Some(jwt)));
     if let Some(raw) = raw {
-        let shown = if reveal {
-            sanitize(raw.expose()).into_owned()
-        } else {
-            format!("{} (v reveals)", ficus_core::secret::mask(raw.expose()))
+        let shown = match masked {
+            None => sanitize(raw.expose()).into_owned(),
+            Some(reveal) => format!("{} ({reveal} reveals)", ficus_core::secret::mask(raw.expose())),
         };
         lines.push(Line::from(vec![
             Span::styled("token      ", theme.muted),

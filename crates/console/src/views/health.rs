@@ -233,7 +233,13 @@ pub fn draw_status(frame: &mut Frame, area: Rect, state: &State, screen: &Health
         }
         spans.push(Span::raw("  "));
     } else {
-        spans.push(Span::styled(" / to filter  ", theme.muted));
+        spans.push(Span::styled(
+            format!(
+                " {} to filter  ",
+                super::key(state, crate::keymap::Context::Health, crate::keymap::Action::Filter)
+            ),
+            theme.muted,
+        ));
     }
     let findings = &screen.findings;
     let (shown, total) = (findings.visible_len(), findings.len());

@@ -20,7 +20,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &InspectorScre
     let mut lines = vec![Line::from(vec![
         Span::styled("Token inspector", theme.title),
         Span::styled(
-            "  paste a token · f reads a file · s checks the signature · a matches an app's FICs",
+            format!(
+                "  paste a token · {} reads a file · {} checks the signature · {} matches an app's FICs",
+                super::key(state, Context::Inspector, Action::TokenFromFile),
+                super::key(state, Context::Inspector, Action::VerifySignature),
+                super::key(state, Context::Inspector, Action::PickApp)
+            ),
             theme.muted,
         ),
     ])];
@@ -45,7 +50,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &InspectorScre
                     Signature::NotForYou(ficus_core::jwt::GRAPH_TOKEN_NOT_VERIFIABLE.into())
                 }
                 VerifyState::NotAsked => Signature::NotChecked(format!(
-                    "s fetches {}/.well-known/openid-configuration and its keys",
+                    "{} fetches {}/.well-known/openid-configuration and its keys",
+                    super::key(state, Context::Inspector, Action::VerifySignature),
                     decoded
                         .jwt
                         .str_claim("iss")
@@ -67,7 +73,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &InspectorScre
                 Some(&decoded.raw),
                 &signature,
                 &[],
-                screen.reveal,
+                super::exchange::masked_unless(state, Context::Inspector, screen.reveal).as_deref(),
                 state.now.unix_timestamp(),
             ));
         }

@@ -360,7 +360,10 @@ fn app_preview(state: &State, app: &AppRow) -> [Line<'static>; 2] {
             Line::from(vec![
                 Span::styled("no FICs", theme.muted),
                 Span::styled(
-                    " · a adds one that trusts a user-assigned managed identity",
+                    format!(
+                        " · {} adds one that trusts a user-assigned managed identity",
+                        super::key(state, crate::keymap::Context::List, crate::keymap::Action::AddFic)
+                    ),
                     theme.muted,
                 ),
             ]),

@@ -87,7 +87,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
                 theme.muted,
             )));
             lines.push(Line::from(Span::styled(
-                "Palette (:): app or identity name, apps, identities, tenant NAME, whois GUID, explain AADSTS…, decode TOKEN, theme NAME",
+                format!(
+                    "Palette ({}): app or identity name, apps, identities, tenant NAME, whois GUID, explain AADSTS…, decode TOKEN, theme NAME",
+                    super::key(state, context, crate::keymap::Action::Palette)
+                ),
                 theme.muted,
             )));
             lines.push(Line::from(Span::styled(

@@ -259,7 +259,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &SignInScreen)
     }
     after.push(Line::raw(""));
     after.push(Line::from(Span::styled(
-        "Blocked by Conditional Access? Quit (q), run az login, then ficus --use-az-cli.",
+        format!(
+            "Blocked by Conditional Access? Quit ({}), run az login, then ficus --use-az-cli.",
+            super::key(state, Context::SignIn, Action::Quit)
+        ),
         theme.muted,
     )));
     frame.render_widget(Paragraph::new(after).wrap(Wrap { trim: false }), rest);
