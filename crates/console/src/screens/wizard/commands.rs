@@ -3,7 +3,7 @@
 
 use super::state::{Step, Wizard};
 use crate::component::{Command, Ctx};
-use crate::keymap::Action;
+use crate::keymap::{Action, Context};
 
 pub(super) fn commands(wizard: &Wizard, ctx: &Ctx) -> Vec<Command> {
     if wizard.confirm_quit {
@@ -65,7 +65,10 @@ pub(super) fn commands(wizard: &Wizard, ctx: &Ctx) -> Vec<Command> {
             let label = if wizard.is_edit() { "save" } else { "create" };
             commands.push(Command::new(Action::Open, label).disabled_unless(
                 !ctx.read_only(),
-                "Saving is off (--read-only): y copies a snippet to run elsewhere.",
+                format!(
+                    "Saving is off (--read-only): {} copies a snippet to run elsewhere.",
+                    ctx.key(Context::Wizard, Action::Copy)
+                ),
             ));
             commands.push(Command::new(Action::Copy, "copy"));
             commands.push(Command::new(Action::NextPane, "format"));

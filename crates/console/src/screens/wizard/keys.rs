@@ -15,7 +15,7 @@ use super::state::{
     wizard_mut,
 };
 use crate::component::ToastLevel;
-use crate::keymap::Action;
+use crate::keymap::{Action, Context};
 use crate::model::IdentityKind;
 use crate::msg::Cmd;
 use crate::nav::{AppChoice, ExchangeEntry, Nav};
@@ -24,6 +24,11 @@ use ficus_core::text::sanitize;
 
 // ---------------------------------------------------------------------------------------------
 // Keys
+
+/// The key bound to `action` in the wizard, for its sentences.
+fn wk(here: &Here, action: Action) -> String {
+    here.key(Context::Wizard, action)
+}
 
 fn is_ctrl_c(key: &KeyEvent) -> bool {
     key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)
@@ -105,9 +110,10 @@ fn ask_quit(here: &mut Here) -> Vec<Cmd> {
     }
     wizard.confirm_quit = true;
     wizard.editing = false;
+    let yes = here.key(Context::Question, Action::Confirm);
     here.toast(
         ToastLevel::Warning,
-        "Quit ficus? This FIC is not saved yet. y quits · any other key stays",
+        format!("Quit ficus? This FIC is not saved yet. {yes} quits · any other key stays"),
     );
     Vec::new()
 }
@@ -158,9 +164,12 @@ pub(super) fn perform(here: &mut Here, action: Action) -> Vec<Cmd> {
             edit_existing(here)
         }
         Action::Palette | Action::ShowApps | Action::ShowIdentities => {
+            let back = wk(here, Action::Back);
             here.toast(
                 ToastLevel::Info,
-                "Finish or leave the wizard first (Esc goes back one step, nothing is lost).",
+                format!(
+                    "Finish or leave the wizard first ({back} goes back one step, nothing is lost)."
+                ),
             );
             Vec::new()
         }
@@ -208,9 +217,10 @@ fn back(here: &mut Here) -> Vec<Cmd> {
         None if wizard.has_typed_values() => {
             wizard.confirm_discard = true;
             wizard.editing = false;
+            let yes = here.key(Context::Question, Action::Confirm);
             here.toast(
                 ToastLevel::Warning,
-                "Discard the values typed in this FIC? y discards · any other key stays",
+                format!("Discard the values typed in this FIC? {yes} discards · any other key stays"),
             );
             Vec::new()
         }
@@ -263,9 +273,12 @@ fn next(here: &mut Here) -> Vec<Cmd> {
             Vec::new()
         }
         Step::AlreadyTrusted { .. } => {
+            let (test, change, back) = (wk(here, Action::TestExchange), wk(here, Action::EditFic), wk(here, Action::Back));
             here.toast(
                 ToastLevel::Info,
-                "Nothing to add: x tests the existing FIC, c changes it, Esc picks another.",
+                format!(
+                    "Nothing to add: {test} tests the existing FIC, {change} changes it, {back} picks another."
+                ),
             );
             Vec::new()
         }
@@ -355,6 +368,7 @@ fn choose(here: &mut Here, side: Side) -> Vec<Cmd> {
 }
 
 fn to_review(here: &mut Here) -> Vec<Cmd> {
+    let fix_key = wk(here, Action::ApplyFix);
     let Some(wizard) = wizard_mut(here) else {
         return Vec::new();
     };
@@ -367,9 +381,9 @@ fn to_review(here: &mut Here) -> Vec<Cmd> {
             first.field.label(),
             first.message,
             if first.fix.is_some() {
-                " (f fixes it)"
+                format!(" ({fix_key} fixes it)")
             } else {
-                ""
+                String::new()
             }
         )
     });
@@ -378,16 +392,18 @@ fn to_review(here: &mut Here) -> Vec<Cmd> {
         return Vec::new();
     }
     if !wizard.warnings_acknowledged() {
+        let (accept, fix, edit) = (wk(here, Action::AcknowledgeWarnings), wk(here, Action::ApplyFix), wk(here, Action::EditField));
         here.toast(
             ToastLevel::Warning,
-            "Read the warnings: w accepts them and goes on, or fix them (f / e).",
+            format!("Read the warnings: {accept} accepts them and goes on, or fix them ({fix} / {edit})."),
         );
         return Vec::new();
     }
     if super::review::update_of(wizard).is_some_and(|u| u.is_ok_and(|(u, _)| u.is_empty())) {
+        let (edit, fix) = (wk(here, Action::EditField), wk(here, Action::ApplyFix));
         here.toast(
             ToastLevel::Info,
-            "Nothing changed yet: e edits the selected field, f applies a fix.",
+            format!("Nothing changed yet: {edit} edits the selected field, {fix} applies a fix."),
         );
         return Vec::new();
     }
@@ -397,9 +413,10 @@ fn to_review(here: &mut Here) -> Vec<Cmd> {
 
 fn save(here: &mut Here) -> Vec<Cmd> {
     if here.read_only() {
+        let copy = wk(here, Action::Copy);
         here.toast(
             ToastLevel::Warning,
-            "Saving is off (--read-only): y copies a snippet to run elsewhere.",
+            format!("Saving is off (--read-only): {copy} copies a snippet to run elsewhere."),
         );
         return Vec::new();
     }
@@ -504,9 +521,10 @@ fn acknowledge(here: &mut Here) -> Vec<Cmd> {
         return Vec::new();
     }
     wizard.acknowledged = warnings;
+    let review = wk(here, Action::Open);
     here.toast(
         ToastLevel::Info,
-        "Warnings accepted; Enter reviews the request.",
+        format!("Warnings accepted; {review} reviews the request."),
     );
     Vec::new()
 }
@@ -615,9 +633,10 @@ pub(super) fn on_paste(here: &mut Here, text: &str) -> Option<Vec<Cmd>> {
         }
         wizard.picker_cursor = 0;
     } else {
+        let edit = wk(here, Action::EditField);
         here.toast(
             ToastLevel::Info,
-            "To paste into a field, select it and press e first.",
+            format!("To paste into a field, select it and press {edit} first."),
         );
     }
     Some(Vec::new())

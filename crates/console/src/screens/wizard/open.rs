@@ -7,6 +7,7 @@ use tui_input::Input;
 use super::effect::WizardCmd;
 use super::state::{FieldId, Mode, SYSTEM_ASSIGNED_WHY, Side, Step, Wizard, WizardApp};
 use crate::component::{Ctx, Outcome, ToastLevel};
+use crate::keymap::{Action, Context};
 use crate::model::{AppRow, Audience};
 use crate::msg::Cmd;
 use crate::nav::FicFix;
@@ -166,9 +167,10 @@ fn correction_in(here: &mut Opening, fix: FicFix, known: Option<WizardApp>) -> V
 
 fn edit_fic(here: &mut Opening, app: WizardApp, original: Fic, correction: Correction) -> Vec<Cmd> {
     let Some(fic_id) = original.id.clone() else {
+        let reload = here.key(Context::AppDetail, Action::Refresh);
         here.toast(
             ToastLevel::Warning,
-            "This FIC has no id yet (still replicating?); press r to reload the app first.",
+            format!("This FIC has no id yet (still replicating?); press {reload} to reload the app first."),
         );
         return Vec::new();
     };
@@ -205,9 +207,10 @@ fn edit_fic(here: &mut Opening, app: WizardApp, original: Fic, correction: Corre
             Some(fix) => Some(fix),
             None => {
                 *here.screen = Some(wizard);
+                let edit = here.key(Context::Wizard, Action::EditField);
                 here.toast(
                     ToastLevel::Info,
-                    "No finding on this FIC has a fix to apply; edit it here (e on a field).",
+                    format!("No finding on this FIC has a fix to apply; edit it here ({edit} on a field)."),
                 );
                 return Vec::new();
             }
@@ -218,12 +221,13 @@ fn edit_fic(here: &mut Opening, app: WizardApp, original: Fic, correction: Corre
             value,
         }),
     };
+    let review = here.key(Context::Wizard, Action::Open);
     let note = fix.map(|fix| {
         apply(&mut wizard, &fix);
         if let Some(id) = FieldId::from_fic_field(fix.field) {
             wizard.focus = id as usize;
         }
-        format!("{}: {}. Enter reviews it.", original.name, fix.label)
+        format!("{}: {}. {review} reviews it.", original.name, fix.label)
     });
     *here.screen = Some(wizard);
     if let Some(text) = note {

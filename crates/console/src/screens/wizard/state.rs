@@ -4,6 +4,7 @@ use tui_input::Input;
 
 use crate::component::{Ctx, ToastLevel};
 use crate::error::ErrorKind;
+use crate::keymap::{Action, Context};
 use crate::model::{AppRow, IdentityRow};
 use crate::msg::{Cmd, RequestId};
 use ficus_core::cloud::Cloud;
@@ -450,6 +451,9 @@ pub(super) fn wizard_mut<'h>(here: &'h mut Here) -> Option<&'h mut Wizard> {
 
 /// An effect's answer. Answers nobody waits for any more are dropped.
 pub(super) fn on_msg(here: &mut Here, msg: WizardMsg) -> Vec<Cmd> {
+    // Keys for the sentences below, as the keymap binds them in the wizard.
+    let test_key = here.key(Context::Wizard, Action::TestExchange);
+    let back_key = here.key(Context::Wizard, Action::Back);
     let Some(wizard) = wizard_mut(here) else {
         return Vec::new();
     };
@@ -535,7 +539,7 @@ pub(super) fn on_msg(here: &mut Here, msg: WizardMsg) -> Vec<Cmd> {
                     let verb = if wizard.is_edit() { "Saved" } else { "Created" };
                     let name = stored.name.clone();
                     let toast = if wizard.replicated || wizard.is_edit() {
-                        format!("{verb} {name} and read it back. x runs the test exchange.")
+                        format!("{verb} {name} and read it back. {test_key} runs the test exchange.")
                     } else {
                         format!("{name} {NOT_REPLICATED}")
                     };
@@ -549,7 +553,7 @@ pub(super) fn on_msg(here: &mut Here, msg: WizardMsg) -> Vec<Cmd> {
                     // The kind, not the wording, says what to do; every field is kept.
                     let error = match error.kind {
                         ErrorKind::Conflict if !wizard.is_edit() => format!(
-                            "The name {name} is taken: this app already has a FIC named so (or one with this issuer and subject). Esc twice goes back to the fields to choose another name; every value is kept. ({detail})"
+                            "The name {name} is taken: this app already has a FIC named so (or one with this issuer and subject). {back_key} twice goes back to the fields to choose another name; every value is kept. ({detail})"
                         ),
                         ErrorKind::Forbidden => format!(
                             "You may not change this app: you need to own it or be an Application Administrator. Every value is kept. ({detail})"
