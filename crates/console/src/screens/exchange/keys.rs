@@ -69,9 +69,12 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
         Action::Reveal => {
             screen.reveal = !screen.reveal;
             let text = if screen.reveal {
-                "Tokens shown in full; v masks them again. They are never written to the log."
+                format!(
+                    "Tokens shown in full; {} masks them again. They are never written to the log.",
+                    here.key(Context::Exchange, Action::Reveal)
+                )
             } else {
-                "Tokens masked."
+                "Tokens masked.".to_string()
             };
             here.toast(ToastLevel::Info, text);
             Vec::new()
@@ -106,7 +109,11 @@ pub fn perform(here: &mut Here, action: Action) -> Option<Vec<Cmd>> {
                 SourceChoice::Session if screen_emulated(here) => "the sandbox's emulated host",
                 SourceChoice::Session => "this machine (as detected)",
                 SourceChoice::ThisMachine => "this machine's own endpoint",
-                SourceChoice::PasteOrFile => "a pasted token or file (p pastes, f reads a file)",
+                SourceChoice::PasteOrFile => &format!(
+                    "a pasted token or file ({} pastes, {} reads a file)",
+                    here.key(Context::Exchange, Action::PasteToken),
+                    here.key(Context::Exchange, Action::TokenFromFile)
+                ),
             };
             let dropped = if dropped {
                 " The pasted token is dropped."

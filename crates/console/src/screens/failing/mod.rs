@@ -123,8 +123,11 @@ impl FailingScreen {
                 None => out.set_toast(
                     ToastLevel::Info,
                     format!(
-                        "The rules know what is wrong with {} but not the corrected value: {} (Enter opens the app; c there changes it by hand).",
-                        fault.fic.name, fault.message
+                        "The rules know what is wrong with {} but not the corrected value: {} ({} opens the app; {} there changes it by hand).",
+                        fault.fic.name,
+                        fault.message,
+                        ctx.key(Context::Failing, Action::Open),
+                        ctx.key(Context::AppDetail, Action::EditFic)
                     ),
                 ),
             },
@@ -183,7 +186,10 @@ impl Component for FailingScreen {
                 Action::FixFic => command.disabled_unless(
                     in_directory
                         && row.is_some_and(|r| r.fault.as_ref().is_none_or(|f| f.fix.is_some())),
-                    "No corrected value is known for this one; Enter opens the app.",
+                    format!(
+                        "No corrected value is known for this one; {} opens the app.",
+                        ctx.key(Context::Failing, Action::Open)
+                    ),
                 ),
                 _ => command,
             })

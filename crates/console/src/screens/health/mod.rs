@@ -277,13 +277,13 @@ impl HealthScreen {
         }
         match (&row.finding.fix, &row.finding.fic, &row.finding.app) {
             (Some(_), Some(_), Some(_)) => None,
+            _ if row.finding.action.is_empty() => Some(format!(
+                "no one-key fix for this finding: open it with {}",
+                ctx.key(Context::Health, Action::Open)
+            )),
             _ => Some(format!(
                 "no one-key fix for this finding: {}",
-                if row.finding.action.is_empty() {
-                    "open it with Enter"
-                } else {
-                    row.finding.action.as_str()
-                }
+                row.finding.action
             )),
         }
     }

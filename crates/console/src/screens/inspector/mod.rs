@@ -59,7 +59,7 @@ pub struct InspectorScreen {
 }
 
 const EMPTY: &str =
-    "No token yet: paste one (the terminal's paste) or press f to read one from a file.";
+    "No token yet: paste one (the terminal's paste) or read one from a file (the keys are above).";
 
 impl InspectorScreen {
     /// Which of the app's FICs the token would satisfy, as Entra matches them.
@@ -176,6 +176,7 @@ impl Component for InspectorScreen {
 
 /// A new token replaces the old one (and its signature verdict).
 fn set_token(here: &mut Here, text: &str) {
+    let verify = here.key(Context::Inspector, Action::VerifySignature);
     let Some(screen) = top(here) else {
         return;
     };
@@ -186,7 +187,7 @@ fn set_token(here: &mut Here, text: &str) {
         Ok(decoded) => (
             ToastLevel::Success,
             format!(
-                "Decoded: {}. s checks its signature against the issuer's keys.",
+                "Decoded: {}. {verify} checks its signature against the issuer's keys.",
                 decoded.kind.label()
             ),
         ),
@@ -377,6 +378,7 @@ fn on_file(
     label: String,
     result: Result<Secret<String>, String>,
 ) -> Vec<Cmd> {
+    let file = here.key(Context::Inspector, Action::TokenFromFile);
     let Some(screen) = top(here) else {
         return Vec::new();
     };
@@ -388,7 +390,7 @@ fn on_file(
         Err(error) => here.toast(
             ToastLevel::Error,
             format!(
-                "{} ({}) — press f to try another path",
+                "{} ({}) — press {file} to try another path",
                 sanitize(&error),
                 sanitize(&label)
             ),
