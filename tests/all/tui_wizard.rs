@@ -299,7 +299,7 @@ async fn throttling_keeps_every_input_and_says_what_to_do() {
             assert!(error.contains("throttling"), "{error}");
             assert!(error.contains("429"), "{error}");
             assert!(error.contains("nothing was created"), "{error}");
-            assert!(error.contains("press r to retry"), "{error}");
+            assert!(error.contains("Wait a minute, then retry."), "{error}");
         }
         other => panic!("expected the create to fail, got {other:?}"),
     }

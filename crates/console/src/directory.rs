@@ -745,7 +745,7 @@ impl Directory for GraphDirectory {
             return Err(DirectoryError::new(
                 crate::error::ErrorKind::NotFound,
                 format!(
-                    "{} has no secret {key_id} any more (removed elsewhere?); press r to read it again",
+                    "{} has no secret {key_id} any more (removed elsewhere?); reload the app to read it again",
                     app.display_name
                 ),
             ));
@@ -877,7 +877,7 @@ impl Directory for GraphDirectory {
             DirectoryError::from_entra(
                 &e,
                 format!(
-                    "cannot read the app's FICs ({}); press r to try again",
+                    "cannot read the app's FICs ({}); reload to try again",
                     say(&e)
                 ),
             )
@@ -1028,7 +1028,7 @@ impl Directory for GraphDirectory {
                 return Err(DirectoryError::new(
                     ErrorKind::Unsupported,
                     format!(
-                        "this session cannot switch tenant from inside the console; quit (q) and \
+                        "this session cannot switch tenant from inside the console; quit and \
                          start `ficus --tenant {tenant}`"
                     ),
                 ));
@@ -1151,14 +1151,14 @@ fn plain_write_error(error: &EntraError, verb: &str) -> String {
         EntraError::Graph(graph) => {
             let what = match graph.status {
                 429 => format!(
-                    "Graph is throttling this tenant (429 Too Many Requests) and still was after ficus' retries; nothing was {verb}. Wait a minute, then press r to retry."
+                    "Graph is throttling this tenant (429 Too Many Requests) and still was after ficus' retries; nothing was {verb}. Wait a minute, then retry."
                 ),
                 403 => format!(
                     "Graph refused: you lack the right to change this app (403 {}). You need to be an owner of the app or an Application Administrator; nothing was {verb}.",
                     graph.code
                 ),
                 404 => format!(
-                    "Graph does not find this app any more (404); it may have been deleted. Nothing was {verb}; press Esc and reload."
+                    "Graph does not find this app any more (404); it may have been deleted. Nothing was {verb}; go back and reload the list."
                 ),
                 409 => format!(
                     "Graph refused: a FIC with this name or this issuer and subject already exists on the app (409 {}). Change the name, or edit the existing one.",
@@ -1169,7 +1169,7 @@ fn plain_write_error(error: &EntraError, verb: &str) -> String {
                     graph.code, graph.message
                 ),
                 status if status >= 500 => format!(
-                    "Graph failed on its side ({status} {}); nothing is known to be {verb}. Press r to retry.",
+                    "Graph failed on its side ({status} {}); nothing is known to be {verb}. Retry in a moment.",
                     graph.code
                 ),
                 status => format!(

@@ -41,7 +41,7 @@ pub(super) fn spawn<D: Directory>(
                     .and_then(|contained| contained)
                     .unwrap_or_else(|error| {
                         Err(format!(
-                            "reading the file stopped unexpectedly ({error}); try again, or paste the token (p)"
+                            "reading the file stopped unexpectedly ({error}); try again, or paste the token"
                         ))
                     });
                     send(

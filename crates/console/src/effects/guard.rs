@@ -71,7 +71,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// What a contained panic tells the admin.
 pub fn internal_error(message: &str) -> String {
     format!(
-        "ficus hit an internal error ({message}); nothing else is affected. Try again (r), and if \
+        "ficus hit an internal error ({message}); nothing else is affected. Try again, and if \
          it repeats, report it with the log file"
     )
 }

@@ -26,7 +26,7 @@ impl MemoryDirectory {
         let start: usize = match next {
             Some(link) => link
                 .parse()
-                .map_err(|_| format!("bad page link {link}; press r to reload from the start"))?,
+                .map_err(|_| format!("bad page link {link}; reload from the start"))?,
             None => 0,
         };
         let size = page_size.max(1);
@@ -93,7 +93,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .find(|d| d.app.object_id == object_id)
             .cloned()
             .ok_or_else(|| {
-                not_found("this app no longer exists; press Esc and r to reload the list")
+                not_found("this app no longer exists; go back and reload the list")
             })
     }
 
@@ -128,12 +128,12 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .apps
             .iter_mut()
             .find(|d| d.app.object_id == app_object_id)
-            .ok_or_else(|| not_found("this app no longer exists; press Esc and r to reload"))?;
+            .ok_or_else(|| not_found("this app no longer exists; go back and reload the list"))?;
         let before = app.fics.len();
         app.fics
             .retain(|f| f.fic.id.as_deref() != Some(fic_id.as_str()));
         if app.fics.len() == before {
-            return Err("that FIC is already gone; press r to reload".into());
+            return Err("that FIC is already gone; reload the app".into());
         }
         app.app.fic_count = Some(app.fics.len());
         Ok(())
@@ -151,7 +151,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .apps
             .iter_mut()
             .find(|d| d.app.object_id == app_object_id)
-            .ok_or_else(|| not_found("this app no longer exists; press Esc and r to reload"))?;
+            .ok_or_else(|| not_found("this app no longer exists; go back and reload the list"))?;
         if app.fics.len() >= ficus_core::fic::rules::MAX_FICS_PER_APP {
             return Err("the app already has 20 FICs, Graph's limit; delete one first".into());
         }
@@ -191,14 +191,14 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .apps
             .iter_mut()
             .find(|d| d.app.object_id == app_object_id)
-            .ok_or_else(|| not_found("this app no longer exists; press Esc and r to reload"))?;
+            .ok_or_else(|| not_found("this app no longer exists; go back and reload the list"))?;
         let stored = app
             .fics
             .iter_mut()
             .find(|f| {
                 f.fic.id.as_deref() == Some(update.fic_key.as_str()) || f.fic.name == update.fic_key
             })
-            .ok_or_else(|| not_found("that FIC is gone; press Esc and r to reload the app"))?;
+            .ok_or_else(|| not_found("that FIC is gone; go back and reload the app"))?;
         // Only the fields sent change (the name never does), as in Graph.
         stored.fic = update.apply(&stored.fic);
         Ok(stored.fic.clone())

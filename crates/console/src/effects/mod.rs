@@ -216,7 +216,7 @@ pub trait Directory: Send + Sync + 'static {
         async {
             Err(DirectoryError::new(
                 ErrorKind::Unsupported,
-                "this directory signs in to one tenant only; quit (q) and start ficus --tenant NAME",
+                "this directory signs in to one tenant only; quit and start ficus --tenant NAME",
             ))
         }
     }
@@ -285,7 +285,7 @@ pub const NO_DIRECTORY_LOOKUP: &str = "this directory cannot look GUIDs up; show
 
 /// What a directory without a token service says to the exchange screen.
 pub const NO_TOKEN_SERVICE: &str =
-    "this directory has no token service to exchange with; paste a token (p) to inspect it instead";
+    "this directory has no token service to exchange with; paste a token to inspect it instead";
 
 /// Sends a paged list as one message a page (`page_msg(rows, page number, last?)`) until the
 /// last page, an error (`failed_msg`), or a console that stopped listening.
@@ -717,7 +717,7 @@ mod tests {
             move |next: Option<String>| {
                 let answer = match next.as_deref() {
                     _ if fail_at.is_some() && next.as_deref() == fail_at => {
-                        Err("429 throttled; press r".into())
+                        Err("429 throttled".into())
                     }
                     None => Ok(Page {
                         rows: vec![row("a"), row("b")],

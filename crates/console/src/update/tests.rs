@@ -451,7 +451,7 @@ fn palette_tenant_switches_and_a_refusal_keeps_the_session() {
     // The directory cannot switch: back to the lists, which are still there, with the reason.
     update(
         &mut state,
-        Msg::SwitchRefused("quit (q) and start ficus --tenant fabrikam".into()),
+        Msg::SwitchRefused("quit and start ficus --tenant fabrikam".into()),
     );
     assert!(matches!(state.phase, Phase::Console));
     assert_eq!(state.apps.items().len(), 3);

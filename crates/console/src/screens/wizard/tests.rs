@@ -1104,7 +1104,7 @@ fn snapshot_failed() {
         &mut state,
         Msg::Wizard(WizardMsg::Saved {
             request,
-            result: Err("Graph is throttling this tenant (429 Too Many Requests) and still was after ficus' retries; nothing was created. Wait a minute, then press r to retry.".into()),
+            result: Err("Graph is throttling this tenant (429 Too Many Requests) and still was after ficus' retries; nothing was created. Wait a minute, then retry.".into()),
         }),
     );
     insta::assert_snapshot!(screen(&state));
