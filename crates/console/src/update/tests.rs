@@ -1592,3 +1592,39 @@ fn offline_whois_words_a_guid_as_the_directory_does() {
         "principal (object) id of the managed identity id-orders (user-assigned): the value a FIC's subject takes"
     );
 }
+
+/// No key written by hand into a screen's sentences: the app detail's "Press r to retry", its
+/// findings' "(f fixes)" and the exchange's "x runs the exchange" name the keys as
+/// `keymap.toml` binds them, and never the default ones they replaced.
+#[test]
+fn sentences_on_screen_name_remapped_keys() {
+    let mut state = console(false);
+    state.keymap = Keymap::default()
+        .with_overrides(
+            "back = \"ctrl-b\"\n[app-detail]\nrefresh = \"R\"\n[exchange]\nrun-exchange = \"X\"\nopen = \"ctrl-o\"\n",
+        )
+        .expect("remaps");
+    let request = open_payments(&mut state);
+    update(
+        &mut state,
+        Msg::AppDetailLoaded {
+            request,
+            result: Err("Graph said no".into()),
+        },
+    );
+    let failed = render(&state);
+    assert!(
+        failed.contains("Press R to retry, Ctrl-b to go back."),
+        "{failed}"
+    );
+    assert!(!failed.contains("Press r to retry"), "{failed}");
+    // The exchange, before its first run.
+    update(&mut state, char_key('x'));
+    assert!(matches!(state.stack.last(), Some(Screen::Exchange(_))));
+    let exchange = render(&state);
+    assert!(
+        exchange.contains("X runs the exchange; Ctrl-o changes the selected field."),
+        "{exchange}"
+    );
+    assert!(!exchange.contains("x runs the exchange"), "{exchange}");
+}

@@ -1317,3 +1317,38 @@ fn remapped_keys_show_everywhere_and_disabled_commands_say_why() {
         assert!(toast(&state).contains("no warnings"), "{}", toast(&state));
     }
 }
+
+/// No key written by hand in the wizard's sentences: the review's action line and the failed
+/// step's retry line name the keys as `keymap.toml` binds them.
+#[test]
+fn review_and_failure_lines_name_remapped_keys() {
+    let mut state = at_fields(false);
+    state.keymap = Keymap::default()
+        .with_overrides("[wizard]\ncopy = \"C\"\nnext-pane = \"n\"\nopen = [\"ctrl-s\", \"enter\"]\nrefresh = \"R\"\n")
+        .expect("remaps");
+    update(&mut state, ctrl('s'));
+    assert_eq!(the_wizard(&state).step, Step::Review);
+    let review = screen(&state);
+    assert!(
+        review.contains("Ctrl-s creates it · C copies · n next format · Esc back"),
+        "{review}"
+    );
+    assert!(!review.contains("y copies"), "{review}");
+    assert!(!review.contains("Tab next format"), "{review}");
+    let commands = update(&mut state, ctrl('s'));
+    let [Cmd::Wizard(WizardCmd::Create { request, .. })] = commands.as_slice() else {
+        panic!("the remapped key saves: {commands:?}");
+    };
+    let request = *request;
+    update(
+        &mut state,
+        Msg::Wizard(WizardMsg::Saved {
+            request,
+            result: Err("Graph failed on its side (503 ServiceUnavailable).".into()),
+        }),
+    );
+    let failed = screen(&state);
+    assert!(failed.contains("R or Ctrl-s retries"), "{failed}");
+    assert!(failed.contains("· C copies"), "{failed}");
+    assert!(!failed.contains("r or Enter retries"), "{failed}");
+}
