@@ -39,6 +39,8 @@ fn check(name: &str, state: &mut ficus::tui::State) {
                 // Minted per run by the sandbox: the id of a FIC just created, a request id.
                 (r#"(?m)^"(\s+id\s+)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, "\"${1}[new fic id]"),
                 (r"request-id [0-9a-f-]{36}", "request-id [request id]"),
+                // The same id wrapped onto the next line.
+                (r"[0-9a-f-]{36}( for a support case)", "[request id]$1"),
             ],
         }, {
             insta::assert_snapshot!(name, screen);
