@@ -81,3 +81,27 @@ async fn a_tenant_without_p1_says_why_there_is_no_evidence() {
     let screen = render(&driver.state, 140, 40);
     assert!(screen.contains("no Entra ID P1/P2"), "{screen}");
 }
+
+/// Below 100 columns there is no evidence column: the selected credential's evidence sits
+/// under the credentials, and the selected FIC's among its values, so nothing is hidden.
+#[tokio::test]
+async fn the_app_detail_at_80_columns_still_shows_the_evidence() {
+    let mut driver = Driver::new(demo_directory(false).await, "default");
+    driver.start().await;
+    open(&mut driver, "payments").await;
+    driver.state.size = (80, 24);
+    let screen = render(&driver.state, 80, 24);
+    assert!(screen.contains("sign-ins  used"), "the FIC's line: {screen}");
+    assert!(
+        screen.contains("  sign-ins  ") && screen.contains(": used 1 day ago · "),
+        "the selected credential's line under the table: {screen}"
+    );
+    insta::with_settings!({
+        filters => vec![
+            (r"\b(in )?\d+ (second|minute|hour|day|month|year)s?( ago)?", "[time]"),
+            (r"127\.0\.0\.1:\d+", "[sandbox]"),
+        ],
+    }, {
+        insta::assert_snapshot!("app_detail_evidence_payments_api@80x24", screen);
+    });
+}

@@ -33,7 +33,7 @@ fn fic_values(
         ("subject", subject),
         ("audience", row.fic.audiences.join(", ")),
     ];
-    // The sign-in evidence (wide layouts): is the FIC in use, does it fail?
+    // The sign-in evidence: is the FIC in use, does it fail?
     if let (Some(evidence), Some(id)) = (evidence, row.fic.id.as_deref()) {
         values.push(("sign-ins", evidence.describe_fic(id, now)));
     }
@@ -66,8 +66,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
     };
     let wide = area.width >= 100;
     let app = &detail.app;
-    // Where there is room for it (100 columns and more): the sign-in evidence.
-    let evidence = state.evidence.get(&app.object_id).filter(|_| wide);
+    // The sign-in evidence: a column of the credentials from 100 columns, below them (the
+    // selected one's) when narrower; the selected FIC's among its values either way.
+    let evidence = state.evidence.get(&app.object_id);
     let mut identity_lines = vec![
         Line::from(Span::styled(app.name.clone(), theme.title)),
         field("app id", app.app_id.clone(), theme.muted, theme.text),
@@ -127,7 +128,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
         Constraint::Length(identity_lines.len() as u16),
         Constraint::Min(4),
         Constraint::Length(findings_height),
-        Constraint::Length((app.credentials.len() as u16 + 3).min(8)),
+        Constraint::Length((app.credentials.len() as u16 + 3).min(8) + u16::from(!wide && !app.credentials.is_empty())),
     ])
     .areas(area);
     frame.render_widget(
@@ -360,7 +361,37 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
             })
             .highlight_symbol("▶ ");
         let mut table_state = TableState::default().with_selected(Some(screen.credential_cursor));
-        frame.render_stateful_widget(table, credentials_area, &mut table_state);
+        if wide {
+            frame.render_stateful_widget(table, credentials_area, &mut table_state);
+        } else {
+            // No room for an evidence column: the selected credential's, under the table.
+            let [table_area, evidence_area] =
+                Layout::vertical([Constraint::Min(2), Constraint::Length(1)])
+                    .areas(credentials_area);
+            frame.render_stateful_widget(table, table_area, &mut table_state);
+            let credential = app
+                .credentials
+                .get(screen.credential_cursor)
+                .or(app.credentials.first());
+            let text = match (evidence, credential) {
+                (Some(e), _) if e.unavailable().is_some() => None,
+                (Some(e), Some(c)) => {
+                    let name = if c.name.is_empty() { c.kind.label() } else { &c.name };
+                    Some(format!("{name}: {}", e.describe(&c.key_id, state.now)))
+                }
+                (None, _) => Some("…".to_string()),
+                (Some(_), None) => None,
+            };
+            if let Some(text) = text {
+                frame.render_widget(
+                    Paragraph::new(Line::from(vec![
+                        Span::styled(format!("  {:<VALUE_INDENT$}", "sign-ins"), theme.muted),
+                        Span::styled(text, theme.text),
+                    ])),
+                    evidence_area,
+                );
+            }
+        }
     }
     if let Some(question) = &screen.migration.question {
         draw_question(frame, area, state, question);
