@@ -573,6 +573,7 @@ impl Default for Keymap {
             (Health, &["tab"], NextPane, "back to the apps", Some("apps")),
             (Health, &["y"], Copy, "copy the finding as a line of text", None),
             (Health, &["r"], Refresh, "audit the tenant again", Some("audit again")),
+            (Health, &["F"], ShowFailing, "failing workloads: the failed sign-ins, at the selected finding's app", Some("failing")),
         ];
         Keymap {
             bindings: table

@@ -53,6 +53,9 @@ pub enum Nav {
         name: String,
         fic_index: Option<usize>,
     },
+    /// Failing workloads (#15) above the screen that asks, the cursor on this app's (object
+    /// id) failing sign-ins once they arrive: a Health finding's path to them.
+    OpenFailingAt { app_object_id: Option<String> },
 }
 
 /// The list at the bottom of the screen stack; `Tab` switches between them. Adding a tab is

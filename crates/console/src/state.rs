@@ -113,6 +113,10 @@ pub struct State {
     pub whois_request: Option<(RequestId, String)>,
     /// Keys (and pastes) typed while signing in, applied once the apps list arrives.
     pub typed_ahead: Vec<Msg>,
+    /// The Health tab while another tab is shown: its findings kept (an audit of a large
+    /// tenant takes seconds, and a second one within a minute waits for Graph's quota), so
+    /// coming back shows them with their age; `r` audits again.
+    pub parked_health: Option<Box<crate::screens::health::HealthScreen>>,
     /// Sign-in evidence per app object id (the app detail's last-used column).
     pub evidence: std::collections::HashMap<String, crate::evidence::Evidence>,
     requests: RequestIds,
@@ -142,6 +146,7 @@ impl State {
             whois_request: None,
             typed_ahead: Vec::new(),
             evidence: std::collections::HashMap::new(),
+            parked_health: None,
             requests: RequestIds::default(),
             quit: false,
         }

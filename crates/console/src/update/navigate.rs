@@ -196,6 +196,12 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
         Nav::OpenIdentity(identity) => open_identity(state, *identity),
         Nav::OpenHealth => open_health(state),
         Nav::CloseHealth => show_list(state, ListKind::Apps),
+        Nav::OpenFailingAt { app_object_id } => {
+            let (mut screen, cmds) = crate::screens::failing::open(&state.ctx(), Default::default());
+            screen.focus_app = app_object_id;
+            push(state, Screen::Failing(Box::new(screen)));
+            cmds
+        }
         Nav::OpenAppAt {
             object_id,
             name,
@@ -214,17 +220,33 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
 }
 
 /// The Health tab (#14): at the bottom of the stack, auditing the tenant as it opens.
+/// Coming back to it shows the findings kept when it was left, without auditing again.
 pub(super) fn open_health(state: &mut State) -> Vec<Cmd> {
     if matches!(state.stack.first(), Some(Screen::Health(_))) {
         state.stack.truncate(1);
         return Vec::new();
     }
-    let (screen, cmd) = crate::screens::health::HealthScreen::open(&state.ctx());
+    let (screen, cmds) = match state.parked_health.take() {
+        Some(screen) => (screen, Vec::new()),
+        None => {
+            let (screen, cmd) = crate::screens::health::HealthScreen::open(&state.ctx());
+            (Box::new(screen), vec![cmd])
+        }
+    };
     state.stack.clear();
     state.overlay = None;
     state.lists.editing_filter = false;
-    state.stack.push(Screen::Health(Box::new(screen)));
-    vec![cmd]
+    state.stack.push(Screen::Health(screen));
+    cmds
+}
+
+/// Leaving the Health tab keeps it (its findings, filter, sort and cursor) for the way back.
+fn park_health(state: &mut State) {
+    if matches!(state.stack.first(), Some(Screen::Health(_)))
+        && let Screen::Health(screen) = state.stack.remove(0)
+    {
+        state.parked_health = Some(screen);
+    }
 }
 
 /// The wizard on top saved a FIC: the Health tab under it (if open) audits that app again,
@@ -239,10 +261,14 @@ pub(super) fn reaudit_saved_app(state: &mut State, saved: crate::msg::RequestId)
         _ => return None,
     };
     let request = state.new_request();
-    state.stack.iter_mut().find_map(|screen| match screen {
-        Screen::Health(health) => Some(health.reaudit_app(object_id.clone(), request)),
+    let on_stack = state.stack.iter_mut().find_map(|screen| match screen {
+        Screen::Health(health) => Some(health),
         _ => None,
-    })
+    });
+    // A kept Health tab follows too, so its findings are not stale when it comes back.
+    on_stack
+        .or(state.parked_health.as_mut())
+        .map(|health| health.reaudit_app(object_id, request))
 }
 
 /// An answer to the Health tab's audit, wherever the tab is in the stack.
@@ -252,6 +278,12 @@ pub(super) fn on_health_msg(state: &mut State, msg: crate::screens::health::Heal
         .iter()
         .position(|s| matches!(s, Screen::Health(_)))
     else {
+        // A kept tab still takes its audit's pages; what it would say waits for its return.
+        if let Some(mut screen) = state.parked_health.take() {
+            let outcome = screen.on_msg(msg, &state.ctx());
+            state.parked_health = Some(screen);
+            return outcome.cmds;
+        }
         return Vec::new();
     };
     let Screen::Health(mut screen) = state.stack.remove(index) else {
@@ -406,6 +438,7 @@ pub(super) fn open_failing(state: &mut State) -> Vec<Cmd> {
 }
 
 pub(super) fn show_list(state: &mut State, list: ListKind) -> Vec<Cmd> {
+    park_health(state);
     state.stack.clear();
     state.lists.show(list);
     Vec::new()

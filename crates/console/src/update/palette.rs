@@ -107,6 +107,8 @@ pub(super) fn run_palette(state: &mut State, input: &str, chosen: Option<Suggest
             // The lists stay until the new sign-in is done (`start_console` reloads them);
             // a refusal returns to them.
             state.stack.clear();
+            // Another tenant's findings are not this one's.
+            state.parked_health = None;
             state.overlay = None;
             state.phase = Phase::SigningIn(SignInScreen {
                 status: Some(format!("Signing in to {}…", sanitize(&tenant))),

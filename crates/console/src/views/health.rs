@@ -3,7 +3,7 @@
 //! Only the rows on screen become lines; nothing is sorted here.
 
 use ficus_core::audit::Severity;
-use ficus_core::text::sanitize;
+use ficus_core::text::{relative_time, sanitize};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -65,6 +65,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &HealthScreen)
     ];
     if screen.reaudit.is_some() {
         spans.push(Span::styled(" · auditing the app again…", theme.muted));
+    } else if let Some(at) = screen.audited_at {
+        // Kept while other tabs were shown: how old the findings are, and how to renew them.
+        spans.push(Span::styled(
+            format!(
+                " · audited {} ({} audits again)",
+                relative_time(at, state.now),
+                super::key(state, crate::keymap::Context::Health, crate::keymap::Action::Refresh)
+            ),
+            theme.muted,
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), summary);
 

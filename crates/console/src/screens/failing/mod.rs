@@ -21,6 +21,9 @@ pub struct FailingScreen {
     /// Why the last read failed (the rows of an earlier read stay).
     pub error: Option<String>,
     pub cursor: usize,
+    /// The app (object id) whose row the cursor goes to when the report arrives (opened
+    /// from a Health finding).
+    pub focus_app: Option<String>,
 }
 
 /// The view over `window`, and the read of its report.
@@ -32,6 +35,7 @@ pub fn open(ctx: &Ctx, window: FailingWindow) -> (FailingScreen, Vec<Cmd>) {
         report: None,
         error: None,
         cursor: 0,
+        focus_app: None,
     };
     let cmds = vec![Cmd::LoadFailing {
         request,
@@ -55,6 +59,12 @@ impl FailingScreen {
                 if let FailingReport::Rows(rows) = &mut report {
                     rows.iter_mut().for_each(FailingRow::sanitize);
                     self.cursor = self.cursor.min(rows.len().saturating_sub(1));
+                    if let Some(at) = self.focus_app.take().and_then(|app| {
+                        rows.iter()
+                            .position(|r| r.app_object_id.as_deref() == Some(app.as_str()))
+                    }) {
+                        self.cursor = at;
+                    }
                 }
                 self.report = Some(report);
                 self.error = None;

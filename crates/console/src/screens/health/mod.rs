@@ -45,6 +45,9 @@ pub struct HealthScreen {
     pub fixing: Option<String>,
     /// The one-app audit in flight.
     pub reaudit: Option<(RequestId, String)>,
+    /// When the tenant audit finished: the findings' age, shown (the tab keeps them while
+    /// another tab is shown; `r` audits again).
+    pub audited_at: Option<OffsetDateTime>,
 }
 
 impl HealthScreen {
@@ -64,6 +67,7 @@ impl HealthScreen {
             identities: 0,
             fixing: None,
             reaudit: None,
+            audited_at: None,
         };
         (screen, Cmd::Health(HealthCmd::Audit { request }))
     }
@@ -122,6 +126,9 @@ impl HealthScreen {
                 self.apps_scanned += apps;
                 self.identities = identities;
                 self.findings.extend(rows, ctx.now);
+                if done {
+                    self.audited_at = Some(ctx.now);
+                }
                 self.findings.load = if done {
                     Load::Done
                 } else {
@@ -242,6 +249,7 @@ impl HealthScreen {
         self.counts.clear();
         self.apps_scanned = 0;
         self.reaudit = None;
+        self.audited_at = None;
         let mut out = Outcome::default();
         out.set_toast(ToastLevel::Info, "Auditing the tenant again…");
         out.cmds.push(Cmd::Health(HealthCmd::Audit { request }));
@@ -429,6 +437,16 @@ impl Component for HealthScreen {
             Action::FixFic => return self.fix(),
             Action::Refresh => return self.refresh(ctx),
             Action::Copy => return self.copy(),
+            // Failing workloads at the selected finding's app: one path from a wrong FIC to
+            // the sign-ins that fail because of it.
+            Action::ShowFailing => {
+                return Outcome::nav(Nav::OpenFailingAt {
+                    app_object_id: self
+                        .findings
+                        .selected()
+                        .and_then(|r| r.app_object_id().map(str::to_string)),
+                });
+            }
             Action::Sort => {
                 let (column, descending) = match self.findings.sort() {
                     None => (0, false),

@@ -400,3 +400,146 @@ fn a_save_in_the_wizard_audits_that_app_again_wherever_it_was_opened() {
 fn health_fic() -> Fic {
     fic("mi-id-inventory", &identity("id-inventory", 2).principal_id)
 }
+
+/// Leaving the tab keeps its findings: coming back shows them (with their age) without a
+/// second audit, which on a large tenant would take seconds and wait for Graph's quota.
+#[test]
+fn leaving_and_coming_back_keeps_the_findings_and_r_audits_again() {
+    let mut state = audited(false);
+    let findings = health(&state).findings.len();
+    assert!(findings > 0);
+    typed(&mut state, "j");
+    let cursor = health(&state).findings.cursor();
+    assert_eq!(health(&state).audited_at, Some(NOW));
+    // To the apps and back, by number and by Tab.
+    assert!(typed(&mut state, "1").is_empty());
+    assert!(state.stack.is_empty(), "the Apps list is shown");
+    state.now = NOW + time::Duration::minutes(5);
+    let commands = typed(&mut state, "3");
+    assert!(commands.is_empty(), "no second audit: {commands:?}");
+    assert_eq!(health(&state).findings.len(), findings);
+    assert_eq!(health(&state).findings.cursor(), cursor, "the cursor stays");
+    update(&mut state, key(KeyCode::Tab));
+    update(&mut state, key(KeyCode::Tab));
+    let commands = update(&mut state, key(KeyCode::Tab));
+    assert!(commands.is_empty(), "no second audit: {commands:?}");
+    assert_eq!(health(&state).findings.len(), findings);
+    // Its age is on screen, with the key that renews it.
+    let screen = render(&state);
+    assert!(
+        screen.contains("audited 5 minutes ago (r audits again)"),
+        "{screen}"
+    );
+    // r audits again.
+    let commands = typed(&mut state, "r");
+    assert!(
+        matches!(commands.as_slice(), [Cmd::Health(HealthCmd::Audit { .. })]),
+        "{commands:?}"
+    );
+    assert_eq!(health(&state).audited_at, None);
+}
+
+/// An audit still streaming when the tab is left goes on filling it.
+#[test]
+fn pages_that_arrive_while_another_tab_is_shown_fill_the_kept_tab() {
+    let mut state = State::new(Keymap::default(), Themes::built_in(), "default", NOW);
+    state.session = Some(session(false));
+    let commands = typed(&mut state, "3");
+    let [Cmd::Health(HealthCmd::Audit { request })] = commands.as_slice() else {
+        panic!("3 audits: {commands:?}");
+    };
+    let request = *request;
+    typed(&mut state, "2");
+    let cloud = Cloud::global();
+    let identities = identities();
+    let mut auditor = Auditor::new(&cloud, TENANT, &identities, NOW);
+    let snapshot = &tenant()[0];
+    let rows = rows_of(snapshot, auditor.app(snapshot));
+    let sent = rows.len();
+    update(
+        &mut state,
+        Msg::Health(HealthMsg::Page {
+            request,
+            rows,
+            apps: 1,
+            identities: 2,
+            done: true,
+        }),
+    );
+    assert!(state.stack.is_empty(), "the Identities list stays on screen");
+    assert!(state.toast.is_none());
+    assert!(typed(&mut state, "3").is_empty());
+    assert_eq!(health(&state).findings.len(), sent);
+    assert_eq!(health(&state).findings.load, Load::Done);
+}
+
+/// Another tenant's findings are not kept across a tenant switch.
+#[test]
+fn a_tenant_switch_forgets_the_kept_findings() {
+    let mut state = audited(false);
+    typed(&mut state, "1");
+    assert!(state.parked_health.is_some());
+    typed(&mut state, ":");
+    typed(&mut state, "tenant fabrikam");
+    update(&mut state, key(KeyCode::Enter));
+    assert!(state.parked_health.is_none());
+}
+
+/// `F` goes from a finding to the failing workloads, the cursor on the finding's app once the
+/// sign-ins arrive; Esc comes back to the finding.
+#[test]
+fn f_opens_the_failing_workloads_at_the_findings_app() {
+    use crate::evidence::{FailingReport, FailingRow};
+    let mut state = audited(false);
+    let selected = health(&state)
+        .findings
+        .selected()
+        .and_then(|r| r.app_object_id().map(str::to_string));
+    assert_eq!(selected.as_deref(), Some("obj-inventory-sync"));
+    let commands = typed(&mut state, "F");
+    let [Cmd::LoadFailing { request, .. }] = commands.as_slice() else {
+        panic!("F reads the failing sign-ins: {commands:?}");
+    };
+    let request = *request;
+    let failing = |name: &str| FailingRow {
+        summary: format!("{name} has failed 3 times"),
+        app_name: name.into(),
+        app_id: format!("app-{name}"),
+        app_object_id: Some(format!("obj-{name}")),
+        error_code: 700213,
+        count: 3,
+        first: None,
+        last: None,
+        identity: None,
+        fault: None,
+        reason: None,
+    };
+    update(
+        &mut state,
+        Msg::FailingLoaded {
+            request,
+            result: Ok(FailingReport::Rows(vec![
+                failing("billing-worker"),
+                failing("inventory-sync"),
+            ])),
+        },
+    );
+    let Some(Screen::Failing(view)) = state.stack.last() else {
+        panic!("failing workloads on top");
+    };
+    assert_eq!(
+        view.selected().map(|r| r.app_name.as_str()),
+        Some("inventory-sync")
+    );
+    update(&mut state, key(KeyCode::Esc));
+    assert!(matches!(state.stack.as_slice(), [Screen::Health(_)]));
+}
+
+fn render(state: &State) -> String {
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).expect("terminal");
+    terminal
+        .draw(|frame| crate::views::draw(frame, state))
+        .expect("draws");
+    terminal.backend().to_string()
+}
