@@ -91,7 +91,10 @@ async fn the_app_detail_at_80_columns_still_shows_the_evidence() {
     open(&mut driver, "payments").await;
     driver.state.size = (80, 24);
     let screen = render(&driver.state, 80, 24);
-    assert!(screen.contains("sign-ins  used"), "the FIC's line: {screen}");
+    assert!(
+        screen.contains("sign-ins  used"),
+        "the FIC's line: {screen}"
+    );
     assert!(
         screen.contains("  sign-ins  ") && screen.contains(": used 1 day ago · "),
         "the selected credential's line under the table: {screen}"

@@ -92,9 +92,7 @@ impl Directory for std::sync::Mutex<MemoryDirectory> {
             .iter()
             .find(|d| d.app.object_id == object_id)
             .cloned()
-            .ok_or_else(|| {
-                not_found("this app no longer exists; go back and reload the list")
-            })
+            .ok_or_else(|| not_found("this app no longer exists; go back and reload the list"))
     }
 
     async fn identity_detail(

@@ -160,7 +160,10 @@ impl AppDetailScreen {
     /// session's tenant and the cloud's Graph `.default`.
     fn workload_code(&self, ctx: &Ctx, out: &mut Outcome) {
         let (Some(detail), Some(row)) = (&self.detail, self.selected_fic()) else {
-            out.set_toast(ToastLevel::Info, select_first(ctx, "a FIC", "the FIC list", None));
+            out.set_toast(
+                ToastLevel::Info,
+                select_first(ctx, "a FIC", "the FIC list", None),
+            );
             return;
         };
         let identities = ctx.identities.items().iter().map(|r| &r.identity);

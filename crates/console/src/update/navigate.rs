@@ -197,7 +197,8 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
         Nav::OpenHealth => open_health(state),
         Nav::CloseHealth => show_list(state, ListKind::Apps),
         Nav::OpenFailingAt { app_object_id } => {
-            let (mut screen, cmds) = crate::screens::failing::open(&state.ctx(), Default::default());
+            let (mut screen, cmds) =
+                crate::screens::failing::open(&state.ctx(), Default::default());
             screen.focus_app = app_object_id;
             push(state, Screen::Failing(Box::new(screen)));
             cmds

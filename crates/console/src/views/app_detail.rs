@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState, Wrap};
 
 use super::{field, key, short_id, titled_pane, wrapped_lines};
-use crate::keymap::{Action, Context};
 use crate::evidence::Evidence;
 use crate::evidence::SecretVerdict;
+use crate::keymap::{Action, Context};
 use crate::model::{ExpiryFlag, FicRow, Severity, expiry_flag};
 use crate::screens::app_detail::Question;
 use crate::state::{AppDetailScreen, DetailPane, State};
@@ -105,7 +105,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
                 .take(4)
                 .map(|finding| {
                     let fix_note = if finding.fixable {
-                        format!("  ({} fixes)", key(state, Context::AppDetail, Action::FixFic))
+                        format!(
+                            "  ({} fixes)",
+                            key(state, Context::AppDetail, Action::FixFic)
+                        )
                     } else {
                         String::new()
                     };
@@ -128,7 +131,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
         Constraint::Length(identity_lines.len() as u16),
         Constraint::Min(4),
         Constraint::Length(findings_height),
-        Constraint::Length((app.credentials.len() as u16 + 3).min(8) + u16::from(!wide && !app.credentials.is_empty())),
+        Constraint::Length(
+            (app.credentials.len() as u16 + 3).min(8)
+                + u16::from(!wide && !app.credentials.is_empty()),
+        ),
     ])
     .areas(area);
     frame.render_widget(
@@ -224,7 +230,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
     // Findings of the selected FIC, in words.
     if let Some(fic) = selected_fic.filter(|_| findings_height > 0) {
         // The key comes from the keymap, so a remapped `f` is named right.
-        let fix_note = format!("  ({} fixes)", key(state, Context::AppDetail, Action::FixFic));
+        let fix_note = format!(
+            "  ({} fixes)",
+            key(state, Context::AppDetail, Action::FixFic)
+        );
         // The full values first: the table above cuts long issuers, and at 80 columns it
         // has no issuer column at all.
         let mut lines: Vec<Line> = fic_values(fic, evidence, state.now)
@@ -376,7 +385,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &AppDetailScre
             let text = match (evidence, credential) {
                 (Some(e), _) if e.unavailable().is_some() => None,
                 (Some(e), Some(c)) => {
-                    let name = if c.name.is_empty() { c.kind.label() } else { &c.name };
+                    let name = if c.name.is_empty() {
+                        c.kind.label()
+                    } else {
+                        &c.name
+                    };
                     Some(format!("{name}: {}", e.describe(&c.key_id, state.now)))
                 }
                 (None, _) => Some("…".to_string()),

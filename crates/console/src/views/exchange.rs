@@ -7,11 +7,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+use crate::keymap::{Action, Context};
 use crate::screens::exchange::{
     ExchangeResult, ExchangeScreen, FormField, STEP_NAMES, Signature, SourceChoice, SourceState,
     StepOutcome, char_diff,
 };
-use crate::keymap::{Action, Context};
 use crate::state::State;
 use crate::theme::Theme;
 use crate::widgets::picker::Picker;
@@ -129,7 +129,11 @@ fn form_lines<'a>(state: &'a State, screen: &'a ExchangeScreen) -> Vec<Line<'a>>
         (Some(p), _) => Line::from(vec![
             Span::styled("  Token source    ", theme.muted),
             Span::styled(
-                format!("{} ({} drops it)", p.label, ex_key(state, Action::PasteToken)),
+                format!(
+                    "{} ({} drops it)",
+                    p.label,
+                    ex_key(state, Action::PasteToken)
+                ),
                 theme.accent,
             ),
         ]),
@@ -392,7 +396,10 @@ pub(crate) fn token_lines<'a>(
     if let Some(raw) = raw {
         let shown = match masked {
             None => sanitize(raw.expose()).into_owned(),
-            Some(reveal) => format!("{} ({reveal} reveals)", ficus_core::secret::mask(raw.expose())),
+            Some(reveal) => format!(
+                "{} ({reveal} reveals)",
+                ficus_core::secret::mask(raw.expose())
+            ),
         };
         lines.push(Line::from(vec![
             Span::styled("token      ", theme.muted),

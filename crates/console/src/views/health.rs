@@ -71,7 +71,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &HealthScreen)
             format!(
                 " · audited {} ({} audits again)",
                 relative_time(at, state.now),
-                super::key(state, crate::keymap::Context::Health, crate::keymap::Action::Refresh)
+                super::key(
+                    state,
+                    crate::keymap::Context::Health,
+                    crate::keymap::Action::Refresh
+                )
             ),
             theme.muted,
         ));
@@ -246,7 +250,11 @@ pub fn draw_status(frame: &mut Frame, area: Rect, state: &State, screen: &Health
         spans.push(Span::styled(
             format!(
                 " {} to filter  ",
-                super::key(state, crate::keymap::Context::Health, crate::keymap::Action::Filter)
+                super::key(
+                    state,
+                    crate::keymap::Context::Health,
+                    crate::keymap::Action::Filter
+                )
             ),
             theme.muted,
         ));

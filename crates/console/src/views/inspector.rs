@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::exchange::{draw_path_input, draw_picker, token_lines};
+use crate::keymap::{Action, Context};
 use crate::screens::exchange::Signature;
 use crate::screens::inspector::{InspectorScreen, VerifyState};
-use crate::keymap::{Action, Context};
 use crate::state::State;
 use ficus_core::text::sanitize;
 

@@ -307,7 +307,11 @@ fn pending_preview(state: &State, target: RestTarget, what: &str) -> [Line<'stat
             Span::styled("✗ ", theme.error),
             Span::raw(format!(
                 "could not load {what}: {error} ({} reloads)",
-                super::key(state, crate::keymap::Context::List, crate::keymap::Action::Refresh)
+                super::key(
+                    state,
+                    crate::keymap::Context::List,
+                    crate::keymap::Action::Refresh
+                )
             )),
         ]),
         _ => Line::from(Span::styled("…", theme.muted)),
@@ -362,7 +366,11 @@ fn app_preview(state: &State, app: &AppRow) -> [Line<'static>; 2] {
                 Span::styled(
                     format!(
                         " · {} adds one that trusts a user-assigned managed identity",
-                        super::key(state, crate::keymap::Context::List, crate::keymap::Action::AddFic)
+                        super::key(
+                            state,
+                            crate::keymap::Context::List,
+                            crate::keymap::Action::AddFic
+                        )
                     ),
                     theme.muted,
                 ),
@@ -401,7 +409,11 @@ fn app_preview(state: &State, app: &AppRow) -> [Line<'static>; 2] {
             worst,
             &format!(
                 "{count} FIC{plural}, no findings ({} opens)",
-                super::key(state, crate::keymap::Context::List, crate::keymap::Action::Open)
+                super::key(
+                    state,
+                    crate::keymap::Context::List,
+                    crate::keymap::Action::Open
+                )
             ),
             theme,
         ),
@@ -422,7 +434,11 @@ fn identity_preview(state: &State, identity: &IdentityRow) -> [Line<'static>; 2]
         let hint = if identity.usable_for_fic() {
             format!(
                 " · {} lets an app trust it (FIC wizard)",
-                super::key(state, crate::keymap::Context::List, crate::keymap::Action::AddFic)
+                super::key(
+                    state,
+                    crate::keymap::Context::List,
+                    crate::keymap::Action::AddFic
+                )
             )
         } else {
             " · system-assigned: not usable for FICs".to_string()
@@ -458,7 +474,11 @@ fn identity_preview(state: &State, identity: &IdentityRow) -> [Line<'static>; 2]
             worst,
             &format!(
                 "{count} trust{plural}, all correct ({} opens)",
-                super::key(state, crate::keymap::Context::List, crate::keymap::Action::Open)
+                super::key(
+                    state,
+                    crate::keymap::Context::List,
+                    crate::keymap::Action::Open
+                )
             ),
             theme,
         ),

@@ -8,12 +8,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::short_id;
+use crate::keymap::{Action, Context};
 use crate::model::IdentityKind;
 use crate::screens::wizard::{
     FieldId, Mode, PickerRows, REVIEW_TABS, STAGES, SYSTEM_ASSIGNED_REASON, Side, Step, Wizard,
     already_trusted, picker_rows, remaining_secrets, review_snippets,
 };
-use crate::keymap::{Action, Context};
 use crate::state::State;
 use crate::theme::Theme;
 use ficus_core::fic::Fic;
@@ -142,7 +142,10 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, si
         Paragraph::new(Span::styled(question, theme.text)).wrap(Wrap { trim: true }),
         prompt,
     );
-    let mut spans = vec![Span::styled(format!("{} ", wk(state, Action::Filter)), theme.accent)];
+    let mut spans = vec![Span::styled(
+        format!("{} ", wk(state, Action::Filter)),
+        theme.accent,
+    )];
     if wizard.picker_filter.value().is_empty() && !wizard.picker_editing {
         spans.push(Span::styled(
             format!(
@@ -239,7 +242,10 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, si
             Side::App => "apps",
         };
         lines.push(Line::from(Span::styled(
-            format!("No {what} match; {} edits the filter.", wk(state, Action::Filter)),
+            format!(
+                "No {what} match; {} edits the filter.",
+                wk(state, Action::Filter)
+            ),
             theme.muted,
         )));
     }
@@ -676,11 +682,17 @@ fn draw_done(frame: &mut Frame, area: Rect, state: &State, wizard: &Wizard, stor
         }
     }
     lines.push(Line::from(vec![
-        Span::styled(format!("{} ", wk(state, Action::TestExchange)), theme.accent),
+        Span::styled(
+            format!("{} ", wk(state, Action::TestExchange)),
+            theme.accent,
+        ),
         Span::styled("runs the live test exchange now · ", theme.muted),
         Span::styled(format!("{} ", wk(state, Action::Open)), theme.accent),
         Span::styled(
-            format!("back to the app · {} copies the id", wk(state, Action::Copy)),
+            format!(
+                "back to the app · {} copies the id",
+                wk(state, Action::Copy)
+            ),
             theme.muted,
         ),
     ]));

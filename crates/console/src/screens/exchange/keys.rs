@@ -561,7 +561,10 @@ pub fn on_paste(here: &mut Here, text: &str) -> Vec<Cmd> {
             screen.source_choice = SourceChoice::PasteOrFile;
             screen.run = None;
             screen.scroll = 0;
-            let (run, paste) = (here.key(Context::Exchange, Action::RunExchange), here.key(Context::Exchange, Action::PasteToken));
+            let (run, paste) = (
+                here.key(Context::Exchange, Action::RunExchange),
+                here.key(Context::Exchange, Action::PasteToken),
+            );
             here.toast(
                 ToastLevel::Success,
                 format!(

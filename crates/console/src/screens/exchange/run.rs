@@ -25,7 +25,11 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
         return Vec::new();
     };
     if screen.source_choice == SourceChoice::PasteOrFile && screen.pasted.is_none() {
-        let (paste, file, switch) = (here.key(Context::Exchange, Action::PasteToken), here.key(Context::Exchange, Action::TokenFromFile), here.key(Context::Exchange, Action::TokenSource));
+        let (paste, file, switch) = (
+            here.key(Context::Exchange, Action::PasteToken),
+            here.key(Context::Exchange, Action::TokenFromFile),
+            here.key(Context::Exchange, Action::TokenSource),
+        );
         here.toast(
             ToastLevel::Warning,
             format!(
@@ -38,7 +42,10 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
         match &screen.identity {
             None => {
                 screen.focus = FormField::Identity;
-                let (choose, paste) = (here.key(Context::Exchange, Action::Open), here.key(Context::Exchange, Action::PasteToken));
+                let (choose, paste) = (
+                    here.key(Context::Exchange, Action::Open),
+                    here.key(Context::Exchange, Action::PasteToken),
+                );
                 here.toast(
                     ToastLevel::Warning,
                     format!(
@@ -58,7 +65,11 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
         }
         if let SourceState::Unavailable(why) = &screen.source {
             let why = why.clone();
-            let (paste, file, switch) = (here.key(Context::Exchange, Action::PasteToken), here.key(Context::Exchange, Action::TokenFromFile), here.key(Context::Exchange, Action::TokenSource));
+            let (paste, file, switch) = (
+                here.key(Context::Exchange, Action::PasteToken),
+                here.key(Context::Exchange, Action::TokenFromFile),
+                here.key(Context::Exchange, Action::TokenSource),
+            );
             here.toast(
                 ToastLevel::Warning,
                 format!(
@@ -72,7 +83,9 @@ pub(super) fn start_run(here: &mut Here, attempt: usize) -> Vec<Cmd> {
         let choose = here.key(Context::Exchange, Action::Open);
         here.toast(
             ToastLevel::Warning,
-            format!("The resource tenant and the scope cannot be empty; {choose} on them to choose."),
+            format!(
+                "The resource tenant and the scope cannot be empty; {choose} on them to choose."
+            ),
         );
         return Vec::new();
     }
@@ -142,7 +155,9 @@ pub fn on_msg(here: &mut Here, msg: ExchangeMsg) -> Vec<Cmd> {
                         let run = here.key(Context::Exchange, Action::RunExchange);
                         here.toast(
                             ToastLevel::Success,
-                            format!("Token loaded; {run} runs the exchange with it as the assertion."),
+                            format!(
+                                "Token loaded; {run} runs the exchange with it as the assertion."
+                            ),
                         );
                     }
                     Err(error) => {

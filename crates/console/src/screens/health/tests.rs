@@ -466,7 +466,10 @@ fn pages_that_arrive_while_another_tab_is_shown_fill_the_kept_tab() {
             done: true,
         }),
     );
-    assert!(state.stack.is_empty(), "the Identities list stays on screen");
+    assert!(
+        state.stack.is_empty(),
+        "the Identities list stays on screen"
+    );
     assert!(state.toast.is_none());
     assert!(typed(&mut state, "3").is_empty());
     assert_eq!(health(&state).findings.len(), sent);

@@ -220,7 +220,9 @@ fn back(here: &mut Here) -> Vec<Cmd> {
             let yes = here.key(Context::Question, Action::Confirm);
             here.toast(
                 ToastLevel::Warning,
-                format!("Discard the values typed in this FIC? {yes} discards · any other key stays"),
+                format!(
+                    "Discard the values typed in this FIC? {yes} discards · any other key stays"
+                ),
             );
             Vec::new()
         }
@@ -273,7 +275,11 @@ fn next(here: &mut Here) -> Vec<Cmd> {
             Vec::new()
         }
         Step::AlreadyTrusted { .. } => {
-            let (test, change, back) = (wk(here, Action::TestExchange), wk(here, Action::EditFic), wk(here, Action::Back));
+            let (test, change, back) = (
+                wk(here, Action::TestExchange),
+                wk(here, Action::EditFic),
+                wk(here, Action::Back),
+            );
             here.toast(
                 ToastLevel::Info,
                 format!(
@@ -392,7 +398,11 @@ fn to_review(here: &mut Here) -> Vec<Cmd> {
         return Vec::new();
     }
     if !wizard.warnings_acknowledged() {
-        let (accept, fix, edit) = (wk(here, Action::AcknowledgeWarnings), wk(here, Action::ApplyFix), wk(here, Action::EditField));
+        let (accept, fix, edit) = (
+            wk(here, Action::AcknowledgeWarnings),
+            wk(here, Action::ApplyFix),
+            wk(here, Action::EditField),
+        );
         here.toast(
             ToastLevel::Warning,
             format!("Read the warnings: {accept} accepts them and goes on, or fix them ({fix} / {edit})."),

@@ -539,7 +539,9 @@ pub(super) fn on_msg(here: &mut Here, msg: WizardMsg) -> Vec<Cmd> {
                     let verb = if wizard.is_edit() { "Saved" } else { "Created" };
                     let name = stored.name.clone();
                     let toast = if wizard.replicated || wizard.is_edit() {
-                        format!("{verb} {name} and read it back. {test_key} runs the test exchange.")
+                        format!(
+                            "{verb} {name} and read it back. {test_key} runs the test exchange."
+                        )
                     } else {
                         format!("{name} {NOT_REPLICATED}")
                     };
