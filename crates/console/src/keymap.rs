@@ -572,7 +572,8 @@ impl Default for Keymap {
             (Health, &["S"], ReverseSort, "reverse the sort", None),
             (Health, &["tab"], NextPane, "back to the apps", Some("apps")),
             (Health, &["y"], Copy, "copy the finding as a line of text", None),
-            (Health, &["r"], Refresh, "audit the tenant again", Some("audit again")),
+            // No footer label: the status line names it beside the findings' age.
+            (Health, &["r"], Refresh, "audit the tenant again", None),
             (Health, &["F"], ShowFailing, "failing workloads: the failed sign-ins, at the selected finding's app", Some("failing")),
         ];
         Keymap {

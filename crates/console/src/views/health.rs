@@ -65,20 +65,6 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, screen: &HealthScreen)
     ];
     if screen.reaudit.is_some() {
         spans.push(Span::styled(" · auditing the app again…", theme.muted));
-    } else if let Some(at) = screen.audited_at {
-        // Kept while other tabs were shown: how old the findings are, and how to renew them.
-        spans.push(Span::styled(
-            format!(
-                " · audited {} ({} audits again)",
-                relative_time(at, state.now),
-                super::key(
-                    state,
-                    crate::keymap::Context::Health,
-                    crate::keymap::Action::Refresh
-                )
-            ),
-            theme.muted,
-        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), summary);
 
@@ -233,6 +219,27 @@ fn fit(text: &str, width: usize) -> String {
 }
 
 /// The line above the footer: the filter and the audit's progress.
+/// How old the findings are (the tab keeps them while other tabs are shown) and the key that
+/// renews them.
+fn age(state: &State, screen: &HealthScreen) -> String {
+    let Some(at) = screen.audited_at else {
+        return String::new();
+    };
+    let when = if state.now - at < time::Duration::MINUTE {
+        "just now".to_string()
+    } else {
+        relative_time(at, state.now)
+    };
+    format!(
+        " · audited {when} ({} audits again)",
+        super::key(
+            state,
+            crate::keymap::Context::Health,
+            crate::keymap::Action::Refresh
+        )
+    )
+}
+
 pub fn draw_status(frame: &mut Frame, area: Rect, state: &State, screen: &HealthScreen) {
     let theme = &state.theme;
     let mut spans = Vec::new();
@@ -276,8 +283,8 @@ pub fn draw_status(frame: &mut Frame, area: Rect, state: &State, screen: &Health
         Load::Loading { pages } => {
             format!("{shown} of {total} findings · auditing page {}…", pages + 1)
         }
-        Load::Done if shown == total => format!("{total} findings{sort}"),
-        Load::Done => format!("{shown} of {total} findings{sort}"),
+        Load::Done if shown == total => format!("{total} findings{sort}{}", age(state, screen)),
+        Load::Done => format!("{shown} of {total} findings{sort}{}", age(state, screen)),
         Load::Failed(_) => format!(
             "{shown} of {total} findings · ✗ the audit stopped, {} audits again",
             state.key(crate::keymap::Action::Refresh)
