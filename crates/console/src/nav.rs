@@ -55,7 +55,7 @@ pub enum Nav {
     },
     /// Failing workloads (#15) above the screen that asks, the cursor on this app's (object
     /// id) failing sign-ins once they arrive: a Health finding's path to them.
-    OpenFailingAt { app_object_id: Option<String> },
+    OpenFailingAt { app: Option<AppChoice> },
 }
 
 /// The list at the bottom of the screen stack; `Tab` switches between them. Adding a tab is

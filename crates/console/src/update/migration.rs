@@ -19,13 +19,19 @@ pub(super) fn on_failing_loaded(
     result: Result<FailingReport, DirectoryError>,
 ) -> Vec<Cmd> {
     let mut result = Some(result);
+    let mut missed = None;
     for screen in state.stack.iter_mut().rev() {
         if let Screen::Failing(view) = screen
             && view.request == request
             && let Some(result) = result.take()
         {
             view.loaded(request, result);
+            // Opened at a Health finding's app that does not fail: said, not left to guess.
+            missed = view.focus_missed.take();
         }
+    }
+    if let Some(text) = missed {
+        state.toast(crate::component::ToastLevel::Info, text);
     }
     Vec::new()
 }

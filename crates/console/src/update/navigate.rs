@@ -196,10 +196,10 @@ pub(super) fn navigate(state: &mut State, nav: Nav) -> Vec<Cmd> {
         Nav::OpenIdentity(identity) => open_identity(state, *identity),
         Nav::OpenHealth => open_health(state),
         Nav::CloseHealth => show_list(state, ListKind::Apps),
-        Nav::OpenFailingAt { app_object_id } => {
+        Nav::OpenFailingAt { app } => {
             let (mut screen, cmds) =
                 crate::screens::failing::open(&state.ctx(), Default::default());
-            screen.focus_app = app_object_id;
+            screen.focus_app = app;
             push(state, Screen::Failing(Box::new(screen)));
             cmds
         }

@@ -21,9 +21,11 @@ pub struct FailingScreen {
     /// Why the last read failed (the rows of an earlier read stay).
     pub error: Option<String>,
     pub cursor: usize,
-    /// The app (object id) whose row the cursor goes to when the report arrives (opened
-    /// from a Health finding).
-    pub focus_app: Option<String>,
+    /// The app whose row the cursor goes to when the report arrives (opened from a Health
+    /// finding).
+    pub focus_app: Option<AppChoice>,
+    /// That app had no failing sign-ins in the report: the sentence that says so, once.
+    pub focus_missed: Option<String>,
 }
 
 /// The view over `window`, and the read of its report.
@@ -36,6 +38,7 @@ pub fn open(ctx: &Ctx, window: FailingWindow) -> (FailingScreen, Vec<Cmd>) {
         error: None,
         cursor: 0,
         focus_app: None,
+        focus_missed: None,
     };
     let cmds = vec![Cmd::LoadFailing {
         request,
@@ -59,11 +62,20 @@ impl FailingScreen {
                 if let FailingReport::Rows(rows) = &mut report {
                     rows.iter_mut().for_each(FailingRow::sanitize);
                     self.cursor = self.cursor.min(rows.len().saturating_sub(1));
-                    if let Some(at) = self.focus_app.take().and_then(|app| {
-                        rows.iter()
-                            .position(|r| r.app_object_id.as_deref() == Some(app.as_str()))
-                    }) {
-                        self.cursor = at;
+                    if let Some(app) = self.focus_app.take() {
+                        match rows
+                            .iter()
+                            .position(|r| r.app_object_id.as_deref() == Some(&app.object_id))
+                        {
+                            Some(at) => self.cursor = at,
+                            None => {
+                                self.focus_missed = Some(format!(
+                                    "No workload of {} failed to sign in in the {}.",
+                                    ficus_core::text::sanitize(&app.name),
+                                    self.window.label()
+                                ))
+                            }
+                        }
                     }
                 }
                 self.report = Some(report);

@@ -440,12 +440,16 @@ impl Component for HealthScreen {
             // Failing workloads at the selected finding's app: one path from a wrong FIC to
             // the sign-ins that fail because of it.
             Action::ShowFailing => {
-                return Outcome::nav(Nav::OpenFailingAt {
-                    app_object_id: self
-                        .findings
-                        .selected()
-                        .and_then(|r| r.app_object_id().map(str::to_string)),
-                });
+                let app = self
+                    .findings
+                    .selected()
+                    .and_then(|r| r.finding.app.as_ref())
+                    .map(|app| AppChoice {
+                        object_id: app.object_id.clone(),
+                        app_id: app.app_id.clone(),
+                        name: app.display_name.clone(),
+                    });
+                return Outcome::nav(Nav::OpenFailingAt { app });
             }
             Action::Sort => {
                 let (column, descending) = match self.findings.sort() {

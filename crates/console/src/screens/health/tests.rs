@@ -534,8 +534,27 @@ fn f_opens_the_failing_workloads_at_the_findings_app() {
         view.selected().map(|r| r.app_name.as_str()),
         Some("inventory-sync")
     );
+    assert!(state.toast.is_none());
     update(&mut state, key(KeyCode::Esc));
     assert!(matches!(state.stack.as_slice(), [Screen::Health(_)]));
+    // A finding's app whose workloads do not fail: said so.
+    let commands = typed(&mut state, "F");
+    let [Cmd::LoadFailing { request, .. }] = commands.as_slice() else {
+        panic!("F reads the failing sign-ins: {commands:?}");
+    };
+    let request = *request;
+    update(
+        &mut state,
+        Msg::FailingLoaded {
+            request,
+            result: Ok(FailingReport::Rows(vec![failing("billing-worker")])),
+        },
+    );
+    let toast = state.toast.as_ref().map(|t| t.text.as_str());
+    assert_eq!(
+        toast,
+        Some("No workload of inventory-sync failed to sign in in the last 24 h.")
+    );
 }
 
 fn render(state: &State) -> String {
