@@ -464,7 +464,7 @@ impl Default for Keymap {
             (Wizard, &["g g", "home"], Top, "first row", None),
             (Wizard, &["G", "end"], Bottom, "last row", None),
             (Wizard, &["/"], Filter, "filter the list as you type", Some("filter")),
-            (Wizard, &["e"], EditField, "edit the selected field (or just type; Ctrl-U clears; Enter or Esc when done)", Some("edit")),
+            (Wizard, &["e"], EditField, "edit the selected field (or just type; Ctrl-U clears; the footer then shows the keys that end it)", Some("edit")),
             (Wizard, &["f"], ApplyFix, "apply the suggested fix", Some("fix")),
             (Wizard, &["w"], AcknowledgeWarnings, "accept the warnings shown and go on", Some("accept warnings")),
             (Wizard, &["tab"], NextPane, "next field or export format", None),
