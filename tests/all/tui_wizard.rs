@@ -7,6 +7,8 @@ use crate::tui_fixture;
 
 use std::time::Duration;
 
+use ficus::entra::http::WaitReason;
+use ficus::sandbox::Seed;
 use ficus::sandbox::{Faults, SandboxConfig};
 use ficus::tui::Directory;
 use ficus::tui::exchange::ExchangeScreen;
@@ -16,8 +18,6 @@ use ficus::tui::wizard::{FieldId, Step, Wizard};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ficus::entra::http::WaitReason;
-use ficus::sandbox::Seed;
 use tui_fixture::{Driver, demo_directory, demo_directory_with, faulty_directory};
 
 fn render(state: &ficus::tui::State, width: u16, height: u16) -> String {

@@ -505,7 +505,10 @@ mod tests {
         ));
         assert!(Faults::parse("approve-after=600001").is_err());
         let unknown = Faults::parse("device=1").expect_err("unknown");
-        assert!(unknown.to_string().contains("approve-after=MS"), "{unknown}");
+        assert!(
+            unknown.to_string().contains("approve-after=MS"),
+            "{unknown}"
+        );
     }
 
     #[test]

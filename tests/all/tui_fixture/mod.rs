@@ -181,8 +181,10 @@ impl<D: Directory> Driver<D> {
             }
             // The exchange screen's replication retries fall due after a fifth of their backoff
             // (5 s → 1 s): what they wait for, a sandbox's `replication=SECS`, is short too.
-            if let Cmd::Exchange(ficus::tui::exchange::ExchangeCmd::RetryAfter { request, seconds }) =
-                cmd
+            if let Cmd::Exchange(ficus::tui::exchange::ExchangeCmd::RetryAfter {
+                request,
+                seconds,
+            }) = cmd
             {
                 self.outstanding += 1;
                 let tx = self.tx.clone();
