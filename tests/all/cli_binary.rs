@@ -91,6 +91,8 @@ async fn tls_sandbox(dir: &Path) -> (Sandbox, String) {
     ficus::install_crypto_provider();
     let sb = sandbox::start(SandboxConfig {
         tls: true,
+        // The device code sign-in approved at once and polled every second (Entra: 5 s).
+        faults: sandbox::Faults::parse("device-interval=1,approve-after=1").expect("faults"),
         ..SandboxConfig::default()
     })
     .await

@@ -37,7 +37,23 @@ fn names(out: &Output) -> Vec<String> {
 #[tokio::test]
 async fn sandbox_honours_tenant_and_refuses_unknown_ones() {
     let fabrikam = sandbox::seed::tenant_id(sandbox::seed::FABRIKAM).to_string();
-    let contoso_apps = ficus(&["--sandbox", "--json", "apps"], &[]).await;
+    // By flag (name) and by environment (domain), and an unknown tenant: six runs of the
+    // binary, each its own embedded sandbox, at once (each mostly starts up).
+    let by_env = [("FICUS_TENANT", "fabrikam.onmicrosoft.com")];
+    let (contoso_apps, flag_apps, flag_whoami, env_apps, env_whoami, unknown) = tokio::join!(
+        ficus(&["--sandbox", "--json", "apps"], &[]),
+        ficus(
+            &["--sandbox", "--tenant", "fabrikam", "--json", "apps"],
+            &[]
+        ),
+        ficus(
+            &["--sandbox", "--tenant", "fabrikam", "--json", "whoami"],
+            &[]
+        ),
+        ficus(&["--sandbox", "--json", "apps"], &by_env),
+        ficus(&["--sandbox", "--json", "whoami"], &by_env),
+        ficus(&["--sandbox", "--tenant", "nosuch.example", "apps"], &[]),
+    );
     assert!(
         contoso_apps.status.success(),
         "{}",
@@ -45,28 +61,16 @@ async fn sandbox_honours_tenant_and_refuses_unknown_ones() {
     );
     assert!(names(&contoso_apps).iter().any(|n| n == "payments-api"));
 
-    // By flag (name) and by environment (domain): Fabrikam's directory, Fabrikam's admin.
-    for (args, envs) in [
-        (vec!["--sandbox", "--tenant", "fabrikam", "--json"], vec![]),
-        (
-            vec!["--sandbox", "--json"],
-            vec![("FICUS_TENANT", "fabrikam.onmicrosoft.com")],
-        ),
-    ] {
-        let mut apps_args = args.clone();
-        apps_args.push("apps");
-        let out = ficus(&apps_args, &envs).await;
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let listed = names(&out);
+    // Fabrikam's directory, Fabrikam's admin.
+    for (apps, whoami) in [(flag_apps, flag_whoami), (env_apps, env_whoami)] {
+        assert!(apps.status.success(), "{}", text(&apps.stderr));
+        let listed = names(&apps);
         assert!(
             !listed.iter().any(|n| n == "payments-api"),
             "Fabrikam does not list Contoso's apps: {listed:?}"
         );
-        let mut who_args = args.clone();
-        who_args.push("whoami");
-        let out = ficus(&who_args, &envs).await;
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let me: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert!(whoami.status.success(), "{}", text(&whoami.stderr));
+        let me: Value = serde_json::from_slice(&whoami.stdout).expect("json");
         assert_eq!(me["tenant"], fabrikam.as_str(), "{me}");
         assert_eq!(
             me["account"]["username"],
@@ -76,7 +80,7 @@ async fn sandbox_honours_tenant_and_refuses_unknown_ones() {
     }
 
     // Unknown: an error naming the known tenants, exit 1.
-    let out = ficus(&["--sandbox", "--tenant", "nosuch.example", "apps"], &[]).await;
+    let out = unknown;
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("nosuch.example"), "{err}");

@@ -424,7 +424,12 @@ async fn network_failure_mid_paging_surfaces_as_a_clear_error() {
         ..SandboxConfig::default()
     })
     .await;
-    let mut graph = ctx.session.graph();
+    // The client's retries wait on a virtual clock: recorded, not slept.
+    let waiter = ficus::entra::Waiter::virtual_clock();
+    let mut config = ctx.session.config.clone();
+    config.http.retry.waiter = waiter.clone();
+    let session = Session::new(config, ctx.session.credentials.clone()).expect("session");
+    let mut graph = session.graph();
     graph.read_back_window = Duration::from_secs(1);
     let mut pages = Box::pin(graph.list_apps());
     let first = pages.next().await.expect("a page").expect("first page");
@@ -440,6 +445,15 @@ async fn network_failure_mid_paging_surfaces_as_a_clear_error() {
         other => panic!("expected a network error, got {other:?}"),
     }
     assert!(pages.next().await.is_none());
+    // The unreachable page was retried, after backing off, before the error.
+    let waits = waiter.waits();
+    assert!(!waits.is_empty(), "retried before giving up");
+    assert!(
+        waits
+            .iter()
+            .all(|w| w.reason == ficus::entra::WaitReason::Network && !w.duration.is_zero()),
+        "{waits:?}"
+    );
 }
 
 #[tokio::test]

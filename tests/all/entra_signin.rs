@@ -27,6 +27,8 @@ async fn device_code_polls_until_approved_or_declined() {
     let sb = sandbox::start(SandboxConfig {
         tls: true,
         auto_approve: None,
+        // Polled every second instead of Entra's five: the client still waits the interval.
+        faults: sandbox::Faults::parse("device-interval=1").expect("faults"),
         ..SandboxConfig::default()
     })
     .await
@@ -55,7 +57,7 @@ async fn device_code_polls_until_approved_or_declined() {
             .expect("message")
             .contains(&p.user_code)
     );
-    assert!(p.interval.as_secs() >= 1);
+    assert_eq!(p.interval, std::time::Duration::from_secs(1));
     let declined_code = declined.prompt().user_code.clone();
 
     let (ok, refused, (), ()) = tokio::join!(

@@ -32,6 +32,9 @@ pub(crate) fn sandbox_args(state: &Path) -> Vec<String> {
         "--json".into(),
         "--state".into(),
         state.display().to_string(),
+        // `admin_token`'s device code approved at once, not after a second.
+        "--faults".into(),
+        "approve-after=1".into(),
     ]
 }
 

@@ -12,6 +12,8 @@ use serde_json::Value;
 fn config(path: &std::path::Path) -> SandboxConfig {
     SandboxConfig {
         state_file: Some(path.to_path_buf()),
+        // A key of its own, so a restart that kept the stored key is told from a new seed.
+        seed_key: ficus::sandbox::keys::SeedKey::Fresh,
         ..SandboxConfig::default()
     }
 }

@@ -904,13 +904,17 @@ async fn device_code_with_auto_approve_and_rotating_refresh_tokens() {
 
 #[tokio::test]
 async fn delegated_scopes_are_checked_against_published_and_consented() {
-    let sb = start_default().await;
+    // Approved at once: this test is about scopes, not about waiting for the admin.
+    let sb = start(SandboxConfig {
+        faults: ficus::sandbox::Faults::parse("approve-after=1").expect("faults"),
+        ..SandboxConfig::default()
+    })
+    .await;
     const GRAPH_CLI: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
     let grant = |client: &'static str, scopes: Vec<String>| {
         let sb = &sb;
         async move {
             let (device_code, _) = start_device_flow(sb, client, &scopes.join(" ")).await;
-            tokio::time::sleep(Duration::from_millis(1300)).await;
             let mut r = poll(sb, client, &device_code).await;
             for _ in 0..10 {
                 if r.1["error"] != "authorization_pending" {

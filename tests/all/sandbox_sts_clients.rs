@@ -28,7 +28,17 @@ async fn device_code(sb: &ficus::sandbox::Sandbox, client_id: &str, scope: &str)
         .to_string()
 }
 
-/// Polls with `grant_type` as given, until the sandbox's auto-approval (about a second).
+/// A demo sandbox whose auto-approver approves device codes after `ms` milliseconds instead
+/// of about a second: these tests are about the grant's forms, not the wait for the admin.
+async fn start_approving_after(ms: u64) -> ficus::sandbox::Sandbox {
+    start(ficus::sandbox::SandboxConfig {
+        faults: ficus::sandbox::Faults::parse(&format!("approve-after={ms}")).expect("faults"),
+        ..ficus::sandbox::SandboxConfig::default()
+    })
+    .await
+}
+
+/// Polls with `grant_type` as given, until the sandbox's auto-approval.
 async fn poll_until_done(
     sb: &ficus::sandbox::Sandbox,
     grant_type: &str,
@@ -58,7 +68,8 @@ async fn poll_until_done(
 
 #[tokio::test]
 async fn device_code_grant_accepted_in_both_forms() {
-    let sb = start_default().await;
+    // Pending at the first poll, approved before the next one (600 ms later).
+    let sb = start_approving_after(500).await;
     let scope = "https://graph.microsoft.com/.default offline_access openid profile";
     // msal-common's GrantType.DEVICE_CODE_GRANT is the bare "device_code".
     for grant_type in [
@@ -104,7 +115,7 @@ async fn device_code_grant_accepted_in_both_forms() {
 
 #[tokio::test]
 async fn sandbox_base_url_is_graphs_resource_and_aud_echoes_it() {
-    let sb = start_default().await;
+    let sb = start_approving_after(1).await;
     let base = sb.info.authority.clone();
     let client = sb.http_client().expect("client");
     let payments = app_id("payments-api");

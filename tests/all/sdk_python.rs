@@ -60,6 +60,8 @@ pub(crate) fn python_with_sdks() -> PathBuf {
 pub(crate) fn start_sandbox(state_dir: &Path) -> (KillOnDrop, String, serde_json::Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ficus"))
         .args(["sandbox", "--tls", "--json", "--listen", "127.0.0.1:0"])
+        // The SDKs' device code sign-ins approved at once and polled every second (Entra: 5 s).
+        .args(["--faults", "device-interval=1,approve-after=1"])
         .args(["--msi-listen", "127.0.0.1:0", "--state"])
         .arg(state_dir.join("state.json"))
         .stdin(Stdio::null())

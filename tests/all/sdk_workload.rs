@@ -122,7 +122,7 @@ fn python_and_javascript_workload_programs_get_payments_api_s_token() {
         command.env("NODE_PATH", packages.join("node_modules"));
         command
     };
-    let runners: [(Shape, &str, &dyn Fn() -> Command); 4] = [
+    let runners: [(Shape, &str, &(dyn Fn() -> Command + Sync)); 4] = [
         (
             Shape::PythonAzureIdentity,
             "azure_identity_main.py",
@@ -136,16 +136,25 @@ fn python_and_javascript_workload_programs_get_payments_api_s_token() {
         ),
         (Shape::MsalNode, "msal_node_main.js", &node_command),
     ];
-    for (shape, file, command) in runners {
-        let program = workload::snippet(shape, &payments);
-        let output = run(command(), dir.path(), file, &program, &info);
-        assert_eq!(
-            printed_appid(shape, &output),
-            payments.app_client_id,
-            "{shape:?} got payments-api's token"
-        );
-        let program = workload::snippet(shape, &inventory);
-        let output = run(command(), dir.path(), file, &program, &info);
-        assert_refused_with_700213(shape, &output);
-    }
+    // The four SDKs at once, each in its own directory: the programs mostly wait on their
+    // interpreters' start and on the sandbox.
+    std::thread::scope(|scope| {
+        for (shape, file, command) in runners {
+            let (payments, inventory, info) = (&payments, &inventory, &info);
+            let dir = dir.path().join(format!("{shape:?}"));
+            scope.spawn(move || {
+                std::fs::create_dir_all(&dir).expect("a directory per SDK");
+                let program = workload::snippet(shape, payments);
+                let output = run(command(), &dir, file, &program, info);
+                assert_eq!(
+                    printed_appid(shape, &output),
+                    payments.app_client_id,
+                    "{shape:?} got payments-api's token"
+                );
+                let program = workload::snippet(shape, inventory);
+                let output = run(command(), &dir, file, &program, info);
+                assert_refused_with_700213(shape, &output);
+            });
+        }
+    });
 }

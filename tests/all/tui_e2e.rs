@@ -4,7 +4,6 @@
 //! mode, no bracketed paste, no mouse reporting, cursor shown).
 
 use std::process::Command;
-use std::time::Duration;
 
 use crate::tmux_support;
 use tmux_support::Tmux;
@@ -60,9 +59,10 @@ fn sandbox_console_filters_opens_and_restores_the_terminal() {
     tmux.run(&["set-buffer", "-b", "probe", "pasted-probe"]);
     tmux.run(&["paste-buffer", "-p", "-b", "probe", "-t", "e2e"]);
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for("pasted-probe");
-    std::thread::sleep(Duration::from_millis(300));
-    let screen_after = tmux.screen();
+    // The terminal's echo and cat's copy (raw mode left on would echo nothing: this waits out
+    // its timeout and fails below).
+    let screen = tmux.wait_for_count("pasted-probe", 2);
+    let screen_after = screen.clone();
     assert!(
         !screen_after.contains("[200~"),
         "bracketed paste left on:\n{screen_after}"
@@ -78,56 +78,61 @@ fn sandbox_console_filters_opens_and_restores_the_terminal() {
 /// every mode (alternate screen, raw mode, bracketed paste, cursor) and exits with 128 + n.
 #[test]
 fn signals_restore_the_terminal() {
-    for (signal, number) in [
-        ("TERM", 15),
-        ("HUP", 1),
-        ("INT", 2),
-        ("QUIT", 3),
-        ("USR1", 10),
-        ("ALRM", 14),
-    ] {
-        let dirs = tempfile::tempdir().expect("tempdir");
-        let binary = env!("CARGO_BIN_EXE_ficus");
-        let pid_file = dirs.path().join("pid");
-        let script = format!(
-            "sh -c 'echo $$ > {pid}; exec env XDG_STATE_HOME={d}/state XDG_CONFIG_HOME={d}/config {binary} --sandbox'; echo ficus-exit=$?; exec cat -v",
-            pid = pid_file.display(),
-            d = dirs.path().display()
-        );
-        let tmux = Tmux::new(format!("ficus-e2e-{signal}-{}", std::process::id()), "e2e");
-        tmux.start(120, 60, &script);
-        tmux.wait_for("payments-api");
-        let pid = std::fs::read_to_string(&pid_file).expect("pid written");
-        let status = Command::new("kill")
-            .args([format!("-{signal}"), pid.trim().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        tmux.wait_for(&format!("ficus-exit={}", 128 + number));
-        let modes = tmux.run(&[
-            "display",
-            "-p",
-            "-t",
-            "e2e",
-            "#{alternate_on} #{mouse_any_flag} #{cursor_flag}",
-        ]);
-        assert_eq!(modes.trim(), "0 0 1", "after SIG{signal}");
-        tmux.run(&["set-buffer", "-b", "probe", "after-signal"]);
-        tmux.run(&["paste-buffer", "-p", "-b", "probe", "-t", "e2e"]);
-        tmux.keys(&["Enter"]);
-        tmux.wait_for("after-signal");
-        std::thread::sleep(Duration::from_millis(300));
-        let screen = tmux.screen();
-        assert!(
-            !screen.contains("[200~"),
-            "bracketed paste left on after SIG{signal}:\n{screen}"
-        );
-        assert_eq!(
-            screen.matches("after-signal").count(),
-            2,
-            "cooked mode after SIG{signal}:\n{screen}"
-        );
-    }
+    // Each signal in its own tmux server and console, all at once: they mostly wait.
+    std::thread::scope(|scope| {
+        for (signal, number) in [
+            ("TERM", 15),
+            ("HUP", 1),
+            ("INT", 2),
+            ("QUIT", 3),
+            ("USR1", 10),
+            ("ALRM", 14),
+        ] {
+            scope.spawn(move || {
+            let dirs = tempfile::tempdir().expect("tempdir");
+                let binary = env!("CARGO_BIN_EXE_ficus");
+                let pid_file = dirs.path().join("pid");
+                let script = format!(
+                    "sh -c 'echo $$ > {pid}; exec env XDG_STATE_HOME={d}/state XDG_CONFIG_HOME={d}/config {binary} --sandbox'; echo ficus-exit=$?; exec cat -v",
+                    pid = pid_file.display(),
+                    d = dirs.path().display()
+                );
+                let tmux = Tmux::new(format!("ficus-e2e-{signal}-{}", std::process::id()), "e2e");
+                tmux.start(120, 60, &script);
+                tmux.wait_for("payments-api");
+                let pid = std::fs::read_to_string(&pid_file).expect("pid written");
+                let status = Command::new("kill")
+                    .args([format!("-{signal}"), pid.trim().to_string()])
+                    .status()
+                    .expect("kill runs");
+                assert!(status.success());
+                tmux.wait_for(&format!("ficus-exit={}", 128 + number));
+                let modes = tmux.run(&[
+                    "display",
+                    "-p",
+                    "-t",
+                    "e2e",
+                    "#{alternate_on} #{mouse_any_flag} #{cursor_flag}",
+                ]);
+                assert_eq!(modes.trim(), "0 0 1", "after SIG{signal}");
+                tmux.run(&["set-buffer", "-b", "probe", "after-signal"]);
+                tmux.run(&["paste-buffer", "-p", "-b", "probe", "-t", "e2e"]);
+                tmux.keys(&["Enter"]);
+                // The terminal's echo and cat's copy (raw mode left on would echo nothing: this waits
+                // out its timeout).
+                let screen = tmux.wait_for_count("after-signal", 2);
+                assert!(
+                    !screen.contains("[200~"),
+                    "bracketed paste left on after SIG{signal}:\n{screen}"
+                );
+                assert_eq!(
+                    screen.matches("after-signal").count(),
+                    2,
+                    "cooked mode after SIG{signal}:\n{screen}"
+                );
+            });
+        }
+    });
 }
 
 /// Starts `ficus --sandbox` in a fresh tmux after running `tmux_setup` inside it (so ficus's

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ficus::cloud::Cloud;
 use ficus::entra::{self, Credentials, Renewal, SessionConfig, TokenSet};
 use ficus::sandbox::{Faults, SandboxConfig};
-use ficus::tui::exchange::{ExchangeScreen, SourceState};
+use ficus::tui::exchange::{ExchangeCmd, ExchangeMsg, ExchangeScreen, SourceState};
 use ficus::tui::keymap::Keymap;
 use ficus::tui::msg::{Cmd, Msg, Session};
 use ficus::tui::nav::{AppChoice, ExchangeEntry};
@@ -31,6 +31,10 @@ struct Console {
     graph: entra::GraphClient,
     tx: UnboundedSender<Msg>,
     rx: UnboundedReceiver<Msg>,
+    /// When set, the screen's retries (`RetryAfter`) fall due at this instant instead of after
+    /// their backoff, which is recorded in `retries_asked` (seconds).
+    retry_at: Option<Instant>,
+    retries_asked: Vec<u64>,
 }
 
 async fn connect(faults: Faults) -> Result<Connected, String> {
@@ -144,6 +148,8 @@ impl Console {
             graph,
             tx,
             rx,
+            retry_at: None,
+            retries_asked: Vec::new(),
         };
         console.run(vec![Cmd::StartSignIn]);
         console
@@ -155,8 +161,19 @@ impl Console {
         console
     }
 
-    fn run(&self, cmds: Vec<Cmd>) {
+    fn run(&mut self, cmds: Vec<Cmd>) {
         for cmd in cmds {
+            if let (Some(at), Cmd::Exchange(ExchangeCmd::RetryAfter { request, seconds })) =
+                (self.retry_at, &cmd)
+            {
+                self.retries_asked.push(*seconds);
+                let (tx, request) = (self.tx.clone(), *request);
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(at.into()).await;
+                    let _ = tx.send(Msg::Exchange(ExchangeMsg::RetryDue { request }));
+                });
+                continue;
+            }
             if !matches!(cmd, Cmd::Copy(_) | Cmd::Quit) {
                 effects::spawn(&self.directory, cmd, &self.tx);
             }
@@ -656,6 +673,9 @@ async fn replication_delay_after_creating_a_fic_is_retried_until_it_works() {
     .await
     .expect("created in time");
     assert!(created.is_ok(), "{created:?}");
+    // The FIC is at most this old: three seconds on, `replication=3` has surely passed (the
+    // sandbox counts whole seconds). The retry falls due then rather than after its 5 s.
+    console.retry_at = Some(Instant::now() + Duration::from_secs(3));
 
     let entry = ExchangeEntry {
         app: Some(app),
@@ -684,6 +704,8 @@ async fn replication_delay_after_creating_a_fic_is_retried_until_it_works() {
         })
         .await;
     assert_eq!(console.screen().run.as_ref().map(|r| r.attempt), Some(2));
+    // The screen asked for its first backoff: 5 s.
+    assert_eq!(console.retries_asked, [5]);
 }
 
 /// After a success, `u` opens "Use it in your workload" with what worked: the app, the

@@ -7,6 +7,8 @@ use crate::tui_fixture;
 
 use std::time::Duration;
 
+use ficus::entra::http::WaitReason;
+use ficus::sandbox::Seed;
 use ficus::sandbox::{Faults, SandboxConfig};
 use ficus::tui::Directory;
 use ficus::tui::exchange::ExchangeScreen;
@@ -16,7 +18,7 @@ use ficus::tui::wizard::{FieldId, Step, Wizard};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tui_fixture::{Driver, demo_directory, demo_directory_with};
+use tui_fixture::{Driver, demo_directory, demo_directory_with, faulty_directory};
 
 fn render(state: &ficus::tui::State, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
@@ -235,12 +237,10 @@ async fn throttling_keeps_every_input_and_says_what_to_do() {
     };
     let detail = app_screen.detail.clone().expect("loaded");
 
-    // …to a console on a sandbox that answers every Graph request with 429.
-    let config = SandboxConfig {
-        faults: Faults::parse("throttle=1").expect("fault spec"),
-        ..SandboxConfig::default()
-    };
-    let mut throttled = Driver::new(demo_directory_with(config, false).await, "mono");
+    // …to a console on a sandbox that answers every Graph request with 429 (`Retry-After: 1`),
+    // its Graph client waiting on a virtual clock: every wait is recorded, none is slept.
+    let (directory, _sandbox, waiter) = faulty_directory("throttle=1", Seed::Demo, false).await;
+    let mut throttled = Driver::new(directory, "mono");
     throttled.start().await;
     assert!(
         throttled.state.apps.is_empty(),
@@ -314,6 +314,16 @@ async fn throttling_keeps_every_input_and_says_what_to_do() {
         typed
     );
     check("wizard_failed_throttled", &mut throttled.state);
+    // The create was retried, each time after the 429's `Retry-After` in full, before the
+    // wizard gave up.
+    let waits = waiter.waits();
+    assert_throttled_waits_honour_retry_after(&waits);
+    assert!(
+        waits
+            .iter()
+            .any(|w| w.url.ends_with("/federatedIdentityCredentials")),
+        "the create was retried: {waits:?}"
+    );
     // Esc: back to the review, then to the fields: nothing lost.
     throttled.key(KeyCode::Esc).await;
     assert_eq!(wizard(&throttled.state).step, Step::Review);
@@ -330,11 +340,10 @@ async fn throttling_keeps_every_input_and_says_what_to_do() {
 
 #[tokio::test]
 async fn throttling_every_other_request_is_absorbed() {
-    let config = SandboxConfig {
-        faults: Faults::parse("throttle=2,latency=5").expect("fault spec"),
-        ..SandboxConfig::default()
-    };
-    let mut driver = Driver::new(demo_directory_with(config, false).await, "mono");
+    // Waits on a virtual clock: recorded, not slept.
+    let (directory, _sandbox, waiter) =
+        faulty_directory("throttle=2,latency=5", Seed::Demo, false).await;
+    let mut driver = Driver::new(directory, "mono");
     driver.start().await;
     to_fields(&mut driver).await;
     driver.key(KeyCode::Enter).await;
@@ -344,6 +353,23 @@ async fn throttling_every_other_request_is_absorbed() {
         "{:?}",
         wizard(&driver.state).step
     );
+    // The 429s were there, and each was waited out for its `Retry-After`.
+    let waits = waiter.waits();
+    assert!(!waits.is_empty(), "every other request was throttled");
+    assert_throttled_waits_honour_retry_after(&waits);
+}
+
+/// Every wait is for a 429 (`Retry-After: 1`). A request's own retry waits it in full; the
+/// listing's shared gate (named by the origin alone) waits what is left of it since the 429.
+fn assert_throttled_waits_honour_retry_after(waits: &[ficus::entra::Wait]) {
+    for wait in waits {
+        assert_eq!(wait.reason, WaitReason::Throttled, "{wait}");
+        if wait.url.contains("/v1.0/") {
+            assert!(wait.duration >= Duration::from_secs(1), "{wait}");
+        } else {
+            assert!(!wait.duration.is_zero(), "{wait}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -14,9 +14,13 @@ use tmux_support::Tmux;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wizard_creates_a_fic_that_graph_holds_and_the_exchange_accepts() {
     ficus::install_crypto_provider();
-    let sandbox = ficus::sandbox::start(ficus::sandbox::SandboxConfig::default())
-        .await
-        .expect("sandbox starts");
+    // The device code approved at once and polled every second (Entra: 5 s).
+    let sandbox = ficus::sandbox::start(ficus::sandbox::SandboxConfig {
+        faults: ficus::sandbox::Faults::parse("device-interval=1,approve-after=1").expect("faults"),
+        ..ficus::sandbox::SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox starts");
     let info = sandbox.info.clone();
     let dirs = tempfile::tempdir().expect("tempdir");
     let binary = env!("CARGO_BIN_EXE_ficus");

@@ -42,12 +42,18 @@ pub struct Faults {
     /// `graph-write-quota=N`: the app may write N times per 150 s in a tenant instead of
     /// Graph's 3,000 (its `Retry-After` then runs past 30 s, as Graph's does).
     pub graph_write_quota: Option<u64>,
+    /// `device-interval=SECS`: the polling interval a device code answer carries instead of
+    /// Entra's 5 s (whole seconds, as Entra sends it; clients still wait it between polls).
+    pub device_interval: Option<u64>,
+    /// `approve-after=MS`: the auto-approver approves a device code this long after it is
+    /// issued instead of about a second.
+    pub approve_after: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultsError {
     #[error(
-        "unknown fault '{0}'; use throttle=N, latency=MS, replication=SECS, graph-lag=SECS, graph-503=N, graph-504=N, graph-drop=N, graph-budget=RU or graph-write-quota=N, comma-separated (e.g. throttle=3,latency=20)"
+        "unknown fault '{0}'; use throttle=N, latency=MS, replication=SECS, graph-lag=SECS, graph-503=N, graph-504=N, graph-drop=N, graph-budget=RU, graph-write-quota=N, device-interval=SECS or approve-after=MS, comma-separated (e.g. throttle=3,latency=20)"
     )]
     Unknown(String),
     #[error("fault '{name}' needs a positive whole number, got '{value}' (e.g. {name}=5)")]
@@ -67,6 +73,8 @@ pub const MAX_LATENCY_MS: u64 = 10 * 60 * 1000;
 pub const MAX_REPLICATION_SECS: u64 = 24 * 60 * 60;
 /// The largest `graph-budget=RU`: more than any real tenant's bucket.
 pub const MAX_GRAPH_BUDGET: u64 = 1_000_000;
+/// The largest `device-interval=SECS`: a device code's whole lifetime (15 minutes).
+pub const MAX_DEVICE_INTERVAL_SECS: u64 = 15 * 60;
 
 impl Faults {
     /// Parses `throttle=N,latency=MS,replication=SECS` (any subset, any order). An empty string
@@ -125,6 +133,13 @@ impl Faults {
                 }
                 "graph-write-quota" => {
                     faults.graph_write_quota = Some(in_range(WRITES_PER_WINDOW as u64, "writes")?)
+                }
+                "device-interval" => {
+                    faults.device_interval = Some(in_range(MAX_DEVICE_INTERVAL_SECS, "seconds")?)
+                }
+                "approve-after" => {
+                    let ms = in_range(MAX_LATENCY_MS, "milliseconds")?;
+                    faults.approve_after = Some(Duration::from_millis(ms));
                 }
                 _ => return Err(FaultsError::Unknown(part.to_string())),
             }
@@ -471,6 +486,29 @@ mod tests {
         assert_eq!(f.graph_budget, Some(20));
         assert!(Faults::parse("graph-lag=86401").is_err());
         assert!(Faults::parse("graph-budget=1000001").is_err());
+    }
+
+    #[test]
+    fn parses_the_device_code_knobs() {
+        let f = Faults::parse("device-interval=1,approve-after=50").expect("parses");
+        assert_eq!(f.device_interval, Some(1));
+        assert_eq!(f.approve_after, Some(Duration::from_millis(50)));
+        assert!(!f.is_none());
+        // Whole seconds of at least one, as Entra sends the interval.
+        assert!(matches!(
+            Faults::parse("device-interval=0"),
+            Err(FaultsError::BadNumber { .. })
+        ));
+        assert!(matches!(
+            Faults::parse("device-interval=901"),
+            Err(FaultsError::OutOfRange { .. })
+        ));
+        assert!(Faults::parse("approve-after=600001").is_err());
+        let unknown = Faults::parse("device=1").expect_err("unknown");
+        assert!(
+            unknown.to_string().contains("approve-after=MS"),
+            "{unknown}"
+        );
     }
 
     #[test]

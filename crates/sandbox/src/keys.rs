@@ -52,6 +52,39 @@ pub fn generate_material() -> Result<SigningKeyMaterial, KeyError> {
     })
 }
 
+/// Which signing key a freshly seeded directory gets (a loaded state file keeps its own).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SeedKey {
+    /// One key per process, generated on first use and shared by every directory the process
+    /// seeds, as Entra's one key is global. RSA-2048 generation costs up to a second of CPU in
+    /// a debug build, and a test process seeds a hundred sandboxes.
+    #[default]
+    PerProcess,
+    /// A key of this directory's own (`ficus sandbox`; tests that tell a restart's stored key
+    /// from a new one).
+    Fresh,
+}
+
+/// The key [`SeedKey::PerProcess`] hands out.
+static PROCESS_KEY: std::sync::Mutex<Option<SigningKeyMaterial>> = std::sync::Mutex::new(None);
+
+/// The signing key material `choice` asks for: the process's (generated on first use; callers
+/// arriving meanwhile wait for it) or a new one.
+pub fn seed_material(choice: SeedKey) -> Result<SigningKeyMaterial, KeyError> {
+    match choice {
+        SeedKey::Fresh => generate_material(),
+        SeedKey::PerProcess => {
+            let mut slot = PROCESS_KEY.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(material) = slot.as_ref() {
+                return Ok(material.clone());
+            }
+            let material = generate_material()?;
+            *slot = Some(material.clone());
+            Ok(material)
+        }
+    }
+}
+
 /// A tenant's key, parsed and ready to sign.
 pub struct TenantKey {
     pub kid: String,
@@ -200,8 +233,22 @@ mod tests {
     }
 
     #[test]
+    fn seeds_share_the_process_key_unless_asked_for_a_fresh_one() {
+        let first = seed_material(SeedKey::PerProcess).expect("keygen");
+        let second = seed_material(SeedKey::PerProcess).expect("the same key");
+        assert_eq!(first.kid, second.kid);
+        assert_eq!(
+            first.private_key_pkcs8.expose(),
+            second.private_key_pkcs8.expose()
+        );
+        let fresh = seed_material(SeedKey::Fresh).expect("keygen");
+        assert_ne!(fresh.kid, first.kid);
+    }
+
+    #[test]
     fn corrupt_material_is_an_error_not_a_panic() {
-        let mut material = generate_material().expect("keygen");
+        // A copy of the process's key: corrupting it leaves the shared one alone.
+        let mut material = seed_material(SeedKey::PerProcess).expect("keygen");
         material.private_key_pkcs8 = Secret::new(vec![1, 2, 3]);
         assert!(matches!(
             TenantKey::from_material(Uuid::nil(), &material),

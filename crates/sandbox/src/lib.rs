@@ -56,7 +56,8 @@
 //! Public API:
 //! ```text
 //! pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError>;
-//! SandboxConfig { listen, msi_listen, tls, state_file, seed: Seed, auto_approve, faults: Faults }
+//! SandboxConfig { listen, msi_listen, tls, state_file, seed: Seed, auto_approve, faults: Faults,
+//!                 limits, seed_key: keys::SeedKey (default: one key per process) }
 //! Sandbox { pub info: SandboxInfo }
 //!   .shutdown().await
 //!   .sign_in(tenant, upn, client_id, scopes) -> Result<SignedIn, SandboxError>

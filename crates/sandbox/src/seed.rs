@@ -6,7 +6,7 @@ use base64::Engine;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::keys::{KeyError, generate_material};
+use crate::keys::{KeyError, SeedKey, seed_material};
 use crate::model::{
     AppRole, AppRoleAssignment, Application, Directory, DirectoryRole, EmulatedHost,
     FORMAT_VERSION, FederatedIdentityCredential, GRAPH_APP_ID, GRAPH_CLI_APP_ID, KeyCredential,
@@ -90,12 +90,18 @@ pub fn app_ids(tenant: &str, name: &str) -> (Uuid, Uuid) {
     )
 }
 
-/// Builds the seed. `authority` (`https://127.0.0.1:8443`) goes into FIC issuers.
+/// Builds the seed, signed with the process's key ([`SeedKey::PerProcess`]). `authority`
+/// (`https://127.0.0.1:8443`) goes into FIC issuers.
 pub fn build(seed: Seed, authority: &str) -> Result<Directory, KeyError> {
+    build_with_key(seed, authority, SeedKey::PerProcess)
+}
+
+/// [`build`] with the signing key `key` asks for.
+pub fn build_with_key(seed: Seed, authority: &str, key: SeedKey) -> Result<Directory, KeyError> {
     let now = OffsetDateTime::now_utc();
     let authority = authority.trim_end_matches('/');
     // Entra's signing keys are global: one key signs for every tenant.
-    let key = generate_material()?;
+    let key = seed_material(key)?;
     let mut contoso = Tenant::new(
         tenant_id(CONTOSO),
         CONTOSO,

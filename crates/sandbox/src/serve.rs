@@ -62,6 +62,8 @@ impl SandboxArgs {
             auto_approve,
             faults: self.faults.clone(),
             limits: crate::limits::Limits::default(),
+            // One sandbox per process: a key of its own.
+            seed_key: crate::keys::SeedKey::Fresh,
         })
     }
 }

@@ -39,6 +39,9 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// Connection cap and timeouts of each listener.
     pub limits: Limits,
+    /// The signing key of a new seed (a state file's stored key is always kept): by default
+    /// the process's, shared by every sandbox it seeds.
+    pub seed_key: crate::keys::SeedKey,
 }
 
 impl Default for SandboxConfig {
@@ -52,6 +55,7 @@ impl Default for SandboxConfig {
             auto_approve: Some(seed::DEMO_ADMIN.to_string()),
             faults: Faults::default(),
             limits: Limits::default(),
+            seed_key: crate::keys::SeedKey::default(),
         }
     }
 }
@@ -245,10 +249,14 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
 
     let state_file = config.state_file.clone();
     let seed_kind = config.seed;
+    let seed_key = config.seed_key;
     let authority_for_load = authority.clone();
     let (directory, persistence) =
         tokio::task::spawn_blocking(move || -> Result<_, SandboxError> {
-            let seed = || seed::build(seed_kind, &authority_for_load).map_err(SandboxError::from);
+            let seed = || {
+                seed::build_with_key(seed_kind, &authority_for_load, seed_key)
+                    .map_err(SandboxError::from)
+            };
             let (mut directory, persistence) = match &state_file {
                 Some(path) => {
                     let (d, p) = state::open(path, seed)?;

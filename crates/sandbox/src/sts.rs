@@ -36,6 +36,8 @@ pub const DEVICE_CODE_GRANT_SHORT: &str = "device_code";
 const SKEW_SECONDS: i64 = 300;
 const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);
 const DEVICE_CODE_INTERVAL: u64 = 5;
+/// How long the auto-approver takes, unless `approve-after=MS` says otherwise.
+const AUTO_APPROVE_AFTER: Duration = Duration::from_secs(1);
 
 fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -821,13 +823,14 @@ pub(crate) fn device_code_from_form(
         ficus_core::jwt::b64url(Uuid::new_v4().as_bytes())
     );
     let user_code = user_code();
+    let interval = state.faults.device_interval.unwrap_or(DEVICE_CODE_INTERVAL);
     let flow = DeviceFlow {
         tenant_id,
         client_id: client_id.to_string(),
         scopes,
         user_code: user_code.clone(),
         expires_at: Instant::now() + DEVICE_CODE_LIFETIME,
-        interval: DEVICE_CODE_INTERVAL,
+        interval,
         status: DeviceFlowStatus::Pending,
         last_poll: None,
     };
@@ -840,8 +843,9 @@ pub(crate) fn device_code_from_form(
     if let Some(upn) = state.auto_approve.clone() {
         let state = state.clone();
         let code = code.clone();
+        let after = state.faults.approve_after.unwrap_or(AUTO_APPROVE_AFTER);
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::time::sleep(after).await;
             let _ = approve(&state, &code, &upn, true);
         });
     }
@@ -851,7 +855,7 @@ pub(crate) fn device_code_from_form(
         "device_code": code,
         "verification_uri": uri,
         "expires_in": DEVICE_CODE_LIFETIME.as_secs(),
-        "interval": DEVICE_CODE_INTERVAL,
+        "interval": interval,
         "message": format!("To sign in, use a web browser to open the page {uri} and enter the code {user_code} to authenticate."),
     }))
 }

@@ -72,17 +72,23 @@ impl Tmux {
     }
 
     pub fn wait_for(&self, text: &str) -> String {
+        self.wait_for_count(text, 1)
+    }
+
+    /// Waits until `text` shows at least `count` times; returns that screen.
+    pub fn wait_for_count(&self, text: &str, count: usize) -> String {
         let deadline = Instant::now() + self.timeout;
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if screen.matches(text).count() >= count {
                 return screen;
             }
             assert!(
                 Instant::now() < deadline,
-                "`{text}` did not appear; the screen shows:\n{screen}"
+                "`{text}` did not appear {count} time(s); the screen shows:\n{screen}"
             );
-            std::thread::sleep(Duration::from_millis(100));
+            // Short: a capture is one cheap tmux call, and every test waits on the screen.
+            std::thread::sleep(Duration::from_millis(25));
         }
     }
 }

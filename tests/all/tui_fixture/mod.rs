@@ -179,6 +179,22 @@ impl<D: Directory> Driver<D> {
             if matches!(cmd, Cmd::Copy(_) | Cmd::Quit) {
                 continue;
             }
+            // The exchange screen's replication retries fall due after a fifth of their backoff
+            // (5 s → 1 s): what they wait for, a sandbox's `replication=SECS`, is short too.
+            if let Cmd::Exchange(ficus::tui::exchange::ExchangeCmd::RetryAfter {
+                request,
+                seconds,
+            }) = cmd
+            {
+                self.outstanding += 1;
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(seconds * 200)).await;
+                    let due = ficus::tui::exchange::ExchangeMsg::RetryDue { request };
+                    let _ = tx.send(Msg::Exchange(due));
+                });
+                continue;
+            }
             // The Apps list ends with its last page and, apart, its certificate index.
             self.outstanding += if matches!(cmd, Cmd::LoadApps { .. }) {
                 2
