@@ -368,7 +368,9 @@ async fn counting_fics_is_an_advanced_query() {
     let filter = |f: &str| {
         format!(
             "/applications?$top=999&$select=id&$filter={}",
-            f.replace(' ', "%20").replace('/', "%2F").replace('$', "%24")
+            f.replace(' ', "%20")
+                .replace('/', "%2F")
+                .replace('$', "%24")
         )
     };
     let ne0 = filter("federatedIdentityCredentials/$count ne 0");
@@ -408,7 +410,9 @@ async fn counting_fics_is_an_advanced_query() {
     assert!(ids(&body).is_subset(&with_fics));
     // Advanced queries take no $expand.
     let (status, body) = env
-        .get_eventual(&format!("{ne0}&$count=true&$expand=federatedIdentityCredentials"))
+        .get_eventual(&format!(
+            "{ne0}&$count=true&$expand=federatedIdentityCredentials"
+        ))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"]["code"], "Request_UnsupportedQuery");

@@ -608,6 +608,14 @@ impl Filter {
 
 /// `a` compared with `b` ignoring case; `b` is already lower-case.
 pub fn compare_ignore_case(a: &str, lower_b: &str) -> std::cmp::Ordering {
+    // ASCII byte by byte (the same order as chars for ASCII): a listing partitioned into
+    // ranges compares every name it scans, and names are mostly ASCII.
+    if a.is_ascii() && lower_b.is_ascii() {
+        return a
+            .bytes()
+            .map(|b| b.to_ascii_lowercase())
+            .cmp(lower_b.bytes());
+    }
     a.chars().flat_map(char::to_lowercase).cmp(lower_b.chars())
 }
 
@@ -2445,6 +2453,29 @@ mod tests {
         assert!(starts_with_ignore_case("Ärger", "är"));
         assert!(!starts_with_ignore_case("a", "ab"));
         assert!(starts_with_ignore_case("abc", ""));
+        use std::cmp::Ordering::*;
+        for (a, b, want) in [
+            ("Synthetic-APP-9", "synthetic-app-10", Greater),
+            ("abc", "abc", Equal),
+            ("ab", "abc", Less),
+            ("B", "a", Greater),
+            ("Ärger", "ärger", Equal),
+            ("Z", "ä", Less),
+        ] {
+            assert_eq!(compare_ignore_case(a, b), want, "{a} vs {b}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The ASCII fast path orders as the char-by-char comparison does.
+        #[test]
+        fn ascii_comparison_matches_the_general_one(a in "[ -~]{0,12}", b in "[ -~]{0,12}") {
+            let lower_b = b.to_lowercase();
+            proptest::prop_assert_eq!(
+                compare_ignore_case(&a, &lower_b),
+                a.chars().flat_map(char::to_lowercase).cmp(lower_b.chars())
+            );
+        }
     }
 
     proptest::proptest! {
