@@ -18,6 +18,14 @@
 //! apps a request (`id in (…)`), cheaper than paging every app only when fewer than about one
 //! app in fifteen has a FIC.
 //!
+//! Which is faster depends on how many apps have FICs. With every app's FICs to expand, both
+//! designs are N/100 pages deep over the ranges, and two phases only add the rows' pages and
+//! memory (measured: `benches/cold_listing.rs`), so one phase is the default
+//! ([`ParallelListing::two_phase`]). The FIC phase pays off once it can skip the apps without
+//! FICs: the advanced `$count ne 0` for their ids (999 a page), then `id in (…)` with `$expand`
+//! for those, 15 a request — fewer requests than N/100 when fewer than about one app in
+//! fifteen has a FIC; not built yet.
+//!
 //! An app is sent once both phases have brought it (exactly once: de-duplicated by id; a name
 //! equal to a bound is in two ranges). At the end, each phase's total is checked against
 //! `$count`; an app one phase saw and the other did not (created or deleted between them, or
@@ -61,8 +69,11 @@ pub struct ParallelListing {
     pub chains: usize,
     /// Attempts per page when Graph throttles or is briefly unavailable.
     pub attempts: u32,
-    /// Rows at 999 and FICs apart, at once (the default); `false`: one phase of `$expand`
-    /// pages of 100 with every column (the previous design, kept for the benches).
+    /// Rows at 999 and FICs apart, at once; `false` (the default): one phase of `$expand`
+    /// pages of 100 with every column. Measured (`benches/cold_listing.rs`, 100k apps, half
+    /// with a FIC): both are ~16 sequential round trips deep; two phases send ~12% more
+    /// requests and hold twice the memory (rows wait for their FICs), so one phase stays the
+    /// default until the FIC phase can skip apps without FICs (see the module notes).
     pub two_phase: bool,
 }
 
@@ -71,7 +82,7 @@ impl Default for ParallelListing {
         ParallelListing {
             chains: 64,
             attempts: 8,
-            two_phase: true,
+            two_phase: false,
         }
     }
 }
