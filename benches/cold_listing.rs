@@ -23,8 +23,18 @@
 //! whole process (sandbox included) 177 MB; `warm_start` 0.23 s / 0.72 s;
 //! `delta_refresh_100_changed` 0.34 s / 0.92 s.
 //!
-//! Run: `cargo bench --bench cold_listing` (all), `cargo bench --bench cold_listing -- cold_`
-//! (the parallel listings only); `FICUS_BENCH_CHAINS=N` tries other widths.
+//! Measured 2026-11-30 05:25 (child sandbox, release, load 8.2–9.6 on 2 shared cores; the
+//! sandbox's Graph reads at cores − 1 = 1 at a time), 100k apps: one phase 7.9–9.1 s wall,
+//! client CPU 0.58–0.67 s, sandbox CPU 2.7–3.0 s, client peak 31–36 MB, 1,033 requests;
+//! two phases 12.1–16.4 s, client CPU 0.79–0.99 s, sandbox CPU 4.8–5.9 s, client peak
+//! 70–74 MB, 1,160 requests. 10k: 0.69–0.75 s either way. Both are ~16 round trips deep
+//! (1,000 `$expand` pages over 64 ranges = 2.4 s of latency); the rest is the emulator's CPU
+//! (its range scans go through every app, O(apps × ranges)), which on real Graph is not on
+//! the client's cores.
+//!
+//! Run: `cargo bench --bench cold_listing` (all), `cargo bench --bench cold_listing --
+//! two_phase one_phase_expand` (the parallel listings only); `FICUS_BENCH_CHAINS=N` tries
+//! other widths.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
