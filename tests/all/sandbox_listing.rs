@@ -98,6 +98,20 @@ impl Env {
         }
     }
 
+    /// GET with `ConsistencyLevel: eventual` (advanced queries).
+    async fn get_eventual(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.sandbox.info.graph))
+            .bearer_auth(&self.token)
+            .header("ConsistencyLevel", "eventual")
+            .send()
+            .await
+            .expect("answered");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     fn app_count(&self) -> usize {
         self.sandbox
             .state()
@@ -327,4 +341,79 @@ async fn latest_gives_a_link_without_objects_and_unknown_tokens_are_gone() {
         .get("/applications/delta?$filter=displayName eq 'x'")
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+/// `federatedIdentityCredentials/$count ne 0` finds the apps with FICs: an advanced query,
+/// refused (400 `Request_UnsupportedQuery`) without `ConsistencyLevel: eventual` and
+/// `$count=true`, answered with them (ranges of names combine with it); `eq 0` finds the rest;
+/// `$expand` is refused with advanced queries, as Graph does.
+#[tokio::test]
+async fn counting_fics_is_an_advanced_query() {
+    let env = env(Seed::Large(400)).await;
+    let with_fics: HashSet<String> = env.sandbox.state().read(|dir| {
+        dir.tenants
+            .iter()
+            .max_by_key(|t| t.applications.len())
+            .map(|t| {
+                t.applications
+                    .values()
+                    .filter(|a| !a.federated_identity_credentials.is_empty())
+                    .map(|a| a.id.to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let all = env.app_count();
+    assert!(!with_fics.is_empty() && with_fics.len() < all);
+    let filter = |f: &str| {
+        format!(
+            "/applications?$top=999&$select=id&$filter={}",
+            f.replace(' ', "%20")
+                .replace('/', "%2F")
+                .replace('$', "%24")
+        )
+    };
+    let ne0 = filter("federatedIdentityCredentials/$count ne 0");
+    for (status, body) in [
+        env.get(&ne0).await,
+        env.get(&format!("{ne0}&$count=true")).await,
+        env.get_eventual(&ne0).await,
+    ] {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"]["code"], "Request_UnsupportedQuery", "{body}");
+    }
+    let ids = |body: &Value| -> HashSet<String> {
+        body["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .map(|v| v["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    let (status, body) = env.get_eventual(&format!("{ne0}&$count=true")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body), with_fics);
+    assert_eq!(body["@odata.count"], with_fics.len());
+    let eq0 = filter("federatedIdentityCredentials/$count eq 0");
+    let (status, body) = env.get_eventual(&format!("{eq0}&$count=true")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let without = ids(&body);
+    assert_eq!(without.len(), all - with_fics.len());
+    assert!(without.is_disjoint(&with_fics));
+    // With a range of names, as a partitioned listing asks.
+    let ranged = filter(
+        "federatedIdentityCredentials/$count ne 0 and displayName ge 'synthetic-app-000100' and displayName le 'synthetic-app-000199'",
+    );
+    let (status, body) = env.get_eventual(&format!("{ranged}&$count=true")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body).len(), 50, "every other synthetic app has a FIC");
+    assert!(ids(&body).is_subset(&with_fics));
+    // Advanced queries take no $expand.
+    let (status, body) = env
+        .get_eventual(&format!(
+            "{ne0}&$count=true&$expand=federatedIdentityCredentials"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "Request_UnsupportedQuery");
 }

@@ -38,7 +38,8 @@
 //!   certificate_index() -> Arc<CertificateIndex { by_app }>   one cached keyCredentials listing
 //!   app_certificates(id) -> Vec<KeyCredential>                details on demand, within allowance
 //!   console_apps_parallel(ParallelListing) -> Stream of pages   displayName ranges paged in
-//!     parallel ($expand pages hold 100), shared 429 gate, de-duplicated, checked against $count
+//!     parallel ($expand pages hold 100; or two_phase: rows at 999 and FICs apart, joined
+//!     by id, misses completed by id), shared 429 gate, each app once, checked against $count
 //!     (graph/listing.rs; the ranges: partition.rs)
 //! list_cache::open_apps(&graph, dir, tenant, emit) -> (ListCache, Start::{Warm, Cold})
 //!   the warm start: cached lists (0600/0700, versioned) refreshed through applications/delta;

@@ -339,18 +339,59 @@ fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, GraphError> {
 // ---------------------------------------------------------------------------------------------
 // Dispatch
 
+/// How many Graph reads may do their work at once: all cores but one (at least one). A read
+/// over a large tenant is CPU work (filter, sort, serialize) on the blocking pool; four sorted
+/// listers on two cores would otherwise take every core, and token and IMDS answers would
+/// queue behind them for the CPU (issue 12: IMDS p99 under four listers of `large:100000`).
+pub fn graph_read_permits() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// The permits of [`graph_read_permits`], one set per sandbox, handed to [`dispatch`] as a
+/// request extension (a router without it reads unlimited).
+#[derive(Clone)]
+pub struct GraphReads(pub std::sync::Arc<tokio::sync::Semaphore>);
+
+impl GraphReads {
+    pub fn new() -> GraphReads {
+        GraphReads(std::sync::Arc::new(tokio::sync::Semaphore::new(
+            graph_read_permits(),
+        )))
+    }
+}
+
+impl Default for GraphReads {
+    fn default() -> Self {
+        GraphReads::new()
+    }
+}
+
 async fn dispatch(
     State(state): State<AppState>,
+    reads: Option<axum::Extension<GraphReads>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The injected latency is the network's and Graph's front end: it holds no read permit,
+    // so sleeping requests never queue the CPU work of others behind them.
     if let Some(latency) = state.faults.latency {
         tokio::time::sleep(latency).await;
     }
     let ctx = Ctx::new(&state, &uri, &headers);
     let write = is_write(&method, &ctx.path);
+    // Reads hold a permit while they work (writes are bound by fsync, not the CPU). The
+    // semaphore is never closed; should it be, the read runs unlimited.
+    let _permit = match &reads {
+        Some(axum::Extension(GraphReads(permits))) if !write => {
+            permits.clone().acquire_owned().await.ok()
+        }
+        _ => None,
+    };
     // Queries over a large tenant (filter, sort, serialize) and durable writes (fsync) run on
     // the blocking pool, so the async workers keep answering tokens and IMDS meanwhile.
     let worker_state = state.clone();
@@ -2051,6 +2092,14 @@ impl Record for Application {
             }
             // The sandbox's applications carry no tags (they serialize as `[]`).
             _ => false,
+        }
+    }
+
+    fn count_in(&self, collection: &str) -> usize {
+        match collection {
+            "federatedIdentityCredentials" => self.federated_identity_credentials.len(),
+            "identifierUris" => self.identifier_uris.len(),
+            _ => 0,
         }
     }
 }

@@ -424,6 +424,13 @@ pub enum Filter {
     },
     /// `not …`: advanced queries only, except around `any` over a string collection.
     Not(Box<Filter>),
+    /// `collection/$count eq N` (`equal`) or `ne N`, N 0 or 1: advanced queries only (Graph's
+    /// "getting empty collections": `/$count eq 0`, `ne 0`, `eq 1`, `ne 1`).
+    CountIs {
+        collection: &'static str,
+        equal: bool,
+        count: usize,
+    },
     /// `collection/any(x: predicate)`; properties in `predicate` are the element's, or
     /// [`ELEMENT`] for a string collection.
     Any {
@@ -464,6 +471,11 @@ pub trait Record {
         let _ = (collection, predicate);
         false
     }
+    /// How many elements `collection` holds (`collection/$count`); 0 when there is none.
+    fn count_in(&self, collection: &str) -> usize {
+        let _ = collection;
+        0
+    }
 }
 
 impl Filter {
@@ -490,6 +502,11 @@ impl Filter {
                 record.test_property(property, &mut |v| compare_ignore_case(v, value).is_le())
             }
             Filter::Not(inner) => !inner.matches(record),
+            Filter::CountIs {
+                collection,
+                equal,
+                count,
+            } => (record.count_in(collection) == *count) == *equal,
             Filter::Any {
                 collection,
                 predicate,
@@ -516,6 +533,7 @@ impl Filter {
             }
             Filter::Not(inner) => inner.uses_advanced_lambda(),
             Filter::Any { advanced, .. } => *advanced,
+            Filter::CountIs { .. } => false,
             Filter::Eq { .. }
             | Filter::Ne { .. }
             | Filter::Ge { .. }
@@ -546,6 +564,7 @@ impl Filter {
             | Filter::Ge { .. }
             | Filter::Le { .. }
             | Filter::StartsWith { .. }
+            | Filter::CountIs { .. }
             | Filter::In { .. } => None,
         }
     }
@@ -564,13 +583,39 @@ impl Filter {
             Filter::In { property, values } => {
                 *property == "displayName" && values.iter().any(|v| v.chars().count() > max)
             }
-            Filter::StartsWith { .. } | Filter::Any { .. } => false,
+            Filter::StartsWith { .. } | Filter::Any { .. } | Filter::CountIs { .. } => false,
+        }
+    }
+
+    /// The collection of the first `collection/$count` comparison: advanced only.
+    fn counted_collection(&self) -> Option<&'static str> {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                a.counted_collection().or_else(|| b.counted_collection())
+            }
+            Filter::Not(inner) => inner.counted_collection(),
+            Filter::CountIs { collection, .. } => Some(collection),
+            Filter::Any { .. }
+            | Filter::Eq { .. }
+            | Filter::Ne { .. }
+            | Filter::Ge { .. }
+            | Filter::Le { .. }
+            | Filter::StartsWith { .. }
+            | Filter::In { .. } => None,
         }
     }
 }
 
 /// `a` compared with `b` ignoring case; `b` is already lower-case.
 pub fn compare_ignore_case(a: &str, lower_b: &str) -> std::cmp::Ordering {
+    // ASCII byte by byte (the same order as chars for ASCII): a listing partitioned into
+    // ranges compares every name it scans, and names are mostly ASCII.
+    if a.is_ascii() && lower_b.is_ascii() {
+        return a
+            .bytes()
+            .map(|b| b.to_ascii_lowercase())
+            .cmp(lower_b.bytes());
+    }
     a.chars().flat_map(char::to_lowercase).cmp(lower_b.chars())
 }
 
@@ -750,6 +795,14 @@ pub fn parse(
         )));
     }
     let advanced = consistency_eventual && count_requested;
+    if let Some(collection) = query.filter.as_ref().and_then(Filter::counted_collection)
+        && !advanced
+    {
+        return Err(ODataError::unsupported(format!(
+            "Unsupported or invalid query filter clause specified for property '{collection}/$count' of resource '{}': counting a collection needs advanced queries. {ADVANCED_QUERIES_HINT}",
+            schema.resource_name
+        )));
+    }
     match query.filter.as_ref().and_then(Filter::negation) {
         Some(_) if advanced => {}
         Some(Some(property)) => return Err(schema.unsupported_clause(property)),
@@ -1374,6 +1427,11 @@ impl Parser<'_> {
         if !["eq", "ne", "gt", "ge", "lt", "le", "in", "has"].contains(&operator.as_str()) {
             return Err(operator_error);
         }
+        if let [collection, segment] = segments.as_slice()
+            && segment.eq_ignore_ascii_case("$count")
+        {
+            return self.count_comparison(collection, &operator, scope);
+        }
         let (property, rule) = self.resolve(&segments, scope)?;
         if operator == "in" && rule.eq {
             self.expect(Token::Open)?;
@@ -1423,6 +1481,51 @@ impl Parser<'_> {
                 })
             }
             _ => Err(self.unsupported_for(property, scope)),
+        }
+    }
+
+    /// `collection/$count eq 0` (or `ne`, or 1): what Graph serves of counting a
+    /// relationship (its "empty collections" rule); other numbers and operators are refused.
+    fn count_comparison(
+        &mut self,
+        collection: &str,
+        operator: &str,
+        scope: Option<Scope<'_>>,
+    ) -> Result<Filter, ODataError> {
+        let schema = self.schema;
+        let canonical = match (scope, schema.navigation(collection)) {
+            (None, Some(canonical)) => canonical,
+            (Some(scope), _) => return Err(schema.unsupported_clause(scope.lambda.collection)),
+            (None, None) => {
+                return Err(ODataError::bad_request(format!(
+                    "Invalid filter clause: {}",
+                    schema.not_found(collection)
+                )));
+            }
+        };
+        let count = match self.peek() {
+            Some(Token::Other(n)) => n.parse::<usize>().ok(),
+            _ => None,
+        };
+        let equal = match operator {
+            "eq" => true,
+            "ne" => false,
+            _ => return Err(schema.unsupported_clause(canonical)),
+        };
+        match count {
+            Some(count @ (0 | 1)) => {
+                self.next += 1;
+                Ok(Filter::CountIs {
+                    collection: canonical,
+                    equal,
+                    count,
+                })
+            }
+            Some(_) => Err(ODataError::unsupported(format!(
+                "Unsupported or invalid query filter clause specified for property '{canonical}/$count' of resource '{}': only 'eq' and 'ne' with 0 or 1 are supported.",
+                schema.resource_name
+            ))),
+            None => Err(self.syntax_here()),
         }
     }
 
@@ -1586,6 +1689,12 @@ mod tests {
         fn any_in(&self, collection: &str, predicate: &mut dyn FnMut(&dyn Record) -> bool) -> bool {
             collection == "federatedIdentityCredentials"
                 && self.fics.iter().any(|f| predicate(f as &dyn Record))
+        }
+        fn count_in(&self, collection: &str) -> usize {
+            match collection {
+                "federatedIdentityCredentials" => self.fics.len(),
+                _ => 0,
+            }
         }
     }
 
@@ -1867,6 +1976,71 @@ mod tests {
             );
             assert!(!e.message.is_empty(), "{g}");
         }
+    }
+
+    /// `federatedIdentityCredentials/$count ne 0` (the apps that have FICs): advanced only,
+    /// refused without `ConsistencyLevel: eventual` and `$count=true`; 0 and 1 only; combines
+    /// with the `displayName` ranges that partition a listing.
+    #[test]
+    fn counting_a_relationship_is_an_advanced_query() {
+        let q = format!(
+            "$filter={}",
+            encode("federatedIdentityCredentials/$count ne 0")
+        );
+        for refused in [
+            apps(&q),
+            apps_eventual(&q),
+            apps(&format!("{q}&$count=true")),
+        ] {
+            let e = err(refused);
+            assert_eq!(e.code, ErrorCode::UnsupportedQuery);
+            assert!(
+                e.message.contains("ConsistencyLevel:eventual"),
+                "{}",
+                e.message
+            );
+        }
+        let ne0 = apps_eventual(&format!("{q}&$count=true")).expect("advanced query runs");
+        let f = ne0.filter.expect("filter");
+        assert!(f.matches(&payments()), "one FIC: ne 0");
+        assert!(!f.matches(&other()), "no FIC");
+        let eq0 = apps_eventual(&format!(
+            "$filter={}&$count=true",
+            encode("federatedIdentityCredentials/$COUNT eq 0 and displayName ge 'o' and displayName le 'p'")
+        ))
+        .expect("with a range")
+        .filter
+        .expect("filter");
+        assert!(eq0.matches(&other()));
+        assert!(!eq0.matches(&payments()), "has a FIC and is out of range");
+        let eq1 = apps_eventual(&format!(
+            "$filter={}&$count=true",
+            encode("federatedIdentityCredentials/$count eq 1")
+        ))
+        .expect("eq 1")
+        .filter
+        .expect("filter");
+        assert!(eq1.matches(&payments()) && !eq1.matches(&other()));
+        for bad in [
+            "federatedIdentityCredentials/$count eq 2",
+            "federatedIdentityCredentials/$count gt 0",
+        ] {
+            let e = err(apps_eventual(&format!(
+                "$filter={}&$count=true",
+                encode(bad)
+            )));
+            assert_eq!(e.code, ErrorCode::UnsupportedQuery, "{bad}");
+        }
+        let e = err(apps_eventual(&format!(
+            "$filter={}&$count=true",
+            encode("nothing/$count eq 0")
+        )));
+        assert_eq!(e.code, ErrorCode::BadRequest);
+        let e = err(apps_eventual(&format!(
+            "$filter={}&$count=true",
+            encode("federatedIdentityCredentials/$count eq")
+        )));
+        assert_eq!(e.code, ErrorCode::BadRequest);
     }
 
     #[test]
@@ -2279,6 +2453,29 @@ mod tests {
         assert!(starts_with_ignore_case("Ärger", "är"));
         assert!(!starts_with_ignore_case("a", "ab"));
         assert!(starts_with_ignore_case("abc", ""));
+        use std::cmp::Ordering::*;
+        for (a, b, want) in [
+            ("Synthetic-APP-9", "synthetic-app-10", Greater),
+            ("abc", "abc", Equal),
+            ("ab", "abc", Less),
+            ("B", "a", Greater),
+            ("Ärger", "ärger", Equal),
+            ("Z", "ä", Less),
+        ] {
+            assert_eq!(compare_ignore_case(a, b), want, "{a} vs {b}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The ASCII fast path orders as the char-by-char comparison does.
+        #[test]
+        fn ascii_comparison_matches_the_general_one(a in "[ -~]{0,12}", b in "[ -~]{0,12}") {
+            let lower_b = b.to_lowercase();
+            proptest::prop_assert_eq!(
+                compare_ignore_case(&a, &lower_b),
+                a.chars().flat_map(char::to_lowercase).cmp(lower_b.chars())
+            );
+        }
     }
 
     proptest::proptest! {

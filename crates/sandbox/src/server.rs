@@ -194,32 +194,6 @@ async fn latency(State(state): State<AppState>, request: Request, next: Next) ->
     next.run(request).await
 }
 
-/// How many Graph reads may run at once: all cores but one (at least one). A read over a large
-/// tenant is CPU work (filter, sort, serialize) on the blocking pool; four sorted listers on
-/// two cores would otherwise take every core, and token and IMDS answers would queue behind
-/// them for the CPU (issue 12: IMDS p99 under four listers of `large:100000`).
-fn graph_read_permits() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get().saturating_sub(1))
-        .unwrap_or(1)
-        .max(1)
-}
-
-/// Holds one of [`graph_read_permits`] while a Graph read runs. Writes (bound by fsync, not the
-/// CPU) pass; so does everything under a `latency=MS` fault, whose requests mostly sleep.
-async fn limit_graph_reads(
-    State((state, permits)): State<(AppState, std::sync::Arc<tokio::sync::Semaphore>)>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if request.method() != axum::http::Method::GET || state.faults.latency.is_some() {
-        return next.run(request).await;
-    }
-    // The semaphore is never closed; should it be, the read runs unlimited.
-    let _permit = permits.acquire().await.ok();
-    next.run(request).await
-}
-
 /// Starts a sandbox: binds, loads the state file (or seeds and writes it), and serves until
 /// [`Sandbox::shutdown`].
 pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
@@ -315,12 +289,9 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         app_service_endpoint: app_service_endpoint.clone(),
         ca_pem: tls_material.as_ref().map(|(_, m)| m.ca_pem.clone()),
     });
-    let graph_reads = std::sync::Arc::new(tokio::sync::Semaphore::new(graph_read_permits()));
+    // Graph reads share one set of permits per sandbox (see `graph::dispatch`).
     let main_router: Router = crate::sts_routes::router()
-        .merge(graph::router().layer(middleware::from_fn_with_state(
-            (app_state.clone(), graph_reads),
-            limit_graph_reads,
-        )))
+        .merge(graph::router().layer(axum::Extension(graph::GraphReads::new())))
         .merge(crate::arm::router())
         .merge(crate::signins_graph::router())
         .merge(description)
