@@ -65,6 +65,8 @@ pub struct GraphDirectory {
     apps_listing: AppsListing,
     /// This machine's managed identity environment when a test gives one; else the process's.
     machine_msi_env: Option<entra::msi::MsiEnv>,
+    /// The lists `cached_apps` read, kept for `refresh_cached_apps` (the warm start, #17).
+    warm: tokio::sync::Mutex<Option<entra::list_cache::ListCache>>,
 }
 
 impl GraphDirectory {
@@ -76,6 +78,7 @@ impl GraphDirectory {
             on_signed_in: None,
             apps_listing: AppsListing::default(),
             machine_msi_env: None,
+            warm: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -472,6 +475,87 @@ impl Directory for GraphDirectory {
             rows: items.iter().map(app_row).collect(),
             next: Some(AppsListing::cursor(generation)),
         })
+    }
+
+    async fn cached_apps(&self) -> Option<crate::msg::CachedApps> {
+        use entra::list_cache::{ListCache, ListCacheError};
+        let connection = self.signed().ok()?;
+        let dir = connection.lists_dir.clone()?;
+        let tenant = connection.tenant_id.clone();
+        // Read and turned into rows off the async threads: no network, no token.
+        let read = tokio::task::spawn_blocking(move || match ListCache::load(&dir, &tenant) {
+            Ok(Some(cache)) => {
+                let rows: Vec<AppRow> = cache.apps.values().map(app_row).collect();
+                Some((cache, rows))
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(%error, "the cached lists are not used");
+                if matches!(error, ListCacheError::Corrupt { .. }) {
+                    ListCache::remove(&dir, &tenant);
+                }
+                None
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        let (cache, rows) = read?;
+        let saved_at = OffsetDateTime::from_unix_timestamp(cache.saved_at)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        *self.warm.lock().await = Some(cache);
+        Some(crate::msg::CachedApps { rows, saved_at })
+    }
+
+    async fn refresh_cached_apps(&self) -> Result<crate::msg::AppsRefresh, DirectoryError> {
+        use entra::list_cache::{Changes, list_in_full};
+        let connection = self.signed()?;
+        let unusable = || {
+            DirectoryError::new(
+                ErrorKind::Unsupported,
+                "there are no cached lists to refresh",
+            )
+        };
+        let dir = connection.lists_dir.clone().ok_or_else(unusable)?;
+        let mut cache = self
+            .warm
+            .lock()
+            .await
+            .take()
+            .filter(|c| c.tenant_id.eq_ignore_ascii_case(&connection.tenant_id))
+            .ok_or_else(unusable)?;
+        let graph = &connection.graph;
+        match cache
+            .refresh_changes(graph)
+            .await
+            .map_err(DirectoryError::from)?
+        {
+            Changes::Applied { changed, removed } => {
+                if let Err(error) = cache.refresh_identities(graph).await {
+                    tracing::warn!(%error, "the cached managed identities were not refreshed");
+                }
+                let rows = changed.iter().map(app_row).collect();
+                // Saved behind the answer: the list on screen does not wait for the disk.
+                tokio::task::spawn_blocking(move || {
+                    if let Err(error) = cache.save(&dir) {
+                        tracing::warn!(%error, "the list cache could not be saved");
+                    }
+                });
+                Ok(crate::msg::AppsRefresh::Delta {
+                    changed: rows,
+                    removed,
+                })
+            }
+            Changes::Expired => {
+                tracing::info!("the cached lists' delta link expired: listing every app");
+                let cache = list_in_full(graph, &dir, &connection.tenant_id, |_| true)
+                    .await
+                    .map_err(DirectoryError::from)?;
+                Ok(crate::msg::AppsRefresh::Relisted(
+                    cache.apps.values().map(app_row).collect(),
+                ))
+            }
+        }
     }
 
     async fn identities_page(

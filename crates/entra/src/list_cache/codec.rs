@@ -217,7 +217,9 @@ fn checksum(bytes: &[u8]) -> u64 {
     for word in &mut words {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
-        hash = (hash ^ u64::from_le_bytes(w)).wrapping_mul(PRIME).rotate_left(23);
+        hash = (hash ^ u64::from_le_bytes(w))
+            .wrapping_mul(PRIME)
+            .rotate_left(23);
     }
     for &byte in words.remainder() {
         hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
@@ -428,7 +430,10 @@ mod tests {
         assert_eq!(back, cache);
         assert_eq!(back.apps["id-0"].password_credentials[0].hint, None);
         assert_eq!(
-            back.apps["id-0"].federated_identity_credentials.as_ref().unwrap()[0]["extra"],
+            back.apps["id-0"]
+                .federated_identity_credentials
+                .as_ref()
+                .unwrap()[0]["extra"],
             3
         );
     }
