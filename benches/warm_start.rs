@@ -170,6 +170,71 @@ fn start(f: &Fixture, until_refreshed: bool) -> Stages {
     })
 }
 
+/// Where a warm start's time goes, stage by stage, on the UI thread and off it.
+fn breakdown(f: &Fixture) {
+    use ficus::tui::effects::Directory;
+    let directory = GraphDirectory::new(Connector::Session(Box::pin({
+        let connected = connected(&f.sandbox, f.cache_dir.path());
+        async move { Ok(connected) }
+    })));
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
+    f.runtime.block_on(directory.sign_in(tx));
+    let t = Instant::now();
+    let cached = f
+        .runtime
+        .block_on(directory.cached_apps())
+        .expect("cached rows");
+    let read_and_rows = t.elapsed();
+    let mut state = State::new(
+        Keymap::default(),
+        Themes::built_in(),
+        "default",
+        time::OffsetDateTime::now_utc(),
+    );
+    state.size = (200, 60);
+    let mut listing = ficus::tui::filter::Listing::<ficus::tui::model::AppRow>::new();
+    let t = Instant::now();
+    listing.extend(cached.rows.clone(), state.now);
+    let extend = t.elapsed();
+    let mut sorted = cached.rows.clone();
+    sorted.sort_by(|a, b| ficus::tui::filter::compare_names(&a.name, &b.name));
+    let mut listing = ficus::tui::filter::Listing::<ficus::tui::model::AppRow>::new();
+    let t = Instant::now();
+    listing.extend(sorted, state.now);
+    let extend_sorted = t.elapsed();
+    drop(listing);
+    let commands = ficus::tui::update::start_console(&mut state);
+    drop(commands);
+    let request = state.apps.request;
+    let t = Instant::now();
+    let _ = update(
+        &mut state,
+        Msg::AppsCached {
+            request,
+            rows: cached.rows,
+            saved_at: cached.saved_at,
+        },
+    );
+    let apply = t.elapsed();
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("test terminal");
+    let t = Instant::now();
+    terminal
+        .draw(|frame| views::draw(frame, &state))
+        .expect("draws");
+    let frame = t.elapsed();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    eprintln!(
+        "  {} apps: cache read + rows {:.0} ms (off the UI thread); Listing::extend {:.0} ms \
+         ({:.0} ms when the rows arrive sorted); update(AppsCached) {:.0} ms; frame {:.1} ms",
+        f.total,
+        ms(read_and_rows),
+        ms(extend),
+        ms(extend_sorted),
+        ms(apply),
+        ms(frame)
+    );
+}
+
 fn main() {
     if std::env::var_os("FICUS_BENCH_QUIET").is_none() {
         for apps in [10_000, 100_000] {
@@ -184,6 +249,7 @@ fn main() {
             let read = read.elapsed();
             assert_eq!(cache.apps.len(), f.total);
             drop(cache);
+            breakdown(f);
             let stages = start(f, true);
             eprintln!(
                 "warm start, {apps} apps: cache file {:.1} MB read and decoded in {:.0} ms; \

@@ -133,6 +133,12 @@ async fn start_console(
         }
         on_msg(&shown, &mut state);
     }
+    // What the refresh sends after the apps (the identities, when they changed).
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
+        let shown = msg.clone();
+        let _ = update(&mut state, msg);
+        on_msg(&shown, &mut state);
+    }
     state
 }
 
@@ -318,4 +324,69 @@ async fn an_unreadable_cache_is_refused_and_rebuilt_by_a_full_listing() {
         .expect("rebuilt");
     assert_eq!(rebuilt.version, list_cache::FORMAT_VERSION);
     assert_eq!(rebuilt.apps.len(), app_names(&sandbox).len());
+}
+
+/// The managed identities come from the cache too (no Graph listing before they show), and
+/// one renamed behind ficus's back is renamed in the list once the refresh finds it
+/// (`servicePrincipals/delta`).
+#[tokio::test]
+async fn the_cached_identities_show_and_follow_the_refresh() {
+    use ficus::sandbox::model::ServicePrincipalType;
+    let sandbox = start_sandbox().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    cold_start(&sandbox, dir.path()).await;
+    let identity_names = |sandbox: &Sandbox| -> Vec<String> {
+        let mut names: Vec<String> = sandbox.state().read(|d| {
+            d.tenant(CONTOSO)
+                .map(|t| {
+                    t.service_principals
+                        .values()
+                        .filter(|s| {
+                            s.service_principal_type == ServicePrincipalType::ManagedIdentity
+                        })
+                        .map(|s| s.display_name.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        names.sort();
+        names
+    };
+    let cached = identity_names(&sandbox);
+    let renamed = sandbox.state().update(|d| {
+        let t = d.tenant_mut(CONTOSO).expect("contoso");
+        let sp = t
+            .service_principals
+            .values_mut()
+            .find(|s| s.service_principal_type == ServicePrincipalType::ManagedIdentity)
+            .expect("a managed identity");
+        sp.display_name = format!("{}-renamed", sp.display_name);
+        sp.display_name.clone()
+    });
+    let shown = |state: &State| -> Vec<String> {
+        let mut names: Vec<String> = state
+            .identities
+            .items()
+            .iter()
+            .map(|i| i.name.clone())
+            .collect();
+        names.sort();
+        names
+    };
+    let mut first_shown = None;
+    let mut refreshed = false;
+    let state = start_console(
+        directory(&sandbox, dir.path()),
+        Keymap::default(),
+        |msg, state| match msg {
+            Msg::IdentitiesPage { .. } => first_shown = Some(shown(state)),
+            Msg::IdentitiesRefreshed { .. } => refreshed = true,
+            _ => {}
+        },
+    )
+    .await;
+    assert_eq!(first_shown, Some(cached), "the cached identities first");
+    assert!(refreshed, "the refresh sent the changed identities");
+    assert_eq!(shown(&state), identity_names(&sandbox));
+    assert!(shown(&state).contains(&renamed));
 }

@@ -76,6 +76,12 @@ pub enum Msg {
         request: RequestId,
         refresh: AppsRefresh,
     },
+    /// The managed identities changed since they were cached: the whole Identities list,
+    /// tagged with the Apps list's request whose refresh found them.
+    IdentitiesRefreshed {
+        request: RequestId,
+        rows: Vec<IdentityRow>,
+    },
     /// The cached Apps list could not be brought up to date: its rows stay, marked stale.
     AppsRefreshFailed {
         request: RequestId,

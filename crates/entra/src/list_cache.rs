@@ -60,6 +60,36 @@ pub struct ListCache {
     pub identities_delta_link: Option<String>,
 }
 
+/// A cache as the warm start reads it: the apps by name, in a list.
+#[derive(Debug, Clone)]
+pub struct InNameOrder {
+    /// Everything but the apps.
+    rest: ListCache,
+    pub apps: Vec<AppListItem>,
+}
+
+impl InNameOrder {
+    /// When the lists were last brought up to date (Unix seconds).
+    pub fn saved_at(&self) -> i64 {
+        self.rest.saved_at
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        &self.rest.tenant_id
+    }
+
+    /// The cache itself (the apps by id), to refresh and save.
+    pub fn into_cache(self) -> ListCache {
+        let mut cache = self.rest;
+        cache.apps = self
+            .apps
+            .into_iter()
+            .map(|app| (app.id.clone(), app))
+            .collect();
+        cache
+    }
+}
+
 /// What a refresh changed, row by row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Changes {
@@ -143,6 +173,53 @@ impl ListCache {
             return Err(corrupt(format!("it holds tenant {}", cache.tenant_id)));
         }
         Ok(Some(cache))
+    }
+
+    /// The tenant's cache for the warm start: the apps in the console's order (by name, as
+    /// the file keeps them), ready to become rows without a sort; [`InNameOrder::into_cache`]
+    /// makes the cache to refresh. `Ok(None)`: there is none; `Corrupt`: as [`ListCache::load`].
+    pub fn load_in_name_order(
+        dir: &Path,
+        tenant_id: &str,
+    ) -> Result<Option<InNameOrder>, ListCacheError> {
+        let path = Self::path(dir, tenant_id);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(ListCacheError::Io { path, source }),
+        };
+        let corrupt = |detail: String| ListCacheError::Corrupt {
+            path: path.clone(),
+            detail,
+        };
+        let (rest, apps) = codec::decode_in_order(&bytes).map_err(corrupt)?;
+        if !rest.tenant_id.eq_ignore_ascii_case(tenant_id) {
+            return Err(corrupt(format!("it holds tenant {}", rest.tenant_id)));
+        }
+        Ok(Some(InNameOrder { rest, apps }))
+    }
+
+    /// Only the managed identities of the tenant's cache (the Identities list), without
+    /// decoding its apps; `Ok(None)` when there is no cache.
+    pub fn load_identities(
+        dir: &Path,
+        tenant_id: &str,
+    ) -> Result<Option<Vec<Identity>>, ListCacheError> {
+        let path = Self::path(dir, tenant_id);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(ListCacheError::Io { path, source }),
+        };
+        let corrupt = |detail: String| ListCacheError::Corrupt {
+            path: path.clone(),
+            detail,
+        };
+        let (head, _) = codec::decode_head(&bytes).map_err(corrupt)?;
+        if !head.tenant_id.eq_ignore_ascii_case(tenant_id) {
+            return Err(corrupt(format!("it holds tenant {}", head.tenant_id)));
+        }
+        Ok(Some(head.identities))
     }
 
     /// Writes the cache (0600 in a 0700 directory), replacing the old file atomically.

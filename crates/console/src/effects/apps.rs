@@ -60,6 +60,10 @@ pub(super) fn spawn_load<D: Directory>(
                             (None, refresh) => refresh,
                         };
                         let _ = tx.send(Msg::AppsRefreshed { request, refresh });
+                        drop(known);
+                        if let Some(rows) = directory.take_refreshed_identities() {
+                            let _ = tx.send(Msg::IdentitiesRefreshed { request, rows });
+                        }
                         return;
                     }
                     Err(error) => {

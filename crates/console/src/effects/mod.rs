@@ -50,6 +50,11 @@ pub trait Directory: Send + Sync + 'static {
     fn cached_apps(&self) -> impl Future<Output = Option<crate::msg::CachedApps>> + Send {
         async { None }
     }
+    /// The managed identities as the last [`Directory::refresh_cached_apps`] found them,
+    /// when they changed (once: taken).
+    fn take_refreshed_identities(&self) -> Option<Vec<IdentityRow>> {
+        None
+    }
     /// Brings the list [`Directory::cached_apps`] gave up to date (and saves it).
     fn refresh_cached_apps(
         &self,

@@ -90,6 +90,18 @@ pub(super) fn on_apps_refreshed(state: &mut State, refresh: AppsRefresh) {
     state.lists.apps_cache = Some(CacheMarker::Updated { changed, removed });
 }
 
+/// The managed identities changed since they were cached: every row replaced, the cursor
+/// kept on its identity.
+pub(super) fn on_identities_refreshed(state: &mut State, mut rows: Vec<crate::model::IdentityRow>) {
+    rows.iter_mut()
+        .for_each(crate::model::IdentityRow::sanitize);
+    state.identities.replace_all(rows, principal_id, state.now);
+}
+
+fn principal_id(row: &crate::model::IdentityRow) -> &str {
+    &row.identity.principal_id
+}
+
 /// The refresh failed: the cached rows stay, the status line says they are stale, why, and
 /// the key that tries again; so does a warning (until now this was only logged).
 pub(super) fn on_apps_refresh_failed(state: &mut State, error: String) {

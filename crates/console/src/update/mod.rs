@@ -124,6 +124,13 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             }
             Vec::new()
         }
+        Msg::IdentitiesRefreshed { request, rows } => {
+            if request == state.apps.request && state.identities.load == Load::Done {
+                lists::on_identities_refreshed(state, rows);
+                recount_trust(state);
+            }
+            Vec::new()
+        }
         Msg::AppsRefreshFailed { request, error } => {
             if request == state.apps.request {
                 lists::on_apps_refresh_failed(state, error);

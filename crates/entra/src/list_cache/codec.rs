@@ -6,13 +6,16 @@
 //! ```text
 //! magic "FICUSLC\0" · version u32 · body · checksum u64 (of the body)
 //! body: tenant · savedAt i64 · appsDeltaLink? · identitiesDeltaLink? ·
-//!       apps u32 × (id · appId · displayName? · signInAudience? ·
+//!       identities u32 × (name · kind u8 · clientId · principalId · armId? ·
+//!                         subscription? · resourceGroup? · tenantId?) ·
+//!       apps u32 · chunks u32 × (apps u32 · bytes u32 · app…), each app:
+//!                  (id · appId · displayName? · signInAudience? ·
 //!                   secrets u32 × (name? keyId? end?)  — never the hint ·
 //!                   certificates u32 × (name? keyId? end? type? usage?) ·
-//!                   identifierUris u32 × str · fics? u32 × json) ·
-//!       identities u32 × (name · kind u8 · clientId · principalId · armId? ·
-//!                         subscription? · resourceGroup? · tenantId?)
+//!                   identifierUris u32 × str · fics? u32 × json)
 //! ```
+//!
+//! The identities come first so the Identities list can be read without the apps.
 //!
 //! A file that is not this layout (another magic, version, a count past the end, bad UTF-8,
 //! trailing bytes, a checksum that differs) is refused with what is wrong; the caller lists
@@ -25,6 +28,8 @@ use super::ListCache;
 use crate::graph::{AppListItem, KeyCredential, PasswordCredential};
 
 const MAGIC: &[u8; 8] = b"FICUSLC\0";
+/// Apps a chunk holds (a 100,000-app tenant is 8 chunks).
+const CHUNK_APPS: usize = 12_500;
 
 pub(super) fn encode(cache: &ListCache) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(64 + cache.apps.len() * 160));
@@ -35,41 +40,6 @@ pub(super) fn encode(cache: &ListCache) -> Vec<u8> {
     w.i64(cache.saved_at);
     w.opt(cache.apps_delta_link.as_deref());
     w.opt(cache.identities_delta_link.as_deref());
-    w.len(cache.apps.len());
-    for app in cache.apps.values() {
-        w.str(&app.id);
-        w.str(&app.app_id);
-        w.opt(app.display_name.as_deref());
-        w.opt(app.sign_in_audience.as_deref());
-        w.len(app.password_credentials.len());
-        for secret in &app.password_credentials {
-            w.opt(secret.display_name.as_deref());
-            w.opt(secret.key_id.as_deref());
-            w.opt(secret.end_date_time.as_deref());
-        }
-        w.len(app.key_credentials.len());
-        for certificate in &app.key_credentials {
-            w.opt(certificate.display_name.as_deref());
-            w.opt(certificate.key_id.as_deref());
-            w.opt(certificate.end_date_time.as_deref());
-            w.opt(certificate.key_type.as_deref());
-            w.opt(certificate.usage.as_deref());
-        }
-        w.len(app.identifier_uris.len());
-        for uri in &app.identifier_uris {
-            w.str(uri);
-        }
-        match &app.federated_identity_credentials {
-            None => w.u8(0),
-            Some(fics) => {
-                w.u8(1);
-                w.len(fics.len());
-                for fic in fics {
-                    w.json(fic);
-                }
-            }
-        }
-    }
     w.len(cache.identities.len());
     for identity in &cache.identities {
         w.str(&identity.name);
@@ -84,13 +54,125 @@ pub(super) fn encode(cache: &ListCache) -> Vec<u8> {
         w.opt(identity.resource_group.as_deref());
         w.opt(identity.tenant_id.as_deref());
     }
+    w.len(cache.apps.len());
+    // In the console's order (names, case-insensitively): the warm start's list is built
+    // from rows that arrive sorted, without sorting 100,000 of them on the UI thread.
+    let mut apps: Vec<&AppListItem> = cache.apps.values().collect();
+    apps.sort_by_cached_key(|app| (folded_name(app), app.id.clone()));
+    // In chunks, each with its length, so they decode on several threads.
+    let chunks: Vec<&[&AppListItem]> = apps.chunks(CHUNK_APPS).collect();
+    w.len(chunks.len());
+    for chunk in chunks {
+        let mut part = Writer(Vec::with_capacity(chunk.len() * 160));
+        for app in chunk {
+            write_app(&mut part, app);
+        }
+        w.len(chunk.len());
+        w.len(part.0.len());
+        w.0.extend_from_slice(&part.0);
+    }
     let sum = checksum(&w.0[body_start..]);
     w.0.extend_from_slice(&sum.to_le_bytes());
     w.0
 }
 
+fn write_app(w: &mut Writer, app: &AppListItem) {
+    w.str(&app.id);
+    w.str(&app.app_id);
+    w.opt(app.display_name.as_deref());
+    w.opt(app.sign_in_audience.as_deref());
+    w.len(app.password_credentials.len());
+    for secret in &app.password_credentials {
+        w.opt(secret.display_name.as_deref());
+        w.opt(secret.key_id.as_deref());
+        w.opt(secret.end_date_time.as_deref());
+    }
+    w.len(app.key_credentials.len());
+    for certificate in &app.key_credentials {
+        w.opt(certificate.display_name.as_deref());
+        w.opt(certificate.key_id.as_deref());
+        w.opt(certificate.end_date_time.as_deref());
+        w.opt(certificate.key_type.as_deref());
+        w.opt(certificate.usage.as_deref());
+    }
+    w.len(app.identifier_uris.len());
+    for uri in &app.identifier_uris {
+        w.str(uri);
+    }
+    match &app.federated_identity_credentials {
+        None => w.u8(0),
+        Some(fics) => {
+            w.u8(1);
+            w.len(fics.len());
+            for fic in fics {
+                w.json(fic);
+            }
+        }
+    }
+}
+
+/// The order the file keeps apps in: by display name as the console sorts it (ASCII letters
+/// folded), then by object id.
+#[cfg(test)]
+fn name_order(a: &AppListItem, b: &AppListItem) -> std::cmp::Ordering {
+    folded_name(a)
+        .cmp(&folded_name(b))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+fn folded_name(app: &AppListItem) -> Vec<u8> {
+    let name = app.display_name.as_deref().unwrap_or_default().as_bytes();
+    name.iter().map(u8::to_ascii_lowercase).collect()
+}
+
 /// The cache in `bytes`, or why it cannot be used (a sentence fragment for the log).
 pub(super) fn decode(bytes: &[u8]) -> Result<ListCache, String> {
+    let (mut cache, apps) = decode_in_order(bytes)?;
+    cache.apps = apps.into_iter().map(|app| (app.id.clone(), app)).collect();
+    Ok(cache)
+}
+
+/// The cache without its apps, and the apps in the file's order (by name).
+pub(super) fn decode_in_order(bytes: &[u8]) -> Result<(ListCache, Vec<AppListItem>), String> {
+    let (head, mut r) = decode_head(bytes)?;
+    let count = r.count(40)?;
+    let chunks = r.count(8)?;
+    let mut parts = Vec::with_capacity(chunks);
+    for _ in 0..chunks {
+        let apps = r.count(40)?;
+        let length = r.u32()? as usize;
+        parts.push((apps, r.take(length)?));
+    }
+    if r.at != r.bytes.len() {
+        return Err(format!("{} bytes past its end", r.bytes.len() - r.at));
+    }
+    if parts.iter().map(|(n, _)| n).sum::<usize>() != count {
+        return Err(format!("chunks that do not add up to its {count} apps"));
+    }
+    let apps = decode_chunks(&parts, count)?;
+    let cache = ListCache {
+        version: super::FORMAT_VERSION,
+        tenant_id: head.tenant_id,
+        saved_at: head.saved_at,
+        apps: Default::default(),
+        identities: head.identities,
+        apps_delta_link: head.apps_delta_link,
+        identities_delta_link: head.identities_delta_link,
+    };
+    Ok((cache, apps))
+}
+
+/// Everything before the apps: the tenant, the links and the managed identities.
+pub(super) struct Head {
+    pub tenant_id: String,
+    pub saved_at: i64,
+    pub apps_delta_link: Option<String>,
+    pub identities_delta_link: Option<String>,
+    pub identities: Vec<Identity>,
+}
+
+/// The file's checked header and identities, and a reader at its apps.
+pub(super) fn decode_head(bytes: &[u8]) -> Result<(Head, Reader<'_>), String> {
     if bytes.len() < MAGIC.len() + 4 + 8 || &bytes[..MAGIC.len()] != MAGIC {
         return Err("not a ficus list cache of this version (an older ficus wrote JSON)".into());
     }
@@ -114,65 +196,6 @@ pub(super) fn decode(bytes: &[u8]) -> Result<ListCache, String> {
     let saved_at = r.i64()?;
     let apps_delta_link = r.opt()?;
     let identities_delta_link = r.opt()?;
-    let count = r.count(40)?;
-    let mut apps = Vec::with_capacity(count);
-    for _ in 0..count {
-        let id = r.string()?;
-        let app_id = r.string()?;
-        let display_name = r.opt()?;
-        let sign_in_audience = r.opt()?;
-        let secrets = r.count(3)?;
-        let mut password_credentials = Vec::with_capacity(secrets);
-        for _ in 0..secrets {
-            password_credentials.push(PasswordCredential {
-                display_name: r.opt()?,
-                key_id: r.opt()?,
-                end_date_time: r.opt()?,
-                hint: None,
-            });
-        }
-        let certificates = r.count(5)?;
-        let mut key_credentials = Vec::with_capacity(certificates);
-        for _ in 0..certificates {
-            key_credentials.push(KeyCredential {
-                display_name: r.opt()?,
-                key_id: r.opt()?,
-                end_date_time: r.opt()?,
-                key_type: r.opt()?,
-                usage: r.opt()?,
-            });
-        }
-        let uris = r.count(4)?;
-        let mut identifier_uris = Vec::with_capacity(uris);
-        for _ in 0..uris {
-            identifier_uris.push(r.string()?);
-        }
-        let federated_identity_credentials = match r.u8()? {
-            0 => None,
-            1 => {
-                let fics = r.count(1)?;
-                let mut list = Vec::with_capacity(fics);
-                for _ in 0..fics {
-                    list.push(r.json(0)?);
-                }
-                Some(list)
-            }
-            other => return Err(format!("a FIC marker {other} at byte {}", r.at)),
-        };
-        apps.push((
-            id.clone(),
-            AppListItem {
-                id,
-                app_id,
-                display_name,
-                sign_in_audience,
-                password_credentials,
-                key_credentials,
-                identifier_uris,
-                federated_identity_credentials,
-            },
-        ));
-    }
     let count = r.count(17)?;
     let mut identities = Vec::with_capacity(count);
     for _ in 0..count {
@@ -193,18 +216,115 @@ pub(super) fn decode(bytes: &[u8]) -> Result<ListCache, String> {
             tenant_id: r.opt()?,
         });
     }
-    if r.at != body.len() {
-        return Err(format!("{} bytes past its end", body.len() - r.at));
+    Ok((
+        Head {
+            tenant_id,
+            saved_at,
+            apps_delta_link,
+            identities_delta_link,
+            identities,
+        },
+        r,
+    ))
+}
+
+/// The chunks' apps in order, decoded on up to as many threads as there are cores.
+fn decode_chunks(parts: &[(usize, &[u8])], count: usize) -> Result<Vec<AppListItem>, String> {
+    let decode = |group: &[(usize, &[u8])]| -> Result<Vec<AppListItem>, String> {
+        let mut apps = Vec::with_capacity(group.iter().map(|(n, _)| n).sum());
+        for &(n, bytes) in group {
+            let mut r = Reader { bytes, at: 0 };
+            for _ in 0..n {
+                apps.push(app(&mut r)?);
+            }
+            if r.at != bytes.len() {
+                return Err(format!(
+                    "a chunk with {} bytes past its end",
+                    bytes.len() - r.at
+                ));
+            }
+        }
+        Ok(apps)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(parts.len());
+    if threads <= 1 {
+        return decode(parts);
     }
-    // Written from a BTreeMap, so already in key order: the map is built without re-sorting.
-    Ok(ListCache {
-        version,
-        tenant_id,
-        saved_at,
-        apps: apps.into_iter().collect(),
-        identities,
-        apps_delta_link,
-        identities_delta_link,
+    let per_thread = parts.len().div_ceil(threads);
+    let groups: Vec<Result<Vec<AppListItem>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .chunks(per_thread)
+            .map(|group| scope.spawn(move || decode(group)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a decoding thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut apps = Vec::with_capacity(count);
+    for group in groups {
+        apps.extend(group?);
+    }
+    Ok(apps)
+}
+
+fn app(r: &mut Reader<'_>) -> Result<AppListItem, String> {
+    let id = r.string()?;
+    let app_id = r.string()?;
+    let display_name = r.opt()?;
+    let sign_in_audience = r.opt()?;
+    let secrets = r.count(3)?;
+    let mut password_credentials = Vec::with_capacity(secrets);
+    for _ in 0..secrets {
+        password_credentials.push(PasswordCredential {
+            display_name: r.opt()?,
+            key_id: r.opt()?,
+            end_date_time: r.opt()?,
+            hint: None,
+        });
+    }
+    let certificates = r.count(5)?;
+    let mut key_credentials = Vec::with_capacity(certificates);
+    for _ in 0..certificates {
+        key_credentials.push(KeyCredential {
+            display_name: r.opt()?,
+            key_id: r.opt()?,
+            end_date_time: r.opt()?,
+            key_type: r.opt()?,
+            usage: r.opt()?,
+        });
+    }
+    let uris = r.count(4)?;
+    let mut identifier_uris = Vec::with_capacity(uris);
+    for _ in 0..uris {
+        identifier_uris.push(r.string()?);
+    }
+    let federated_identity_credentials = match r.u8()? {
+        0 => None,
+        1 => {
+            let fics = r.count(1)?;
+            let mut list = Vec::with_capacity(fics);
+            for _ in 0..fics {
+                list.push(r.json(0)?);
+            }
+            Some(list)
+        }
+        other => return Err(format!("a FIC marker {other} at byte {}", r.at)),
+    };
+    Ok(AppListItem {
+        id,
+        app_id,
+        display_name,
+        sign_in_audience,
+        password_credentials,
+        key_credentials,
+        identifier_uris,
+        federated_identity_credentials,
     })
 }
 
@@ -285,7 +405,7 @@ impl Writer {
     }
 }
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }
@@ -435,6 +555,34 @@ mod tests {
                 .as_ref()
                 .unwrap()[0]["extra"],
             3
+        );
+    }
+
+    /// A cache of several chunks (decoded on several threads) reads back whole, in order.
+    #[test]
+    fn a_cache_of_many_chunks_reads_back_as_written() {
+        let mut cache = ListCache::new("tenant-1");
+        for i in 0..(CHUNK_APPS * 2 + 7) {
+            cache.upsert(AppListItem {
+                id: format!("{i:08}"),
+                app_id: format!("app-{i}"),
+                display_name: Some(format!("App-{:06}", (i * 7919) % 100_000)),
+                sign_in_audience: None,
+                password_credentials: Vec::new(),
+                key_credentials: Vec::new(),
+                identifier_uris: Vec::new(),
+                federated_identity_credentials: Some(Vec::new()),
+            });
+        }
+        let bytes = encode(&cache);
+        assert_eq!(decode(&bytes).expect("decodes"), cache);
+        let (_, in_order) = decode_in_order(&bytes).expect("decodes");
+        assert_eq!(in_order.len(), cache.apps.len());
+        assert!(
+            in_order
+                .windows(2)
+                .all(|w| name_order(&w[0], &w[1]).is_lt()),
+            "kept by name"
         );
     }
 
