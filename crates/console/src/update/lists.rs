@@ -115,7 +115,7 @@ pub(super) fn on_apps_refresh_failed(state: &mut State, error: String) {
     let retry = state.key(crate::keymap::Action::Refresh);
     state.toast(
         crate::state::ToastLevel::Warning,
-        format!("The cached apps could not be refreshed: {error} — press {retry} to retry"),
+        format!("The cached apps could not be refreshed (press {retry} to retry): {error}"),
     );
     state.lists.apps_cache = Some(CacheMarker::Stale { saved_at, error });
 }

@@ -282,7 +282,12 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
 fn cache_marker(state: &State, marker: &crate::screens::lists::CacheMarker) -> Span<'static> {
     use crate::screens::lists::CacheMarker;
     let theme = &state.theme;
-    let age = |saved_at| ficus_core::text::relative_time(saved_at, state.now);
+    // A cache saved this very second (or by a clock a little ahead) is "just now", not "in
+    // less than a minute".
+    let age = |saved_at: time::OffsetDateTime| {
+        let saved_at = saved_at.min(state.now - time::Duration::seconds(1));
+        ficus_core::text::relative_time(saved_at, state.now)
+    };
     match marker {
         CacheMarker::Refreshing { saved_at } => Span::styled(
             format!(" · cached {} · refreshing…", age(*saved_at)),
@@ -290,8 +295,9 @@ fn cache_marker(state: &State, marker: &crate::screens::lists::CacheMarker) -> S
         ),
         CacheMarker::Updated { .. } => Span::styled(" · updated".to_string(), theme.muted),
         CacheMarker::Stale { saved_at, error } => Span::styled(
+            // The key before the reason: a long reason is cut at the screen's edge.
             format!(
-                " · ! stale, cached {}: {error} — {} retries",
+                " · ! stale, cached {} · {} retries · {error}",
                 age(*saved_at),
                 state.key(super::keymap::Action::Refresh)
             ),
