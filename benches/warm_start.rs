@@ -6,7 +6,10 @@
 //!
 //! - `to_full_list`: the first frame that shows the whole list, usable (from the cache: no
 //!   request is waited for, so it must stay well under the 150 ms one round trip costs);
-//! - `to_refreshed`: the frame after the delta refresh behind it landed (nothing changed).
+//! - `to_refreshed`: the frame after the delta refresh behind it landed (nothing changed);
+//! - `cached_rows_*`: the console's speed on the 100,000 rows the cache gave, after a delta
+//!   changed 100 of them (renamed, one FIC more) and removed 10: a filter keystroke that
+//!   re-scans every row, one that narrows, and a 200×60 frame.
 //!
 //! Before the benchmarks, one start is broken down (`FICUS_BENCH_QUIET=1` hides it): when the
 //! cached rows arrived, when their frame was drawn, when the refresh landed; and the cache
@@ -289,5 +292,126 @@ fn to_refreshed(bencher: divan::Bencher, apps: usize) {
         let stages = start(f, true);
         assert!(stages.refreshed_frame.is_some());
         stages.refreshed_frame
+    });
+}
+
+/// The 100,000 cached rows in a console state, after a delta changed 100 and removed 10.
+fn state_after_delta() -> State {
+    use ficus::tui::effects::Directory;
+    use ficus::tui::msg::AppsRefresh;
+    let f = fixture(100_000);
+    let directory = GraphDirectory::new(Connector::Session(Box::pin({
+        let connected = connected(&f.sandbox, f.cache_dir.path());
+        async move { Ok(connected) }
+    })));
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
+    f.runtime.block_on(directory.sign_in(tx));
+    let cached = f
+        .runtime
+        .block_on(directory.cached_apps())
+        .expect("cached rows");
+    let mut state = State::new(
+        Keymap::default(),
+        Themes::built_in(),
+        "default",
+        time::OffsetDateTime::now_utc(),
+    );
+    state.size = (200, 60);
+    drop(ficus::tui::update::start_console(&mut state));
+    let request = state.apps.request;
+    let changed: Vec<_> = cached
+        .rows
+        .iter()
+        .step_by(997)
+        .take(100)
+        .map(|row| {
+            let mut row = row.clone();
+            row.name = format!("{}-renamed", row.name);
+            row.fic_count = row.fic_count.map(|n| n + 1);
+            row
+        })
+        .collect();
+    let removed: Vec<String> = cached
+        .rows
+        .iter()
+        .skip(500)
+        .step_by(5003)
+        .take(10)
+        .map(|row| row.object_id.clone())
+        .collect();
+    let _ = update(
+        &mut state,
+        Msg::AppsCached {
+            request,
+            rows: cached.rows,
+            saved_at: cached.saved_at,
+        },
+    );
+    let _ = update(
+        &mut state,
+        Msg::AppsRefreshed {
+            request,
+            refresh: AppsRefresh::Delta { changed, removed },
+        },
+    );
+    assert_eq!(state.apps.len(), f.total - 10);
+    assert_eq!(
+        state
+            .apps
+            .items()
+            .iter()
+            .filter(|a| a.name.ends_with("-renamed"))
+            .count(),
+        100
+    );
+    state
+}
+
+/// A keystroke that changes the text so nothing narrows: every cached row matched again.
+#[divan::bench(sample_count = 30)]
+fn cached_rows_full_rescan(bencher: divan::Bencher) {
+    let mut state = state_after_delta();
+    let now = state.now;
+    let mut flip = false;
+    bencher.bench_local(|| {
+        flip = !flip;
+        state.apps.set_query(if flip { "pa" } else { "pb" }, now);
+        state.apps.visible_len()
+    });
+}
+
+/// One more character narrows the previous matches.
+#[divan::bench(sample_count = 10)]
+fn cached_rows_narrowing(bencher: divan::Bencher) {
+    // The rows after the delta, in a listing built as the delta's rebuild builds it.
+    let state = state_after_delta();
+    let now = state.now;
+    let rows = state.apps.items().to_vec();
+    drop(state);
+    bencher
+        .with_inputs(|| {
+            let mut listing = ficus::tui::filter::Listing::new();
+            listing.extend(rows.clone(), now);
+            listing.set_query("syn", now);
+            listing
+        })
+        .bench_local_refs(|listing| {
+            listing.set_query("synt", now);
+            listing.visible_len()
+        });
+}
+
+/// A 200×60 frame of the cached list, the cursor moving each time.
+#[divan::bench(sample_count = 50)]
+fn cached_rows_frame_200x60(bencher: divan::Bencher) {
+    let mut state = state_after_delta();
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("test terminal");
+    let mut down = true;
+    bencher.bench_local(|| {
+        state.apps.move_cursor(if down { 1 } else { -1 });
+        down = !down;
+        terminal
+            .draw(|frame| views::draw(frame, &state))
+            .expect("draws");
     });
 }
