@@ -69,8 +69,18 @@ async fn a_cold_start_saves_and_a_warm_one_applies_changes_and_deletions() {
         };
         assert_eq!(mode(&file), 0o600);
         assert_eq!(mode(&lists), 0o700);
-        let text = std::fs::read_to_string(&file).expect("cache file");
-        assert!(!text.contains("\"hint\":\""), "no secret hints are kept");
+        let saved = ListCache::load(&lists, &tenant)
+            .expect("readable")
+            .expect("saved");
+        let secrets: Vec<_> = saved
+            .apps
+            .values()
+            .flat_map(|a| &a.password_credentials)
+            .collect();
+        assert!(
+            secrets.iter().all(|s| s.hint.is_none()),
+            "no secret hints are kept"
+        );
     }
 
     // Change one app, delete another, behind ficus's back.
@@ -171,10 +181,22 @@ async fn a_corrupt_or_other_version_cache_is_refused_and_rebuilt() {
         ListCache::load(dir.path(), &tenant),
         Err(ListCacheError::Corrupt { .. })
     ));
-    let mut other = serde_json::to_value(ListCache::new(&tenant)).expect("json");
-    other["version"] = 99.into();
-    std::fs::write(&path, other.to_string()).expect("write");
+    // Format 1's JSON is refused too (the next start lists in full and writes format 2).
+    std::fs::write(
+        &path,
+        br#"{"version":1,"tenantId":"t","savedAt":0,"apps":{}}"#,
+    )
+    .expect("write");
+    assert!(matches!(
+        ListCache::load(dir.path(), &tenant),
+        Err(ListCacheError::Corrupt { .. })
+    ));
+    ListCache::new(&tenant).save(dir.path()).expect("saved");
+    let mut other = std::fs::read(&path).expect("read");
+    other[8..12].copy_from_slice(&99u32.to_le_bytes());
+    std::fs::write(&path, other).expect("write");
     let err = ListCache::load(dir.path(), &tenant).expect_err("another version is refused");
+    assert!(err.to_string().contains("format 99"), "{err}");
     assert!(err.to_string().contains("rebuilt"), "{err}");
 
     let (cache, start) = list_cache::open_apps(&graph, dir.path(), &tenant, |_| true)

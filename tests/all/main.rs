@@ -61,6 +61,7 @@ mod tui_migration_e2e;
 mod tui_signins;
 mod tui_snapshots;
 mod tui_tenant_switch;
+mod tui_warm_start;
 mod tui_wizard;
 mod tui_wizard_e2e;
 mod tui_workload;

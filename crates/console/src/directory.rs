@@ -65,6 +65,10 @@ pub struct GraphDirectory {
     apps_listing: AppsListing,
     /// This machine's managed identity environment when a test gives one; else the process's.
     machine_msi_env: Option<entra::msi::MsiEnv>,
+    /// The lists `cached_apps` read, kept for `refresh_cached_apps` (the warm start, #17).
+    warm: tokio::sync::Mutex<Option<entra::list_cache::InNameOrder>>,
+    /// The managed identities as the last refresh found them, when they changed.
+    refreshed_identities: Mutex<Option<Vec<Identity>>>,
 }
 
 impl GraphDirectory {
@@ -76,6 +80,8 @@ impl GraphDirectory {
             on_signed_in: None,
             apps_listing: AppsListing::default(),
             machine_msi_env: None,
+            warm: tokio::sync::Mutex::new(None),
+            refreshed_identities: Mutex::new(None),
         }
     }
 
@@ -111,6 +117,28 @@ impl GraphDirectory {
         if let Ok(mut slot) = self.connection.write() {
             *slot = connection.map(std::sync::Arc::new);
         }
+    }
+
+    /// The managed identities from the warm start's cache (#17), read without the apps and
+    /// without any network call; they become the session's identities until a refresh.
+    /// `None`: nothing cached (or none cached), so they are listed from Graph.
+    async fn cached_identities(&self) -> Option<Vec<Identity>> {
+        let connection = self.signed().ok()?;
+        if connection.identities.read().await.is_some() {
+            return None;
+        }
+        let dir = connection.lists_dir.clone()?;
+        let tenant = connection.tenant_id.clone();
+        let cached = tokio::task::spawn_blocking(move || {
+            entra::list_cache::ListCache::load_identities(&dir, &tenant)
+        })
+        .await
+        .ok()?
+        .ok()
+        .flatten()
+        .filter(|identities| !identities.is_empty())?;
+        *connection.identities.write().await = Some(cached.clone());
+        Some(cached)
     }
 
     async fn all_identities(&self) -> Result<Vec<Identity>, DirectoryError> {
@@ -326,6 +354,23 @@ fn parse_time(text: Option<&str>) -> Option<OffsetDateTime> {
     text.and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
 }
 
+/// [`app_row`] for many apps, on two threads (the warm start's rows: 100,000 of them).
+fn app_rows_in_parallel(items: &[AppListItem]) -> Vec<AppRow> {
+    if items.len() < 20_000 {
+        return items.iter().map(app_row).collect();
+    }
+    let (first, second) = items.split_at(items.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| second.iter().map(app_row).collect::<Vec<_>>());
+        let mut rows: Vec<AppRow> = first.iter().map(app_row).collect();
+        match other.join() {
+            Ok(rest) => rows.extend(rest),
+            Err(_) => rows.extend(second.iter().map(app_row)),
+        }
+        rows
+    })
+}
+
 fn app_row(item: &AppListItem) -> AppRow {
     let secrets = item.password_credentials.iter().map(|c| Credential {
         kind: CredentialKind::Secret,
@@ -474,6 +519,106 @@ impl Directory for GraphDirectory {
         })
     }
 
+    async fn cached_apps(&self) -> Option<crate::msg::CachedApps> {
+        use entra::list_cache::{ListCache, ListCacheError};
+        let connection = self.signed().ok()?;
+        let dir = connection.lists_dir.clone()?;
+        let tenant = connection.tenant_id.clone();
+        // Read and turned into rows off the async threads: no network, no token. The file
+        // keeps the apps by name, so the rows arrive in the list's order.
+        let read = tokio::task::spawn_blocking(move || {
+            match ListCache::load_in_name_order(&dir, &tenant) {
+                Ok(Some(cache)) => {
+                    let rows = app_rows_in_parallel(&cache.apps);
+                    Some((cache, rows))
+                }
+                Ok(None) => None,
+                Err(error) => {
+                    tracing::warn!(%error, "the cached lists are not used");
+                    if matches!(error, ListCacheError::Corrupt { .. }) {
+                        ListCache::remove(&dir, &tenant);
+                    }
+                    None
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        let (cache, rows) = read?;
+        let saved_at = OffsetDateTime::from_unix_timestamp(cache.saved_at())
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        *self.warm.lock().await = Some(cache);
+        Some(crate::msg::CachedApps { rows, saved_at })
+    }
+
+    async fn refresh_cached_apps(&self) -> Result<crate::msg::AppsRefresh, DirectoryError> {
+        use entra::list_cache::{Changes, list_in_full};
+        let connection = self.signed()?;
+        let unusable = || {
+            DirectoryError::new(
+                ErrorKind::Unsupported,
+                "there are no cached lists to refresh",
+            )
+        };
+        let dir = connection.lists_dir.clone().ok_or_else(unusable)?;
+        let mut cache = self
+            .warm
+            .lock()
+            .await
+            .take()
+            .filter(|c| c.tenant_id().eq_ignore_ascii_case(&connection.tenant_id))
+            .ok_or_else(unusable)?
+            .into_cache();
+        let graph = &connection.graph;
+        // The identities' delta beside the apps', not after it: one round trip less.
+        let mut identities = entra::list_cache::ListCache::new(&connection.tenant_id);
+        identities.identities = std::mem::take(&mut cache.identities);
+        identities.identities_delta_link = cache.identities_delta_link.take();
+        let (apps, identities_refreshed) = tokio::join!(
+            cache.refresh_changes(graph),
+            identities.refresh_identities(graph)
+        );
+        cache.identities = identities.identities;
+        cache.identities_delta_link = identities.identities_delta_link;
+        match apps.map_err(DirectoryError::from)? {
+            Changes::Applied { changed, removed } => {
+                match identities_refreshed {
+                    Ok(true) => {
+                        *connection.identities.write().await = Some(cache.identities.clone());
+                        if let Ok(mut slot) = self.refreshed_identities.lock() {
+                            *slot = Some(cache.identities.clone());
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "the cached managed identities were not refreshed")
+                    }
+                }
+                let rows = changed.iter().map(app_row).collect();
+                // Saved behind the answer: the list on screen does not wait for the disk.
+                tokio::task::spawn_blocking(move || {
+                    if let Err(error) = cache.save(&dir) {
+                        tracing::warn!(%error, "the list cache could not be saved");
+                    }
+                });
+                Ok(crate::msg::AppsRefresh::Delta {
+                    changed: rows,
+                    removed,
+                })
+            }
+            Changes::Expired => {
+                tracing::info!("the cached lists' delta link expired: listing every app");
+                let cache = list_in_full(graph, &dir, &connection.tenant_id, |_| true)
+                    .await
+                    .map_err(DirectoryError::from)?;
+                Ok(crate::msg::AppsRefresh::Relisted(
+                    cache.apps.values().map(app_row).collect(),
+                ))
+            }
+        }
+    }
+
     async fn identities_page(
         &self,
         next: Option<String>,
@@ -484,11 +629,19 @@ impl Directory for GraphDirectory {
                 next: None,
             });
         }
-        let identities = self.all_identities().await?;
+        let identities = match self.cached_identities().await {
+            Some(cached) => cached,
+            None => self.all_identities().await?,
+        };
         Ok(Page {
             rows: identities.iter().map(IdentityRow::from_identity).collect(),
             next: None,
         })
+    }
+
+    fn take_refreshed_identities(&self) -> Option<Vec<IdentityRow>> {
+        let identities = self.refreshed_identities.lock().ok()?.take()?;
+        Some(identities.iter().map(IdentityRow::from_identity).collect())
     }
 
     async fn app_detail(&self, object_id: String) -> Result<AppDetail, DirectoryError> {

@@ -590,6 +590,62 @@ impl<T: Row> Listing<T> {
         }
     }
 
+    /// Every row replaced at once (a full listing arriving behind cached rows): the query and
+    /// the sort stay, and the cursor stays on its row (by `key`) when that row is still there.
+    pub fn replace_all(
+        &mut self,
+        rows: Vec<T>,
+        key: impl for<'r> Fn(&'r T) -> &'r str,
+        now: OffsetDateTime,
+    ) {
+        let selected = self.selected().map(|row| key(row).to_string());
+        self.clear();
+        self.extend(rows, now);
+        if let Some(selected) = selected {
+            self.select_where(|row| key(row) == selected);
+        }
+    }
+
+    /// A delta refresh: each changed row takes the place of the row with its `key` (or is
+    /// added), the removed keys leave, and the indices are rebuilt once (as a full load
+    /// builds them, so filtering and drawing stay as fast); query, sort and the cursor's row
+    /// stay. Nothing changed: nothing is rebuilt.
+    pub fn apply_changes(
+        &mut self,
+        changed: Vec<T>,
+        removed: &[String],
+        key: impl for<'r> Fn(&'r T) -> &'r str,
+        now: OffsetDateTime,
+    ) {
+        if changed.is_empty() && removed.is_empty() {
+            return;
+        }
+        let selected = self.selected().map(|row| key(row).to_string());
+        let removed: std::collections::HashSet<&str> = removed.iter().map(String::as_str).collect();
+        let mut changed: std::collections::HashMap<String, T> = changed
+            .into_iter()
+            .map(|row| (key(&row).to_string(), row))
+            .collect();
+        let old = std::mem::take(&mut self.items);
+        let mut rows = Vec::with_capacity(old.len() + changed.len());
+        for row in old {
+            let id = key(&row);
+            if removed.contains(id) {
+                continue;
+            }
+            match changed.remove(id) {
+                Some(new) => rows.push(new),
+                None => rows.push(row),
+            }
+        }
+        rows.extend(changed.into_values());
+        self.clear();
+        self.extend(rows, now);
+        if let Some(selected) = selected {
+            self.select_where(|row| key(row) == selected);
+        }
+    }
+
     /// Changes the first row `pick` finds, in place (a FIC written elsewhere changes its
     /// count); its facet data follows, and the sort and filter are applied again with the
     /// cursor kept on its row. Only for fields other than the name and credential expiries.
@@ -1128,6 +1184,66 @@ mod tests {
             .visible_rows(0, usize::MAX)
             .map(|row| row.name.as_str())
             .collect()
+    }
+
+    fn object_id(row: &AppRow) -> &str {
+        &row.object_id
+    }
+
+    /// A delta refresh (#17): a changed row takes its old row's place (its facets follow), a
+    /// new one joins in sort order, a removed one leaves; the filter and the cursor's row stay.
+    #[test]
+    fn a_delta_changes_adds_and_removes_rows_keeping_filter_and_cursor() {
+        let mut listing = sample();
+        listing.set_query("sync", NOW);
+        assert_eq!(names(&listing), ["inventory-sync", "partner-sync"]);
+        listing.move_cursor(1);
+        assert_eq!(
+            listing.selected().map(|a| a.name.as_str()),
+            Some("partner-sync")
+        );
+        listing.apply_changes(
+            vec![
+                app("inventory-sync", 3, None, Audience::Single),
+                app("audit-sync", 0, None, Audience::Single),
+            ],
+            &["obj-payments-api".to_string()],
+            object_id,
+            NOW,
+        );
+        assert_eq!(listing.len(), 4);
+        assert!(listing.find(|a| a.name == "payments-api").is_none());
+        assert_eq!(
+            names(&listing),
+            ["audit-sync", "inventory-sync", "partner-sync"]
+        );
+        assert_eq!(
+            listing.selected().map(|a| a.name.as_str()),
+            Some("partner-sync")
+        );
+        listing.set_query("fic:>2", NOW);
+        assert_eq!(
+            names(&listing),
+            ["inventory-sync"],
+            "the changed row's facets"
+        );
+    }
+
+    /// A full listing behind cached rows replaces them all; the cursor keeps its row.
+    #[test]
+    fn replacing_every_row_keeps_the_cursor_on_its_row() {
+        let mut listing = sample();
+        assert!(listing.select_where(|a| a.name == "payments-api"));
+        listing.replace_all(
+            vec![
+                app("zeta", 0, None, Audience::Single),
+                app("payments-api", 2, None, Audience::Single),
+            ],
+            object_id,
+            NOW,
+        );
+        assert_eq!(names(&listing), ["payments-api", "zeta"]);
+        assert_eq!(listing.selected().map(|a| a.fic_count), Some(Some(2)));
     }
 
     fn sample() -> Listing<AppRow> {

@@ -47,7 +47,11 @@
 //! - [`effects`]: the `Directory` trait (every failure a `DirectoryError`), the one runner (`spawn`, with the screens' effects in
 //!   `effects/wizard.rs` and `effects/exchange.rs`), panics contained (`guard`), a directory in
 //!   memory for tests (`memory`); [`directory`]: the Graph-backed directory, holding one
-//!   connection swapped whole on a tenant switch.
+//!   connection swapped whole on a tenant switch. The warm start (#17): `effects/apps.rs`
+//!   sends the cached rows first (`Directory::cached_apps`, `Msg::AppsCached`: no network),
+//!   then the delta behind them (`refresh_cached_apps`, `Msg::AppsRefreshed` or
+//!   `AppsRefreshFailed`); `update/lists.rs` applies them (`Listing::apply_changes`) and the
+//!   status line shows the lists screen's `CacheMarker`.
 //! - [`state`]: `State`, the screen stack (`Screen`), the sign-in phase, the row previews.
 //! - [`update()`](update::update): the root. It routes keys (one dispatch: overlay, type-ahead, filter, the top
 //!   screen's focused input, then the keymap's action to the top screen, then the console's

@@ -64,6 +64,29 @@ pub enum Msg {
         request: RequestId,
         error: String,
     },
+    /// The Apps list as the warm start's cache kept it (#17), shown before any network
+    /// answer; `saved_at`: when it was last brought up to date.
+    AppsCached {
+        request: RequestId,
+        rows: Vec<AppRow>,
+        saved_at: OffsetDateTime,
+    },
+    /// The cached Apps list brought up to date (delta, or listed again in full).
+    AppsRefreshed {
+        request: RequestId,
+        refresh: AppsRefresh,
+    },
+    /// The managed identities changed since they were cached: the whole Identities list,
+    /// tagged with the Apps list's request whose refresh found them.
+    IdentitiesRefreshed {
+        request: RequestId,
+        rows: Vec<IdentityRow>,
+    },
+    /// The cached Apps list could not be brought up to date: its rows stay, marked stale.
+    AppsRefreshFailed {
+        request: RequestId,
+        error: String,
+    },
     /// Certificate expiry for the Apps list (its own effect after the first page), joined by
     /// app id; `None`: the rows already carried it (or the listing failed: `error`). Each
     /// `LoadApps` ends with exactly one.
@@ -259,4 +282,23 @@ impl Cmd {
     pub fn copy(text: impl Into<String>) -> Cmd {
         Cmd::Copy(Secret::new(text.into()))
     }
+}
+
+/// The Apps list from the warm start's cache (#17) and when it was saved.
+#[derive(Debug, Clone)]
+pub struct CachedApps {
+    pub rows: Vec<AppRow>,
+    pub saved_at: OffsetDateTime,
+}
+
+/// How the cached Apps list was brought up to date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppsRefresh {
+    /// Graph's delta: these rows as they are now (changed or new), these object ids removed.
+    Delta {
+        changed: Vec<AppRow>,
+        removed: Vec<String>,
+    },
+    /// The delta link had expired: every row, listed again in full.
+    Relisted(Vec<AppRow>),
 }

@@ -44,6 +44,10 @@
 //! list_cache::open_apps(&graph, dir, tenant, emit) -> (ListCache, Start::{Warm, Cold})
 //!   the warm start: cached lists (0600/0700, versioned) refreshed through applications/delta;
 //!   410 or an unreadable file -> a full parallel listing that rebuilds the cache
+//!   (format 2: list_cache/codec.rs, binary, apps by name in chunks decoded on every core);
+//!   ListCache::load_in_name_order / load_identities (the console's warm start, no network),
+//!   refresh_changes -> Changes::{Applied { changed, removed }, Expired}, refresh_identities
+//!   (servicePrincipals/delta), list_in_full
 //! Waits: RetryPolicy.waiter: Waiter (real, or Waiter::virtual_clock() in tests; set_observer
 //!   to say "waiting 45 s: Graph is throttling ficus"); Retry-After honoured up to
 //!   RetryPolicy.max_retry_after (5 min), beyond 30 s included

@@ -219,6 +219,8 @@ fn is_final(msg: &Msg) -> bool {
         // The one-shot delay of a resting cursor, and a contained panic.
         Msg::Rested { .. } | Msg::EffectPanicked(_) => true,
         Msg::CertificatesLoaded { .. } => true,
+        // The warm start's refresh behind the cached rows (#17) ends the apps' listing.
+        Msg::AppsRefreshed { .. } | Msg::AppsRefreshFailed { .. } => true,
         Msg::EvidenceLoaded { .. } => true,
         // Failing workloads, a secret's removal and undo (#15).
         Msg::FailingLoaded { .. }

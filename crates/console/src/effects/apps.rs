@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::{Directory, Page, spawn_guarded};
 use crate::model::{AppRow, Credential, CredentialKind};
-use crate::msg::{Cmd, Msg, RequestId};
+use crate::msg::{AppsRefresh, Cmd, Msg, RequestId};
 use crate::state::{State, ToastLevel};
 use ficus_core::text::sanitize;
 
@@ -32,6 +32,51 @@ pub(super) fn spawn_load<D: Directory>(
         &sender,
         async move {
             let joined: Arc<Mutex<Option<CertificatesByApp>>> = Arc::default();
+            // The warm start (#17): the cached rows first, then the refresh behind them.
+            if let Some(cached) = directory.cached_apps().await {
+                let cached = Msg::AppsCached {
+                    request,
+                    rows: cached.rows,
+                    saved_at: cached.saved_at,
+                };
+                if tx.send(cached).is_err() {
+                    return;
+                }
+                spawn_index(&directory, request, &joined, &tx);
+                let answer = match directory.refresh_cached_apps().await {
+                    Ok(refresh) => {
+                        // Sent under the index's lock, as the pages are: no row misses it.
+                        let known = joined.lock().unwrap_or_else(|e| e.into_inner());
+                        let refresh = match (known.as_ref(), refresh) {
+                            (Some(index), AppsRefresh::Delta { changed, removed }) => {
+                                AppsRefresh::Delta {
+                                    changed: join_rows(changed, index),
+                                    removed,
+                                }
+                            }
+                            (Some(index), AppsRefresh::Relisted(rows)) => {
+                                AppsRefresh::Relisted(join_rows(rows, index))
+                            }
+                            (None, refresh) => refresh,
+                        };
+                        let _ = tx.send(Msg::AppsRefreshed { request, refresh });
+                        drop(known);
+                        if let Some(rows) = directory.take_refreshed_identities() {
+                            let _ = tx.send(Msg::IdentitiesRefreshed { request, rows });
+                        }
+                        return;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "the cached apps could not be refreshed");
+                        Msg::AppsRefreshFailed {
+                            request,
+                            error: error.message,
+                        }
+                    }
+                };
+                let _ = tx.send(answer);
+                return;
+            }
             let mut index_started = false;
             let mut next = None;
             for page in 1.. {

@@ -44,6 +44,28 @@ pub trait Directory: Send + Sync + 'static {
         &self,
         next: Option<String>,
     ) -> impl Future<Output = Result<Page<IdentityRow>, DirectoryError>> + Send;
+    /// The Apps list as an earlier start cached it (the warm start, #17), read without any
+    /// network call so it shows at once; [`Directory::refresh_cached_apps`] then brings it up
+    /// to date. `None` (the default): nothing cached, the list is paged from the directory.
+    fn cached_apps(&self) -> impl Future<Output = Option<crate::msg::CachedApps>> + Send {
+        async { None }
+    }
+    /// The managed identities as the last [`Directory::refresh_cached_apps`] found them,
+    /// when they changed (once: taken).
+    fn take_refreshed_identities(&self) -> Option<Vec<IdentityRow>> {
+        None
+    }
+    /// Brings the list [`Directory::cached_apps`] gave up to date (and saves it).
+    fn refresh_cached_apps(
+        &self,
+    ) -> impl Future<Output = Result<crate::msg::AppsRefresh, DirectoryError>> + Send {
+        async {
+            Err(DirectoryError::new(
+                ErrorKind::Unsupported,
+                "this directory keeps no cached lists",
+            ))
+        }
+    }
     fn app_detail(
         &self,
         object_id: String,

@@ -105,6 +105,38 @@ fn transition(state: &mut State, msg: Msg) -> Vec<Cmd> {
             by_app,
             error,
         } => crate::effects::apps::on_certificates(state, request, by_app, error),
+        Msg::AppsCached {
+            request,
+            rows,
+            saved_at,
+        } => {
+            if request != state.apps.request {
+                return Vec::new();
+            }
+            lists::on_apps_cached(state, rows, saved_at);
+            recount_trust(state);
+            replay_typed_ahead(state)
+        }
+        Msg::AppsRefreshed { request, refresh } => {
+            if request == state.apps.request {
+                lists::on_apps_refreshed(state, refresh);
+                recount_trust(state);
+            }
+            Vec::new()
+        }
+        Msg::IdentitiesRefreshed { request, rows } => {
+            if request == state.apps.request && state.identities.load == Load::Done {
+                lists::on_identities_refreshed(state, rows);
+                recount_trust(state);
+            }
+            Vec::new()
+        }
+        Msg::AppsRefreshFailed { request, error } => {
+            if request == state.apps.request {
+                lists::on_apps_refresh_failed(state, error);
+            }
+            Vec::new()
+        }
         Msg::GraphWaiting(text) => crate::effects::apps::on_graph_waiting(state, &text),
         Msg::IdentitiesPage {
             request,

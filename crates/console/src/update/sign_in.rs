@@ -18,6 +18,7 @@ pub fn start_console(state: &mut State) -> Vec<Cmd> {
     state.apps.request = apps;
     state.apps.clear();
     state.apps.load = Load::Loading { pages: 0 };
+    state.lists.apps_cache = None;
     let identities = state.new_request();
     state.identities.request = identities;
     state.identities.clear();

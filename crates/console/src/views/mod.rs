@@ -267,10 +267,44 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
         ),
     };
     spans.push(Span::styled(progress, theme.muted));
+    if state.lists.list == ListKind::Apps
+        && let Some(marker) = &state.lists.apps_cache
+    {
+        spans.push(cache_marker(state, marker));
+    }
     if let Some(problem) = problems.first() {
         spans.push(Span::styled(format!("  ! {problem}"), theme.warn));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The warm start's marker beside the count (#17): "cached 12 minutes ago · refreshing…",
+/// then "updated", or stale with why and the key that retries.
+fn cache_marker(state: &State, marker: &crate::screens::lists::CacheMarker) -> Span<'static> {
+    use crate::screens::lists::CacheMarker;
+    let theme = &state.theme;
+    // A cache saved this very second (or by a clock a little ahead) is "just now", not "in
+    // less than a minute".
+    let age = |saved_at: time::OffsetDateTime| {
+        let saved_at = saved_at.min(state.now - time::Duration::seconds(1));
+        ficus_core::text::relative_time(saved_at, state.now)
+    };
+    match marker {
+        CacheMarker::Refreshing { saved_at } => Span::styled(
+            format!(" · cached {} · refreshing…", age(*saved_at)),
+            theme.muted,
+        ),
+        CacheMarker::Updated { .. } => Span::styled(" · updated".to_string(), theme.muted),
+        CacheMarker::Stale { saved_at, error } => Span::styled(
+            // The key before the reason: a long reason is cut at the screen's edge.
+            format!(
+                " · ! stale, cached {} · {} retries · {error}",
+                age(*saved_at),
+                state.key(super::keymap::Action::Refresh)
+            ),
+            theme.warn,
+        ),
+    }
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {

@@ -22,6 +22,21 @@ pub use rest::{
     CachedDetail, DetailCache, PREVIEW_HEIGHT, REST_DELAY, Rest, RestStage, RestTarget,
 };
 
+/// Where the Apps list's rows came from when the warm start's cache gave them (#17): the
+/// status line says how old they are and whether the refresh behind them landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheMarker {
+    /// Shown from the cache last brought up to date at `saved_at`; the refresh runs.
+    Refreshing { saved_at: time::OffsetDateTime },
+    /// The refresh landed: the rows are current.
+    Updated { changed: usize, removed: usize },
+    /// The refresh failed (`error`): the rows are as of `saved_at`.
+    Stale {
+        saved_at: time::OffsetDateTime,
+        error: String,
+    },
+}
+
 /// The lists' own state (the rows are the root's; see the module doc).
 pub struct ListsScreen {
     pub list: ListKind,
@@ -32,6 +47,8 @@ pub struct ListsScreen {
     /// The list row the cursor rests on (see [`REST_DELAY`]).
     pub rest: Option<Rest>,
     pub details: DetailCache,
+    /// The Apps list came from the cache: how old, refreshed or not (`None`: listed live).
+    pub apps_cache: Option<CacheMarker>,
 }
 
 impl Default for ListsScreen {
@@ -43,6 +60,7 @@ impl Default for ListsScreen {
             editing_filter: false,
             rest: None,
             details: DetailCache::default(),
+            apps_cache: None,
         }
     }
 }
@@ -191,6 +209,9 @@ impl ListsScreen {
 
     fn refresh(&mut self, ctx: &Ctx) -> Outcome {
         self.forget_details();
+        if self.list == ListKind::Apps {
+            self.apps_cache = None;
+        }
         let request = ctx.new_request();
         let mut out = Outcome::default();
         out.set_toast(ToastLevel::Info, "Reloading from the directory…");
