@@ -203,8 +203,9 @@ async fn device_codes_are_bounded_per_client() {
     sb.shutdown().await;
 }
 
-/// With one async worker, four heavy sorted Graph listers must not hold IMDS hostage: an IMDS
-/// answer never waits as long as a lister takes.
+/// With one async worker, four heavy sorted Graph listers must not hold IMDS hostage: IMDS keeps
+/// answering while every lister is still at work. (Counted, not timed: had the Graph work run on
+/// the async worker, no IMDS answer could complete until a lister had finished.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn heavy_graph_queries_do_not_stall_imds() {
     let sb = start(SandboxConfig {
@@ -242,7 +243,7 @@ async fn heavy_graph_queries_do_not_stall_imds() {
                     .expect("list");
                 assert_eq!(r.status(), 200);
                 let _ = r.bytes().await.expect("body");
-                t0.elapsed()
+                (t0.elapsed(), Instant::now())
             })
         })
         .collect();
@@ -250,10 +251,8 @@ async fn heavy_graph_queries_do_not_stall_imds() {
         "{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/",
         sb.info.imds
     );
-    let mut slowest = Duration::ZERO;
-    let mut answered = 0;
+    let mut answered_at = Vec::new();
     while listers.iter().any(|l| !l.is_finished()) {
-        let t0 = Instant::now();
         let r = http
             .get(&imds)
             .header("Metadata", "true")
@@ -261,16 +260,24 @@ async fn heavy_graph_queries_do_not_stall_imds() {
             .await
             .expect("imds");
         assert_eq!(r.status(), 200);
-        slowest = slowest.max(t0.elapsed());
-        answered += 1;
+        answered_at.push(Instant::now());
     }
     let mut fastest_lister = Duration::MAX;
+    let mut first_done: Option<Instant> = None;
     for l in listers {
-        fastest_lister = fastest_lister.min(l.await.expect("lister"));
+        let (took, done) = l.await.expect("lister");
+        fastest_lister = fastest_lister.min(took);
+        first_done = Some(first_done.map_or(done, |f| f.min(done)));
     }
+    let first_done = first_done.expect("four listers");
+    let while_all_listed = answered_at
+        .iter()
+        .filter(|done| **done < first_done)
+        .count();
     assert!(
-        slowest < fastest_lister / 2,
-        "IMDS waited {slowest:?} while a sorted lister took {fastest_lister:?} ({answered} IMDS answers)"
+        while_all_listed >= 3,
+        "only {while_all_listed} IMDS answers completed while all four sorted listers ran (the fastest took {fastest_lister:?}; {} answers in all)",
+        answered_at.len()
     );
     sb.shutdown().await;
 }
