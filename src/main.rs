@@ -72,7 +72,7 @@ mod console {
         let mut options = ConsoleOptions::load(&dirs, &config, start.connecting, started);
         options.notices.splice(0..0, notices);
         ms("keymap and themes loaded");
-        let ended = ficus_console::run(std::sync::Arc::new(directory), options)
+        let ended = ficus_console::run_graph(std::sync::Arc::new(directory), options)
             .await
             .context("the console stopped")?;
         Ok(ended.exit_status())

@@ -994,8 +994,21 @@ pub fn report_error(e: &CommandError, as_json: bool, err: &mut dyn Write) {
     }
 }
 
-/// Runs the headless command line; returns the process exit code.
-pub async fn run(
+/// Runs the headless command line; the future's output is the process exit code.
+///
+/// Boxed on purpose (a build-time choice, not a runtime one): rustc compiles an `async`
+/// body in every crate that polls it, so an `async fn` here would be compiled again inside
+/// the `ficus` binary, serially at the end of every release build. Behind `dyn Future` it
+/// is compiled once, here, beside the console.
+pub fn run(
+    global: GlobalArgs,
+    sandbox: bool,
+    command: Option<Command>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::process::ExitCode>>> {
+    Box::pin(run_and_report(global, sandbox, command))
+}
+
+async fn run_and_report(
     global: GlobalArgs,
     sandbox: bool,
     command: Option<Command>,

@@ -106,6 +106,6 @@ pub use screens::{exchange, inspector, wizard, workload};
 pub use directory::{Connected, Connector, GraphDirectory};
 pub use effects::{Directory, MemoryDirectory, Page};
 pub use msg::{Cmd, Msg, Session};
-pub use run::{ConsoleError, ConsoleOptions, Ended, run};
+pub use run::{ConsoleError, ConsoleOptions, Ended, run, run_graph};
 pub use state::State;
 pub use update::update;

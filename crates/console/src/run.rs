@@ -128,6 +128,19 @@ pub async fn run<D: Directory>(
     })
 }
 
+/// [`run`] over Graph, the way the `ficus` binary starts it.
+///
+/// Non-generic and boxed on purpose (a build-time choice): rustc compiles generic and
+/// `async` code in the crate that instantiates or polls it, so `run::<GraphDirectory>` called
+/// from the binary compiled the whole console loop and every effect again in the binary, serially
+/// at the end of each release build. Here it is compiled once, in this crate.
+pub fn run_graph(
+    directory: Arc<super::GraphDirectory>,
+    options: ConsoleOptions,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Ended, ConsoleError>>>> {
+    Box::pin(run(directory, options))
+}
+
 /// How the console ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {

@@ -486,7 +486,22 @@ impl GraphClient {
     }
 
     /// Sends with the bearer token; on 401 renews the token once and tries again.
-    async fn call(
+    ///
+    /// Boxed on purpose (a build-time choice): an `async fn` is compiled in every crate that
+    /// polls it, so every Graph call compiled this, the token renewal and the HTTP layer again
+    /// in the console, the commands and start-up; behind `dyn` it is compiled once, here.
+    fn call<'a>(
+        &'a self,
+        method: Method,
+        url: &'a str,
+        retry: Retry,
+        headers: &'a [(&'a str, &'a str)],
+        body: Option<&'a serde_json::Value>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Response, EntraError>> + Send + 'a>> {
+        Box::pin(self.call_with_renewal(method, url, retry, headers, body))
+    }
+
+    async fn call_with_renewal(
         &self,
         method: Method,
         url: &str,

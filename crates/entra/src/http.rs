@@ -513,7 +513,26 @@ impl Http {
     pub async fn send(
         &self,
         retry: Retry,
-        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync,
+    ) -> Result<Response, NetworkError> {
+        self.send_built_by(retry, &build).await
+    }
+
+    /// [`Http::send`]'s one body, boxed on purpose (a build-time choice): generic over the
+    /// builder, and `async`, it was compiled once per call site in every crate that polls it
+    /// (the console, the commands, start-up); behind `dyn` it is compiled once, here.
+    fn send_built_by<'a>(
+        &'a self,
+        retry: Retry,
+        build: &'a (dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync),
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Response, NetworkError>> + Send + 'a>> {
+        Box::pin(self.send_with(retry, build))
+    }
+
+    async fn send_with(
+        &self,
+        retry: Retry,
+        build: &(dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync),
     ) -> Result<Response, NetworkError> {
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();

@@ -55,7 +55,7 @@
 //!
 //! Public API:
 //! ```text
-//! pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError>;
+//! pub fn start(config: SandboxConfig) -> Pin<Box<dyn Future<Output = Result<Sandbox, SandboxError>> + Send>>;
 //! SandboxConfig { listen, msi_listen, tls, state_file, seed: Seed, auto_approve, faults: Faults,
 //!                 limits, seed_key: keys::SeedKey (default: one key per process) }
 //! Sandbox { pub info: SandboxInfo }

@@ -196,7 +196,18 @@ async fn latency(State(state): State<AppState>, request: Request, next: Next) ->
 
 /// Starts a sandbox: binds, loads the state file (or seeds and writes it), and serves until
 /// [`Sandbox::shutdown`].
-pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+///
+/// Boxed on purpose (a build-time choice): rustc compiles an `async` body in every crate that
+/// polls it, so an `async fn` here (router, TLS, hyper's HTTP/1 and HTTP/2 servers) was
+/// compiled again in start-up, the headless commands, the binary and every test and bench
+/// binary. Behind `dyn Future` it is compiled once, in this crate.
+pub fn start(
+    config: SandboxConfig,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Sandbox, SandboxError>> + Send>> {
+    Box::pin(start_serving(config))
+}
+
+async fn start_serving(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
     crate::install_crypto_provider();
     let listener = bind(config.listen)?;
     let msi_listener = bind(config.msi_listen)?;
