@@ -1601,9 +1601,13 @@ fn sentences_on_screen_name_remapped_keys() {
     let mut state = console(false);
     state.keymap = Keymap::default()
         .with_overrides(
-            "back = \"ctrl-b\"\n[app-detail]\nrefresh = \"R\"\n[exchange]\nrun-exchange = \"X\"\nopen = \"ctrl-o\"\n",
+            "back = \"ctrl-b\"\n[list]\nfilter = \"ctrl-f\"\n[app-detail]\nrefresh = \"R\"\n[exchange]\nrun-exchange = \"X\"\nopen = \"ctrl-o\"\n",
         )
         .expect("remaps");
+    // The lists' status line names the filter key.
+    let lists = render(&state);
+    assert!(lists.contains("Ctrl-f to filter"), "{lists}");
+    assert!(!lists.contains("/ to filter"), "{lists}");
     let request = open_payments(&mut state);
     update(
         &mut state,

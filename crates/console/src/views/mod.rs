@@ -251,7 +251,10 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
         }
         spans.push(Span::raw("  "));
     } else {
-        spans.push(Span::styled(" / to filter  ", theme.muted));
+        spans.push(Span::styled(
+            format!(" {} to filter  ", key(state, Context::List, Action::Filter)),
+            theme.muted,
+        ));
     }
     let noun = if total == 1 { noun.0 } else { noun.1 };
     let progress = match listing_load {
