@@ -36,7 +36,8 @@
 //! 3.4–5.5): the emulator's range listings now go through an index of applications by
 //! `displayName` instead of scanning every app; one phase, 100k apps: sandbox CPU 2.86–2.95 s
 //! -> 0.79–0.81 s, wall 5.39–5.78 s -> 4.65–4.86 s, same 1,033 requests; 10k: sandbox CPU
-//! 0.15–0.19 s -> 0.06–0.08 s.
+//! 0.15–0.19 s -> 0.06–0.08 s. Two phases, 100k (05:55 and 05:57, load 2.4–3.7): sandbox
+//! CPU 5.09–5.41 s -> 0.69–0.81 s, wall 8.79–9.44 s -> 4.77–4.91 s, same 1,160 requests.
 //!
 //! Run: `cargo bench --bench cold_listing` (all), `cargo bench --bench cold_listing --
 //! two_phase one_phase_expand` (the parallel listings only); `FICUS_BENCH_CHAINS=N` tries
