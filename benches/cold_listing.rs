@@ -29,8 +29,15 @@
 //! two phases 12.1–16.4 s, client CPU 0.79–0.99 s, sandbox CPU 4.8–5.9 s, client peak
 //! 70–74 MB, 1,160 requests. 10k: 0.69–0.75 s either way. Both are ~16 round trips deep
 //! (1,000 `$expand` pages over 64 ranges = 2.4 s of latency); the rest is the emulator's CPU
-//! (its range scans go through every app, O(apps × ranges)), which on real Graph is not on
-//! the client's cores.
+//! (its range scans then went through every app, O(apps × ranges): see below), which on
+//! real Graph is not on the client's cores.
+//!
+//! Issue 17, the sandbox's CPU per page (05:48 and 05:54 UTC, child sandbox, release, load
+//! 3.4–5.5): the emulator's range listings now go through an index of applications by
+//! `displayName` instead of scanning every app; one phase, 100k apps: sandbox CPU 2.86–2.95 s
+//! -> 0.79–0.81 s, wall 5.39–5.78 s -> 4.65–4.86 s, same 1,033 requests; 10k: sandbox CPU
+//! 0.15–0.19 s -> 0.06–0.08 s. Two phases, 100k (05:55 and 05:57, load 2.4–3.7): sandbox
+//! CPU 5.09–5.41 s -> 0.69–0.81 s, wall 8.79–9.44 s -> 4.77–4.91 s, same 1,160 requests.
 //!
 //! Run: `cargo bench --bench cold_listing` (all), `cargo bench --bench cold_listing --
 //! two_phase one_phase_expand` (the parallel listings only); `FICUS_BENCH_CHAINS=N` tries

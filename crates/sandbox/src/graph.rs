@@ -915,9 +915,15 @@ impl Request<'_> {
             query.context_select_suffix()
         ));
         let body = self.read(|tenant| {
+            let named = query
+                .filter
+                .as_ref()
+                .and_then(|f| f.display_name_range())
+                .and_then(|(low, high)| T::named_in(tenant, low, high));
             let page = paginate(
                 T::all(tenant),
                 T::pinned(tenant, &query),
+                named.as_deref(),
                 &query,
                 T::id,
                 T::sort_key,
@@ -2193,6 +2199,12 @@ trait Listed: Record + Sized {
         }
         None
     }
+    /// The ids whose `displayName` lies in `low..=high` (lower-cased bounds), from a name
+    /// index; `None` when the collection has none (the listing then scans).
+    fn named_in(tenant: &Tenant, low: Option<&str>, high: Option<&str>) -> Option<Vec<Uuid>> {
+        let _ = (tenant, low, high);
+        None
+    }
     fn id(&self) -> Uuid;
     fn sort_key(&self) -> &str;
     /// The item as it stands inside a collection response.
@@ -2213,6 +2225,9 @@ impl Listed for Application {
     }
     fn by_app_id(tenant: &Tenant, app_id: Uuid) -> Option<&Application> {
         tenant.application_by_app_id(app_id)
+    }
+    fn named_in(tenant: &Tenant, low: Option<&str>, high: Option<&str>) -> Option<Vec<Uuid>> {
+        Some(tenant.application_names().ids_in(low, high))
     }
     fn id(&self) -> Uuid {
         self.id
@@ -2271,11 +2286,27 @@ fn invalid_cursor() -> ODataError {
     odata::invalid_skiptoken()
 }
 
+/// The items of `all` named by `ids` (any order), or all of them.
+fn candidates<'a, 'b, T>(
+    all: &'a BTreeMap<Uuid, T>,
+    ids: Option<&'b [Uuid]>,
+) -> Box<dyn Iterator<Item = &'a T> + 'b>
+where
+    'a: 'b,
+{
+    match ids {
+        Some(ids) => Box::new(ids.iter().filter_map(|id| all.get(id))),
+        None => Box::new(all.values()),
+    }
+}
+
 /// One page of `all` (id order, or `$orderby` order) after the query's cursor, filtered.
-/// `pinned`: an index already narrowed the candidates to at most one.
+/// `pinned`: an index already narrowed the candidates to at most one. `named`: a name index
+/// narrowed them to these ids (a superset of the matches: the filter still decides).
 fn paginate<'a, T: Record>(
     all: &'a BTreeMap<Uuid, T>,
     pinned: Option<Option<&'a T>>,
+    named: Option<&[Uuid]>,
     query: &Query,
     id_of: fn(&T) -> Uuid,
     sort_key: fn(&T) -> &str,
@@ -2308,13 +2339,28 @@ fn paginate<'a, T: Record>(
 
     let Some(order) = &query.orderby else {
         // Id order: seek past the cursor, then take matches until the page is full.
-        let range = match after_id {
-            Some(id) => all.range((Bound::Excluded(id), Bound::Unbounded)),
-            None => all.range(..),
+        let after: Box<dyn Iterator<Item = &'a T>> = match named {
+            // The named ids past the cursor, in id order: only the page's are looked up.
+            Some(ids) => {
+                let mut ids: Vec<Uuid> = ids
+                    .iter()
+                    .copied()
+                    .filter(|id| after_id.is_none_or(|after| *id > after))
+                    .collect();
+                ids.sort_unstable();
+                Box::new(ids.into_iter().filter_map(|id| all.get(&id)))
+            }
+            None => {
+                let range = match after_id {
+                    Some(id) => all.range((Bound::Excluded(id), Bound::Unbounded)),
+                    None => all.range(..),
+                };
+                Box::new(range.map(|(_, v)| v))
+            }
         };
         let mut items = Vec::with_capacity(size.min(all.len()));
         let mut more = false;
-        for item in range.map(|(_, v)| v).filter(|t| keep(query, *t)) {
+        for item in after.filter(|t| keep(query, *t)) {
             if items.len() == size {
                 more = true;
                 break;
@@ -2331,15 +2377,14 @@ fn paginate<'a, T: Record>(
         };
         let count = query
             .count
-            .then(|| all.values().filter(|t| keep(query, *t)).count());
+            .then(|| candidates(all, named).filter(|t| keep(query, *t)).count());
         return Ok(Page { items, next, count });
     };
 
     // `$orderby=displayName`: order by (lower-cased name, id), select the page after the
     // cursor with a partial sort instead of sorting everything.
     let descending = order.direction == Direction::Descending;
-    let mut matching: Vec<(String, Uuid, &T)> = all
-        .values()
+    let mut matching: Vec<(String, Uuid, &T)> = candidates(all, named)
         .filter(|t| keep(query, *t))
         .map(|t| (sort_key(t).to_lowercase(), id_of(t), t))
         .collect();
@@ -3089,7 +3134,8 @@ mod tests {
         let mut names = Vec::new();
         let mut query = odata::parse(Some(raw), true, &odata::APPLICATION).expect("query");
         for _ in 0..=all.len() {
-            let page = paginate(all, None, &query, |f| f.id, |f| f.name.as_str()).expect("page");
+            let page =
+                paginate(all, None, None, &query, |f| f.id, |f| f.name.as_str()).expect("page");
             assert!(page.items.len() <= 1);
             names.extend(page.items.iter().map(|f| f.name.clone()));
             match page.next {
@@ -3098,6 +3144,141 @@ mod tests {
             }
         }
         panic!("paging did not terminate");
+    }
+
+    fn application(name: &str) -> Application {
+        Application {
+            id: Uuid::new_v4(),
+            app_id: Uuid::new_v4(),
+            display_name: name.to_string(),
+            description: None,
+            created_date_time: Timestamp::now(),
+            sign_in_audience: "AzureADMyOrg".into(),
+            identifier_uris: Vec::new(),
+            publisher_domain: None,
+            password_credentials: Vec::new(),
+            key_credentials: Vec::new(),
+            federated_identity_credentials: Vec::new(),
+            app_roles: Vec::new(),
+            is_fallback_public_client: false,
+            owners: Vec::new(),
+            api: Default::default(),
+        }
+    }
+
+    /// Every page of `raw` (ids and the first page's count), scanning or through the index.
+    fn pages(
+        all: &BTreeMap<Uuid, Application>,
+        index: &crate::listing::NameIndex,
+        raw: &str,
+        indexed: bool,
+    ) -> (Vec<Uuid>, Option<usize>) {
+        let mut query = odata::parse(Some(raw), true, &odata::APPLICATION).expect("query");
+        let named = if indexed {
+            query
+                .filter
+                .as_ref()
+                .and_then(|f| f.display_name_range())
+                .map(|(low, high)| index.ids_in(low, high))
+        } else {
+            None
+        };
+        let mut ids = Vec::new();
+        let mut count = None;
+        for _ in 0..=all.len() {
+            let page = paginate(
+                all,
+                None,
+                named.as_deref(),
+                &query,
+                |a| a.id,
+                |a| a.display_name.as_str(),
+            )
+            .expect("page");
+            if query.skiptoken.is_none() {
+                count = page.count;
+            }
+            ids.extend(page.items.iter().map(|a| a.id));
+            match page.next {
+                Some(cursor) => query.skiptoken = Some(cursor),
+                None => return (ids, count),
+            }
+        }
+        panic!("paging did not terminate");
+    }
+
+    #[test]
+    fn a_name_range_pages_the_same_through_the_index_as_by_scanning() {
+        let names = [
+            "Alpha",
+            "alpha",
+            "ALPHA",
+            "beta",
+            "Beta app",
+            "m",
+            "M",
+            "mango",
+            "Zeta",
+            "zz",
+            "",
+            "o'neil",
+            "Ünïcode",
+            "über",
+            "ΣΊΣΥΦΟΣ",
+            "σ",
+            "a",
+            "B",
+            "b",
+            "n",
+        ];
+        let all: BTreeMap<Uuid, Application> = names
+            .iter()
+            .map(|n| {
+                let app = application(n);
+                (app.id, app)
+            })
+            .collect();
+        let index =
+            crate::listing::NameIndex::build(all.values().map(|a| (a.display_name.as_str(), a.id)));
+        let filters = [
+            "displayName ge 'a' and displayName le 'm'",
+            "displayName le 'b'",
+            "displayName ge 'm'",
+            "displayName ge 'ü'",
+            "displayName ge 'σ'",
+            "displayName ge 'm' and displayName le 'a'",
+            "displayName ge 'b' and displayName le 'zeta' and displayName ge 'beta app'",
+            "displayName ge 'a' and startsWith(displayName, 'al')",
+            "displayName ge 'x' or displayName le 'b'",
+        ];
+        let mut matched = 0;
+        for filter in filters {
+            for extra in [
+                "$top=1",
+                "$top=2&$count=true",
+                "$top=3&$orderby=displayName&$count=true",
+                "$top=2&$orderby=displayName desc&$count=true",
+            ] {
+                let raw = format!("$filter={filter}&{extra}");
+                let scanned = pages(&all, &index, &raw, false);
+                let indexed = pages(&all, &index, &raw, true);
+                assert_eq!(indexed, scanned, "{raw}");
+                matched += scanned.0.len();
+            }
+        }
+        assert!(matched > 50, "the ranges select apps ({matched})");
+        // Id order stays id order.
+        let (ids, count) = pages(
+            &all,
+            &index,
+            "$filter=displayName le 'b'&$top=1&$count=true",
+            true,
+        );
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert_eq!(count, Some(ids.len()));
+        assert_eq!(ids.len(), 7, "'', a, alpha ×3, b ×2 and nothing after 'b'");
     }
 
     #[test]
@@ -3128,7 +3309,7 @@ mod tests {
     fn a_cursor_from_another_order_is_refused() {
         let all = named(&["a", "b", "c"]);
         let mut query = odata::parse(Some("$top=1"), true, &odata::APPLICATION).expect("query");
-        let page = paginate(&all, None, &query, |f| f.id, |f| f.name.as_str()).expect("page");
+        let page = paginate(&all, None, None, &query, |f| f.id, |f| f.name.as_str()).expect("page");
         let id_cursor = page.next.expect("more");
         query = odata::parse(
             Some("$top=1&$orderby=displayName"),
@@ -3137,7 +3318,7 @@ mod tests {
         )
         .expect("query");
         query.skiptoken = Some(id_cursor);
-        let e = paginate(&all, None, &query, |f| f.id, |f| f.name.as_str())
+        let e = paginate(&all, None, None, &query, |f| f.id, |f| f.name.as_str())
             .err()
             .expect("refused");
         assert_eq!(e.code, odata::ErrorCode::RequestBadRequest);

@@ -105,6 +105,7 @@ impl Directory {
             && old != new
         {
             for tenant in &mut self.tenants {
+                tenant.forget_application_names();
                 for app in tenant.applications.values_mut() {
                     app.rebase_issuers(&old, new);
                 }
@@ -194,6 +195,11 @@ pub struct Tenant {
     app_ids: HashMap<Uuid, Uuid>,
     #[serde(skip)]
     sp_app_ids: HashMap<Uuid, Uuid>,
+    /// Applications by `displayName`, built by the first range listing, kept up to date by
+    /// [`Tenant::insert_application`] / [`Tenant::remove_application`] and dropped by any
+    /// other change (see [`Tenant::application_names`]).
+    #[serde(skip)]
+    app_names: std::sync::OnceLock<crate::listing::NameIndex>,
 }
 
 impl Tenant {
@@ -237,6 +243,7 @@ impl Tenant {
             signing_key,
             app_ids: HashMap::new(),
             sp_app_ids: HashMap::new(),
+            app_names: std::sync::OnceLock::new(),
         }
     }
 
@@ -305,6 +312,7 @@ impl Tenant {
     }
 
     pub fn reindex(&mut self) {
+        self.forget_application_names();
         self.app_ids = self
             .applications
             .values()
@@ -318,6 +326,12 @@ impl Tenant {
     }
 
     pub fn insert_application(&mut self, app: Application) {
+        if let Some(names) = self.app_names.get_mut() {
+            if let Some(old) = self.applications.get(&app.id) {
+                names.remove(&old.display_name, old.id);
+            }
+            names.insert(&app.display_name, app.id);
+        }
         self.app_ids.insert(app.app_id, app.id);
         self.applications.insert(app.id, app);
     }
@@ -325,6 +339,9 @@ impl Tenant {
     pub fn remove_application(&mut self, id: Uuid) -> Option<Application> {
         let app = self.applications.remove(&id)?;
         self.app_ids.remove(&app.app_id);
+        if let Some(names) = self.app_names.get_mut() {
+            names.remove(&app.display_name, app.id);
+        }
         Some(app)
     }
 
@@ -339,6 +356,24 @@ impl Tenant {
         Some(sp)
     }
 
+    /// The applications by `displayName` (built on first use: a range listing of a large
+    /// tenant then touches only its range).
+    pub fn application_names(&self) -> &crate::listing::NameIndex {
+        self.app_names.get_or_init(|| {
+            crate::listing::NameIndex::build(
+                self.applications
+                    .values()
+                    .map(|a| (a.display_name.as_str(), a.id)),
+            )
+        })
+    }
+
+    /// Drops the name index after a change made around [`Tenant::insert_application`] (through
+    /// the public map): the next range listing rebuilds it.
+    pub fn forget_application_names(&mut self) {
+        self.app_names = std::sync::OnceLock::new();
+    }
+
     pub fn application(&self, id: Uuid) -> Option<&Application> {
         self.applications.get(&id)
     }
@@ -349,6 +384,8 @@ impl Tenant {
 
     pub fn application_by_app_id_mut(&mut self, app_id: Uuid) -> Option<&mut Application> {
         let id = *self.app_ids.get(&app_id)?;
+        // The caller may rename it.
+        self.forget_application_names();
         self.applications.get_mut(&id)
     }
 
@@ -854,6 +891,48 @@ mod tests {
         assert_eq!(a, derived_uuid("contoso/app/payments-api"));
         assert_ne!(a, derived_uuid("contoso/app/inventory-sync"));
         assert_eq!(a.get_version_num(), 4);
+    }
+
+    /// The names index as kept up to date equals one built afresh.
+    fn names_in(tenant: &Tenant, low: Option<&str>, high: Option<&str>) -> Vec<Uuid> {
+        tenant.application_names().ids_in(low, high)
+    }
+
+    #[test]
+    fn the_name_index_follows_inserts_renames_and_removals() {
+        let mut d = crate::seed::build(crate::seed::Seed::Large(50), "https://127.0.0.1:8443")
+            .expect("seed");
+        let tenant = d.tenant_mut(crate::seed::CONTOSO).expect("contoso");
+        let everything = names_in(tenant, None, None);
+        assert_eq!(everything.len(), tenant.applications.len());
+        let mut app = tenant.applications.values().next().expect("an app").clone();
+        app.display_name = "Zzz renamed".into();
+        tenant.insert_application(app.clone());
+        assert_eq!(names_in(tenant, Some("zzz"), None), vec![app.id]);
+        assert_eq!(
+            names_in(tenant, None, None).len(),
+            everything.len(),
+            "moved, not added"
+        );
+        tenant.remove_application(app.id);
+        assert!(names_in(tenant, Some("zzz"), None).is_empty());
+        // A change through the public map: forgotten, then rebuilt.
+        let other = *tenant.applications.keys().next().expect("another app");
+        if let Some(a) = tenant.applications.get_mut(&other) {
+            a.display_name = "ZZZ other".into();
+        }
+        tenant.forget_application_names();
+        assert_eq!(
+            names_in(tenant, Some("zzz"), Some("zzz other")),
+            vec![other]
+        );
+        let fresh = crate::listing::NameIndex::build(
+            tenant
+                .applications
+                .values()
+                .map(|a| (a.display_name.as_str(), a.id)),
+        );
+        assert_eq!(fresh.ids_in(None, None), names_in(tenant, None, None));
     }
 
     #[test]

@@ -525,6 +525,32 @@ impl Filter {
         }
     }
 
+    /// The `displayName` range (`ge` low, `le` high, lower-cased, `None` open) every match of
+    /// the filter lies in, when the filter is a conjunction with such comparisons at its top:
+    /// a name index can then narrow the candidates (the filter still decides).
+    pub fn display_name_range(&self) -> Option<(Option<&str>, Option<&str>)> {
+        match self {
+            Filter::Ge { property, value } if *property == "displayName" => {
+                Some((Some(value.as_str()), None))
+            }
+            Filter::Le { property, value } if *property == "displayName" => {
+                Some((None, Some(value.as_str())))
+            }
+            Filter::And(a, b) => match (a.display_name_range(), b.display_name_range()) {
+                (Some((low_a, high_a)), Some((low_b, high_b))) => Some((
+                    // Both hold: the higher low, the lower high.
+                    low_a.max(low_b),
+                    match (high_a, high_b) {
+                        (Some(x), Some(y)) => Some(x.min(y)),
+                        (x, y) => x.or(y),
+                    },
+                )),
+                (one, other) => one.or(other),
+            },
+            _ => None,
+        }
+    }
+
     /// Whether the filter has an `any` that only advanced queries serve (over FICs).
     fn uses_advanced_lambda(&self) -> bool {
         match self {

@@ -347,7 +347,12 @@ impl AppState {
         let mut writer = self.writer();
         let result = {
             let mut guard = self.0.directory.write().unwrap_or_else(|e| e.into_inner());
-            f(&mut guard)
+            let result = f(&mut guard);
+            // `f` may have changed applications through the public maps.
+            for tenant in &mut guard.tenants {
+                tenant.forget_application_names();
+            }
+            result
         };
         if writer.persistence.is_some() {
             writer.dirty = true;
