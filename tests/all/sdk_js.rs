@@ -19,6 +19,11 @@ use crate::sdk_python::start_sandbox;
 
 /// The folder that holds `node_modules` with the pinned packages, installed if needed.
 pub(crate) fn node_packages() -> PathBuf {
+    // Several tests ask at once; on a fresh clone only one may run `npm ci`.
+    static SETTING_UP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = SETTING_UP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let pins = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/js");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-node");
     let lock = std::fs::read(pins.join("package-lock.json")).expect("the lock file is readable");

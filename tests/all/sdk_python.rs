@@ -22,6 +22,11 @@ impl Drop for KillOnDrop {
 
 /// A Python interpreter that can import azure.identity and msal.
 pub(crate) fn python_with_sdks() -> PathBuf {
+    // Several tests ask at once; on a fresh clone only one may create the virtualenv.
+    static SETTING_UP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = SETTING_UP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-venv");
     let python = venv.join("bin/python");
     let importable = |python: &Path| {
