@@ -80,7 +80,10 @@ pub struct ParallelListing {
 impl Default for ParallelListing {
     fn default() -> Self {
         ParallelListing {
-            chains: 64,
+            // Measured (`cargo bench --bench cold_listing -- one_phase_expand`, 100k apps,
+            // 150 ms a request): 64 chains 4.7 s, 128 chains 3.3 s, the client's CPU unchanged
+            // (0.6 s); a 429 still stops every chain at once.
+            chains: 128,
             attempts: 8,
             two_phase: false,
         }
