@@ -155,24 +155,36 @@ impl ListCache {
         dir.join(name)
     }
 
-    /// The tenant's cache: `Ok(None)` when there is none, `Corrupt` for a file of another
-    /// version or that does not parse (the caller rebuilds it).
-    pub fn load(dir: &Path, tenant_id: &str) -> Result<Option<ListCache>, ListCacheError> {
+    /// The tenant's file read and decoded by `decode`: `Ok(None)` when there is none, `Corrupt`
+    /// when it does not decode or holds another tenant (whose name `tenant_of` finds).
+    fn read_checked<T>(
+        dir: &Path,
+        tenant_id: &str,
+        decode: impl FnOnce(&[u8]) -> Result<T, String>,
+        tenant_of: impl FnOnce(&T) -> &String,
+    ) -> Result<Option<T>, ListCacheError> {
         let path = Self::path(dir, tenant_id);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(ListCacheError::Io { path, source }),
         };
-        let corrupt = |detail: String| ListCacheError::Corrupt {
-            path: path.clone(),
-            detail,
+        let decoded = match decode(&bytes) {
+            Ok(decoded) => decoded,
+            Err(detail) => return Err(ListCacheError::Corrupt { path, detail }),
         };
-        let cache = codec::decode(&bytes).map_err(corrupt)?;
-        if !cache.tenant_id.eq_ignore_ascii_case(tenant_id) {
-            return Err(corrupt(format!("it holds tenant {}", cache.tenant_id)));
+        let holds = tenant_of(&decoded);
+        if !holds.eq_ignore_ascii_case(tenant_id) {
+            let detail = format!("it holds tenant {holds}");
+            return Err(ListCacheError::Corrupt { path, detail });
         }
-        Ok(Some(cache))
+        Ok(Some(decoded))
+    }
+
+    /// The tenant's cache: `Ok(None)` when there is none, `Corrupt` for a file of another
+    /// version or that does not parse (the caller rebuilds it).
+    pub fn load(dir: &Path, tenant_id: &str) -> Result<Option<ListCache>, ListCacheError> {
+        Self::read_checked(dir, tenant_id, codec::decode, |cache| &cache.tenant_id)
     }
 
     /// The tenant's cache for the warm start: the apps in the console's order (by name, as
@@ -182,21 +194,10 @@ impl ListCache {
         dir: &Path,
         tenant_id: &str,
     ) -> Result<Option<InNameOrder>, ListCacheError> {
-        let path = Self::path(dir, tenant_id);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(ListCacheError::Io { path, source }),
-        };
-        let corrupt = |detail: String| ListCacheError::Corrupt {
-            path: path.clone(),
-            detail,
-        };
-        let (rest, apps) = codec::decode_in_order(&bytes).map_err(corrupt)?;
-        if !rest.tenant_id.eq_ignore_ascii_case(tenant_id) {
-            return Err(corrupt(format!("it holds tenant {}", rest.tenant_id)));
-        }
-        Ok(Some(InNameOrder { rest, apps }))
+        let decoded = Self::read_checked(dir, tenant_id, codec::decode_in_order, |(rest, _)| {
+            &rest.tenant_id
+        })?;
+        Ok(decoded.map(|(rest, apps)| InNameOrder { rest, apps }))
     }
 
     /// Only the managed identities of the tenant's cache (the Identities list), without
@@ -205,21 +206,9 @@ impl ListCache {
         dir: &Path,
         tenant_id: &str,
     ) -> Result<Option<Vec<Identity>>, ListCacheError> {
-        let path = Self::path(dir, tenant_id);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(ListCacheError::Io { path, source }),
-        };
-        let corrupt = |detail: String| ListCacheError::Corrupt {
-            path: path.clone(),
-            detail,
-        };
-        let (head, _) = codec::decode_head(&bytes).map_err(corrupt)?;
-        if !head.tenant_id.eq_ignore_ascii_case(tenant_id) {
-            return Err(corrupt(format!("it holds tenant {}", head.tenant_id)));
-        }
-        Ok(Some(head.identities))
+        let head_only = |bytes: &[u8]| codec::decode_head(bytes).map(|(head, _)| head);
+        let decoded = Self::read_checked(dir, tenant_id, head_only, |head| &head.tenant_id)?;
+        Ok(decoded.map(|head| head.identities))
     }
 
     /// Writes the cache (0600 in a 0700 directory), replacing the old file atomically.
