@@ -217,6 +217,16 @@ pub fn key_named(keymap: &Keymap, context: Context, action: Action) -> String {
     keys_for(keymap, context, action).unwrap_or_else(|| action.name().to_string())
 }
 
+/// A list filter's commands while it is typed into (the Apps/Identities lists, Health): keep it,
+/// close it, move the cursor through what it matches.
+pub fn filter_typing_commands() -> Vec<Command> {
+    vec![
+        Command::typing(Action::Open, "keep filter"),
+        Command::typing(Action::Back, "close"),
+        Command::typing(Action::Up, "move").with(Action::Down),
+    ]
+}
+
 /// A context's commands as the keymap describes them (the bindings with a footer label).
 pub fn keymap_commands(keymap: &Keymap, context: Context) -> Vec<Command> {
     let mut commands: Vec<Command> = Vec::new();

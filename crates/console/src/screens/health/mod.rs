@@ -21,7 +21,9 @@ use time::OffsetDateTime;
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
-use crate::component::{Command, Component, Ctx, Outcome, ToastLevel, keymap_commands};
+use crate::component::{
+    Command, Component, Ctx, Outcome, ToastLevel, filter_typing_commands, keymap_commands,
+};
 use crate::filter::{Listing, Load};
 use crate::keymap::{Action, Context};
 use crate::model::IdentityRow;
@@ -391,11 +393,7 @@ impl Component for HealthScreen {
 
     fn commands(&self, ctx: &Ctx) -> Vec<Command> {
         if self.editing_filter {
-            return vec![
-                Command::typing(Action::Open, "keep filter"),
-                Command::typing(Action::Back, "close"),
-                Command::typing(Action::Up, "move").with(Action::Down),
-            ];
+            return filter_typing_commands();
         }
         keymap_commands(ctx.keymap, Context::Health)
             .into_iter()

@@ -11,7 +11,9 @@ use ratatui::crossterm::event::KeyEvent;
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
-use crate::component::{Command, Component, Ctx, Outcome, ToastLevel, keymap_commands};
+use crate::component::{
+    Command, Component, Ctx, Outcome, ToastLevel, filter_typing_commands, keymap_commands,
+};
 use crate::filter::Row;
 use crate::keymap::{Action, Context};
 use crate::model::{AppRow, IdentityRow};
@@ -278,11 +280,7 @@ impl Component for ListsScreen {
     /// While the filter is typed into, its keys; else the list's (the keymap's table).
     fn commands(&self, ctx: &Ctx) -> Vec<Command> {
         if self.editing_filter {
-            return vec![
-                Command::typing(Action::Open, "keep filter"),
-                Command::typing(Action::Back, "close"),
-                Command::typing(Action::Up, "move").with(Action::Down),
-            ];
+            return filter_typing_commands();
         }
         keymap_commands(ctx.keymap, Context::List)
     }
